@@ -194,7 +194,12 @@ def parse_jsonl(text: str, source: str = "<transcript>") -> Transcript:
     if not lines:
         raise TranscriptError(f"{source}: empty file, not a transcript")
     try:
-        header = TranscriptHeader.model_validate_json(lines[0])
+        first = json.loads(lines[0])
+        if not isinstance(first, dict) or first.get("type") != "header":
+            raise TranscriptError(f'{source}:1: not an agent-tui transcript header (no "type": "header")')
+        header = TranscriptHeader.model_validate(first)
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(f"{source}:1: not an agent-tui transcript header ({exc.msg})") from None
     except ValidationError as exc:
         raise TranscriptError(f"{source}:1: not an agent-tui transcript header ({_first_error(exc)})") from None
     transcript = Transcript(header=header)

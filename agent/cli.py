@@ -1,0 +1,235 @@
+"""The command line: flags, the headless commands, and the event printer.
+
+`tui.main` adds the commands that open the app; everything here runs without Textual.
+Exit status of a run: 0 when the task's tests pass at the end, 1 when they do not, 2 on a usage or
+provider error (with a one-line message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO, get_args
+
+from agent.events import (
+    AssistantMessage,
+    DriverMessage,
+    Event,
+    IterationStarted,
+    Notice,
+    ReflectionMode,
+    ReflectionNote,
+    RunFinished,
+    ToolResult,
+)
+from agent.providers import PROVIDER_NAMES, UsageError
+
+REFLECTION_MODES = get_args(ReflectionMode)
+
+
+def add_run_flags(p: argparse.ArgumentParser) -> None:
+    """The flags every command that starts a run shares (headless run, TUI run, ablations)."""
+    g = p.add_argument_group("what to work on")
+    g.add_argument("--task", default=None, help="bundled task to copy into a fresh workspace (default quicksort)")
+    g.add_argument("--workspace", type=Path, help="work in this folder instead of a bundled task")
+    g.add_argument("--goal", help="the user's goal (required with --workspace)")
+    g.add_argument("--test-cmd", help="the command run_tests runs in the workspace")
+    g = p.add_argument_group("model")
+    g.add_argument("--provider", choices=PROVIDER_NAMES,
+                   help="endpoint preset; default: the first whose API key is set, else the offline script")
+    g.add_argument("--model", help="model name (default: the preset's)")
+    g.add_argument("--base-url", help="override the preset's base URL")
+    g.add_argument("--script", type=Path, help="scripted provider: JSON list of assistant messages")
+    g.add_argument("--transcript", type=Path, dest="replay", help="replay provider: the transcript to replay")
+    g = p.add_argument_group("loop")
+    g.add_argument("--max-steps", type=int, default=30, help="step budget (default 30)")
+    g.add_argument("--reflection", choices=REFLECTION_MODES, default="system",
+                   help="reflection note role, or off (default system)")
+    g.add_argument("--reflection-model", help="model for reflection calls (default: the agent's)")
+    g.add_argument("--out", type=Path, help="transcript file (default: runs/<time>-<task>-<provider>.jsonl)")
+
+
+def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> Any:
+    from agent.runner import RunOptions
+
+    if args.max_steps < 1:
+        raise UsageError("--max-steps must be at least 1")
+    if args.workspace is not None and args.task is not None:
+        raise UsageError("give either --task or --workspace, not both")
+    return RunOptions(task=args.task or ("quicksort" if args.workspace is None else None),
+                      workspace=args.workspace, goal=args.goal, test_cmd=args.test_cmd, provider=args.provider,
+                      model=args.model, base_url=args.base_url, script=args.script, replay=args.replay,
+                      max_steps=args.max_steps, reflection=args.reflection, reflection_model=args.reflection_model,
+                      out=args.out, step_mode=step_mode)  # type: ignore[arg-type]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agent-tui",
+        description="Watch, step through and check an OpenAI Chat Completions agent loop. "
+                    "With no command, opens the app on the offline quicksort demo in step mode.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="run the agent on a task (in the app, or --headless)")
+    add_run_flags(run)
+    run.add_argument("--headless", action="store_true", help="print events instead of opening the app")
+    run.add_argument("--continuous", action="store_true", help="in the app: start running instead of stepping")
+    sub.add_parser("tasks", help="list the bundled tasks")
+    check = sub.add_parser("check", help="check a transcript against the Chat Completions ordering rules")
+    check.add_argument("file", type=Path)
+    op = sub.add_parser("open", help="inspect a saved transcript in the app")
+    op.add_argument("file", type=Path)
+    op.add_argument("--snapshot", type=Path, metavar="OUT.svg", help="render the first screen to an SVG and exit")
+    op.add_argument("--size", default="140x45", help="terminal size for --snapshot, WxH (default 140x45)")
+    return parser
+
+
+def cmd_tasks(out: TextIO = sys.stdout) -> int:
+    from agent.tasks import list_tasks
+
+    for task in list_tasks():
+        out.write(f"{task.name:<14} {task.kind:<10} {task.description}\n")
+    return 0
+
+
+def cmd_check(path: Path, out: TextIO = sys.stdout) -> int:
+    from agent.formats import check_file
+    from agent.transcript import TranscriptError
+
+    try:
+        transcript, violations = check_file(path)
+    except TranscriptError as exc:
+        print(f"agent-tui: {exc}", file=sys.stderr)
+        return 2
+    for warning in transcript.warnings:
+        out.write(f"warning: {warning}\n")
+    count = len(transcript.messages())
+    if not violations:
+        out.write(f"{path}: ok ({count} messages, {len(transcript.iterations)} iterations, ordering clean)\n")
+        return 0
+    for v in violations:
+        out.write(f"{path}: {v}\n")
+    out.write(f"{path}: {len(violations)} ordering violation(s) in {count} messages\n")
+    return 1
+
+
+def cmd_run_headless(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    from agent.runner import build_run
+
+    run = build_run(run_options(args))
+    out.write(f"agent-tui: {run.header.provider} / {run.header.model}, task {run.header.task or 'custom'}, "
+              f"workspace {run.workspace}\n")
+    out.write(f"agent-tui: transcript {run.path}\n")
+    printer = EventPrinter(out)
+
+    async def drive() -> None:
+        async for event in run.events():
+            printer.show(event)
+
+    asyncio.run(drive())
+    done = run.finished
+    if done is None or done.reason in ("provider_error", "error"):
+        detail = done.detail if done else "the run ended without a result"
+        print(f"agent-tui: {detail}", file=sys.stderr)
+        return 2
+    return 0 if done.tests_passed else 1
+
+
+class EventPrinter:
+    """Prints each event as it happens, in the order the model sees them."""
+
+    RESULT_LINES = 20
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def line(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def show(self, event: Event) -> None:
+        if isinstance(event, IterationStarted):
+            self.line(f"\n── iteration {event.iteration} ── reflection {event.reflection} "
+                      f"── request of {event.request_size} messages")
+        elif isinstance(event, AssistantMessage):
+            text = _text(event.message.get("content"))
+            if text.strip():
+                self.line(f"assistant: {text.strip()}")
+            for call in event.message.get("tool_calls") or []:
+                fn = call.get("function", {})
+                self.line(f"  call {call.get('id')}  {fn.get('name')}({_compact_args(fn.get('arguments'))})")
+            usage = event.usage
+            tokens = f"{usage.prompt_tokens}+{usage.completion_tokens} tokens, " if usage else ""
+            self.line(f"  [{tokens}{event.latency_s:.2f}s, finish_reason {event.finish_reason}]")
+        elif isinstance(event, ToolResult):
+            mark = "ERROR " if event.is_error else ""
+            self.line(f"  result {event.tool_call_id}  {mark}{event.name}:")
+            lines = event.content.splitlines() or [""]
+            for text in lines[: self.RESULT_LINES]:
+                self.line(f"    │ {text}")
+            if len(lines) > self.RESULT_LINES:
+                self.line(f"    │ … {len(lines) - self.RESULT_LINES} more lines (full text in the transcript)")
+        elif isinstance(event, ReflectionNote):
+            triggers = ", ".join(t.kind for t in event.triggers) or "manual"
+            fallback = f" (fell back from {event.fallback_from})" if event.fallback_from else ""
+            self.line(f"  reflection [{event.role}{fallback}] on {triggers}:")
+            for t in event.triggers:
+                if t.evidence:
+                    self.line(f"    evidence ({t.kind}): {t.evidence.splitlines()[0][:160]}")
+            for text in event.content.strip().splitlines():
+                self.line(f"    ✎ {text}")
+        elif isinstance(event, DriverMessage):
+            self.line(f"  driver {event.kind} ({event.message.get('role')}): {_text(event.message.get('content'))}")
+        elif isinstance(event, Notice):
+            self.line(f"{event.level}: {event.text}")
+        elif isinstance(event, RunFinished):
+            tests = {True: "tests pass", False: "tests FAIL", None: "no test command"}[event.tests_passed]
+            self.line(f"\n══ run finished: {event.reason} after {event.iterations} iterations; {tests}; "
+                      f"{event.usage.prompt_tokens}+{event.usage.completion_tokens} tokens")
+            if event.summary:
+                self.line(f"   summary: {event.summary}")
+            if event.reason not in ("finished",) and event.detail:
+                self.line(f"   {event.detail}")
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return "" if content is None else str(content)
+
+
+def _compact_args(arguments: Any) -> str:
+    try:
+        parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
+    except (json.JSONDecodeError, TypeError):
+        return repr(arguments)[:200]
+    text = json.dumps(parsed, ensure_ascii=False)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Headless entry point (the `agent-tui` script goes through `tui.main`, which adds the app)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return dispatch_headless(parser, args)
+
+
+def dispatch_headless(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    try:
+        if args.command == "tasks":
+            return cmd_tasks()
+        if args.command == "check":
+            return cmd_check(args.file)
+        if args.command == "run":
+            return cmd_run_headless(args)
+    except UsageError as exc:
+        print(f"agent-tui: {exc}", file=sys.stderr)
+        return 2
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Open any transcript a user is likely to have into our one `Transcript` model.
+
+Files are told apart by what they hold, not by their name: a `.json` may be a bare message list, an
+object with "messages", or mini-swe-agent's trajectory. Imported histories are turned into the same
+events the loop publishes, with every original message dict kept as is, so `messages()` gives back the
+input exactly and the viewer, the ordering check and the request rebuild work on them unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agent.events import (
+    AssistantMessage,
+    DriverMessage,
+    Event,
+    IterationStarted,
+    RunFinished,
+    RunStarted,
+    ToolResult,
+)
+from agent.ordering import CHAT_ROLES, Violation, check_messages
+from agent.transcript import Transcript, TranscriptError, TranscriptHeader, parse_jsonl
+
+EXPECTED = 'expected agent-tui JSONL, a JSON array of chat messages, or {"messages": [...]}'
+_KINDS = {"user": "observation", "system": "note", "developer": "note", "exit": "exit"}
+
+
+def open_transcript(path: Path | str) -> Transcript:
+    """Read our JSONL, a JSON message array, a {"messages": [...]} object or a mini-swe-agent trajectory."""
+    p = Path(path)
+    if not p.exists():
+        raise TranscriptError(f"{p}: no such file")
+    if p.is_dir():
+        raise TranscriptError(f"{p}: is a directory, not a transcript file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TranscriptError(f"{p}: not a transcript: not UTF-8 text; {EXPECTED}") from None
+    if not text.strip():
+        raise TranscriptError(f"{p}: empty file, not a transcript")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # Our JSONL fails as one JSON document ("Extra data" after the header line): look at line 1 only.
+        if _is_header(text.split("\n", 1)[0]):
+            return parse_jsonl(text, str(p))
+        if text.lstrip()[:1] in ("[", "{") and exc.msg != "Extra data":
+            raise TranscriptError(f"{p}: not a transcript: invalid JSON at line {exc.lineno} column "
+                                  f"{exc.colno}: {exc.msg}") from None
+        raise TranscriptError(f"{p}: not a transcript: {EXPECTED}") from None
+    created = p.stat().st_mtime
+    if isinstance(data, list):
+        return transcript_from_messages(_chat_list(data, p, "item"), "json-array", {"created": created})
+    if not isinstance(data, dict):
+        raise TranscriptError(f"{p}: not a transcript: {EXPECTED}")
+    if data.get("type") == "header":  # a JSONL transcript with no event yet
+        return parse_jsonl(text, str(p))
+    if not isinstance(data.get("messages"), list):
+        raise TranscriptError(f'{p}: not a transcript: a JSON object without a "messages" list; {EXPECTED}')
+    messages = _chat_list(data["messages"], p, "messages item")
+    rest = {k: v for k, v in data.items() if k != "messages"}
+    info = rest.get("info") if isinstance(rest.get("info"), dict) else {}
+    extra: dict[str, Any] = {"created": created, "settings": rest, "model": _model_name(rest)}
+    if not _is_mini_swe_agent(rest, messages):
+        return transcript_from_messages(messages, "messages-object", extra)
+    transcript = transcript_from_messages(messages, "mini-swe-agent", extra)
+    status = info.get("exit_status")
+    if status:
+        reason = {"Submitted": "finished", "LimitsExceeded": "max_steps"}.get(status, "error")
+        submission = info.get("submission")
+        transcript.add(RunFinished(reason=reason, detail=str(status), ts=created,
+                                   summary=submission if isinstance(submission, str) else None,
+                                   iterations=len(transcript.iterations)))
+    return transcript
+
+
+def transcript_from_messages(messages: list[dict[str, Any]], source: str,
+                             header_extra: dict[str, Any] | None = None) -> Transcript:
+    """Synthesize the loop's events for a bare history: one iteration per assistant message.
+
+    Everything before the first assistant message seeds the run; `tool` messages become results of the
+    call they answer; any other message is a DriverMessage of the current iteration. Original dicts are
+    kept, so `messages()` round-trips exactly, even for roles the API does not know (`exit`).
+    """
+    fields: dict[str, Any] = {"source": source, "goal": _goal(messages)}
+    fields.update({k: v for k, v in (header_extra or {}).items() if v is not None})
+    transcript = Transcript(header=TranscriptHeader(**fields))
+    ts = transcript.header.created
+    first = next((i for i, m in enumerate(messages) if m.get("role") == "assistant"), len(messages))
+    events: list[Event] = [RunStarted(messages=messages[:first], ts=ts)]
+    calls: dict[str, dict[str, Any]] = {}
+    iteration = 0
+    for i in range(first, len(messages)):
+        m = messages[i]
+        role = m.get("role")
+        if role == "assistant":
+            iteration += 1
+            events.append(IterationStarted(iteration=iteration, request_size=i, ts=ts))
+            events.append(AssistantMessage(iteration=iteration, message=m, ts=ts))
+            for call in m.get("tool_calls") or ():
+                if isinstance(call, dict) and call.get("id"):
+                    calls[call["id"]] = call.get("function") or {}
+        elif role == "tool":
+            cid = str(m.get("tool_call_id") or "")
+            fn = calls.get(cid, {})
+            args = fn.get("arguments", "")
+            events.append(ToolResult(iteration=iteration, tool_call_id=cid, name=fn.get("name") or m.get("name") or "?",
+                                     arguments=args if isinstance(args, str) else json.dumps(args),
+                                     content=content_text(m.get("content")), message=m, ts=ts))
+        else:
+            events.append(DriverMessage(iteration=iteration, kind=_KINDS.get(str(role), str(role)), message=m, ts=ts))
+    transcript.events = events
+    return transcript
+
+
+def check_file(path: Path | str) -> tuple[Transcript, list[Violation]]:
+    """Open a transcript and check its history; roles the API does not know (`exit`) are neutral."""
+    transcript = open_transcript(path)
+    messages = transcript.messages()
+    foreign = {m.get("role") for m in messages} - CHAT_ROLES
+    return transcript, check_messages(messages, skip_roles=foreign)
+
+
+def content_text(content: Any) -> str:
+    """The text of a message content: a string, None, or a list of content parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+    return str(content)
+
+
+def _is_header(line: str) -> bool:
+    try:
+        first = json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(first, dict) and first.get("type") == "header"
+
+
+def _chat_list(items: list[Any], p: Path, what: str) -> list[dict[str, Any]]:
+    for i, m in enumerate(items):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            raise TranscriptError(f'{p}: not a transcript: {what} {i} is not a chat message (no "role")')
+    return items
+
+
+def _goal(messages: list[dict[str, Any]]) -> str:
+    user = next((m for m in messages if m.get("role") == "user"), None)
+    return content_text(user.get("content")) if user else ""
+
+
+def _is_mini_swe_agent(rest: dict[str, Any], messages: list[dict[str, Any]]) -> bool:
+    fmt = rest.get("trajectory_format")
+    info = rest.get("info")
+    return (isinstance(fmt, str) and fmt.startswith("mini-swe-agent")) or (
+        isinstance(info, dict) and ("mini_version" in info or "exit_status" in info)
+    ) or any(m.get("role") == "exit" for m in messages[-1:])
+
+
+def _model_name(rest: dict[str, Any]) -> str | None:
+    """The model, wherever the file keeps it (mini-swe-agent: info.config.model.model_name)."""
+    info = rest.get("info") if isinstance(rest.get("info"), dict) else {}
+    config = info.get("config") if isinstance(info.get("config"), dict) else {}
+    model = config.get("model")
+    candidates = [rest.get("model"), info.get("model"), model]
+    if isinstance(model, dict):
+        candidates += [model.get("model_name"), model.get("name"), model.get("model")]
+    return next((c for c in candidates if isinstance(c, str) and c), None)

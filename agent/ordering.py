@@ -1,0 +1,143 @@
+"""The tool-call ordering check: point at the message a provider would refuse, before it refuses it.
+
+Providers answer a broken history with one terse 400 ("messages with role 'tool' must be a response to a
+preceeding message with 'tool_calls'") and no index. This check names the offending message, the ids and
+the rule, for the whole history at once. It runs before every request, so it is two linear passes with
+dict lookups and nothing else: fine on histories of thousands of messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Collection, Mapping, Sequence
+
+CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+"""Roles the Chat Completions API knows; anything else (mini-swe-agent's `exit`) is not a request message."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule, at the index of the message to fix."""
+
+    index: int
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"message {self.index}: {self.message} [{self.rule}]"
+
+
+class OrderingError(Exception):
+    """A history that breaks the ordering rules; `violations` holds every one of them."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        self.violations = list(violations)
+        shown = "; ".join(str(v) for v in self.violations[:3])
+        more = f" (and {len(self.violations) - 3} more)" if len(self.violations) > 3 else ""
+        super().__init__(f"{len(self.violations)} ordering violation(s): {shown}{more}")
+
+
+def _ids(ids: Collection[str]) -> str:
+    return ", ".join(ids)
+
+
+def check_messages(messages: Sequence[Mapping[str, Any]], *, skip_roles: Collection[str] = ()) -> list[Violation]:
+    """Every rule of the contract the history breaks, sorted by message index.
+
+    Messages whose role is in `skip_roles` are neutral: ignored, but indices still count them, so a
+    violation points into the list as given.
+    """
+    # Pass 1: who called each id first, and where each id's last result stands (to tell a note that
+    # interrupts a batch from a batch that is simply never answered).
+    caller: dict[str, int] = {}
+    last_result: dict[str, int] = {}
+    for i, m in enumerate(messages):
+        role = m.get("role")
+        if role in skip_roles:
+            continue
+        if role == "assistant":
+            for call in m.get("tool_calls") or ():
+                cid = call.get("id")
+                if cid and cid not in caller:
+                    caller[cid] = i
+        elif role == "tool":
+            cid = m.get("tool_call_id")
+            if cid:
+                last_result[cid] = i
+
+    out: list[Violation] = []
+    owner: int | None = None  # assistant whose tool group we are in (None: not in a group)
+    pending: dict[str, None] = {}  # its ids not answered yet, in call order
+    answered: dict[str, int] = {}  # id -> index of the tool message that answered it
+    previous = "the start of the history"  # what stands before a group, for orphan messages
+
+    for i, m in enumerate(messages):
+        role = m.get("role")
+        if role in skip_roles:
+            continue
+        if role == "tool":
+            cid = m.get("tool_call_id")
+            if not cid:
+                out.append(Violation(i, "unknown-call-id", f"tool message {i} has no tool_call_id"))
+            elif cid in answered:
+                out.append(Violation(i, "duplicate-result",
+                                     f"tool message {i} answers {cid} again; message {answered[cid]} already answered it"))
+            elif owner is None:
+                where = f" (it answers assistant message {caller[cid]})" if cid in caller else ""
+                out.append(Violation(i, "orphan-result",
+                                     f"tool message {i} ({cid}) must be a response to a preceding message with "
+                                     f"'tool_calls', but {previous} stands before its group{where}"))
+            elif cid in pending:
+                del pending[cid]
+                answered[cid] = i
+            elif cid in caller:
+                out.append(Violation(i, "orphan-result",
+                                     f"tool message {i} answers {cid} of assistant message {caller[cid]}, not a call "
+                                     f"of assistant message {owner} just before its group"))
+            else:
+                out.append(Violation(i, "unknown-call-id",
+                                     f"tool message {i} answers {cid}, which no assistant message called"))
+            continue
+
+        # Any other role closes the current group: whatever is still pending is missing.
+        if owner is not None and pending:
+            out.append(Violation(owner, "missing-result",
+                                 f"assistant message {owner} has tool_calls whose ids were not answered before "
+                                 f"message {i} (role {role}): {_ids(pending)}"))
+            late = [cid for cid in pending if last_result.get(cid, -1) > i]
+            if late:
+                out.append(Violation(i, "note-inside-batch",
+                                     f"message {i} (role {role}) stands between assistant message {owner} and its "
+                                     f"results for {_ids(late)}; put it after the last tool message of the batch"))
+        owner, pending = None, {}
+        bare = ", without tool_calls" if role == "assistant" and not m.get("tool_calls") else ""
+        previous = f"message {i} (role {role}{bare})"
+        calls = m.get("tool_calls") if role == "assistant" else None
+        if not calls:
+            continue
+        owner = i
+        for call in calls:
+            cid = call.get("id")
+            if not cid:
+                out.append(Violation(i, "missing-call-id", f"assistant message {i} has a tool call without an id"))
+            elif cid in pending or caller.get(cid, i) != i:
+                first = caller[cid]
+                where = "twice in this message" if first == i else f"already used by assistant message {first}"
+                out.append(Violation(i, "duplicate-call-id", f"assistant message {i} reuses tool_call id {cid}, {where}"))
+            if cid:
+                pending[cid] = None
+                answered.pop(cid, None)  # a reused id may be answered again, once, in its new batch
+
+    if owner is not None and pending:
+        out.append(Violation(owner, "missing-result",
+                             f"assistant message {owner} has tool_calls whose ids were not answered before the end "
+                             f"of the history: {_ids(pending)}"))
+    out.sort(key=lambda v: v.index)  # stable: a missing-result is found late but belongs at its assistant
+    return out
+
+
+def assert_ordered(messages: Sequence[Mapping[str, Any]], *, skip_roles: Collection[str] = ()) -> None:
+    """Raise OrderingError if the history breaks any rule; the loop calls this before each request."""
+    violations = check_messages(messages, skip_roles=skip_roles)
+    if violations:
+        raise OrderingError(violations)

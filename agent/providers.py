@@ -1,0 +1,129 @@
+"""Provider presets: where each OpenAI-compatible endpoint lives and which variable holds its key.
+
+The loop never sees a provider name; it gets an `AsyncOpenAI` client. This module is the one place that
+turns `--provider/--base-url/--model` into that client, and turns a provider's refusal into a line a
+person can act on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+OFFLINE_PROVIDERS = ("scripted", "replay")
+
+
+class UsageError(Exception):
+    """A mistake in how agent-tui was invoked; the message is one line that says what to change."""
+
+
+@dataclass(frozen=True)
+class ProviderPreset:
+    """An endpoint's defaults. `key_env` is None for local servers that need no key."""
+
+    name: str
+    base_url: str
+    key_env: str | None
+    default_model: str | None = None
+
+
+PRESETS: dict[str, ProviderPreset] = {
+    p.name: p
+    for p in (
+        ProviderPreset("openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "gpt-4o-mini"),
+        ProviderPreset("together", "https://api.together.xyz/v1", "TOGETHER_API_KEY",
+                       "Qwen/Qwen2.5-Coder-32B-Instruct"),
+        ProviderPreset("xai", "https://api.x.ai/v1", "XAI_API_KEY", "grok-3-mini"),
+        ProviderPreset("groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "llama-3.3-70b-versatile"),
+        ProviderPreset("openrouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "openai/gpt-4o-mini"),
+        ProviderPreset("vllm", "http://127.0.0.1:8000/v1", None),
+        ProviderPreset("ollama", "http://127.0.0.1:11434/v1", None, "qwen2.5-coder:1.5b"),
+        ProviderPreset("llamacpp", "http://127.0.0.1:8080/v1", None, "local"),
+    )
+}
+
+PROVIDER_NAMES = (*PRESETS, *OFFLINE_PROVIDERS)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A resolved endpoint. `api_key` stays in memory: it is never written to a transcript or log."""
+
+    provider: str
+    base_url: str
+    model: str
+    api_key: str
+    key_env: str | None
+
+    def __repr__(self) -> str:  # keep the key out of tracebacks and debug prints
+        return f"Endpoint(provider={self.provider!r}, base_url={self.base_url!r}, model={self.model!r})"
+
+
+def default_provider(environ: os._Environ[str] | dict[str, str] = os.environ) -> str | None:
+    """The first preset whose key is set in the environment, or None (then the run goes offline)."""
+    for preset in PRESETS.values():
+        if preset.key_env and environ.get(preset.key_env):
+            return preset.name
+    return None
+
+
+def resolve_endpoint(provider: str, model: str | None, base_url: str | None,
+                     environ: os._Environ[str] | dict[str, str] = os.environ) -> Endpoint:
+    """Apply the preset, the flags and the environment; raise UsageError naming what is missing."""
+    preset = PRESETS.get(provider)
+    if preset is None:
+        raise UsageError(f"unknown provider {provider!r}; choose one of: {', '.join(PROVIDER_NAMES)}")
+    key = "not-needed"
+    if preset.key_env:
+        key = environ.get(preset.key_env, "")
+        if not key:
+            raise UsageError(f"provider {provider} needs an API key: set {preset.key_env}")
+    chosen_model = model or preset.default_model
+    if not chosen_model:
+        raise UsageError(f"provider {provider} has no default model: pass --model NAME")
+    return Endpoint(provider, base_url or preset.base_url, chosen_model, key, preset.key_env)
+
+
+def make_client(endpoint: Endpoint, *, max_retries: int = 2, timeout: float = 120.0, http_client=None):
+    """The SDK client for an endpoint. Retries are the SDK's own (no second layer on top)."""
+    from openai import AsyncOpenAI  # imported here: `agent-tui open` should not pay for it
+
+    return AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key, max_retries=max_retries,
+                       timeout=timeout, http_client=http_client)
+
+
+def describe_provider_error(exc: BaseException, endpoint: Endpoint | None) -> str:
+    """One line a person can act on, for any error the SDK raises."""
+    import openai
+
+    where = f"{endpoint.provider} at {endpoint.base_url}" if endpoint else "the provider"
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        text = _error_text(exc)
+        if status in (401, 403) and endpoint is not None:
+            key = endpoint.key_env or "the key variable"
+            return f"{where} refused the API key (HTTP {status}): check {key}. Provider said: {text}"
+        if status == 404 and endpoint is not None and "model" in text.lower():
+            return f"{where} has no model {endpoint.model!r} (HTTP 404): pass --model with one it serves. {text}"
+        return f"{where} answered HTTP {status}: {text}"
+    if isinstance(exc, openai.APITimeoutError):
+        return f"{where} did not answer in time (after the SDK's retries)"
+    if isinstance(exc, openai.APIConnectionError):
+        return f"cannot reach {where}: {exc.__cause__ or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def is_context_length_error(exc: BaseException) -> bool:
+    text = _error_text(exc).lower()
+    return "context_length" in text or "maximum context length" in text or "context window" in text
+
+
+def _error_text(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return str(getattr(exc, "message", None) or exc)

@@ -1,0 +1,41 @@
+"""Shared fixtures: offline runs that go through the real openai SDK, never the network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.events import Event
+
+DATA = Path(__file__).parent / "data"
+
+
+def call(call_id: str, name: str, **arguments: Any) -> dict[str, Any]:
+    """One tool call in Chat Completions format."""
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+
+
+def reply(content: str | None, *calls: dict[str, Any]) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if calls:
+        message["tool_calls"] = list(calls)
+    return message
+
+
+def write_script(path: Path, replies: list[dict[str, Any]]) -> Path:
+    path.write_text(json.dumps(replies), encoding="utf-8")
+    return path
+
+
+async def collect(run: Any) -> list[Event]:
+    return [event async for event in run.events()]
+
+
+@pytest.fixture(autouse=True)
+def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach a real provider: drop every key so runs default to the offline model."""
+    for name in ("OPENAI_API_KEY", "TOGETHER_API_KEY", "XAI_API_KEY", "GROQ_API_KEY", "OPENROUTER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,82 @@
+"""The `agent-tui` command: the app for `agent-tui`, `run` and `open`; everything else headless."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from agent.cli import build_parser, dispatch_headless, run_options
+from agent.providers import UsageError
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 140x45") from None
+    if width < 20 or height < 5:
+        raise UsageError(f"--size {text!r}: too small (at least 20x5)")
+    return width, height
+
+
+def open_app(args: argparse.Namespace) -> int:
+    from agent.formats import open_transcript
+    from agent.transcript import TranscriptError
+
+    try:
+        transcript = open_transcript(args.file)
+    except TranscriptError as exc:
+        print(f"agent-tui: {exc}", file=sys.stderr)
+        return 2
+    from tui.app import AgentTuiApp
+
+    app = AgentTuiApp(transcript=transcript, title=str(args.file))
+    if args.snapshot:
+        from tui.snapshot import render_svg
+
+        size = _size(args.size)
+        asyncio.run(render_svg(app, Path(args.snapshot), size))
+        print(f"agent-tui: wrote {args.snapshot}")
+        return 0
+    app.run()
+    return 0
+
+
+def live_app(args: argparse.Namespace | None) -> int:
+    from agent.runner import build_run, demo_run
+
+    if args is None:
+        run = demo_run(step_mode=True)
+    else:
+        run = build_run(run_options(args, step_mode="continuous" if args.continuous else "step"))
+    from tui.app import AgentTuiApp
+
+    app = AgentTuiApp(run=run)
+    app.run()
+    done = run.finished
+    print(f"agent-tui: transcript {run.path}" + (f" ({done.reason}, {done.iterations} iterations)" if done else ""))
+    if done is None or done.reason in ("provider_error", "error"):
+        return 2
+    return 0 if done.tests_passed else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return live_app(None)
+        if args.command == "open":
+            return open_app(args)
+        if args.command == "run" and not args.headless:
+            return live_app(args)
+    except UsageError as exc:
+        print(f"agent-tui: {exc}", file=sys.stderr)
+        return 2
+    return dispatch_headless(parser, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
