@@ -1,0 +1,107 @@
+"""The bundled tasks: each one fails on a fresh copy, and its script fixes it through the real tools."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.tasks import Task, UnknownTaskError, get_task, list_tasks, prepare_workspace
+from agent.tools import Toolbox
+from agent.workspace import Workspace
+
+TASK_NAMES = ["config_merge", "quicksort", "todo_cli", "wordcount"]
+
+
+def script_of(task: Task) -> list[dict[str, Any]]:
+    return json.loads(task.script.read_text(encoding="utf-8"))
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_list_and_get_tasks() -> None:
+    tasks = list_tasks()
+    assert [t.name for t in tasks] == TASK_NAMES
+    assert len({t.kind for t in tasks}) == len(tasks)
+    for task in tasks:
+        assert get_task(task.name) == task
+        assert task.goal and task.description and task.kind
+        assert task.repo.is_dir() and task.script.is_file()
+        assert "{python}" not in task.test_cmd and sys.executable in task.test_cmd
+
+
+@pytest.mark.parametrize("name", ["nope", "../quicksort", "quicksort/repo", ""])
+def test_unknown_task(name: str) -> None:
+    with pytest.raises(KeyError) as exc:
+        get_task(name)
+    assert isinstance(exc.value, UnknownTaskError)
+    assert str(exc.value) == f"unknown task {name!r}; available tasks: {', '.join(TASK_NAMES)}"
+
+
+def test_prepare_workspace_gives_fresh_copies(tmp_path: Path) -> None:
+    task = get_task("quicksort")
+    first = prepare_workspace(task, tmp_path)
+    second = prepare_workspace("quicksort", tmp_path)
+    assert first != second and first.parent == second.parent == tmp_path
+    assert first.name.startswith("agent-tui-quicksort-")
+    assert snapshot(first) == snapshot(task.repo) == snapshot(second)
+    (first / "quicksort.py").write_text("changed")
+    assert (second / "quicksort.py").read_text() != "changed"
+    assert (task.repo / "quicksort.py").read_text() != "changed"
+
+
+def test_quicksort_script_shape() -> None:
+    turns = [[(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in m["tool_calls"]]
+             for m in script_of(get_task("quicksort"))]
+    assert turns[0] == [("list_files", {"path": "."}), ("read_file", {"path": "quicksort.py"})]
+    assert [[name for name, _ in t] for t in turns[1:]] == [
+        ["run_tests"], ["read_file"], ["edit_file"], ["run_tests"], ["finish"]]
+    assert turns[2][0][1] == {"path": "test_quicksort.py"}
+    assert turns[3][0][1]["path"] == "quicksort.py"
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_script_is_well_formed(name: str) -> None:
+    script = script_of(get_task(name))
+    ids = []
+    for message in script:
+        assert message["role"] == "assistant" and isinstance(message["content"], str)
+        for c in message["tool_calls"]:
+            assert c["type"] == "function" and c["id"].startswith("call_")
+            assert isinstance(c["function"]["arguments"], str)
+            assert isinstance(json.loads(c["function"]["arguments"]), dict)
+            ids.append(c["id"])
+    assert len(ids) == len(set(ids))
+    assert any(len(m["tool_calls"]) >= 2 for m in script)
+    assert script[-1]["tool_calls"][-1]["function"]["name"] == "finish"
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+async def test_script_fixes_the_task(name: str, tmp_path: Path) -> None:
+    task = get_task(name)
+    pristine = snapshot(task.repo)
+    box = Toolbox(Workspace(prepare_workspace(task, tmp_path)), task.test_cmd, test_timeout=120)
+
+    before = await box.execute("run_tests", "{}")
+    assert before.tests_failed and before.content.startswith("tests failed (exit 1)"), before.content
+
+    test_runs = []
+    finished = None
+    for message in script_of(task):
+        for c in message["tool_calls"]:
+            out = await box.execute(c["function"]["name"], c["function"]["arguments"])
+            assert not out.is_error, (c, out.content)
+            if c["function"]["name"] == "run_tests":
+                test_runs.append(out)
+            if out.finished:
+                finished = out
+    assert test_runs[0].tests_failed, "the script should run the failing tests before fixing them"
+    assert not test_runs[-1].tests_failed and test_runs[-1].content.startswith("tests passed (exit 0)"), (
+        test_runs[-1].content)
+    assert finished is not None and finished.summary
+    assert snapshot(task.repo) == pristine
