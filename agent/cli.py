@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_tasks(out: TextIO = sys.stdout) -> int:
+def cmd_tasks(out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     from agent.tasks import list_tasks
 
     for task in list_tasks():
@@ -94,7 +95,8 @@ def cmd_tasks(out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def cmd_check(path: Path, out: TextIO = sys.stdout) -> int:
+def cmd_check(path: Path, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     from agent.formats import check_file
     from agent.transcript import TranscriptError
 
@@ -115,7 +117,8 @@ def cmd_check(path: Path, out: TextIO = sys.stdout) -> int:
     return 1
 
 
-def cmd_run_headless(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def cmd_run_headless(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     from agent.runner import build_run
 
     run = build_run(run_options(args))

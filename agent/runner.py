@@ -104,7 +104,8 @@ class Run:
         from agent.offline import first_divergence
 
         where = first_divergence(self.replayed, self.server.requests)
-        text = f"replay diverged: {where}" if where else "replay: every request matched the recorded run"
+        text = (f"replay diverged: {where}" if where
+                else "replay: every request matched the recorded run (durations in tool output aside)")
         return [Notice(level="warning" if where else "info", text=text)]
 
 
