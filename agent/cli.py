@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO, get_args
 
+from agent.ablate import add_ablate_parser, cmd_ablate
 from agent.events import (
     AssistantMessage,
     DriverMessage,
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--headless", action="store_true", help="print events instead of opening the app")
     run.add_argument("--continuous", action="store_true", help="in the app: start running instead of stepping")
     sub.add_parser("tasks", help="list the bundled tasks")
+    add_ablate_parser(sub)
     check = sub.add_parser("check", help="check a transcript against the Chat Completions ordering rules")
     check.add_argument("file", type=Path)
     op = sub.add_parser("open", help="inspect a saved transcript in the app")
@@ -227,6 +229,8 @@ def dispatch_headless(parser: argparse.ArgumentParser, args: argparse.Namespace)
             return cmd_check(args.file)
         if args.command == "run":
             return cmd_run_headless(args)
+        if args.command == "ablate":
+            return cmd_ablate(args)
     except UsageError as exc:
         print(f"agent-tui: {exc}", file=sys.stderr)
         return 2

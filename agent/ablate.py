@@ -1,0 +1,690 @@
+"""Reflection ablations: every (task, reflection setting, repeat) as an independent job, then a table.
+
+    agent-tui ablate --tasks quicksort,wordcount --reflection off,system,user,assistant --repeats 3 \\
+        --provider openai --concurrency 8 --out runs/abl1
+
+A job is a pure function of its settings: `run_job(job, base, out_dir)` runs one fresh workspace through
+the ordinary runner and writes only its own two files, `runs/<id>.jsonl` (the transcript, as it happens)
+and `jobs/<id>.json` (its result record, written atomically once the job is over). That record is what
+makes a grid resumable: a job whose record says it finished is skipped next time, and a job that was
+interrupted has no record and runs again from scratch; a failed one (crashed, or the provider failed) runs
+again unless `--keep-failed`. Nothing is shared between jobs, so the same grid can be split across machines
+(`--shard I/N`) writing into one shared folder, or into folders merged afterwards (copy `runs/` and `jobs/`
+together; any later call rebuilds the results from the records).
+
+`results.csv` and `summary.json` are derived data, rebuilt from every record in the folder at the end of
+each call (also after Ctrl-C, which keeps every finished job).
+
+Concurrency is an `asyncio.Semaphore(K)` around each job: a job sends one request at a time (its agent
+turns and reflection calls are sequential), so K jobs are at most K requests in flight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Sequence, TextIO, get_args
+
+from agent.events import ReflectionMode, ReflectionNote, RunFinished
+from agent.providers import PRESETS, UsageError, default_provider, resolve_endpoint
+from agent.runner import RunOptions, build_run
+
+SETTINGS: tuple[str, ...] = get_args(ReflectionMode)
+"""The reflection settings a grid can compare: off, or the role the note is injected with."""
+
+CSV_COLUMNS = ("task", "setting", "repeat", "success", "iterations", "reflection_calls", "prompt_tokens",
+               "completion_tokens", "wall_time_s", "exit_reason")
+"""The columns of results.csv, one row per run."""
+
+FAILED_REASONS = ("provider_error", "error")
+"""Exit reasons that say nothing about the agent (the endpoint or the driver failed): the job is failed."""
+
+RUNS_DIR, JOBS_DIR = "runs", "jobs"
+
+
+class GridError(UsageError):
+    """The output folder cannot take this grid (it holds runs made with other settings)."""
+
+
+@dataclass(frozen=True, order=True)
+class Job:
+    """One cell of the grid. Its id names its files, so it must stay stable across calls and machines."""
+
+    task: str
+    setting: str
+    repeat: int
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.task}__{self.setting}__r{self.repeat}"
+
+    @property
+    def transcript_name(self) -> str:
+        return f"{self.job_id}.jsonl"
+
+
+@dataclass
+class ResultRow:
+    """A finished job: the results.csv columns, then what the record keeps besides."""
+
+    task: str
+    setting: str
+    repeat: int
+    success: bool
+    iterations: int
+    reflection_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    wall_time_s: float
+    exit_reason: str
+    status: str = "done"
+    """`done` (the run ended, whatever the outcome) or `failed` (crashed, or the provider or driver failed)."""
+    error: str = ""
+    """For a failed job: one line saying what went wrong."""
+    detail: str = ""
+    transcript: str = ""
+    """The transcript's path relative to the grid folder."""
+    started: float = 0.0
+    config: dict[str, Any] = field(default_factory=dict)
+    traceback: str = ""
+
+    @property
+    def job(self) -> Job:
+        return Job(self.task, self.setting, self.repeat)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def csv_row(self) -> dict[str, Any]:
+        row = {name: getattr(self, name) for name in CSV_COLUMNS}
+        row["success"] = "true" if self.success else "false"
+        row["wall_time_s"] = f"{self.wall_time_s:.3f}"
+        return row
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ResultRow":
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# -- the grid -----------------------------------------------------------------------------------------
+
+
+def make_grid(tasks: Sequence[str], settings: Sequence[str], repeats: int) -> list[Job]:
+    """Every (task, setting, repeat), repeat-major: an interrupted grid has whole repeats of every cell."""
+    return [Job(t, s, r) for r in range(1, repeats + 1) for t in tasks for s in settings]
+
+
+def select_shard(jobs: Sequence[Job], index: int, count: int) -> list[Job]:
+    """Shard `index` (1-based) of `count`: every count-th job of the grid, so shards get alike jobs."""
+    return [job for k, job in enumerate(jobs) if k % count == index - 1]
+
+
+def job_config(base: RunOptions) -> dict[str, Any]:
+    """The settings shared by every job of a grid; a folder's records must all agree on them."""
+    return {"provider": base.provider, "model": base.model, "base_url": base.base_url,
+            "script": str(base.script) if base.script else None, "max_steps": base.max_steps,
+            "reflection_model": base.reflection_model, "test_timeout": base.test_timeout}
+
+
+def job_paths(out_dir: Path, job: Job) -> tuple[Path, Path]:
+    """(transcript, record) of a job."""
+    return out_dir / RUNS_DIR / job.transcript_name, out_dir / JOBS_DIR / f"{job.job_id}.json"
+
+
+# -- one job ------------------------------------------------------------------------------------------
+
+
+async def run_job(job: Job, base: RunOptions, out_dir: Path | str, *, keep_workspace: bool = False) -> ResultRow:
+    """Run one job to its end and write its record. Any exception becomes a failed record; cancelling
+    leaves no record (the transcript then ends with a `cancelled` run_finished), so the job runs again."""
+    out_dir = Path(out_dir)
+    transcript, record = job_paths(out_dir, job)
+    opts = replace(base, task=job.task, workspace=None, goal=None, test_cmd=None, replay=None,
+                   reflection=job.setting, out=transcript, step_mode="continuous")  # type: ignore[arg-type]
+    record.unlink(missing_ok=True)  # a record exists only beside the completed transcript it describes
+    started, t0 = time.time(), time.perf_counter()
+    notes = 0
+    finished: RunFinished | None = None
+    error = trace = ""
+    run = None
+    try:
+        run = build_run(opts)
+        async for event in run.events():
+            if isinstance(event, ReflectionNote):
+                notes += 1
+            elif isinstance(event, RunFinished):
+                finished = event
+    except Exception as exc:  # a crash fails this job only; the grid goes on
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        trace = "".join(traceback.format_exception(exc))[-4000:]
+    finally:
+        await _dispose(run, keep_workspace)
+    wall = time.perf_counter() - t0
+    if finished is None and not error:
+        error = "the run ended without a run_finished event"
+    reason = "crashed" if error else finished.reason  # type: ignore[union-attr]
+    if not error and reason in FAILED_REASONS:
+        error = finished.detail.splitlines()[0][:500] if finished and finished.detail else reason
+    usage = finished.usage if finished else None
+    row = ResultRow(
+        task=job.task, setting=job.setting, repeat=job.repeat,
+        success=bool(finished and not error and finished.tests_passed is True),
+        iterations=finished.iterations if finished else 0, reflection_calls=notes,
+        prompt_tokens=usage.prompt_tokens if usage else 0, completion_tokens=usage.completion_tokens if usage else 0,
+        wall_time_s=round(wall, 3), exit_reason=reason, status="failed" if error else "done", error=error,
+        detail=(finished.detail if finished else "")[:2000], transcript=f"{RUNS_DIR}/{job.transcript_name}",
+        started=started, config=job_config(base), traceback=trace)
+    write_record(record, row)
+    return row
+
+
+async def _dispose(run: Any, keep_workspace: bool) -> None:
+    """Close the job's client and remove its temporary workspace (a copy of the task's repo)."""
+    if run is None:
+        return
+    client = getattr(getattr(getattr(run, "loop", None), "model", None), "client", None)
+    try:
+        if client is not None and hasattr(client, "close"):
+            await client.close()
+    except Exception:
+        pass
+    if not keep_workspace and run.workspace is not None:
+        shutil.rmtree(run.workspace, ignore_errors=True)
+
+
+def write_record(path: Path, row: ResultRow) -> None:
+    _atomic_write(path, json.dumps(asdict(row), indent=1) + "\n")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write next to the target, then rename: a reader sees the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_record(path: Path) -> ResultRow | None:
+    try:
+        return ResultRow.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def transcript_complete(path: Path) -> bool:
+    """True when the transcript's last line is a run_finished that is not `cancelled`."""
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 65536))
+            tail = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        last = json.loads(tail)
+    except (OSError, ValueError):
+        return False
+    return isinstance(last, dict) and last.get("type") == "run_finished" and last.get("reason") != "cancelled"
+
+
+def finished_record(out_dir: Path, job: Job) -> ResultRow | None:
+    """The job's record, if the job is over: the record exists and its transcript ended (a failed job
+    that crashed before writing a transcript counts too)."""
+    transcript, record = job_paths(out_dir, job)
+    row = load_record(record)
+    if row is None:
+        return None
+    if row.failed and row.exit_reason == "crashed":
+        return row
+    return row if transcript_complete(transcript) else None
+
+
+def all_records(out_dir: Path) -> list[ResultRow]:
+    rows = []
+    for path in sorted((out_dir / JOBS_DIR).glob("*.json")):
+        row = load_record(path)
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def check_compatible(out_dir: Path, config: dict[str, Any]) -> None:
+    """Refuse a folder whose records were made with other settings: resuming would mix two grids."""
+    for row in all_records(out_dir):
+        for key, value in config.items():
+            if key in row.config and row.config[key] != value:
+                raise GridError(f"{out_dir} holds runs made with {key}={row.config[key]!r} (now {value!r}), "
+                                f"e.g. {row.job.job_id}: use another --out, or the same settings to resume")
+
+
+# -- many jobs ----------------------------------------------------------------------------------------
+
+
+class Progress:
+    """Jobs done, running and failed: one line redrawn in place on a terminal, plain lines otherwise."""
+
+    WIDTH = 24
+
+    def __init__(self, stream: TextIO | None = None, tty: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = tty if tty is not None else bool(getattr(self.stream, "isatty", lambda: False)())
+        self.total = self.done = self.failed = 0
+        self.running: set[str] = set()
+        self.t0 = time.monotonic()
+        self._drawn = False
+
+    def begin(self, total: int) -> None:
+        self.total, self.t0 = total, time.monotonic()
+        if self.tty and total:
+            self._draw()
+
+    def job_started(self, job: Job) -> None:
+        self.running.add(job.job_id)
+        if self.tty:
+            self._draw()
+
+    def job_finished(self, job: Job, row: ResultRow) -> None:
+        self.running.discard(job.job_id)
+        self.done += 1
+        self.failed += row.failed
+        if row.failed:
+            what = f"FAILED {job.job_id}: {row.error}"
+        else:
+            tests = "tests pass" if row.success else "tests fail"
+            what = (f"{job.job_id}: {row.exit_reason}, {tests}, {row.iterations} iterations, "
+                    f"{row.total_tokens} tokens, {row.wall_time_s:.1f}s")
+        if not self.tty:  # a log: one line per finished job, with the counts
+            self._line(f"{self.status(bar=False)}  {what}")
+            return
+        if row.failed:  # on a terminal only failures scroll up above the bar
+            self._line(what)
+        self._draw()
+
+    def job_stopped(self, job: Job) -> None:
+        """A job left without finishing (cancelled)."""
+        self.running.discard(job.job_id)
+
+    def tick(self) -> None:
+        """Redraw (on a terminal), so the clock moves while long jobs run."""
+        if self.tty and self.total:
+            self._draw()
+
+    def end(self) -> None:
+        if self.tty and self._drawn:
+            self._draw()
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+    def status(self, bar: bool = True) -> str:
+        counts = (f"{self.done}/{self.total} done, {len(self.running)} running, {self.failed} failed, "
+                  f"{time.monotonic() - self.t0:.0f}s")
+        if not bar:
+            return f"[{counts}]"
+        filled = round(self.WIDTH * self.done / self.total) if self.total else self.WIDTH
+        return f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {counts}"
+
+    def _draw(self) -> None:
+        self.stream.write("\r" + self.status() + "\x1b[K")
+        self.stream.flush()
+        self._drawn = True
+
+    def _line(self, text: str) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\r\x1b[K")
+        self.stream.write(text + "\n")
+        self.stream.flush()
+        self._drawn = False
+
+
+class QuietProgress(Progress):
+    def __init__(self) -> None:
+        super().__init__(io.StringIO(), tty=False)
+
+
+@dataclass
+class GridRun:
+    """What one call did: the jobs it ran and those it found already finished."""
+
+    ran: list[ResultRow] = field(default_factory=list)
+    skipped: list[ResultRow] = field(default_factory=list)
+    todo: list[Job] = field(default_factory=list)
+
+
+def plan(jobs: Sequence[Job], out_dir: Path, *, retry_failed: bool = True) -> GridRun:
+    """Which jobs still have to run (finished ones are skipped; failed ones run again if `retry_failed`)."""
+    out = GridRun()
+    for job in jobs:
+        row = finished_record(out_dir, job)
+        if row is not None and (not row.failed or not retry_failed):
+            out.skipped.append(row)
+        else:
+            out.todo.append(job)
+    return out
+
+
+async def run_grid(jobs: Sequence[Job], base: RunOptions, out_dir: Path | str, *, concurrency: int = 4,
+                   progress: Progress | None = None, retry_failed: bool = True,
+                   keep_workspaces: bool = False, planned: GridRun | None = None) -> GridRun:
+    """Run every job of `jobs` not yet finished in `out_dir`, at most `concurrency` at a time.
+
+    Cancelling cancels the running jobs and re-raises; every job that finished keeps its record.
+    `planned` (from `plan`) is filled in place, so a caller still sees what ran after a cancel."""
+    if concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    out_dir = Path(out_dir)
+    check_compatible(out_dir, job_config(base))
+    (out_dir / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+    (out_dir / JOBS_DIR).mkdir(parents=True, exist_ok=True)
+    grid = planned if planned is not None else plan(jobs, out_dir, retry_failed=retry_failed)
+    progress = progress or Progress()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(job: Job) -> None:
+        async with gate:
+            progress.job_started(job)
+            try:
+                row = await run_job(job, base, out_dir, keep_workspace=keep_workspaces)
+            except BaseException:
+                progress.job_stopped(job)
+                raise
+            grid.ran.append(row)
+            progress.job_finished(job, row)
+
+    async def ticker() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            progress.tick()
+
+    progress.begin(len(grid.todo))
+    clock = asyncio.create_task(ticker()) if progress.tty else None
+    try:
+        async with asyncio.TaskGroup() as group:
+            for job in grid.todo:
+                group.create_task(one(job))
+    finally:
+        if clock is not None:
+            clock.cancel()
+        progress.end()
+    return grid
+
+
+# -- results ------------------------------------------------------------------------------------------
+
+
+def _order_key(order: dict[Job, int]) -> Any:
+    def key(row: ResultRow) -> tuple[Any, ...]:
+        job = row.job
+        setting = SETTINGS.index(job.setting) if job.setting in SETTINGS else len(SETTINGS)
+        return (job not in order, order.get(job, 0), job.task, setting, job.setting, job.repeat)
+    return key
+
+
+def write_results(out_dir: Path | str, jobs: Sequence[Job] = (), grid: dict[str, Any] | None = None) -> list[ResultRow]:
+    """Rebuild results.csv and summary.json from every record in the folder (the grid's jobs first, in
+    grid order). Returns the rows."""
+    out_dir = Path(out_dir)
+    order = {job: k for k, job in enumerate(jobs)}
+    rows = sorted(all_records(out_dir), key=_order_key(order))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row.csv_row())
+    _atomic_write(out_dir / "results.csv", buf.getvalue())
+    missing = [job.job_id for job in jobs if not any(r.job == job for r in rows)]
+    summary = {
+        "generated": time.time(),
+        "grid": grid or {},
+        "counts": {"records": len(rows), "done": sum(not r.failed for r in rows),
+                   "failed": sum(r.failed for r in rows), "missing": len(missing)},
+        "groups": summarize(rows),
+        "by_setting": summarize(rows, by_task=False) if len({r.task for r in rows}) > 1 else [],
+        "failures": [{"job": r.job.job_id, "exit_reason": r.exit_reason, "error": r.error} for r in rows if r.failed],
+        "missing": missing,
+        "runs": [{k: v for k, v in asdict(r).items() if k not in ("config", "traceback")} for r in rows],
+    }
+    _atomic_write(out_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
+    return rows
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"mean": 0.0, "sd": 0.0, "min": 0.0, "max": 0.0}
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return {"mean": round(statistics.fmean(values), 3), "sd": round(sd, 3),
+            "min": min(values), "max": max(values)}
+
+
+def summarize(rows: Iterable[ResultRow], *, by_task: bool = True) -> list[dict[str, Any]]:
+    """Per (task, setting), or per setting over all tasks: success rate and the spread across repeats.
+    Failed jobs are counted apart and left out of the rates and means (they measure the endpoint)."""
+    groups: dict[tuple[str, str], list[ResultRow]] = {}
+    for row in rows:
+        groups.setdefault((row.task if by_task else "all", row.setting), []).append(row)
+    out = []
+    for (task, setting), members in groups.items():
+        done = [r for r in members if not r.failed]
+        successes = sum(r.success for r in done)
+        out.append({
+            "task": task, "setting": setting, "runs": len(done), "failed": len(members) - len(done),
+            "successes": successes, "success_rate": round(successes / len(done), 4) if done else None,
+            "iterations": _stats([r.iterations for r in done]),
+            "total_tokens": _stats([r.total_tokens for r in done]),
+            "prompt_tokens": _stats([r.prompt_tokens for r in done]),
+            "completion_tokens": _stats([r.completion_tokens for r in done]),
+            "reflection_calls": _stats([r.reflection_calls for r in done]),
+            "wall_time_s": _stats([r.wall_time_s for r in done]),
+        })
+    return out
+
+
+def format_summary(groups: list[dict[str, Any]]) -> str:
+    """The per-setting table printed at the end."""
+    head = ("task", "setting", "runs", "failed", "success", "iterations", "tokens", "reflections", "wall s")
+    lines = [head]
+    for g in groups:
+        rate = f"{g['successes']}/{g['runs']} {g['success_rate']:.0%}" if g["runs"] else "-"
+        lines.append((g["task"], g["setting"], str(g["runs"]), str(g["failed"]), rate,
+                      _pm(g["iterations"], 1), _pm(g["total_tokens"], 0), f"{g['reflection_calls']['mean']:.1f}",
+                      f"{g['wall_time_s']['mean']:.1f}"))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
+
+
+def _pm(stats: dict[str, float], digits: int) -> str:
+    return f"{stats['mean']:.{digits}f}±{stats['sd']:.{digits}f}"
+
+
+def compare_hint(rows: Sequence[ResultRow], out_dir: Path) -> str | None:
+    """`agent-tui compare A B` for two finished runs of the same task and repeat in different settings
+    (or, with one setting, two repeats)."""
+    done = [r for r in rows if not r.failed and (out_dir / r.transcript).is_file()]
+    pairs: dict[tuple[str, int], list[ResultRow]] = {}
+    for row in done:
+        pairs.setdefault((row.task, row.repeat), []).append(row)
+    for members in pairs.values():
+        settings = {}
+        for r in members:
+            settings.setdefault(r.setting, r)
+        if len(settings) >= 2:
+            a, b = list(settings.values())[:2]
+            return f"agent-tui compare {out_dir / a.transcript} {out_dir / b.transcript}"
+    by_cell: dict[tuple[str, str], list[ResultRow]] = {}
+    for row in done:
+        by_cell.setdefault((row.task, row.setting), []).append(row)
+    for members in by_cell.values():
+        if len(members) >= 2:
+            return f"agent-tui compare {out_dir / members[0].transcript} {out_dir / members[1].transcript}"
+    return None
+
+
+# -- command line -------------------------------------------------------------------------------------
+
+
+def add_ablate_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("grid")
+    g.add_argument("--tasks", default="quicksort", help="comma-separated bundled tasks, or all (default quicksort)")
+    g.add_argument("--reflection", default=",".join(SETTINGS), metavar="SETTINGS",
+                   help=f"comma-separated reflection settings from {', '.join(SETTINGS)}, or all (default all)")
+    g.add_argument("--repeats", type=int, default=1, help="runs of every (task, setting) (default 1)")
+    g.add_argument("--concurrency", type=int, default=4, help="jobs, hence requests, at once (default 4)")
+    g.add_argument("--out", type=Path, metavar="DIR", help="grid folder; an existing one is resumed (default runs/ablate-<time>)")
+    g.add_argument("--shard", metavar="I/N", help="run only shard I of N (every N-th job), e.g. 2/4")
+    g.add_argument("--keep-failed", action="store_true", help="do not re-run jobs that failed in an earlier call")
+    g.add_argument("--keep-workspaces", action="store_true", help="keep each job's workspace copy (default: remove)")
+    g = p.add_argument_group("model")
+    g.add_argument("--provider", choices=(*PRESETS, "scripted"),
+                   help="endpoint preset; default: the first whose API key is set, else the offline script")
+    g.add_argument("--model", help="model name (default: the preset's)")
+    g.add_argument("--base-url", help="override the preset's base URL")
+    g.add_argument("--script", type=Path, help="scripted provider with one task: JSON list of assistant messages")
+    g.add_argument("--reflection-model", help="model for reflection calls (default: the agent's)")
+    g = p.add_argument_group("loop")
+    g.add_argument("--max-steps", type=int, default=30, help="step budget of every run (default 30)")
+    g.add_argument("--test-timeout", type=float, default=120.0, help="seconds a test run may take (default 120)")
+
+
+def add_ablate_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add the `ablate` command to a subparsers object."""
+    p = sub.add_parser("ablate", help="run tasks x reflection settings x repeats and tabulate the results",
+                       description="Run every (task, reflection setting, repeat) as an independent job, "
+                                   "write each transcript under DIR/runs, a row per run in DIR/results.csv "
+                                   "and DIR/summary.json. Calling again with the same --out resumes.")
+    add_ablate_flags(p)
+    return p
+
+
+def _split(text: str) -> list[str]:
+    seen: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part and part not in seen:
+            seen.append(part)
+    return seen
+
+
+def parse_grid(args: argparse.Namespace) -> tuple[list[Job], RunOptions, Path]:
+    """Check the flags and turn them into the jobs, the shared run options and the folder."""
+    from agent.tasks import get_task, list_tasks
+
+    tasks = [t.name for t in list_tasks()] if args.tasks.strip() == "all" else _split(args.tasks)
+    if not tasks:
+        raise UsageError("--tasks needs at least one task name")
+    for name in tasks:
+        try:
+            get_task(name)
+        except KeyError as exc:
+            raise UsageError(str(exc)) from None
+    settings = list(SETTINGS) if args.reflection.strip() == "all" else _split(args.reflection)
+    bad = [s for s in settings if s not in SETTINGS]
+    if bad or not settings:
+        raise UsageError(f"--reflection: unknown setting {', '.join(bad) or '(none)'}; "
+                         f"choose from {', '.join(SETTINGS)}")
+    if args.repeats < 1:
+        raise UsageError("--repeats must be at least 1")
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if args.max_steps < 1:
+        raise UsageError("--max-steps must be at least 1")
+    provider = args.provider or (None if args.script else default_provider()) or "scripted"
+    if args.script is not None and provider != "scripted":
+        raise UsageError("--script goes with --provider scripted")
+    if args.script is not None and len(tasks) > 1:
+        raise UsageError("--script replaces one task's script: give a single --tasks entry with it")
+    if provider != "scripted":
+        resolve_endpoint(provider, args.model, args.base_url)  # a missing key is one line, not N failed jobs
+    jobs = make_grid(tasks, settings, args.repeats)
+    if args.shard:
+        try:
+            index, count = (int(x) for x in args.shard.split("/"))
+        except ValueError:
+            raise UsageError(f"--shard {args.shard}: expected I/N, e.g. 2/4") from None
+        if not 1 <= index <= count:
+            raise UsageError(f"--shard {args.shard}: I must be between 1 and N")
+        jobs = select_shard(jobs, index, count)
+    base = RunOptions(task=None, provider=provider, model=args.model, base_url=args.base_url, script=args.script,
+                      max_steps=args.max_steps, reflection_model=args.reflection_model,
+                      test_timeout=args.test_timeout, step_mode="continuous")
+    out_dir = args.out or Path("runs") / f"ablate-{time.strftime('%Y%m%d-%H%M%S')}"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir}: is a file; give a folder")
+    return jobs, base, out_dir
+
+
+def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """The `ablate` command. Exit status: 0 when every job finished, 1 when some failed, 2 on a usage
+    error, 130 when interrupted (every finished job is kept)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        jobs, base, out_dir = parse_grid(args)
+        check_compatible(out_dir, job_config(base))
+        grid = plan(jobs, out_dir, retry_failed=not args.keep_failed)
+    except UsageError as exc:
+        print(f"agent-tui: {exc}", file=err)
+        return 2
+    out.write(f"agent-tui ablate: {len(jobs)} job{'s' if len(jobs) != 1 else ''} ({base.provider}"
+              f"{' / ' + base.model if base.model else ''}, concurrency {args.concurrency}) in {out_dir}\n")
+    if grid.skipped:
+        out.write(f"skipped {len(grid.skipped)} jobs already finished in {out_dir}; "
+                  f"{len(grid.todo)} to run\n")
+    out.flush()
+    info = {"tasks": sorted({j.task for j in jobs}), "settings": list(dict.fromkeys(j.setting for j in jobs)),
+            "repeats": args.repeats, "shard": args.shard, "concurrency": args.concurrency, "config": job_config(base)}
+    interrupted = False
+    try:
+        asyncio.run(run_grid(jobs, base, out_dir, concurrency=args.concurrency, progress=Progress(err),
+                                      keep_workspaces=args.keep_workspaces, planned=grid))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        interrupted = True
+    except UsageError as exc:
+        print(f"agent-tui: {exc}", file=err)
+        return 2
+    rows = write_results(out_dir, jobs, info)
+    mine = set(jobs)
+    current = [r for r in rows if r.job in mine]
+    out.write("\n" + format_summary(summarize(current)) + "\n")
+    if len({r.task for r in current}) > 1:
+        out.write("\nover all tasks:\n" + format_summary(summarize(current, by_task=False)) + "\n")
+    failed = [r for r in current if r.failed]
+    out.write(f"\n{len(grid.ran)} ran, {len(grid.skipped)} skipped, {len(failed)} failed; "
+              f"results: {out_dir / 'results.csv'}, {out_dir / 'summary.json'}\n")
+    for r in failed:
+        out.write(f"  failed {r.job.job_id}: {r.error}\n")
+    if interrupted:
+        missing = len(jobs) - len(current)
+        out.write(f"interrupted: {len(current)} of {len(jobs)} jobs kept, {missing} left; "
+                  f"run the same command again to finish them\n")
+    hint = compare_hint(current, out_dir)
+    if hint:
+        out.write(f"compare two runs: {hint}\n")
+    out.flush()
+    if interrupted:
+        return 130
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="agent-tui ablate", description="Run a reflection ablation grid.")
+    add_ablate_flags(parser)
+    return cmd_ablate(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

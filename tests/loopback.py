@@ -1,0 +1,224 @@
+"""A real OpenAI-compatible HTTP endpoint on 127.0.0.1, for tests and benchmarks.
+
+Unlike the in-process offline model, this is a socket the SDK reaches over TCP, so it exercises the real
+network path and can add latency, fail on purpose and count how many requests were in flight at once.
+
+It is stateless by design: the reply to an agent turn is chosen from the request alone, by matching the
+assistant messages already in its `messages` list against the script in order (so it works for many
+concurrent runs, and a reflection note with the `assistant` role is not mistaken for a script step). The
+script is picked by the conversation's first user message (the goal), so one server serves many tasks.
+
+    with LoopbackServer.for_tasks(["quicksort"], latency=0.2) as server:
+        ... --provider vllm --base-url {server.base_url} --model loopback ...
+        server.max_in_flight  # the most requests it was answering at once
+
+It binds a free port, serves from a daemon thread, and stops on leaving the `with` block, after
+`max_lifetime` seconds, or after `max_requests` requests, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterable
+
+from agent.offline import PURPOSE_HEADER, estimate_tokens
+
+REFLECTION_NOTE = "Loopback reflection: re-read the last result and take the next step toward passing the tests."
+
+Failure = tuple[int, str]
+"""An error answer: HTTP status and the message put in the OpenAI-style error body."""
+
+
+class LoopbackServer:
+    """Answers POST /v1/chat/completions from scripts, with optional latency and scripted errors."""
+
+    def __init__(self, scripts: dict[str, list[dict[str, Any]]] | list[dict[str, Any]], *,
+                 latency: float = 0.0, reflection_note: str = REFLECTION_NOTE,
+                 fail: Callable[[int, dict[str, Any]], Failure | None] | None = None,
+                 model: str = "loopback", max_lifetime: float = 300.0, max_requests: int = 10_000) -> None:
+        """`scripts`: one list of assistant messages, or a mapping from goal (first user message) to one.
+        `fail(n, body)` is asked before each answer (n counts every request from 1) and may return an error."""
+        self.scripts = scripts if isinstance(scripts, dict) else {"": list(scripts)}
+        self.latency = latency
+        self.reflection_note = reflection_note
+        self.fail = fail
+        self.model = model
+        self.max_lifetime = max_lifetime
+        self.max_requests = max_requests
+        self.requests: list[dict[str, Any]] = []
+        """Every agent-turn request body, in arrival order."""
+        self.reflection_requests: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.count = 0
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._timer: threading.Timer | None = None
+
+    @classmethod
+    def for_tasks(cls, names: Iterable[str], **kwargs: Any) -> "LoopbackServer":
+        """Serve each bundled task's own script (agent/taskdata/<name>/script.json)."""
+        from agent.offline import load_script
+        from agent.tasks import get_task
+
+        scripts = {}
+        for name in names:
+            task = get_task(name)
+            scripts[task.goal] = load_script(task.script)
+        return cls(scripts, **kwargs)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "server not started"
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> "LoopbackServer":
+        server = self
+
+        class Handler(_Handler):
+            owner = server
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"loopback:{self.port}", daemon=True)
+        self._thread.start()
+        self._timer = threading.Timer(self.max_lifetime, self.stop)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if self._timer is not None and self._timer is not threading.current_thread():
+            self._timer.cancel()
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.server_close()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> "LoopbackServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- answers ---------------------------------------------------------------------------------------
+
+    def answer(self, body: dict[str, Any], headers: Any) -> tuple[int, dict[str, Any]]:
+        """The status and JSON body for one request (called on a handler thread, latency already added)."""
+        with self._lock:
+            self.count += 1
+            n = self.count
+            reflection = headers.get(PURPOSE_HEADER) == "reflection"
+            (self.reflection_requests if reflection else self.requests).append(body)
+        if n > self.max_requests:
+            return _error(503, f"loopback server: request limit of {self.max_requests} reached")
+        failure = self.fail(n, body) if self.fail else None
+        if failure is not None:
+            return _error(*failure)
+        if reflection:
+            return 200, self._completion(body, {"role": "assistant", "content": self.reflection_note})
+        messages = body.get("messages") or []
+        script = self._script_for(messages)
+        if script is None:
+            return _error(400, "loopback server: no script for this conversation's goal")
+        step = _steps_taken(script, messages)
+        if step >= len(script):
+            return _error(400, f"loopback server: the script has no reply left (it had {len(script)})")
+        return 200, self._completion(body, script[step])
+
+    def _script_for(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        if "" in self.scripts and len(self.scripts) == 1:
+            return self.scripts[""]
+        goal = next((m.get("content") for m in messages if m.get("role") == "user"), None)
+        return self.scripts.get(goal) if isinstance(goal, str) else None
+
+    def _completion(self, body: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+        prompt, completion = estimate_tokens(body.get("messages", [])), estimate_tokens(message)
+        return {
+            "id": f"chatcmpl-loopback-{self.count}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model") or self.model,
+            "choices": [{"index": 0, "message": message, "logprobs": None,
+                         "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                      "total_tokens": prompt + completion},
+        }
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
+def _same_step(sent: dict[str, Any], scripted: dict[str, Any]) -> bool:
+    ids = [c.get("id") for c in sent.get("tool_calls") or []]
+    want = [c.get("id") for c in scripted.get("tool_calls") or []]
+    if ids != want:
+        return False
+    return want != [] or (sent.get("content") or "") == (scripted.get("content") or "")
+
+
+def _steps_taken(script: list[dict[str, Any]], messages: list[dict[str, Any]]) -> int:
+    """How many script replies the conversation already holds, in order (other assistant messages, such
+    as a reflection note injected with the assistant role, are skipped)."""
+    k = 0
+    for m in messages:
+        if m.get("role") == "assistant" and k < len(script) and _same_step(m, script[k]):
+            k += 1
+    return k
+
+
+def _error(status: int, message: str) -> tuple[int, dict[str, Any]]:
+    return status, {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: LoopbackServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def do_POST(self) -> None:
+        server = self.owner
+        server._enter()
+        try:
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if not self.path.rstrip("/").endswith("/chat/completions"):
+                status, payload = _error(404, f"loopback server serves /v1/chat/completions only, not {self.path}")
+            else:
+                try:
+                    body = json.loads(raw or b"{}")
+                except json.JSONDecodeError as exc:
+                    status, payload = _error(400, f"loopback server: body is not JSON ({exc.msg})")
+                else:
+                    if server.latency > 0:
+                        time.sleep(server.latency)
+                    status, payload = server.answer(body, self.headers)
+        finally:
+            server._leave()
+        data = json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
