@@ -21,6 +21,7 @@ from agent.events import (
     Event,
     IterationStarted,
     Notice,
+    ReflectionFallback,
     ReflectionMode,
     ReflectionNote,
     RunFinished,
@@ -50,6 +51,8 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--reflection", choices=REFLECTION_MODES, default="system",
                    help="reflection note role, or off (default system)")
     g.add_argument("--reflection-model", help="model for reflection calls (default: the agent's)")
+    g.add_argument("--reflection-triggers", metavar="SPEC",
+                   help='which triggers fire: "all" (default), "none", "-budget", "tests_failed,repeat=4"')
     g.add_argument("--out", type=Path, help="transcript file (default: runs/<time>-<task>-<provider>.jsonl)")
 
 
@@ -64,6 +67,7 @@ def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> Any:
                       workspace=args.workspace, goal=args.goal, test_cmd=args.test_cmd, provider=args.provider,
                       model=args.model, base_url=args.base_url, script=args.script, replay=args.replay,
                       max_steps=args.max_steps, reflection=args.reflection, reflection_model=args.reflection_model,
+                      reflection_triggers=args.reflection_triggers,
                       out=args.out, step_mode=step_mode)  # type: ignore[arg-type]
 
 
@@ -179,12 +183,17 @@ class EventPrinter:
         elif isinstance(event, ReflectionNote):
             triggers = ", ".join(t.kind for t in event.triggers) or "manual"
             fallback = f" (fell back from {event.fallback_from})" if event.fallback_from else ""
-            self.line(f"  reflection [{event.role}{fallback}] on {triggers}:")
+            follower = " + a user follower" if event.follower_added else ""
+            self.line(f"  reflection [{event.role}{fallback}{follower}] on {triggers}:")
             for t in event.triggers:
                 if t.evidence:
                     self.line(f"    evidence ({t.kind}): {t.evidence.splitlines()[0][:160]}")
             for text in event.content.strip().splitlines():
                 self.line(f"    ✎ {text}")
+        elif isinstance(event, ReflectionFallback):
+            to = f"as {event.to_role}" if event.to_role else "dropped (every role refused)"
+            self.line(f"  reflection note refused as {event.from_role} (HTTP {event.status}: {event.error}); "
+                      f"note {to}, request sent again")
         elif isinstance(event, DriverMessage):
             self.line(f"  driver {event.kind} ({event.message.get('role')}): {_text(event.message.get('content'))}")
         elif isinstance(event, Notice):

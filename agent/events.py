@@ -57,6 +57,13 @@ class IterationStarted(_Event):
     iteration: int
     request_size: int
     reflection: ReflectionMode = "off"
+    """The reflection switch for this iteration, as it stood when the iteration began (a live toggle
+    takes effect from the next iteration on)."""
+    reflection_role: str | None = None
+    """The role a note written after this iteration would take: `reflection`, unless the endpoint refused
+    that role earlier in the run (then the role that worked); None when off or when every role was refused.
+    An iteration whose request was retried after a role refusal has a second IterationStarted: the last one
+    describes the request that was answered."""
 
 
 class AssistantMessage(_Event):
@@ -109,7 +116,33 @@ class ReflectionNote(_Event):
     latency_s: float = 0.0
     model: str | None = None
     fallback_from: str | None = None
-    """The role that was tried first and refused by the endpoint, if any."""
+    """The role reflection was set to, when the note took another one because the endpoint refused that
+    role earlier in the run (or a preset knows it does)."""
+    follower_added: bool = False
+    """True when a note with role `assistant` was followed by a short `user` message ("Continue."), because
+    many templates refuse a history that ends on an assistant message; both are in `messages`."""
+
+
+class ReflectionFallback(_Event):
+    """The endpoint refused the request that carried a reflection note because of the note's role, so the
+    note was replaced at the end of the history and the same request is sent again.
+
+    To rebuild the history: drop the last `replaced` messages, then append `messages` (the note in
+    `to_role`, plus its follower if any). `to_role` None: every role was refused; the note was removed and
+    no more notes are injected in this run.
+    """
+
+    type: Literal["reflection_fallback"] = "reflection_fallback"
+    iteration: int
+    """The iteration whose request was refused (the note itself was written after `note_iteration`)."""
+    note_iteration: int
+    from_role: str
+    to_role: str | None
+    error: str
+    """What the endpoint said, verbatim."""
+    status: int | None = None
+    messages: list[dict[str, Any]] = []
+    replaced: int = 0
 
 
 class DriverMessage(_Event):
@@ -151,6 +184,7 @@ Event = Annotated[
         AssistantMessage,
         ToolResult,
         ReflectionNote,
+        ReflectionFallback,
         DriverMessage,
         Notice,
         RunFinished,
@@ -162,11 +196,25 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 
 def appended_messages(event: Event) -> list[dict[str, Any]]:
-    """The chat messages an event adds to the history, in order."""
+    """The chat messages an event adds to the history, in order (after `removed_messages(event)` messages
+    were dropped from its end: only a ReflectionFallback removes any)."""
     if isinstance(event, RunStarted):
         return event.messages
     if isinstance(event, (AssistantMessage, ToolResult, DriverMessage)):
         return [event.message]
-    if isinstance(event, ReflectionNote):
+    if isinstance(event, (ReflectionNote, ReflectionFallback)):
         return event.messages
     return []
+
+
+def removed_messages(event: Event) -> int:
+    """How many messages an event drops from the end of the history before appending its own."""
+    return event.replaced if isinstance(event, ReflectionFallback) else 0
+
+
+def apply_event(history: list[dict[str, Any]], event: Event) -> None:
+    """Update a history in place with what one event changes in it."""
+    dropped = removed_messages(event)
+    if dropped:
+        del history[max(0, len(history) - dropped):]
+    history.extend(appended_messages(event))

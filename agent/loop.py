@@ -4,6 +4,11 @@ reflect, repeat.
 It keeps one chronological messages list and publishes everything it does as typed events
 (`agent.events`): it yields them, and whoever drives it (CLI, TUI, tests, ablations) decides what to show.
 It knows nothing of providers: it gets a `Model` and a `Toolbox`, and a `RunControl` to wait on.
+
+A reflection note goes after the last tool message of the iteration's batch. When the next request is
+refused because of the note's role (an open-model template that takes no system message past the first),
+the loop asks the reflector for the note in the next role, replaces it at the end of the history, records a
+ReflectionFallback and starts the same iteration again with the new request.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from agent.events import (
     FinishReason,
     IterationStarted,
     Notice,
+    ReflectionFallback,
     ReflectionMode,
     ReflectionNote,
     RunFinished,
@@ -63,10 +69,35 @@ class IterationRecord:
 
 
 class Reflector(Protocol):
-    """Decides after each iteration whether to add a note, and writes it (see agent.reflection)."""
+    """Decides after each iteration whether to add a note, and writes it (see agent.reflection).
+
+    `after_iteration` is called after every iteration but the last, whatever the mode, so that counters
+    (repeated calls, iterations without a change) stay right while reflection is off. It raises
+    `ReflectionFailed` when the note could not be written (the loop shows it and goes on without a note).
+
+    Optional, for the role fallback (the loop looks them up with getattr):
+    `refusal(error) -> (text, status) | None`: the endpoint's words when `error` (a StopRun from the
+    request step) is a refusal of a message role; `fall_back(note, refused_role) -> (role | None, messages)`:
+    mark the role refused and give the note again in the next role (None and [] when none is left);
+    `effective_role(mode) -> role | None`: the role the next note would take.
+    """
 
     async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
                               mode: ReflectionMode) -> ReflectionNote | None: ...
+
+
+class ReflectionFailed(Exception):
+    """The reflection call failed (a provider error, an empty answer): no note this iteration."""
+
+
+@dataclass
+class _InjectedNote:
+    """The last note the loop put at the end of the history, until a request carrying it is answered."""
+
+    note: ReflectionNote
+    start: int
+    role: str
+    messages: list[dict[str, Any]]
 
 
 class StopRun(Exception):
@@ -89,10 +120,12 @@ class AgentLoop:
     reflector: Reflector | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
+    _injected: _InjectedNote | None = field(default=None, repr=False)
 
     async def run(self) -> AsyncIterator[Event]:
         """Run to the end, yielding every event as it happens. The last event is RunFinished."""
         self.messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": self.goal}]
+        self._injected = None
         yield RunStarted(messages=list(self.messages))
         reason: FinishReason = "max_steps"
         detail = f"step budget of {self.max_steps} iterations used up without finish"
@@ -102,9 +135,19 @@ class AgentLoop:
             while iteration < self.max_steps:
                 await self.control.wait_turn()
                 iteration += 1
-                yield IterationStarted(iteration=iteration, request_size=len(self.messages),
-                                       reflection=self.control.reflection)
-                completion = await self._request()
+                mode = self.control.reflection  # a live toggle counts from the next iteration on
+                yield self._started(iteration, mode)
+                completion: Completion | None = None
+                while completion is None:
+                    try:
+                        completion = await self._request()
+                    except StopRun as stop:
+                        retry = self._fall_back(stop, iteration, mode)
+                        if retry is None:
+                            raise
+                        for event in retry:
+                            yield event
+                self._injected = None  # the endpoint accepted the note where it stands
                 self.usage = self.usage + completion.usage
                 self.messages.append(completion.message)
                 yield AssistantMessage(iteration=iteration, message=completion.message, usage=completion.usage,
@@ -127,16 +170,67 @@ class AgentLoop:
                     reason, detail, summary = "finished", "the agent called finish", finished.summary
                     break
                 if self.reflector is not None and iteration < self.max_steps:
+                    # After the last tool message of the batch: never between a call and its results.
                     record = IterationRecord(iteration, completion.message, results, outcomes, self.max_steps)
-                    note = await self.reflector.after_iteration(record, self.messages, self.control.reflection)
-                    if note is not None:
+                    try:
+                        note = await self.reflector.after_iteration(record, self.messages, mode)
+                    except ReflectionFailed as exc:
+                        yield Notice(iteration=iteration, level="warning",
+                                     text=f"reflection skipped after iteration {iteration}: {exc}")
+                        note = None
+                    if note is not None and note.messages:
                         self.usage = self.usage + note.usage
+                        self._injected = _InjectedNote(note, len(self.messages), note.role, list(note.messages))
                         self.messages.extend(note.messages)
                         yield note
         except StopRun as stop:
             reason, detail = stop.reason, stop.detail
             yield Notice(iteration=iteration, level="error", text=detail)
         yield RunFinished(reason=reason, detail=detail, summary=summary, iterations=iteration, usage=self.usage)
+
+    def _started(self, iteration: int, mode: ReflectionMode) -> IterationStarted:
+        role = None
+        if mode != "off" and self.reflector is not None:
+            effective = getattr(self.reflector, "effective_role", None)
+            role = effective(mode) if effective is not None else mode
+        return IterationStarted(iteration=iteration, request_size=len(self.messages), reflection=mode,
+                                reflection_role=role)
+
+    def _fall_back(self, stop: StopRun, iteration: int, mode: ReflectionMode) -> list[Event] | None:
+        """When the endpoint refused the request because of the role of the note at its end: put the note
+        in the next role (or drop it), and say so. None when the error is anything else."""
+        injected = self._injected
+        refusal = getattr(self.reflector, "refusal", None)
+        fall_back = getattr(self.reflector, "fall_back", None)
+        if injected is None or refusal is None or fall_back is None:
+            return None
+        if self.messages[injected.start:] != injected.messages:
+            return None
+        found = refusal(stop)
+        if found is None:
+            return None
+        error, status = found
+        to_role, messages = fall_back(injected.note, injected.role)
+        replaced = len(self.messages) - injected.start
+        del self.messages[injected.start:]
+        self.messages.extend(messages)
+        events: list[Event] = [ReflectionFallback(
+            iteration=iteration, note_iteration=injected.note.iteration, from_role=injected.role, to_role=to_role,
+            error=error, status=status, messages=list(messages), replaced=replaced)]
+        if to_role is not None:
+            self._injected = _InjectedNote(injected.note, injected.start, to_role, list(messages))
+            events.append(Notice(iteration=iteration, level="warning",
+                                 text=f"the endpoint refused the reflection note as a {injected.role} message "
+                                      f"({error}); sending the request again with the note as a {to_role} "
+                                      f"message, and using {to_role} for the rest of the run"))
+        else:
+            self._injected = None
+            events.append(Notice(iteration=iteration, level="warning",
+                                 text=f"the endpoint refused the reflection note in every role (last, as "
+                                      f"{injected.role}: {error}); sending the request again without it, and "
+                                      f"injecting no more notes in this run"))
+        events.append(self._started(iteration, mode))
+        return events
 
     async def _request(self) -> Completion:
         violations = check_messages(self.messages)

@@ -8,6 +8,7 @@ Chat Completions JSON body the SDK parses. Tests read `requests` to see what the
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -56,10 +57,56 @@ def estimate_tokens(payload: Any) -> int:
 
 
 def default_reflection_answer(body: dict[str, Any]) -> str:
-    """A deterministic note built from the trigger evidence in the reflection request."""
+    """A deterministic note built from the trigger evidence in the reflection request.
+
+    The reflection prompt carries its triggers as `<trigger kind="...">evidence</trigger>` blocks
+    (`agent.reflection.trigger_block`); the note answers each one, quoting its concrete evidence.
+    """
+    import re
+
+    from agent.reflection import parse_triggers
+
     prompt = next((m.get("content") or "" for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
-    evidence = [line.strip() for line in str(prompt).splitlines() if line.strip()]
-    lowered = str(prompt).lower()
+    triggers = parse_triggers(str(prompt))
+    if not triggers:
+        return _legacy_reflection_answer(str(prompt))
+    parts: list[str] = []
+    for t in triggers:
+        lines = [line.strip() for line in t.evidence.splitlines() if line.strip()]
+        first = lines[0] if lines else ""
+        if t.kind == "tests_failed":
+            failing = next((l for l in lines if l.startswith(("FAILED ", "ERROR "))), "")
+            m = re.match(r"(?:FAILED|ERROR) (\S+)(?: - (.*))?", failing)
+            if m:
+                test = m.group(1)
+                why = f" ({m.group(2)})" if m.group(2) else ""
+                parts.append(f"The tests fail, first {test}{why}. Read that test to see the expected result, "
+                             "fix the code it exercises with a minimal edit, then run the tests again.")
+            else:
+                parts.append(f"The test run failed: {first[:160]}. Read the failing test to see the expected "
+                             "result, fix the code with a minimal edit, then run the tests again.")
+        elif t.kind == "tool_error":
+            more = f" (and {len(lines) - 1} more failing call{'s' if len(lines) > 2 else ''})" if len(lines) > 1 else ""
+            parts.append(f"This call failed: {first[:200]}{more}. Correct its input (check paths with list_files "
+                         "and arguments against the tool's schema) instead of repeating it.")
+        elif t.kind == "repeated_call":
+            call = first.split(" called ")[0]
+            parts.append(f"You repeated {call} without progress. Do something different: read another file, "
+                         "or make the edit the goal needs.")
+        elif t.kind == "no_change":
+            parts.append(f"{first[:1].upper()}{first[1:160]}. Stop exploring and make the edit the goal needs.")
+        elif t.kind == "budget":
+            parts.append(f"Step budget: {first[:160]}. Make the smallest fix that passes the tests and call finish.")
+        else:
+            parts.append(f"{t.kind}: {first[:160]}. Reconsider the last result and pick the next action that "
+                         "moves toward passing the tests.")
+    return " ".join(parts)
+
+
+def _legacy_reflection_answer(prompt: str) -> str:
+    """For a reflection prompt without trigger blocks: keyword rules."""
+    evidence = [line.strip() for line in prompt.splitlines() if line.strip()]
+    lowered = prompt.lower()
     if "tests_failed" in lowered or "tests failed" in lowered:
         failing = next((l for l in evidence if "FAILED" in l or "assert" in l.lower()), "")
         hint = f" The first failure: {failing[:160]}" if failing else ""
@@ -152,7 +199,8 @@ def first_divergence(recorded: Transcript, sent: list[dict[str, Any]]) -> str | 
     """Compare the requests of a new run with those recorded; describe the first difference, if any."""
     from agent.events import IterationStarted
 
-    numbers = [e.iteration for e in recorded.events if isinstance(e, IterationStarted)]
+    # one request per iteration: a request retried after a role refusal counts once (the answered one)
+    numbers = list(dict.fromkeys(e.iteration for e in recorded.events if isinstance(e, IterationStarted)))
     for k, body in enumerate(sent):
         if k >= len(numbers):
             return f"request {k + 1}: the recorded run sent only {len(numbers)} requests"
@@ -169,10 +217,17 @@ def first_divergence(recorded: Transcript, sent: list[dict[str, Any]]) -> str | 
     return None
 
 
+_DURATION = re.compile(r"\b\d+(?:\.\d+)?(?:s|ms| seconds?)\b")
+
+
 def _norm(message: dict[str, Any] | None) -> Any:
+    """A message as compared across runs: durations in tool output (pytest's "in 0.02s") differ every run."""
     if message is None:
         return None
-    return {k: v for k, v in message.items() if v is not None}
+    out = {k: v for k, v in message.items() if v is not None}
+    if isinstance(out.get("content"), str):
+        out["content"] = _DURATION.sub("<duration>", out["content"])
+    return out
 
 
 def _describe_difference(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:

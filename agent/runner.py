@@ -45,6 +45,8 @@ class RunOptions:
     max_steps: int = 30
     reflection: ReflectionMode = "system"
     reflection_model: str | None = None
+    reflection_triggers: str | None = None
+    """Which triggers fire reflection: "all", "none", "-budget", "tests_failed,repeat=4" (TriggerConfig.parse)."""
     out: Path | None = None
     runs_dir: Path = Path("runs")
     step_mode: StepMode = "continuous"
@@ -179,7 +181,10 @@ def build_run(opts: RunOptions) -> Run:
     toolbox = Toolbox(Workspace(workspace), test_cmd or "", test_timeout=opts.test_timeout)
     control = RunControl(mode=opts.step_mode, reflection=opts.reflection)
     model = ChatModel(client, endpoint.model, describe_error=lambda exc: describe_provider_error(exc, endpoint))
-    reflector = _make_reflector(client, endpoint, opts, goal)
+    refused: set[str] = set()
+    if replayed is not None:  # the recorded endpoint refused these roles: replay the note where it ended up
+        refused = {e.from_role for e in replayed.events if e.type == "reflection_fallback"}
+    reflector = _make_reflector(client, endpoint, opts, goal, refused)
     loop = AgentLoop(model=model, toolbox=toolbox, system_prompt=SYSTEM_PROMPT, goal=goal, control=control,
                      max_steps=opts.max_steps, reflector=reflector)
     header = TranscriptHeader(
@@ -187,6 +192,7 @@ def build_run(opts: RunOptions) -> Run:
         workspace=str(workspace), tools=toolbox.schemas(),
         settings={"max_steps": opts.max_steps, "reflection": opts.reflection, "test_cmd": test_cmd,
                   "reflection_model": opts.reflection_model or endpoint.model,
+                  "reflection_triggers": opts.reflection_triggers or "all",
                   "script": str(opts.script) if opts.script else None,
                   "replay": str(opts.replay) if opts.replay else None},
     )
@@ -199,13 +205,16 @@ def build_run(opts: RunOptions) -> Run:
                test_cmd=test_cmd, notices=notices, server=server, replayed=replayed)
 
 
-def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, goal: str) -> Any:
-    """The reflection step, when the reflection module is available."""
+def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, goal: str, refused: set[str]) -> Any:
+    """The reflection step. It observes every iteration, so a live toggle finds its counters right."""
+    from agent.reflection import make_reflector
+
     try:
-        from agent.reflection import make_reflector
-    except ImportError:
-        return None
-    return make_reflector(client, opts.reflection_model or endpoint.model, goal)
+        return make_reflector(client, opts.reflection_model or endpoint.model, goal,
+                              triggers=opts.reflection_triggers, refused_roles=refused,
+                              describe_error=lambda exc: describe_provider_error(exc, endpoint))
+    except ValueError as exc:
+        raise UsageError(f"--reflection-triggers: {exc}") from None
 
 
 def demo_run(step_mode: bool = True, **overrides: Any) -> Run:

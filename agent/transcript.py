@@ -23,12 +23,13 @@ from agent.events import (
     Event,
     IterationStarted,
     Notice,
+    ReflectionFallback,
     ReflectionNote,
     RunFinished,
     RunStarted,
     ToolResult,
     Usage,
-    appended_messages,
+    apply_event,
 )
 
 FORMAT = "agent-tui/1"
@@ -65,6 +66,8 @@ class Iteration:
     assistant: AssistantMessage | None = None
     results: list[ToolResult] = field(default_factory=list)
     reflection: ReflectionNote | None = None
+    fallbacks: list[ReflectionFallback] = field(default_factory=list)
+    """Role refusals of this iteration's request (each replaced the previous iteration's note)."""
     others: list[Event] = field(default_factory=list)
 
     @property
@@ -92,22 +95,30 @@ class Transcript:
         self._iterations = None
 
     def messages(self) -> list[dict[str, Any]]:
-        """The whole chat history, rebuilt from the events."""
+        """The whole chat history, rebuilt from the events (a reflection fallback replaces the note at
+        the end of the history, as the loop did)."""
         out: list[dict[str, Any]] = []
         for event in self.events:
-            out.extend(appended_messages(event))
+            apply_event(out, event)
         return out
 
     def request_at(self, iteration: int) -> tuple[list[dict[str, Any]], int]:
-        """The exact messages sent at `iteration`, and how many of them the previous request had."""
-        sizes = [e.request_size for e in self.events if isinstance(e, IterationStarted)]
-        numbers = [e.iteration for e in self.events if isinstance(e, IterationStarted)]
-        if iteration not in numbers:
+        """The exact messages sent at `iteration` (the request that was answered: when a role refusal made
+        the loop send it again, the last IterationStarted of the iteration), and how many of them the
+        previous iteration's request had."""
+        sizes: dict[int, int] = {}
+        numbers: list[int] = []
+        for e in self.events:
+            if isinstance(e, IterationStarted):
+                if e.iteration not in sizes:
+                    numbers.append(e.iteration)
+                sizes[e.iteration] = e.request_size
+        if iteration not in sizes:
             raise KeyError(f"no request recorded for iteration {iteration}")
         k = numbers.index(iteration)
         history = self.messages()
-        previous = sizes[k - 1] if k > 0 else 0
-        return history[: sizes[k]], previous
+        previous = sizes[numbers[k - 1]] if k > 0 else 0
+        return history[: sizes[iteration]], previous
 
     @property
     def iterations(self) -> list[Iteration]:
@@ -145,13 +156,15 @@ def group_iterations(events: Iterable[Event]) -> list[Iteration]:
 
     for event in events:
         if isinstance(event, IterationStarted):
-            get(event.iteration).started = event
+            get(event.iteration).started = event  # the last one wins: the request that was answered
         elif isinstance(event, AssistantMessage):
             get(event.iteration).assistant = event
         elif isinstance(event, ToolResult):
             get(event.iteration).results.append(event)
         elif isinstance(event, ReflectionNote):
             get(event.iteration).reflection = event
+        elif isinstance(event, ReflectionFallback):
+            get(event.iteration).fallbacks.append(event)
         elif isinstance(event, (DriverMessage, Notice)) and event.iteration is not None:
             get(event.iteration).others.append(event)
     return order

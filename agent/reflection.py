@@ -1,0 +1,460 @@
+"""Reflection: a separate LLM call, on external signals only, whose note is injected into the history.
+
+After each iteration the reflector looks at what happened (tool errors, failing tests, a call repeated
+without progress, iterations without a change to the workspace, the step budget running out). When a
+trigger fires and reflection is on, it asks a model, in a request of its own with no tools, for a short
+note on what to do next, and the loop appends that note after the last tool message of the batch, with the
+role reflection is set to: `system` (a driver note, the default), `user` (an external hint) or `assistant`
+(self-reflection, followed by a short user message so that the history does not end on an assistant
+message). Triggers are watched on every iteration, even while reflection is off, so that switching it on
+mid-run starts from the right counts.
+
+Open-model chat templates refuse some of these roles (a system message past the first, a user message
+right after tool messages). `refusal` recognises their error texts and `fall_back` gives the note again in
+the next role of `fallback_order`; a refused role is remembered for the rest of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from agent.events import ReflectionMode, ReflectionNote, Trigger, Usage
+from agent.loop import IterationRecord, ReflectionFailed
+from agent.workspace import cap_text
+
+ROLES: tuple[str, ...] = ("system", "user", "assistant")
+DEFAULT_FALLBACK_ORDER: tuple[str, ...] = ("system", "user", "assistant")
+
+REFUSAL_TEXTS: tuple[str, ...] = (
+    "System message must be at the beginning.",  # Qwen3 templates (vLLM, llama.cpp --jinja)
+    "System role not supported",  # Gemma templates
+    "Conversation roles must alternate user/assistant/user/assistant/...",  # Mistral / Llama-2 templates
+    "Unexpected role 'user' after role 'tool'",  # Mistral's API
+)
+"""What endpoints say when a message role is refused where a note put it, matched case-insensitively
+(the trailing period is optional) in the provider's error message."""
+
+REFUSAL_STATUSES = frozenset({400, 422, 500})
+"""Template errors come back as 400 (vLLM, Mistral), 422, or 500 (llama.cpp's server)."""
+
+FOLLOWER: dict[str, Any] = {"role": "user", "content": "Continue."}
+"""What follows an assistant note: many templates refuse a history ending on an assistant message
+("Assistant response prefill is incompatible with enable_thinking.")."""
+
+TRIGGER_KINDS = ("tool_error", "tests_failed", "repeated_call", "no_change", "budget")
+
+PROMPT = """You review the progress of a coding agent that works in a small repository through tools \
+(list_files, read_file, grep, write_file, edit_file, run_tests, finish). Something has just happened that \
+suggests it is stuck or on a wrong track: the triggers below say what, with the evidence. Write a short note \
+to the agent, at most four sentences: what went wrong, in concrete terms (the file, the test, the argument), \
+and the next action that fixes it. No preamble, no code blocks."""
+
+
+@dataclass
+class TriggerConfig:
+    """Which triggers fire, and their thresholds. Every trigger is on by default."""
+
+    tool_error: bool = True
+    """A tool result that is an error: bad path, malformed arguments, unknown tool, a tool that failed."""
+    tests_failed: bool = True
+    """run_tests reported failures (or timed out)."""
+    repeated_calls: int = 3
+    """The same call (name and arguments) this many times in a row; 0 turns the trigger off."""
+    no_change_iterations: int = 5
+    """No file changed in the workspace for this many iterations; 0 turns it off."""
+    budget_fraction: float = 0.8
+    """This share of the step budget used without finish (fires once); 0 turns it off."""
+
+    @classmethod
+    def parse(cls, spec: str) -> "TriggerConfig":
+        """From a flag value: `all`, `none`, or a comma list such as `tests_failed,repeat=4,no_change=0`
+        (a list that names bare triggers turns the others off; `-budget` turns one off and keeps the rest)."""
+        spec = spec.strip()
+        if spec in ("", "all"):
+            return cls()
+        if spec == "none":
+            return cls(False, False, 0, 0, 0.0)
+        items = [x.strip() for x in spec.split(",") if x.strip()]
+        only = any(not x.startswith("-") and "=" not in x for x in items)
+        cfg = cls(False, False, 0, 0, 0.0) if only else cls()
+        defaults = cls()
+        aliases = {"repeat": "repeated_call", "repeated_calls": "repeated_call", "no_change_iterations": "no_change",
+                   "tests": "tests_failed", "error": "tool_error", "errors": "tool_error"}
+        for item in items:
+            off = item.startswith("-")
+            name, _, value = item.lstrip("-").partition("=")
+            kind = aliases.get(name.strip(), name.strip())
+            if kind not in TRIGGER_KINDS:
+                raise ValueError(f"unknown reflection trigger {name!r}; triggers: {', '.join(TRIGGER_KINDS)}")
+            try:
+                if kind == "tool_error":
+                    cfg.tool_error = not off
+                elif kind == "tests_failed":
+                    cfg.tests_failed = not off
+                elif kind == "repeated_call":
+                    cfg.repeated_calls = 0 if off else int(value or defaults.repeated_calls)
+                elif kind == "no_change":
+                    cfg.no_change_iterations = 0 if off else int(value or defaults.no_change_iterations)
+                else:
+                    cfg.budget_fraction = 0.0 if off else float(value or defaults.budget_fraction)
+            except ValueError:
+                raise ValueError(f"reflection trigger {name!r}: {value!r} is not a number") from None
+        return cfg
+
+
+def _call_text(name: str, arguments: str, limit: int = 200) -> str:
+    text = f"{name}({_compact(arguments)})"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _compact(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), ensure_ascii=False, sort_keys=True)
+    except (json.JSONDecodeError, TypeError):
+        return arguments
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _error_kind(content: str) -> str:
+    text = content.lower()
+    if "unknown tool" in text:
+        return "unknown tool"
+    if "not valid json" in text or "invalid arguments" in text or "must be a json object" in text:
+        return "malformed arguments"
+    if any(k in text for k in ("no such file", "no such folder", "leaves the workspace", "is a folder",
+                               "is a file, not a folder", "outside the workspace", "is absolute")):
+        return "bad path"
+    if "'old' text" in text:
+        return "edit did not apply"
+    return "tool failed"
+
+
+_FAILED_LINE = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$")
+_SECTION = re.compile(r"^_{3,} (.+?) _{3,}$")
+
+
+def summarize_test_failure(content: str) -> str:
+    """Evidence of a failing test run: the status, then each failing test with its first assertion line.
+    Understands pytest's output; for anything else, the status and the last lines of the output."""
+    lines = content.splitlines()
+    status = lines[0].strip() if lines else "tests failed"
+    # The first `E ` line of each failure section: the assertion, not pytest's cut summary message.
+    first_error: dict[str, str] = {}
+    section = None
+    for line in lines:
+        m = _SECTION.match(line.strip())
+        if m:
+            section = m.group(1).strip()
+            continue
+        if section and section not in first_error and line.startswith("E ") and line[1:].strip():
+            first_error[section] = line[1:].strip()
+    failed: list[str] = []
+    for line in lines:
+        m = _FAILED_LINE.match(line.strip())
+        if not m:
+            continue
+        node = m.group(2)
+        short = node.split("::")[-1]
+        why = first_error.get(short) or first_error.get(node.replace("::", ".")) or (m.group(3) or "").strip()
+        failed.append(f"{m.group(1)} {node}" + (f" - {why[:200]}" if why else ""))
+    totals = next((x.strip("= ").strip() for x in reversed(lines) if re.search(r"\d+ (failed|error)", x)), "")
+    if failed:
+        head = f"{status}" + (f", {totals}" if totals else "") + f"; first failure: {failed[0]}"
+        return "\n".join([head, *failed[:8]] + ([f"... and {len(failed) - 8} more"] if len(failed) > 8 else []))
+    tail = [x.rstrip() for x in lines[1:] if x.strip()][-6:]
+    return "\n".join([status, *tail])
+
+
+@dataclass
+class TriggerWatch:
+    """The trigger state of one run: fed every iteration, it says which triggers fire, with evidence."""
+
+    config: TriggerConfig = field(default_factory=TriggerConfig)
+    _streak_key: tuple[str, str] | None = None
+    _streak: int = 0
+    _streak_iterations: list[int] = field(default_factory=list)
+    _unchanged: list[int] = field(default_factory=list)
+    _unchanged_calls: list[str] = field(default_factory=list)
+    _budget_fired: bool = False
+
+    def observe(self, record: IterationRecord) -> list[Trigger]:
+        cfg = self.config
+        fired: list[Trigger] = []
+
+        if cfg.tool_error:
+            errors = [f"[{_error_kind(r.content)}] {_call_text(r.name, r.arguments)}: {_first_line(r.content)}"
+                      for r in record.results if r.is_error]
+            if errors:
+                fired.append(Trigger(kind="tool_error", evidence="\n".join(errors)))
+
+        if cfg.tests_failed:
+            failing = [summarize_test_failure(r.content) for r, o in zip(record.results, record.outcomes)
+                       if o.tests_failed]
+            if failing:
+                fired.append(Trigger(kind="tests_failed", evidence=failing[-1]))
+
+        repeated = None
+        for r in record.results:  # calls in order, across iterations: "in a row" spans turns
+            key = (r.name, _compact(r.arguments))
+            if key == self._streak_key:
+                self._streak += 1
+            else:
+                self._streak_key, self._streak, self._streak_iterations = key, 1, []
+            if not self._streak_iterations or self._streak_iterations[-1] != record.iteration:
+                self._streak_iterations.append(record.iteration)
+            if cfg.repeated_calls and self._streak >= cfg.repeated_calls:
+                where = ", ".join(map(str, self._streak_iterations))
+                repeated = (f"{_call_text(r.name, r.arguments)} called {self._streak} times in a row "
+                            f"(iteration{'s' if len(self._streak_iterations) > 1 else ''} {where}); "
+                            f"last result: {_first_line(r.content, 200)}")
+                self._streak, self._streak_iterations = 0, []  # the next note needs as many repeats again
+        if repeated:
+            fired.append(Trigger(kind="repeated_call", evidence=repeated))
+
+        if any(o.changed_files for o in record.outcomes):
+            self._unchanged, self._unchanged_calls = [], []
+        else:
+            self._unchanged.append(record.iteration)
+            self._unchanged_calls.extend(r.name for r in record.results)
+            n = cfg.no_change_iterations
+            if n and len(self._unchanged) >= n:
+                counts: dict[str, int] = {}
+                for name in self._unchanged_calls:
+                    counts[name] = counts.get(name, 0) + 1
+                calls = ", ".join(f"{k} x{v}" for k, v in counts.items()) or "no tool calls"
+                fired.append(Trigger(kind="no_change", evidence=(
+                    f"no file changed in the last {len(self._unchanged)} iterations "
+                    f"({self._unchanged[0]}-{self._unchanged[-1]}); calls made: {calls}")))
+                self._unchanged, self._unchanged_calls = [], []
+
+        if cfg.budget_fraction and not self._budget_fired and record.max_steps > 0:
+            threshold = max(1, math.ceil(cfg.budget_fraction * record.max_steps - 1e-9))
+            if record.iteration >= threshold:
+                self._budget_fired = True
+                left = record.max_steps - record.iteration
+                fired.append(Trigger(kind="budget", evidence=(
+                    f"iteration {record.iteration} of {record.max_steps} done "
+                    f"({round(100 * record.iteration / record.max_steps)}% of the step budget) without finish; "
+                    f"{left} iteration{'s' if left != 1 else ''} left")))
+        return fired
+
+
+def render_history(messages: list[dict[str, Any]], budget: int = 8000, per_message: int = 2000,
+                   skip: int = 2) -> str:
+    """The recent messages as text, newest kept first, within about `budget` characters. The first `skip`
+    messages (the system prompt and the goal) are left out: the reflection prompt states the goal."""
+    names: dict[str, str] = {}
+    for m in messages:
+        for c in m.get("tool_calls") or []:
+            names[c.get("id", "")] = (c.get("function") or {}).get("name", "?")
+    parts: list[str] = []
+    used = 0
+    body = messages[skip:]
+    shown = 0
+    for m in reversed(body):
+        role = m.get("role")
+        content = m.get("content")
+        if isinstance(content, list):
+            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        text = str(content or "").strip("\n").rstrip()
+        if role == "tool":
+            head = f"[tool result of {names.get(m.get('tool_call_id', ''), '?')} ({m.get('tool_call_id')})]"
+        else:
+            head = f"[{role}]"
+        lines = [head + (" " + text.strip() if text and "\n" not in text else "")]
+        if text and "\n" in text:
+            lines.append(text)
+        for c in m.get("tool_calls") or []:
+            fn = c.get("function") or {}
+            lines.append(f"  -> call {c.get('id')}: {_call_text(fn.get('name', '?'), fn.get('arguments') or '', 400)}")
+        block = cap_text("\n".join(lines), per_message)[0]
+        if parts and used + len(block) > budget:
+            break
+        parts.append(block)
+        used += len(block) + 1
+        shown += 1
+    parts.reverse()
+    if shown < len(body):
+        parts.insert(0, f"({len(body) - shown} earlier messages not shown)")
+    return "\n".join(parts) if parts else "(no messages yet)"
+
+
+def trigger_block(triggers: Iterable[Trigger]) -> str:
+    """The triggers in the prompt: readable, and parseable (`parse_triggers`) for offline models."""
+    return "\n".join(f'<trigger kind="{t.kind}">\n{t.evidence}\n</trigger>' for t in triggers)
+
+
+_TRIGGER_TAG = re.compile(r'<trigger kind="([a-z_]+)">\n(.*?)\n</trigger>', re.DOTALL)
+
+
+def parse_triggers(text: str) -> list[Trigger]:
+    """The triggers of a reflection prompt, as `trigger_block` wrote them."""
+    return [Trigger(kind=k, evidence=e) for k, e in _TRIGGER_TAG.findall(text)]
+
+
+def frame(note: ReflectionNote | str, triggers: Iterable[Trigger] = ()) -> str:
+    """The text the agent sees: the note, prefixed with what it reflects on. The same for every role, so
+    that an ablation of the role changes nothing but the role."""
+    if isinstance(note, ReflectionNote):
+        triggers, note = note.triggers, note.content
+    kinds = ", ".join(dict.fromkeys(t.kind for t in triggers)) or "request"
+    return f"[reflection on {kinds}] {note.strip()}"
+
+
+def note_messages(text: str, role: str) -> list[dict[str, Any]]:
+    """The messages a note adds in `role`: an assistant note gets a user follower."""
+    if role == "assistant":
+        return [{"role": "assistant", "content": text}, dict(FOLLOWER)]
+    return [{"role": role, "content": text}]
+
+
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
+
+
+class Reflector:
+    """Watches every iteration; when a trigger fires and reflection is on, writes and shapes the note."""
+
+    def __init__(self, client: Any, model: str, goal: str, *, triggers: TriggerConfig | None = None,
+                 fallback_order: Iterable[str] = DEFAULT_FALLBACK_ORDER, refused_roles: Iterable[str] = (),
+                 initial_role: str | None = None, history_chars: int = 8000,
+                 describe_error: Callable[[BaseException], str] | None = None, **params: Any) -> None:
+        from agent.offline import PURPOSE_HEADER
+
+        self.client = client
+        self.model = model
+        self.goal = goal
+        self.watch = TriggerWatch(triggers or TriggerConfig())
+        self.fallback_order = tuple(fallback_order)
+        unknown = [r for r in self.fallback_order if r not in ROLES]
+        if unknown or not self.fallback_order:
+            raise ValueError(f"reflection fallback order: roles must be among {', '.join(ROLES)}, got "
+                             f"{', '.join(self.fallback_order) or 'none'}")
+        self.refused: set[str] = set(refused_roles)
+        """Roles the endpoint refused (or a preset knows it refuses): notes take the next role instead."""
+        if initial_role is not None:  # a preset that knows which role works: the ones before it are refused
+            if initial_role not in self.fallback_order:
+                raise ValueError(f"reflection initial role {initial_role!r} is not in the fallback order")
+            self.refused.update(self.fallback_order[: self.fallback_order.index(initial_role)])
+        self.disabled = False
+        """True once every role was refused: no more notes in this run."""
+        self.history_chars = history_chars
+        self.params = params
+        self.headers = {PURPOSE_HEADER: "reflection"}
+        self._describe = describe_error or (lambda exc: f"{type(exc).__name__}: {exc}")
+
+    # --- roles ----------------------------------------------------------------------------------------
+
+    def _candidates(self, role: str) -> list[str]:
+        """`role`, then the roles after it in the fallback order, then those before it."""
+        order = list(self.fallback_order)
+        if role not in order:
+            order.insert(0, role)
+        k = order.index(role)
+        return order[k:] + order[:k]
+
+    def effective_role(self, mode: ReflectionMode) -> str | None:
+        """The role a note takes when reflection is set to `mode`."""
+        if mode == "off" or self.disabled:
+            return None
+        return next((r for r in self._candidates(mode) if r not in self.refused), None)
+
+    def refusal(self, error: BaseException) -> tuple[str, int | None] | None:
+        """(the endpoint's message, HTTP status) when `error` is an endpoint refusing a message role."""
+        return role_refusal(error)
+
+    def fall_back(self, note: ReflectionNote, refused_role: str) -> tuple[str | None, list[dict[str, Any]]]:
+        """Remember that `refused_role` is refused; the note again in the next role (None when none is left,
+        and then no more notes are written in this run)."""
+        self.refused.add(refused_role)
+        role = next((r for r in self._candidates(refused_role) if r not in self.refused), None)
+        if role is None:
+            self.disabled = True
+            return None, []
+        return role, note_messages(frame(note), role)
+
+    # --- the note -------------------------------------------------------------------------------------
+
+    def prompt(self, record: IterationRecord, messages: list[dict[str, Any]], triggers: list[Trigger]) -> list[dict[str, Any]]:
+        history = render_history(messages, budget=self.history_chars)
+        user = (f"## Goal\n{self.goal.strip()}\n\n"
+                f"## Recent history (oldest first)\n{history}\n\n"
+                f"## What triggered this note (after iteration {record.iteration} of {record.max_steps})\n"
+                f"{trigger_block(triggers)}\n\n"
+                "Write the note now.")
+        return [{"role": "system", "content": PROMPT}, {"role": "user", "content": user}]
+
+    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
+                              mode: ReflectionMode) -> ReflectionNote | None:
+        triggers = self.watch.observe(record)  # always: the counts must be right when reflection goes on
+        role = self.effective_role(mode)
+        if not triggers or role is None:
+            return None
+        request = self.prompt(record, messages, triggers)
+        kinds = ", ".join(t.kind for t in triggers)
+        started = time.perf_counter()
+        try:
+            response = await self.client.chat.completions.create(model=self.model, messages=request,
+                                                                 extra_headers=self.headers, **self.params)
+        except Exception as exc:  # a failing reflection call must not end the run
+            raise ReflectionFailed(f"the reflection call on {kinds} failed: {self._describe(exc)}") from exc
+        latency = time.perf_counter() - started
+        choice = response.choices[0] if getattr(response, "choices", None) else None
+        text = _THINK.sub("", str(getattr(choice.message, "content", None) or "") if choice else "").strip()
+        if not text:
+            raise ReflectionFailed(f"the reflection call on {kinds} returned no text")
+        usage = None
+        if getattr(response, "usage", None) is not None:
+            usage = Usage(prompt_tokens=response.usage.prompt_tokens or 0,
+                          completion_tokens=response.usage.completion_tokens or 0)
+        content = frame(text, triggers)
+        return ReflectionNote(iteration=record.iteration, role=role, content=text, triggers=triggers,
+                              messages=note_messages(content, role), request=request, usage=usage,
+                              latency_s=latency, model=getattr(response, "model", None) or self.model,
+                              fallback_from=mode if role != mode else None, follower_added=role == "assistant")
+
+
+def role_refusal(error: BaseException) -> tuple[str, int | None] | None:
+    """(message, status) when `error`, or the provider error behind it, is a refusal of a message role."""
+    cause: BaseException | None = error if hasattr(error, "status_code") else (error.__cause__ or error.__context__)
+    status = getattr(cause, "status_code", None)
+    if status is not None and status not in REFUSAL_STATUSES:
+        return None
+    message = None
+    body = getattr(cause, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            message = str(inner["message"])
+        elif isinstance(inner, str):
+            message = inner
+    if message is None:
+        message = str(getattr(cause, "message", None) or cause or error) if cause is not None else str(error)
+    haystack = (message + "\n" + str(getattr(error, "detail", "") or error)).lower()
+    for text in REFUSAL_TEXTS:
+        if text.lower().rstrip(".") in haystack:
+            return message, status
+    return None
+
+
+def make_reflector(client: Any, model: str, goal: str, *, triggers: TriggerConfig | str | None = None,
+                   fallback_order: Iterable[str] = DEFAULT_FALLBACK_ORDER, refused_roles: Iterable[str] = (),
+                   initial_role: str | None = None,
+                   describe_error: Callable[[BaseException], str] | None = None, **params: Any) -> Reflector:
+    """The reflector of one run. `client`: an AsyncOpenAI client (the agent's); `model`: the reflection
+    model; `triggers`: a TriggerConfig or a flag string (`TriggerConfig.parse`); `refused_roles` /
+    `initial_role`: what a provider preset knows its endpoint refuses, so notes start in a role that works;
+    `params`: extra arguments of the reflection request (temperature, max_tokens...)."""
+    if isinstance(triggers, str):
+        triggers = TriggerConfig.parse(triggers)
+    return Reflector(client, model, goal, triggers=triggers, fallback_order=fallback_order,
+                     refused_roles=refused_roles, initial_role=initial_role, describe_error=describe_error,
+                     **params)
