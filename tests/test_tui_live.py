@@ -1,0 +1,221 @@
+"""The app driving a live run: stepping, continuous, pause, reflection toggle, quitting, failures."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from agent.events import IterationStarted, RunFinished
+from tests.tui_helpers import FakeRun, fake_run
+from tui.app import AgentTuiApp
+
+
+async def wait_for(pilot: Any, cond: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.01)
+
+
+def started(app: AgentTuiApp) -> int:
+    return sum(isinstance(e, IterationStarted) for e in app.transcript.events)
+
+
+async def settle(pilot: Any, app: AgentTuiApp, run: FakeRun) -> None:
+    """Until the loop is parked again and every event reached the view."""
+    await wait_for(pilot, lambda: run.control.waiting or app.run_done)
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def test_rapid_presses_queue_one_iteration_each() -> None:
+    run = fake_run(6)
+    app = AgentTuiApp(run=run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, run)
+        assert started(app) == 0
+        assert "press n for the next iteration" in app.status.text
+        await pilot.press("n", "n", "n")  # faster than the loop: queued, never merged
+        await wait_for(pilot, lambda: started(app) == 3 and run.control.waiting)
+        await pilot.pause(0.1)
+        assert run.started == 3
+        assert started(app) == 3
+        assert app.model.iterations == 3
+        assert run.control.pending_steps == 0
+        await pilot.press("space")
+        await wait_for(pilot, lambda: started(app) == 4 and run.control.waiting)
+        assert run.started == 4
+
+
+async def test_step_with_the_demo_run(tmp_path: Path) -> None:
+    runner = pytest.importorskip("agent.runner")
+    run = runner.demo_run(step_mode=True, runs_dir=tmp_path)
+    app = AgentTuiApp(run=run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: run.control.waiting)
+        await pilot.press("n", "n")
+        await wait_for(pilot, lambda: started(app) == 2 and run.control.waiting, timeout=20)
+        await pilot.pause(0.2)
+        assert started(app) == 2
+        view = app.view
+        # Newest open, older collapsed.
+        iters = [b for b in app.model.blocks if b.kind == "iteration"]
+        assert [b.expanded for b in iters] == [False, True]
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app.run_done, timeout=30)
+        await pilot.pause()
+        assert app.model.finished is not None
+        assert view.cursor_block is not None
+    # The transcript file holds the whole run.
+    from agent.transcript import load_transcript
+
+    saved = load_transcript(run.path)
+    assert isinstance(saved.events[-1], RunFinished)
+
+
+async def test_continuous_then_pause() -> None:
+    run = fake_run(40, step_mode=True, delay=0.05)
+    app = AgentTuiApp(run=run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, run)
+        await pilot.press("c")
+        assert run.control.mode == "continuous"
+        assert "RUNNING" in app.status.text
+        await wait_for(pilot, lambda: started(app) >= 3)
+        await pilot.press("p")
+        assert run.control.mode == "step"
+        await wait_for(pilot, lambda: run.control.waiting)
+        await pilot.pause(0.1)
+        stopped_at = started(app)
+        await pilot.pause(0.2)
+        assert started(app) == stopped_at < 40
+
+
+async def test_reflection_toggle_changes_control_and_header() -> None:
+    run = fake_run(3)
+    app = AgentTuiApp(run=run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, run)
+        assert run.control.reflection == "off"
+        assert "reflection off" in app.status.text
+        await pilot.press("r")
+        assert run.control.reflection == "system"
+        await pilot.pause()
+        assert "reflection on · as system" in app.status.text
+        await pilot.press("r")
+        assert run.control.reflection == "off"
+        await pilot.pause()
+        assert "reflection off" in app.status.text
+
+
+async def test_running_block_shows_spinner_then_stops() -> None:
+    run = fake_run(2, delay=1.5)
+    app = AgentTuiApp(run=run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, run)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.view.running_block is not None)
+        b = app.view.running_block
+        assert app.view._ticker is not None
+        await wait_for(pilot, lambda: "running…" in app.view.get_block(b)[0][0].text)
+        await wait_for(pilot, lambda: "waiting for the model" in app.status.text)
+        await wait_for(pilot, lambda: app.view.running_block is None and run.control.waiting)
+        assert app.view._ticker is None
+        assert "running…" not in app.view.get_block(b)[0][0].text
+
+
+async def test_auto_collapse_and_its_switch() -> None:
+    run = fake_run(5)
+    app = AgentTuiApp(run=run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, run)
+        await pilot.press("n", "n")
+        await wait_for(pilot, lambda: started(app) == 2 and run.control.waiting)
+        await pilot.pause()
+        iters = [b for b in app.model.blocks if b.kind == "iteration"]
+        assert [b.expanded for b in iters] == [False, True]
+        await pilot.press("a")
+        assert app.view.auto_collapse is False
+        await pilot.press("n")
+        await wait_for(pilot, lambda: started(app) == 3 and run.control.waiting)
+        await pilot.pause()
+        iters = [b for b in app.model.blocks if b.kind == "iteration"]
+        assert [b.expanded for b in iters] == [False, True, True]
+
+
+async def test_quit_while_parked_cancels_the_worker() -> None:
+    run = fake_run(3)
+    app = AgentTuiApp(run=run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, run)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app._worker is not None and app._worker.is_finished
+    assert app.return_code in (0, None)
+
+
+async def test_a_crashing_run_is_shown_not_fatal() -> None:
+    class Broken(FakeRun):
+        async def events(self):  # type: ignore[override]
+            async for e in super().events():
+                yield e
+                if isinstance(e, IterationStarted):
+                    raise RuntimeError("provider exploded")
+
+    run = Broken(fake_run(2).iterations, step_mode=False)
+    app = AgentTuiApp(run=run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.run_done)
+        await pilot.pause()
+        assert app.run_error == "RuntimeError: provider exploded"
+        texts = [b.events[-1] for b in app.model.blocks]
+        assert any(getattr(e, "text", "").startswith("the run stopped with an error") for e in texts)
+        assert "FAILED" in app.status.text
+        await pilot.press("n")  # nothing to step: still alive
+        await pilot.press("j", "k", "enter")
+
+
+async def test_quit_mid_run_leaves_a_readable_transcript(tmp_path: Path) -> None:
+    runner = pytest.importorskip("agent.runner")
+    from agent.transcript import load_transcript
+
+    run = runner.demo_run(step_mode=True, runs_dir=tmp_path)
+    app = AgentTuiApp(run=run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: run.control.waiting)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: started(app) == 1 and run.control.waiting, timeout=20)
+        await pilot.press("n", "q")
+    saved = load_transcript(run.path)
+    assert not saved.warnings
+    assert isinstance(saved.events[-1], RunFinished)
+    assert saved.events[-1].reason == "cancelled"
+    assert sum(isinstance(e, IterationStarted) for e in saved.events) >= 1
+
+
+async def test_cursor_left_behind_is_not_dragged_along() -> None:
+    run = fake_run(5)
+    app = AgentTuiApp(run=run)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app, run)
+        await pilot.press("n", "n")
+        await wait_for(pilot, lambda: started(app) == 2 and run.control.waiting)
+        await pilot.pause()
+        view = app.view
+        newest = max(i for i, b in enumerate(app.model.blocks) if b.kind == "iteration")
+        assert view.cursor == (newest, 0)  # following the run
+        await pilot.press("g")  # look at the start: stop following
+        await pilot.press("n")
+        await wait_for(pilot, lambda: started(app) == 3 and run.control.waiting)
+        await pilot.pause()
+        assert view.cursor == (0, 0)
+        await pilot.press("G")  # back at the end: follow again
+        await pilot.press("n")
+        await wait_for(pilot, lambda: started(app) == 4 and run.control.waiting)
+        await pilot.pause()
+        newest = max(i for i, b in enumerate(app.model.blocks) if b.kind == "iteration")
+        assert view.cursor == (newest, 0)

@@ -1,0 +1,425 @@
+"""The app inspecting saved transcripts: navigation, id links, search, the request view, ordering flags,
+every file format, bad input, and big files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.events import (
+    AssistantMessage,
+    DriverMessage,
+    IterationStarted,
+    Notice,
+    RunFinished,
+    RunStarted,
+    ToolResult,
+)
+from agent.transcript import Transcript, load_transcript
+from tests.tui_helpers import T0, header, quicksort_transcript, synthetic_events, write_jsonl
+from tui.app import AgentTuiApp
+from tui.help_screen import HelpScreen
+from tui.request_screen import RequestScreen, RequestView
+from tui.transcript_view import TranscriptView
+
+DATA = Path(__file__).parent / "data"
+SIZE = (120, 40)
+
+
+def iteration_block(app: AgentTuiApp, number: int) -> int:
+    return next(i for i, b in enumerate(app.model.blocks) if b.kind == "iteration" and b.number == number)
+
+
+async def test_opens_with_first_iteration_open_and_cursor_on_it() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        view = app.view
+        assert view.cursor == (iteration_block(app, 1), 0)
+        assert view.cursor_iteration == 1
+        blocks = app.model.blocks
+        assert [b.kind for b in blocks] == ["start", "iteration", "iteration", "iteration", "iteration", "finish"]
+        assert [b.expanded for b in blocks] == [False, True, False, False, False, True]
+        assert "VIEW" not in app.status.text or "transcript" in app.status.text
+        assert "4 iterations" in app.status.text
+
+
+async def test_keys_move_expand_collapse() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.view
+        b1 = iteration_block(app, 1)
+        await pilot.press("j")  # into block 1: the assistant item (the request line is not selectable)
+        assert view.cursor[0] == b1 and view.cursor_item.kind == "assistant"
+        await pilot.press("k")
+        assert view.cursor == (b1, 0)
+        await pilot.press("enter")  # collapse
+        assert not app.model.blocks[b1].expanded
+        await pilot.press("j")
+        assert view.cursor == (b1 + 1, 0)
+        await pilot.press("enter")
+        assert app.model.blocks[b1 + 1].expanded
+        await pilot.press("E")
+        assert not any(b.expanded for b in app.model.blocks)
+        await pilot.press("e")
+        assert all(b.expanded for b in app.model.blocks)
+        await pilot.press("G")
+        assert view.cursor == (len(app.model.blocks) - 1, 0)
+        await pilot.press("g")
+        assert view.cursor == (0, 0)
+        assert view.total_height == sum(view._heights)
+
+
+async def test_step_key_opens_the_next_iteration_of_a_file() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        b1 = iteration_block(app, 1)
+        await pilot.press("n")
+        assert app.view.cursor == (b1 + 1, 0)
+        assert app.model.blocks[b1 + 1].expanded and not app.model.blocks[b1].expanded
+
+
+async def test_call_and_result_are_linked() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.view
+        await pilot.press("tab")
+        item = view.cursor_item
+        assert item.kind == "call" and item.call_id == "call_read_1"
+        assert view.highlighted_ids == {"call_read_1"}
+        assert len(view.partner_items) == 1
+        pb, pi = view.partner_items[0]
+        partner = app.model.blocks[pb].get_items()[pi]
+        assert partner.kind == "result" and partner.call_id == "call_read_1"
+        # The partner is on screen, marked in the gutter with the id's colour.
+        y0, _ = view.item_lines(pb, pi)
+        assert view.scroll_y <= y0 < view.scroll_y + view.scrollable_content_region.height
+        line = view.decorate_line(pb, 0, pi, view.get_block(pb)[0][0], 100)
+        assert line.text.startswith("┃")
+        # Same colour on the call and on its result, a different one for the other call.
+        assert app.model.color("call_read_1") != app.model.color("call_ls_1")
+        # tab again: the second call; shift+tab back; l jumps to the partner result.
+        await pilot.press("tab")
+        assert view.cursor_item.call_id == "call_ls_1"
+        await pilot.press("shift+tab")
+        assert view.cursor_item.call_id == "call_read_1"
+        await pilot.press("l")
+        assert view.cursor == (pb, pi)
+        assert view.highlighted_ids == {"call_read_1"}
+        assert view.partner_items and app.model.blocks[view.partner_items[0][0]].get_items()[
+            view.partner_items[0][1]].kind == "call"
+        # Moving off the link clears the highlight.
+        await pilot.press("g")
+        assert view.highlighted_ids == frozenset()
+
+
+async def test_tab_reaches_links_in_collapsed_blocks() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.view
+        for _ in range(5):  # 2 calls + 2 results in iteration 1, then the call of iteration 2
+            await pilot.press("tab")
+        assert view.cursor_block.number == 2
+        assert view.cursor_item.call_id == "call_test_2"
+        assert view.cursor_block.expanded
+
+
+async def test_unfold_long_result() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.view
+        for _ in range(3):
+            await pilot.press("tab")
+        assert view.cursor_item.kind == "result" and view.cursor_item.call_id == "call_read_1"
+        b = view.cursor[0]
+        folded = view.block_height(b)
+        text = "\n".join(s.text for s in view.get_block(b)[0])
+        assert "more lines (press o / click to unfold)" in text
+        await pilot.press("o")
+        assert view.block_height(b) > folded
+        assert "more lines" not in "\n".join(s.text for s in view.get_block(b)[0])
+        await pilot.press("o")
+        assert view.block_height(b) == folded
+
+
+async def test_search_finds_tool_name_and_moves_cursor() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.view
+        await pilot.press("slash")
+        assert app.search_bar.is_open
+        for ch in "edit_file":
+            await pilot.press(ch)
+        await pilot.press("enter")
+        assert view.cursor_block.number == 3
+        assert view.cursor_block.expanded
+        assert view.cursor_item.kind == "call"
+        assert "match 1/2" in str(app.search_bar.query_one("#search-status").render())
+        await pilot.press("enter")  # enter again: next match (the result)
+        assert view.cursor_item.kind == "result"
+        await pilot.press("escape")  # back to the transcript, search still on: n/N walk matches
+        assert app.focused is view
+        await pilot.press("n")
+        assert view.cursor_item.kind == "call"
+        await pilot.press("N")
+        assert view.cursor_item.kind == "result"
+        await pilot.press("escape")
+        assert not app.search_bar.is_open and view.query == ""
+
+
+async def test_search_message_text() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"pivot", "enter")
+        view = app.view
+        assert view.matches
+        item = view.cursor_item
+        assert item.kind in ("result", "reflection", "call")
+        assert "match 1/" in str(app.search_bar.query_one("#search-status").render())
+
+
+async def test_request_view_marks_new_messages() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")  # iteration 2
+        assert app.view.cursor_iteration == 2
+        await pilot.press("v")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RequestScreen)
+        assert screen.iteration == 2
+        assert len(screen.messages) == 6 and screen.previous_size == 2
+        assert screen.new_count == 4
+        rv = screen.query_one(RequestView)
+        marks = [rv.decorate_line(i, 0, 0, rv.get_block(i)[0][0], 100).text[:1] for i in range(6)]
+        assert marks == [" ", " ", "+", "+", "+", "+"]
+        assert "+ new" in rv.get_block(2)[0][0].text
+        assert "+ new" not in rv.get_block(1)[0][0].text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, RequestScreen)
+
+
+async def test_request_view_on_the_start_block_explains() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g", "v")
+        assert not isinstance(app.screen, RequestScreen)
+
+
+async def test_ordering_violation_flagged_on_the_right_message() -> None:
+    from agent.formats import open_transcript
+
+    transcript = open_transcript(DATA / "bad_order.json")
+    app = AgentTuiApp(transcript=transcript)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        model = app.model
+        assert model.violation_count == 4
+        # message 4 is the system note in the middle of the batch: a DriverMessage of iteration 1.
+        b = iteration_block(app, 1)
+        block = model.blocks[b]
+        flagged = {key: [v.rule for v in vs] for key, vs in block.violations.items()}
+        note_pos = next(i for i, e in enumerate(block.events) if isinstance(e, DriverMessage))
+        assert "note-inside-batch" in flagged[(note_pos, 0)]
+        item = block.item_for_message(note_pos, 0)
+        assert block.get_items()[item].kind == "driver"
+        text = "\n".join(s.text for s in app.view.get_block(b)[0])
+        assert "⚠ note-inside-batch:" in text
+        assert "ordering violation" in app.view.get_block(b)[0][0].text  # badge in the title
+        assert "4 ordering violations" in app.status.text
+
+
+async def test_ordering_check_with_injected_checker() -> None:
+    class V:
+        def __init__(self, index: int) -> None:
+            self.index, self.rule, self.message = index, "orphan-result", "no call for this id"
+
+    transcript = quicksort_transcript()
+    messages = transcript.messages()
+    target = next(i for i, m in enumerate(messages) if m.get("tool_call_id") == "call_test_2")
+    app = AgentTuiApp(transcript=transcript, checker=lambda msgs: [V(target)])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        b = iteration_block(app, 2)
+        block = app.model.blocks[b]
+        (key,) = block.violations
+        assert isinstance(block.events[key[0]], ToolResult)
+        assert block.events[key[0]].tool_call_id == "call_test_2"
+        assert app.model.blocks[iteration_block(app, 1)].violations == {}
+
+
+@pytest.mark.parametrize("name", ["messages_array.json", "messages_object.json", "mini_swe_agent.traj.json",
+                                  "bad_order.json"])
+async def test_opens_each_sample_format(name: str) -> None:
+    from agent.formats import open_transcript
+
+    transcript = open_transcript(DATA / name)
+    app = AgentTuiApp(transcript=transcript, title=name)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", "G", "g", "tab", "tab", "v")
+        await pilot.pause()
+        if isinstance(app.screen, RequestScreen):
+            await pilot.press("escape")
+        n_iter = sum(1 for b in app.model.blocks if b.kind == "iteration")
+        assert n_iter == len(transcript.iterations)
+        for b in range(len(app.model.blocks)):
+            app.view.get_block(b)
+
+
+async def test_mini_swe_agent_exit_role_is_not_a_violation() -> None:
+    from agent.formats import open_transcript
+
+    app = AgentTuiApp(transcript=open_transcript(DATA / "mini_swe_agent.traj.json"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.model.violation_count == 0
+
+
+async def test_torn_last_line_is_warned(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "run.jsonl", synthetic_events(3))
+    with path.open("a") as f:
+        f.write('{"type": "assistant_mess')
+    transcript = load_transcript(path)
+    assert transcript.warnings
+    app = AgentTuiApp(transcript=transcript)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        box = app.query_one("#warnings")
+        assert box.display
+        assert "torn" in str(box.render())
+
+
+async def test_own_jsonl_round_trip(tmp_path: Path) -> None:
+    from agent.formats import open_transcript
+
+    path = write_jsonl(tmp_path / "run.jsonl", synthetic_events(12))
+    app = AgentTuiApp(transcript=open_transcript(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("G")
+        assert app.model.iterations == 12
+        assert app.model.blocks[-1].kind == "finish"
+
+
+async def test_bad_input_renders_what_is_there() -> None:
+    events: list[Any] = [
+        RunStarted(ts=T0, messages=[{"role": "wizard", "content": [{"type": "text", "text": "hi"},
+                                                                   {"type": "image_url", "image_url": {}}]},
+                                    {"content": None}, {"role": "user"}]),
+        IterationStarted(ts=T0, iteration=1, request_size=3),
+        AssistantMessage(ts=T0, iteration=1, message={"role": "assistant", "content": [{"text": "parts"}, 3],
+                                                      "tool_calls": [None, {"id": "c1"}, {"id": "c2", "function": None},
+                                                                     {"id": "c3", "function": {"name": "x",
+                                                                      "arguments": "{not json"}},
+                                                                     {"id": "c4", "function": {"name": "y",
+                                                                      "arguments": {"a": 1}}}]}),
+        ToolResult(ts=T0, iteration=1, tool_call_id="c1", name="", content="", message={}),
+        ToolResult(ts=T0, iteration=1, tool_call_id="zz", name="ghost", content="no such call", is_error=True,
+                   message={"role": "tool", "tool_call_id": "zz", "content": "no such call"}),
+        DriverMessage(ts=T0, iteration=1, kind="weird", message={"role": 7, "content": {"a": [1, 2]}}),
+        Notice(ts=T0, level="error", text="run-level notice without iteration"),
+        AssistantMessage(ts=T0, iteration=5, message={}),  # no IterationStarted, empty message
+        RunFinished(ts=T0, reason="provider_error", detail="400 Bad Request: messages with role 'tool' must be a "
+                    "response to a preceeding message with 'tool_calls'"),
+    ]
+    app = AgentTuiApp(transcript=Transcript(header=header(), events=events))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        view = app.view
+        texts = []
+        for b in range(len(app.model.blocks)):
+            texts.extend(s.text for s in view.get_block(b)[0])
+        blob = "\n".join(texts)
+        assert "wizard" in blob and "[image]" in blob
+        assert "arguments are not valid JSON" in blob
+        assert "provider error" in blob and "400 Bad Request" in blob
+        finish = view.get_block(len(app.model.blocks) - 1)[0][0]
+        assert "provider error" in finish.text
+        for key in ("j",) * 30 + ("tab",) * 10 + ("v", "escape", "k", "o", "enter", "G", "enter"):
+            await pilot.press(key)
+        assert "FAILED" in app.status.text
+
+
+async def test_help_lists_the_keys() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        keys = {k for _, rows in app.screen.sections for k, _ in rows}
+        assert {"enter", "tab", "e", "E", "o", "a", "l"} <= keys
+        assert any("j" in k for k in keys) and any("/" == k for k in keys)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_click_title_toggles_and_click_item_selects() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.view
+        b1 = iteration_block(app, 1)
+        b2 = iteration_block(app, 2)
+        y = view.block_top(b1) - round(view.scroll_y)
+        await pilot.click(TranscriptView, offset=(10, y))  # collapse block 1 by its title
+        assert not app.model.blocks[b1].expanded and view.cursor == (b1, 0)
+        y = view.block_top(b2) - round(view.scroll_y)
+        await pilot.click(TranscriptView, offset=(10, y))
+        assert app.model.blocks[b2].expanded and view.cursor == (b2, 0)
+        await pilot.click(TranscriptView, offset=(10, view.block_top(b1) - round(view.scroll_y)))
+        assert app.model.blocks[b1].expanded
+        items = app.model.blocks[b1].get_items()
+        call = next(i for i, it in enumerate(items) if it.kind == "call")
+        y0, _ = view.item_lines(b1, call)
+        await pilot.click(TranscriptView, offset=(10, y0 - round(view.scroll_y)))
+        assert view.cursor == (b1, call)
+        assert view.highlighted_ids == {"call_read_1"}
+
+
+async def test_thousand_iterations_without_a_widget_per_block() -> None:
+    transcript = Transcript(header=header(), events=synthetic_events(1000))
+    app = AgentTuiApp(transcript=transcript)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        nodes = len(list(app.screen.walk_children()))
+        assert nodes < 40, nodes
+        assert len(app.model.blocks) == 1002
+        view = app.view
+        assert len(view._cache) < 60  # only what was painted got rendered
+        await pilot.press("G", "k", "enter", "e", "G", "g", "E")
+        assert len(list(app.screen.walk_children())) == nodes
+        assert view.total_height == len(app.model.blocks)
+
+
+def test_request_at_matches_model_messages() -> None:
+    transcript = quicksort_transcript()
+    messages, previous = transcript.request_at(3)
+    assert previous == 6 and len(messages) == 9
+    assert json.dumps(messages)
+
+
+async def test_empty_transcript_survives_every_key() -> None:
+    app = AgentTuiApp(transcript=Transcript(header=header()))
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("j", "k", "enter", "tab", "shift+tab", "l", "o", "e", "E", "g", "G", "a", "n", "space", "v",
+                    "slash", "x", "enter", "escape", "escape", "question_mark", "escape"):
+            await pilot.press(key)
+        assert app.is_running
+
+
+async def test_resize_keeps_layout_consistent() -> None:
+    app = AgentTuiApp(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.view
+        await pilot.press("e", "tab")
+        before = view.total_height
+        await pilot.resize_terminal(60, 30)
+        await pilot.pause()
+        view.prepare_viewport()
+        assert view.line_width < 60
+        assert view.total_height == sum(view._heights) and view.total_height > before  # narrower: more wrapping
+        for b in range(len(app.model.blocks)):
+            strips, _ = view.get_block(b)
+            assert all(s.cell_length == view.line_width for s in strips)
+        await pilot.press("tab", "j", "k")
+        assert view.highlighted_ids

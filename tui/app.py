@@ -1,0 +1,328 @@
+"""The app: a status bar, the transcript view, a search bar and the footer.
+
+Two uses. With a `run`, the agent loop runs as an async worker on the app's own event loop (no thread):
+the worker consumes `run.events()` and every event is appended to an in-memory Transcript and to the
+view, which re-renders only the blocks it touches. Keys steer the loop through `run.control`. With a
+`transcript`, the app inspects a saved file; `n` then steps through its iterations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Static
+from textual.worker import Worker
+
+from agent.events import Notice
+from agent.transcript import Transcript, TranscriptHeader
+from tui.help_screen import HelpScreen, binding_rows
+from tui.model import Checker, TranscriptModel
+from tui.request_screen import RequestScreen, RequestView
+from tui.search_bar import SearchBar
+from tui.status import StatusBar, StatusInfo
+from tui.transcript_view import TranscriptView
+
+BIG = 20_000
+"""Events from which an opened transcript is frozen out of the garbage collector."""
+LIVE_ONLY = {"continuous", "pause", "toggle_reflection"}
+
+
+class AgentTuiApp(App[None]):
+    """Watch a live agent loop (`run=`) or inspect a saved transcript (`transcript=`)."""
+
+    TITLE = "agent-tui"
+    CSS = """
+    #warnings {
+        dock: top;
+        height: auto;
+        max-height: 4;
+        padding: 0 1;
+        color: $warning;
+        background: $warning 10%;
+        display: none;
+    }
+    #warnings.-shown {
+        display: block;
+    }
+    """
+
+    BINDINGS = [
+        Binding("n", "step", "Step", tooltip="live: run one more iteration (presses queue); file: open the next one"),
+        Binding("space", "step", "Step", show=False, tooltip="same as n"),
+        Binding("c", "continuous", "Run", tooltip="run continuously"),
+        Binding("p", "pause", "Pause", tooltip="pause at the next iteration boundary"),
+        Binding("r", "toggle_reflection", "Reflect", tooltip="reflection on/off for the next iterations"),
+        Binding("v", "show_request", "Request", tooltip="what the model saw: the exact request of this iteration"),
+        Binding("slash", "search", "Search", tooltip="search message text and tool names"),
+        Binding("N", "search_previous", "Previous match", show=False, tooltip="previous search match"),
+        Binding("escape", "escape", "End search", show=False, tooltip="end the search"),
+        Binding("question_mark", "help", "Keys", tooltip="this list of keys"),
+        Binding("q", "quit_now", "Quit", tooltip="quit now (the run's transcript keeps every finished event)"),
+    ]
+
+    def __init__(self, transcript: Transcript | None = None, run: Any | None = None, title: str = "agent-tui",
+                 *, checker: Checker | None = None, source: str | None = None) -> None:
+        super().__init__()
+        self.run_handle = run
+        self.live = run is not None
+        if run is not None:
+            self.transcript = Transcript(header=run.header)
+        else:
+            self.transcript = transcript if transcript is not None else Transcript(header=TranscriptHeader())
+        self.model = TranscriptModel(checker)
+        if not self.live:
+            self.model.extend(self.transcript.events)
+            if len(self.transcript.events) > BIG:
+                # A big file's events live as long as the app: take them out of the collector's sight, so
+                # that full collections while browsing do not walk a million objects each time.
+                gc.freeze()
+        self.title = title
+        if source is None and run is not None and getattr(run, "path", None) is not None:
+            source = str(run.path)
+        if source is None and run is None and title != "agent-tui":
+            source = title  # `agent-tui open FILE` titles the app with the file's path
+        self.source = source or ""
+        self._pending: list[Any] = []
+        self._flush_scheduled = False
+        self._worker: Worker[None] | None = None
+        self.run_done = not self.live
+        self.run_error: str | None = None
+        self.last_match: tuple[int, int] = (0, 0)
+        self._view: TranscriptView | None = None
+
+    # -- layout ------------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(self._status_info(), id="status")
+        yield Static("", id="warnings")
+        self._view = TranscriptView(self.model, live=self.live, id="transcript")
+        yield self._view
+        yield SearchBar(id="search")
+        yield Footer()
+
+    @property
+    def view(self) -> TranscriptView:
+        assert self._view is not None, "the app is not composed yet"
+        return self._view
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def search_bar(self) -> SearchBar:
+        return self.query_one(SearchBar)
+
+    def on_mount(self) -> None:
+        self.view.focus()
+        if self.transcript.warnings:
+            box = self.query_one("#warnings", Static)
+            box.update("\n".join(f"⚠ {w}" for w in self.transcript.warnings))
+            box.add_class("-shown")
+            for warning in self.transcript.warnings:
+                self.notify(warning, title="transcript", severity="warning", timeout=8)
+        if self.live:
+            self._worker = self.run_worker(self._consume(), name="run", exclusive=True, exit_on_error=False)
+            self.set_interval(0.2, self._refresh_status)
+        else:
+            self.view.check_order()
+        self._refresh_status()
+
+    # -- the live run ------------------------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        """The worker: run the loop, and hand every event to the transcript and the view."""
+        run = self.run_handle
+        try:
+            async for event in run.events():
+                self.transcript.add(event)
+                self._pending.append(event)
+                if not self._flush_scheduled:
+                    self._flush_scheduled = True
+                    self.call_later(self._flush)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the loop crashed: show it, keep the app alive
+            self.run_error = f"{type(exc).__name__}: {exc}"
+            notice = Notice(level="error", text=f"the run stopped with an error: {self.run_error}")
+            self._pending.append(notice)
+            self.notify(self.run_error, title="run failed", severity="error", timeout=10)
+        finally:
+            self.run_done = True
+        self._flush()
+        self.refresh_bindings()
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._pending:
+            self._refresh_status()
+            return
+        batch, self._pending = self._pending, []
+        self.view.add_events(batch)
+        self.view.check_order()
+        self._refresh_status()
+
+    @property
+    def control(self) -> Any | None:
+        return getattr(self.run_handle, "control", None)
+
+    def _status_info(self) -> StatusInfo:
+        header = self.transcript.header
+        control = self.control
+        model = self.model
+        view = self._view
+        in_flight = view is not None and view.running_block is not None
+        finished = model.finished.reason if model.finished else ("error" if self.run_error else None)
+        if self.live and self.run_done and finished is None:
+            finished = "cancelled"
+        return StatusInfo(
+            live=self.live,
+            mode=getattr(control, "mode", "step"),
+            waiting=bool(getattr(control, "waiting", False)),
+            pending_steps=int(getattr(control, "pending_steps", 0) or 0),
+            in_flight=in_flight,
+            reflection=getattr(control, "reflection", "off"),
+            reflection_role=getattr(control, "reflection_role", "system"),
+            finished=finished,
+            provider=header.provider,
+            model=header.model,
+            iterations=model.iterations,
+            prompt_tokens=model.usage.prompt_tokens,
+            completion_tokens=model.usage.completion_tokens,
+            violations=model.violation_count,
+            source=self.source,
+            imported_from=header.source,
+        )
+
+    def _refresh_status(self) -> None:
+        try:
+            self.status.show(self._status_info())
+        except Exception:
+            pass  # during shutdown
+
+    # -- actions -----------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in LIVE_ONLY and not self.live:
+            return False
+        if self.live and self.run_done and action in LIVE_ONLY | {"step"}:
+            return None  # shown dimmed: the run is over
+        return True
+
+    def action_step(self) -> None:
+        if self.search_bar.is_open and self.view.query:
+            self._search(self.view.query)
+            return
+        if not self.live:
+            self.view.step_file()
+            return
+        if self.run_done:
+            self.notify("the run is over", timeout=2)
+            return
+        control = self.control
+        if control.mode == "continuous":
+            self.notify("running continuously: p pauses at the next iteration", timeout=3)
+            return
+        control.step()
+        self._refresh_status()
+
+    def action_continuous(self) -> None:
+        if self.control is not None and not self.run_done:
+            self.control.run_continuous()
+            self._refresh_status()
+
+    def action_pause(self) -> None:
+        if self.control is not None and not self.run_done:
+            self.control.pause()
+            self._refresh_status()
+
+    def action_toggle_reflection(self) -> None:
+        if self.control is None:
+            return
+        mode = self.control.toggle_reflection()
+        self.notify(f"reflection {'off' if mode == 'off' else 'on, as ' + mode} from the next iteration", timeout=3)
+        self._refresh_status()
+
+    def action_show_request(self) -> None:
+        view = self.view
+        iteration = view.cursor_iteration
+        if iteration is None:
+            self.notify("put the cursor on an iteration to see its request", timeout=3)
+            return
+        try:
+            messages, previous = self.transcript.request_at(iteration)
+        except (KeyError, ValueError, IndexError) as exc:
+            self.notify(f"no request recorded for iteration {iteration} ({exc})", severity="warning", timeout=4)
+            return
+        block = view.cursor_block
+        reflection = None
+        if block is not None:
+            from agent.events import IterationStarted
+
+            started = next((e for e in block.events if isinstance(e, IterationStarted)), None)
+            reflection = started.reflection if started else None
+        self.push_screen(RequestScreen(messages, previous, iteration, color_of=self.model.color,
+                                       reflection=reflection))
+
+    def action_search(self) -> None:
+        self.search_bar.open()
+
+    def action_search_previous(self) -> None:
+        if self.search_bar.is_open and self.view.query:
+            self._search(self.view.query, backwards=True)
+
+    def action_escape(self) -> None:
+        if self.search_bar.is_open:
+            self.search_bar.close()
+            self.view.clear_search()
+            self.view.focus()
+
+    def action_help(self) -> None:
+        sections = [
+            ("Run" if self.live else "Stepping", binding_rows(
+                b for b in self.BINDINGS if isinstance(b, Binding) and b.action in
+                ("step", "continuous", "pause", "toggle_reflection"))),
+            ("Transcript", binding_rows(TranscriptView.BINDINGS)),
+            ("Views", binding_rows(
+                b for b in self.BINDINGS if isinstance(b, Binding) and b.action in
+                ("show_request", "search", "help", "quit_now"))),
+            ("What the model saw (v)", binding_rows(RequestView.BINDINGS) + [("esc", "close")]),
+        ]
+        if not self.live:
+            sections[0] = ("Stepping", [("n / space", "open the next iteration (closing the previous one)")])
+        self.push_screen(HelpScreen(sections))
+
+    async def action_quit_now(self) -> None:
+        """Quit at once: cancel the run (its transcript keeps every finished event) and exit."""
+        if self._worker is not None and not self._worker.is_finished:
+            self._worker.cancel()
+        self.exit()
+
+    # -- messages from widgets ---------------------------------------------------------------------------
+
+    def on_search_bar_submitted(self, message: SearchBar.Submitted) -> None:
+        self._search(message.query)
+
+    def on_search_bar_left(self, message: SearchBar.Left) -> None:
+        if not self.view.query or not self.view.matches:
+            self.search_bar.close()
+            self.view.clear_search()
+        else:
+            self.search_bar.set_status(f"match {self.last_match[0]}/{self.last_match[1]} · n/N next/previous · esc ends")
+        self.view.focus()
+
+    def _search(self, query: str, *, backwards: bool = False) -> None:
+        query = query.strip()
+        if not query:
+            return
+        i, total = self.view.search(query, backwards=backwards)
+        self.last_match = (i, total)
+        self.search_bar.set_status(f"match {i}/{total}" if total else "no match")
+
+    def on_transcript_view_cursor_moved(self, message: TranscriptView.CursorMoved) -> None:
+        pass
+

@@ -1,0 +1,525 @@
+"""How one block looks: pure functions from a block of the model to lines of segments.
+
+`render_block` returns the block's lines (title first) and where each item starts, so the view can map a
+line to the item under it. Everything here is a function of its arguments (the block, the model, the
+width, the render state); the view caches the result per block and re-renders only blocks that change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from rich.cells import cell_len
+from rich.console import Console
+from rich.highlighter import JSONHighlighter
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.strip import Strip
+
+from agent.events import (
+    AssistantMessage,
+    DriverMessage,
+    IterationStarted,
+    Notice,
+    ReflectionFallback,
+    ReflectionNote,
+    RunFinished,
+    RunStarted,
+    ToolResult,
+    Usage,
+)
+from tui.model import (
+    ID_PALETTE,
+    Block,
+    Item,
+    TranscriptModel,
+    content_text,
+    _transient_items,
+    item_search_text,
+    role_of,
+    tool_calls_of,
+)
+
+FOLD_LINES = 12
+"""Long bodies show this many lines, then '… N more lines'."""
+FOLD_CHARS = 3000
+"""…and at most this many characters (a single huge line folds too)."""
+INDENT = 2
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+# Restrained styles: colour carries meaning (id links, errors, reflection, warnings), the rest is weight.
+ERROR = "#e06c75"
+WARN = "#e5c07b"
+REFLECT = "#ff79c6"
+MUTED = "#8b949e"
+S_TITLE_NUM = Style(bold=True)
+S_MUTED = Style(color=MUTED)
+S_LABEL = Style(bold=True, color="#c8ccd4")
+S_ERROR = Style(color=ERROR)
+S_ERROR_BOLD = Style(color=ERROR, bold=True)
+S_WARN = Style(color=WARN)
+S_REFLECT = Style(color=REFLECT)
+S_MATCH = Style(color="#1e1e1e", bgcolor=WARN)
+
+_JSON = JSONHighlighter()
+
+
+@dataclass
+class RenderState:
+    """What besides the block decides its look."""
+
+    highlight_ids: frozenset[str] = frozenset()
+    query: str = ""
+    live: bool = False
+    running: bool = False
+    """The request of this block is in flight (only the title shows it)."""
+    elapsed: float = 0.0
+    frame: int = 0
+
+
+def id_color(call_id: str, model: TranscriptModel | None = None) -> str:
+    """The colour of a tool_call_id: by order of appearance in `model`, else a stable hash."""
+    if model is not None:
+        return model.color(call_id)
+    h = 0
+    for ch in call_id:
+        h = (h * 31 + ord(ch)) & 0xFFFFFFFF
+    return ID_PALETTE[h % len(ID_PALETTE)]
+
+
+def fold(text: str, limit: int = FOLD_LINES, max_chars: int = FOLD_CHARS) -> tuple[str, int, int]:
+    """The first `limit` lines of `text` (at most `max_chars`), and how many lines / chars are hidden."""
+    if len(text) <= max_chars and text.count("\n") < limit:
+        return text, 0, 0
+    lines = text.split("\n")
+    shown = "\n".join(lines[:limit])
+    hidden_lines = max(0, len(lines) - limit)
+    hidden_chars = 0
+    if len(shown) > max_chars:
+        hidden_chars = len(shown) - max_chars
+        shown = shown[:max_chars]
+    return shown, hidden_lines, hidden_chars
+
+
+def pretty_json(arguments: str) -> tuple[str, bool]:
+    """Arguments pretty-printed, and whether they were valid JSON."""
+    if not arguments.strip():
+        return "", True
+    try:
+        return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False), True
+    except (ValueError, TypeError):
+        return arguments, False
+
+
+def fmt_tokens(usage: Usage | None) -> str:
+    if usage is None:
+        return ""
+    return f"{usage.total_tokens:,} tok"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Low-level line building
+
+
+class _Lines:
+    """Accumulates the lines of a block at a fixed width."""
+
+    def __init__(self, console: Console, width: int) -> None:
+        self.console = console
+        self.width = max(width, 8)
+        self.lines: list[list[Segment]] = []
+        self._options = console.options
+
+    def text(self, text: Text, indent: int = INDENT, prefix: list[Segment] | None = None) -> None:
+        """Append `text` wrapped at the width, each line prefixed by `indent` spaces or by `prefix`."""
+        if prefix is None:
+            prefix = [Segment(" " * indent)] if indent else []
+        used = sum(cell_len(s.text) for s in prefix)
+        avail = max(self.width - used, 4)
+        text.overflow = "fold"
+        text.no_wrap = False
+        options = self._options.update(width=avail, min_width=avail, max_width=avail, height=None,
+                                       no_wrap=False, overflow="fold", highlight=False, markup=False)
+        for line in self.console.render_lines(text, options, pad=True, new_lines=False):
+            self.lines.append(prefix + line)
+
+    def line(self, text: Text) -> None:
+        """One line, truncated (never wrapped) at the width."""
+        text.truncate(self.width, overflow="ellipsis", pad=True)
+        self.lines.append(list(text.render(self.console)))
+
+
+def _bar(color: str, indent: int = INDENT) -> list[Segment]:
+    return [Segment(" " * indent), Segment("│ ", Style(color=color))]
+
+
+def _body(out: _Lines, content: str, *, unfolded: bool, prefix: list[Segment] | None = None,
+          style: Style | str = "", query: str = "", json_highlight: bool = False) -> None:
+    content = content.rstrip("\n")
+    if content == "":
+        return
+    shown, hidden_lines, hidden_chars = (content, 0, 0) if unfolded else fold(content)
+    text = Text(shown, style=style)
+    if json_highlight:
+        _JSON.highlight(text)
+    if query:
+        text.highlight_words([query], S_MATCH, case_sensitive=False)
+    out.text(text, prefix=prefix)
+    if hidden_lines or hidden_chars:
+        more = f"… {hidden_lines:,} more lines" if hidden_lines else f"… {hidden_chars:,} more characters"
+        out.text(Text(more + " (press o / click to unfold)", style=S_MUTED), prefix=prefix)
+    elif unfolded and _is_foldable(content):
+        out.text(Text("(press o / click to fold)", style=S_MUTED), prefix=prefix)
+
+
+def _is_foldable(content: str) -> bool:
+    return fold(content)[1:] != (0, 0)
+
+
+def _violations(out: _Lines, block: Block, item: Item) -> None:
+    keys = [(item.pos, item.sub)] if item.kind == "message" else [k for k in block.violations if k[0] == item.pos]
+    for key in keys:
+        for v in block.violations.get(key, []):
+            out.text(Text(f"⚠ {getattr(v, 'rule', '?')}: {getattr(v, 'message', '')}", style=S_ERROR_BOLD))
+
+
+def _id_text(call_id: str | None, model: TranscriptModel, state: RenderState) -> Text:
+    if not call_id:
+        return Text("(no id)", style=S_MUTED)
+    color = model.color(call_id)
+    if call_id in state.highlight_ids:
+        return Text(f" {call_id} ", style=Style(color="#1e1e1e", bgcolor=color, bold=True))
+    return Text(call_id, style=Style(color=color))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Titles
+
+
+def text_action(block: Block) -> str:
+    """For a reply without tool calls: the first line of its first fenced code block (mini-swe-agent and
+    other text-action agents put their command there), else ''."""
+    event = next((e for e in block.events if isinstance(e, AssistantMessage)), None)
+    if event is None:
+        return ""
+    text = content_text(event.message.get("content"))
+    start = text.find("```")
+    if start < 0:
+        return ""
+    body = text[start + 3:].split("\n", 1)
+    if len(body) < 2:
+        return ""
+    for line in body[1].split("\n"):
+        if line.startswith("```"):
+            break
+        if line.strip():
+            return "$ " + line.strip()
+    return ""
+
+
+def title_text(block: Block, model: TranscriptModel, width: int, state: RenderState) -> Text:
+    arrow = "▼" if block.expanded else "▶"
+    left = Text()
+    right = Text(style=S_MUTED)
+    if block.kind == "iteration":
+        left.append(f"{arrow} ", S_MUTED)
+        left.append(f"{block.number}", S_TITLE_NUM)
+        left.append("  ")
+        if block.tool_names:
+            left.append(", ".join(block.tool_names))
+        elif block.assistant_seen:
+            action = text_action(block)
+            if action:
+                left.append(action)
+            else:
+                left.append("no tool call", S_MUTED)
+        badges = []
+        if block.error_count:
+            badges.append((f"✗ {block.error_count} error" + ("s" if block.error_count > 1 else ""), S_ERROR))
+        if block.reflection:
+            badges.append((f"✦ reflection ({block.reflection})", S_REFLECT))
+        if block.fallbacks:
+            badges.append(("↺ note role refused", S_REFLECT))
+        if block.violations:
+            n = block.violation_count
+            badges.append((f"⚠ {n} ordering violation" + ("s" if n > 1 else ""), S_ERROR_BOLD))
+        if state.running:
+            frame = SPINNER[state.frame % len(SPINNER)]
+            badges.append((f"{frame} running… {state.elapsed:.1f}s", Style(color="#56b6c2")))
+        elif not block.assistant_seen and block.started_seen and not state.live:
+            badges.append(("no reply", S_WARN))
+        for label, style in badges:
+            left.append("   ")
+            left.append(label, style)
+        parts = [p for p in (fmt_tokens(block.usage), f"{block.latency_s:.2f}s" if block.latency_s else "") if p]
+        right.append(" · ".join(parts))
+    elif block.kind == "start":
+        left.append(f"{arrow} ", S_MUTED)
+        left.append("start", S_TITLE_NUM)
+        seed = next((e for e in block.events if isinstance(e, RunStarted)), None)
+        if seed is not None:
+            roles = " · ".join(role_of(m) for m in seed.messages)
+            left.append(f"  {roles}", S_MUTED)
+            goal = next((content_text(m.get("content")) for m in seed.messages
+                         if isinstance(m, dict) and m.get("role") == "user"), "")
+            if goal:
+                left.append("  ")
+                left.append(goal.strip().split("\n", 1)[0])
+        if block.violations:
+            left.append("   ")
+            left.append(f"⚠ {block.violation_count} ordering violation(s)", S_ERROR_BOLD)
+    else:  # finish
+        fin = next((e for e in block.events if isinstance(e, RunFinished)), None)
+        reason = fin.reason if fin else "finished"
+        bad = reason in ("provider_error", "error", "context_length")
+        left.append(f"{arrow} ", S_MUTED)
+        left.append("■ " + reason.replace("_", " "), S_ERROR_BOLD if bad else Style(bold=True, color="#98c379"))
+        if fin is not None:
+            if fin.detail and bad:
+                left.append("  ")
+                left.append(fin.detail.strip().split("\n", 1)[0], S_ERROR)
+            if fin.tests_passed is not None:
+                left.append("   ")
+                left.append("tests passed" if fin.tests_passed else "tests failed",
+                            Style(color="#98c379") if fin.tests_passed else S_ERROR)
+            right.append(f"{fin.iterations} iterations · {fin.usage.total_tokens:,} tok")
+    right_len = right.cell_len
+    avail = width - (right_len + 2 if right_len else 0)
+    if left.cell_len > avail:
+        left.truncate(max(avail, 4), overflow="ellipsis")
+    if right_len and width > right_len + 6:
+        left.append(" " * max(1, width - left.cell_len - right_len))
+        left.append_text(right)
+    left.truncate(width, overflow="ellipsis", pad=True)
+    left.stylize(Style(bold=False))
+    return left
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Items
+
+
+def render_item(out: _Lines, block: Block, index: int, item: Item, model: TranscriptModel,
+                state: RenderState) -> None:
+    event = block.events[item.pos] if 0 <= item.pos < len(block.events) else None
+    unfolded = index in block.unfolded
+    q = state.query
+    try:
+        _render_item(out, block, item, event, model, state, unfolded, q)
+    except Exception as exc:  # never let one odd event take the view down
+        out.text(Text(f"(cannot render this {item.kind}: {type(exc).__name__}: {exc})", style=S_ERROR))
+
+
+def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: TranscriptModel, state: RenderState,
+                 unfolded: bool, q: str) -> None:
+    kind = item.kind
+    if kind == "message" and isinstance(event, RunStarted):
+        msg = event.messages[item.sub] if item.sub < len(event.messages) else {}
+        head = Text()
+        head.append(role_of(msg), S_LABEL)
+        out.text(head)
+        _violations(out, block, item)
+        _body(out, content_text(msg.get("content") if isinstance(msg, dict) else msg), unfolded=unfolded,
+              prefix=[Segment(" " * INDENT)], query=q)
+    elif kind == "request" and isinstance(event, IterationStarted):
+        new = event.request_size - block.previous_request_size
+        t = Text(style=S_MUTED)
+        again = any(isinstance(e, IterationStarted) for e in block.events[:item.pos])
+        t.append(f"{'request sent again' if again else 'request'} · {event.request_size} messages")
+        if block.previous_request_size:
+            t.append(f" · {new:+d} since the previous one")
+        if event.reflection != "off":
+            t.append(f" · reflection {event.reflection}")
+        t.append(" · v shows it")
+        out.text(t)
+    elif kind == "assistant" and isinstance(event, AssistantMessage):
+        head = Text()
+        head.append(role_of(event.message) if role_of(event.message) != "?" else "assistant", S_LABEL)
+        meta = []
+        if event.model:
+            meta.append(event.model)
+        if event.usage is not None:
+            meta.append(f"{event.usage.prompt_tokens:,} in / {event.usage.completion_tokens:,} out")
+        if event.latency_s:
+            meta.append(f"{event.latency_s:.2f}s")
+        if event.finish_reason:
+            meta.append(f"finish {event.finish_reason}")
+        if event.parsed_from_text:
+            meta.append("action parsed from text")
+        if meta:
+            head.append("  " + " · ".join(meta), S_MUTED)
+        out.text(head)
+        _violations(out, block, item)
+        text = content_text(event.message.get("content"))
+        if text.strip():
+            _body(out, text, unfolded=True, prefix=[Segment(" " * INDENT)], query=q)
+        elif not tool_calls_of(event.message):
+            out.text(Text("(empty reply)", style=S_MUTED))
+    elif kind == "call" and isinstance(event, AssistantMessage):
+        calls = tool_calls_of(event.message)
+        call = calls[item.sub]
+        color = model.color(call.id) if call.id else MUTED
+        head = Text()
+        head.append("→ call   ", Style(color=color, bold=True))
+        head.append(call.name, Style(bold=True))
+        head.append("  ")
+        head.append_text(_id_text(call.id, model, state))
+        if call.id and call.id not in model.result_sites:
+            head.append("  no result yet" if state.live else "  no result", S_MUTED)
+        out.text(head)
+        args, ok = pretty_json(call.arguments)
+        if not ok:
+            out.text(Text("arguments are not valid JSON", style=S_WARN), prefix=_bar(color))
+        _body(out, args, unfolded=unfolded, prefix=_bar(color), query=q, json_highlight=ok)
+    elif kind == "result" and isinstance(event, ToolResult):
+        color = model.color(event.tool_call_id) if event.tool_call_id else MUTED
+        head = Text()
+        head.append("← result ", Style(color=color, bold=True))
+        head.append(event.name or "?", Style(bold=True))
+        head.append("  ")
+        head.append_text(_id_text(event.tool_call_id, model, state))
+        if event.duration_s:
+            head.append(f"  {event.duration_s:.2f}s", S_MUTED)
+        if event.is_error:
+            head.append("  ✗ error", S_ERROR_BOLD)
+        out.text(head)
+        _violations(out, block, item)
+        _body(out, event.content, unfolded=unfolded, prefix=_bar(color),
+              style=S_ERROR if event.is_error else "", query=q)
+        if event.content == "":
+            out.text(Text("(empty)", style=S_MUTED), prefix=_bar(color))
+    elif kind == "reflection" and isinstance(event, ReflectionNote):
+        head = Text()
+        head.append("✦ reflection", Style(color=REFLECT, bold=True))
+        meta = [f"as {event.role}"]
+        if event.fallback_from:
+            meta.append(f"{event.fallback_from} refused, fell back")
+        if event.model:
+            meta.append(event.model)
+        if event.usage is not None:
+            meta.append(fmt_tokens(event.usage))
+        if event.latency_s:
+            meta.append(f"{event.latency_s:.2f}s")
+        head.append("  " + " · ".join(meta), S_MUTED)
+        out.text(head)
+        _violations(out, block, item)
+        bar = [Segment(" " * INDENT), Segment("┊ ", S_REFLECT)]
+        for trig in event.triggers:
+            t = Text()
+            t.append(f"trigger {trig.kind}", Style(color=REFLECT))
+            if trig.evidence:
+                t.append(": ")
+                t.append(fold(trig.evidence, 3, 300)[0], S_MUTED)
+            out.text(t, prefix=bar)
+        _body(out, event.content, unfolded=True, prefix=bar, style=Style(italic=True), query=q)
+        for follower in event.messages[1:]:
+            if isinstance(follower, dict):
+                t = Text(f"followed by a {role_of(follower)} message: ", style=S_MUTED)
+                t.append(content_text(follower.get("content")))
+                out.text(t, prefix=bar)
+    elif kind == "fallback" and isinstance(event, ReflectionFallback):
+        head = Text()
+        head.append("↺ reflection note refused", Style(color=REFLECT, bold=True))
+        outcome = (f"re-sent as {event.to_role}" if event.to_role else
+                   "every role refused: notes are off for the rest of the run")
+        status = f" (HTTP {event.status})" if event.status else ""
+        head.append(f"  as {event.from_role}{status} → {outcome}", S_MUTED)
+        out.text(head)
+        _violations(out, block, item)
+        bar = [Segment(" " * INDENT), Segment("┊ ", S_REFLECT)]
+        _body(out, event.error, unfolded=unfolded, prefix=bar, style=S_ERROR, query=q)
+        for m in event.messages:
+            if isinstance(m, dict):
+                t = Text(f"{role_of(m)}: ", style=S_LABEL)
+                t.append(content_text(m.get("content")), Style(italic=True))
+                out.text(t, prefix=bar)
+    elif kind == "driver" and isinstance(event, DriverMessage):
+        head = Text()
+        head.append(f"» {role_of(event.message)}", S_LABEL)
+        head.append(f"  {event.kind}", S_MUTED)
+        out.text(head)
+        _violations(out, block, item)
+        msg = event.message
+        text = content_text(msg.get("content") if isinstance(msg, dict) else msg)
+        if isinstance(msg, dict) and msg.get("tool_calls"):
+            text = (text + "\n" if text else "") + "tool_calls: " + json.dumps(msg.get("tool_calls"), ensure_ascii=False)
+        _body(out, text, unfolded=unfolded, prefix=[Segment(" " * INDENT)], query=q)
+    elif kind == "notice" and isinstance(event, Notice):
+        icon, style = {"info": ("ℹ", S_MUTED), "warning": ("⚠", S_WARN), "error": ("✗", S_ERROR)}.get(
+            event.level, ("ℹ", S_MUTED))
+        t = Text(f"{icon} ", style=style)
+        t.append(event.text, style)
+        if q:
+            t.highlight_words([q], S_MATCH, case_sensitive=False)
+        out.text(t)
+    elif kind == "finish" and isinstance(event, RunFinished):
+        bad = event.reason in ("provider_error", "error", "context_length")
+        t = Text()
+        t.append(f"run {event.reason.replace('_', ' ')}", S_ERROR_BOLD if bad else Style(bold=True))
+        t.append(f"  after {event.iterations} iterations · {event.usage.prompt_tokens:,} in / "
+                 f"{event.usage.completion_tokens:,} out", S_MUTED)
+        out.text(t)
+        if event.detail:
+            _body(out, event.detail, unfolded=unfolded, style=S_ERROR if bad else "", query=q,
+                  prefix=[Segment(" " * INDENT)])
+        if event.summary:
+            out.text(Text("summary", style=S_LABEL))
+            _body(out, event.summary, unfolded=True, prefix=[Segment(" " * INDENT)], query=q)
+        if event.tests_passed is not None:
+            out.text(Text("tests passed" if event.tests_passed else "tests failed",
+                          style=Style(color="#98c379", bold=True) if event.tests_passed else S_ERROR_BOLD))
+            _body(out, event.test_output, unfolded=unfolded, prefix=[Segment(" " * INDENT)], query=q)
+    else:
+        name = getattr(event, "type", type(event).__name__)
+        out.text(Text(f"? {kind} ({name})", style=S_WARN))
+        try:
+            raw = event.model_dump_json() if hasattr(event, "model_dump_json") else repr(event)
+        except Exception:
+            raw = repr(event)
+        _body(out, raw, unfolded=unfolded, prefix=[Segment(" " * INDENT)], style=S_MUTED)
+
+
+def render_block(console: Console, block: Block, model: TranscriptModel, width: int,
+                 state: RenderState) -> tuple[list[Strip], list[int]]:
+    """The lines of a block at `width` (title first), and the first line of each item."""
+    out = _Lines(console, width)
+    out.line(title_text(block, model, out.width, state))
+    starts = [0]
+    if block.expanded:
+        items = block.get_items()
+        for index in range(1, len(items)):
+            starts.append(len(out.lines))
+            render_item(out, block, index, items[index], model, state)
+            if len(out.lines) == starts[-1]:  # every item owns at least one line
+                out.lines.append([Segment(" " * out.width)])
+        out.lines.append([Segment(" " * out.width)])  # breathing room under an open block
+    return [Strip(line, out.width) for line in out.lines], starts
+
+
+def render_title(console: Console, block: Block, model: TranscriptModel, width: int, state: RenderState) -> Strip:
+    out = _Lines(console, width)
+    out.line(title_text(block, model, out.width, state))
+    return Strip(out.lines[0], out.width)
+
+
+def estimate_height(block: Block, width: int) -> int:
+    """A cheap guess of the rendered height (exact for a collapsed block)."""
+    if not block.expanded:
+        return 1
+    avail = max(width - INDENT - 2, 10)
+    total = 2  # title + trailing blank
+    items = block.items if block.items is not None else _transient_items(block)
+    for index, item in enumerate(items):
+        if index == 0:
+            continue
+        total += 1
+        text = item_search_text(block, item)
+        if index not in block.unfolded:
+            text = fold(text)[0]
+            total += 1 if _is_foldable(item_search_text(block, item)) else 0
+        for line in text.split("\n") if text else []:
+            total += max(1, -(-len(line) // avail))
+    return total

@@ -1,0 +1,84 @@
+"""`?`: every key, grouped, taken from the bindings themselves so the list cannot go stale."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEY_NAMES = {
+    "question_mark": "?", "slash": "/", "space": "space", "shift+tab": "shift+tab", "enter": "enter",
+    "escape": "esc", "down": "↓", "up": "↑", "home": "home", "end": "end", "tab": "tab",
+}
+
+SEARCH_KEYS = [
+    ("enter", "in the search input: go to the next match (shows match i/N)"),
+    ("esc", "back to the transcript; the search stays on"),
+    ("n / N", "while a search is on: next / previous match"),
+    ("esc", "again: end the search"),
+]
+
+MOUSE = [
+    ("click a title", "open or close the iteration"),
+    ("click an item", "select it (a call or result highlights its partner)"),
+    ("click '… more lines'", "unfold the long text"),
+]
+
+
+def _keys(key: str) -> str:
+    return " / ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in key.split(","))
+
+
+def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+    rows: dict[str, list[str]] = {}
+    for b in bindings:
+        if not isinstance(b, Binding) or not b.description:
+            continue
+        rows.setdefault(b.tooltip or b.description, []).append(_keys(b.key))
+    return [(" / ".join(keys), desc) for desc, keys in rows.items()]
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > VerticalScroll {
+        width: 84;
+        height: 90%;
+        border: round $primary;
+        background: $background;
+        padding: 0 1;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape,q,question_mark", "close", "Close"),
+    ]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style=Style(bold=True, color="#e5c07b"), min_width=16, no_wrap=True)
+        table.add_column()
+        for title, rows in self.sections + [("Search", SEARCH_KEYS), ("Mouse", MOUSE)]:
+            table.add_row(Text.assemble((title, Style(bold=True, underline=True, color="#c8ccd4"))), "")
+            for key, desc in rows:
+                table.add_row(key, desc)
+            table.add_row("", "")
+        with VerticalScroll() as box:
+            box.border_title = "Keys — esc closes"
+            yield Static(table)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

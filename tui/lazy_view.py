@@ -1,0 +1,215 @@
+"""A line-API scroll view over many variable-height blocks, each rendered only when it is on screen.
+
+The view keeps, per block, a height (exact once the block has been rendered at the current width, an
+estimate before) and prefix sums of the heights, so a line `y` maps to `(block, line)` by bisection and
+the virtual size is the last prefix sum. Rendered blocks sit in a bounded LRU cache of Strips, so memory
+does not grow with the number of blocks visited. No child widgets: a 10,000-block transcript is one widget.
+
+Subclasses say how many blocks there are, how to render one, how to guess its height, and how to
+decorate a line (cursor, gutter marks) at paint time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import OrderedDict
+from itertools import accumulate
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+GUTTER = 2
+"""Columns left of every line, for the cursor and link marks."""
+CACHE_BLOCKS = 200
+"""Rendered blocks kept; the rest are re-rendered when they come back into view."""
+
+
+class LazyBlockView(ScrollView):
+    DEFAULT_CSS = """
+    LazyBlockView {
+        overflow-x: hidden;
+        overflow-y: scroll;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._heights: list[int] = []
+        self._starts: list[int] = [0]
+        self._cache: OrderedDict[int, tuple[list[Strip], list[int]]] = OrderedDict()
+        self._cache_width = 0
+        self._fix_scheduled = False
+
+    # -- to implement ------------------------------------------------------------------------------------
+
+    def block_count(self) -> int:
+        raise NotImplementedError
+
+    def render_block(self, index: int, width: int) -> tuple[list[Strip], list[int]]:
+        """The lines of block `index` at `width`, and the first line of each of its items."""
+        raise NotImplementedError
+
+    def estimate_block(self, index: int, width: int) -> int:
+        return 1
+
+    def evicted(self, index: int) -> None:
+        """Block `index` left the render cache: drop anything else derived from it that is cheap to redo."""
+
+    def decorate_line(self, index: int, line: int, item: int, strip: Strip, width: int) -> Strip:
+        """The final line: by default a blank gutter and the strip."""
+        return Strip([Segment(" " * GUTTER)] + list(strip), width)
+
+    # -- geometry ----------------------------------------------------------------------------------------
+
+    @property
+    def line_width(self) -> int:
+        """Width of the blocks' lines (the content width minus the gutter)."""
+        return max(self.scrollable_content_region.width - GUTTER, 0)
+
+    @property
+    def total_height(self) -> int:
+        return self._starts[-1]
+
+    def block_top(self, index: int) -> int:
+        return self._starts[index]
+
+    def block_height(self, index: int) -> int:
+        return self._heights[index]
+
+    def locate(self, y: int) -> tuple[int, int]:
+        """(block, line within the block) of virtual line `y`."""
+        index = bisect_right(self._starts, y) - 1
+        index = min(max(index, 0), len(self._heights) - 1)
+        return index, y - self._starts[index]
+
+    def _recompute_from(self, index: int) -> None:
+        index = max(0, min(index, len(self._heights)))
+        del self._starts[index + 1:]
+        total = self._starts[index]
+        self._starts.extend(accumulate(self._heights[index:], initial=total))
+        del self._starts[index + 1]  # `initial` repeated the start of block `index`
+        self._update_virtual_size()
+
+    def _update_virtual_size(self) -> None:
+        size = Size(self.scrollable_content_region.width, self._starts[-1])
+        if size != self.virtual_size:
+            self.virtual_size = size
+
+    # -- layout maintenance ------------------------------------------------------------------------------
+
+    def relayout(self) -> None:
+        """Forget every rendering and re-estimate every height (after a resize or a global change)."""
+        self._cache.clear()
+        width = self.line_width
+        self._cache_width = width
+        self._heights = [self.estimate_block(i, width) for i in range(self.block_count())]
+        self._starts = [0]
+        self._recompute_from(0)
+        self.prepare_viewport()
+        self.refresh()
+
+    def blocks_added(self) -> None:
+        """Blocks were appended to the end."""
+        first = len(self._heights)
+        width = self.line_width
+        self._heights.extend(self.estimate_block(i, width) for i in range(first, self.block_count()))
+        self._recompute_from(first)
+
+    def invalidate(self, index: int, *, reestimate: bool = False) -> None:
+        """Block `index` looks different now (re-rendered when next painted)."""
+        self._cache.pop(index, None)
+        if 0 <= index < len(self._heights):
+            if reestimate:
+                self._heights[index] = self.estimate_block(index, self.line_width)
+                self._recompute_from(index)
+            self.refresh_block(index)
+
+    def invalidate_all(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def refresh_block(self, index: int) -> None:
+        # Repainting the visible lines is cheap (their strips are cached); no need to be finer.
+        self.refresh()
+
+    def get_block(self, index: int) -> tuple[list[Strip], list[int]]:
+        """The rendering of block `index` at the current width (rendering it now if needed)."""
+        width = self.line_width
+        if width != self._cache_width:
+            self._cache.clear()
+            self._cache_width = width
+        found = self._cache.get(index)
+        if found is not None:
+            self._cache.move_to_end(index)
+            return found
+        found = self.render_block(index, width)
+        self._cache[index] = found
+        if len(self._cache) > CACHE_BLOCKS:
+            evicted, _ = self._cache.popitem(last=False)
+            self.evicted(evicted)
+        if self._heights[index] != len(found[0]):
+            self._heights[index] = len(found[0])
+            self._recompute_from(index)
+        return found
+
+    def prepare_viewport(self) -> None:
+        """Render the blocks on screen so their heights are exact before painting."""
+        if not self._heights or self.line_width <= 0:
+            return
+        height = self.scrollable_content_region.height
+        for _ in range(8):
+            before = self._starts[-1]
+            top = round(self.scroll_y)
+            index, _line = self.locate(top)
+            while index < len(self._heights) and self._starts[index] < top + height:
+                self.get_block(index)
+                index += 1
+            if self._starts[-1] == before:
+                break
+
+    def _fix_layout(self) -> None:
+        self._fix_scheduled = False
+        self.prepare_viewport()
+        self.refresh()
+
+    # -- Textual hooks -----------------------------------------------------------------------------------
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        self.prepare_viewport()
+        super().watch_scroll_y(old_value, new_value)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.line_width != self._cache_width:
+            self.relayout()
+        else:
+            self._update_virtual_size()
+            self.prepare_viewport()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        vy = round(self.scroll_y) + y
+        if not self._heights or vy >= self._starts[-1] or width <= GUTTER:
+            return Strip.blank(width, self.rich_style)
+        index, line = self.locate(vy)
+        before = self._starts[-1]
+        strips, starts = self.get_block(index)
+        if self._starts[-1] != before and not self._fix_scheduled:
+            # A block rendered during painting had a different height than guessed: repaint after.
+            self._fix_scheduled = True
+            self.call_later(self._fix_layout)
+        if line >= len(strips):
+            return Strip.blank(width, self.rich_style)
+        item = bisect_right(starts, line) - 1
+        return self.decorate_line(index, line, item, strips[line], width).apply_style(self.rich_style)
+
+
+def gutter(mark: str = "", style: Style | None = None) -> list[Segment]:
+    """The two gutter columns: a mark and a space."""
+    if not mark:
+        return [Segment(" " * GUTTER)]
+    return [Segment(mark, style), Segment(" " * (GUTTER - 1))]
