@@ -85,10 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_ablate_parser(sub)
     check = sub.add_parser("check", help="check a transcript against the Chat Completions ordering rules")
     check.add_argument("file", type=Path)
-    op = sub.add_parser("open", help="inspect a saved transcript in the app")
-    op.add_argument("file", type=Path)
+    op = sub.add_parser("open", help="inspect a saved transcript in the app (or a folder of runs: pick one or two)")
+    op.add_argument("file", type=Path, help="a transcript file, or a folder of runs such as an ablation's --out")
     op.add_argument("--snapshot", type=Path, metavar="OUT.svg", help="render the first screen to an SVG and exit")
     op.add_argument("--size", default="140x45", help="terminal size for --snapshot, WxH (default 140x45)")
+    cmp = sub.add_parser("compare", help="two transcripts side by side, aligned by iteration")
+    cmp.add_argument("first", type=Path)
+    cmp.add_argument("second", type=Path)
+    cmp.add_argument("--snapshot", type=Path, metavar="OUT.svg", help="render the first screen to an SVG and exit")
+    cmp.add_argument("--size", default="160x45", help="terminal size for --snapshot, WxH (default 160x45)")
     return parser
 
 

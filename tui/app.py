@@ -93,6 +93,7 @@ class AgentTuiApp(App[None]):
         self.run_error: str | None = None
         self.last_match: tuple[int, int] = (0, 0)
         self._view: TranscriptView | None = None
+        self._lines: list[str] = []
 
     # -- layout ------------------------------------------------------------------------------------------
 
@@ -119,12 +120,9 @@ class AgentTuiApp(App[None]):
 
     def on_mount(self) -> None:
         self.view.focus()
-        if self.transcript.warnings:
-            box = self.query_one("#warnings", Static)
-            box.update("\n".join(f"⚠ {w}" for w in self.transcript.warnings))
-            box.add_class("-shown")
-            for warning in self.transcript.warnings:
-                self.notify(warning, title="transcript", severity="warning", timeout=8)
+        for warning in self.transcript.warnings:
+            self._show_line(f"⚠ {warning}")
+            self.notify(warning, title="transcript", severity="warning", timeout=8)
         if self.live:
             self._worker = self.run_worker(self._consume(), name="run", exclusive=True, exit_on_error=False)
             self.set_interval(0.2, self._refresh_status)
@@ -156,12 +154,22 @@ class AgentTuiApp(App[None]):
         self._flush()
         self.refresh_bindings()
 
+    def _show_line(self, text: str) -> None:
+        """A line above the transcript for what concerns the whole run (a torn file, the offline model)."""
+        self._lines.append(text)
+        box = self.query_one("#warnings", Static)
+        box.update("\n".join(self._lines[-4:]))
+        box.add_class("-shown")
+
     def _flush(self) -> None:
         self._flush_scheduled = False
         if not self._pending:
             self._refresh_status()
             return
         batch, self._pending = self._pending, []
+        for event in batch:
+            if isinstance(event, Notice) and event.iteration is None:
+                self._show_line(f"{'ℹ' if event.level == 'info' else '⚠'} {event.text}")
         self.view.add_events(batch)
         self.view.check_order()
         self._refresh_status()

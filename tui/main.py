@@ -57,9 +57,8 @@ def live_app(args: argparse.Namespace | None) -> int:
     app.run()
     done = run.finished
     print(f"agent-tui: transcript {run.path}" + (f" ({done.reason}, {done.iterations} iterations)" if done else ""))
-    if done is None or done.reason in ("provider_error", "error"):
-        return 2
-    return 0 if done.tests_passed else 1
+    # Quitting the app is not a failure; only a run that could not talk to its model is.
+    return 2 if done is not None and done.reason in ("provider_error", "error") else 0
 
 
 def main(argv: list[str] | None = None) -> int:
