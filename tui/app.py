@@ -37,7 +37,6 @@ class AgentTuiApp(App[None]):
     TITLE = "agent-tui"
     CSS = """
     #warnings {
-        dock: top;
         height: auto;
         max-height: 4;
         padding: 0 1;

@@ -1,0 +1,115 @@
+"""Regenerate the README's screenshots: Textual's SVG export, rendered to PNG by headless Chromium.
+
+    python screenshots/regenerate.py            # needs Debian's chromium and fonts-firacode
+
+Each picture drives the real app headless (`App.run_test`), the way a person would with the keys, then
+saves `screenshots/NAME.svg` and `screenshots/NAME.png`. Chromium draws terminal SVGs faithfully
+(cairosvg and rsvg-convert do not). Runs go offline, in a temporary folder, so no key and no local path
+shows up in a picture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+HERE = ROOT / "screenshots"
+
+from agent.formats import open_transcript  # noqa: E402
+from agent.runner import demo_run  # noqa: E402
+from tui.app import AgentTuiApp  # noqa: E402
+
+SIZE = (130, 42)
+
+
+async def wait_for(pilot: Any, cond: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the app did not reach the expected state")
+        await pilot.pause(0.05)
+
+
+async def shoot(name: str, app: Any, drive: Callable[[Any, Any], Awaitable[None]], size=SIZE) -> Path:
+    async with app.run_test(size=size) as pilot:
+        await drive(app, pilot)
+        await pilot.pause(0.3)
+        svg = app.export_screenshot(title=name)
+    out = HERE / f"{name}.svg"
+    out.write_text(svg, encoding="utf-8")
+    return out
+
+
+async def steps(app: Any, pilot: Any, count: int) -> None:
+    """Press n `count` times and wait until the loop is parked again after the last one."""
+    await wait_for(pilot, lambda: app.control.waiting)
+    for _ in range(count):
+        await pilot.press("n")
+    await wait_for(pilot, lambda: app.model.iterations == count and app.control.waiting
+                   and app.view.running_block is None)
+
+
+async def demo_step(app: Any, pilot: Any) -> None:
+    await steps(app, pilot, 3)
+    await pilot.press("g", "j", "enter")  # open iteration 1
+    await pilot.press("tab", "tab")  # the second call: its result lights up
+
+
+async def reflection(app: Any, pilot: Any) -> None:
+    await steps(app, pilot, 3)
+    # iteration 2: the failing test run, and the note written about it
+    b = next(k for k, block in enumerate(app.model.blocks) if block.number == 2)
+    i = next(k for k, item in enumerate(app.model.blocks[b].get_items()) if item.kind == "reflection")
+    app.view.set_expanded(b, True)
+    app.view.goto(b, i)
+
+
+async def request_view(app: Any, pilot: Any) -> None:
+    await steps(app, pilot, 3)
+    await pilot.press("v")
+
+
+async def violation(app: Any, pilot: Any) -> None:
+    await pilot.press("e")
+
+
+def to_png(svg: Path) -> Path:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise SystemExit("chromium not found: apt-get install chromium fonts-firacode")
+    png = svg.with_suffix(".png")
+    width, height = SIZE[0] * 11 + 40, SIZE[1] * 22 + 80
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync", "--no-first-run",
+                        f"--user-data-dir={profile}", f"--window-size={width},{height}", f"--screenshot={png}",
+                        svg.as_uri()], check=True, capture_output=True, timeout=120)
+    return png
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)  # relative run paths in the status bar
+        shots = [
+            ("demo-step", AgentTuiApp(run=demo_run(step_mode=True)), demo_step),
+            ("reflection-note", AgentTuiApp(run=demo_run(step_mode=True)), reflection),
+            ("what-the-model-saw", AgentTuiApp(run=demo_run(step_mode=True)), request_view),
+            ("ordering-violation", AgentTuiApp(transcript=open_transcript(ROOT / "tests/data/bad_order.json"),
+                                               title="bad_order.json"), violation),
+        ]
+        for name, app, drive in shots:
+            svg = await shoot(name, app, drive)
+            print(f"{to_png(svg).relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
