@@ -19,6 +19,26 @@ from agent.transcript import load_transcript
 from tests.conftest import call, collect, reply, write_script
 
 
+def start_consuming(run) -> tuple[list, asyncio.Task]:
+    """Drive a run in the background, collecting its events."""
+    seen: list = []
+
+    async def consume() -> None:
+        async for event in run.events():
+            seen.append(event)
+
+    return seen, asyncio.create_task(consume())
+
+
+async def parked_after(run, seen: list, iterations: int, timeout: float = 30) -> None:
+    """Wait until `iterations` assistant messages arrived and the loop waits for the next step."""
+    async def parked() -> None:
+        while not (run.control.waiting and sum(isinstance(e, AssistantMessage) for e in seen) == iterations):
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(parked(), timeout)
+
+
 def options(tmp_path: Path, **kw) -> RunOptions:
     kw.setdefault("reflection", "off")
     return RunOptions(out=tmp_path / "run.jsonl", **kw)
@@ -102,21 +122,12 @@ async def test_provider_error_ends_the_run_and_says_why(tmp_path: Path) -> None:
 
 async def test_step_mode_runs_exactly_one_iteration_per_step(tmp_path: Path) -> None:
     run = build_run(options(tmp_path, task="quicksort", step_mode="step"))
-    seen: list = []
-
-    async def consume() -> None:
-        async for event in run.events():
-            seen.append(event)
-
-    task = asyncio.create_task(consume())
+    seen, task = start_consuming(run)
     await asyncio.sleep(0.05)
     assert not any(isinstance(e, IterationStarted) for e in seen)  # parked before iteration 1
     run.control.step()
     run.control.step()  # two quick presses: queued, not merged
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if run.control.waiting and sum(isinstance(e, AssistantMessage) for e in seen) == 2:
-            break
+    await parked_after(run, seen, 2)
     assert sum(isinstance(e, IterationStarted) for e in seen) == 2
     run.control.run_continuous()
     await asyncio.wait_for(task, 30)
@@ -125,18 +136,9 @@ async def test_step_mode_runs_exactly_one_iteration_per_step(tmp_path: Path) -> 
 
 async def test_cancelling_leaves_a_complete_transcript(tmp_path: Path) -> None:
     run = build_run(options(tmp_path, task="quicksort", step_mode="step"))
-    seen: list = []
-
-    async def consume() -> None:
-        async for event in run.events():
-            seen.append(event)
-
-    task = asyncio.create_task(consume())
+    seen, task = start_consuming(run)
     run.control.step(2)
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if run.control.waiting and sum(isinstance(e, AssistantMessage) for e in seen) == 2:
-            break
+    await parked_after(run, seen, 2)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     transcript = load_transcript(run.path)
