@@ -1,4 +1,5 @@
-"""The `agent-tui` command: the app for `agent-tui`, `run` and `open`; everything else headless."""
+"""The `agent-tui` command: the app for `agent-tui`, `run`, `open` (a file, or a folder of runs) and `compare`;
+everything else headless."""
 
 from __future__ import annotations
 
@@ -21,9 +22,56 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _snapshot(app: object, args: argparse.Namespace) -> int:
+    from tui.snapshot import render_svg
+
+    size = _size(args.size)
+    asyncio.run(render_svg(app, Path(args.snapshot), size))  # type: ignore[arg-type]
+    print(f"agent-tui: wrote {args.snapshot}")
+    return 0
+
+
+def open_folder(args: argparse.Namespace) -> int:
+    """`open DIR`: the runs of a folder; enter opens one, space marks two, c compares them."""
+    from tui.runs_screen import RunsApp, browse_folder, discover_runs
+
+    folder = Path(args.file)
+    if args.snapshot:
+        entries = discover_runs(folder)
+        if not entries:
+            print(f"agent-tui: {folder}: no *.jsonl transcripts in this folder (nor in {folder / 'runs'})",
+                  file=sys.stderr)
+            return 2
+        return _snapshot(RunsApp(folder, entries, eager=True), args)
+    return browse_folder(folder)
+
+
+def compare_app(args: argparse.Namespace) -> int:
+    """`compare FIRST SECOND`: two transcripts side by side, aligned by iteration."""
+    from agent.formats import open_transcript
+    from agent.transcript import TranscriptError
+
+    try:
+        first, second = open_transcript(args.first), open_transcript(args.second)
+    except TranscriptError as exc:
+        print(f"agent-tui: {exc}", file=sys.stderr)
+        return 2
+    from tui.compare import CompareApp
+
+    _size(args.size)  # a bad --size is a usage error before anything runs
+    app = CompareApp(first, second, label_a=str(args.first), label_b=str(args.second))
+    if args.snapshot:
+        return _snapshot(app, args)
+    app.run()
+    return 0
+
+
 def open_app(args: argparse.Namespace) -> int:
     from agent.formats import open_transcript
     from agent.transcript import TranscriptError
+
+    if Path(args.file).is_dir():
+        return open_folder(args)
 
     try:
         transcript = open_transcript(args.file)
@@ -34,12 +82,7 @@ def open_app(args: argparse.Namespace) -> int:
 
     app = AgentTuiApp(transcript=transcript, title=str(args.file))
     if args.snapshot:
-        from tui.snapshot import render_svg
-
-        size = _size(args.size)
-        asyncio.run(render_svg(app, Path(args.snapshot), size))
-        print(f"agent-tui: wrote {args.snapshot}")
-        return 0
+        return _snapshot(app, args)
     app.run()
     return 0
 
@@ -69,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             return live_app(None)
         if args.command == "open":
             return open_app(args)
+        if args.command == "compare":
+            return compare_app(args)
         if args.command == "run" and not args.headless:
             return live_app(args)
     except UsageError as exc:

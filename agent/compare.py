@@ -1,0 +1,632 @@
+"""Two transcripts aligned by iteration: where their requests part, which calls differ, where the notes are.
+
+    alignment = align(load_transcript("off.jsonl"), load_transcript("system.jsonl"))
+    alignment.divergence        # 3: the first iteration whose request differs
+    alignment.diff.describe()   # "message 7: only in B (system message, the reflection note of iteration 2)"
+
+Requests are compared message by message, as the model read them, after a normalisation that leaves out
+what differs between any two runs without meaning anything: durations in tool output ("6 passed in
+0.01s"), the run's own workspace path, and tool_call ids (a provider draws them at random: they are renamed
+#1, #2, ... in order of appearance on each side, so two runs making the same calls compare equal).
+
+Every request is a prefix of the run's history, so the first message in which the two histories differ
+decides every request: request N differs when it reaches that message, or when the two requests have
+different sizes. Each run is read once, keeping a digest and the origin of each message and a few digests per
+iteration (calls, results, reply), never the texts: linear in the size of the runs and light on memory
+(comparing `request_at(i)` for every i would be quadratic). A text is read back only to say what differs
+at the divergence. No Textual here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from agent.events import (
+    AssistantMessage,
+    DriverMessage,
+    IterationStarted,
+    ReflectionFallback,
+    ReflectionNote,
+    RunFinished,
+    RunStarted,
+    ToolResult,
+    Usage,
+    appended_messages,
+    removed_messages,
+)
+from agent.transcript import Transcript
+
+Side = Literal["a", "b"]
+
+_DURATION = re.compile(r"\b\d+(?:\.\d+)?(?:s|ms| seconds?)\b")
+"""As agent.offline._norm: pytest's "in 0.02s" differs on every run."""
+
+ORIGIN_LABELS = {
+    "seed": "seed message",
+    "assistant": "assistant reply",
+    "tool": "tool result",
+    "reflection": "reflection note",
+    "fallback": "reflection note (re-sent in another role)",
+    "driver": "driver message",
+    "other": "message",
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Normalisation
+
+
+def content_str(content: Any) -> str:
+    """A message's content as text (a list of parts joined), for comparison and display."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", p)) if isinstance(p, dict) else str(p) for p in content)
+    return json.dumps(content, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _norm_text(text: str, workspace: str) -> str:
+    if workspace and workspace in text:
+        text = text.replace(workspace, "<workspace>")
+    return _DURATION.sub("<duration>", text)
+
+
+def canonical_arguments(arguments: Any) -> str:
+    """Tool-call arguments compared by value: JSON re-dumped with sorted keys (else the text, stripped)."""
+    if not isinstance(arguments, str):
+        return json.dumps(arguments, sort_keys=True, ensure_ascii=False, default=str)
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True, ensure_ascii=False)
+    except (ValueError, TypeError):
+        return arguments.strip()
+
+
+class _Normaliser:
+    """Normalises the messages of one run, in history order (tool_call ids renamed by first appearance)."""
+
+    def __init__(self, workspace: str = "") -> None:
+        self.workspace = workspace
+        self.ids: dict[str, str] = {}
+
+    def _id(self, call_id: Any) -> Any:
+        if not isinstance(call_id, str) or not call_id:
+            return call_id
+        found = self.ids.get(call_id)
+        if found is None:
+            found = self.ids[call_id] = f"#{len(self.ids) + 1}"
+        return found
+
+    def __call__(self, message: Any) -> Any:
+        if not isinstance(message, dict):
+            return message
+        out: dict[str, Any] = {k: v for k, v in message.items() if v is not None}
+        content = out.get("content")
+        if isinstance(content, str):
+            out["content"] = _norm_text(content, self.workspace)
+        elif isinstance(content, list):
+            out["content"] = _norm_text(content_str(content), self.workspace)
+        if out.get("content") == "" and "tool_calls" in out:
+            out.pop("content")  # "" and None are the same empty reply
+        calls = out.get("tool_calls")
+        if isinstance(calls, list):
+            norm_calls = []
+            for call in calls:
+                if not isinstance(call, dict):
+                    norm_calls.append(call)
+                    continue
+                fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+                norm_calls.append({"id": self._id(call.get("id")), "type": call.get("type"),
+                                   "name": fn.get("name"),
+                                   "arguments": _norm_text(canonical_arguments(fn.get("arguments", "")),
+                                                           self.workspace)})
+            out["tool_calls"] = norm_calls
+        if "tool_call_id" in out:
+            out["tool_call_id"] = self._id(out["tool_call_id"])
+        return out
+
+
+def normalise_messages(messages: list[dict[str, Any]], workspace: str = "") -> list[Any]:
+    """Every message of a history as compared across runs (see the module's docstring)."""
+    norm = _Normaliser(workspace)
+    return [norm(m) for m in messages]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What differs
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Which event put a message into the history."""
+
+    kind: str
+    """seed, assistant, tool, reflection, fallback, driver or other"""
+    iteration: int | None = None
+
+    @property
+    def label(self) -> str:
+        name = ORIGIN_LABELS.get(self.kind, self.kind)
+        return f"{name} of iteration {self.iteration}" if self.iteration is not None else name
+
+
+@dataclass(frozen=True)
+class MessageDiff:
+    """The first message in which two requests differ."""
+
+    index: int
+    """Its index in the request (-1: one side sent no request at all at this iteration)."""
+    kind: str
+    """content, tool_calls, role, fields, only_a, only_b, no_request_a, no_request_b"""
+    role_a: str | None = None
+    role_b: str | None = None
+    origin_a: Origin | None = None
+    origin_b: Origin | None = None
+    detail: str = ""
+    """For content: where the texts part and what each side has there."""
+
+    @property
+    def what(self) -> str:
+        """A few words: `tool content`, `only in B: system reflection note`, ..."""
+        if self.kind == "content":
+            return f"{self.role_a} content"
+        if self.kind == "tool_calls":
+            return f"{self.role_a} tool calls"
+        if self.kind == "role":
+            return f"role {self.role_a} vs {self.role_b}"
+        if self.kind == "fields":
+            return f"{self.role_a} message fields"
+        if self.kind in ("only_a", "only_b"):
+            side, role, origin = (("A", self.role_a, self.origin_a) if self.kind == "only_a"
+                                  else ("B", self.role_b, self.origin_b))
+            kind = ORIGIN_LABELS.get(origin.kind, "message") if origin else "message"
+            return f"only in {side}: {role} {kind}" if kind != "message" else f"only in {side}: a {role} message"
+        if self.kind == "no_request_a":
+            return "no request in A"
+        if self.kind == "no_request_b":
+            return "no request in B"
+        return self.kind
+
+    def describe(self) -> str:
+        """One line: `message 7 (only in B: system reflection note, written after iteration 2)`."""
+        if self.index < 0:
+            return self.what
+        text = f"message {self.index} ({self.what}"
+        origin = self.origin_b if self.kind == "only_b" else self.origin_a
+        if origin is not None and origin.iteration is not None and self.kind in ("only_a", "only_b"):
+            text += f", written in iteration {origin.iteration}"
+        return text + ")"
+
+
+def _role(message: Any) -> str:
+    if isinstance(message, dict) and message.get("role"):
+        return str(message["role"])
+    return "?"
+
+
+def _text_detail(a: str, b: str) -> str:
+    at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return f"at character {at}: A has {a[at:at + 40]!r}, B has {b[at:at + 40]!r}"
+
+
+def describe_difference(index: int, a: Any, b: Any, origin_a: Origin | None = None,
+                        origin_b: Origin | None = None) -> MessageDiff:
+    """Why two normalised messages differ (either may be None: missing on that side)."""
+    if a is None:
+        return MessageDiff(index, "only_b", None, _role(b), None, origin_b)
+    if b is None:
+        return MessageDiff(index, "only_a", _role(a), None, origin_a, None)
+    ra, rb = _role(a), _role(b)
+    if ra != rb:
+        return MessageDiff(index, "role", ra, rb, origin_a, origin_b)
+    ca = a.get("content") if isinstance(a, dict) else a
+    cb = b.get("content") if isinstance(b, dict) else b
+    if ca != cb:
+        return MessageDiff(index, "content", ra, rb, origin_a, origin_b,
+                           _text_detail(content_str(ca), content_str(cb)))
+    if isinstance(a, dict) and isinstance(b, dict) and a.get("tool_calls") != b.get("tool_calls"):
+        return MessageDiff(index, "tool_calls", ra, rb, origin_a, origin_b)
+    keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k)) if isinstance(a, dict) and isinstance(b, dict) else []
+    return MessageDiff(index, "fields", ra, rb, origin_a, origin_b, ", ".join(keys))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One run, read once
+
+
+@dataclass
+class RunSummary:
+    """What the header of a comparison says about one run."""
+
+    label: str
+    task: str | None = None
+    provider: str = ""
+    model: str = ""
+    reflection: str = "?"
+    iterations: int = 0
+    usage: Usage = field(default_factory=Usage)
+    reason: str | None = None
+    """The RunFinished reason; None when the run has no ending (still running, or killed)."""
+    tests_passed: bool | None = None
+    reflections: int = 0
+    """Reflection notes written (one reflection call each)."""
+    imported_from: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        if self.reason is None:
+            return "no ending recorded"
+        tests = {True: "tests pass", False: "tests fail", None: "no tests"}[self.tests_passed]
+        return f"{self.reason.replace('_', ' ')} · {tests}"
+
+    @property
+    def success(self) -> bool | None:
+        return None if self.reason is None else (self.tests_passed is True)
+
+
+def summarize_run(transcript: Transcript, label: str = "") -> RunSummary:
+    """What the header of a comparison says about one run (one pass over its events)."""
+    return _RunScan(transcript).summary(label)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One run, read once
+
+
+@dataclass(frozen=True)
+class CallSig:
+    """A tool call as compared across runs: its name, and a digest of its (normalised) arguments."""
+
+    name: str
+    digest: int
+
+
+@dataclass
+class IterationInfo:
+    """What the comparison keeps of one iteration of one run: names, digests and counts, never the texts
+    (a big transcript stays on disk; a text is read back only to describe the divergence)."""
+
+    number: int
+    request_size: int | None = None
+    calls: list[CallSig] = field(default_factory=list)
+    results: list[tuple[str, int, bool]] = field(default_factory=list)
+    """Per tool result: its name, a digest of its normalised content, whether it is an error."""
+    reply: int = 0
+    """A digest of the assistant's text (its calls aside)."""
+    replied: bool = False
+    reflection: str | None = None
+    """The role of the reflection note written after this iteration, if any."""
+
+
+_KIND_CODES = ("seed", "assistant", "tool", "reflection", "fallback", "driver", "other")
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable copy of a JSON-like value (dicts by sorted keys), for digests."""
+    cls = value.__class__
+    if cls is str or cls is int or cls is bool or cls is float or value is None:
+        return value
+    if cls is dict:
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if cls is list or cls is tuple:
+        return tuple(_freeze(v) for v in value)
+    return repr(value)
+
+
+def _digest(value: Any) -> int:
+    """A digest for equality within this process (Python's hash: both runs are read in this process)."""
+    return hash(_freeze(value))
+
+
+class _RunScan:
+    """One pass over a run's events: request sizes, a digest and the origin of every message of the
+    history, and an `IterationInfo` per iteration. Memory is a few numbers per message, whatever the texts."""
+
+    def __init__(self, transcript: Transcript) -> None:
+        self.transcript = transcript
+        self.workspace = transcript.header.workspace or ""
+        self.norm = _Normaliser(self.workspace)
+        self.sizes: dict[int, int] = {}
+        self.infos: dict[int, IterationInfo] = {}
+        self.hashes = array("q")
+        self.kinds = array("b")
+        self.origin_its = array("i")
+        self.event_index = array("q")
+        self.subs = array("i")
+        self.usage = Usage()
+        self.finished: RunFinished | None = None
+        self.reflections = 0
+        self.first_reflection_mode: str | None = None
+        for index, event in enumerate(transcript.events):
+            self._take(index, event)
+
+    def _info(self, number: int) -> IterationInfo:
+        info = self.infos.get(number)
+        if info is None:
+            info = self.infos[number] = IterationInfo(number)
+        return info
+
+    def _take(self, index: int, event: Any) -> None:
+        number = getattr(event, "iteration", None)
+        info = self._info(number) if number.__class__ is int else None
+        kind = type(event)
+        if kind is IterationStarted:
+            self.sizes[event.iteration] = event.request_size  # the last one: the request that was answered
+            info.request_size = event.request_size  # type: ignore[union-attr]
+            if self.first_reflection_mode is None:
+                self.first_reflection_mode = event.reflection
+            return
+        if kind is AssistantMessage:
+            self.usage = self.usage + event.usage
+            normalised = self.norm(event.message)
+            info.replied = True  # type: ignore[union-attr]
+            plain = normalised if isinstance(normalised, dict) else {}
+            info.reply = hash(content_str(plain.get("content")).strip())  # type: ignore[union-attr]
+            calls = plain.get("tool_calls")
+            info.calls = [CallSig(str(c.get("name") or "?"), hash(c.get("arguments"))) if isinstance(c, dict)  # type: ignore[union-attr]
+                          else CallSig("?", _digest(c)) for c in (calls if isinstance(calls, list) else ())]
+            self._add(index, event, [normalised], number)
+            return
+        if kind is ToolResult:
+            normalised = self.norm(event.message)
+            content = normalised.get("content") if isinstance(normalised, dict) else None
+            if not (isinstance(content, str) and event.message.get("content") is event.content):
+                content = _norm_text(event.content, self.workspace)
+            info.results.append((event.name, hash(content), event.is_error))  # type: ignore[union-attr]
+            self._add(index, event, [normalised], number)
+            return
+        if kind is ReflectionNote:
+            self.usage = self.usage + event.usage
+            self.reflections += 1
+            if info is not None:
+                info.reflection = event.role
+        elif kind is RunFinished:
+            self.finished = event
+            return
+        dropped = removed_messages(event)
+        if dropped:
+            keep = max(0, len(self.hashes) - dropped)
+            for arr in (self.hashes, self.kinds, self.origin_its, self.event_index, self.subs):
+                del arr[keep:]
+        added = appended_messages(event)
+        if added:
+            self._add(index, event, [self.norm(m) for m in added], number)
+
+    def _add(self, index: int, event: Any, normalised: list[Any], number: Any) -> None:
+        """Messages `event` (the `index`-th) appended to the history, already normalised."""
+        code = _KIND_CODES.index(_origin_kind(event))
+        it = number if number.__class__ is int else -1
+        for sub, message in enumerate(normalised):
+            self.hashes.append(_digest(message))
+            self.kinds.append(code)
+            self.origin_its.append(it)
+            self.event_index.append(index)
+            self.subs.append(sub)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def message(self, index: int) -> Any:
+        """Message `index` of the history, normalised (read back from its event)."""
+        event = self.transcript.events[self.event_index[index]]
+        return self.norm(appended_messages(event)[self.subs[index]])
+
+    def origin(self, index: int) -> Origin | None:
+        if not 0 <= index < len(self.hashes):
+            return None
+        it = self.origin_its[index]
+        return Origin(_KIND_CODES[self.kinds[index]], it if it >= 0 else None)
+
+    def summary(self, label: str) -> RunSummary:
+        header = self.transcript.header
+        reflection = header.settings.get("reflection") if isinstance(header.settings, dict) else None
+        if not isinstance(reflection, str):
+            reflection = self.first_reflection_mode if header.source is None and self.first_reflection_mode else "?"
+        done = self.finished
+        return RunSummary(
+            label=label, task=header.task, provider=header.provider, model=header.model, reflection=reflection,
+            iterations=len(self.infos), usage=self.usage, reason=done.reason if done else None,
+            tests_passed=done.tests_passed if done else None, reflections=self.reflections,
+            imported_from=header.source)
+
+
+def _origin_kind(event: Any) -> str:
+    if isinstance(event, RunStarted):
+        return "seed"
+    return {AssistantMessage: "assistant", ToolResult: "tool", ReflectionNote: "reflection",
+            ReflectionFallback: "fallback", DriverMessage: "driver"}.get(type(event), "other")
+
+
+def call_signatures(message: Any, workspace: str = "") -> list[CallSig]:
+    """The calls of an assistant message, by name and normalised arguments."""
+    if not isinstance(message, dict):
+        return []
+    out = []
+    for call in message.get("tool_calls") or []:
+        fn = call.get("function") if isinstance(call, dict) and isinstance(call.get("function"), dict) else {}
+        out.append(CallSig(str(fn.get("name") or "?"),
+                           hash(_norm_text(canonical_arguments(fn.get("arguments", "")), workspace))))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The alignment
+
+
+def _flags(mine: list[Any], theirs: list[Any]) -> list[bool]:
+    """Position by position: does each of mine differ from theirs (or have no counterpart)?"""
+    return [k >= len(theirs) or x != theirs[k] for k, x in enumerate(mine)]
+
+
+@dataclass
+class AlignedIteration:
+    """Iteration `number` of both runs (either may be missing)."""
+
+    number: int
+    a: IterationInfo | None
+    b: IterationInfo | None
+    request_differs: bool = False
+    diff: MessageDiff | None = None
+    """The first message in which this iteration's two requests differ."""
+    call_differs_a: list[bool] = field(default_factory=list)
+    """Per call of A: differs from B's call at the same position (name or arguments), or B has none there."""
+    call_differs_b: list[bool] = field(default_factory=list)
+    result_differs_a: list[bool] = field(default_factory=list)
+    """Per tool result of A: its content differs from B's result at the same position."""
+    result_differs_b: list[bool] = field(default_factory=list)
+    reply_differs: bool = False
+    """The assistant's text differs (its calls aside)."""
+
+    @property
+    def calls_a(self) -> list[CallSig]:
+        return self.a.calls if self.a is not None else []
+
+    @property
+    def calls_b(self) -> list[CallSig]:
+        return self.b.calls if self.b is not None else []
+
+    @property
+    def calls_differ(self) -> bool:
+        return self.calls_a != self.calls_b
+
+    @property
+    def reflection_a(self) -> str | None:
+        """The role of A's reflection note after this iteration (None: no note)."""
+        return self.a.reflection if self.a is not None else None
+
+    @property
+    def reflection_b(self) -> str | None:
+        return self.b.reflection if self.b is not None else None
+
+    @property
+    def only_in(self) -> Side | None:
+        if self.a is None and self.b is not None:
+            return "b"
+        if self.b is None and self.a is not None:
+            return "a"
+        return None
+
+    def call_differs(self, side: Side) -> list[bool]:
+        return self.call_differs_a if side == "a" else self.call_differs_b
+
+    def result_differs(self, side: Side) -> list[bool]:
+        return self.result_differs_a if side == "a" else self.result_differs_b
+
+
+@dataclass
+class Alignment:
+    """Two runs, iteration by iteration."""
+
+    rows: list[AlignedIteration]
+    divergence: int | None
+    """The first iteration whose request differs (None: every request the two runs share is the same)."""
+    diff: MessageDiff | None
+    """The first differing message of that request."""
+    first_message_diff: int | None
+    """Index of the first message in which the two histories differ (None: identical histories)."""
+    cause_a: Origin | None = None
+    """Where that message sits in A (None: A has no message there)."""
+    cause_b: Origin | None = None
+    a: RunSummary | None = None
+    b: RunSummary | None = None
+
+    def row(self, number: int) -> AlignedIteration | None:
+        return next((r for r in self.rows if r.number == number), None)
+
+    @property
+    def calls_differ_count(self) -> int:
+        """Iterations both runs have whose calls differ."""
+        return sum(r.calls_differ for r in self.rows if r.only_in is None)
+
+    def describe(self) -> str:
+        if self.divergence is None:
+            return f"no divergence: the requests of all {len(self.rows)} shared iterations are the same"
+        assert self.diff is not None
+        return f"iteration {self.divergence}: {self.diff.describe()}"
+
+
+def first_difference(a: _RunScan, b: _RunScan) -> int | None:
+    """The first index at which the two (normalised) histories differ; None when they are identical."""
+    ha, hb = a.hashes, b.hashes
+    n = min(len(ha), len(hb))
+    if ha[:n] == hb[:n]:
+        return None if len(ha) == len(hb) else n
+    lo, hi = 0, n  # the first mismatch, by halving (array slices compare in C)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ha[lo:mid] == hb[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def align(a: Transcript, b: Transcript, label_a: str = "A", label_b: str = "B") -> Alignment:
+    """Align two runs by iteration number and find where their requests part (see the module docstring)."""
+    va, vb = _RunScan(a), _RunScan(b)
+    first = first_difference(va, vb)
+    numbers = sorted(set(va.infos) | set(vb.infos) | set(va.sizes) | set(vb.sizes))
+    rows: list[AlignedIteration] = []
+    divergence: int | None = None
+    diff: MessageDiff | None = None
+    described: dict[tuple[int, str], MessageDiff] = {}
+
+    def describe(index: int, kind: str) -> MessageDiff:
+        found = described.get((index, kind))
+        if found is None:
+            if kind == "both":
+                found = describe_difference(index, va.message(index), vb.message(index), va.origin(index),
+                                            vb.origin(index))
+            elif kind == "a":
+                found = describe_difference(index, va.message(index), None, va.origin(index), None)
+            else:
+                found = describe_difference(index, None, vb.message(index), None, vb.origin(index))
+            described[(index, kind)] = found
+        return found
+
+    for n in numbers:
+        ia, ib = va.infos.get(n), vb.infos.get(n)
+        row = AlignedIteration(n, ia, ib)
+        sa, sb = va.sizes.get(n), vb.sizes.get(n)
+        if sa is None or sb is None:
+            if sa is not None or sb is not None:
+                row.request_differs = True
+                row.diff = MessageDiff(-1, "no_request_a" if sa is None else "no_request_b")
+        else:
+            sa, sb = min(sa, len(va)), min(sb, len(vb))
+            limit = min(sa, sb)
+            if first is not None and first < limit:
+                row.request_differs = True
+                row.diff = describe(first, "both")
+            elif sa != sb:
+                row.request_differs = True
+                row.diff = describe(limit, "a" if sa > sb else "b")
+        row.call_differs_a = _flags(row.calls_a, row.calls_b)
+        row.call_differs_b = _flags(row.calls_b, row.calls_a)
+        res_a = ia.results if ia is not None else []
+        res_b = ib.results if ib is not None else []
+        row.result_differs_a = _flags(res_a, res_b)
+        row.result_differs_b = _flags(res_b, res_a)
+        row.reply_differs = (ia is not None and ib is not None and ia.replied and ib.replied
+                             and ia.reply != ib.reply)
+        if row.request_differs and divergence is None:
+            divergence, diff = n, row.diff
+        rows.append(row)
+    cause_a = cause_b = None
+    if first is not None:
+        cause_a, cause_b = va.origin(first), vb.origin(first)
+    return Alignment(rows=rows, divergence=divergence, diff=diff, first_message_diff=first,
+                     cause_a=cause_a, cause_b=cause_b, a=va.summary(label_a), b=vb.summary(label_b))
+
+
+def align_files(first: Path | str, second: Path | str) -> Alignment:
+    """Open two transcripts (any format `open_transcript` reads) and align them."""
+    from agent.formats import open_transcript
+
+    return align(open_transcript(first), open_transcript(second), Path(first).name, Path(second).name)

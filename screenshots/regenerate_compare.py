@@ -1,0 +1,98 @@
+"""Regenerate the comparison screenshots: `compare.png` and `runs-picker.png`.
+
+    python screenshots/regenerate_compare.py        # needs Debian's chromium and fonts-firacode
+
+Both come from offline ablations run in a temporary folder, the way a person would make them:
+
+    agent-tui ablate --tasks quicksort --reflection off,system --repeats 1 --provider scripted --out abl
+    cd abl && agent-tui compare runs/quicksort__off__r1.jsonl runs/quicksort__system__r1.jsonl
+    agent-tui open abl2     # a wider grid, two runs marked A and B
+
+Paths are relative to the folder, so no machine-specific path shows up in a picture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+HERE = ROOT / "screenshots"
+
+from agent.ablate import main as ablate  # noqa: E402
+from agent.formats import open_transcript  # noqa: E402
+from tui.compare import CompareApp  # noqa: E402
+from tui.runs_screen import RunsApp  # noqa: E402
+
+COMPARE_SIZE = (160, 45)
+PICKER_SIZE = (130, 18)
+
+
+async def shoot(name: str, app: Any, size: tuple[int, int], keys: list[str] = ()) -> Path:
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        for _ in range(200):  # the picker fills in outcomes in a worker
+            if getattr(app, "loading_done", True):
+                break
+            await pilot.pause(0.05)
+        for key in keys:
+            await pilot.press(key)
+        await pilot.pause(0.3)
+        svg = app.export_screenshot(title=app.title)
+    out = HERE / f"{name}.svg"
+    out.write_text(svg, encoding="utf-8")
+    return out
+
+
+def to_png(svg: Path, size: tuple[int, int]) -> Path:
+    """As screenshots/regenerate.py: Chromium draws terminal SVGs faithfully."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise SystemExit("chromium not found: apt-get install chromium fonts-firacode")
+    png = svg.with_suffix(".png")
+    width, height = size[0] * 11 + 40, size[1] * 22 + 80
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync", "--no-first-run",
+                        f"--user-data-dir={profile}", f"--window-size={width},{height}", f"--screenshot={png}",
+                        svg.as_uri()], check=True, capture_output=True, timeout=120)
+    return png
+
+
+def grid(out: str, tasks: str, settings: str) -> None:
+    code = ablate(["--tasks", tasks, "--reflection", settings, "--repeats", "1", "--provider", "scripted",
+                   "--concurrency", "4", "--out", out])
+    if code != 0:
+        raise SystemExit(f"the ablation failed (exit {code})")
+
+
+async def shots() -> None:
+    os.chdir("abl")
+    a, b = "runs/quicksort__off__r1.jsonl", "runs/quicksort__system__r1.jsonl"
+    app = CompareApp(open_transcript(a), open_transcript(b), label_a=a, label_b=b)
+    svg = await shoot("compare", app, COMPARE_SIZE)
+    print(to_png(svg, COMPARE_SIZE).relative_to(ROOT))
+    os.chdir("..")
+    # the picker: quicksort off marked A, quicksort system marked B, the cursor on the next run
+    svg = await shoot("runs-picker", RunsApp(Path("abl2")), PICKER_SIZE, ["space", "space"])
+    print(to_png(svg, PICKER_SIZE).relative_to(ROOT))
+
+
+def main() -> None:
+    os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # the tasks' own test runs, faster
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        grid("abl", "quicksort", "off,system")
+        grid("abl2", "quicksort,wordcount", "off,system,user")
+        asyncio.run(shots())
+
+
+if __name__ == "__main__":
+    main()

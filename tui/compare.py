@@ -1,0 +1,791 @@
+"""`agent-tui compare A B`: two runs side by side, one row per iteration, their divergence marked.
+
+The header says what each run was (file, provider/model, reflection setting) and how it went (outcome,
+iterations, tokens, reflection calls). Below it, the two runs are drawn in two columns by one line-API
+widget: a row holds iteration N of A on the left and iteration N of B on the right, each drawn exactly as
+the transcript view draws it (`tui.blocks.render_block`), the shorter side padded so the next row starts on
+the same line on both sides. One widget for both columns means one scroll position: the two runs cannot
+drift apart, and rows are rendered only when on screen (`LazyBlockView`), so big files stay fast.
+
+Marks, in the two-column gutter of each side:
+- `⟂` an orange banner over the first iteration whose request differs ("diverges here: message 7 (...)"),
+  and `⟂` beside the message that made the difference, wherever it was written;
+- `≠` (yellow) beside a call whose name or arguments differ from the other run's call at the same place,
+  and on the title of a row whose calls differ; a dimmer `≠` beside a tool result whose content differs;
+- `✦` (pink) and a tinted background on reflection notes.
+
+Keys: j/k rows (both sides), enter opens/closes a row on both sides, d jumps to the divergence, n/N next /
+previous row that differs, tab switches the active run (v shows its request), o unfolds the row's long
+texts, e/E open/close all, g/G first/last, q, ?.
+"""
+
+from __future__ import annotations
+
+import gc
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.strip import Strip
+from textual.widgets import Footer, Static
+
+from agent.compare import Alignment, AlignedIteration, RunSummary, Side, align
+from agent.events import ToolResult
+from agent.transcript import Transcript
+from tui.blocks import MUTED, REFLECT, WARN, RenderState, estimate_height, render_block
+from tui.help_screen import HelpScreen, binding_rows
+from tui.lazy_view import GUTTER, LazyBlockView
+from tui.model import Block, TranscriptModel
+
+BIG = 20_000
+"""Events (both runs together) from which the loaded events are frozen out of the garbage collector."""
+
+SIDE_COLORS = {"a": "#61afef", "b": "#d7a65f"}
+"""A is blue, B amber: the badges in the header and the active side's cursor."""
+DIVERGE = "#d19a66"
+DIFF = "#e5c07b"
+S_DIVERGE_BANNER = Style(color="#1e1e1e", bgcolor=DIVERGE, bold=True)
+S_DIVERGE_MARK = Style(color=DIVERGE, bold=True)
+S_DIFF_MARK = Style(color=DIFF, bold=True)
+S_RESULT_DIFF_MARK = Style(color="#a08c5a")
+S_REFLECT_MARK = Style(color=REFLECT, bold=True)
+REFLECT_BG = Style(bgcolor="#2a1f2b")
+S_MUTED = Style(color=MUTED)
+S_SEP = Style(color="#3e4451")
+CURSOR_BG = Style(bgcolor="#2c323c")
+CURSOR_BG_OTHER = Style(bgcolor="#24282f")
+CURSOR_BG_BLURRED = Style(bgcolor="#262a30")
+CURSOR_MARK_OTHER = Style(color="#5c6370")
+
+Mark = tuple[str, Style] | None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rows: what is aligned with what
+
+
+@dataclass
+class Row:
+    """One row of the comparison: the start, an iteration, or the ending, on each side."""
+
+    kind: str
+    """start, iteration or finish"""
+    number: int | None
+    blocks: dict[str, int | None]
+    """Side -> index of the block in that side's model (None: that run has no such block)."""
+    aligned: AlignedIteration | None = None
+
+
+def build_rows(model_a: TranscriptModel, model_b: TranscriptModel, alignment: Alignment) -> list[Row]:
+    """Start blocks first, then iterations by number (a run lacking one gets a gap), then the endings."""
+
+    def keyed(model: TranscriptModel) -> dict[tuple[str, int], int]:
+        out: dict[tuple[str, int], int] = {}
+        count = {"start": 0, "finish": 0}
+        for index, block in enumerate(model.blocks):
+            if block.kind == "iteration" and isinstance(block.number, int):
+                key = ("iteration", block.number)
+            else:
+                kind = "finish" if block.kind == "finish" else "start"
+                key = (kind, count[kind])
+                count[kind] += 1
+            out.setdefault(key, index)
+        return out
+
+    ka, kb = keyed(model_a), keyed(model_b)
+    rank = {"start": 0, "iteration": 1, "finish": 2}
+    by_number = {r.number: r for r in alignment.rows}
+    rows = []
+    for key in sorted(set(ka) | set(kb), key=lambda k: (rank[k[0]], k[1])):
+        kind, n = key
+        rows.append(Row(kind, n if kind == "iteration" else None, {"a": ka.get(key), "b": kb.get(key)},
+                        by_number.get(n) if kind == "iteration" else None))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The two-column view
+
+
+class CompareView(LazyBlockView, can_focus=True):
+    """Both runs, row by row, in one line-API widget (one scroll position for both columns)."""
+
+    DEFAULT_CSS = """
+    CompareView {
+        height: 1fr;
+        background: $background;
+    }
+    """
+
+    BINDINGS = [
+        Binding("j,down", "next_row", "Next", show=False, tooltip="next iteration, on both sides"),
+        Binding("k,up", "previous_row", "Previous", show=False, tooltip="previous iteration, on both sides"),
+        Binding("enter", "toggle", "Open", tooltip="open / close the iteration on both sides"),
+        Binding("d", "divergence", "Divergence", tooltip="jump to the first iteration whose request differs"),
+        Binding("n", "next_difference", "Next diff",
+                tooltip="next iteration whose calls differ, or with a reflection note on one side only"),
+        Binding("N", "previous_difference", "Previous diff", show=False, tooltip="previous such iteration"),
+        Binding("tab", "switch_side", "Switch run", tooltip="make the other run active (v shows its request)"),
+        Binding("v", "show_request", "Request", tooltip="what the model saw: the active run's request here"),
+        Binding("o", "unfold", "Unfold", show=False, tooltip="unfold / fold the long texts of the row (both sides)"),
+        Binding("e", "expand_all", "Expand all", show=False, tooltip="open every iteration"),
+        Binding("E", "collapse_all", "Collapse all", show=False, tooltip="close every iteration"),
+        Binding("g,home", "first", "First", show=False, tooltip="first row"),
+        Binding("G,end", "last", "Last", show=False, tooltip="last row"),
+    ]
+
+    class CursorMoved(Message):
+        def __init__(self, row: int, side: str) -> None:
+            super().__init__()
+            self.row = row
+            self.side = side
+
+    def __init__(self, models: dict[str, TranscriptModel], alignment: Alignment, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.models = models
+        self.alignment = alignment
+        self.rows = build_rows(models["a"], models["b"], alignment)
+        self.cursor = 0
+        self.side: Side = "a"
+        self.divergence_row: int | None = None
+        if alignment.divergence is not None:
+            self.divergence_row = next((k for k, r in enumerate(self.rows)
+                                        if r.kind == "iteration" and r.number == alignment.divergence), None)
+        self.cause: dict[str, tuple[int, int] | None] = {"a": None, "b": None}
+        """Per side: (block, item) of the message that made the first request differ."""
+        self._find_cause()
+        # Open on what made the difference: the row where the first differing message was written (a note,
+        # a tool result, a reply), the divergence banner under it; else on the first iteration.
+        self.cause_row = self._cause_row()
+        first = next((k for k, r in enumerate(self.rows) if r.kind == "iteration"), 0)
+        self.cursor = self.cause_row if self.cause_row is not None else first
+        if self.cause_row is not None:
+            self._set_row_expanded(self.cause_row, True)
+        elif self.divergence_row is not None:
+            self._set_row_expanded(self.divergence_row, True)
+
+    def _find_cause(self) -> None:
+        diff, index = self.alignment.diff, self.alignment.first_message_diff
+        if diff is None or diff.index < 0:
+            return
+        for side in ("a", "b"):
+            if (side == "a" and diff.kind == "only_b") or (side == "b" and diff.kind == "only_a"):
+                continue
+            model = self.models[side]
+            if 0 <= diff.index < len(model.messages):
+                site = model.location(diff.index)
+                item = model.blocks[site.block].item_for_message(site.pos, site.sub)
+                if item is not None:
+                    self.cause[side] = (site.block, item)
+
+    def _cause_row(self) -> int | None:
+        for side in ("a", "b"):
+            cause = self.cause[side]
+            if cause is not None:
+                return next((k for k, r in enumerate(self.rows) if r.blocks[side] == cause[0]), None)
+        return None
+
+    # -- geometry ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def side_width(full: int) -> int:
+        """Content columns of each side at a full width (both sides are rendered at this width)."""
+        return max((full - 6) // 2, 8)
+
+    def _layout(self, full: int) -> tuple[int, int, int]:
+        """(content width, start of the separator, start of the right side's cursor column)."""
+        cw = self.side_width(full)
+        return cw, 2 + cw, 4 + cw
+
+    def title_line(self, row: int) -> int:
+        """The line of the row's title (the divergence row has its banner above it)."""
+        return 1 if row == self.divergence_row else 0
+
+    # -- rendering ---------------------------------------------------------------------------------------
+
+    def block_count(self) -> int:
+        return len(self.rows)
+
+    def _block(self, row: int, side: str) -> Block | None:
+        b = self.rows[row].blocks[side]
+        return self.models[side].blocks[b] if b is not None else None
+
+    def estimate_block(self, index: int, width: int) -> int:
+        cw = self.side_width(width + GUTTER)
+        heights = [estimate_height(block, cw) if block is not None else 1
+                   for block in (self._block(index, "a"), self._block(index, "b"))]
+        return max(heights) + self.title_line(index)
+
+    def evicted(self, index: int) -> None:
+        for side in ("a", "b"):
+            block = self._block(index, side)
+            if block is not None and index != self.cursor:
+                block.drop_items()
+
+    def render_block(self, index: int, width: int) -> tuple[list[Strip], list[int]]:
+        full = width + GUTTER
+        cw, sep, right = self._layout(full)
+        sides = {side: self._side_lines(index, side, cw) for side in ("a", "b")}
+        height = max(len(strips) for strips, _, _ in sides.values())
+        self._note_gap(index, sides, cw)
+        lines: list[Strip] = []
+        if index == self.divergence_row:
+            banner = self._banner(cw)
+            lines.append(self._join_sides(full, cw, banner, ("⟂", S_DIVERGE_BANNER), banner, ("⟂", S_DIVERGE_BANNER)))
+        blank = Strip.blank(cw)
+        for k in range(height):
+            parts = []
+            for side in ("a", "b"):
+                strips, mks, bgs = sides[side]
+                strip = strips[k] if k < len(strips) else blank
+                bg = bgs[k] if k < len(bgs) else None
+                if bg is not None:
+                    strip = strip.apply_style(bg)
+                parts.append((strip, mks[k] if k < len(mks) else None))
+            lines.append(self._join_sides(full, cw, parts[0][0], parts[0][1], parts[1][0], parts[1][1]))
+        return lines, [0]
+
+    def _note_gap(self, index: int, sides: dict[str, tuple[list[Strip], list[Mark], list[Style | None]]],
+                  cw: int) -> None:
+        """Across from a reflection note the other run did not write, say so (in the padding)."""
+        for side, other in (("a", "b"), ("b", "a")):
+            mine, theirs = self._block(index, side), self._block(index, other)
+            if mine is None or theirs is None or not mine.expanded or mine.reflection or not theirs.reflection:
+                continue
+            strips, marks, bgs = sides[side]
+            at = next((k for k, bg in enumerate(sides[other][2]) if bg is not None), None)
+            if at is None or at < len(strips) - 1:
+                continue  # this side has content there
+            while len(strips) <= at:
+                strips.append(Strip.blank(cw))
+                marks.append(None)
+                bgs.append(None)
+            text = Text("  ")
+            text.append("┊ ", Style(color="#7a4f6e"))
+            text.append("no reflection note here", Style(color=MUTED, italic=True))
+            text.truncate(cw, overflow="ellipsis", pad=True)
+            strips[at] = Strip(list(text.render(self.app.console)), cw)
+
+    def _join_sides(self, full: int, cw: int, left: Strip, left_mark: Mark, right: Strip, right_mark: Mark) -> Strip:
+        """[cursor][mark] left │ [cursor][mark] right, `full` columns."""
+        right_width = full - 6 - cw
+        segs: list[Segment] = [Segment(" ")]
+        segs.append(Segment(left_mark[0], left_mark[1]) if left_mark else Segment(" "))
+        segs.extend(left.crop(0, cw).extend_cell_length(cw))
+        segs.append(Segment(" "))
+        segs.append(Segment("│", S_SEP))
+        segs.append(Segment(" "))
+        segs.append(Segment(right_mark[0], right_mark[1]) if right_mark else Segment(" "))
+        segs.extend(right.crop(0, right_width).extend_cell_length(right_width))
+        return Strip(segs, full)
+
+    def _banner(self, cw: int) -> Strip:
+        diff = self.alignment.diff
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(" diverges here")
+        if diff is not None:
+            text.append(f": message {diff.index} ({diff.what})" if diff.index >= 0 else f": {diff.what}")
+        return self._line(text, cw, S_DIVERGE_BANNER)
+
+    def _line(self, text: Text, width: int, style: Style) -> Strip:
+        """`text` on one line of `width` cells, all of it in `style` (Text.render ignores a base style)."""
+        text.truncate(width, overflow="ellipsis", pad=True)
+        text.stylize(style)
+        return Strip(list(text.render(self.app.console)), width)
+
+    def _side_lines(self, index: int, side: str, cw: int) -> tuple[list[Strip], list[Mark], list[Style | None]]:
+        """One side of a row: its lines at `cw` columns, a gutter mark and a background per line."""
+        row = self.rows[index]
+        model = self.models[side]
+        b = row.blocks[side]
+        if b is None:
+            what = (f"no iteration {row.number} in this run" if row.kind == "iteration" else
+                    "no ending recorded in this run" if row.kind == "finish" else "no start recorded")
+            return [self._line(Text(f"   — {what} —"), cw, Style(color=MUTED, italic=True))], [None], [None]
+        block = model.blocks[b]
+        strips, starts = render_block(self.app.console, block, model, cw, RenderState())
+        marks: list[Mark] = [None] * len(strips)
+        bgs: list[Style | None] = [None] * len(strips)
+        aligned = row.aligned
+        cause = self.cause[side]
+        cause_item = cause[1] if cause is not None and cause[0] == b else None
+        # The title: ≠ when the calls differ; ⟂ when the message that made the difference hides in it.
+        if aligned is not None and aligned.calls_differ and aligned.only_in is None:
+            marks[0] = ("≠", S_DIFF_MARK)
+        elif cause_item is not None and not block.expanded:
+            marks[0] = ("⟂", S_DIVERGE_MARK)
+        if block.expanded and len(starts) > 1:
+            items = block.get_items()
+            call_flags = aligned.call_differs(side) if aligned is not None else []  # type: ignore[arg-type]
+            result_flags = aligned.result_differs(side) if aligned is not None else []  # type: ignore[arg-type]
+            result_pos = _result_positions(block)
+            last = len(strips) - 1  # the blank line under an open block
+            for line in range(starts[1], last):
+                i = bisect_right(starts, line) - 1
+                item = items[i] if i < len(items) else None
+                if item is None:
+                    continue
+                mark: Mark = None
+                if item.kind == "reflection":
+                    mark = ("✦", S_REFLECT_MARK) if line == starts[i] else None
+                    bgs[line] = REFLECT_BG
+                elif item.kind == "call" and item.sub < len(call_flags) and call_flags[item.sub] \
+                        and aligned is not None and aligned.only_in is None:
+                    mark = ("≠", S_DIFF_MARK)
+                elif item.kind == "result" and aligned is not None and aligned.only_in is None:
+                    k = result_pos.get(item.pos)
+                    if k is not None and k < len(result_flags) and result_flags[k]:
+                        mark = ("≠", S_RESULT_DIFF_MARK)
+                if cause_item is not None and i == cause_item and line == starts[i]:
+                    mark = ("⟂", S_DIVERGE_MARK)
+                marks[line] = mark
+        return strips, marks, bgs
+
+    def decorate_line(self, index: int, line: int, item: int, strip: Strip, width: int) -> Strip:
+        if index != self.cursor or line != self.title_line(index):
+            return strip
+        cw, sep, right = self._layout(width)
+        focused = self.has_focus
+        styles = {}
+        for side in ("a", "b"):
+            active = side == self.side
+            if not focused:
+                styles[side] = (Style(color="#8b949e", bold=True) if active else CURSOR_MARK_OTHER, CURSOR_BG_BLURRED)
+            elif active:
+                styles[side] = (Style(color=SIDE_COLORS[side], bold=True), CURSOR_BG)
+            else:
+                styles[side] = (CURSOR_MARK_OTHER, CURSOR_BG_OTHER)
+        left = strip.crop(1, sep)
+        middle = strip.crop(sep, right)
+        rest = strip.crop(right + 1, width)
+        return Strip.join([
+            Strip([Segment("▌", styles["a"][0])], 1), left.apply_style(styles["a"][1]), middle,
+            Strip([Segment("▌", styles["b"][0])], 1), rest.apply_style(styles["b"][1]),
+        ])
+
+    # -- state -------------------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.relayout()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def row_expanded(self, row: int) -> bool:
+        return any(block.expanded for block in (self._block(row, "a"), self._block(row, "b")) if block is not None)
+
+    def _set_row_expanded(self, row: int, expanded: bool) -> None:
+        for side in ("a", "b"):
+            block = self._block(row, side)
+            if block is not None:
+                block.expanded = expanded
+                block.pinned = expanded
+
+    def set_expanded(self, row: int, expanded: bool) -> None:
+        if self.row_expanded(row) == expanded:
+            return
+        self._set_row_expanded(row, expanded)
+        self._relayout_row(row)
+
+    def move_to(self, row: int, *, top: bool = False) -> None:
+        """Put the cursor on `row` and bring it into view (`top`: its first line at the top)."""
+        if not self.rows:
+            return
+        self.cursor = max(0, min(row, len(self.rows) - 1))
+        self.scroll_row_into_view(self.cursor, top=top)
+        self.refresh()
+        self.post_message(self.CursorMoved(self.cursor, self.side))
+
+    def scroll_row_into_view(self, row: int, *, top: bool = False) -> None:
+        height = self.scrollable_content_region.height
+        if height <= 0 or not self._heights:
+            return
+        for _ in range(3):  # rendering the row can refine heights: settle
+            self.get_block(row)
+            start = self.block_top(row)
+            end = start + self.block_height(row)
+            view_top = round(self.scroll_y)
+            if top:
+                new = start
+            elif start < view_top:
+                new = start
+            elif end > view_top + height:
+                new = min(start, end - height)  # as much of the row as fits, its title kept on screen
+            else:
+                return
+            self.scroll_to(y=new, animate=False)
+            if top:
+                return
+
+    @property
+    def current(self) -> Row:
+        return self.rows[self.cursor]
+
+    def differs(self, row: Row) -> bool:
+        """Worth stopping at with n: the calls differ, or only one side reflected here."""
+        a = row.aligned
+        if a is None:
+            return False
+        return a.calls_differ or (a.reflection_a is None) != (a.reflection_b is None) or a.only_in is not None
+
+    # -- actions -----------------------------------------------------------------------------------------
+
+    def action_next_row(self) -> None:
+        if self.cursor + 1 < len(self.rows):
+            self.move_to(self.cursor + 1)
+
+    def action_previous_row(self) -> None:
+        if self.cursor > 0:
+            self.move_to(self.cursor - 1)
+
+    def action_toggle(self) -> None:
+        row = self.cursor
+        self.set_expanded(row, not self.row_expanded(row))
+        self.move_to(row)
+
+    def action_unfold(self) -> None:
+        row = self.cursor
+        blocks = [b for b in (self._block(row, "a"), self._block(row, "b")) if b is not None]
+        if not blocks:
+            return
+        if not self.row_expanded(row):
+            self._set_row_expanded(row, True)
+        fold = any(b.unfolded for b in blocks)
+        for block in blocks:
+            block.unfolded = frozenset() if fold else frozenset(range(len(block.get_items())))
+        self._relayout_row(row)
+        self.move_to(row)
+
+    def _relayout_row(self, row: int) -> None:
+        self._cache.pop(row, None)
+        if self._heights:
+            self._heights[row] = self.estimate_block(row, self.line_width)
+            self._recompute_from(row)
+            self.get_block(row)
+        self.refresh()
+
+    def action_divergence(self) -> None:
+        if self.divergence_row is None:
+            self.notify("no divergence: every request the two runs share is the same", timeout=3)
+            return
+        self.set_expanded(self.divergence_row, True)
+        self.move_to(self.divergence_row, top=True)
+
+    def _difference_step(self, step: int) -> None:
+        k = self.cursor + step
+        while 0 <= k < len(self.rows):
+            if self.differs(self.rows[k]) or k == self.divergence_row:
+                self.move_to(k)
+                return
+            k += step
+        self.notify("no further difference" if step > 0 else "no earlier difference", timeout=2)
+
+    def action_next_difference(self) -> None:
+        self._difference_step(1)
+
+    def action_previous_difference(self) -> None:
+        self._difference_step(-1)
+
+    def action_switch_side(self) -> None:
+        self.side = "b" if self.side == "a" else "a"
+        self.refresh()
+        self.post_message(self.CursorMoved(self.cursor, self.side))
+
+    def action_expand_all(self) -> None:
+        for k in range(len(self.rows)):
+            self._set_row_expanded(k, True)
+        self.relayout()
+        self.move_to(self.cursor)
+
+    def action_collapse_all(self) -> None:
+        for k in range(len(self.rows)):
+            self._set_row_expanded(k, False)
+        self.relayout()
+        self.move_to(self.cursor)
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(len(self.rows) - 1)
+
+    def action_show_request(self) -> None:
+        app = self.app
+        if hasattr(app, "show_request"):
+            app.show_request(self.side, self.current)
+
+    # -- mouse -------------------------------------------------------------------------------------------
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or not self.rows:
+            return
+        vy = round(self.scroll_y) + offset.y
+        if vy >= self.total_height:
+            return
+        row, line = self.locate(vy)
+        cw, sep, right = self._layout(self.scrollable_content_region.width)
+        self.side = "a" if offset.x < sep + 1 else "b"
+        self.focus()
+        if line == self.title_line(row):
+            self.cursor = row
+            self.action_toggle()
+            return
+        self.move_to(row)
+        strips, _ = self.get_block(row)
+        if line < len(strips) and "click to" in strips[line].text:
+            self.action_unfold()
+
+
+def _result_positions(block: Block) -> dict[int, int]:
+    """Event position of each tool result in the block -> its index among the block's results."""
+    out: dict[int, int] = {}
+    for pos, event in enumerate(block.events):
+        if isinstance(event, ToolResult):
+            out[pos] = len(out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The header
+
+
+def _fmt_side(summary: RunSummary, side: str, active: bool) -> Text:
+    color = SIDE_COLORS[side]
+    t = Text(no_wrap=True, overflow="ellipsis")
+    if active:
+        t.append(f" {side.upper()} ", Style(color="#1e1e1e", bgcolor=color, bold=True))
+    else:
+        t.append(f" {side.upper()} ", Style(color=color, bold=True))
+    t.append(" ")
+    t.append(summary.label or "?", Style(bold=True))
+    t.append("\n")
+    who = f"{summary.provider}/{summary.model}" if summary.provider else (summary.model or "model unknown")
+    t.append(who, Style(color="#c8ccd4"))
+    t.append(" · reflection ", S_MUTED)
+    t.append(summary.reflection, Style(color=REFLECT, bold=True) if summary.reflection not in ("off", "?")
+             else Style(bold=True))
+    if summary.reflections or summary.reflection not in ("off", "?"):
+        t.append(" · ")
+        t.append(f"✦ {summary.reflections} reflection call{'s' if summary.reflections != 1 else ''}",
+                 Style(color=REFLECT) if summary.reflections else S_MUTED)
+    if summary.task:
+        t.append(f" · task {summary.task}", S_MUTED)
+    if summary.imported_from:
+        t.append(f" · from {summary.imported_from}", S_MUTED)
+    t.append("\n")
+    if summary.reason is None:
+        t.append("… no ending recorded", Style(color=WARN, bold=True))
+    else:
+        good = summary.success
+        bad = summary.reason in ("provider_error", "error", "context_length")
+        style = Style(color="#e06c75", bold=True) if bad or not good else Style(color="#98c379", bold=True)
+        t.append(f"■ {summary.outcome}", style)
+    t.append(f" · {summary.iterations} iteration{'s' if summary.iterations != 1 else ''}")
+    t.append(f" · {summary.usage.total_tokens:,} tokens")
+    t.append(f" ({summary.usage.prompt_tokens:,} in / {summary.usage.completion_tokens:,} out)", S_MUTED)
+    return t
+
+
+class CompareHeader(Static):
+    """Each run: file, provider/model, reflection setting; outcome, iterations, tokens, reflection calls."""
+
+    DEFAULT_CSS = """
+    CompareHeader {
+        height: 3;
+        background: $panel;
+    }
+    """
+
+    def __init__(self, a: RunSummary, b: RunSummary, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.summaries = {"a": a, "b": b}
+        self.active = "a"
+
+    def on_mount(self) -> None:
+        self.show_active(self.active)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.show_active(self.active)
+
+    def show_active(self, side: str) -> None:
+        self.active = side
+        # The separator sits above the view's: the view is as wide, less its one-column scrollbar.
+        left = CompareView.side_width(max(self.size.width - 1, 20)) + 2
+        grid = Table.grid(expand=True, padding=0)
+        grid.add_column(width=left, no_wrap=True, overflow="ellipsis")
+        grid.add_column(width=3, no_wrap=True)
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        sep = Text("\n".join([" │ "] * 3), style=S_SEP)
+        grid.add_row(_fmt_side(self.summaries["a"], "a", side == "a"), sep,
+                     _fmt_side(self.summaries["b"], "b", side == "b"))
+        self.update(grid)
+
+
+def divergence_text(alignment: Alignment) -> Text:
+    """The line above the header: where the runs part, and how much differs."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(" COMPARE ", Style(color="#1e1e1e", bgcolor="#61afef", bold=True))
+    t.append("  ")
+    shared = sum(r.only_in is None for r in alignment.rows)
+    if alignment.divergence is None:
+        t.append(f"≡ same requests in all {shared} shared iterations", Style(color="#98c379", bold=True))
+        only = [r for r in alignment.rows if r.only_in is not None]
+        if only:
+            t.append(f" · {len(only)} more in {only[0].only_in.upper()}", S_MUTED)
+    else:
+        diff = alignment.diff
+        t.append(f"⟂ requests diverge at iteration {alignment.divergence}", S_DIVERGE_MARK)
+        if diff is not None:
+            t.append(f": {diff.describe()}", S_MUTED)
+    n = alignment.calls_differ_count
+    t.append(" · ")
+    t.append(f"≠ calls differ in {n} of {shared} iteration{'s' if shared != 1 else ''}",
+             S_DIFF_MARK if n else S_MUTED)
+    return t
+
+
+class CompareBar(Static):
+    DEFAULT_CSS = """
+    CompareBar {
+        height: 1;
+        background: $panel;
+        padding: 0 1 0 0;
+    }
+    """
+
+
+class CompareHelpScreen(HelpScreen):
+    """The keys of the comparison (no search here)."""
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import VerticalScroll
+
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style=Style(bold=True, color="#e5c07b"), min_width=16, no_wrap=True)
+        table.add_column()
+        for title, rows in self.sections:
+            table.add_row(Text.assemble((title, Style(bold=True, underline=True, color="#c8ccd4"))), "")
+            for key, desc in rows:
+                table.add_row(key, desc)
+            table.add_row("", "")
+        with VerticalScroll() as box:
+            box.border_title = "Keys — esc closes"
+            yield Static(table)
+
+
+MARKS_HELP = [
+    ("⟂ banner", "the first iteration whose request differs, and which message differs"),
+    ("⟂", "beside the message that made the difference (often a note written an iteration earlier)"),
+    ("≠ yellow", "a call whose name or arguments differ from the other run's (title: the row's calls differ)"),
+    ("≠ dim", "a tool result whose content differs"),
+    ("✦ pink", "a reflection note (tinted)"),
+    ("— gap —", "an iteration the other run does not have"),
+]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The app
+
+
+class CompareApp(App[None]):
+    """Two transcripts side by side, aligned by iteration."""
+
+    TITLE = "agent-tui compare"
+
+    BINDINGS = [
+        Binding("question_mark", "help", "Keys", tooltip="this list of keys"),
+        Binding("q", "quit", "Quit", tooltip="quit"),
+    ]
+
+    def __init__(self, a: Transcript, b: Transcript, *, label_a: str = "A", label_b: str = "B",
+                 title: str | None = None, alignment: Alignment | None = None) -> None:
+        super().__init__()
+        self.transcripts = {"a": a, "b": b}
+        self.alignment = alignment or align(a, b, label_a, label_b)
+        self.models: dict[str, TranscriptModel] = {}
+        for side, transcript in self.transcripts.items():
+            model = TranscriptModel()
+            model.extend(transcript.events)
+            self.models[side] = model
+        if len(a.events) + len(b.events) > BIG:
+            gc.freeze()
+        self.title = title or f"{label_a} ⟷ {label_b}"
+        self._view: CompareView | None = None
+
+    def compose(self) -> ComposeResult:
+        assert self.alignment.a is not None and self.alignment.b is not None
+        yield CompareBar(divergence_text(self.alignment), id="compare-bar")
+        yield CompareHeader(self.alignment.a, self.alignment.b, id="compare-header")
+        self._view = CompareView(self.models, self.alignment, id="compare")
+        yield self._view
+        yield Footer()
+
+    @property
+    def view(self) -> CompareView:
+        assert self._view is not None
+        return self._view
+
+    def on_mount(self) -> None:
+        self.view.focus()
+        # The ordering check walks both histories: after the first screen is painted (as the app does).
+        self.call_after_refresh(self._check_order)
+        for side, transcript in self.transcripts.items():
+            for warning in transcript.warnings:
+                self.notify(warning, title=f"run {side.upper()}", severity="warning", timeout=8)
+
+    def _check_order(self) -> None:
+        changed = [model.check_order() for model in self.models.values()]
+        if any(changed):
+            self.view.relayout()
+
+    def on_compare_view_cursor_moved(self, message: CompareView.CursorMoved) -> None:
+        header = self.query_one(CompareHeader)
+        if header.active != message.side:
+            header.show_active(message.side)
+
+    def show_request(self, side: str, row: Row) -> None:
+        from agent.events import IterationStarted
+        from tui.request_screen import RequestScreen
+
+        number = row.number
+        if row.kind == "finish":
+            numbers = [r.number for r in self.view.rows if r.kind == "iteration" and r.blocks[side] is not None]
+            number = numbers[-1] if numbers else None
+        if number is None or row.blocks.get(side) is None and row.kind != "finish":
+            self.notify(f"run {side.upper()} has no request here", timeout=3)
+            return
+        try:
+            messages, previous = self.transcripts[side].request_at(number)
+        except (KeyError, ValueError, IndexError) as exc:
+            self.notify(f"no request recorded for iteration {number} ({exc})", severity="warning", timeout=4)
+            return
+        block = self.view._block(self.view.rows.index(row), side) if row.kind == "iteration" else None
+        started = next((e for e in block.events if isinstance(e, IterationStarted)), None) if block else None
+        self.push_screen(RequestScreen(messages, previous, number, color_of=self.models[side].color,
+                                       reflection=started.reflection if started else None))
+
+    def action_help(self) -> None:
+        def rows(bindings: Iterable[Any]) -> list[tuple[str, str]]:
+            return binding_rows(bindings)
+
+        self.push_screen(CompareHelpScreen([
+            ("Rows (both runs)", rows(b for b in CompareView.BINDINGS if b.action in (
+                "next_row", "previous_row", "toggle", "unfold", "expand_all", "collapse_all", "first", "last"))),
+            ("Differences", rows(b for b in CompareView.BINDINGS if b.action in (
+                "divergence", "next_difference", "previous_difference")) + MARKS_HELP),
+            ("Runs", rows(b for b in CompareView.BINDINGS if b.action in ("switch_side", "show_request"))
+             + [("click", "a title opens / closes the row; a side becomes the active run")]),
+            ("App", rows(self.BINDINGS)),
+        ]))
