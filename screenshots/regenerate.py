@@ -2,6 +2,8 @@
 
     python screenshots/regenerate.py            # needs Debian's chromium and fonts-firacode
 
+This makes every picture in this folder (it ends by running regenerate_compare.py).
+
 Each picture drives the real app headless (`App.run_test`), the way a person would with the keys, then
 saves `screenshots/NAME.svg` and `screenshots/NAME.png`. Chromium draws terminal SVGs faithfully
 (cairosvg and rsvg-convert do not). Runs go offline, in a temporary folder, so no key and no local path
@@ -82,12 +84,12 @@ async def violation(app: Any, pilot: Any) -> None:
     await pilot.press("e")
 
 
-def to_png(svg: Path) -> Path:
+def to_png(svg: Path, size: tuple[int, int] = SIZE) -> Path:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise SystemExit("chromium not found: apt-get install chromium fonts-firacode")
     png = svg.with_suffix(".png")
-    width, height = SIZE[0] * 11 + 40, SIZE[1] * 22 + 80
+    width, height = size[0] * 11 + 40, size[1] * 22 + 80
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                         "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -97,6 +99,7 @@ def to_png(svg: Path) -> Path:
 
 
 async def main() -> None:
+    home = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)  # relative run paths in the status bar
         shots = [
@@ -109,7 +112,11 @@ async def main() -> None:
         for name, app, drive in shots:
             svg = await shoot(name, app, drive)
             print(f"{to_png(svg).relative_to(ROOT)}")
+        os.chdir(home)
 
 
 if __name__ == "__main__":
     asyncio.run(main())
+    import regenerate_compare  # the compare view and the runs picker
+
+    regenerate_compare.main()

@@ -1,6 +1,6 @@
 """Regenerate the comparison screenshots: `compare.png` and `runs-picker.png`.
 
-    python screenshots/regenerate_compare.py        # needs Debian's chromium and fonts-firacode
+    python screenshots/regenerate_compare.py        # only these two; regenerate.py makes all of them
 
 Both come from offline ablations run in a temporary folder, the way a person would make them:
 
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +28,9 @@ from agent.ablate import main as ablate  # noqa: E402
 from agent.formats import open_transcript  # noqa: E402
 from tui.compare import CompareApp  # noqa: E402
 from tui.runs_screen import RunsApp  # noqa: E402
+
+sys.path.insert(0, str(HERE))
+from regenerate import to_png  # noqa: E402
 
 COMPARE_SIZE = (160, 45)
 PICKER_SIZE = (130, 18)
@@ -49,21 +50,6 @@ async def shoot(name: str, app: Any, size: tuple[int, int], keys: list[str] = ()
     out = HERE / f"{name}.svg"
     out.write_text(svg, encoding="utf-8")
     return out
-
-
-def to_png(svg: Path, size: tuple[int, int]) -> Path:
-    """As screenshots/regenerate.py: Chromium draws terminal SVGs faithfully."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        raise SystemExit("chromium not found: apt-get install chromium fonts-firacode")
-    png = svg.with_suffix(".png")
-    width, height = size[0] * 11 + 40, size[1] * 22 + 80
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync", "--no-first-run",
-                        f"--user-data-dir={profile}", f"--window-size={width},{height}", f"--screenshot={png}",
-                        svg.as_uri()], check=True, capture_output=True, timeout=120)
-    return png
 
 
 def grid(out: str, tasks: str, settings: str) -> None:
