@@ -22,10 +22,14 @@ from agent.events import (
     ToolResult,
 )
 from agent.ordering import CHAT_ROLES, Violation, check_messages
-from agent.transcript import Transcript, TranscriptError, TranscriptHeader, parse_jsonl
+from agent.transcript import Transcript, TranscriptError, TranscriptHeader, parse_jsonl, read_jsonl
 
 EXPECTED = 'expected agent-tui JSONL, a JSON array of chat messages, or {"messages": [...]}'
 _KINDS = {"user": "observation", "system": "note", "developer": "note", "exit": "exit"}
+
+
+HEADER_PEEK = 1 << 20
+"""How much of line 1 is read to tell our JSONL (a header line) from a JSON document."""
 
 
 def open_transcript(path: Path | str) -> Transcript:
@@ -35,8 +39,16 @@ def open_transcript(path: Path | str) -> Transcript:
         raise TranscriptError(f"{p}: no such file")
     if p.is_dir():
         raise TranscriptError(f"{p}: is a directory, not a transcript file")
+    with p.open("rb") as f:
+        first = f.readline(HEADER_PEEK)
+        seekable = f.seekable()
+        if seekable and first.endswith(b"\n") and _is_header(first):
+            # Our JSONL: read line by line, never the whole text at once (big files stay on disk).
+            f.seek(0)
+            return read_jsonl(f, str(p), not_text=f"{p}: not a transcript: not UTF-8 text; {EXPECTED}")
+        data = None if seekable else first + f.read()  # a pipe: what was read is gone from it
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8") if data is None else data.decode("utf-8")
     except UnicodeDecodeError:
         raise TranscriptError(f"{p}: not a transcript: not UTF-8 text; {EXPECTED}") from None
     if not text.strip():
@@ -135,10 +147,10 @@ def content_text(content: Any) -> str:
     return str(content)
 
 
-def _is_header(line: str) -> bool:
+def _is_header(line: str | bytes) -> bool:
     try:
         first = json.loads(line)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or (bytes) not text
         return False
     return isinstance(first, dict) and first.get("type") == "header"
 

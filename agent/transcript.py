@@ -8,11 +8,16 @@ failing.
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import time
+import weakref
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable, Literal
+from typing import IO, Any, AnyStr, Callable, Iterable, Iterator, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -108,15 +113,16 @@ class Transcript:
         previous iteration's request had."""
         sizes: dict[int, int] = {}
         numbers: list[int] = []
-        for e in self.events:
+        history: list[dict[str, Any]] = []
+        for e in self.events:  # one pass (a big file's events are read back from disk)
             if isinstance(e, IterationStarted):
                 if e.iteration not in sizes:
                     numbers.append(e.iteration)
                 sizes[e.iteration] = e.request_size
+            apply_event(history, e)
         if iteration not in sizes:
             raise KeyError(f"no request recorded for iteration {iteration}")
         k = numbers.index(iteration)
-        history = self.messages()
         previous = sizes[numbers[k - 1]] if k > 0 else 0
         return history[: sizes[iteration]], previous
 
@@ -199,6 +205,12 @@ class TranscriptWriter:
         self.close()
 
 
+LAZY_BYTES = 4_000_000
+"""From this size on, `load_transcript` keeps a file's events on disk (`EventLog`): it validates every line
+once, then remembers where each event is, and reads an event back when it is used. A 10,000-iteration run
+then costs a few hundred kB of offsets instead of ~100 MB of objects."""
+
+
 def parse_jsonl(text: str, source: str = "<transcript>") -> Transcript:
     """Parse our JSONL format. A torn last line is a warning; a bad line elsewhere is an error."""
     lines = text.split("\n")
@@ -206,44 +218,240 @@ def parse_jsonl(text: str, source: str = "<transcript>") -> Transcript:
         lines.pop()
     if not lines:
         raise TranscriptError(f"{source}: empty file, not a transcript")
-    try:
-        first = json.loads(lines[0])
-        if not isinstance(first, dict) or first.get("type") != "header":
-            raise TranscriptError(f'{source}:1: not an agent-tui transcript header (no "type": "header")')
-        header = TranscriptHeader.model_validate(first)
-    except json.JSONDecodeError as exc:
-        raise TranscriptError(f"{source}:1: not an agent-tui transcript header ({exc.msg})") from None
-    except ValidationError as exc:
-        raise TranscriptError(f"{source}:1: not an agent-tui transcript header ({_first_error(exc)})") from None
-    transcript = Transcript(header=header)
-    last = len(lines)
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        try:
-            transcript.events.append(EVENT_ADAPTER.validate_json(line))
-        except ValidationError as exc:
-            if number == last:
-                transcript.warnings.append(
-                    f"{source}:{number}: last line is torn or incomplete ({len(line)} bytes); ignored"
-                )
-            else:
-                raise TranscriptError(f"{source}:{number}: bad event line: {_first_error(exc)}") from None
+    transcript = Transcript(header=_parse_header(lines[0], source))
+    _read_events(iter(lines[1:]), source, transcript.events.append, transcript.warnings)
     return transcript
 
 
 def load_transcript(path: Path | str) -> Transcript:
-    """Read one of our JSONL transcripts from disk."""
+    """Read one of our JSONL transcripts from disk, line by line (the whole text is never held at once)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        f = p.open("rb")
     except FileNotFoundError:
         raise TranscriptError(f"{p}: no such file") from None
     except IsADirectoryError:
         raise TranscriptError(f"{p}: is a directory, not a transcript file") from None
+    with f:
+        return read_jsonl(f, str(p), not_text=f"{p}: not a text file")
+
+
+def read_jsonl(f: IO[bytes], source: str, *, not_text: str, lazy: bool | None = None) -> Transcript:
+    """Read our JSONL from a binary file positioned at its start. Lines are validated one at a time with the
+    collector paused; a big file (`lazy`, by default from `LAZY_BYTES` on) keeps only where each event is."""
+    first = f.readline()
+    if not first.strip():
+        raise TranscriptError(f"{source}: empty file, not a transcript")
+    try:
+        header = _parse_header(first.decode("utf-8"), source)
     except UnicodeDecodeError:
-        raise TranscriptError(f"{p}: not a text file") from None
-    return parse_jsonl(text, str(p))
+        raise TranscriptError(not_text) from None
+    transcript = Transcript(header=header)
+    if lazy is None:
+        try:
+            lazy = os.fstat(f.fileno()).st_size >= LAZY_BYTES
+        except (OSError, ValueError, AttributeError):
+            lazy = False
+    offsets = array("q")
+    lengths = array("q")
+    where = [len(first), len(first)]  # [start of the current line, start of the next one]
+
+    def lines() -> Iterator[bytes]:
+        for raw in f:
+            where[0] = where[1]
+            where[1] += len(raw)
+            yield raw
+
+    if lazy:
+        def keep(event: Event) -> None:  # only where the event is: it is dropped right after validation
+            offsets.append(where[0])
+            lengths.append(where[1] - where[0])
+
+        events: Iterator[bytes] = lines()
+    else:
+        keep = transcript.events.append  # type: ignore[assignment]
+        rest = f.read().split(b"\n")  # a small file: at once is faster, and costs little
+        if rest and rest[-1] == b"":
+            rest.pop()
+        events = iter(rest)
+    try:
+        _read_events(events, source, keep, transcript.warnings)
+    except UnicodeDecodeError:
+        raise TranscriptError(not_text) from None
+    if lazy:
+        transcript.events = EventLog(f.name, offsets, lengths, source)  # type: ignore[assignment]
+    return transcript
+
+
+def _parse_header(line: str, source: str) -> TranscriptHeader:
+    try:
+        first = json.loads(line)
+        if not isinstance(first, dict) or first.get("type") != "header":
+            raise TranscriptError(f'{source}:1: not an agent-tui transcript header (no "type": "header")')
+        return TranscriptHeader.model_validate(first)
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(f"{source}:1: not an agent-tui transcript header ({exc.msg})") from None
+    except ValidationError as exc:
+        raise TranscriptError(f"{source}:1: not an agent-tui transcript header ({_first_error(exc)})") from None
+
+
+def _read_events(lines: Iterator[AnyStr], source: str, keep: Callable[[Event], None], warnings: list[str]) -> None:
+    """Validate event lines (line 2 on) and hand each event to `keep`. A line that fails is an error when
+    any line follows it, and a warning (a torn write) when it is the last one."""
+    validate = EVENT_ADAPTER.validate_json
+    failed: tuple[int, AnyStr, ValidationError] | None = None
+    number = 1
+    was_enabled = gc.isenabled()
+    gc.disable()  # only new, long-lived objects: a collection now would walk them all for nothing
+    try:
+        for line in lines:
+            number += 1
+            if failed is not None:
+                break
+            if not line or line.isspace():
+                continue
+            try:
+                event = validate(line)
+            except ValidationError as exc:
+                failed = (number, line, exc)
+                continue
+            if event.__class__ is ToolResult:
+                share_content(event)
+            keep(event)
+        else:
+            if failed is not None:
+                n, line, _ = failed
+                size = len(line.rstrip(b"\n")) if isinstance(line, bytes) else len(line)
+                warnings.append(f"{source}:{n}: last line is torn or incomplete ({size} bytes); ignored")
+            return
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert failed is not None
+    n, line, exc = failed
+    if isinstance(line, bytes):
+        line.decode("utf-8")  # a line that is not text at all: UnicodeDecodeError, for the caller to word
+    raise TranscriptError(f"{source}:{n}: bad event line: {_first_error(exc)}")
+
+
+def share_content(event: ToolResult) -> None:
+    """A result's `content` and its message's `content` are the same text: keep one string, not two."""
+    message = event.message
+    text = message.get("content")
+    if text is not event.content and text.__class__ is str and text == event.content:
+        message["content"] = event.content
+
+
+class EventLog(Sequence[Event]):
+    """The events of a JSONL file, kept on disk: an offset and a length per event, read back and validated
+    again when an event is used. Behaves as a read-mostly list: `len`, indexing, slicing, iteration (one
+    sequential read), `append` / `extend` (kept in memory, after the file's events), and equality with a
+    list. Each access returns a new event object: no event is cached here, only the last 64 kB read.
+
+    The file stays open (so a file replaced by another of the same name still reads as loaded); appending
+    to it is harmless, rewriting it in place is not: a line that no longer validates raises TranscriptError.
+    """
+
+    CHUNK = 1 << 20
+    """Bytes read at once when every event is read in order."""
+    READAHEAD = 1 << 16
+    """Bytes read at once for a block's events, kept for the next block (most reads are in file order)."""
+
+    def __init__(self, path: str, offsets: array, lengths: array, source: str) -> None:
+        self.path = path
+        self._buffer: tuple[bytes, int] = (b"", 0)
+        self.source = source
+        self._offsets = offsets
+        self._lengths = lengths
+        self._tail: list[Event] = []
+        self._fd = os.open(path, os.O_RDONLY)
+        self._closer = weakref.finalize(self, os.close, self._fd)
+
+    def close(self) -> None:
+        self._closer()
+
+    @property
+    def on_disk(self) -> int:
+        """How many of the events are read from the file (the rest were appended in memory)."""
+        return len(self._offsets)
+
+    def __len__(self) -> int:
+        return len(self._offsets) + len(self._tail)
+
+    def _parse(self, index: int, raw: bytes) -> Event:
+        try:
+            event = EVENT_ADAPTER.validate_json(raw)
+        except ValidationError as exc:
+            raise TranscriptError(f"{self.source}: event {index} changed on disk since the file was opened "
+                                  f"({_first_error(exc)})") from None
+        if event.__class__ is ToolResult:
+            share_content(event)
+        return event
+
+    def _read(self, start: int, size: int) -> bytes:
+        data = os.pread(self._fd, size, start)
+        if len(data) != size:
+            raise TranscriptError(f"{self.source}: the file is shorter than when it was opened")
+        return data
+
+    def _get(self, index: int) -> Event:
+        n = len(self._offsets)
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("event index out of range")
+        if index >= n:
+            return self._tail[index - n]
+        return next(self._stream((index,), self.READAHEAD))
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return list(self._stream(range(*index.indices(len(self))), self.CHUNK))
+        return self._get(index.__index__())
+
+    def take(self, indices: Iterable[int]) -> list[Event]:
+        """The events at `indices` (a block's). Reads go through a small read-ahead buffer, so that visiting
+        the blocks in order (search, expand all, the history) reads the file in pieces, not event by event."""
+        return list(self._stream(indices, self.READAHEAD))
+
+    def _stream(self, indices: Iterable[int], chunk: int) -> Iterator[Event]:
+        offsets, lengths, n = self._offsets, self._lengths, len(self._offsets)
+        end_of_events = offsets[n - 1] + lengths[n - 1] if n else 0
+        buf, base = self._buffer
+        for index in indices:
+            if index >= n:
+                yield self._tail[index - n]
+                continue
+            start, size = offsets[index], lengths[index]
+            if start < base or start + size > base + len(buf):
+                base = start
+                buf = self._read(start, max(size, min(chunk, end_of_events - start)))
+                if chunk <= self.READAHEAD:
+                    self._buffer = buf, base  # kept for the next access nearby
+            yield self._parse(index, buf[start - base:start - base + size])
+
+    def __iter__(self) -> Iterator[Event]:
+        return self._stream(range(len(self)), self.CHUNK)
+
+    def __reversed__(self) -> Iterator[Event]:
+        for index in range(len(self) - 1, -1, -1):
+            yield self._get(index)
+
+    def append(self, event: Event) -> None:
+        self._tail.append(event)
+
+    def extend(self, events: Iterable[Event]) -> None:
+        self._tail.extend(events)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, EventLog)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<EventLog {self.source}: {len(self)} events>"
 
 
 def _first_error(exc: ValidationError) -> str:

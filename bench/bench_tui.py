@@ -1,31 +1,71 @@
-"""How the TUI scales with the length of a transcript.
+"""How the TUI scales with the length of a transcript, beside mini-swe-agent's inspector on the same content.
 
-    python bench/bench_tui.py                      # 10 / 1,000 / 10,000 iterations
+    python bench/bench_tui.py                      # 10 / 1,000 / 10,000 iterations, 3 runs each (~2 min)
     python bench/bench_tui.py --sizes 10 100000    # any sizes
+    python bench/bench_tui.py --runs 7             # more runs per measurement (medians are shown)
+    python bench/bench_tui.py --no-peer            # agent-tui only
+    python bench/bench_tui.py --no-pty             # skip the whole-process runs in a pseudo-terminal
     python bench/bench_tui.py --keep DIR           # keep the generated transcripts in DIR
 
 For each size it writes a synthetic transcript in our JSONL format (agent.transcript.TranscriptWriter and
 the event classes: each iteration a short assistant text, one read_file call, a 20-line result; every
-tenth iteration a failing run_tests and a reflection note), then, in a fresh subprocess per file, measures:
+tenth iteration a failing run_tests and a reflection note), and the same run in mini-swe-agent's trajectory
+format (`{"messages": transcript.messages(), "info": {}}`, as `*.traj.json`: the identical chat history).
+Then, each in a fresh subprocess, with the same harness for both apps:
 
 - first screen: from just before the subprocess is spawned to the app ready and painted (headless, via
-  `App.run_test`), so it includes interpreter start-up, imports, reading and parsing the file;
-- peak RSS of that process (`resource.getrusage(...).ru_maxrss`);
-- j and enter: the mean over 50 presses of the key handler plus repainting the visible lines
-  ("handler+paint"), and of the whole path from a key event posted to the app to the screen updated
-  ("key→screen": Textual's dispatch, the binding, our handler, layout, compositor and paint).
+  `App.run_test` at 140x45, then `pilot.pause()`), so it includes interpreter start-up, imports, reading and
+  parsing the file. Ours: `agent.formats.open_transcript` + `tui.app.AgentTuiApp`; the peer:
+  `minisweagent.run.utilities.inspector.TrajectoryInspector([path])`;
+- peak RSS of that process (VmHWM, read after the key presses below);
+- step, expand, j: the mean over 30 presses of the whole path from a key event posted to the app to the
+  screen updated ("key→screen": Textual's dispatch, the binding, the handler, mounting if any, layout,
+  compositor and paint). Step is our `n` (open the next iteration, closing the previous) and the peer's
+  `l` (next step: it removes the step's widgets and mounts the next step's); expand is our `enter` on a
+  collapsed iteration (the peer has none); j is our cursor down (the peer's j starts an animated scroll,
+  not comparable, so it is not shown).
 
-Comparing with mini-swe-agent's inspector: if `mini-extra` is installed (`pip install mini-swe-agent`;
-this script does not install it), convert a transcript to its trajectory format (`{"messages": [...]}`;
-`agent.transcript.Transcript.messages()` gives the list) and time `mini-extra inspector FILE` to its first
-screen by hand: it remounts every widget of a step on each key, so compare its j / l latency as well.
+Whole process (unless --no-pty): `agent-tui open FILE` and `mini-extra inspector FILE.traj.json` run in a
+real pseudo-terminal of 140x45; "pty first screen" is spawn to the first frame that shows the transcript
+(ours: the start block's goal; the peer: its "Step 1/" title), then `q` is sent, and "pty whole" is spawn to
+the process exited, with its peak RSS (VmHWM, read until it exits). Both include each CLI's own start-up
+(ours parses its argument table; the peer's `mini-extra` dispatches through typer and prints a banner).
+
+Each app is run once untimed first, and the children may write bytecode (PYTHONDONTWRITEBYTECODE is dropped
+for them): the peer is an installed package with compiled modules, this tree is not, and compiling our
+modules at every start would be measured otherwise. The two apps take turns run by run.
+
+Figures on this kind of machine (2 cores, shared: load average ~2.3 while measuring), medians of 7 runs,
+Textual 6, mini-swe-agent 2.4.6 (first screen / peak RSS under run_test; keys key→screen; pty = real CLI):
+
+    iterations  app              first screen  peak RSS  step     expand  j       pty first  pty whole  pty RSS
+            10  agent-tui             0.339 s     48 MB   3.8 ms  6.2 ms  1.5 ms    0.311 s    0.600 s    49 MB
+            10  mini-swe-agent        0.386 s     45 MB  19.3 ms       —       —    0.304 s    0.595 s    47 MB
+         1,000  agent-tui             0.361 s     59 MB   9.3 ms  7.2 ms  4.5 ms    0.326 s    0.655 s    56 MB
+         1,000  mini-swe-agent        0.407 s     49 MB  21.6 ms       —       —    0.293 s    0.596 s    49 MB
+        10,000  agent-tui             0.720 s     64 MB  10.1 ms  7.4 ms  5.0 ms    0.643 s    0.954 s    62 MB
+        10,000  mini-swe-agent        0.429 s     69 MB  22.3 ms       —       —    0.349 s    0.668 s    75 MB
+
+Before the performance pass (this harness, medians of 5): 10 iterations 0.373 s / 49 MB, 1,000 0.432 s /
+59 MB, 10,000 0.706 s / 160 MB (after: 0.316 s, 0.356 s, 0.682 s / 64 MB in the same session). Where the time goes now: ~190 ms of imports (pydantic and the event models ~60 ms of it,
+which the peer does not load), reading and checking the file (1,000 iterations: ~20 ms; 10,000: the file
+is kept on disk, so it is read twice, ~300 ms), the rest is Textual's. Memory at 10,000 iterations is
+flat because a big file's events stay on disk (`agent.transcript.EventLog`) and the view renders only
+what is on screen. Run-to-run noise on this machine is about ±20 ms on first-screen times.
+
+If mini-swe-agent is not installed, the peer's rows are skipped with a note (it is not a dependency of
+agent-tui; `pip install mini-swe-agent` brings it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
+import select
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,65 +75,106 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHILD = r"""
-import asyncio, json, resource, sys, time
+SIZE = (140, 45)
+PRESSES = 30
+
+# Shared by both children: post a key as the terminal driver would, let the app and its widgets process
+# it, then run the screen update (layout + compositor + paint) that Textual's refresh timer would run.
+KEY_TO_SCREEN = r"""
+def peak_rss_mb():
+    # VmHWM, not ru_maxrss: a child's ru_maxrss starts from its parent's RSS at fork (Linux keeps it
+    # across exec), so a bench process that generated a big file would inflate every child's figure.
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+async def key_to_screen(app, pilot, key, n={presses}):
+    from textual import events
+    total = 0.0
+    for _ in range(n):
+        t = time.perf_counter()
+        event = events.Key(key, key if len(key) == 1 else None)
+        event.set_sender(app)
+        app._driver.send_message(event)
+        await pilot._wait_for_screen()
+        await pilot._wait_for_screen()
+        app.screen._on_timer_update()
+        total += time.perf_counter() - t
+    return total / n * 1000
+"""
+
+OURS = r"""
+import asyncio, json, sys, time
 sys.path.insert(0, {root!r})
 from agent.formats import open_transcript
 from tui.app import AgentTuiApp
-
+""" + KEY_TO_SCREEN + r"""
 async def main(path, t_spawn):
     transcript = open_transcript(path)
     app = AgentTuiApp(transcript=transcript, title=path)
     out = {{}}
-    async with app.run_test(size=(140, 45)) as pilot:
+    async with app.run_test(size={size!r}) as pilot:
         await pilot.pause()
         out["first_screen_s"] = time.time() - t_spawn
-        view = app.view
-        height = view.scrollable_content_region.height
-
-        def paint():
-            for y in range(height):
-                view.render_line(y)
-
-        def direct(action, n=50):
-            total = 0.0
-            for _ in range(n):
-                t = time.perf_counter()
-                action()
-                paint()
-                total += time.perf_counter() - t
-            return total / n * 1000
-
-        async def key_to_screen(key, n=50):
-            # Post the key as the terminal driver would, let the app and widgets process it, then run the
-            # screen update (layout + compositor + paint) that Textual's refresh timer would run.
-            from textual import events
-            total = 0.0
-            for _ in range(n):
-                t = time.perf_counter()
-                event = events.Key(key, key if len(key) == 1 else None)
-                event.set_sender(app)
-                app._driver.send_message(event)
-                await pilot._wait_for_screen()
-                await pilot._wait_for_screen()
-                app.screen._on_timer_update()
-                total += time.perf_counter() - t
-            return total / n * 1000
-
-        await pilot.press("G")
-        out["j_direct_ms"] = direct(view.action_cursor_down)
-        out["enter_direct_ms"] = direct(view.action_toggle)
-        await pilot.press("g")
         await pilot.pause()
-        out["press_overhead_ms"] = await key_to_screen("f12")
-        out["j_press_ms"] = await key_to_screen("j")
-        out["enter_press_ms"] = await key_to_screen("enter")
-        out["nodes"] = len(list(app.screen.walk_children()))
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["overhead_ms"] = await key_to_screen(app, pilot, "f12")
+        out["step_ms"] = await key_to_screen(app, pilot, "n")
+        out["j_ms"] = await key_to_screen(app, pilot, "j")
+        # expand: enter on a closed iteration (the cursor put there first, untimed)
+        view = app.view
+        blocks = view.model.blocks
+        total, count = 0.0, 0
+        for _ in range({presses}):
+            # a block never opened yet, after the cursor (else any closed one: a 10-iteration run has few)
+            order = [*range(view.cursor[0] + 1, len(blocks)), *range(view.cursor[0] + 1)]
+            b = next((k for k in order if blocks[k].kind == "iteration" and not blocks[k].expanded), None)
+            if b is None:
+                break
+            view.move_cursor(b, 0)
+            await pilot.pause()
+            total += await key_to_screen(app, pilot, "enter", 1)
+            count += 1
+        out["expand_ms"] = total / max(count, 1)
+        out["widgets"] = len(list(app.screen.walk_children()))
+    out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
 asyncio.run(main(sys.argv[1], float(sys.argv[2])))
 """
+
+PEER = r"""
+import asyncio, json, sys, time
+from pathlib import Path
+from minisweagent.run.utilities.inspector import TrajectoryInspector
+""" + KEY_TO_SCREEN + r"""
+async def main(path, t_spawn):
+    app = TrajectoryInspector([Path(path)])
+    out = {{}}
+    async with app.run_test(size={size!r}) as pilot:
+        await pilot.pause()
+        out["first_screen_s"] = time.time() - t_spawn
+        await pilot.pause()
+        out["overhead_ms"] = await key_to_screen(app, pilot, "f12")
+        out["step_ms"] = await key_to_screen(app, pilot, "l")
+        out["widgets"] = len(list(app.screen.walk_children()))
+        out["title"] = app.title
+    out["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(out))
+
+asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+"""
+
+
+def peer_available() -> bool:
+    try:
+        import importlib.util
+
+        return importlib.util.find_spec("minisweagent") is not None
+    except Exception:
+        return False
 
 
 def generate(n: int, path: Path) -> Path:
@@ -148,47 +229,180 @@ def generate(n: int, path: Path) -> Path:
     return path
 
 
-def measure(path: Path) -> dict[str, float]:
-    code = CHILD.format(root=str(ROOT))
+def to_trajectory(jsonl: Path, out: Path) -> Path:
+    """The same run in mini-swe-agent's trajectory format: the identical chat history."""
+    from agent.formats import open_transcript
+
+    messages = open_transcript(jsonl).messages()
+    out.write_text(json.dumps({"messages": messages, "info": {}}), encoding="utf-8")
+    return out
+
+
+def child_env() -> dict[str, str]:
+    """The children may write bytecode: an installed package has it (pip compiles at install), and this
+    tree's modules must not be compiled from source at every start when the peer's are not."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def run_child(code: str, path: Path) -> dict[str, float]:
     t_spawn = time.time()
     proc = subprocess.run([sys.executable, "-c", code, str(path), repr(t_spawn)], capture_output=True, text=True,
-                          timeout=600, cwd=str(ROOT))
+                          timeout=600, cwd=str(ROOT), env=child_env())
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+ANSI = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[@-Z\\-_])")
+
+
+def _vm_hwm(pid: int) -> float | None:
+    """Peak RSS of a running process in MB (VmHWM; ru_maxrss from wait4 would include the parent's)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def run_pty(argv: list[str], marker: bytes, timeout: float = 60.0) -> dict[str, float]:
+    """Run `argv` in a pseudo-terminal; time to the first frame showing `marker`, send q, time to exit."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    env = dict(child_env(), TERM="xterm-256color", COLUMNS=str(SIZE[0]), LINES=str(SIZE[1]))
+    t0 = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a real terminal of SIZE
+        try:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+            os.execvpe(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    first: float | None = None
+    whole: float | None = None
+    rss: float | None = None
+    retried = False
+    screen = b""
+    try:
+        while time.perf_counter() - t0 < timeout:
+            ready, _, _ = select.select([fd], [], [], 0.02)
+            if ready:
+                try:
+                    data = os.read(fd, 1 << 16)
+                except OSError:
+                    data = b""
+                screen = (screen + data)[-(1 << 20):]
+                if first is None and data and marker in ANSI.sub(b"", screen):
+                    first = time.perf_counter() - t0
+                    os.write(fd, b"q")
+            if first is not None:
+                rss = _vm_hwm(pid) or rss
+            done, _status, _ = os.wait4(pid, os.WNOHANG)
+            if done:
+                whole = time.perf_counter() - t0
+                break
+            if first is not None and not retried and time.perf_counter() - t0 > first + 5:
+                os.write(fd, b"q")  # once more, in case the first one came before the app listened
+                retried = True
+    finally:
+        if whole is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    if first is None or whole is None:
+        raise RuntimeError(f"{argv}: no first screen (or no exit) within {timeout}s; last output: "
+                           f"{ANSI.sub(b'', screen)[-500:]!r}")
+    return {"pty_first_s": first, "pty_whole_s": whole, "pty_rss_mb": rss or 0.0}
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key in runs[0]:
+        values = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
+        if values:
+            out[key] = statistics.median(values)
+        else:
+            out[key] = runs[0][key]
+    return out
+
+
+def fmt(value: float | None, unit: str, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.{digits}f} {unit}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 1000, 10000])
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement; medians are shown")
+    parser.add_argument("--no-pty", action="store_true", help="skip the whole-process runs in a pseudo-terminal")
+    parser.add_argument("--no-peer", action="store_true", help="measure agent-tui only")
     parser.add_argument("--keep", type=Path, default=None, help="write the transcripts here and keep them")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-tui-"))
     folder.mkdir(parents=True, exist_ok=True)
+    peer = not args.no_peer and peer_available()
+    bindir = Path(sys.executable).parent
+    ours_cli = shutil.which("agent-tui", path=str(bindir)) or shutil.which("agent-tui")
+    peer_cli = shutil.which("mini-extra", path=str(bindir)) or shutil.which("mini-extra")
+    ours_code = OURS.format(root=str(ROOT), size=SIZE, presses=PRESSES)
+    peer_code = PEER.format(size=SIZE, presses=PRESSES)
     rows = []
     try:
         for n in args.sizes:
             path = generate(n, folder / f"synthetic-{n}.jsonl")
-            result = measure(path)
-            result["iterations"] = n
-            result["file_mb"] = path.stat().st_size / 1e6
-            rows.append(result)
+            traj = to_trajectory(path, folder / f"synthetic-{n}.traj.json")
+            # The two apps take turns, run by run, so that a change in the machine's load touches both.
+            jobs = {"agent-tui": [lambda: run_child(ours_code, path)]}
+            if not args.no_pty and ours_cli:
+                jobs["agent-tui"].append(lambda: run_pty([ours_cli, "open", str(path)], b"Make the tests pass."))
+            if peer:
+                jobs["mini-swe-agent"] = [lambda: run_child(peer_code, traj)]
+                if not args.no_pty and peer_cli:
+                    jobs["mini-swe-agent"].append(lambda: run_pty([peer_cli, "inspector", str(traj)], b"Step 1/"))
+            results: dict[str, list[dict[str, float]]] = {app: [] for app in jobs}
+            for app, fns in jobs.items():
+                for fn in fns:
+                    fn()  # warm-up: bytecode written, the file in the page cache
+            for _ in range(args.runs):
+                for app, fns in jobs.items():
+                    merged: dict[str, float] = {}
+                    for fn in fns:
+                        merged.update(fn())
+                    results[app].append(merged)
+            sizes = {"agent-tui": path.stat().st_size / 1e6, "mini-swe-agent": traj.stat().st_size / 1e6}
+            for app, runs in results.items():
+                rows.append((app, n, sizes[app], median_of(runs)))
             print(f"  {n:>7,} iterations measured", file=sys.stderr)
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
-    head = (f"{'iterations':>10}  {'file MB':>7}  {'first screen':>12}  {'peak RSS':>9}  {'j (handler+paint)':>17}  "
-            f"{'enter (handler+paint)':>21}  {'j key→screen':>12}  {'enter key→screen':>16}  {'widgets':>7}")
+
+    head = (f"{'iterations':>10}  {'app':<15}{'file':>8}  {'first screen':>12}  {'peak RSS':>8}  {'step':>8}  "
+            f"{'expand':>8}  {'j':>8}  {'pty first':>9}  {'pty whole':>9}  {'pty RSS':>8}")
+    print(f"key→screen latencies are means over {PRESSES} presses; other figures are medians of {args.runs} runs")
     print(head)
     print("-" * len(head))
-    for r in rows:
-        print(f"{r['iterations']:>10,}  {r['file_mb']:>7.1f}  {r['first_screen_s']:>11.2f}s  {r['peak_rss_mb']:>6.0f} MB"
-              f"  {r['j_direct_ms']:>14.2f} ms  {r['enter_direct_ms']:>18.2f} ms  {r['j_press_ms']:>6.2f} ms"
-              f"  {r['enter_press_ms']:>10.2f} ms  {r['nodes']:>7}")
-    for r in rows:
-        print(f"(an unbound key, key→screen, at {r['iterations']:,} iterations: {r['press_overhead_ms']:.2f} ms)")
-    if shutil.which("mini-extra"):
-        print("mini-extra is installed: see this file's docstring to compare with its inspector.")
+    for app, n, mb, r in rows:
+        print(f"{n:>10,}  {app:<15}{mb:>5.1f} MB  {r['first_screen_s']:>11.3f}s  {r['peak_rss_mb']:>5.0f} MB  "
+              f"{fmt(r.get('step_ms'), 'ms'):>8}  {fmt(r.get('expand_ms'), 'ms'):>8}  {fmt(r.get('j_ms'), 'ms'):>8}  "
+              f"{fmt(r.get('pty_first_s'), 's', 3):>9}  {fmt(r.get('pty_whole_s'), 's', 3):>9}  "
+              f"{fmt(r.get('pty_rss_mb'), 'MB', 0):>8}")
+    for app, n, _, r in rows:
+        print(f"({app} at {n:,} iterations: an unbound key, key→screen, {r['overhead_ms']:.2f} ms; "
+              f"{r['widgets']} widgets on screen)")
+    if not peer:
+        why = "--no-peer" if args.no_peer else "mini-swe-agent is not installed (pip install mini-swe-agent)"
+        print(f"peer columns skipped: {why}")
 
 
 if __name__ == "__main__":

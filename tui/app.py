@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -19,16 +19,50 @@ from textual.worker import Worker
 
 from agent.events import Notice
 from agent.transcript import Transcript, TranscriptHeader
-from tui.help_screen import HelpScreen, binding_rows
 from tui.model import Checker, TranscriptModel
-from tui.request_screen import RequestScreen, RequestView
-from tui.search_bar import SearchBar
 from tui.status import StatusBar, StatusInfo
 from tui.transcript_view import TranscriptView
 
-BIG = 20_000
-"""Events from which an opened transcript is frozen out of the garbage collector."""
+if TYPE_CHECKING:
+    from tui.search_bar import SearchBar
+
 LIVE_ONLY = {"continuous", "pause", "toggle_reflection"}
+CHECK_NOW = 10_000
+"""Histories up to this many messages (a few ms of ordering check) are checked before the first screen."""
+
+
+class KeysFooter(Footer):
+    """Textual's footer, rebuilt only when the keys it shows change.
+
+    The stock footer rebuilds all its keys on every bindings signal, and opening the app sends two with
+    the same keys (the screen's stack update, then the focus given to the transcript): a second, identical
+    set of key widgets, styled and laid out again, was a sixth of the time to the first screen."""
+
+    _shown: tuple[Any, ...] | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bindings_ready = True  # mounted once the app has its focus: its keys are known
+
+    def _keys(self) -> tuple[Any, ...]:
+        return (self.compact, self.show_command_palette, *(
+            (key, b.action, b.description, b.key_display, b.group, enabled, tooltip)
+            for key, (_, b, enabled, tooltip) in self.screen.active_bindings.items() if b.show))
+
+    def compose(self) -> ComposeResult:
+        keys = self._keys()
+        composed = 0
+        for widget in super().compose():
+            composed += 1
+            yield widget
+        # Remember what is shown only if the stock footer did show it (it shows nothing until it is told
+        # the bindings are ready): otherwise the next signal must rebuild it, as it would have.
+        self._shown = keys if composed or len(keys) == 2 else None
+
+    def bindings_changed(self, screen: Any) -> None:
+        if self._shown is not None and screen is self.screen and self.is_attached and self._keys() == self._shown:
+            return
+        super().bindings_changed(screen)
 
 
 class AgentTuiApp(App[None]):
@@ -73,12 +107,14 @@ class AgentTuiApp(App[None]):
         else:
             self.transcript = transcript if transcript is not None else Transcript(header=TranscriptHeader())
         self.model = TranscriptModel(checker)
+        self._frozen = False
         if not self.live:
             self.model.extend(self.transcript.events)
-            if len(self.transcript.events) > BIG:
-                # A big file's events live as long as the app: take them out of the collector's sight, so
-                # that full collections while browsing do not walk a million objects each time.
-                gc.freeze()
+            # What is loaded now (the modules, the transcript, its model) lives as long as the app: take it
+            # out of the collector's sight, so that no full collection walks it, neither while the first
+            # screen is built nor later between two key presses. Given back when the app exits.
+            gc.freeze()
+            self._frozen = True
         self.title = title
         if source is None and run is not None and getattr(run, "path", None) is not None:
             source = str(run.path)
@@ -93,6 +129,8 @@ class AgentTuiApp(App[None]):
         self.last_match: tuple[int, int] = (0, 0)
         self._view: TranscriptView | None = None
         self._lines: list[str] = []
+        self._search_bar: SearchBar | None = None
+        self._search_mounting: Any = None
 
     # -- layout ------------------------------------------------------------------------------------------
 
@@ -101,8 +139,6 @@ class AgentTuiApp(App[None]):
         yield Static("", id="warnings")
         self._view = TranscriptView(self.model, live=self.live, id="transcript")
         yield self._view
-        yield SearchBar(id="search")
-        yield Footer()
 
     @property
     def view(self) -> TranscriptView:
@@ -115,10 +151,24 @@ class AgentTuiApp(App[None]):
 
     @property
     def search_bar(self) -> SearchBar:
-        return self.query_one(SearchBar)
+        """The search bar, mounted on first use (its input's widgets and styles would slow the first
+        screen down for a bar that is hidden until `/`)."""
+        if self._search_bar is None:
+            from tui.search_bar import SearchBar
+
+            self._search_bar = SearchBar(id="search")
+            footer = self.query(KeysFooter).first() if self.query(KeysFooter) else None
+            self._search_mounting = self.mount(self._search_bar, before=footer)
+        return self._search_bar
+
+    @property
+    def searching(self) -> bool:
+        return self._search_bar is not None and self._search_bar.is_open
 
     def on_mount(self) -> None:
         self.view.focus()
+        # The footer comes after the focus, so that it builds its keys once, with the transcript's.
+        self.mount(KeysFooter())
         for warning in self.transcript.warnings:
             self._show_line(f"⚠ {warning}")
             self.notify(warning, title="transcript", severity="warning", timeout=8)
@@ -126,8 +176,22 @@ class AgentTuiApp(App[None]):
             self._worker = self.run_worker(self._consume(), name="run", exclusive=True, exit_on_error=False)
             self.set_interval(0.2, self._refresh_status)
         else:
-            self.view.check_order()
+            # The ordering check walks the whole history. A short one runs now, so that the first screen
+            # already shows its flags; a long one right after the first screen is painted.
+            if len(self.model.messages) <= CHECK_NOW:
+                self._check_order()
+            else:
+                self.call_after_refresh(self._check_order)
         self._refresh_status()
+
+    def _check_order(self) -> None:
+        self.view.check_order()
+        self._refresh_status()
+
+    def on_unmount(self) -> None:
+        if self._frozen:
+            self._frozen = False
+            gc.unfreeze()
 
     # -- the live run ------------------------------------------------------------------------------------
 
@@ -221,7 +285,7 @@ class AgentTuiApp(App[None]):
         return True
 
     def action_step(self) -> None:
-        if self.search_bar.is_open and self.view.query:
+        if self.searching and self.view.query:
             self._search(self.view.query)
             return
         if not self.live:
@@ -272,23 +336,32 @@ class AgentTuiApp(App[None]):
 
             started = next((e for e in block.events if isinstance(e, IterationStarted)), None)
             reflection = started.reflection if started else None
+        from tui.request_screen import RequestScreen
+
         self.push_screen(RequestScreen(messages, previous, iteration, color_of=self.model.color,
                                        reflection=reflection))
 
-    def action_search(self) -> None:
-        self.search_bar.open()
+    async def action_search(self) -> None:
+        bar = self.search_bar
+        if self._search_mounting is not None:
+            mounting, self._search_mounting = self._search_mounting, None
+            await mounting
+        bar.open()
 
     def action_search_previous(self) -> None:
-        if self.search_bar.is_open and self.view.query:
+        if self.searching and self.view.query:
             self._search(self.view.query, backwards=True)
 
     def action_escape(self) -> None:
-        if self.search_bar.is_open:
+        if self.searching:
             self.search_bar.close()
             self.view.clear_search()
             self.view.focus()
 
     def action_help(self) -> None:
+        from tui.help_screen import HelpScreen, binding_rows
+        from tui.request_screen import RequestView
+
         sections = [
             ("Run" if self.live else "Stepping", binding_rows(
                 b for b in self.BINDINGS if isinstance(b, Binding) and b.action in

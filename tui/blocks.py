@@ -37,7 +37,6 @@ from tui.model import (
     Item,
     TranscriptModel,
     content_text,
-    _transient_items,
     item_search_text,
     role_of,
     tool_calls_of,
@@ -254,7 +253,9 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
         for label, style in badges:
             left.append("   ")
             left.append(label, style)
-        parts = [p for p in (fmt_tokens(block.usage), f"{block.latency_s:.2f}s" if block.latency_s else "") if p]
+        tokens = block.total_tokens
+        parts = [p for p in (f"{tokens:,} tok" if tokens is not None else "",
+                             f"{block.latency_s:.2f}s" if block.latency_s else "") if p]
         right.append(" · ".join(parts))
     elif block.kind == "start":
         left.append(f"{arrow} ", S_MUTED)
@@ -511,15 +512,17 @@ def estimate_height(block: Block, width: int) -> int:
         return 1
     avail = max(width - INDENT - 2, 10)
     total = 2  # title + trailing blank
-    items = block.items if block.items is not None else _transient_items(block)
-    for index, item in enumerate(items):
-        if index == 0:
-            continue
-        total += 1
-        text = item_search_text(block, item)
-        if index not in block.unfolded:
-            text = fold(text)[0]
-            total += 1 if _is_foldable(item_search_text(block, item)) else 0
-        for line in text.split("\n") if text else []:
-            total += max(1, -(-len(line) // avail))
+    with block.transient():  # a lazy block's events are read for this, and not kept
+        items = block.get_items()
+        for index, item in enumerate(items):
+            if index == 0:
+                continue
+            total += 1
+            text = item_search_text(block, item)
+            if index not in block.unfolded:
+                folded = fold(text)
+                total += 1 if folded[1:] != (0, 0) else 0
+                text = folded[0]
+            for line in text.split("\n") if text else []:
+                total += max(1, -(-len(line) // avail))
     return total

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import gc
 import json
+import sys
 from array import array
+from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol
 
 from agent.events import (
     AssistantMessage,
@@ -32,6 +35,7 @@ from agent.events import (
     appended_messages,
     removed_messages,
 )
+from agent.transcript import EventLog
 
 # Colours of the tool_call_id links: restrained, distinct on a dark background, none of them red (red
 # means error) or pink (pink means reflection).
@@ -68,9 +72,13 @@ def default_checker() -> Checker | None:
         return None
 
     def check(messages: list[dict[str, Any]]) -> list[Any]:
-        foreign = {m.get("role") for m in messages if isinstance(m, dict)} - CHAT_ROLES
+        if isinstance(messages, _Skeleton):
+            foreign = messages.roles() - CHAT_ROLES
+        else:
+            foreign = {m.get("role") for m in messages if isinstance(m, dict)} - CHAT_ROLES
         return check_messages(messages, skip_roles=foreign)
 
+    check.reads_skeleton = True  # type: ignore[attr-defined]
     return check
 
 
@@ -109,8 +117,7 @@ def _dumps(value: Any) -> str:
         return repr(value)
 
 
-@dataclass(frozen=True, slots=True)
-class ToolCall:
+class ToolCall(NamedTuple):
     id: str
     name: str
     arguments: str
@@ -167,19 +174,29 @@ class Item:
 
 
 class Block:
-    """The events of one iteration (or the start / finish of a run), and its display state."""
+    """The events of one iteration (or the start / finish of a run), and its display state.
+
+    A block built from an `EventLog` (a big file kept on disk) holds the indices of its events, not the
+    events: `events` reads them back when the block is shown and keeps them until `drop_items()` (the view
+    calls it when the block leaves its render cache). Everything the title and the model need is kept as
+    plain numbers and shared strings, so a closed block costs a few hundred bytes whatever it holds.
+    """
 
     __slots__ = (
-        "kind", "number", "events", "items", "_item_index", "expanded", "pinned", "unfolded",
-        "tool_names", "error_count", "reflection", "usage", "latency_s", "assistant_seen", "started_seen",
-        "request_size", "previous_request_size", "violations", "fallbacks",
+        "kind", "number", "_events", "_refs", "_source", "items", "_item_index", "expanded", "pinned", "unfolded",
+        "tool_names", "error_count", "result_count", "reflection", "_prompt_tokens", "_completion_tokens",
+        "latency_s", "assistant_seen", "started_seen", "request_size", "previous_request_size", "violations",
+        "fallbacks",
     )
 
     def __init__(self, kind: str, number: int | None = None) -> None:
         self.kind = kind
         """start, iteration or finish"""
         self.number = number
-        self.events: list[Any] = []
+        self._events: list[Any] | None = []
+        self._refs: range | list[int] | None = None
+        """Lazy blocks: indices of the events in `_source` (None: the events are held in `_events`)."""
+        self._source: Any = None
         self.items: list[Item] | None = None
         self._item_index: dict[tuple[int, int], int] | None = None
         self.expanded = False
@@ -189,8 +206,10 @@ class Block:
         """Items whose long text is shown whole."""
         self.tool_names: list[str] = []
         self.error_count = 0
+        self.result_count = 0
         self.reflection: str | None = None
-        self.usage: Usage | None = None
+        self._prompt_tokens = -1
+        self._completion_tokens = 0
         self.latency_s = 0.0
         self.assistant_seen = False
         self.started_seen = False
@@ -205,6 +224,83 @@ class Block:
     def violation_count(self) -> int:
         return sum(len(v) for v in self.violations.values())
 
+    # -- events ------------------------------------------------------------------------------------------
+
+    @property
+    def events(self) -> list[Any]:
+        """The block's events, in arrival order (read back from disk for a lazy block)."""
+        events = self._events
+        if events is None:
+            events = self._events = self._source.take(self._refs)
+        return events
+
+    @events.setter
+    def events(self, events: list[Any]) -> None:
+        self._events = events
+        self._refs = self._source = None
+
+    @property
+    def is_lazy(self) -> bool:
+        return self._refs is not None
+
+    @property
+    def event_count(self) -> int:
+        return len(self._refs) if self._refs is not None else len(self._events or ())
+
+    def _add_ref(self, source: Any, index: int) -> int:
+        """A lazy block gains the event at `index` of `source`; returns its position in the block."""
+        refs = self._refs
+        if refs is None:
+            self._refs, self._source, self._events = range(index, index + 1), source, None
+            return 0
+        pos = len(refs)
+        if refs.__class__ is range and refs.stop == index:
+            self._refs = range(refs.start, index + 1)
+        elif refs.__class__ is range:
+            self._refs = [*refs, index]
+        else:
+            refs.append(index)  # type: ignore[union-attr]
+        if self._events is not None:
+            self._events.append(source[index])
+        return pos
+
+    def _hold(self) -> list[Any]:
+        """The events, kept in memory from now on (the block grows: a live run, a growing file)."""
+        events = self.events
+        self._refs = self._source = None
+        return events
+
+    @contextmanager
+    def transient(self) -> Iterator[Block]:
+        """Use the block's events and items without keeping them (search, estimates over every block)."""
+        had_items, had_events = self.items is not None, self._events is not None
+        try:
+            yield self
+        finally:
+            if not had_items:
+                self.items = self._item_index = None
+            if not had_events and self._refs is not None:
+                self._events = None
+
+    # -- usage -------------------------------------------------------------------------------------------
+
+    @property
+    def usage(self) -> Usage | None:
+        if self._prompt_tokens < 0:
+            return None
+        return Usage(prompt_tokens=self._prompt_tokens, completion_tokens=self._completion_tokens)
+
+    @usage.setter
+    def usage(self, usage: Usage | None) -> None:
+        if usage is None:
+            self._prompt_tokens, self._completion_tokens = -1, 0
+        else:
+            self._prompt_tokens, self._completion_tokens = usage.prompt_tokens, usage.completion_tokens
+
+    @property
+    def total_tokens(self) -> int | None:
+        return None if self._prompt_tokens < 0 else self._prompt_tokens + self._completion_tokens
+
     # -- items -------------------------------------------------------------------------------------------
 
     def get_items(self) -> list[Item]:
@@ -216,9 +312,11 @@ class Block:
         return self.items
 
     def drop_items(self) -> None:
-        """Forget the derived items (rebuilt on demand, identical)."""
+        """Forget the derived items (rebuilt on demand, identical), and a lazy block's events."""
         self.items = None
         self._item_index = None
+        if self._refs is not None:
+            self._events = None
 
     def _extend_items(self, pos: int, event: Any) -> None:
         assert self.items is not None and self._item_index is not None
@@ -277,8 +375,9 @@ class Block:
         return [i for i, item in enumerate(self.get_items()) if item.selectable]
 
 
-@dataclass(frozen=True, slots=True)
-class Site:
+class Site(NamedTuple):
+    """Where a message, call or result is shown: block, event position in it, sub-index."""
+
     block: int
     pos: int
     sub: int = 0
@@ -307,6 +406,18 @@ class TranscriptModel:
         self.iterations = 0
         self.last_request_size = 0
         self._checked_upto = -1
+        # Opened from an EventLog: the history is kept as a skeleton (each message's role and ids, what the
+        # ordering check reads), and `messages` reads a message back from its event when it is asked for.
+        self._source: Any = None
+        self._fed = 0
+        """How many of the source's events were fed."""
+        self._roles: list[Any] = []
+        self._ids: list[Any] = []
+
+    @property
+    def lazy(self) -> bool:
+        """Whether the model was fed from an EventLog (events and messages are read back on demand)."""
+        return self._source is not None
 
     # -- feeding -----------------------------------------------------------------------------------------
 
@@ -315,8 +426,9 @@ class TranscriptModel:
         before = len(self.blocks)
         b = self._block_for(event)
         block = self.blocks[b]
-        pos = len(block.events)
-        block.events.append(event)
+        events = block._hold() if block._refs is not None else block.events
+        pos = len(events)
+        events.append(event)
         self._account(block, b, pos, event)
         if block.items is not None:
             block._extend_items(pos, event)
@@ -324,16 +436,38 @@ class TranscriptModel:
 
     def extend(self, events: Iterable[Any]) -> None:
         """Add many events (opening a file). The collector is paused meanwhile: building a few objects per
-        event over a heap of already-loaded events would otherwise trigger full collections for nothing."""
-        add = self.add
+        event over a heap of already-loaded events would otherwise trigger full collections for nothing.
+
+        From an EventLog (a big file kept on disk), each event is read once, accounted for, and dropped: the
+        blocks keep its index, and read it back when they are shown."""
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            for event in events:
-                add(event)
+            if isinstance(events, EventLog) and (self._source is events or (not self.blocks and not self.messages)):
+                self._feed_lazily(events)
+            else:
+                add = self.add
+                for event in events:
+                    add(event)
         finally:
             if was_enabled:
                 gc.enable()
+
+    def _feed_lazily(self, source: EventLog) -> None:
+        if self._source is None:
+            self._source = source
+            self.messages = _Messages(self)  # type: ignore[assignment]
+        blocks, block_for, account = self.blocks, self._block_for, self._account
+        start, self._fed = self._fed, len(source)
+        for index, event in enumerate(source._stream(range(start, len(source)), source.CHUNK), start):
+            b = block_for(event)
+            block = blocks[b]
+            if block._refs is None and block._events:  # a block already held in memory stays so
+                pos = len(block._events)
+                block._events.append(event)
+            else:
+                pos = block._add_ref(source, index)
+            account(block, b, pos, event)
 
     def _new_block(self, kind: str, number: int | None = None) -> int:
         self.blocks.append(Block(kind, number))
@@ -364,10 +498,18 @@ class TranscriptModel:
 
     def _messages_added(self, b: int, pos: int, added: list[Any]) -> None:
         for sub, message in enumerate(added):
-            self._loc_block.append(b)
-            self._loc_pos.append(pos)
-            self._loc_sub.append(sub)
+            self._message_added(b, pos, sub, message)
+
+    def _message_added(self, b: int, pos: int, sub: int, message: Any) -> None:
+        self._loc_block.append(b)
+        self._loc_pos.append(pos)
+        self._loc_sub.append(sub)
+        if self._source is None:
             self.messages.append(message)
+        else:
+            role, ids = _skeleton_of(message)
+            self._roles.append(role)
+            self._ids.append(ids)
 
     def _account(self, block: Block, b: int, pos: int, event: Any) -> None:
         kind = type(event)
@@ -378,28 +520,37 @@ class TranscriptModel:
             block.request_size = event.request_size
             self.last_request_size = event.request_size
         elif kind is AssistantMessage:
-            self._messages_added(b, pos, [event.message])
+            self._message_added(b, pos, 0, event.message)
             block.assistant_seen = True
-            block.usage = event.usage
+            usage = event.usage
+            block.usage = usage
             block.latency_s = event.latency_s
-            if event.usage is not None:
-                self.prompt_tokens += event.usage.prompt_tokens
-                self.completion_tokens += event.usage.completion_tokens
+            if usage is not None:
+                self.prompt_tokens += usage.prompt_tokens
+                self.completion_tokens += usage.completion_tokens
             for sub, call in enumerate(tool_calls_of(event.message)):
-                block.tool_names.append(call.name)
+                block.tool_names.append(intern(call.name))
                 if call.id:
-                    self.call_sites.setdefault(call.id, Site(b, pos, sub))
-                    self.color(call.id)
+                    call_id = intern(call.id)
+                    if call_id not in self.call_sites:
+                        self.call_sites[call_id] = Site(b, pos, sub)
+                    self.color(call_id)
         elif kind is ToolResult:
-            self._messages_added(b, pos, [event.message])
+            self._message_added(b, pos, 0, event.message)
+            block.result_count += 1
             if event.is_error:
                 block.error_count += 1
             if event.tool_call_id:
-                self.result_sites.setdefault(event.tool_call_id, []).append(Site(b, pos))
-                self.color(event.tool_call_id)
+                call_id = intern(event.tool_call_id)
+                sites = self.result_sites.get(call_id)
+                if sites is None:
+                    self.result_sites[call_id] = [Site(b, pos)]
+                else:
+                    sites.append(Site(b, pos))
+                self.color(call_id)
         elif kind is ReflectionNote:
             self._messages_added(b, pos, event.messages)
-            block.reflection = event.role
+            block.reflection = intern(event.role) if isinstance(event.role, str) else event.role
             if event.usage is not None:
                 self.prompt_tokens += event.usage.prompt_tokens
                 self.completion_tokens += event.usage.completion_tokens
@@ -411,8 +562,12 @@ class TranscriptModel:
             except Exception:
                 dropped, added = 0, []
             if dropped:  # a reflection fallback replaces the note at the end of the history
-                keep = max(0, len(self.messages) - dropped)
-                del self.messages[keep:], self._loc_block[keep:], self._loc_pos[keep:], self._loc_sub[keep:]
+                keep = max(0, len(self._loc_block) - dropped)
+                del self._loc_block[keep:], self._loc_pos[keep:], self._loc_sub[keep:]
+                if self._source is None:
+                    del self.messages[keep:]
+                else:
+                    del self._roles[keep:], self._ids[keep:]
             if kind is ReflectionFallback:
                 block.fallbacks += 1
             self._messages_added(b, pos, added)
@@ -457,7 +612,10 @@ class TranscriptModel:
             return set()
         self._checked_upto = len(self.messages)
         try:
-            found = list(self.checker(self.messages))
+            if self._source is not None and getattr(self.checker, "reads_skeleton", False):
+                found = list(self.checker(_Skeleton(self)))  # roles and ids are all it reads
+            else:
+                found = list(self.checker(self.messages))
         except Exception:
             found = []
         new: dict[int, Mapping[tuple[int, int], list[ViolationLike]]] = {}
@@ -470,6 +628,8 @@ class TranscriptModel:
         changed = set()
         for b, block in enumerate(self.blocks):
             wanted = new.get(b, NO_VIOLATIONS)
+            if wanted is NO_VIOLATIONS and block.violations is NO_VIOLATIONS:
+                continue
             if _violation_keys(block.violations) != _violation_keys(wanted):
                 changed.add(b)
             block.violations = wanted
@@ -488,10 +648,10 @@ class TranscriptModel:
             return []
         found = []
         for b, block in enumerate(self.blocks):
-            items = block.get_items() if block.items is not None else _transient_items(block)
-            for i, item in enumerate(items):
-                if item.selectable and item.kind != "title" and needle in item_search_text(block, item).casefold():
-                    found.append((b, i))
+            with block.transient():  # every block once: keep nothing of those not already shown
+                for i, item in enumerate(block.get_items()):
+                    if item.selectable and item.kind != "title" and needle in item_search_text(block, item).casefold():
+                        found.append((b, i))
         return found
 
 
@@ -500,13 +660,130 @@ def _violation_keys(d: Mapping[tuple[int, int], list[ViolationLike]]) -> list[tu
 
 
 def _transient_items(block: Block) -> list[Item]:
-    """Items of a block without caching them (search touches every block once)."""
-    saved = block.items, block._item_index
-    block.items = None
-    try:
+    """Items of a block without caching them (its events stay as they were: read back if lazy)."""
+    if block.items is not None:
+        return block.items
+    with block.transient():
         return block.get_items()
-    finally:
-        block.items, block._item_index = saved
+
+
+intern = sys.intern
+
+
+def _intern_any(value: Any) -> Any:
+    return sys.intern(value) if value.__class__ is str else value
+
+
+FULL = object()
+"""In a skeleton: this message is not plain enough to summarize; read the real one."""
+
+
+def _skeleton_of(message: Any) -> tuple[Any, Any]:
+    """What the ordering check reads of a message: its role, and its call ids (assistant) or the id it
+    answers (tool). FULL when the message is odd enough that only the real one will do."""
+    if message.__class__ is not dict:
+        return None, FULL
+    role = message.get("role")
+    if role.__class__ is not str:
+        return None, FULL
+    role = intern(role)
+    if role == "assistant":
+        calls = message.get("tool_calls")
+        if not calls:
+            return role, None
+        if calls.__class__ is not list or any(c.__class__ is not dict for c in calls):
+            return role, FULL
+        return role, tuple(_intern_any(c.get("id")) for c in calls)
+    if role == "tool":
+        return role, _intern_any(message.get("tool_call_id"))
+    return role, None
+
+
+class _Messages(Sequence):
+    """The history of a lazy model: each message read back from its event when asked for."""
+
+    def __init__(self, model: TranscriptModel) -> None:
+        self._model = model
+
+    def __len__(self) -> int:
+        return len(self._model._loc_block)
+
+    def _one(self, index: int, cache: dict[int, list[Any]] | None = None) -> Any:
+        model = self._model
+        b, pos, sub = model._loc_block[index], model._loc_pos[index], model._loc_sub[index]
+        events = cache.get(b) if cache is not None else None
+        if events is None:
+            block = model.blocks[b]
+            with block.transient():  # read back for this, not kept
+                events = block.events
+            if cache is not None:
+                cache.clear()  # a block's messages are neighbours: one block is enough
+                cache[b] = events
+        return appended_messages(events[pos])[sub]
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            cache: dict[int, list[Any]] = {}
+            return [self._one(i, cache) for i in range(*index.indices(len(self)))]
+        index = index.__index__()
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("message index out of range")
+        return self._one(index)
+
+    def __iter__(self) -> Iterator[Any]:
+        cache: dict[int, list[Any]] = {}
+        for index in range(len(self)):
+            yield self._one(index, cache)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, Sequence)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _Skeleton(Sequence):
+    """The history as the ordering check reads it, built from the roles and ids a lazy model keeps."""
+
+    def __init__(self, model: TranscriptModel) -> None:
+        self._model = model
+        self._full: _Messages | None = None
+
+    def __len__(self) -> int:
+        return len(self._model._roles)
+
+    def _make(self, index: int, role: Any, ids: Any) -> Any:
+        if ids is FULL:
+            if self._full is None:
+                self._full = _Messages(self._model)
+            return self._full[index]
+        if ids is None:
+            return {"role": role}
+        if role == "tool":
+            return {"role": role, "tool_call_id": ids}
+        return {"role": role, "tool_calls": [{"id": i} for i in ids]}
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        index = index.__index__()
+        return self._make(index, self._model._roles[index], self._model._ids[index])
+
+    def __iter__(self) -> Iterator[Any]:
+        make = self._make
+        for index, (role, ids) in enumerate(zip(self._model._roles, self._model._ids)):
+            yield make(index, role, ids)
+
+    def roles(self) -> set[Any]:
+        """Every role in the history (as `{m.get("role") for m in messages}` would give)."""
+        model = self._model
+        roles = set(model._roles)
+        if any(ids is FULL for ids in model._ids):
+            roles = {m.get("role") for m in self if isinstance(m, dict)}
+        return roles
 
 
 def item_search_text(block: Block, item: Item) -> str:
@@ -546,7 +823,7 @@ def iter_link_items(blocks: list[Block], start: tuple[int, int], step: int) -> I
     first = True
     while 0 <= b < len(blocks):
         block = blocks[b]
-        if not first and not block.tool_names and not any(isinstance(e, ToolResult) for e in block.events):
+        if not first and not block.tool_names and not block.result_count:
             b += step
             continue
         items = block.get_items()
