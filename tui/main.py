@@ -4,6 +4,7 @@ everything else headless."""
 from __future__ import annotations
 
 import argparse
+import gc
 import asyncio
 import sys
 from pathlib import Path
@@ -73,14 +74,17 @@ def open_app(args: argparse.Namespace) -> int:
     if Path(args.file).is_dir():
         return open_folder(args)
 
+    gc.disable()  # loading makes many objects and frees none: collections here are pure cost
     try:
         transcript = open_transcript(args.file)
+        from tui.app import AgentTuiApp
+
+        app = AgentTuiApp(transcript=transcript, title=str(args.file))
     except TranscriptError as exc:
         print(f"agent-tui: {exc}", file=sys.stderr)
         return 2
-    from tui.app import AgentTuiApp
-
-    app = AgentTuiApp(transcript=transcript, title=str(args.file))
+    finally:
+        gc.enable()
     if args.snapshot:
         return _snapshot(app, args)
     app.run()
