@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any, TextIO, get_args
@@ -46,6 +47,27 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--base-url", help="override the preset's base URL")
     g.add_argument("--script", type=Path, help="scripted provider: JSON list of assistant messages")
     g.add_argument("--transcript", type=Path, dest="replay", help="replay provider: the transcript to replay")
+    g.add_argument("--model-path", type=Path, metavar="FILE.gguf",
+                   help="local provider: the GGUF that llama-cpp-python's server loads (pip install -e '.[local]')")
+    g.add_argument("--max-retries", type=int, default=2,
+                   help="the SDK's own retries on 408/409/429/5xx and timeouts (default 2)")
+    g.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="per request attempt (default 120; 600 for --provider local)")
+    g = p.add_argument_group("endpoint capabilities (default: the provider's profile)")
+    g.add_argument("--tool-calls", choices=("native", "text", "auto"),
+                   help="native tool_calls; text: tools in the prompt, calls parsed from replies; auto: native, "
+                        "and calls written as text are taken too")
+    g.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                   help="stream replies (default: on where the provider supports it)")
+    g.add_argument("--assistant-content", choices=("null", "empty"),
+                   help='content of a tool-call turn on the wire: null or "" (some servers reject null)')
+    g.add_argument("--no-parallel-tool-calls", dest="parallel_tool_calls", action="store_const", const=False,
+                   default=None, help="send parallel_tool_calls=false (where the endpoint takes it)")
+    g.add_argument("--tool-choice", choices=("auto", "required"),
+                   help="required: send tool_choice=required (where the endpoint takes it)")
+    g.add_argument("--tool-call-ids", choices=("any", "mistral9"),
+                   help="ids the endpoint accepts (mistral9: 9 letters and digits; default for Mistral models)")
+    g.add_argument("--temperature", type=float, help="sampling temperature (default: the profile's or endpoint's)")
     g = p.add_argument_group("loop")
     g.add_argument("--max-steps", type=int, default=30, help="step budget (default 30)")
     g.add_argument("--reflection", choices=REFLECTION_MODES, default="system",
@@ -63,12 +85,23 @@ def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> Any:
         raise UsageError("--max-steps must be at least 1")
     if args.workspace is not None and args.task is not None:
         raise UsageError("give either --task or --workspace, not both")
+    if getattr(args, "max_retries", 2) < 0:
+        raise UsageError("--max-retries must be 0 or more")
+    if getattr(args, "timeout", None) is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be more than 0 seconds")
+    if getattr(args, "model_path", None) is not None and args.provider not in (None, "local"):
+        raise UsageError("--model-path goes with --provider local")
+    extra = {name: getattr(args, name, None) for name in (
+        "model_path", "tool_calls", "stream", "assistant_content", "parallel_tool_calls", "tool_choice",
+        "tool_call_ids", "temperature", "timeout")}
+    if extra["model_path"] is not None and args.provider is None:
+        args.provider = "local"  # a model file says which provider
     return RunOptions(task=args.task or ("quicksort" if args.workspace is None else None),
                       workspace=args.workspace, goal=args.goal, test_cmd=args.test_cmd, provider=args.provider,
                       model=args.model, base_url=args.base_url, script=args.script, replay=args.replay,
                       max_steps=args.max_steps, reflection=args.reflection, reflection_model=args.reflection_model,
-                      reflection_triggers=args.reflection_triggers,
-                      out=args.out, step_mode=step_mode)  # type: ignore[arg-type]
+                      reflection_triggers=args.reflection_triggers, out=args.out, step_mode=step_mode,
+                      max_retries=getattr(args, "max_retries", 2), **extra)  # type: ignore[arg-type]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,10 +172,18 @@ def cmd_run_headless(args: argparse.Namespace, out: TextIO | None = None) -> int
     printer = EventPrinter(out)
 
     async def drive() -> None:
+        task = asyncio.current_task()
+        try:  # SIGTERM stops the run as Ctrl-C does: the transcript is closed, a local model's server stopped
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)  # type: ignore[union-attr]
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform
+            pass
         async for event in run.events():
             printer.show(event)
 
-    asyncio.run(drive())
+    try:
+        asyncio.run(drive())
+    except asyncio.CancelledError:
+        pass
     done = run.finished
     if done is None or done.reason in ("provider_error", "error"):
         detail = done.detail if done else "the run ended without a result"
@@ -171,12 +212,15 @@ class EventPrinter:
             text = _text(event.message.get("content"))
             if text.strip():
                 self.line(f"assistant: {text.strip()}")
+            parsed = "  (parsed from text)" if event.parsed_from_text else ""
             for call in event.message.get("tool_calls") or []:
                 fn = call.get("function", {})
-                self.line(f"  call {call.get('id')}  {fn.get('name')}({_compact_args(fn.get('arguments'))})")
+                self.line(f"  call {call.get('id')}  {fn.get('name')}({_compact_args(fn.get('arguments'))}){parsed}")
             usage = event.usage
             tokens = f"{usage.prompt_tokens}+{usage.completion_tokens} tokens, " if usage else ""
-            self.line(f"  [{tokens}{event.latency_s:.2f}s, finish_reason {event.finish_reason}]")
+            ttft = f"first token {event.ttft_s:.2f}s, " if event.ttft_s is not None else ""
+            wire = ", text tool calls" if event.tool_call_mode == "text" else ""
+            self.line(f"  [{tokens}{ttft}{event.latency_s:.2f}s, finish_reason {event.finish_reason}{wire}]")
         elif isinstance(event, ToolResult):
             mark = "ERROR " if event.is_error else ""
             self.line(f"  result {event.tool_call_id}  {mark}{event.name}:")

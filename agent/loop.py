@@ -3,7 +3,9 @@ reflect, repeat.
 
 It keeps one chronological messages list and publishes everything it does as typed events
 (`agent.events`): it yields them, and whoever drives it (CLI, TUI, tests, ablations) decides what to show.
-It knows nothing of providers: it gets a `Model` and a `Toolbox`, and a `RunControl` to wait on.
+It knows nothing of providers: it gets a `Model` and a `Toolbox`, and a `RunControl` to wait on. The model
+(`agent.chat.ChatModel`) adapts the canonical history to the endpoint; while a request is out, what it hands
+over (the reply streaming in, the SDK's retries) is yielded as it comes.
 
 A reflection note goes after the last tool message of the iteration's batch. When the next request is
 refused because of the note's role (an open-model template that takes no system message past the first),
@@ -13,9 +15,10 @@ ReflectionFallback and starts the same iteration again with the new request.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, AsyncIterator, Callable, Protocol
 
 from agent.control import RunControl
 from agent.events import (
@@ -49,12 +52,20 @@ class Completion:
     finish_reason: str | None = None
     model: str | None = None
     latency_s: float = 0.0
+    parsed_from_text: bool = False
+    raw_content: str | None = None
+    ttft_s: float | None = None
+    tool_call_mode: str = "native"
 
 
 class Model(Protocol):
-    """Anything that answers a messages list with one assistant message."""
+    """Anything that answers a messages list with one assistant message.
 
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Completion: ...
+    While it works it may hand events to `emit` (the reply streaming in, the SDK retrying): the loop
+    yields them as they come, stamped with the iteration."""
+
+    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                       emit: Callable[[Event], None] | None = None) -> Completion: ...
 
 
 @dataclass
@@ -118,6 +129,8 @@ class AgentLoop:
     control: RunControl = field(default_factory=RunControl)
     max_steps: int = 30
     reflector: Reflector | None = None
+    nudge: str = NUDGE
+    """What a reply without a tool call is answered with (`{names}`: the tools); text mode says how to write one."""
     messages: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     _injected: _InjectedNote | None = field(default=None, repr=False)
@@ -140,7 +153,11 @@ class AgentLoop:
                 completion: Completion | None = None
                 while completion is None:
                     try:
-                        completion = await self._request()
+                        async for event in self._request(iteration):
+                            if isinstance(event, Completion):
+                                completion = event
+                            else:
+                                yield event  # the reply streaming in, the SDK's retries
                     except StopRun as stop:
                         retry = self._fall_back(stop, iteration, mode)
                         if retry is None:
@@ -152,10 +169,12 @@ class AgentLoop:
                 self.messages.append(completion.message)
                 yield AssistantMessage(iteration=iteration, message=completion.message, usage=completion.usage,
                                        latency_s=completion.latency_s, finish_reason=completion.finish_reason,
-                                       model=completion.model)
+                                       model=completion.model, parsed_from_text=completion.parsed_from_text,
+                                       raw_content=completion.raw_content, ttft_s=completion.ttft_s,
+                                       tool_call_mode=completion.tool_call_mode)
                 calls = completion.message.get("tool_calls") or []
                 if not calls:
-                    nudge = {"role": "user", "content": NUDGE.format(names=", ".join(self.toolbox.names))}
+                    nudge = {"role": "user", "content": self.nudge.replace("{names}", ", ".join(self.toolbox.names))}
                     self.messages.append(nudge)
                     yield DriverMessage(iteration=iteration, kind="nudge", message=nudge)
                 results, outcomes = [], []
@@ -232,11 +251,33 @@ class AgentLoop:
         events.append(self._started(iteration, mode))
         return events
 
-    async def _request(self) -> Completion:
+    async def _request(self, iteration: int) -> AsyncIterator[Event | Completion]:
+        """Send the request; yield what the model hands over while it works, then the Completion."""
         violations = check_messages(self.messages)
         if violations:  # a bug in the driver, never sent: the provider would refuse it anyway
             raise StopRun("error", "ordering check failed before sending: " + "; ".join(map(str, violations)))
-        return await self.model.complete(self.messages, self.toolbox.schemas())
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        done = object()
+
+        def emit(event: Event) -> None:
+            if getattr(event, "iteration", 0) is None:  # the model does not know which iteration it serves
+                event.iteration = iteration  # type: ignore[union-attr]
+            queue.put_nowait(event)
+
+        async def complete() -> Completion:
+            try:
+                return await self.model.complete(self.messages, self.toolbox.schemas(), emit=emit)
+            finally:
+                queue.put_nowait(done)
+
+        task = asyncio.ensure_future(complete())
+        try:
+            while (event := await queue.get()) is not done:
+                yield event
+            yield await task
+        finally:
+            if not task.done():
+                task.cancel()
 
     async def _run_call(self, iteration: int, call: dict[str, Any]) -> tuple[ToolResult, ToolOutcome]:
         function = call.get("function") or {}
@@ -251,55 +292,10 @@ class AgentLoop:
         return result, outcome
 
 
-class ChatModel:
-    """A `Model` over the openai SDK's chat completions, for any OpenAI-compatible endpoint."""
+def __getattr__(name: str) -> Any:
+    """`ChatModel` and `clean_message` moved to agent.chat (the request step); old imports keep working."""
+    if name in ("ChatModel", "clean_message"):
+        from agent import chat
 
-    def __init__(self, client: Any, model: str, describe_error: Any = None, **params: Any) -> None:
-        self.client = client
-        self.model = model
-        self.params = params
-        self._describe = describe_error or (lambda exc: f"{type(exc).__name__}: {exc}")
-
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
-                       extra_headers: dict[str, str] | None = None) -> Completion:
-        import openai
-
-        from agent.providers import is_context_length_error
-
-        kwargs: dict[str, Any] = dict(self.params)
-        if tools:
-            kwargs["tools"] = tools
-        if extra_headers:
-            kwargs["extra_headers"] = extra_headers
-        started = time.perf_counter()
-        try:
-            response = await self.client.chat.completions.create(model=self.model, messages=messages, **kwargs)
-        except openai.APIError as exc:
-            if is_context_length_error(exc):
-                raise StopRun("context_length", self._describe(exc)) from exc
-            raise StopRun("provider_error", self._describe(exc)) from exc
-        latency = time.perf_counter() - started
-        if not response.choices:
-            raise StopRun("provider_error", "the provider returned a completion with no choices")
-        choice = response.choices[0]
-        usage = None
-        if response.usage is not None:
-            usage = Usage(prompt_tokens=response.usage.prompt_tokens or 0,
-                          completion_tokens=response.usage.completion_tokens or 0)
-        return Completion(message=clean_message(choice.message), usage=usage, finish_reason=choice.finish_reason,
-                          model=response.model, latency_s=latency)
-
-
-def clean_message(message: Any) -> dict[str, Any]:
-    """Only the fields the API defines for an assistant message (never a raw dump of a richer object)."""
-    out: dict[str, Any] = {"role": "assistant", "content": message.content}
-    calls = []
-    for call in message.tool_calls or []:
-        function = getattr(call, "function", None)
-        if function is None:
-            continue
-        calls.append({"id": call.id, "type": "function",
-                      "function": {"name": function.name, "arguments": function.arguments or ""}})
-    if calls:
-        out["tool_calls"] = calls
-    return out
+        return getattr(chat, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

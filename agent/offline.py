@@ -159,7 +159,19 @@ class OfflineServer:
             return _error(400, f"offline model: the script has no reply left (it had {len(self.replies)})")
         reply = self.replies[self._next]
         self._next += 1
+        if body.get("stream"):  # `--stream`: the same reply as server-sent chunks
+            return _streamed(body, reply, self.model)
         return _completion(body, reply, self.model)
+
+
+def _streamed(body: dict[str, Any], message: dict[str, Any], model: str) -> httpx.Response:
+    from agent.streaming import sse_body, sse_chunks
+
+    usage = None
+    if (body.get("stream_options") or {}).get("include_usage"):
+        usage = json.loads(_completion(body, message, model).content)["usage"]
+    return httpx.Response(200, headers={"content-type": "text/event-stream"},
+                          content=sse_body(sse_chunks(message, model=model, usage=usage)))
 
 
 def _completion(body: dict[str, Any], message: dict[str, Any], model: str) -> httpx.Response:

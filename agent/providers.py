@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 
 OFFLINE_PROVIDERS = ("scripted", "replay")
+LOCAL_PROVIDER = "local"
+"""llama-cpp-python's server started by agent-tui itself for `--model-path FILE.gguf` (agent.local_model)."""
 
 
 class UsageError(Exception):
@@ -42,7 +44,7 @@ PRESETS: dict[str, ProviderPreset] = {
     )
 }
 
-PROVIDER_NAMES = (*PRESETS, *OFFLINE_PROVIDERS)
+PROVIDER_NAMES = (*PRESETS, LOCAL_PROVIDER, *OFFLINE_PROVIDERS)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ def resolve_endpoint(provider: str, model: str | None, base_url: str | None,
                      environ: os._Environ[str] | dict[str, str] = os.environ) -> Endpoint:
     """Apply the preset, the flags and the environment; raise UsageError naming what is missing."""
     preset = PRESETS.get(provider)
+    if provider == LOCAL_PROVIDER:
+        raise UsageError("provider local starts its own server for a run: agent-tui run --provider local "
+                         "--model-path FILE.gguf")
     if preset is None:
         raise UsageError(f"unknown provider {provider!r}; choose one of: {', '.join(PROVIDER_NAMES)}")
     key = "not-needed"
@@ -99,18 +104,26 @@ def describe_provider_error(exc: BaseException, endpoint: Endpoint | None) -> st
     where = f"{endpoint.provider} at {endpoint.base_url}" if endpoint else "the provider"
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        text = _error_text(exc)
+        text = one_line(_error_text(exc))
         if status in (401, 403) and endpoint is not None:
             key = endpoint.key_env or "the key variable"
             return f"{where} refused the API key (HTTP {status}): check {key}. Provider said: {text}"
         if status == 404 and endpoint is not None and "model" in text.lower():
             return f"{where} has no model {endpoint.model!r} (HTTP 404): pass --model with one it serves. {text}"
+        if status == 429:
+            return f"{where} is rate-limiting (HTTP 429) after the SDK's retries (--max-retries): {text}"
         return f"{where} answered HTTP {status}: {text}"
     if isinstance(exc, openai.APITimeoutError):
-        return f"{where} did not answer in time (after the SDK's retries)"
+        return f"{where} did not answer in time (after the SDK's retries; see --timeout, --max-retries)"
     if isinstance(exc, openai.APIConnectionError):
-        return f"cannot reach {where}: {exc.__cause__ or exc}"
-    return f"{type(exc).__name__}: {exc}"
+        return f"cannot reach {where}: {one_line(str(exc.__cause__ or exc))}"
+    return f"{type(exc).__name__}: {one_line(str(exc))}"
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """Whitespace collapsed, long texts cut: an error message fits on one line."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def is_context_length_error(exc: BaseException) -> bool:

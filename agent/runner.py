@@ -7,14 +7,16 @@ happens, and yields it on to whichever front end is watching.
 
 from __future__ import annotations
 
+import atexit
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
 from agent.control import RunControl, StepMode
-from agent.events import Event, Notice, ReflectionMode, RunFinished
+from agent.events import Event, Notice, ReflectionMode, RunFinished, is_transient
 from agent.providers import (
+    LOCAL_PROVIDER,
     Endpoint,
     UsageError,
     default_provider,
@@ -22,6 +24,7 @@ from agent.providers import (
     make_client,
     resolve_endpoint,
 )
+from agent.profiles import Profile, resolve_profile
 from agent.transcript import TranscriptHeader, TranscriptWriter
 
 SYSTEM_PROMPT = """You are a careful software engineer working in a small repository.
@@ -51,6 +54,25 @@ class RunOptions:
     runs_dir: Path = Path("runs")
     step_mode: StepMode = "continuous"
     test_timeout: float = 120.0
+    model_path: Path | None = None
+    """--provider local: the GGUF file llama-cpp-python's server loads."""
+    tool_calls: str | None = None
+    """native | text | auto; None: the preset's (see agent.profiles)."""
+    stream: bool | None = None
+    """None: stream where the preset supports it."""
+    assistant_content: str | None = None
+    """null | empty: the content of a tool-call turn on the wire; None: the preset's."""
+    parallel_tool_calls: bool | None = None
+    """False: ask for one call per reply (sent only where the endpoint takes the parameter)."""
+    tool_choice: str | None = None
+    """None or "auto": not sent; "required": sent where the endpoint takes it."""
+    tool_call_ids: str | None = None
+    """any | mistral9; None: the preset's (mistral9 for Mistral models)."""
+    temperature: float | None = None
+    max_retries: int = 2
+    """The SDK's own retries on 408/409/429/5xx and timeouts (no second retry loop on top)."""
+    timeout: float | None = None
+    """Seconds per request attempt; None: 120, or 600 for a local model on the CPU."""
 
 
 @dataclass
@@ -68,8 +90,13 @@ class Run:
     """The offline server, when the model is scripted or replayed (its `requests` are what the SDK sent)."""
     replayed: Any = None
     finished: RunFinished | None = None
+    local_server: Any = None
+    """The llama-cpp-python server of `--provider local`, stopped when the run ends (`close`)."""
 
-    async def events(self) -> AsyncIterator[Event]:
+    async def events(self, transient: bool = False) -> AsyncIterator[Event]:
+        """Drive the run, writing every event to the transcript and yielding it. `transient=True` also
+        yields the events only meant for live display (AssistantDelta: the reply streaming in), which
+        are never written."""
         writer = TranscriptWriter(self.path, self.header)
         try:
             for text in self.notices:
@@ -77,6 +104,10 @@ class Run:
                 writer.write(notice)
                 yield notice
             async for event in self.loop.run():
+                if is_transient(event):
+                    if transient:
+                        yield event
+                    continue
                 if isinstance(event, RunFinished):
                     for extra in await self._closing_notices():
                         writer.write(extra)
@@ -91,6 +122,13 @@ class Run:
                                             iterations=_iterations(self.loop), usage=self.loop.usage)
                 writer.write(self.finished)
             writer.close()
+            self.close()
+
+    def close(self) -> None:
+        """Stop the local model's server, if this run started one (safe to call more than once)."""
+        server, self.local_server = self.local_server, None
+        if server is not None:
+            server.__exit__(None, None, None)
 
     async def _with_test_result(self, event: RunFinished) -> RunFinished:
         if not self.test_cmd:
@@ -115,32 +153,32 @@ def _iterations(loop: Any) -> int:
     return sum(1 for m in loop.messages if m.get("role") == "assistant")
 
 
+@dataclass
+class _Work:
+    """What the agent works on."""
+
+    task_name: str | None
+    goal: str
+    test_cmd: str | None
+    workspace: Path
+    task: Any = None
+
+
+@dataclass
+class _Connection:
+    """Where its requests go."""
+
+    endpoint: Endpoint
+    client: Any
+    server: Any = None
+    replayed: Any = None
+    local_server: Any = None
+
+
 def build_run(opts: RunOptions) -> Run:
     """Resolve everything a run needs; raise UsageError (one line) when something is missing or wrong."""
-    from agent.loop import AgentLoop, ChatModel
-    from agent.offline import OFFLINE_BASE_URL, OfflineServer, ScriptError, load_script, replay_server
-    from agent.tasks import get_task, prepare_workspace
-    from agent.tools import Toolbox
-    from agent.transcript import TranscriptError
-    from agent.workspace import Workspace
-
+    work = _resolve_work(opts)
     notices: list[str] = []
-    task = None
-    if opts.workspace is not None:
-        workspace = Path(opts.workspace).resolve()
-        if not workspace.is_dir():
-            raise UsageError(f"--workspace {opts.workspace}: no such folder")
-        if not opts.goal:
-            raise UsageError("--workspace needs --goal TEXT (what the agent should do there)")
-        goal, test_cmd, task_name = opts.goal, opts.test_cmd, None
-    else:
-        try:
-            task = get_task(opts.task or "quicksort")
-        except (KeyError, ValueError) as exc:
-            raise UsageError(str(exc.args[0] if exc.args else exc)) from None
-        workspace = prepare_workspace(task)
-        goal, test_cmd, task_name = opts.goal or task.goal, opts.test_cmd or task.test_cmd, task.name
-
     provider = opts.provider
     if provider is None:
         if opts.replay is not None:
@@ -152,57 +190,147 @@ def build_run(opts: RunOptions) -> Run:
             if provider is None:
                 provider = "scripted"
                 notices.append(f"no --provider given and no API key set: using the offline scripted model "
-                               f"for task {task_name or 'custom'}")
+                               f"for task {work.task_name or 'custom'}")
+    try:
+        profile = resolve_profile(provider, opts.model, tool_calls=opts.tool_calls,
+                                  assistant_content=opts.assistant_content, id_style=opts.tool_call_ids,
+                                  temperature=opts.temperature)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if opts.tool_choice == "required" and not profile.tool_choice_required:
+        notices.append(f'provider {provider} does not take tool_choice="required": not sending it')
+    if opts.parallel_tool_calls is False and not profile.parallel_tool_calls:
+        notices.append(f"provider {provider} does not take parallel_tool_calls: the model may still make "
+                       "several calls in one reply")
+    conn = _connect(opts, provider, work)
+    try:
+        return _assemble(opts, provider, work, conn, profile, notices)
+    except BaseException:
+        if conn.local_server is not None:
+            conn.local_server.__exit__(None, None, None)
+        raise
 
-    server = replayed = None
-    endpoint: Endpoint
-    if provider in ("scripted", "replay"):
-        try:
-            if provider == "scripted":
-                if opts.script is None and task is None:
-                    raise UsageError("--provider scripted on your own --workspace needs --script FILE")
-                script_path = opts.script or task.script  # type: ignore[union-attr]
-                server = OfflineServer(load_script(script_path), model=opts.model or "scripted")
-            else:
-                if opts.replay is None:
-                    raise UsageError("--provider replay needs --transcript FILE (the run to replay)")
-                from agent.formats import open_transcript
 
-                replayed = open_transcript(opts.replay)
-                server = replay_server(replayed)
-        except (ScriptError, TranscriptError) as exc:
-            raise UsageError(str(exc)) from None
-        endpoint = Endpoint(provider, OFFLINE_BASE_URL, server.model, "offline", None)
-        client = make_client(endpoint, max_retries=0, http_client=server.http_client())
-    else:
+def _resolve_work(opts: RunOptions) -> _Work:
+    from agent.tasks import get_task, prepare_workspace
+
+    if opts.workspace is not None:
+        workspace = Path(opts.workspace).resolve()
+        if not workspace.is_dir():
+            raise UsageError(f"--workspace {opts.workspace}: no such folder")
+        if not opts.goal:
+            raise UsageError("--workspace needs --goal TEXT (what the agent should do there)")
+        return _Work(None, opts.goal, opts.test_cmd, workspace)
+    try:
+        task = get_task(opts.task or "quicksort")
+    except (KeyError, ValueError) as exc:
+        raise UsageError(str(exc.args[0] if exc.args else exc)) from None
+    return _Work(task.name, opts.goal or task.goal, opts.test_cmd or task.test_cmd, prepare_workspace(task), task)
+
+
+def _timeout(opts: RunOptions, provider: str) -> float:
+    return opts.timeout or (600.0 if provider == LOCAL_PROVIDER else 120.0)
+
+
+def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
+    """The endpoint and the SDK client: an offline model, the local model's server, or a preset."""
+    from agent.offline import OFFLINE_BASE_URL, OfflineServer, ScriptError, load_script, replay_server
+    from agent.transcript import TranscriptError
+
+    timeout = _timeout(opts, provider)
+    if provider == LOCAL_PROVIDER:
+        local_server, endpoint = _start_local(opts)
+        return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout),
+                           local_server=local_server)
+    if provider not in ("scripted", "replay"):
         endpoint = resolve_endpoint(provider, opts.model, opts.base_url)
-        client = make_client(endpoint)
+        return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout))
+    replayed = None
+    try:
+        if provider == "scripted":
+            if opts.script is None and work.task is None:
+                raise UsageError("--provider scripted on your own --workspace needs --script FILE")
+            server = OfflineServer(load_script(opts.script or work.task.script), model=opts.model or "scripted")
+        else:
+            if opts.replay is None:
+                raise UsageError("--provider replay needs --transcript FILE (the run to replay)")
+            from agent.formats import open_transcript
 
-    toolbox = Toolbox(Workspace(workspace), test_cmd or "", test_timeout=opts.test_timeout)
+            replayed = open_transcript(opts.replay)
+            server = replay_server(replayed)
+    except (ScriptError, TranscriptError) as exc:
+        raise UsageError(str(exc)) from None
+    endpoint = Endpoint(provider, OFFLINE_BASE_URL, server.model, "offline", None)
+    return _Connection(endpoint, make_client(endpoint, max_retries=0, http_client=server.http_client()),
+                       server=server, replayed=replayed)
+
+
+def _start_local(opts: RunOptions) -> tuple[Any, Endpoint]:
+    """Start llama-cpp-python's server on a free loopback port for `--model-path` (UsageError on failure)."""
+    from agent.local_model import LocalModelError, LocalServer
+
+    if opts.model_path is None:
+        raise UsageError("--provider local needs --model-path FILE.gguf (assemble one with: "
+                         "python -m agent.local_model setup)")
+    if opts.base_url:
+        raise UsageError("--provider local starts its own server: use --provider llamacpp --base-url URL "
+                         "for one that is already running")
+    server = LocalServer(Path(opts.model_path))
+    try:
+        server.__enter__()
+    except LocalModelError as exc:
+        raise UsageError(str(exc)) from None
+    atexit.register(server.__exit__, None, None, None)  # a backstop: Run.close() stops it first
+    model = opts.model or Path(opts.model_path).name
+    return server, Endpoint(LOCAL_PROVIDER, server.base_url, model, "not-needed", None)
+
+
+def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, profile: Profile,
+              notices: list[str]) -> Run:
+    from agent.chat import ChatModel
+    from agent.loop import NUDGE, AgentLoop
+    from agent.textcalls import TEXT_NUDGE
+    from agent.tools import Toolbox
+    from agent.wire import describe_wire
+    from agent.workspace import Workspace
+
+    endpoint, client = conn.endpoint, conn.client
+    stream = profile.stream if opts.stream is None else opts.stream
+    toolbox = Toolbox(Workspace(work.workspace), work.test_cmd or "", test_timeout=opts.test_timeout)
     control = RunControl(mode=opts.step_mode, reflection=opts.reflection)
-    model = ChatModel(client, endpoint.model, describe_error=lambda exc: describe_provider_error(exc, endpoint))
-    refused: set[str] = set()
-    if replayed is not None:  # the recorded endpoint refused these roles: replay the note where it ended up
-        refused = {e.from_role for e in replayed.events if e.type == "reflection_fallback"}
-    reflector = _make_reflector(client, endpoint, opts, goal, refused)
-    loop = AgentLoop(model=model, toolbox=toolbox, system_prompt=SYSTEM_PROMPT, goal=goal, control=control,
-                     max_steps=opts.max_steps, reflector=reflector)
+    model = ChatModel(client, endpoint.model, describe_error=lambda exc: describe_provider_error(exc, endpoint),
+                      profile=profile, stream=stream, tool_choice=opts.tool_choice,
+                      parallel_tool_calls=opts.parallel_tool_calls)
+    refused: set[str] = set(profile.refused_roles)  # what the preset knows its templates refuse
+    if conn.replayed is not None:  # the recorded endpoint refused these roles: replay the note where it ended up
+        refused |= {e.from_role for e in conn.replayed.events if e.type == "reflection_fallback"}
+    reflector = _make_reflector(client, endpoint, opts, work.goal, refused)
+    loop = AgentLoop(model=model, toolbox=toolbox, system_prompt=SYSTEM_PROMPT, goal=work.goal, control=control,
+                     max_steps=opts.max_steps, reflector=reflector,
+                     nudge=TEXT_NUDGE if profile.tool_calls == "text" else NUDGE)
     header = TranscriptHeader(
-        task=task_name, goal=goal, provider=endpoint.provider, model=endpoint.model, base_url=endpoint.base_url,
-        workspace=str(workspace), tools=toolbox.schemas(),
-        settings={"max_steps": opts.max_steps, "reflection": opts.reflection, "test_cmd": test_cmd,
+        task=work.task_name, goal=work.goal, provider=endpoint.provider, model=endpoint.model,
+        base_url=endpoint.base_url, workspace=str(work.workspace), tools=toolbox.schemas(),
+        settings={"max_steps": opts.max_steps, "reflection": opts.reflection, "test_cmd": work.test_cmd,
                   "reflection_model": opts.reflection_model or endpoint.model,
                   "reflection_triggers": opts.reflection_triggers or "all",
                   "script": str(opts.script) if opts.script else None,
-                  "replay": str(opts.replay) if opts.replay else None},
+                  "replay": str(opts.replay) if opts.replay else None,
+                  "model_path": str(opts.model_path) if opts.model_path else None,
+                  "profile": profile.settings(), "stream": stream,
+                  "tool_choice": opts.tool_choice, "parallel_tool_calls": opts.parallel_tool_calls,
+                  "max_retries": 0 if conn.server is not None else opts.max_retries,
+                  "timeout": _timeout(opts, provider),
+                  "wire": describe_wire(profile, profile.tool_calls == "text")},
     )
-    path = opts.out or opts.runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{task_name or 'custom'}-{provider}.jsonl"
+    path = opts.out or opts.runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{work.task_name or 'custom'}-{provider}.jsonl"
     if opts.out is not None and path.exists():
         if path.is_dir():
             raise UsageError(f"--out {path}: is a folder; give a file name")
         path.unlink()  # the user named this file: a new run replaces it rather than appending to it
-    return Run(header=header, path=Path(path), control=control, loop=loop, workspace=workspace,
-               test_cmd=test_cmd, notices=notices, server=server, replayed=replayed)
+    return Run(header=header, path=Path(path), control=control, loop=loop, workspace=work.workspace,
+               test_cmd=work.test_cmd, notices=notices, server=conn.server, replayed=conn.replayed,
+               local_server=conn.local_server)
 
 
 def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, goal: str, refused: set[str]) -> Any:

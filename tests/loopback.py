@@ -38,9 +38,16 @@ class LoopbackServer:
     def __init__(self, scripts: dict[str, list[dict[str, Any]]] | list[dict[str, Any]], *,
                  latency: float = 0.0, reflection_note: str = REFLECTION_NOTE,
                  fail: Callable[[int, dict[str, Any]], Failure | None] | None = None,
-                 model: str = "loopback", max_lifetime: float = 300.0, max_requests: int = 10_000) -> None:
+                 model: str = "loopback", max_lifetime: float = 300.0, max_requests: int = 10_000,
+                 stream_index: bool = True, stream_ids: bool = True, step_by: str = "match",
+                 headers: Callable[[int, int], dict[str, str]] | None = None) -> None:
         """`scripts`: one list of assistant messages, or a mapping from goal (first user message) to one.
-        `fail(n, body)` is asked before each answer (n counts every request from 1) and may return an error."""
+        `fail(n, body)` is asked before each answer (n counts every request from 1) and may return an error.
+        A request with `stream: true` is answered with server-sent chunks; `stream_index=False` /
+        `stream_ids=False` stream tool calls as Ollama does (whole, without index, without ids).
+        `headers(n, status)` adds response headers (say `retry-after-ms: 10` to an error).
+        `step_by="count"`: the reply is chosen by how many assistant messages the request holds, for
+        scripts whose replies come back in another form (calls parsed from text, ids generated)."""
         self.scripts = scripts if isinstance(scripts, dict) else {"": list(scripts)}
         self.latency = latency
         self.reflection_note = reflection_note
@@ -48,6 +55,10 @@ class LoopbackServer:
         self.model = model
         self.max_lifetime = max_lifetime
         self.max_requests = max_requests
+        self.stream_index = stream_index
+        self.stream_ids = stream_ids
+        self.step_by = step_by
+        self.headers = headers
         self.requests: list[dict[str, Any]] = []
         """Every agent-turn request body, in arrival order."""
         self.reflection_requests: list[dict[str, Any]] = []
@@ -135,7 +146,10 @@ class LoopbackServer:
         script = self._script_for(messages)
         if script is None:
             return _error(400, "loopback server: no script for this conversation's goal")
-        step = _steps_taken(script, messages)
+        if self.step_by == "count":
+            step = sum(1 for m in messages if m.get("role") == "assistant")
+        else:
+            step = _steps_taken(script, messages)
         if step >= len(script):
             return _error(400, f"loopback server: the script has no reply left (it had {len(script)})")
         return 200, self._completion(body, script[step])
@@ -214,11 +228,29 @@ class _Handler(BaseHTTPRequestHandler):
                     if server.latency > 0:
                         time.sleep(server.latency)
                     status, payload = server.answer(body, self.headers)
+                    if status == 200 and body.get("stream") and payload.get("choices"):
+                        self._send_stream(body, payload)
+                        return
         finally:
             server._leave()
         data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for name, value in (server.headers(server.count, status) if server.headers else {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_stream(self, body: dict[str, Any], payload: dict[str, Any]) -> None:
+        from agent.streaming import sse_body, sse_chunks
+
+        server = self.owner
+        usage = payload["usage"] if (body.get("stream_options") or {}).get("include_usage") else None
+        data = sse_body(sse_chunks(payload["choices"][0]["message"], model=payload["model"], usage=usage,
+                                   with_index=server.stream_index, with_ids=server.stream_ids))
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -1,0 +1,272 @@
+"""The request step over the openai SDK: one chat completion for any OpenAI-compatible endpoint.
+
+`ChatModel.complete(history, tools, emit)` builds the request the profile asks for (`agent.wire`), sends it
+(streamed or not), and turns the reply back into canonical form: tool calls parsed from text when the
+profile says so, ids generated where the provider gave none or repeated one. While it waits it hands
+events to `emit`: the reply streaming in (`AssistantDelta`, transient) and the SDK's own retries (`Notice`),
+so a front end can show the wait. Errors become `StopRun` with a line a person can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import replace
+from typing import Any, Callable, Iterator
+
+from agent.events import AssistantDelta, Event, Notice, Usage
+from agent.loop import Completion, StopRun
+from agent.profiles import Profile
+from agent.streaming import StreamAccumulator
+from agent.textcalls import parse_text_calls
+from agent.wire import WireRequest, build_request, ensure_ids
+
+Emit = Callable[[Event], None]
+
+TOOLS_REFUSED = (
+    '"auto" tool choice requires --enable-auto-tool-choice',  # vLLM without a tool parser
+    "does not support tools",  # Ollama, for a model without a tool template
+    "tools param requires --jinja",  # llama.cpp's server without --jinja
+)
+"""What endpoints say when they take no `tools` parameter: in auto mode the run switches to text calls."""
+
+NULL_REFUSED = (
+    "invalid message content type: <nil>",  # Ollama
+    "Input should be a valid string",  # llama-cpp-python's server (HTTP 500, a pydantic validation error)
+)
+"""What endpoints say when an assistant message's content is `null`: the run sends `""` instead."""
+
+DELTA_INTERVAL = 0.05
+"""At most one AssistantDelta this often (seconds): a live view needs no more."""
+
+
+class ChatModel:
+    """A `Model` over the SDK's chat completions, adapted to one endpoint by its `Profile`."""
+
+    def __init__(self, client: Any, model: str, describe_error: Callable[[BaseException], str] | None = None, *,
+                 profile: Profile | None = None, stream: bool | None = None, tool_choice: str | None = None,
+                 parallel_tool_calls: bool | None = None, **params: Any) -> None:
+        self.client = client
+        self.model = model
+        self.profile = profile or Profile(tool_calls="native", stream=False)
+        self.stream = self.profile.stream if stream is None else stream
+        self.text_mode = self.profile.tool_calls == "text"
+        """True once requests go in text form (from the start, or after the endpoint refused `tools`)."""
+        self.tool_choice = tool_choice
+        self.parallel_tool_calls = parallel_tool_calls
+        self.params = params
+        self._describe = describe_error or (lambda exc: f"{type(exc).__name__}: {exc}")
+
+    def request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> WireRequest:
+        """What `complete` would send for this history."""
+        return build_request(messages, tools, self.profile, text_mode=self.text_mode, stream=self.stream,
+                             tool_choice=self.tool_choice, parallel_tool_calls=self.parallel_tool_calls)
+
+    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                       emit: Emit | None = None) -> Completion:
+        from agent.providers import is_context_length_error
+
+        emit = emit or (lambda event: None)
+        request = self.request(messages, tools)
+        started = time.perf_counter()
+        try:
+            with sdk_retry_notices(emit):
+                if request.params.get("stream"):
+                    acc, message = await self._streamed(request, started, emit)
+                else:
+                    acc, message = await self._whole(request, started)
+        except _transport_errors() as exc:
+            if is_context_length_error(exc):
+                raise StopRun("context_length", self._describe(exc)) from exc
+            if self._adapt(exc, request, emit):
+                return await self.complete(messages, tools, emit)
+            raise StopRun("provider_error", self._describe(exc)) from exc
+        return self._completion(acc, message, messages, tools, time.perf_counter() - started, emit)
+
+    async def _whole(self, request: WireRequest, started: float) -> tuple[StreamAccumulator, dict[str, Any]]:
+        response = await self.client.chat.completions.create(model=self.model, messages=request.messages,
+                                                             **request.params, **self.params)
+        if not getattr(response, "choices", None):
+            raise StopRun("provider_error", "the provider returned a completion with no choices")
+        choice = response.choices[0]
+        acc = StreamAccumulator(started=started, model=response.model, usage=response.usage,
+                                finish_reason=choice.finish_reason)
+        return acc, clean_message(choice.message)
+
+    async def _streamed(self, request: WireRequest, started: float,
+                        emit: Emit) -> tuple[StreamAccumulator, dict[str, Any]]:
+        stream = await self.client.chat.completions.create(model=self.model, messages=request.messages,
+                                                           **request.params, **self.params)
+        acc = StreamAccumulator(started=started)
+        last = 0.0
+        try:
+            async for chunk in stream:
+                if acc.add(chunk) and time.perf_counter() - last >= DELTA_INTERVAL:
+                    last = time.perf_counter()
+                    emit(AssistantDelta(text=acc.text, tool_calls=acc.preview(), ttft_s=acc.ttft_s,
+                                        elapsed_s=last - started))
+        finally:
+            await stream.close()
+        if acc.ttft_s is None and acc.finish_reason is None and acc.usage is None:
+            raise StopRun("provider_error", "the provider's stream ended without a reply")
+        return acc, acc.message()
+
+    def _completion(self, acc: StreamAccumulator, message: dict[str, Any], history: list[dict[str, Any]],
+                    tools: list[dict[str, Any]], latency: float, emit: Emit) -> Completion:
+        raw_content = None
+        parsed = False
+        calls = message.get("tool_calls") or []
+        if calls:
+            missing = ensure_ids(calls, history, self.profile.id_style)
+            if missing:
+                emit(Notice(level="info", text=f"the provider gave {missing} tool call(s) no id or a repeated "
+                                               f"one: using {', '.join(c['id'] for c in calls)}"))
+        elif self.profile.tool_calls != "native" and message.get("content"):
+            names = [t.get("function", {}).get("name", "") for t in tools]
+            found, rest = parse_text_calls(message["content"], names)
+            if len(found) > 1 and self.text_mode and self.profile.text_one_call:
+                emit(Notice(level="info", text=f"the reply wrote {len(found)} calls; taking the first "
+                                               f"({found[0].name}), one call per reply (the rest stay in "
+                                               "raw_content)"))
+                found = found[:1]
+            if found:
+                raw_content, parsed = message["content"], True
+                message["content"] = rest or None
+                message["tool_calls"] = [{"id": "", "type": "function",
+                                          "function": {"name": c.name, "arguments": c.arguments}} for c in found]
+                ensure_ids(message["tool_calls"], history, self.profile.id_style)
+            elif rest != message["content"].strip():  # a made-up <tool_response> was cut off
+                raw_content, message["content"] = message["content"], rest
+        usage = None
+        if acc.usage is not None:
+            usage = Usage(prompt_tokens=getattr(acc.usage, "prompt_tokens", 0) or 0,
+                          completion_tokens=getattr(acc.usage, "completion_tokens", 0) or 0)
+        return Completion(message=message, usage=usage, finish_reason=acc.finish_reason, model=acc.model,
+                          latency_s=latency, parsed_from_text=parsed, raw_content=raw_content,
+                          ttft_s=acc.ttft_s, tool_call_mode="text" if self.text_mode else "native")
+
+    def _adapt(self, exc: BaseException, request: WireRequest, emit: Emit) -> bool:
+        """When the endpoint refused the request for something the profile can change (native tools, `null`
+        content, `system` at index 0, the shape of ids): change it for the rest of the run, say so, and
+        return True (the request is then sent again). Each change is made once, so this never loops."""
+        from agent.providers import _error_text, one_line
+
+        text = _error_text(exc)
+        change = adaptation(text, self.profile, request, self.text_mode)
+        if change is None:
+            return False
+        field, value, what = change
+        if field == "text_mode":
+            self.text_mode = True
+        else:
+            self.profile = replace(self.profile, **{field: value})
+        emit(Notice(level="warning", text=f"the endpoint refused the request ({one_line(text, 200)}): {what} "
+                                          "for the rest of the run, and sending it again"))
+        return True
+
+
+def adaptation(text: str, profile: Profile, request: WireRequest, text_mode: bool) -> tuple[str, Any, str] | None:
+    """(profile field, new value, what changes) when an endpoint's error `text` says how to adapt."""
+    if profile.tool_calls == "auto" and not text_mode and any(t in text for t in TOOLS_REFUSED):
+        return "text_mode", True, "describing the tools in the prompt and parsing calls from the replies"
+    if profile.system_role == "system" and "does not support 'system' with this model" in text:
+        return "system_role", "developer", "sending system messages as developer"
+    if profile.id_style != "mistral9" and "with a length of 9" in text and "a-z, A-Z, 0-9" in text:
+        return "id_style", "mistral9", "sending tool-call ids of 9 letters and digits"
+    null_content = any(m.get("role") == "assistant" and m.get("content") is None for m in request.messages)
+    if profile.assistant_content == "null" and null_content and any(t in text for t in NULL_REFUSED):
+        return "assistant_content", "empty", 'sending "" instead of null as the content of tool-call turns'
+    return None
+
+
+def clean_message(message: Any) -> dict[str, Any]:
+    """Only the fields the API defines for an assistant message (never a raw dump of a richer object)."""
+    out: dict[str, Any] = {"role": "assistant", "content": getattr(message, "content", None)}
+    calls = []
+    for call in getattr(message, "tool_calls", None) or []:
+        function = getattr(call, "function", None)
+        if function is None:
+            continue
+        calls.append({"id": getattr(call, "id", None) or "", "type": "function",
+                      "function": {"name": function.name or "", "arguments": function.arguments or ""}})
+    if calls:
+        out["tool_calls"] = calls
+    return out
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    import openai
+
+    errors: list[type[BaseException]] = [openai.APIError]
+    for name in ("httpx2", "httpx"):
+        try:
+            errors.append(__import__(name).HTTPError)
+        except ImportError:
+            pass
+    return tuple(errors)
+
+
+# --- the SDK's retries, shown -----------------------------------------------------------------------------
+
+_retry_sink: ContextVar[Callable[[logging.LogRecord], None] | None] = ContextVar("agent_tui_retry_sink",
+                                                                                   default=None)
+_SDK_LOGGER = "openai._base_client"
+
+
+class _RetryFilter(logging.Filter):
+    """Hands the SDK's retry records to the request that is waiting on them (found by context), and lets
+    through to the usual handlers only what the logger's own level would have let through."""
+
+    def __init__(self, original_level: int) -> None:
+        super().__init__()
+        self.original_level = original_level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        sink = _retry_sink.get()
+        if sink is not None:
+            try:
+                sink(record)
+            except Exception:  # a display problem must never break a request
+                pass
+        threshold = self.original_level or logging.getLogger("openai").getEffectiveLevel()
+        return record.levelno >= threshold
+
+
+def _install_retry_filter() -> None:
+    logger = logging.getLogger(_SDK_LOGGER)
+    if any(isinstance(f, _RetryFilter) for f in logger.filters):
+        return
+    logger.addFilter(_RetryFilter(logger.level))
+    logger.setLevel(logging.DEBUG)  # the filter keeps what reaches handlers as it was
+
+
+class _RetryWatch:
+    def __init__(self, emit: Emit) -> None:
+        self.emit = emit
+        self.cause = "the request failed"
+
+    def __call__(self, record: logging.LogRecord) -> None:
+        template, args = str(record.msg), record.args or ()
+        if template.startswith("Encountered an HTTP status error"):
+            self.cause = f"HTTP {args[0]}"  # type: ignore[index]
+        elif template.startswith("Encountered a timeout"):
+            self.cause = "timed out"
+        elif template.startswith("Encountered exception"):
+            self.cause = f"connection failed ({args[0]})"  # type: ignore[index]
+        elif template.startswith("Retrying request in"):
+            wait, number, total = args  # type: ignore[misc]
+            self.emit(Notice(level="warning",
+                             text=f"{self.cause}: retrying in {float(wait):.1f} s (SDK retry {number} of {total})"))
+
+
+@contextmanager
+def sdk_retry_notices(emit: Emit) -> Iterator[None]:
+    """While the block runs, every retry the SDK makes becomes a warning Notice handed to `emit`."""
+    _install_retry_filter()
+    token = _retry_sink.set(_RetryWatch(emit))
+    try:
+        yield
+    finally:
+        _retry_sink.reset(token)
