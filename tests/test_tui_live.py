@@ -219,3 +219,31 @@ async def test_cursor_left_behind_is_not_dragged_along() -> None:
         await pilot.pause()
         newest = max(i for i, b in enumerate(app.model.blocks) if b.kind == "iteration")
         assert view.cursor == (newest, 0)
+
+
+async def test_a_streamed_reply_shows_in_the_running_block(tmp_path: Path) -> None:
+    """With streaming on, deltas reach the view while the request is in flight; none reach the file."""
+    runner = pytest.importorskip("agent.runner")
+    run = runner.demo_run(step_mode=True, runs_dir=tmp_path, stream=True, reflection="off")
+    app = AgentTuiApp(run=run)
+    shown: list[Any] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        original = app.view.show_delta
+
+        def spy(delta: Any) -> None:
+            shown.append((app.view.running_block, delta))
+            original(delta)
+
+        app.view.show_delta = spy  # type: ignore[method-assign]
+        await wait_for(pilot, lambda: run.control.waiting)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: started(app) == 1 and run.control.waiting and app.view.running_block is None,
+                       timeout=20)
+        await pilot.pause()
+        assert shown and all(block is not None for block, _ in shown)
+        first = shown[0][1]
+        assert first.text and first.ttft_s is not None  # deltas are throttled: at least the first arrives
+        assistant = app.transcript.iterations[0].assistant
+        assert assistant is not None and assistant.ttft_s is not None
+        assert app.view.streaming is None  # the message landed: the preview is gone
+    assert '"assistant_delta"' not in run.path.read_text()

@@ -199,8 +199,13 @@ class AgentTuiApp(App[None]):
         """The worker: run the loop, and hand every event to the transcript and the view."""
         run = self.run_handle
         try:
-            async for event in run.events():
-                self.transcript.add(event)
+            try:
+                stream = run.events(transient=True)  # the reply as it streams in, for display only
+            except TypeError:
+                stream = run.events()
+            async for event in stream:
+                if not getattr(event, "transient", False):
+                    self.transcript.add(event)
                 self._pending.append(event)
                 if not self._flush_scheduled:
                     self._flush_scheduled = True
@@ -233,7 +238,17 @@ class AgentTuiApp(App[None]):
         for event in batch:
             if isinstance(event, Notice) and event.iteration is None:
                 self._show_line(f"{'ℹ' if event.level == 'info' else '⚠'} {event.text}")
-        self.view.add_events(batch)
+        durable: list[Any] = []
+        for event in batch:  # in order: a delta belongs to the block that is running when it arrives
+            if getattr(event, "transient", False):
+                if durable:
+                    self.view.add_events(durable)
+                    durable = []
+                self.view.show_delta(event)
+            else:
+                durable.append(event)
+        if durable:
+            self.view.add_events(durable)
         self.view.check_order()
         self._refresh_status()
 

@@ -77,6 +77,8 @@ class RenderState:
     """The request of this block is in flight (only the title shows it)."""
     elapsed: float = 0.0
     frame: int = 0
+    streaming: Any = None
+    """The reply streaming in (an AssistantDelta), shown under the running block until the message lands."""
 
 
 def id_color(call_id: str, model: TranscriptModel | None = None) -> str:
@@ -346,6 +348,8 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
             meta.append(f"{event.usage.prompt_tokens:,} in / {event.usage.completion_tokens:,} out")
         if event.latency_s:
             meta.append(f"{event.latency_s:.2f}s")
+        if getattr(event, "ttft_s", None):
+            meta.append(f"first token {event.ttft_s:.2f}s")
         if event.finish_reason:
             meta.append(f"finish {event.finish_reason}")
         if event.parsed_from_text:
@@ -496,8 +500,32 @@ def render_block(console: Console, block: Block, model: TranscriptModel, width: 
             render_item(out, block, index, items[index], model, state)
             if len(out.lines) == starts[-1]:  # every item owns at least one line
                 out.lines.append([Segment(" " * out.width)])
+        if state.running and state.streaming is not None:
+            render_streaming(out, state.streaming)
         out.lines.append([Segment(" " * out.width)])  # breathing room under an open block
     return [Strip(line, out.width) for line in out.lines], starts
+
+
+def render_streaming(out: _Lines, delta: Any) -> None:
+    """The reply as it streams in: its text so far and the calls whose arguments are still arriving."""
+    head = Text()
+    head.append("assistant", S_LABEL)
+    meta = [f"streaming {delta.elapsed_s:.1f}s"]
+    if delta.ttft_s is not None:
+        meta.append(f"first token {delta.ttft_s:.2f}s")
+    head.append("  " + " · ".join(meta), S_MUTED)
+    out.text(head)
+    if delta.text:
+        out.text(Text(delta.text))
+    for call in delta.tool_calls:
+        line = Text()
+        line.append("→ call   ", S_MUTED)
+        line.append(call.get("name") or "…", S_LABEL)
+        if call.get("id"):
+            line.append(f"  {call['id']}", S_MUTED)
+        out.text(line)
+        if call.get("arguments"):
+            out.text(Text(call["arguments"], style=S_MUTED), prefix=_bar("#5c6370"))
 
 
 def render_title(console: Console, block: Block, model: TranscriptModel, width: int, state: RenderState) -> Strip:

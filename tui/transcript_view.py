@@ -84,6 +84,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         self.matches: list[tuple[int, int]] = []
         self.match_index = -1
         self.running_block: int | None = None
+        self.streaming: Any = None
         self._running_since = 0.0
         self._frame = 0
         self._ticker: Timer | None = None
@@ -129,6 +130,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
             running=running,
             elapsed=(time.monotonic() - self._running_since) if running else 0.0,
             frame=self._frame,
+            streaming=self.streaming if running else None,
         )
 
     def render_block(self, index: int, width: int) -> tuple[list[Strip], list[int]]:
@@ -249,9 +251,22 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if self._ticker is None:
             self._ticker = self.set_interval(0.1, self._tick)
 
+    def show_delta(self, delta: Any) -> None:
+        """The reply streaming in: re-render the running block with the text and calls so far."""
+        b = self.running_block
+        if b is None:
+            return
+        self.streaming = delta
+        self._cache.pop(b, None)
+        if self.model.blocks[b].expanded:
+            self.get_block(b)
+        self.prepare_viewport()
+        self.refresh()
+
     def _stop_running(self) -> None:
         b = self.running_block
         self.running_block = None
+        self.streaming = None
         if self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
