@@ -100,6 +100,17 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _die_with_parent() -> None:
+    """In the server's process: ask Linux to end it when agent-tui dies, even by SIGKILL (no orphan)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -133,7 +144,7 @@ class LocalServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path), "--host", "127.0.0.1",
              "--port", str(self.port), "--n_threads", str(self.threads), "--n_ctx", str(self.n_ctx)],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -247,3 +247,13 @@ async def test_a_streamed_reply_shows_in_the_running_block(tmp_path: Path) -> No
         assert assistant is not None and assistant.ttft_s is not None
         assert app.view.streaming is None  # the message landed: the preview is gone
     assert '"assistant_delta"' not in run.path.read_text()
+
+
+def test_status_shows_the_role_notes_really_go_in() -> None:
+    """After a role fallback the header says which role the endpoint accepted."""
+    from tui.status import StatusInfo, render_status
+
+    plain = render_status(StatusInfo(live=True, reflection="system", effective_role="system")).plain
+    assert "on · as system" in plain and "sent as" not in plain
+    fallen = render_status(StatusInfo(live=True, reflection="system", effective_role="user")).plain
+    assert "sent as user (endpoint refused system)" in fallen

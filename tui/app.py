@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static
 from textual.worker import Worker
 
-from agent.events import Notice
+from agent.events import IterationStarted, Notice
 from agent.transcript import Transcript, TranscriptHeader
 from tui.model import Checker, TranscriptModel
 from tui.status import StatusBar, StatusInfo
@@ -129,6 +129,7 @@ class AgentTuiApp(App[None]):
         self.last_match: tuple[int, int] = (0, 0)
         self._view: TranscriptView | None = None
         self._lines: list[str] = []
+        self._effective_role: str | None = None
         self._search_bar: SearchBar | None = None
         self._search_mounting: Any = None
 
@@ -236,6 +237,8 @@ class AgentTuiApp(App[None]):
             return
         batch, self._pending = self._pending, []
         for event in batch:
+            if isinstance(event, IterationStarted) and event.reflection != "off":
+                self._effective_role = event.reflection_role
             if isinstance(event, Notice) and event.iteration is None:
                 self._show_line(f"{'ℹ' if event.level == 'info' else '⚠'} {event.text}")
         durable: list[Any] = []
@@ -273,6 +276,7 @@ class AgentTuiApp(App[None]):
             in_flight=in_flight,
             reflection=getattr(control, "reflection", "off"),
             reflection_role=getattr(control, "reflection_role", "system"),
+            effective_role=self._effective_role,
             finished=finished,
             provider=header.provider,
             model=header.model,

@@ -37,6 +37,8 @@ class StatusInfo:
     in_flight: bool = False
     reflection: str = "off"
     reflection_role: str = "system"
+    effective_role: str | None = None
+    """The role notes really go in, when the endpoint refused the one asked for (a role fallback)."""
     finished: str | None = None
     """The RunFinished reason, once the run is over."""
     provider: str = ""
@@ -121,6 +123,9 @@ def render_status(info: StatusInfo) -> Text:
             t.append(f" (r: on as {info.reflection_role})", MUTED)
         else:
             t.append(f"on · as {info.reflection}", Style(color="#ff79c6", bold=True))
+            if info.effective_role and info.effective_role != info.reflection:
+                t.append(f" → sent as {info.effective_role} (endpoint refused {info.reflection})",
+                         Style(color="#e5c07b"))
             t.append(" (r: off)", MUTED)
     t.append("\n")
     # Line 2: what ran.
