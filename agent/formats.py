@@ -137,14 +137,34 @@ def check_file(path: Path | str) -> tuple[Transcript, list[Violation]]:
 
 
 def content_text(content: Any) -> str:
-    """The text of a message content: a string, None, or a list of content parts."""
+    """The text of a message's `content`, whatever shape it has (string, list of parts, None, other)."""
     if content is None:
         return ""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
-    return str(content)
+        parts: list[str] = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict):
+                if isinstance(part.get("text"), str):
+                    parts.append(part["text"])
+                elif part.get("type") in ("image_url", "image", "input_image"):
+                    parts.append("[image]")
+                else:
+                    parts.append(_dump_json(part))
+            else:
+                parts.append(str(part))
+        return "\n".join(parts)
+    return _dump_json(content)
+
+
+def _dump_json(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _is_header(line: str | bytes) -> bool:

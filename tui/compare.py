@@ -669,20 +669,7 @@ class CompareBar(Static):
 class CompareHelpScreen(HelpScreen):
     """The keys of the comparison (no search here)."""
 
-    def compose(self) -> ComposeResult:
-        from textual.containers import VerticalScroll
-
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style=Style(bold=True, color="#e5c07b"), min_width=16, no_wrap=True)
-        table.add_column()
-        for title, rows in self.sections:
-            table.add_row(Text.assemble((title, Style(bold=True, underline=True, color="#c8ccd4"))), "")
-            for key, desc in rows:
-                table.add_row(key, desc)
-            table.add_row("", "")
-        with VerticalScroll() as box:
-            box.border_title = "Keys — esc closes"
-            yield Static(table)
+    EXTRA_SECTIONS = []
 
 
 MARKS_HELP = [

@@ -35,6 +35,7 @@ from agent.events import (
     appended_messages,
     removed_messages,
 )
+from agent.formats import content_text
 from agent.transcript import EventLog
 
 # Colours of the tool_call_id links: restrained, distinct on a dark background, none of them red (red
@@ -84,30 +85,6 @@ def default_checker() -> Checker | None:
 
 # ---------------------------------------------------------------------------------------------------------
 # Reading messages defensively: any field may be missing or of an unexpected type.
-
-
-def content_text(content: Any) -> str:
-    """The text of a message's `content`, whatever shape it has (string, list of parts, None, other)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts: list[str] = []
-        for part in content:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, dict):
-                if isinstance(part.get("text"), str):
-                    parts.append(part["text"])
-                elif part.get("type") in ("image_url", "image", "input_image"):
-                    parts.append("[image]")
-                else:
-                    parts.append(_dumps(part))
-            else:
-                parts.append(str(part))
-        return "\n".join(parts)
-    return _dumps(content)
 
 
 def _dumps(value: Any) -> str:
