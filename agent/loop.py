@@ -189,23 +189,29 @@ class AgentLoop:
                     reason, detail, summary = "finished", "the agent called finish", finished.summary
                     break
                 if self.reflector is not None and iteration < self.max_steps:
-                    # After the last tool message of the batch: never between a call and its results.
                     record = IterationRecord(iteration, completion.message, results, outcomes, self.max_steps)
-                    try:
-                        note = await self.reflector.after_iteration(record, self.messages, mode)
-                    except ReflectionFailed as exc:
-                        yield Notice(iteration=iteration, level="warning",
-                                     text=f"reflection skipped after iteration {iteration}: {exc}")
-                        note = None
-                    if note is not None and note.messages:
-                        self.usage = self.usage + note.usage
-                        self._injected = _InjectedNote(note, len(self.messages), note.role, list(note.messages))
-                        self.messages.extend(note.messages)
-                        yield note
+                    async for event in self._reflect(record, mode):
+                        yield event
         except StopRun as stop:
             reason, detail = stop.reason, stop.detail
             yield Notice(iteration=iteration, level="error", text=detail)
         yield RunFinished(reason=reason, detail=detail, summary=summary, iterations=iteration, usage=self.usage)
+
+    async def _reflect(self, record: IterationRecord, mode: ReflectionMode) -> AsyncIterator[Event]:
+        """Let the reflector look at the iteration; a note goes after the last tool message of the batch,
+        never between a call and its results. A failed reflection call is shown, and the run goes on."""
+        assert self.reflector is not None
+        try:
+            note = await self.reflector.after_iteration(record, self.messages, mode)
+        except ReflectionFailed as exc:
+            yield Notice(iteration=record.iteration, level="warning",
+                         text=f"reflection skipped after iteration {record.iteration}: {exc}")
+            return
+        if note is not None and note.messages:
+            self.usage = self.usage + note.usage
+            self._injected = _InjectedNote(note, len(self.messages), note.role, list(note.messages))
+            self.messages.extend(note.messages)
+            yield note
 
     def _started(self, iteration: int, mode: ReflectionMode) -> IterationStarted:
         role = None
