@@ -44,7 +44,12 @@ from agent.transcript import Transcript
 Side = Literal["a", "b"]
 
 _DURATION = re.compile(r"\b\d+(?:\.\d+)?(?:s|ms| seconds?)\b")
-"""As agent.offline._norm: pytest's "in 0.02s" differs on every run."""
+
+
+def mask_durations(text: str) -> str:
+    """Durations in tool output (pytest's "in 0.02s") differ on every run: compare runs without them."""
+    return _DURATION.sub("<duration>", text)
+
 
 ORIGIN_LABELS = {
     "seed": "seed message",
@@ -75,7 +80,7 @@ def content_str(content: Any) -> str:
 def _norm_text(text: str, workspace: str) -> str:
     if workspace and workspace in text:
         text = text.replace(workspace, "<workspace>")
-    return _DURATION.sub("<duration>", text)
+    return mask_durations(text)
 
 
 def canonical_arguments(arguments: Any) -> str:

@@ -18,6 +18,7 @@ try:  # the openai SDK 3.x is built on httpx2; older releases on httpx
 except ImportError:  # pragma: no cover
     import httpx  # type: ignore[no-redef]
 
+from agent.compare import mask_durations
 from agent.transcript import Transcript
 
 PURPOSE_HEADER = "x-agent-tui-purpose"
@@ -229,16 +230,13 @@ def first_divergence(recorded: Transcript, sent: list[dict[str, Any]]) -> str | 
     return None
 
 
-_DURATION = re.compile(r"\b\d+(?:\.\d+)?(?:s|ms| seconds?)\b")
-
-
 def _norm(message: dict[str, Any] | None) -> Any:
     """A message as compared across runs: durations in tool output (pytest's "in 0.02s") differ every run."""
     if message is None:
         return None
     out = {k: v for k, v in message.items() if v is not None}
     if isinstance(out.get("content"), str):
-        out["content"] = _DURATION.sub("<duration>", out["content"])
+        out["content"] = mask_durations(out["content"])
     return out
 
 
