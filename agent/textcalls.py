@@ -12,7 +12,7 @@ import ast
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 TOOL_CALL_OPEN, TOOL_CALL_CLOSE = "<tool_call>", "</tool_call>"
 TOOL_RESPONSE_OPEN, TOOL_RESPONSE_CLOSE = "<tool_response>", "</tool_response>"
@@ -99,24 +99,22 @@ TEXT_NUDGE = ("You replied without calling a tool. Act only through the tools, o
 # --- finders: each returns (calls, spans of text they used) ------------------------------------------
 
 
-def _blocks(text: str, names: set[str]) -> tuple[list[TextCall], list[tuple[int, int]]]:
-    calls, spans = [], []
-    for m in _BLOCK.finditer(text):
-        found = _calls_in(_unfence(m.group(1)), names)
-        if found:
-            calls.extend(found)
-            spans.append(m.span())
-    return calls, spans
+Finder = Callable[[str, set[str]], tuple[list[TextCall], list[tuple[int, int]]]]
 
 
-def _fences(text: str, names: set[str]) -> tuple[list[TextCall], list[tuple[int, int]]]:
-    calls, spans = [], []
-    for m in _FENCE.finditer(text):
-        found = _calls_in(m.group(1), names)
-        if found:
-            calls.extend(found)
-            spans.append(m.span())
-    return calls, spans
+def _tagged(pattern: re.Pattern[str], unwrap: Callable[[str], str]) -> Finder:
+    """A finder for calls inside the blocks `pattern` matches (its group 1 is the block's body)."""
+
+    def find(text: str, names: set[str]) -> tuple[list[TextCall], list[tuple[int, int]]]:
+        calls, spans = [], []
+        for m in pattern.finditer(text):
+            found = _calls_in(unwrap(m.group(1)), names)
+            if found:
+                calls.extend(found)
+                spans.append(m.span())
+        return calls, spans
+
+    return find
 
 
 def _bare(text: str, names: set[str]) -> tuple[list[TextCall], list[tuple[int, int]]]:
@@ -239,3 +237,9 @@ def _without(text: str, spans: list[tuple[int, int]]) -> str:
     parts.append(text[last:])
     rest = re.sub(r"<tool_response>\s*</tool_response>", "", "".join(parts))  # a mixed-up tag, emptied
     return re.sub(r"\n{3,}", "\n\n", rest).strip()
+
+
+_blocks = _tagged(_BLOCK, _unfence)
+"""`<tool_call>` blocks (a fenced body inside one is unwrapped)."""
+_fences = _tagged(_FENCE, lambda body: body)
+"""Fenced JSON blocks."""
