@@ -68,11 +68,10 @@ class IterationStarted(_Event):
     describes the request that was answered."""
 
 
-class AssistantMessage(_Event):
-    """The model's reply, appended to the history right after the completion returned."""
+class Completion(BaseModel):
+    """What one chat completion returned, reduced to what the loop and the transcript need; the model's
+    answer to a request (see `agent.protocols.Model`)."""
 
-    type: Literal["assistant_message"] = "assistant_message"
-    iteration: int
     message: dict[str, Any]
     usage: Usage | None = None
     latency_s: float = 0.0
@@ -89,7 +88,14 @@ class AssistantMessage(_Event):
     tool_call_mode: Literal["native", "text"] = "native"
     """How the request that was answered carried tools and calls: `native` (the `tools` parameter and
     `tool_calls` fields) or `text` (tools described in the prompt, calls written as `<tool_call>` text,
-    results as the template renders them; see `agent.wire`). The history is canonical either way."""
+    results as the template renders them; see `agent.models.wire`). The history is canonical either way."""
+
+
+class AssistantMessage(_Event, Completion):
+    """The model's reply, appended to the history right after the completion returned."""
+
+    type: Literal["assistant_message"] = "assistant_message"
+    iteration: int
 
 
 class AssistantDelta(_Event):

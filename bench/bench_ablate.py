@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.ablate import QuietProgress, make_grid, run_grid  # noqa: E402
-from agent.runner import RunOptions  # noqa: E402
+from agent.run.ablate import QuietProgress, make_grid, run_grid  # noqa: E402
+from agent.run.runner import RunOptions  # noqa: E402
 from tests.loopback import LoopbackServer  # noqa: E402
 
 

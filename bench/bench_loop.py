@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.events import AssistantMessage, RunFinished  # noqa: E402
-from agent.runner import RunOptions, build_run  # noqa: E402
+from agent.run.runner import RunOptions, build_run  # noqa: E402
 
 
 def make_script(path: Path, iterations: int) -> None:

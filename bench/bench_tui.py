@@ -7,7 +7,7 @@
     python bench/bench_tui.py --no-pty             # skip the whole-process runs in a pseudo-terminal
     python bench/bench_tui.py --keep DIR           # keep the generated transcripts in DIR
 
-For each size it writes a synthetic transcript in our JSONL format (agent.transcript.TranscriptWriter and
+For each size it writes a synthetic transcript in our JSONL format (agent.transcripts.transcript.TranscriptWriter and
 the event classes: each iteration a short assistant text, one read_file call, a 20-line result; every
 tenth iteration a failing run_tests and a reflection note), and the same run in mini-swe-agent's trajectory
 format (`{"messages": transcript.messages(), "info": {}}`, as `*.traj.json`: the identical chat history).
@@ -15,7 +15,7 @@ Then, each in a fresh subprocess, with the same harness for both apps:
 
 - first screen: from just before the subprocess is spawned to the app ready and painted (headless, via
   `App.run_test` at 140x45, then `pilot.pause()`), so it includes interpreter start-up, imports, reading and
-  parsing the file. Ours: `agent.formats.open_transcript` + `tui.app.AgentTuiApp`; the peer:
+  parsing the file. Ours: `agent.transcripts.importers.open_transcript` + `tui.app.AgentTuiApp`; the peer:
   `minisweagent.run.utilities.inspector.TrajectoryInspector([path])`;
 - peak RSS of that process (VmHWM, read after the key presses below);
 - step, expand, j: the mean over 30 presses of the whole path from a key event posted to the app to the
@@ -50,7 +50,7 @@ Before the performance pass (this harness, medians of 5): 10 iterations 0.373 s 
 59 MB, 10,000 0.706 s / 160 MB (after: 0.316 s, 0.356 s, 0.682 s / 64 MB in the same session). Where the time goes now: ~190 ms of imports (pydantic and the event models ~60 ms of it,
 which the peer does not load), reading and checking the file (1,000 iterations: ~20 ms; 10,000: the file
 is kept on disk, so it is read twice, ~300 ms), the rest is Textual's. Memory at 10,000 iterations is
-flat because a big file's events stay on disk (`agent.transcript.EventLog`) and the view renders only
+flat because a big file's events stay on disk (`agent.transcripts.transcript.EventLog`) and the view renders only
 what is on screen. Run-to-run noise on this machine is about ±20 ms on first-screen times.
 
 If mini-swe-agent is not installed, the peer's rows are skipped with a note (it is not a dependency of
@@ -109,7 +109,7 @@ async def key_to_screen(app, pilot, key, n={presses}):
 OURS = r"""
 import asyncio, json, sys, time
 sys.path.insert(0, {root!r})
-from agent.formats import open_transcript
+from agent.transcripts.importers import open_transcript
 from tui.app import AgentTuiApp
 """ + KEY_TO_SCREEN + r"""
 async def main(path, t_spawn):
@@ -189,7 +189,7 @@ def generate(n: int, path: Path) -> Path:
         Trigger,
         Usage,
     )
-    from agent.transcript import TranscriptHeader, TranscriptWriter
+    from agent.transcripts.transcript import TranscriptHeader, TranscriptWriter
 
     t0 = 1_700_000_000.0
     header = TranscriptHeader(created=t0, goal="bench", provider="bench", model="synthetic", task="bench")
@@ -231,7 +231,7 @@ def generate(n: int, path: Path) -> Path:
 
 def to_trajectory(jsonl: Path, out: Path) -> Path:
     """The same run in mini-swe-agent's trajectory format: the identical chat history."""
-    from agent.formats import open_transcript
+    from agent.transcripts.importers import open_transcript
 
     messages = open_transcript(jsonl).messages()
     out.write_text(json.dumps({"messages": messages, "info": {}}), encoding="utf-8")

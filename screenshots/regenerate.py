@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HERE = ROOT / "screenshots"
 
-from agent.formats import open_transcript  # noqa: E402
-from agent.runner import demo_run  # noqa: E402
+from agent.transcripts.importers import open_transcript  # noqa: E402
+from agent.run.runner import demo_run  # noqa: E402
 from tui.app import AgentTuiApp  # noqa: E402
 
 SIZE = (130, 42)

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HERE = ROOT / "screenshots"
 
-from agent.ablate import main as ablate  # noqa: E402
-from agent.formats import open_transcript  # noqa: E402
+from agent.run.ablate import main as ablate  # noqa: E402
+from agent.transcripts.importers import open_transcript  # noqa: E402
 from tui.compare import CompareApp  # noqa: E402
 from tui.runs_screen import RunsApp  # noqa: E402
 

@@ -24,7 +24,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
 
-from agent.offline import PURPOSE_HEADER, estimate_tokens
+from agent.models.offline import estimate_tokens
+from agent.reflection.reflector import PURPOSE_HEADER
 
 REFLECTION_NOTE = "Loopback reflection: re-read the last result and take the next step toward passing the tests."
 
@@ -72,9 +73,9 @@ class LoopbackServer:
 
     @classmethod
     def for_tasks(cls, names: Iterable[str], **kwargs: Any) -> "LoopbackServer":
-        """Serve each bundled task's own script (agent/taskdata/<name>/script.json)."""
-        from agent.offline import load_script
-        from agent.tasks import get_task
+        """Serve each bundled task's own script (agent/tools/taskdata/<name>/script.json)."""
+        from agent.models.offline import load_script
+        from agent.tools.tasks import get_task
 
         scripts = {}
         for name in names:
@@ -243,7 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _send_stream(self, body: dict[str, Any], payload: dict[str, Any]) -> None:
-        from agent.streaming import sse_body, sse_chunks
+        from agent.models.streaming import sse_body, sse_chunks
 
         server = self.owner
         usage = payload["usage"] if (body.get("stream_options") or {}).get("include_usage") else None

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from agent import ablate
-from agent.ablate import (
+from agent.run import ablate
+from agent.run.ablate import (
     CSV_COLUMNS,
     Job,
     Progress,
@@ -33,7 +33,7 @@ from agent.ablate import (
     write_record,
     write_results,
 )
-from agent.runner import RunOptions
+from agent.run.runner import RunOptions
 from tests.loopback import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,7 +185,7 @@ async def test_a_cancelled_grid_keeps_finished_jobs_and_resumes_the_rest(tmp_pat
 def test_ctrl_c_exits_130_and_keeps_every_finished_job(tmp_path: Path) -> None:
     out = tmp_path / "grid"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "agent.ablate", *GRID, "--concurrency", "1", "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "agent.run.ablate", *GRID, "--concurrency", "1", "--out", str(out)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 90
@@ -312,7 +312,7 @@ def test_progress_redraws_one_line_on_a_terminal() -> None:
 def test_the_ablate_command_plugs_into_a_subcommand_parser(tmp_path: Path, capsys) -> None:
     import argparse
 
-    from agent.ablate import add_ablate_parser, cmd_ablate
+    from agent.run.ablate import add_ablate_parser, cmd_ablate
 
     parser = argparse.ArgumentParser(prog="agent-tui")
     sub = parser.add_subparsers(dest="command")

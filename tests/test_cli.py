@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent import cli
-from agent.transcript import load_transcript
+from agent.run import cli
+from agent.transcripts.transcript import load_transcript
 from tests.conftest import DATA, call, reply, write_script
 
 

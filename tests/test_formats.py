@@ -18,8 +18,8 @@ from agent.events import (
     RunStarted,
     ToolResult,
 )
-from agent.formats import check_file, open_transcript, transcript_from_messages
-from agent.transcript import TranscriptError, TranscriptHeader, TranscriptWriter
+from agent.transcripts.importers import check_file, open_transcript, transcript_from_messages
+from agent.transcripts.transcript import TranscriptError, TranscriptHeader, TranscriptWriter
 
 DATA = Path(__file__).parent / "data"
 SAMPLES = ["messages_array.json", "messages_object.json", "mini_swe_agent.traj.json", "bad_order.json"]

@@ -1,6 +1,6 @@
 """A short session against the real Qwen2.5-Coder model on this CPU (opt-in: `pytest -m local_model`).
 
-Needs the local extra (`pip install -e '.[local]'`) and the GGUF (`python -m agent.local_model setup`, or
+Needs the local extra (`pip install -e '.[local]'`) and the GGUF (`python -m agent.models.local setup`, or
 AGENT_TUI_MODEL_PATH). Slow: 15 to 100 s a turn on 2 cores, so CI never runs it. It checks the protocol,
 not the model's skill: the session completes, its calls were parsed from text, and the transcript is clean.
 """
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agent import cli
+from agent.run import cli
 from agent.events import AssistantMessage, RunFinished, ToolResult
-from agent.transcript import load_transcript
+from agent.transcripts.transcript import load_transcript
 
 pytestmark = pytest.mark.local_model
 
@@ -37,7 +37,7 @@ def gguf() -> Path:
         pytest.skip("llama-cpp-python's server is not installed: pip install -e '.[local]'")
     path = model_path()
     if path is None:
-        pytest.skip("no GGUF model: run `python -m agent.local_model setup` or set AGENT_TUI_MODEL_PATH")
+        pytest.skip("no GGUF model: run `python -m agent.models.local setup` or set AGENT_TUI_MODEL_PATH")
     return path
 
 

@@ -13,9 +13,9 @@ from agent.events import (
     RunStarted,
     ToolResult,
 )
-from agent.ordering import check_messages
-from agent.runner import RunOptions, build_run
-from agent.transcript import load_transcript
+from agent.loop.ordering import check_messages
+from agent.run.runner import RunOptions, build_run
+from agent.transcripts.transcript import load_transcript
 from tests.conftest import call, collect, reply, write_script
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.ordering import OrderingError, Violation, assert_ordered, check_messages
+from agent.loop.ordering import OrderingError, Violation, assert_ordered, check_messages
 
 DATA = Path(__file__).parent / "data"
 

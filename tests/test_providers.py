@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from agent import cli
+from agent.run import cli
 from agent.events import (
     AssistantDelta,
     AssistantMessage,
@@ -22,15 +22,15 @@ from agent.events import (
     RunFinished,
     ToolResult,
 )
-from agent.ordering import check_messages
-from agent.profiles import PROFILES, resolve_profile
-from agent.runner import RunOptions, build_run
-from agent.textcalls import render_text_call
-from agent.transcript import load_transcript
+from agent.loop.ordering import check_messages
+from agent.models.profiles import PROFILES, resolve_profile
+from agent.run.runner import RunOptions, build_run
+from agent.models.textcalls import render_text_call
+from agent.transcripts.transcript import load_transcript
 from tests.conftest import call, collect, reply
 from tests.loopback import LoopbackServer
 
-SCRIPT = json.loads((Path(__file__).parent.parent / "agent/taskdata/quicksort/script.json").read_text())
+SCRIPT = json.loads((Path(__file__).parent.parent / "agent/tools/taskdata/quicksort/script.json").read_text())
 SILENT = [{**m, "content": None} for m in SCRIPT]
 """The same calls with `null` content, as most models send them."""
 FIX = json.loads(SCRIPT[3]["tool_calls"][0]["function"]["arguments"])
@@ -390,7 +390,7 @@ def test_streaming_deltas_are_live_only_and_usage_is_kept(tmp_path: Path) -> Non
 def test_streamed_call_deltas_by_index_and_repeated_index_with_new_ids() -> None:
     from types import SimpleNamespace as NS
 
-    from agent.streaming import StreamAccumulator
+    from agent.models.streaming import StreamAccumulator
 
     def chunk(**delta: Any) -> Any:
         calls = [NS(**{k: v for k, v in c.items() if k != "function"}, function=NS(**c.get("function", {})))
@@ -424,7 +424,7 @@ def test_offline_scripted_model_streams_when_asked(tmp_path: Path) -> None:
 
 
 def test_every_preset_has_a_profile() -> None:
-    from agent.providers import PROVIDER_NAMES
+    from agent.models.presets import PROVIDER_NAMES
 
     assert set(PROVIDER_NAMES) <= set(PROFILES)
     assert resolve_profile("local").tool_calls == "text" and resolve_profile("local").assistant_content == "empty"
@@ -510,7 +510,7 @@ def test_helpers_agree_with_conftest() -> None:
 @pytest.mark.parametrize("preset", sorted(PROFILES))
 def test_no_preset_sends_a_parameter_its_endpoint_rejects(preset: str) -> None:
     """xAI's reasoning models reject penalties and `stop`; some endpoints reject `stream_options`."""
-    from agent.wire import build_request
+    from agent.models.wire import build_request
 
     profile = resolve_profile(preset, "grok-3-mini")
     history = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]

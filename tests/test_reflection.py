@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import agent.offline
+import agent.models.offline
 from agent.events import (
     AssistantMessage,
     IterationStarted,
@@ -23,21 +23,22 @@ from agent.events import (
     RunFinished,
     ToolResult,
 )
-from agent.loop import IterationRecord
-from agent.offline import PURPOSE_HEADER, OfflineServer, _error, default_reflection_answer
-from agent.ordering import check_messages
-from agent.reflection import (
-    REFUSAL_TEXTS,
+from agent.models.errors import REFUSAL_TEXTS, role_refusal
+from agent.protocols import IterationRecord
+from agent.models.offline import OfflineServer, _error, default_reflection_answer
+from agent.loop.ordering import check_messages
+from agent.reflection.reflector import (
+    PURPOSE_HEADER,
     TriggerConfig,
     TriggerWatch,
     make_reflector,
     parse_triggers,
-    role_refusal,
+
     summarize_test_failure,
 )
-from agent.runner import RunOptions, build_run
-from agent.tools import ToolOutcome
-from agent.transcript import load_transcript
+from agent.run.runner import RunOptions, build_run
+from agent.protocols import ToolOutcome
+from agent.transcripts.transcript import load_transcript
 from tests.conftest import call, collect, reply, write_script
 
 QS_EDIT = call("e1", "edit_file", path="quicksort.py",
@@ -235,7 +236,7 @@ async def test_quicksort_demo_notes_the_failing_run_after_the_batch(tmp_path: Pa
 
 
 def test_headless_output_shows_the_note_and_off_shows_none(tmp_path: Path, capsys) -> None:
-    from agent.cli import main
+    from agent.run.cli import main
 
     assert main(["run", "--headless", "--out", str(tmp_path / "on.jsonl")]) == 0
     out = capsys.readouterr().out
@@ -290,7 +291,7 @@ async def test_a_failing_reflection_call_is_a_notice_not_the_end(tmp_path: Path,
                 return _error(503, "reflection model overloaded")
             return super().handle(request)
 
-    monkeypatch.setattr(agent.offline, "OfflineServer", Broken)
+    monkeypatch.setattr(agent.models.offline, "OfflineServer", Broken)
     run = build_run(options(tmp_path))
     events = await collect(run)
     assert notes_of(events) == []
@@ -341,7 +342,7 @@ class PickyServer(OfflineServer):
 
 
 def picky(monkeypatch: pytest.MonkeyPatch, refuse: str, status: int = 400) -> None:
-    monkeypatch.setattr(agent.offline, "OfflineServer",
+    monkeypatch.setattr(agent.models.offline, "OfflineServer",
                         type("Picky", (PickyServer,), {"refuse": refuse, "status": status}))
 
 
@@ -442,7 +443,7 @@ async def test_loopback_endpoint_refusing_a_late_system_message(tmp_path: Path) 
             return 400, SYSTEM_LATE
         return None
 
-    with LoopbackServer(json.loads((Path(agent.offline.__file__).parent / "taskdata/quicksort/script.json")
+    with LoopbackServer(json.loads((Path(agent.tools.tasks.__file__).parent / "taskdata/quicksort/script.json")
                                    .read_text()), fail=refuse) as server:
         run = build_run(options(tmp_path, provider="vllm", base_url=server.base_url, model="qwen3"))
         events = await collect(run)

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from agent.tasks import Task, UnknownTaskError, get_task, list_tasks, prepare_workspace
-from agent.tools import Toolbox
-from agent.workspace import Workspace
+from agent.tools.tasks import Task, UnknownTaskError, get_task, list_tasks, prepare_workspace
+from agent.tools.toolbox import Toolbox
+from agent.tools.workspace import Workspace
 
 TASK_NAMES = ["config_merge", "quicksort", "todo_cli", "wordcount"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from agent.profiles import Profile
-from agent.textcalls import TEXT_NUDGE, TextCall, parse_text_calls, render_text_call
-from agent.wire import build_request, ensure_ids, mistral_id
+from agent.models.profiles import Profile
+from agent.models.textcalls import TEXT_NUDGE, TextCall, parse_text_calls, render_text_call
+from agent.models.wire import build_request, ensure_ids, mistral_id
 
 TOOLS = ["list_files", "read_file", "write_file", "edit_file", "run_tests", "finish"]
 

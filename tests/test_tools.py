@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from agent.tools import MAX_GREP_HITS, ToolOutcome, Toolbox
-from agent.workspace import Workspace
+from agent.protocols import ToolOutcome
+from agent.tools.toolbox import MAX_GREP_HITS, Toolbox
+from agent.tools.workspace import Workspace
 
 NAMES = ["list_files", "read_file", "grep", "write_file", "edit_file", "run_tests", "finish"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.events import AssistantMessage, IterationStarted, RunStarted, ToolResult
-from agent.transcript import TranscriptError, TranscriptHeader, TranscriptWriter, load_transcript, parse_jsonl
+from agent.transcripts.transcript import TranscriptError, TranscriptHeader, TranscriptWriter, load_transcript, parse_jsonl
 
 
 def write_sample(path: Path, iterations: int = 3) -> None:
@@ -97,7 +97,7 @@ def test_a_run_killed_with_sigkill_leaves_a_readable_file(tmp_path: Path) -> Non
     steps = [dict(step, tool_calls=[dict(step["tool_calls"][0], id=f"c{i}")]) for i in range(50)]
     script.write_text(json.dumps(steps))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "run", "--headless", "--task", "quicksort", "--script", str(script),
+        [sys.executable, "-m", "agent.run.cli", "run", "--headless", "--task", "quicksort", "--script", str(script),
          "--test-cmd", "sleep 0.05", "--reflection", "off", "--max-steps", "50", "--out", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).parent.parent)
     deadline = time.time() + 30

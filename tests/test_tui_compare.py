@@ -1,4 +1,4 @@
-"""Comparing two runs: the alignment (agent.compare), the side-by-side app, the runs picker, the commands."""
+"""Comparing two runs: the alignment (agent.transcripts.compare), the side-by-side app, the runs picker, the commands."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agent.compare import align, normalise_messages
+from agent.transcripts.compare import align, normalise_messages
 from agent.events import (
     AssistantMessage,
     IterationStarted,
@@ -21,7 +21,7 @@ from agent.events import (
     Trigger,
     Usage,
 )
-from agent.transcript import Transcript, TranscriptWriter, load_transcript
+from agent.transcripts.transcript import Transcript, TranscriptWriter, load_transcript
 from tests.tui_helpers import GOAL, SYSTEM, T0, header
 from tui.compare import CompareApp, CompareView
 from tui.runs_screen import Choice, RunsApp, app_for_choice, browse_folder, discover_runs
@@ -213,7 +213,7 @@ async def _drive(run: Any) -> None:
 @pytest.fixture(scope="module")
 def offline_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The quicksort task run offline twice, reflection off and system, as an ablation would name them."""
-    from agent.runner import RunOptions, build_run
+    from agent.run.runner import RunOptions, build_run
 
     folder = tmp_path_factory.mktemp("abl")
     paths = {}
@@ -316,7 +316,7 @@ def ablation_folder(tmp_path: Path, offline_runs: dict[str, Path], records: bool
     for path in offline_runs.values():
         shutil.copy(path, folder / "runs" / path.name)
     if records:
-        from agent.ablate import ResultRow, write_record, write_results
+        from agent.run.ablate import ResultRow, write_record, write_results
 
         for setting, path in offline_runs.items():
             t = load_transcript(path)
@@ -467,7 +467,7 @@ def test_snapshot_compare_divergence(snap_compare) -> None:
 
 
 def test_big_files_kept_on_disk_compare_the_same(tmp_path: Path, monkeypatch) -> None:
-    import agent.transcript as transcript_module
+    import agent.transcripts.transcript as transcript_module
 
     if not hasattr(transcript_module, "LAZY_BYTES"):
         pytest.skip("transcripts are always read into memory")

@@ -10,8 +10,8 @@ import pytest
 from rich.console import Console
 
 from agent.events import ReflectionFallback, RunStarted
-from agent.formats import open_transcript, transcript_from_messages
-from agent.transcript import EventLog, TranscriptError, TranscriptHeader, read_jsonl
+from agent.transcripts.importers import open_transcript, transcript_from_messages
+from agent.transcripts.transcript import EventLog, TranscriptError, TranscriptHeader, read_jsonl
 from tests.tui_helpers import quicksort_events, synthetic_events, write_jsonl
 from tui.app import AgentTuiApp
 from tui.blocks import RenderState, estimate_height, render_block
@@ -124,9 +124,9 @@ async def test_the_app_looks_the_same(jsonl: Path) -> None:
 
 
 def test_big_files_open_lazily_and_errors_keep_their_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import agent.transcript
+    import agent.transcripts.transcript
 
-    monkeypatch.setattr(agent.transcript, "LAZY_BYTES", 1)
+    monkeypatch.setattr(agent.transcripts.transcript, "LAZY_BYTES", 1)
     path = write_jsonl(tmp_path / "t.jsonl", quicksort_events())
     t = open_transcript(path)
     assert isinstance(t.events, EventLog) and t.warnings == []
@@ -155,7 +155,7 @@ def test_a_file_rewritten_in_place_is_an_error_not_a_wrong_event(tmp_path: Path)
 
 
 def test_header_only_file(tmp_path: Path) -> None:
-    from agent.transcript import TranscriptWriter
+    from agent.transcripts.transcript import TranscriptWriter
 
     path = tmp_path / "h.jsonl"
     TranscriptWriter(path, TranscriptHeader(goal="g")).close()

@@ -52,7 +52,7 @@ async def test_rapid_presses_queue_one_iteration_each() -> None:
 
 
 async def test_step_with_the_demo_run(tmp_path: Path) -> None:
-    runner = pytest.importorskip("agent.runner")
+    runner = pytest.importorskip("agent.run.runner")
     run = runner.demo_run(step_mode=True, runs_dir=tmp_path)
     app = AgentTuiApp(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -71,7 +71,7 @@ async def test_step_with_the_demo_run(tmp_path: Path) -> None:
         assert app.model.finished is not None
         assert view.cursor_block is not None
     # The transcript file holds the whole run.
-    from agent.transcript import load_transcript
+    from agent.transcripts.transcript import load_transcript
 
     saved = load_transcript(run.path)
     assert isinstance(saved.events[-1], RunFinished)
@@ -180,8 +180,8 @@ async def test_a_crashing_run_is_shown_not_fatal() -> None:
 
 
 async def test_quit_mid_run_leaves_a_readable_transcript(tmp_path: Path) -> None:
-    runner = pytest.importorskip("agent.runner")
-    from agent.transcript import load_transcript
+    runner = pytest.importorskip("agent.run.runner")
+    from agent.transcripts.transcript import load_transcript
 
     run = runner.demo_run(step_mode=True, runs_dir=tmp_path)
     app = AgentTuiApp(run=run)
@@ -223,7 +223,7 @@ async def test_cursor_left_behind_is_not_dragged_along() -> None:
 
 async def test_a_streamed_reply_shows_in_the_running_block(tmp_path: Path) -> None:
     """With streaming on, deltas reach the view while the request is in flight; none reach the file."""
-    runner = pytest.importorskip("agent.runner")
+    runner = pytest.importorskip("agent.run.runner")
     run = runner.demo_run(step_mode=True, runs_dir=tmp_path, stream=True, reflection="off")
     app = AgentTuiApp(run=run)
     shown: list[Any] = []

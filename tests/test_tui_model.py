@@ -120,7 +120,7 @@ async def test_render_svg(tmp_path: Path) -> None:
 
 def test_reflection_fallback_replaces_the_note_in_the_history() -> None:
     from agent.events import IterationStarted, ReflectionFallback, ReflectionNote
-    from agent.transcript import Transcript
+    from agent.transcripts.transcript import Transcript
     from tests.tui_helpers import T0, header, iteration_events
 
     note = {"role": "system", "content": "Reflect: check the pivot."}
@@ -147,7 +147,7 @@ def test_reflection_fallback_replaces_the_note_in_the_history() -> None:
 
 async def test_fallback_renders() -> None:
     from agent.events import IterationStarted, ReflectionFallback
-    from agent.transcript import Transcript
+    from agent.transcripts.transcript import Transcript
     from tests.tui_helpers import T0, header
     from tui.app import AgentTuiApp
 

@@ -27,7 +27,7 @@ def test_snapshot_request_view(snap_compare) -> None:
 
 
 def test_snapshot_ordering_violation(snap_compare) -> None:
-    from agent.formats import open_transcript
+    from agent.transcripts.importers import open_transcript
 
     app = AgentTuiApp(transcript=open_transcript(DATA / "bad_order.json"), title="bad_order.json",
                       source="tests/data/bad_order.json")

@@ -18,7 +18,7 @@ from agent.events import (
     RunStarted,
     ToolResult,
 )
-from agent.transcript import Transcript, load_transcript
+from agent.transcripts.transcript import Transcript, load_transcript
 from tests.tui_helpers import T0, header, quicksort_transcript, synthetic_events, write_jsonl
 from tui.app import AgentTuiApp
 from tui.help_screen import HelpScreen
@@ -210,7 +210,7 @@ async def test_request_view_on_the_start_block_explains() -> None:
 
 
 async def test_ordering_violation_flagged_on_the_right_message() -> None:
-    from agent.formats import open_transcript
+    from agent.transcripts.importers import open_transcript
 
     transcript = open_transcript(DATA / "bad_order.json")
     app = AgentTuiApp(transcript=transcript)
@@ -254,7 +254,7 @@ async def test_ordering_check_with_injected_checker() -> None:
 @pytest.mark.parametrize("name", ["messages_array.json", "messages_object.json", "mini_swe_agent.traj.json",
                                   "bad_order.json"])
 async def test_opens_each_sample_format(name: str) -> None:
-    from agent.formats import open_transcript
+    from agent.transcripts.importers import open_transcript
 
     transcript = open_transcript(DATA / name)
     app = AgentTuiApp(transcript=transcript, title=name)
@@ -270,7 +270,7 @@ async def test_opens_each_sample_format(name: str) -> None:
 
 
 async def test_mini_swe_agent_exit_role_is_not_a_violation() -> None:
-    from agent.formats import open_transcript
+    from agent.transcripts.importers import open_transcript
 
     app = AgentTuiApp(transcript=open_transcript(DATA / "mini_swe_agent.traj.json"))
     async with app.run_test(size=SIZE) as pilot:
@@ -293,7 +293,7 @@ async def test_torn_last_line_is_warned(tmp_path: Path) -> None:
 
 
 async def test_own_jsonl_round_trip(tmp_path: Path) -> None:
-    from agent.formats import open_transcript
+    from agent.transcripts.importers import open_transcript
 
     path = write_jsonl(tmp_path / "run.jsonl", synthetic_events(12))
     app = AgentTuiApp(transcript=open_transcript(path))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.workspace import ToolError, Workspace, cap_text, scrubbed_environ
+from agent.tools.workspace import ToolError, Workspace, cap_text, scrubbed_environ
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from agent.control import RunControl
+from agent.loop.control import RunControl
 from agent.events import (
     AssistantMessage,
     DriverMessage,
@@ -20,7 +20,7 @@ from agent.events import (
     Trigger,
     Usage,
 )
-from agent.transcript import Transcript, TranscriptHeader, TranscriptWriter
+from agent.transcripts.transcript import Transcript, TranscriptHeader, TranscriptWriter
 
 T0 = 1_700_000_000.0
 SYSTEM = "You are a careful coding agent. Use the tools to inspect and edit files, then run the tests."
@@ -125,7 +125,7 @@ def write_jsonl(path: Path, events: list[Any], hdr: TranscriptHeader | None = No
 
 
 class FakeRun:
-    """Stands in for agent.runner.Run: replays scripted iterations, gated by `control.wait_turn()`."""
+    """Stands in for agent.run.runner.Run: replays scripted iterations, gated by `control.wait_turn()`."""
 
     def __init__(self, iterations: list[list[Any]], seed: list[Any] | None = None, *, step_mode: bool = True,
                  path: Path | None = None, delay: float = 0.0, finish: bool = True) -> None:

@@ -18,7 +18,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from agent.events import IterationStarted, Notice
-from agent.transcript import Transcript, TranscriptHeader
+from agent.transcripts.transcript import Transcript, TranscriptHeader
 from tui.model import Checker, TranscriptModel
 from tui.status import StatusBar, StatusInfo
 from tui.transcript_view import TranscriptView

@@ -37,9 +37,9 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import Footer, Static
 
-from agent.compare import Alignment, AlignedIteration, RunSummary, Side, align
+from agent.transcripts.compare import Alignment, AlignedIteration, RunSummary, Side, align
 from agent.events import ToolResult
-from agent.transcript import Transcript
+from agent.transcripts.transcript import Transcript
 from tui.blocks import MUTED, REFLECT, WARN, RenderState, estimate_height, render_block
 from tui.help_screen import HelpScreen, binding_rows
 from tui.lazy_view import GUTTER, LazyBlockView

@@ -9,8 +9,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from agent.cli import build_parser, dispatch_headless, run_options
-from agent.providers import UsageError
+from agent.run.cli import build_parser, dispatch_headless, run_options
+from agent.models.presets import UsageError
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -49,8 +49,8 @@ def open_folder(args: argparse.Namespace) -> int:
 
 def compare_app(args: argparse.Namespace) -> int:
     """`compare FIRST SECOND`: two transcripts side by side, aligned by iteration."""
-    from agent.formats import open_transcript
-    from agent.transcript import TranscriptError
+    from agent.transcripts.importers import open_transcript
+    from agent.transcripts.transcript import TranscriptError
 
     try:
         first, second = open_transcript(args.first), open_transcript(args.second)
@@ -68,8 +68,8 @@ def compare_app(args: argparse.Namespace) -> int:
 
 
 def open_app(args: argparse.Namespace) -> int:
-    from agent.formats import open_transcript
-    from agent.transcript import TranscriptError
+    from agent.transcripts.importers import open_transcript
+    from agent.transcripts.transcript import TranscriptError
 
     if Path(args.file).is_dir():
         return open_folder(args)
@@ -92,7 +92,7 @@ def open_app(args: argparse.Namespace) -> int:
 
 
 def live_app(args: argparse.Namespace | None) -> int:
-    from agent.runner import build_run, demo_run
+    from agent.run.runner import build_run, demo_run
 
     if args is None:
         run = demo_run(step_mode=True)

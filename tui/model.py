@@ -35,8 +35,8 @@ from agent.events import (
     appended_messages,
     removed_messages,
 )
-from agent.formats import content_text
-from agent.transcript import EventLog
+from agent.transcripts.importers import content_text
+from agent.transcripts.transcript import EventLog
 
 # Colours of the tool_call_id links: restrained, distinct on a dark background, none of them red (red
 # means error) or pink (pink means reflection).
@@ -66,10 +66,10 @@ Checker = Callable[[list[dict[str, Any]]], "list[ViolationLike]"]
 
 
 def default_checker() -> Checker | None:
-    """`agent.ordering.check_messages`, with roles the API does not know (mini-swe-agent's `exit`) neutral."""
+    """`agent.loop.ordering.check_messages`, with roles the API does not know (mini-swe-agent's `exit`) neutral."""
     try:
-        from agent.ordering import CHAT_ROLES, check_messages
-    except Exception:  # pragma: no cover - agent.ordering is part of the package
+        from agent.loop.ordering import CHAT_ROLES, check_messages
+    except Exception:  # pragma: no cover - agent.loop.ordering is part of the package
         return None
 
     def check(messages: list[dict[str, Any]]) -> list[Any]:

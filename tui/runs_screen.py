@@ -26,7 +26,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from agent.transcript import Transcript, TranscriptError
+from agent.transcripts.transcript import Transcript, TranscriptError
 
 RUN_NAME = re.compile(r"^(?P<task>.+?)__(?P<setting>[^_].*?)__r(?P<repeat>\d+)\.jsonl$")
 """An ablation's transcript name: <task>__<setting>__r<repeat>.jsonl."""
@@ -431,7 +431,7 @@ class RunsApp(App[Choice | None]):
         try:
             if self.opener is not None:
                 return self.opener(entry.path)
-            from agent.formats import open_transcript
+            from agent.transcripts.importers import open_transcript
 
             return open_transcript(entry.path)
         except TranscriptError as exc:

@@ -21,8 +21,8 @@ from agent.events import (
     RunStarted,
     ToolResult,
 )
-from agent.ordering import CHAT_ROLES, Violation, check_messages
-from agent.transcript import Transcript, TranscriptError, TranscriptHeader, parse_jsonl, read_jsonl
+from agent.loop.ordering import CHAT_ROLES, Violation, check_messages
+from agent.transcripts.transcript import Transcript, TranscriptError, TranscriptHeader, parse_jsonl, read_jsonl
 
 EXPECTED = 'expected agent-tui JSONL, a JSON array of chat messages, or {"messages": [...]}'
 _KINDS = {"user": "observation", "system": "note", "developer": "note", "exit": "exit"}

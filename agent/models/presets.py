@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 OFFLINE_PROVIDERS = ("scripted", "replay")
 LOCAL_PROVIDER = "local"
-"""llama-cpp-python's server started by agent-tui itself for `--model-path FILE.gguf` (agent.local_model)."""
+"""llama-cpp-python's server started by agent-tui itself for `--model-path FILE.gguf` (agent.models.local)."""
 
 
 class UsageError(Exception):
@@ -97,46 +97,3 @@ def make_client(endpoint: Endpoint, *, max_retries: int = 2, timeout: float = 12
                        timeout=timeout, http_client=http_client)
 
 
-def describe_provider_error(exc: BaseException, endpoint: Endpoint | None) -> str:
-    """One line a person can act on, for any error the SDK raises."""
-    import openai
-
-    where = f"{endpoint.provider} at {endpoint.base_url}" if endpoint else "the provider"
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        text = one_line(_error_text(exc))
-        if status in (401, 403) and endpoint is not None:
-            key = endpoint.key_env or "the key variable"
-            return f"{where} refused the API key (HTTP {status}): check {key}. Provider said: {text}"
-        if status == 404 and endpoint is not None and "model" in text.lower():
-            return f"{where} has no model {endpoint.model!r} (HTTP 404): pass --model with one it serves. {text}"
-        if status == 429:
-            return f"{where} is rate-limiting (HTTP 429) after the SDK's retries (--max-retries): {text}"
-        return f"{where} answered HTTP {status}: {text}"
-    if isinstance(exc, openai.APITimeoutError):
-        return f"{where} did not answer in time (after the SDK's retries; see --timeout, --max-retries)"
-    if isinstance(exc, openai.APIConnectionError):
-        return f"cannot reach {where}: {one_line(str(exc.__cause__ or exc))}"
-    return f"{type(exc).__name__}: {one_line(str(exc))}"
-
-
-def one_line(text: str, limit: int = 400) -> str:
-    """Whitespace collapsed, long texts cut: an error message fits on one line."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def is_context_length_error(exc: BaseException) -> bool:
-    text = _error_text(exc).lower()
-    return "context_length" in text or "maximum context length" in text or "context window" in text
-
-
-def _error_text(exc: BaseException) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(inner, str):
-            return inner
-    return str(getattr(exc, "message", None) or exc)

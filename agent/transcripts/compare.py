@@ -39,7 +39,7 @@ from agent.events import (
     appended_messages,
     removed_messages,
 )
-from agent.transcript import Transcript
+from agent.transcripts.transcript import Transcript
 
 Side = Literal["a", "b"]
 
@@ -632,6 +632,6 @@ def align(a: Transcript, b: Transcript, label_a: str = "A", label_b: str = "B") 
 
 def align_files(first: Path | str, second: Path | str) -> Alignment:
     """Open two transcripts (any format `open_transcript` reads) and align them."""
-    from agent.formats import open_transcript
+    from agent.transcripts.importers import open_transcript
 
     return align(open_transcript(first), open_transcript(second), Path(first).name, Path(second).name)

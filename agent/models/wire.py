@@ -22,8 +22,8 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.profiles import Profile
-from agent.textcalls import calling_rules, render_text_call, render_text_result, tools_prompt
+from agent.models.profiles import Profile
+from agent.models.textcalls import calling_rules, render_text_call, render_text_result, tools_prompt
 
 _FIELDS = {
     "system": ("role", "content", "name"),

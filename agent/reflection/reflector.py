@@ -24,23 +24,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from agent.events import ReflectionMode, ReflectionNote, Trigger, Usage
-from agent.loop import IterationRecord, ReflectionFailed
-from agent.workspace import cap_text
+from agent.models.errors import role_refusal
+from agent.protocols import IterationRecord, ReflectionFailed, RoleFallback, StopRun
+from agent.tools.workspace import cap_text
+
+PURPOSE_HEADER = "x-agent-tui-purpose"
+"""Sent with every reflection request, so an offline or loopback endpoint can tell it from an agent turn."""
 
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
 DEFAULT_FALLBACK_ORDER: tuple[str, ...] = ("system", "user", "assistant")
 
-REFUSAL_TEXTS: tuple[str, ...] = (
-    "System message must be at the beginning.",  # Qwen3 templates (vLLM, llama.cpp --jinja)
-    "System role not supported",  # Gemma templates
-    "Conversation roles must alternate user/assistant/user/assistant/...",  # Mistral / Llama-2 templates
-    "Unexpected role 'user' after role 'tool'",  # Mistral's API
-)
-"""What endpoints say when a message role is refused where a note put it, matched case-insensitively
-(the trailing period is optional) in the provider's error message."""
-
-REFUSAL_STATUSES = frozenset({400, 422, 500})
-"""Template errors come back as 400 (vLLM, Mistral), 422, or 500 (llama.cpp's server)."""
 
 FOLLOWER: dict[str, Any] = {"role": "user", "content": "Continue."}
 """What follows an assistant note: many templates refuse a history ending on an assistant message
@@ -124,18 +117,10 @@ def _first_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def _error_kind(content: str) -> str:
-    text = content.lower()
-    if "unknown tool" in text:
-        return "unknown tool"
-    if "not valid json" in text or "invalid arguments" in text or "must be a json object" in text:
-        return "malformed arguments"
-    if any(k in text for k in ("no such file", "no such folder", "leaves the workspace", "is a folder",
-                               "is a file, not a folder", "outside the workspace", "is absolute")):
-        return "bad path"
-    if "'old' text" in text:
-        return "edit did not apply"
-    return "tool failed"
+ERROR_KIND_LABELS: dict[str, str] = {"unknown_tool": "unknown tool", "malformed_arguments": "malformed arguments",
+                                     "bad_path": "bad path", "edit_not_applied": "edit did not apply",
+                                     "tool_failed": "tool failed"}
+"""How a tool error's kind is named in a note's evidence."""
 
 
 _FAILED_LINE = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$")
@@ -191,8 +176,8 @@ class TriggerWatch:
         fired: list[Trigger] = []
 
         if cfg.tool_error:
-            errors = [f"[{_error_kind(r.content)}] {_call_text(r.name, r.arguments)}: {_first_line(r.content)}"
-                      for r in record.results if r.is_error]
+            errors = [f"[{ERROR_KIND_LABELS[o.error_kind]}] {_call_text(r.name, r.arguments)}: {_first_line(r.content)}"
+                      for r, o in zip(record.results, record.outcomes) if o.error_kind is not None]
             if errors:
                 fired.append(Trigger(kind="tool_error", evidence="\n".join(errors)))
 
@@ -327,8 +312,6 @@ class Reflector:
                  fallback_order: Iterable[str] = DEFAULT_FALLBACK_ORDER, refused_roles: Iterable[str] = (),
                  initial_role: str | None = None, history_chars: int = 8000,
                  describe_error: Callable[[BaseException], str] | None = None, **params: Any) -> None:
-        from agent.offline import PURPOSE_HEADER
-
         self.client = client
         self.model = model
         self.goal = goal
@@ -367,19 +350,18 @@ class Reflector:
             return None
         return next((r for r in self._candidates(mode) if r not in self.refused), None)
 
-    def refusal(self, error: BaseException) -> tuple[str, int | None] | None:
-        """(the endpoint's message, HTTP status) when `error` is an endpoint refusing a message role."""
-        return role_refusal(error)
-
-    def fall_back(self, note: ReflectionNote, refused_role: str) -> tuple[str | None, list[dict[str, Any]]]:
-        """Remember that `refused_role` is refused; the note again in the next role (None when none is left,
-        and then no more notes are written in this run)."""
-        self.refused.add(refused_role)
-        role = next((r for r in self._candidates(refused_role) if r not in self.refused), None)
-        if role is None:
+    def role_refused(self, error: StopRun, note: ReflectionNote, role: str) -> RoleFallback | None:
+        """When `error` is the endpoint refusing `role`: remember it, and give the note again in the next
+        role (none left: no more notes are written in this run). None when the error is anything else."""
+        found = role_refusal(error)
+        if found is None:
+            return None
+        self.refused.add(role)
+        to_role = next((r for r in self._candidates(role) if r not in self.refused), None)
+        if to_role is None:
             self.disabled = True
-            return None, []
-        return role, note_messages(frame(note), role)
+            return RoleFallback(found[0], found[1], None, [])
+        return RoleFallback(found[0], found[1], to_role, note_messages(frame(note), to_role))
 
     # --- the note -------------------------------------------------------------------------------------
 
@@ -422,27 +404,6 @@ class Reflector:
                               fallback_from=mode if role != mode else None, follower_added=role == "assistant")
 
 
-def role_refusal(error: BaseException) -> tuple[str, int | None] | None:
-    """(message, status) when `error`, or the provider error behind it, is a refusal of a message role."""
-    cause: BaseException | None = error if hasattr(error, "status_code") else (error.__cause__ or error.__context__)
-    status = getattr(cause, "status_code", None)
-    if status is not None and status not in REFUSAL_STATUSES:
-        return None
-    message = None
-    body = getattr(cause, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            message = str(inner["message"])
-        elif isinstance(inner, str):
-            message = inner
-    if message is None:
-        message = str(getattr(cause, "message", None) or cause or error) if cause is not None else str(error)
-    haystack = (message + "\n" + str(getattr(error, "detail", "") or error)).lower()
-    for text in REFUSAL_TEXTS:
-        if text.lower().rstrip(".") in haystack:
-            return message, status
-    return None
 
 
 def make_reflector(client: Any, model: str, goal: str, *, triggers: TriggerConfig | str | None = None,

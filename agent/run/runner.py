@@ -13,19 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from agent.control import RunControl, StepMode
+from agent.loop.control import RunControl, StepMode
 from agent.events import Event, Notice, ReflectionMode, RunFinished, is_transient
-from agent.providers import (
+from agent.models.presets import (
     LOCAL_PROVIDER,
     Endpoint,
     UsageError,
     default_provider,
-    describe_provider_error,
     make_client,
     resolve_endpoint,
 )
-from agent.profiles import Profile, resolve_profile
-from agent.transcript import TranscriptHeader, TranscriptWriter
+from agent.models.errors import describe_provider_error
+from agent.models.profiles import Profile, resolve_profile
+from agent.transcripts.transcript import TranscriptHeader, TranscriptWriter
 
 SYSTEM_PROMPT = """You are a careful software engineer working in a small repository.
 Work only through the tools you are given: look at the files, run the tests, make the smallest fix, run
@@ -57,7 +57,7 @@ class RunOptions:
     model_path: Path | None = None
     """--provider local: the GGUF file llama-cpp-python's server loads."""
     tool_calls: str | None = None
-    """native | text | auto; None: the preset's (see agent.profiles)."""
+    """native | text | auto; None: the preset's (see agent.models.profiles)."""
     stream: bool | None = None
     """None: stream where the preset supports it."""
     assistant_content: str | None = None
@@ -141,7 +141,7 @@ class Run:
     async def _closing_notices(self) -> list[Notice]:
         if self.replayed is None or self.server is None:
             return []
-        from agent.offline import first_divergence
+        from agent.models.offline import first_divergence
 
         where = first_divergence(self.replayed, self.server.requests)
         text = (f"replay diverged: {where}" if where
@@ -212,7 +212,7 @@ def build_run(opts: RunOptions) -> Run:
 
 
 def _resolve_work(opts: RunOptions) -> _Work:
-    from agent.tasks import get_task, prepare_workspace
+    from agent.tools.tasks import get_task, prepare_workspace
 
     if opts.workspace is not None:
         workspace = Path(opts.workspace).resolve()
@@ -234,8 +234,8 @@ def _timeout(opts: RunOptions, provider: str) -> float:
 
 def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
     """The endpoint and the SDK client: an offline model, the local model's server, or a preset."""
-    from agent.offline import OFFLINE_BASE_URL, OfflineServer, ScriptError, load_script, replay_server
-    from agent.transcript import TranscriptError
+    from agent.models.offline import OFFLINE_BASE_URL, OfflineServer, ScriptError, load_script, replay_server
+    from agent.transcripts.transcript import TranscriptError
 
     timeout = _timeout(opts, provider)
     if provider == LOCAL_PROVIDER:
@@ -254,7 +254,7 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
         else:
             if opts.replay is None:
                 raise UsageError("--provider replay needs --transcript FILE (the run to replay)")
-            from agent.formats import open_transcript
+            from agent.transcripts.importers import open_transcript
 
             replayed = open_transcript(opts.replay)
             server = replay_server(replayed)
@@ -267,11 +267,11 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
 
 def _start_local(opts: RunOptions) -> tuple[Any, Endpoint]:
     """Start llama-cpp-python's server on a free loopback port for `--model-path` (UsageError on failure)."""
-    from agent.local_model import LocalModelError, LocalServer
+    from agent.models.local import LocalModelError, LocalServer
 
     if opts.model_path is None:
         raise UsageError("--provider local needs --model-path FILE.gguf (assemble one with: "
-                         "python -m agent.local_model setup)")
+                         "python -m agent.models.local setup)")
     if opts.base_url:
         raise UsageError("--provider local starts its own server: use --provider llamacpp --base-url URL "
                          "for one that is already running")
@@ -287,12 +287,12 @@ def _start_local(opts: RunOptions) -> tuple[Any, Endpoint]:
 
 def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, profile: Profile,
               notices: list[str]) -> Run:
-    from agent.chat import ChatModel
-    from agent.loop import NUDGE, AgentLoop
-    from agent.textcalls import TEXT_NUDGE
-    from agent.tools import Toolbox
-    from agent.wire import describe_wire
-    from agent.workspace import Workspace
+    from agent.models.chat import ChatModel
+    from agent.loop.agent_loop import NUDGE, AgentLoop
+    from agent.models.textcalls import TEXT_NUDGE
+    from agent.tools.toolbox import Toolbox
+    from agent.models.wire import describe_wire
+    from agent.tools.workspace import Workspace
 
     endpoint, client = conn.endpoint, conn.client
     stream = profile.stream if opts.stream is None else opts.stream
@@ -335,7 +335,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
 
 def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, goal: str, refused: set[str]) -> Any:
     """The reflection step. It observes every iteration, so a live toggle finds its counters right."""
-    from agent.reflection import make_reflector
+    from agent.reflection.reflector import make_reflector
 
     try:
         return make_reflector(client, opts.reflection_model or endpoint.model, goal,

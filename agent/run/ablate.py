@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence, TextIO, get_args
 
 from agent.events import ReflectionMode, ReflectionNote, RunFinished
-from agent.providers import PRESETS, UsageError, default_provider, resolve_endpoint
-from agent.runner import RunOptions, build_run
+from agent.models.presets import PRESETS, UsageError, default_provider, resolve_endpoint
+from agent.run.runner import RunOptions, build_run
 
 SETTINGS: tuple[str, ...] = get_args(ReflectionMode)
 """The reflection settings a grid can compare: off, or the role the note is injected with."""
@@ -581,7 +581,7 @@ def _split(text: str) -> list[str]:
 
 def parse_grid(args: argparse.Namespace) -> tuple[list[Job], RunOptions, Path]:
     """Check the flags and turn them into the jobs, the shared run options and the folder."""
-    from agent.tasks import get_task, list_tasks
+    from agent.tools.tasks import get_task, list_tasks
 
     tasks = [t.name for t in list_tasks()] if args.tasks.strip() == "all" else _split(args.tasks)
     if not tasks:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO, get_args
 
-from agent.ablate import add_ablate_parser, cmd_ablate
+from agent.run.ablate import add_ablate_parser, cmd_ablate
 from agent.events import (
     AssistantMessage,
     DriverMessage,
@@ -28,7 +28,7 @@ from agent.events import (
     RunFinished,
     ToolResult,
 )
-from agent.providers import PROVIDER_NAMES, UsageError
+from agent.models.presets import PROVIDER_NAMES, UsageError
 
 REFLECTION_MODES = get_args(ReflectionMode)
 
@@ -79,7 +79,7 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
 
 
 def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> Any:
-    from agent.runner import RunOptions
+    from agent.run.runner import RunOptions
 
     if args.max_steps < 1:
         raise UsageError("--max-steps must be at least 1")
@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_tasks(out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    from agent.tasks import list_tasks
+    from agent.tools.tasks import list_tasks
 
     for task in list_tasks():
         out.write(f"{task.name:<14} {task.kind:<10} {task.description}\n")
@@ -141,8 +141,8 @@ def cmd_tasks(out: TextIO | None = None) -> int:
 
 def cmd_check(path: Path, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    from agent.formats import check_file
-    from agent.transcript import TranscriptError
+    from agent.transcripts.importers import check_file
+    from agent.transcripts.transcript import TranscriptError
 
     try:
         transcript, violations = check_file(path)
@@ -163,7 +163,7 @@ def cmd_check(path: Path, out: TextIO | None = None) -> int:
 
 def cmd_run_headless(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    from agent.runner import build_run
+    from agent.run.runner import build_run
 
     run = build_run(run_options(args))
     out.write(f"agent-tui: {run.header.provider} / {run.header.model}, task {run.header.task or 'custom'}, "

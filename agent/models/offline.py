@@ -18,11 +18,9 @@ try:  # the openai SDK 3.x is built on httpx2; older releases on httpx
 except ImportError:  # pragma: no cover
     import httpx  # type: ignore[no-redef]
 
-from agent.compare import mask_durations
-from agent.transcript import Transcript
-
-PURPOSE_HEADER = "x-agent-tui-purpose"
-"""Set to `reflection` on reflection calls, so an offline model can answer them apart from agent turns."""
+from agent.reflection.reflector import PURPOSE_HEADER
+from agent.transcripts.compare import mask_durations
+from agent.transcripts.transcript import Transcript
 
 OFFLINE_BASE_URL = "http://offline.agent-tui.invalid/v1"
 
@@ -61,11 +59,11 @@ def default_reflection_answer(body: dict[str, Any]) -> str:
     """A deterministic note built from the trigger evidence in the reflection request.
 
     The reflection prompt carries its triggers as `<trigger kind="...">evidence</trigger>` blocks
-    (`agent.reflection.trigger_block`); the note answers each one, quoting its concrete evidence.
+    (`agent.reflection.reflector.trigger_block`); the note answers each one, quoting its concrete evidence.
     """
     import re
 
-    from agent.reflection import parse_triggers
+    from agent.reflection.reflector import parse_triggers
 
     prompt = next((m.get("content") or "" for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
     triggers = parse_triggers(str(prompt))
@@ -166,7 +164,7 @@ class OfflineServer:
 
 
 def _streamed(body: dict[str, Any], message: dict[str, Any], model: str) -> httpx.Response:
-    from agent.streaming import sse_body, sse_chunks
+    from agent.models.streaming import sse_body, sse_chunks
 
     usage = None
     if (body.get("stream_options") or {}).get("include_usage"):

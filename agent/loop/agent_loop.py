@@ -4,7 +4,7 @@ reflect, repeat.
 It keeps one chronological messages list and publishes everything it does as typed events
 (`agent.events`): it yields them, and whoever drives it (CLI, TUI, tests, ablations) decides what to show.
 It knows nothing of providers: it gets a `Model` and a `Toolbox`, and a `RunControl` to wait on. The model
-(`agent.chat.ChatModel`) adapts the canonical history to the endpoint; while a request is out, what it hands
+(`agent.models.chat.ChatModel`) adapts the canonical history to the endpoint; while a request is out, what it hands
 over (the reply streaming in, the SDK's retries) is yielded as it comes.
 
 A reflection note goes after the last tool message of the iteration's batch. When the next request is
@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Protocol
+from typing import Any, AsyncIterator
 
-from agent.control import RunControl
+from agent.loop.control import RunControl
 from agent.events import (
     AssistantMessage,
+    Completion,
     DriverMessage,
     Event,
     FinishReason,
@@ -36,69 +37,12 @@ from agent.events import (
     ToolResult,
     Usage,
 )
-from agent.ordering import check_messages
-from agent.tools import Toolbox, ToolOutcome
+from agent.loop.ordering import check_messages
+from agent.protocols import IterationRecord, Model, ReflectionFailed, Reflector, StopRun, ToolOutcome
+from agent.tools.toolbox import Toolbox
 
 NUDGE = ("You replied without calling a tool. Act only through the tools: call one of {names} "
          "with JSON arguments, or call finish(summary) when the task is done.")
-
-
-@dataclass
-class Completion:
-    """What one chat completion returned, reduced to what the loop and the transcript need."""
-
-    message: dict[str, Any]
-    usage: Usage | None = None
-    finish_reason: str | None = None
-    model: str | None = None
-    latency_s: float = 0.0
-    parsed_from_text: bool = False
-    raw_content: str | None = None
-    ttft_s: float | None = None
-    tool_call_mode: str = "native"
-
-
-class Model(Protocol):
-    """Anything that answers a messages list with one assistant message.
-
-    While it works it may hand events to `emit` (the reply streaming in, the SDK retrying): the loop
-    yields them as they come, stamped with the iteration."""
-
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
-                       emit: Callable[[Event], None] | None = None) -> Completion: ...
-
-
-@dataclass
-class IterationRecord:
-    """What happened in one iteration, handed to the reflector."""
-
-    iteration: int
-    assistant: dict[str, Any]
-    results: list[ToolResult]
-    outcomes: list[ToolOutcome]
-    max_steps: int
-
-
-class Reflector(Protocol):
-    """Decides after each iteration whether to add a note, and writes it (see agent.reflection).
-
-    `after_iteration` is called after every iteration but the last, whatever the mode, so that counters
-    (repeated calls, iterations without a change) stay right while reflection is off. It raises
-    `ReflectionFailed` when the note could not be written (the loop shows it and goes on without a note).
-
-    Optional, for the role fallback (the loop looks them up with getattr):
-    `refusal(error) -> (text, status) | None`: the endpoint's words when `error` (a StopRun from the
-    request step) is a refusal of a message role; `fall_back(note, refused_role) -> (role | None, messages)`:
-    mark the role refused and give the note again in the next role (None and [] when none is left);
-    `effective_role(mode) -> role | None`: the role the next note would take.
-    """
-
-    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
-                              mode: ReflectionMode) -> ReflectionNote | None: ...
-
-
-class ReflectionFailed(Exception):
-    """The reflection call failed (a provider error, an empty answer): no note this iteration."""
 
 
 @dataclass
@@ -109,15 +53,6 @@ class _InjectedNote:
     start: int
     role: str
     messages: list[dict[str, Any]]
-
-
-class StopRun(Exception):
-    """Leaves the loop with a reason; raised by the request step on errors it cannot recover from."""
-
-    def __init__(self, reason: FinishReason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason: FinishReason = reason
-        self.detail = detail
 
 
 @dataclass
@@ -167,11 +102,7 @@ class AgentLoop:
                 self._injected = None  # the endpoint accepted the note where it stands
                 self.usage = self.usage + completion.usage
                 self.messages.append(completion.message)
-                yield AssistantMessage(iteration=iteration, message=completion.message, usage=completion.usage,
-                                       latency_s=completion.latency_s, finish_reason=completion.finish_reason,
-                                       model=completion.model, parsed_from_text=completion.parsed_from_text,
-                                       raw_content=completion.raw_content, ttft_s=completion.ttft_s,
-                                       tool_call_mode=completion.tool_call_mode)
+                yield AssistantMessage(iteration=iteration, **dict(completion))
                 calls = completion.message.get("tool_calls") or []
                 if not calls:
                     nudge = {"role": "user", "content": self.nudge.replace("{names}", ", ".join(self.toolbox.names))}
@@ -214,10 +145,7 @@ class AgentLoop:
             yield note
 
     def _started(self, iteration: int, mode: ReflectionMode) -> IterationStarted:
-        role = None
-        if mode != "off" and self.reflector is not None:
-            effective = getattr(self.reflector, "effective_role", None)
-            role = effective(mode) if effective is not None else mode
+        role = self.reflector.effective_role(mode) if mode != "off" and self.reflector is not None else None
         return IterationStarted(iteration=iteration, request_size=len(self.messages), reflection=mode,
                                 reflection_role=role)
 
@@ -225,17 +153,12 @@ class AgentLoop:
         """When the endpoint refused the request because of the role of the note at its end: put the note
         in the next role (or drop it), and say so. None when the error is anything else."""
         injected = self._injected
-        refusal = getattr(self.reflector, "refusal", None)
-        fall_back = getattr(self.reflector, "fall_back", None)
-        if injected is None or refusal is None or fall_back is None:
+        if injected is None or self.reflector is None or self.messages[injected.start:] != injected.messages:
             return None
-        if self.messages[injected.start:] != injected.messages:
+        fallback = self.reflector.role_refused(stop, injected.note, injected.role)
+        if fallback is None:
             return None
-        found = refusal(stop)
-        if found is None:
-            return None
-        error, status = found
-        to_role, messages = fall_back(injected.note, injected.role)
+        error, status, to_role, messages = fallback.error, fallback.status, fallback.to_role, fallback.messages
         replaced = len(self.messages) - injected.start
         del self.messages[injected.start:]
         self.messages.extend(messages)
@@ -296,12 +219,3 @@ class AgentLoop:
                             content=outcome.content, is_error=outcome.is_error,
                             duration_s=time.perf_counter() - started, message=message)
         return result, outcome
-
-
-def __getattr__(name: str) -> Any:
-    """`ChatModel` and `clean_message` moved to agent.chat (the request step); old imports keep working."""
-    if name in ("ChatModel", "clean_message"):
-        from agent import chat
-
-        return getattr(chat, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

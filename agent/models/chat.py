@@ -1,6 +1,6 @@
 """The request step over the openai SDK: one chat completion for any OpenAI-compatible endpoint.
 
-`ChatModel.complete(history, tools, emit)` builds the request the profile asks for (`agent.wire`), sends it
+`ChatModel.complete(history, tools, emit)` builds the request the profile asks for (`agent.models.wire`), sends it
 (streamed or not), and turns the reply back into canonical form: tool calls parsed from text when the
 profile says so, ids generated where the provider gave none or repeated one. While it waits it hands
 events to `emit`: the reply streaming in (`AssistantDelta`, transient) and the SDK's own retries (`Notice`),
@@ -16,27 +16,16 @@ from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any, Callable, Iterator
 
-from agent.events import AssistantDelta, Event, Notice, Usage
-from agent.loop import Completion, StopRun
-from agent.profiles import Profile
-from agent.streaming import StreamAccumulator
-from agent.textcalls import parse_text_calls
-from agent.wire import WireRequest, build_request, ensure_ids
+from agent.events import AssistantDelta, Completion, Event, Notice, Usage
+from agent.models.errors import NULL_REFUSED, TOOLS_REFUSED, error_text, is_context_length_error, one_line
+from agent.models.profiles import Profile
+from agent.models.streaming import StreamAccumulator
+from agent.models.textcalls import parse_text_calls
+from agent.models.wire import WireRequest, build_request, ensure_ids
+from agent.protocols import StopRun
 
 Emit = Callable[[Event], None]
 
-TOOLS_REFUSED = (
-    '"auto" tool choice requires --enable-auto-tool-choice',  # vLLM without a tool parser
-    "does not support tools",  # Ollama, for a model without a tool template
-    "tools param requires --jinja",  # llama.cpp's server without --jinja
-)
-"""What endpoints say when they take no `tools` parameter: in auto mode the run switches to text calls."""
-
-NULL_REFUSED = (
-    "invalid message content type: <nil>",  # Ollama
-    "Input should be a valid string",  # llama-cpp-python's server (HTTP 500, a pydantic validation error)
-)
-"""What endpoints say when an assistant message's content is `null`: the run sends `""` instead."""
 
 DELTA_INTERVAL = 0.05
 """At most one AssistantDelta this often (seconds): a live view needs no more."""
@@ -66,7 +55,6 @@ class ChatModel:
 
     async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
                        emit: Emit | None = None) -> Completion:
-        from agent.providers import is_context_length_error
 
         emit = emit or (lambda event: None)
         request = self.request(messages, tools)
@@ -151,9 +139,8 @@ class ChatModel:
         """When the endpoint refused the request for something the profile can change (native tools, `null`
         content, `system` at index 0, the shape of ids): change it for the rest of the run, say so, and
         return True (the request is then sent again). Each change is made once, so this never loops."""
-        from agent.providers import _error_text, one_line
 
-        text = _error_text(exc)
+        text = error_text(exc)
         change = adaptation(text, self.profile, request, self.text_mode)
         if change is None:
             return False

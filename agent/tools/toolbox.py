@@ -13,13 +13,23 @@ import functools
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.workspace import CommandResult, ToolError, Workspace, cap_text
+from agent.protocols import ToolErrorKind, ToolOutcome
+from agent.tools.workspace import (
+    BadArguments,
+    BadPath,
+    CommandResult,
+    EditNotApplied,
+    ToolError,
+    Workspace,
+    cap_text,
+)
 
 SKIP_DIRS = frozenset({".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", "node_modules"})
 MAX_LISTED = 500
@@ -28,19 +38,6 @@ MAX_GREP_LINE = 300
 MAX_FILE_BYTES = 2_000_000
 """Larger files are refused by read_file/edit_file and skipped by grep: the repos here are small, and a
 multi-megabyte file in a tool message would only drown the context."""
-
-
-@dataclass
-class ToolOutcome:
-    """The result of one tool call: the tool message content plus flags the loop and reflection read."""
-
-    content: str
-    is_error: bool = False
-    """Bad input, an unknown tool, or a failure of the tool itself; a failing test run is not an error."""
-    finished: bool = False
-    summary: str | None = None
-    tests_failed: bool = False
-    changed_files: bool = False
 
 
 class _Args(BaseModel):
@@ -184,18 +181,18 @@ def parse_arguments(spec: ToolSpec, arguments: str | None) -> _Args:
     try:
         raw = json.loads(text) if text else {}
     except json.JSONDecodeError as exc:
-        raise ToolError(f"arguments for {spec.name} are not valid JSON: {exc.msg} at line {exc.lineno} column "
+        raise BadArguments(f"arguments for {spec.name} are not valid JSON: {exc.msg} at line {exc.lineno} column "
                         f"{exc.colno} (char {exc.pos}). Send a JSON object such as {example}") from None
     if not isinstance(raw, dict):
         twice = isinstance(raw, str) and raw.strip().startswith("{")
         why = " (the object seems to be JSON-encoded twice)" if twice else ""
-        raise ToolError(f"arguments for {spec.name} must be a JSON object, got {_JSON_KINDS.get(type(raw), 'a value')}"
+        raise BadArguments(f"arguments for {spec.name} must be a JSON object, got {_JSON_KINDS.get(type(raw), 'a value')}"
                         f"{why}. Send a JSON object such as {example}")
     try:
         return spec.args.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(_describe_error(e) for e in exc.errors())
-        raise ToolError(f"invalid arguments for {spec.name}: {problems}. "
+        raise BadArguments(f"invalid arguments for {spec.name}: {problems}. "
                         f"Expected arguments: {_signature(spec)}") from None
 
 
@@ -239,11 +236,11 @@ class Toolbox:
         """Run one tool call. Never raises for bad input: every problem becomes an `error: ...` outcome."""
         spec = TOOL_SPECS.get(name)
         if spec is None:
-            return _error(f"unknown tool {name!r}; available tools: {', '.join(self.names)}")
+            return _error(f"unknown tool {name!r}; available tools: {', '.join(self.names)}", "unknown_tool")
         try:
             result = await self._handlers[name](parse_arguments(spec, arguments))
         except ToolError as exc:
-            return _error(str(exc))
+            return _error(str(exc), exc.kind)
         except OSError as exc:
             return _error(f"{name} failed: {self._os_message(exc)}")
         except Exception as exc:  # a bug in a tool must not end the run; the model sees it, the loop goes on
@@ -271,9 +268,9 @@ class Toolbox:
     def _read_text(self, path: str) -> tuple[Path, str]:
         p = self.workspace.resolve(path)
         if not p.exists():
-            raise ToolError(f"no such file {path!r}; list_files shows the files that exist")
+            raise BadPath(f"no such file {path!r}; list_files shows the files that exist")
         if p.is_dir():
-            raise ToolError(f"{path!r} is a folder, not a file; use list_files to see what it holds")
+            raise BadPath(f"{path!r} is a folder, not a file; use list_files to see what it holds")
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ToolError(f"{path!r} is too large to read ({size} bytes; the limit is {MAX_FILE_BYTES})")
@@ -307,9 +304,9 @@ class Toolbox:
     async def _list_files(self, args: ListFilesArgs) -> str:
         top = self.workspace.resolve(args.path)
         if not top.exists():
-            raise ToolError(f"no such folder {args.path!r}")
+            raise BadPath(f"no such folder {args.path!r}")
         if not top.is_dir():
-            raise ToolError(f"{args.path!r} is a file, not a folder; use read_file to read it")
+            raise BadPath(f"{args.path!r} is a file, not a folder; use read_file to read it")
         files = [self.workspace.relative(p) for p in await asyncio.to_thread(self._walk, top)]
         if not files:
             return f"no files under {args.path!r}"
@@ -344,7 +341,7 @@ class Toolbox:
             raise ToolError(f"invalid regular expression {args.pattern!r}: {exc}") from None
         top = self.workspace.resolve(args.path)
         if not top.exists():
-            raise ToolError(f"no such file or folder {args.path!r}")
+            raise BadPath(f"no such file or folder {args.path!r}")
 
         def search() -> tuple[list[str], int]:
             hits: list[str] = []
@@ -377,7 +374,7 @@ class Toolbox:
     async def _write_file(self, args: WriteFileArgs) -> ToolOutcome:
         p = self.workspace.resolve(args.path)
         if p.is_dir():
-            raise ToolError(f"{args.path!r} is a folder; give the path of a file")
+            raise BadPath(f"{args.path!r} is a folder; give the path of a file")
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(args.content.encode("utf-8"))
         lines = _count_lines(args.content)
@@ -385,7 +382,7 @@ class Toolbox:
 
     async def _edit_file(self, args: EditFileArgs) -> ToolOutcome:
         if not args.old:
-            raise ToolError("'old' is empty; give the exact text to replace (write_file creates or overwrites "
+            raise EditNotApplied("'old' is empty; give the exact text to replace (write_file creates or overwrites "
                             "a whole file)")
         # Read and write with no await in between: calls of one turn that edit the same file, if run
         # concurrently, still apply one after the other instead of overwriting each other.
@@ -397,11 +394,11 @@ class Toolbox:
             old, new = old.replace("\n", "\r\n"), new.replace("\n", "\r\n")
             count = text.count(old)
         if count == 0:
-            raise ToolError(f"'old' text not found in {rel}.{_not_found_hint(old, text)}")
+            raise EditNotApplied(f"'old' text not found in {rel}.{_not_found_hint(old, text)}")
         if count > 1:
             starts = [m.start() for m in re.finditer(re.escape(old), text)]
             where = ", ".join(str(text.count("\n", 0, s) + 1) for s in starts[:10])
-            raise ToolError(f"'old' text matches {count} times in {rel} (at lines {where}); include more "
+            raise EditNotApplied(f"'old' text matches {count} times in {rel} (at lines {where}); include more "
                             "surrounding lines so that it matches exactly once")
         if old == new:
             return ToolOutcome(f"no change: 'old' and 'new' are identical; {rel} was left as it was")
@@ -435,8 +432,8 @@ class Toolbox:
         return ToolOutcome(f"finished: {args.summary}", finished=True, summary=args.summary)
 
 
-def _error(message: str) -> ToolOutcome:
-    return ToolOutcome(f"error: {message}", is_error=True)
+def _error(message: str, kind: ToolErrorKind = "tool_failed") -> ToolOutcome:
+    return ToolOutcome(f"error: {message}", error_kind=kind)
 
 
 def _not_found_hint(old: str, text: str) -> str:

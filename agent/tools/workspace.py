@@ -18,12 +18,34 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.protocols import ToolErrorKind
+
 SECRET_NAME = re.compile(r"(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)
 """Environment variable names that are never passed to commands (OPENAI_API_KEY, GITHUB_TOKEN, ...)."""
 
 
 class ToolError(Exception):
     """Bad input from the model; the message names the input and what is wrong, and goes back to it."""
+
+    kind: ToolErrorKind = "tool_failed"
+
+
+class BadArguments(ToolError):
+    """The arguments are not JSON, not an object, or do not fit the tool's schema."""
+
+    kind: ToolErrorKind = "malformed_arguments"
+
+
+class BadPath(ToolError):
+    """A path that does not exist, has the wrong kind, or leaves the workspace."""
+
+    kind: ToolErrorKind = "bad_path"
+
+
+class EditNotApplied(ToolError):
+    """edit_file's `old` text is empty, missing or ambiguous."""
+
+    kind: ToolErrorKind = "edit_not_applied"
 
 
 @dataclass
@@ -109,12 +131,12 @@ class Workspace:
     def resolve(self, path: str) -> Path:
         """The real path `path` names inside the workspace, or a ToolError saying why it is refused."""
         if "\0" in path:
-            raise ToolError(f"path {path!r} contains a NUL character")
+            raise BadPath(f"path {path!r} contains a NUL character")
         if os.path.isabs(path) or path == "~" or path.startswith("~/"):
-            raise ToolError(f"path {path!r} is absolute; use a path relative to the workspace")
+            raise BadPath(f"path {path!r} is absolute; use a path relative to the workspace")
         lexical = os.path.normpath(path or ".")
         if lexical == ".." or lexical.startswith(".." + os.sep):
-            raise ToolError(f"path {path!r} leaves the workspace")
+            raise BadPath(f"path {path!r} leaves the workspace")
         real = Path(os.path.realpath(self.root / path))
         if real == self.root or real.is_relative_to(self.root):
             return real
@@ -124,8 +146,8 @@ class Workspace:
             current = current / part
             if current.is_symlink() and not Path(os.path.realpath(current)).is_relative_to(self.root):
                 link = current.relative_to(self.root).as_posix()
-                raise ToolError(f"path {path!r} goes through symlink {link!r}, which points outside the workspace")
-        raise ToolError(f"path {path!r} leaves the workspace")
+                raise BadPath(f"path {path!r} goes through symlink {link!r}, which points outside the workspace")
+        raise BadPath(f"path {path!r} leaves the workspace")
 
     def relative(self, real: Path) -> str:
         """How a resolved path is shown to the model: relative to the root, with forward slashes."""

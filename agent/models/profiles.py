@@ -1,7 +1,7 @@
 """What the loop must adapt to each endpoint, held in one place: a capability profile per preset.
 
 The loop never sees a provider name. It keeps one history in canonical Chat Completions form; the request
-step (`agent.wire`, `agent.chat`) reads the run's `Profile` to decide what goes on the wire: native or text
+step (`agent.models.wire`, `agent.models.chat`) reads the run's `Profile` to decide what goes on the wire: native or text
 tool calls, `null` or `""` as the content of a tool-call turn, `developer` for `system`, which optional
 parameters may be sent, and which ids the endpoint accepts. Flags override single fields
 (`resolve_profile(..., tool_calls="text")`).

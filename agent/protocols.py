@@ -1,0 +1,100 @@
+"""The shared vocabulary of the engine: what a model, a reflector and a tool hand back, and the two ways
+out of a normal iteration.
+
+A leaf module (it imports only `agent.events`): the loop, the request step, reflection and the tools all
+import from here, so none of them needs another to describe what they exchange.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Protocol
+
+from agent.events import Completion, Event, FinishReason, ReflectionMode, ReflectionNote, ToolResult
+
+ToolErrorKind = Literal["unknown_tool", "malformed_arguments", "bad_path", "edit_not_applied", "tool_failed"]
+"""Why a tool call came back as an error; reflection names it in its evidence."""
+
+
+@dataclass
+class ToolOutcome:
+    """The result of one tool call: the tool message content plus what the loop and reflection read."""
+
+    content: str
+    error_kind: ToolErrorKind | None = None
+    """Set when the call failed (bad input, an unknown tool, the tool itself); a failing test run is not
+    an error."""
+    finished: bool = False
+    summary: str | None = None
+    tests_failed: bool = False
+    changed_files: bool = False
+
+    @property
+    def is_error(self) -> bool:
+        return self.error_kind is not None
+
+
+@dataclass
+class IterationRecord:
+    """What happened in one iteration, handed to the reflector."""
+
+    iteration: int
+    assistant: dict[str, Any]
+    results: list[ToolResult]
+    outcomes: list[ToolOutcome]
+    max_steps: int
+
+
+@dataclass
+class RoleFallback:
+    """The endpoint refused a reflection note's role: its words, and the note again in the next role
+    (`to_role` None and no messages when every role was refused)."""
+
+    error: str
+    status: int | None
+    to_role: str | None
+    messages: list[dict[str, Any]]
+
+
+class StopRun(Exception):
+    """Leaves the loop with a reason; raised by the request step on errors it cannot recover from."""
+
+    def __init__(self, reason: FinishReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason: FinishReason = reason
+        self.detail = detail
+
+
+class ReflectionFailed(Exception):
+    """The reflection call failed (a provider error, an empty answer): no note this iteration."""
+
+
+class Model(Protocol):
+    """Anything that answers a messages list with one assistant message.
+
+    While it works it may hand events to `emit` (the reply streaming in, the SDK retrying): the loop
+    yields them as they come, stamped with the iteration."""
+
+    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                       emit: Callable[[Event], None] | None = None) -> Completion: ...
+
+
+class Reflector(Protocol):
+    """Decides after each iteration whether to add a note, writes it, and recovers when the endpoint
+    refuses the note's role (see agent.reflection)."""
+
+    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
+                              mode: ReflectionMode) -> ReflectionNote | None:
+        """Called after every iteration but the last, whatever the mode, so that counters (repeated
+        calls, iterations without a change) stay right while reflection is off. Raises
+        `ReflectionFailed` when the note could not be written."""
+        ...
+
+    def effective_role(self, mode: ReflectionMode) -> str | None:
+        """The role the next note would take under `mode` (None: no note will be written)."""
+        ...
+
+    def role_refused(self, error: StopRun, note: ReflectionNote, role: str) -> RoleFallback | None:
+        """When `error` is the endpoint refusing `note` as a `role` message: remember it, and give the
+        note in the next role. None when the error is anything else."""
+        ...
