@@ -1,0 +1,100 @@
+"""What endpoints say when they refuse a request, in one table, and the one-line messages made of it.
+
+The request step reads it to switch a setting and send again (tools refused, `null` content), reflection to
+move a note to another role, the CLI to end a run with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.models.presets import Endpoint
+
+TOOLS_REFUSED = (
+    '"auto" tool choice requires --enable-auto-tool-choice',  # vLLM without a tool parser
+    "does not support tools",  # Ollama, for a model without a tool template
+    "tools param requires --jinja",  # llama.cpp's server without --jinja
+)
+"""What endpoints say when they take no `tools` parameter: in auto mode the run switches to text calls."""
+
+NULL_REFUSED = (
+    "invalid message content type: <nil>",  # Ollama
+    "Input should be a valid string",  # llama-cpp-python's server (HTTP 500, a pydantic validation error)
+)
+"""What endpoints say when an assistant message's content is `null`: the run sends `""` instead."""
+
+REFUSAL_TEXTS: tuple[str, ...] = (
+    "System message must be at the beginning.",  # Qwen3 templates (vLLM, llama.cpp --jinja)
+    "System role not supported",  # Gemma templates
+    "Conversation roles must alternate user/assistant/user/assistant/...",  # Mistral / Llama-2 templates
+    "Unexpected role 'user' after role 'tool'",  # Mistral's API
+)
+"""What endpoints say when a message role is refused where a note put it, matched case-insensitively
+(the trailing period is optional) in the provider's error message."""
+
+REFUSAL_STATUSES = frozenset({400, 422, 500})
+"""Template errors come back as 400 (vLLM, Mistral), 422, or 500 (llama.cpp's server)."""
+
+CONTEXT_LENGTH_TEXTS: tuple[str, ...] = ("context_length", "maximum context length", "context window")
+"""What endpoints say when the request is longer than the model's context (matched lower-case)."""
+
+
+def role_refusal(error: BaseException) -> tuple[str, int | None] | None:
+    """(message, status) when `error`, or the provider error behind it, is a refusal of a message role."""
+    cause: BaseException | None = error if hasattr(error, "status_code") else (error.__cause__ or error.__context__)
+    status = getattr(cause, "status_code", None)
+    if status is not None and status not in REFUSAL_STATUSES:
+        return None
+    message = error_text(cause) if cause is not None else str(error)
+    haystack = (message + "\n" + str(getattr(error, "detail", "") or error)).lower()
+    for text in REFUSAL_TEXTS:
+        if text.lower().rstrip(".") in haystack:
+            return message, status
+    return None
+
+
+def describe_provider_error(exc: BaseException, endpoint: Endpoint | None) -> str:
+    """One line a person can act on, for any error the SDK raises."""
+    import openai
+
+    where = f"{endpoint.provider} at {endpoint.base_url}" if endpoint else "the provider"
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        text = one_line(error_text(exc))
+        if status in (401, 403) and endpoint is not None:
+            key = endpoint.key_env or "the key variable"
+            return f"{where} refused the API key (HTTP {status}): check {key}. Provider said: {text}"
+        if status == 404 and endpoint is not None and "model" in text.lower():
+            return f"{where} has no model {endpoint.model!r} (HTTP 404): pass --model with one it serves. {text}"
+        if status == 429:
+            return f"{where} is rate-limiting (HTTP 429) after the SDK's retries (--max-retries): {text}"
+        return f"{where} answered HTTP {status}: {text}"
+    if isinstance(exc, openai.APITimeoutError):
+        return f"{where} did not answer in time (after the SDK's retries; see --timeout, --max-retries)"
+    if isinstance(exc, openai.APIConnectionError):
+        return f"cannot reach {where}: {one_line(str(exc.__cause__ or exc))}"
+    return f"{type(exc).__name__}: {one_line(str(exc))}"
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """Whitespace collapsed, long texts cut: an error message fits on one line."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def is_context_length_error(exc: BaseException) -> bool:
+    text = error_text(exc).lower()
+    return any(t in text for t in CONTEXT_LENGTH_TEXTS)
+
+
+def error_text(exc: BaseException) -> str:
+    """The provider's own message: `error.message` of the JSON body when there is one."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return str(getattr(exc, "message", None) or exc)
