@@ -28,7 +28,7 @@ HERE = ROOT / "screenshots"
 
 from agent.transcripts.importers import open_transcript  # noqa: E402
 from agent.run.runner import demo_run  # noqa: E402
-from tui.app import AgentTuiApp  # noqa: E402
+from tui.screens.transcript import AgentTuiApp  # noqa: E402
 
 SIZE = (130, 42)
 

@@ -26,8 +26,8 @@ HERE = ROOT / "screenshots"
 
 from agent.run.ablate import main as ablate  # noqa: E402
 from agent.transcripts.importers import open_transcript  # noqa: E402
-from tui.compare import CompareApp  # noqa: E402
-from tui.runs_screen import RunsApp  # noqa: E402
+from tui.widgets.compare_view import CompareApp  # noqa: E402
+from tui.screens.runs import RunsApp  # noqa: E402
 
 sys.path.insert(0, str(HERE))
 from regenerate import to_png  # noqa: E402

@@ -23,8 +23,8 @@ from agent.events import (
 )
 from agent.transcripts.transcript import Transcript, TranscriptWriter, load_transcript
 from tests.tui_helpers import GOAL, SYSTEM, T0, header
-from tui.compare import CompareApp, CompareView
-from tui.runs_screen import Choice, RunsApp, app_for_choice, browse_folder, discover_runs
+from tui.widgets.compare_view import CompareApp, CompareView
+from tui.screens.runs import Choice, RunsApp, app_for_choice, browse_folder, discover_runs
 
 SIZE = (160, 45)
 
@@ -264,7 +264,7 @@ async def test_offline_runs_diverge_at_iteration_3_and_d_goes_there(offline_runs
         await pilot.press("tab")
         assert view.side == "b"
         await pilot.press("v")
-        from tui.request_screen import RequestScreen
+        from tui.screens.request import RequestScreen
 
         assert isinstance(app.screen, RequestScreen) and len(app.screen.messages) == 8
         await pilot.press("escape")
@@ -365,7 +365,7 @@ async def test_the_picker_opens_one_run(tmp_path: Path, offline_runs) -> None:
     assert isinstance(choice, Choice) and choice.action == "open"
     assert choice.entries[0].name == "runs/quicksort__system__r1.jsonl"
     opened = app_for_choice(choice, folder)
-    from tui.app import AgentTuiApp
+    from tui.screens.transcript import AgentTuiApp
 
     assert isinstance(opened, AgentTuiApp)
     async with opened.run_test(size=(140, 30)) as pilot:
@@ -488,7 +488,7 @@ def test_big_files_kept_on_disk_compare_the_same(tmp_path: Path, monkeypatch) ->
 
 
 def test_lazy_summaries_of_odd_files(tmp_path: Path) -> None:
-    from tui.runs_screen import summarize_file
+    from tui.screens.runs import summarize_file
 
     (tmp_path / "notes.jsonl").write_text('{"hello": 1}\n', encoding="utf-8")
     killed = run_events(quicksort_plan(), note_after=2)[:-1]  # no run_finished: still running, or killed

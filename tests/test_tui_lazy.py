@@ -13,9 +13,9 @@ from agent.events import ReflectionFallback, RunStarted
 from agent.transcripts.importers import open_transcript, transcript_from_messages
 from agent.transcripts.transcript import EventLog, TranscriptError, TranscriptHeader, read_jsonl
 from tests.tui_helpers import quicksort_events, synthetic_events, write_jsonl
-from tui.app import AgentTuiApp
+from tui.screens.transcript import AgentTuiApp
 from tui.blocks import RenderState, estimate_height, render_block
-from tui.model import TranscriptModel
+from agent.transcripts.store import TranscriptModel
 
 DATA = Path(__file__).parent / "data"
 

@@ -10,7 +10,7 @@ import pytest
 
 from agent.events import IterationStarted, RunFinished
 from tests.tui_helpers import FakeRun, fake_run
-from tui.app import AgentTuiApp
+from tui.screens.transcript import AgentTuiApp
 
 
 async def wait_for(pilot: Any, cond: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -251,7 +251,7 @@ async def test_a_streamed_reply_shows_in_the_running_block(tmp_path: Path) -> No
 
 def test_status_shows_the_role_notes_really_go_in() -> None:
     """After a role fallback the header says which role the endpoint accepted."""
-    from tui.status import StatusInfo, render_status
+    from tui.widgets.status_bar import StatusInfo, render_status
 
     plain = render_status(StatusInfo(live=True, reflection="system", effective_role="system")).plain
     assert "on · as system" in plain and "sent as" not in plain

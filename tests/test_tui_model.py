@@ -7,7 +7,7 @@ from pathlib import Path
 from agent.events import AssistantMessage, ToolResult, appended_messages
 from tests.tui_helpers import quicksort_events, synthetic_events
 from tui.blocks import fold, pretty_json
-from tui.model import ID_PALETTE, TranscriptModel, content_text, tool_calls_of
+from agent.transcripts.store import ID_PALETTE, TranscriptModel, content_text, tool_calls_of
 
 
 def test_every_message_maps_to_the_item_showing_it() -> None:
@@ -109,7 +109,7 @@ def test_defensive_message_readers() -> None:
 
 async def test_render_svg(tmp_path: Path) -> None:
     from tests.tui_helpers import quicksort_transcript
-    from tui.app import AgentTuiApp
+    from tui.screens.transcript import AgentTuiApp
     from tui.snapshot import render_svg
 
     out = await render_svg(AgentTuiApp(transcript=quicksort_transcript(), title="qs"), tmp_path / "x" / "qs.svg",
@@ -149,7 +149,7 @@ async def test_fallback_renders() -> None:
     from agent.events import IterationStarted, ReflectionFallback
     from agent.transcripts.transcript import Transcript
     from tests.tui_helpers import T0, header
-    from tui.app import AgentTuiApp
+    from tui.screens.transcript import AgentTuiApp
 
     events = quicksort_events()
     events.insert(-1, IterationStarted(ts=T0, iteration=5, request_size=13))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.tui_helpers import quicksort_transcript
-from tui.app import AgentTuiApp
+from tui.screens.transcript import AgentTuiApp
 
 DATA = Path(__file__).parent / "data"
 SIZE = (120, 40)

@@ -20,10 +20,10 @@ from agent.events import (
 )
 from agent.transcripts.transcript import Transcript, load_transcript
 from tests.tui_helpers import T0, header, quicksort_transcript, synthetic_events, write_jsonl
-from tui.app import AgentTuiApp
-from tui.help_screen import HelpScreen
-from tui.request_screen import RequestScreen, RequestView
-from tui.transcript_view import TranscriptView
+from tui.screens.transcript import AgentTuiApp
+from tui.screens.help import HelpScreen
+from tui.screens.request import RequestScreen, RequestView
+from tui.widgets.transcript_view import TranscriptView
 
 DATA = Path(__file__).parent / "data"
 SIZE = (120, 40)

@@ -31,7 +31,7 @@ from agent.events import (
     ToolResult,
     Usage,
 )
-from tui.model import (
+from agent.transcripts.store import (
     ID_PALETTE,
     Block,
     Item,

@@ -34,7 +34,7 @@ def _snapshot(app: object, args: argparse.Namespace) -> int:
 
 def open_folder(args: argparse.Namespace) -> int:
     """`open DIR`: the runs of a folder; enter opens one, space marks two, c compares them."""
-    from tui.runs_screen import RunsApp, browse_folder, discover_runs
+    from tui.screens.runs import RunsApp, browse_folder, discover_runs
 
     folder = Path(args.file)
     if args.snapshot:
@@ -57,7 +57,7 @@ def compare_app(args: argparse.Namespace) -> int:
     except TranscriptError as exc:
         print(f"agent-tui: {exc}", file=sys.stderr)
         return 2
-    from tui.compare import CompareApp
+    from tui.widgets.compare_view import CompareApp
 
     _size(args.size)  # a bad --size is a usage error before anything runs
     app = CompareApp(first, second, label_a=str(args.first), label_b=str(args.second))
@@ -77,7 +77,7 @@ def open_app(args: argparse.Namespace) -> int:
     gc.disable()  # loading makes many objects and frees none: collections here are pure cost
     try:
         transcript = open_transcript(args.file)
-        from tui.app import AgentTuiApp
+        from tui.screens.transcript import AgentTuiApp
 
         app = AgentTuiApp(transcript=transcript, title=str(args.file))
     except TranscriptError as exc:
@@ -98,7 +98,7 @@ def live_app(args: argparse.Namespace | None) -> int:
         run = demo_run(step_mode=True)
     else:
         run = build_run(run_options(args, step_mode="continuous" if args.continuous else "step"))
-    from tui.app import AgentTuiApp
+    from tui.screens.transcript import AgentTuiApp
 
     app = AgentTuiApp(run=run)
     app.run()

@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.strip import Strip
 from textual.widgets import Static
 
-from tui.lazy_view import GUTTER, LazyBlockView, gutter
+from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
 
 NEW = "#98c379"
 MUTED = Style(color="#8b949e")

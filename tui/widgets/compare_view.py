@@ -41,9 +41,9 @@ from agent.transcripts.compare import Alignment, AlignedIteration, RunSummary, S
 from agent.events import ToolResult
 from agent.transcripts.transcript import Transcript
 from tui.blocks import MUTED, REFLECT, WARN, RenderState, estimate_height, render_block
-from tui.help_screen import HelpScreen, binding_rows
-from tui.lazy_view import GUTTER, LazyBlockView
-from tui.model import Block, TranscriptModel
+from tui.screens.help import HelpScreen, binding_rows
+from tui.widgets.lazy_view import GUTTER, LazyBlockView
+from agent.transcripts.store import Block, TranscriptModel
 
 BIG = 20_000
 """Events (both runs together) from which the loaded events are frozen out of the garbage collector."""
@@ -744,7 +744,7 @@ class CompareApp(App[None]):
 
     def show_request(self, side: str, row: Row) -> None:
         from agent.events import IterationStarted
-        from tui.request_screen import RequestScreen
+        from tui.screens.request import RequestScreen
 
         number = row.number
         if row.kind == "finish":

@@ -24,8 +24,8 @@ from textual.timer import Timer
 
 from agent.events import AssistantMessage, IterationStarted, RunFinished
 from tui.blocks import RenderState, estimate_height, render_block, render_title
-from tui.lazy_view import GUTTER, LazyBlockView, gutter
-from tui.model import Block, Item, TranscriptModel, iter_link_items
+from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
+from agent.transcripts.store import Block, Item, TranscriptModel, iter_link_items
 
 CURSOR_BG = Style(bgcolor="#2c323c")
 CURSOR_BG_BLURRED = Style(bgcolor="#262a30")

@@ -19,12 +19,12 @@ from textual.worker import Worker
 
 from agent.events import IterationStarted, Notice
 from agent.transcripts.transcript import Transcript, TranscriptHeader
-from tui.model import Checker, TranscriptModel
-from tui.status import StatusBar, StatusInfo
-from tui.transcript_view import TranscriptView
+from agent.transcripts.store import Checker, TranscriptModel
+from tui.widgets.status_bar import StatusBar, StatusInfo
+from tui.widgets.transcript_view import TranscriptView
 
 if TYPE_CHECKING:
-    from tui.search_bar import SearchBar
+    from tui.widgets.search_bar import SearchBar
 
 LIVE_ONLY = {"continuous", "pause", "toggle_reflection"}
 CHECK_NOW = 10_000
@@ -155,7 +155,7 @@ class AgentTuiApp(App[None]):
         """The search bar, mounted on first use (its input's widgets and styles would slow the first
         screen down for a bar that is hidden until `/`)."""
         if self._search_bar is None:
-            from tui.search_bar import SearchBar
+            from tui.widgets.search_bar import SearchBar
 
             self._search_bar = SearchBar(id="search")
             footer = self.query(KeysFooter).first() if self.query(KeysFooter) else None
@@ -355,7 +355,7 @@ class AgentTuiApp(App[None]):
 
             started = next((e for e in block.events if isinstance(e, IterationStarted)), None)
             reflection = started.reflection if started else None
-        from tui.request_screen import RequestScreen
+        from tui.screens.request import RequestScreen
 
         self.push_screen(RequestScreen(messages, previous, iteration, color_of=self.model.color,
                                        reflection=reflection))
@@ -378,8 +378,8 @@ class AgentTuiApp(App[None]):
             self.view.focus()
 
     def action_help(self) -> None:
-        from tui.help_screen import HelpScreen, binding_rows
-        from tui.request_screen import RequestView
+        from tui.screens.help import HelpScreen, binding_rows
+        from tui.screens.request import RequestView
 
         sections = [
             ("Run" if self.live else "Stepping", binding_rows(

@@ -491,8 +491,8 @@ class RunsApp(App[Choice | None]):
         self.run_worker(self._load_lazily, thread=True, exclusive=True, name="summaries")
 
     def action_help(self) -> None:
-        from tui.compare import CompareHelpScreen
-        from tui.help_screen import binding_rows
+        from tui.widgets.compare_view import CompareHelpScreen
+        from tui.screens.help import binding_rows
 
         self.push_screen(CompareHelpScreen([
             ("Runs", binding_rows(self.BINDINGS) + [("j / k / ↑ / ↓", "move")]),
@@ -509,12 +509,12 @@ class RunsApp(App[Choice | None]):
 def app_for_choice(choice: Choice, folder: Path) -> App[Any]:
     """The app a choice opens: the transcript view of one run, or the comparison of two."""
     if choice.action == "compare":
-        from tui.compare import CompareApp
+        from tui.widgets.compare_view import CompareApp
 
         a, b = choice.entries
         return CompareApp(choice.transcripts[0], choice.transcripts[1], label_a=a.name, label_b=b.name,
                           title=f"{folder / a.name} ⟷ {folder / b.name}")
-    from tui.app import AgentTuiApp
+    from tui.screens.transcript import AgentTuiApp
 
     entry = choice.entries[0]
     return AgentTuiApp(transcript=choice.transcripts[0], title=str(folder / entry.name))
