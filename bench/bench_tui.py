@@ -15,7 +15,7 @@ Then, each in a fresh subprocess, with the same harness for both apps:
 
 - first screen: from just before the subprocess is spawned to the app ready and painted (headless, via
   `App.run_test` at 140x45, then `pilot.pause()`), so it includes interpreter start-up, imports, reading and
-  parsing the file. Ours: `agent.transcripts.importers.open_transcript` + `tui.screens.transcript.AgentTuiApp`; the peer:
+  parsing the file. Ours: `agent.transcripts.importers.open_transcript` + `tui.app.AgentTuiApp` on a `tui.screens.transcript.TranscriptScreen`; the peer:
   `minisweagent.run.utilities.inspector.TrajectoryInspector([path])`;
 - peak RSS of that process (VmHWM, read after the key presses below);
 - step, expand, j: the mean over 30 presses of the whole path from a key event posted to the app to the
@@ -110,11 +110,13 @@ OURS = r"""
 import asyncio, json, sys, time
 sys.path.insert(0, {root!r})
 from agent.transcripts.importers import open_transcript
-from tui.screens.transcript import AgentTuiApp
+from tui.app import AgentTuiApp
+from tui.screens.transcript import TranscriptScreen
 """ + KEY_TO_SCREEN + r"""
 async def main(path, t_spawn):
     transcript = open_transcript(path)
-    app = AgentTuiApp(transcript=transcript, title=path)
+    screen = TranscriptScreen(transcript=transcript, title=path)
+    app = AgentTuiApp(screen)
     out = {{}}
     async with app.run_test(size={size!r}) as pilot:
         await pilot.pause()
@@ -124,7 +126,7 @@ async def main(path, t_spawn):
         out["step_ms"] = await key_to_screen(app, pilot, "n")
         out["j_ms"] = await key_to_screen(app, pilot, "j")
         # expand: enter on a closed iteration (the cursor put there first, untimed)
-        view = app.view
+        view = screen.view
         blocks = view.model.blocks
         total, count = 0.0, 0
         for _ in range({presses}):

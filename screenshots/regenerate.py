@@ -28,7 +28,8 @@ HERE = ROOT / "screenshots"
 
 from agent.transcripts.importers import open_transcript  # noqa: E402
 from agent.run.runner import demo_run  # noqa: E402
-from tui.screens.transcript import AgentTuiApp  # noqa: E402
+from tui.app import AgentTuiApp  # noqa: E402
+from tui.screens.transcript import TranscriptScreen  # noqa: E402
 
 SIZE = (130, 42)
 
@@ -41,9 +42,10 @@ async def wait_for(pilot: Any, cond: Callable[[], bool], timeout: float = 60) ->
         await pilot.pause(0.05)
 
 
-async def shoot(name: str, app: Any, drive: Callable[[Any, Any], Awaitable[None]], size=SIZE) -> Path:
+async def shoot(name: str, screen: Any, drive: Callable[[Any, Any], Awaitable[None]], size=SIZE) -> Path:
+    app = AgentTuiApp(screen)
     async with app.run_test(size=size) as pilot:
-        await drive(app, pilot)
+        await drive(screen, pilot)
         await pilot.pause(0.3)
         svg = app.export_screenshot(title=name)
     out = HERE / f"{name}.svg"
@@ -51,36 +53,36 @@ async def shoot(name: str, app: Any, drive: Callable[[Any, Any], Awaitable[None]
     return out
 
 
-async def steps(app: Any, pilot: Any, count: int) -> None:
+async def steps(screen: Any, pilot: Any, count: int) -> None:
     """Press n `count` times and wait until the loop is parked again after the last one."""
-    await wait_for(pilot, lambda: app.control.waiting)
+    await wait_for(pilot, lambda: screen.control.waiting)
     for _ in range(count):
         await pilot.press("n")
-    await wait_for(pilot, lambda: app.model.iterations == count and app.control.waiting
-                   and app.view.running_block is None)
+    await wait_for(pilot, lambda: screen.model.iterations == count and screen.control.waiting
+                   and screen.view.running_block is None)
 
 
-async def demo_step(app: Any, pilot: Any) -> None:
-    await steps(app, pilot, 3)
+async def demo_step(screen: Any, pilot: Any) -> None:
+    await steps(screen, pilot, 3)
     await pilot.press("g", "j", "enter")  # open iteration 1
     await pilot.press("tab", "tab")  # the second call: its result lights up
 
 
-async def reflection(app: Any, pilot: Any) -> None:
-    await steps(app, pilot, 3)
+async def reflection(screen: Any, pilot: Any) -> None:
+    await steps(screen, pilot, 3)
     # iteration 2: the failing test run, and the note written about it
-    b = next(k for k, block in enumerate(app.model.blocks) if block.number == 2)
-    i = next(k for k, item in enumerate(app.model.blocks[b].get_items()) if item.kind == "reflection")
-    app.view.set_expanded(b, True)
-    app.view.goto(b, i)
+    b = next(k for k, block in enumerate(screen.model.blocks) if block.number == 2)
+    i = next(k for k, item in enumerate(screen.model.blocks[b].get_items()) if item.kind == "reflection")
+    screen.view.set_expanded(b, True)
+    screen.view.goto(b, i)
 
 
-async def request_view(app: Any, pilot: Any) -> None:
-    await steps(app, pilot, 3)
+async def request_view(screen: Any, pilot: Any) -> None:
+    await steps(screen, pilot, 3)
     await pilot.press("v")
 
 
-async def violation(app: Any, pilot: Any) -> None:
+async def violation(screen: Any, pilot: Any) -> None:
     await pilot.press("e")
 
 
@@ -103,14 +105,14 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)  # relative run paths in the status bar
         shots = [
-            ("demo-step", AgentTuiApp(run=demo_run(step_mode=True)), demo_step),
-            ("reflection-note", AgentTuiApp(run=demo_run(step_mode=True)), reflection),
-            ("what-the-model-saw", AgentTuiApp(run=demo_run(step_mode=True)), request_view),
-            ("ordering-violation", AgentTuiApp(transcript=open_transcript(ROOT / "tests/data/bad_order.json"),
-                                               title="bad_order.json"), violation),
+            ("demo-step", TranscriptScreen(run=demo_run(step_mode=True)), demo_step),
+            ("reflection-note", TranscriptScreen(run=demo_run(step_mode=True)), reflection),
+            ("what-the-model-saw", TranscriptScreen(run=demo_run(step_mode=True)), request_view),
+            ("ordering-violation", TranscriptScreen(transcript=open_transcript(ROOT / "tests/data/bad_order.json"),
+                                                    title="bad_order.json"), violation),
         ]
-        for name, app, drive in shots:
-            svg = await shoot(name, app, drive)
+        for name, screen, drive in shots:
+            svg = await shoot(name, screen, drive)
             print(f"{to_png(svg).relative_to(ROOT)}")
         os.chdir(home)
 

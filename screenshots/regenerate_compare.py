@@ -26,8 +26,9 @@ HERE = ROOT / "screenshots"
 
 from agent.run.ablate import main as ablate  # noqa: E402
 from agent.transcripts.importers import open_transcript  # noqa: E402
-from tui.widgets.compare_view import CompareApp  # noqa: E402
-from tui.screens.runs import RunsApp  # noqa: E402
+from tui.app import AgentTuiApp  # noqa: E402
+from tui.screens.compare import CompareScreen  # noqa: E402
+from tui.screens.runs import RunsScreen  # noqa: E402
 
 sys.path.insert(0, str(HERE))
 from regenerate import to_png  # noqa: E402
@@ -40,7 +41,7 @@ async def shoot(name: str, app: Any, size: tuple[int, int], keys: list[str] = ()
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         for _ in range(200):  # the picker fills in outcomes in a worker
-            if getattr(app, "loading_done", True):
+            if getattr(app.screen, "loading_done", True):
                 break
             await pilot.pause(0.05)
         for key in keys:
@@ -62,12 +63,12 @@ def grid(out: str, tasks: str, settings: str) -> None:
 async def shots() -> None:
     os.chdir("abl")
     a, b = "runs/quicksort__off__r1.jsonl", "runs/quicksort__system__r1.jsonl"
-    app = CompareApp(open_transcript(a), open_transcript(b), label_a=a, label_b=b)
+    app = AgentTuiApp(CompareScreen(open_transcript(a), open_transcript(b), label_a=a, label_b=b))
     svg = await shoot("compare", app, COMPARE_SIZE)
     print(to_png(svg, COMPARE_SIZE).relative_to(ROOT))
     os.chdir("..")
     # the picker: quicksort off marked A, quicksort system marked B, the cursor on the next run
-    svg = await shoot("runs-picker", RunsApp(Path("abl2")), PICKER_SIZE, ["space", "space"])
+    svg = await shoot("runs-picker", AgentTuiApp(RunsScreen(Path("abl2"))), PICKER_SIZE, ["space", "space"])
     print(to_png(svg, PICKER_SIZE).relative_to(ROOT))
 
 

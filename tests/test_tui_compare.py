@@ -22,9 +22,14 @@ from agent.events import (
     Usage,
 )
 from agent.transcripts.transcript import Transcript, TranscriptWriter, load_transcript
+from agent.transcripts.runs import discover_runs
 from tests.tui_helpers import GOAL, SYSTEM, T0, header
-from tui.widgets.compare_view import CompareApp, CompareView
-from tui.screens.runs import Choice, RunsApp, app_for_choice, browse_folder, discover_runs
+from tui.app import AgentTuiApp
+from tui.screens.compare import CompareScreen
+from tui.screens.help import HelpScreen
+from tui.screens.runs import RunsScreen, outcome_text
+from tui.screens.transcript import TranscriptScreen
+from tui.widgets.compare_view import CompareView
 
 SIZE = (160, 45)
 
@@ -238,10 +243,10 @@ async def test_offline_runs_diverge_at_iteration_3_and_d_goes_there(offline_runs
     assert alignment.divergence == 3
     assert alignment.diff is not None and alignment.diff.index == 7 and alignment.diff.kind == "only_b"
     assert alignment.cause_b is not None and alignment.cause_b.kind == "reflection"
-    app = CompareApp(a, b, label_a="off.jsonl", label_b="system.jsonl")
+    app = AgentTuiApp(screen := CompareScreen(a, b, label_a="off.jsonl", label_b="system.jsonl"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        view = app.view
+        view = screen.view
         div = view.divergence_row
         assert div is not None and view.rows[div].number == 3
         banner = text_of(view, div)[0]
@@ -269,17 +274,18 @@ async def test_offline_runs_diverge_at_iteration_3_and_d_goes_there(offline_runs
         assert isinstance(app.screen, RequestScreen) and len(app.screen.messages) == 8
         await pilot.press("escape")
         await pilot.press("question_mark")
-        assert app.screen.__class__.__name__ == "CompareHelpScreen"
+        assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape", "q")
+    assert app.return_code == 0
 
 
 async def test_calls_that_differ_are_marked_on_both_sides() -> None:
     a = transcript(run_events(quicksort_plan()))
     b = transcript(run_events(quicksort_plan(fix="if x >= pivot or x == pivot")))
-    app = CompareApp(a, b)
+    app = AgentTuiApp(screen := CompareScreen(a, b))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        view = app.view
+        view = screen.view
         row = next(k for k, r in enumerate(view.rows) if r.number == 4)
         title = text_of(view, row)[0]
         assert title.count("≠") == 2  # the title's gutter, on both sides
@@ -297,10 +303,10 @@ async def test_calls_that_differ_are_marked_on_both_sides() -> None:
 async def test_a_missing_iteration_is_a_gap_on_that_side() -> None:
     a = transcript(run_events(quicksort_plan()))
     b = transcript(run_events(quicksort_plan()[:4]))
-    app = CompareApp(a, b)
+    app = AgentTuiApp(screen := CompareScreen(a, b))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        view = app.view
+        view = screen.view
         row = next(k for k, r in enumerate(view.rows) if r.number == 6)
         line = text_of(view, row)[0]
         assert "6  finish" in line and "no iteration 6 in this run" in line
@@ -337,16 +343,16 @@ async def test_the_picker_lists_an_ablation_folder_with_outcomes(tmp_path: Path,
     entries = discover_runs(folder)
     assert [e.name for e in entries] == ["runs/quicksort__off__r1.jsonl", "runs/quicksort__system__r1.jsonl"]
     assert all(e.loaded == records for e in entries)
-    app = RunsApp(folder)
+    app = AgentTuiApp(screen := RunsScreen(folder))
     async with app.run_test(size=(140, 30)) as pilot:
         for _ in range(200):
-            if app.loading_done:
+            if screen.loading_done:
                 break
             await pilot.pause(0.02)
         await pilot.pause()
-        table = app.table
+        table = screen.table
         assert table.row_count == 2
-        off, system = app.entries
+        off, system = screen.entries
         assert (off.task, off.setting, off.repeat, off.reflections) == ("quicksort", "off", 1, 0)
         assert (system.setting, system.reflections, system.iterations) == ("system", 1, 6)
         assert system.reason == "finished" and system.tests_passed is True
@@ -355,66 +361,45 @@ async def test_the_picker_lists_an_ablation_folder_with_outcomes(tmp_path: Path,
         await pilot.press("q")
 
 
-async def test_the_picker_opens_one_run(tmp_path: Path, offline_runs) -> None:
+async def test_the_picker_opens_one_run_and_q_comes_back(tmp_path: Path, offline_runs) -> None:
     folder = ablation_folder(tmp_path, offline_runs, records=True)
-    app = RunsApp(folder)
+    app = AgentTuiApp(picker := RunsScreen(folder))
     async with app.run_test(size=(140, 30)) as pilot:
         await pilot.pause()
         await pilot.press("j", "enter")
-    choice = app.return_value
-    assert isinstance(choice, Choice) and choice.action == "open"
-    assert choice.entries[0].name == "runs/quicksort__system__r1.jsonl"
-    opened = app_for_choice(choice, folder)
-    from tui.screens.transcript import AgentTuiApp
-
-    assert isinstance(opened, AgentTuiApp)
-    async with opened.run_test(size=(140, 30)) as pilot:
         await pilot.pause()
+        opened = app.screen
+        assert isinstance(opened, TranscriptScreen)
         assert opened.model.iterations == 6 and opened.source.endswith("runs/quicksort__system__r1.jsonl")
+        await pilot.press("q")  # back to the table, the cursor where it was
+        assert app.screen is picker and picker.cursor == 1 and app.is_running
+        await pilot.press("q")
+    assert app.return_code == 0
 
 
-async def test_the_picker_compares_two_marked_runs(tmp_path: Path, offline_runs) -> None:
+async def test_the_picker_compares_two_marked_runs_and_q_comes_back(tmp_path: Path, offline_runs) -> None:
     folder = ablation_folder(tmp_path, offline_runs, records=False)
-    app = RunsApp(folder)
+    app = AgentTuiApp(picker := RunsScreen(folder))
     async with app.run_test(size=(140, 30)) as pilot:
         await pilot.pause()
-        await pilot.press("c")  # nothing marked: a hint, no exit
-        assert app.return_value is None and app.is_running
+        await pilot.press("c")  # nothing marked: a hint, nothing opens
+        assert app.screen is picker
         await pilot.press("space")  # A = off; the cursor moves on to system
-        assert app.state.marked == [0] and app.cursor == 1
+        assert picker.marked == [0] and picker.cursor == 1
         await pilot.press("space")  # B = system
-        assert app.state.marked == [0, 1]
-        assert str(app.table.get_row_at(0)[0]) == "A" and str(app.table.get_row_at(1)[0]) == "B"
+        assert picker.marked == [0, 1]
+        assert str(picker.table.get_row_at(0)[0]) == "A" and str(picker.table.get_row_at(1)[0]) == "B"
         await pilot.press("c")
-    choice = app.return_value
-    assert isinstance(choice, Choice) and choice.action == "compare"
-    assert [e.setting for e in choice.entries] == ["off", "system"]
-    compare = app_for_choice(choice, folder)
-    assert isinstance(compare, CompareApp)
-    async with compare.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        compare = app.screen
+        assert isinstance(compare, CompareScreen)
         assert compare.alignment.divergence == 3
-
-
-def test_browse_folder_comes_back_to_the_table_after_each_app(tmp_path: Path, offline_runs) -> None:
-    folder = ablation_folder(tmp_path, offline_runs, records=True)
-    entries = discover_runs(folder)
-    transcripts = [load_transcript(e.path) for e in entries]
-    script: list[Any] = [
-        lambda state: Choice("open", entries[:1], transcripts[:1], state),
-        lambda state: Choice("compare", entries, transcripts, state),
-        lambda state: None,
-    ]
-    ran: list[str] = []
-
-    def run_app(app: Any) -> Any:
-        ran.append(type(app).__name__)
-        if isinstance(app, RunsApp):
-            return script.pop(0)(app.state)
-        return None
-
-    assert browse_folder(folder, run_app=run_app) == 0
-    assert ran == ["RunsApp", "AgentTuiApp", "RunsApp", "CompareApp", "RunsApp"]
+        assert [compare.alignment.a.label, compare.alignment.b.label] == [
+            "runs/quicksort__off__r1.jsonl", "runs/quicksort__system__r1.jsonl"]
+        await pilot.press("q")
+        assert app.screen is picker and picker.marked == [0, 1]
+        await pilot.press("q")
+    assert app.return_code == 0
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -450,9 +435,10 @@ def test_compare_and_open_dir_commands(tmp_path: Path, offline_runs, capsys) -> 
 # What it looks like
 
 
-def compare_app() -> CompareApp:
+def compare_app() -> AgentTuiApp:
     a, b = pair()
-    return CompareApp(a, b, label_a="runs/quicksort__off__r1.jsonl", label_b="runs/quicksort__system__r1.jsonl")
+    return AgentTuiApp(CompareScreen(a, b, label_a="runs/quicksort__off__r1.jsonl",
+                                     label_b="runs/quicksort__system__r1.jsonl"))
 
 
 def test_snapshot_compare(snap_compare) -> None:
@@ -488,7 +474,7 @@ def test_big_files_kept_on_disk_compare_the_same(tmp_path: Path, monkeypatch) ->
 
 
 def test_lazy_summaries_of_odd_files(tmp_path: Path) -> None:
-    from tui.screens.runs import summarize_file
+    from agent.transcripts.runs import summarize_file
 
     (tmp_path / "notes.jsonl").write_text('{"hello": 1}\n', encoding="utf-8")
     killed = run_events(quicksort_plan(), note_after=2)[:-1]  # no run_finished: still running, or killed
@@ -497,7 +483,7 @@ def test_lazy_summaries_of_odd_files(tmp_path: Path) -> None:
             w.write(e)
     entries = {e.name: summarize_file(e) for e in discover_runs(tmp_path)}
     assert set(entries) == {"notes.jsonl", "killed.jsonl"}
-    assert "not an agent-tui transcript" in str(entries["notes.jsonl"].outcome())
+    assert "not an agent-tui transcript" in str(outcome_text(entries["notes.jsonl"]))
     k = entries["killed.jsonl"]
     assert (k.setting, k.reason, k.iterations, k.reflections) == ("user", None, 6, 1)
-    assert "no ending" in str(k.outcome())
+    assert "no ending" in str(outcome_text(k))

@@ -12,8 +12,7 @@ from rich.console import Console
 from agent.events import ReflectionFallback, RunStarted
 from agent.transcripts.importers import open_transcript, transcript_from_messages
 from agent.transcripts.transcript import EventLog, TranscriptError, TranscriptHeader, read_jsonl
-from tests.tui_helpers import quicksort_events, synthetic_events, write_jsonl
-from tui.screens.transcript import AgentTuiApp
+from tests.tui_helpers import quicksort_events, synthetic_events, transcript_app, write_jsonl
 from tui.blocks import RenderState, estimate_height, render_block
 from agent.transcripts.store import TranscriptModel
 
@@ -110,7 +109,7 @@ def test_a_live_event_for_a_lazy_block_keeps_it_in_memory(tmp_path: Path) -> Non
 async def test_the_app_looks_the_same(jsonl: Path) -> None:
     screens = []
     for lazy in (False, True):
-        app = AgentTuiApp(transcript=load(jsonl, lazy), title="t.jsonl")
+        app, screen = transcript_app(transcript=load(jsonl, lazy), title="t.jsonl")
         shots = []
         async with app.run_test(size=(110, 36)) as pilot:
             await pilot.pause()

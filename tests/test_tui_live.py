@@ -9,8 +9,8 @@ from typing import Any, Callable
 import pytest
 
 from agent.events import IterationStarted, RunFinished
-from tests.tui_helpers import FakeRun, fake_run
-from tui.screens.transcript import AgentTuiApp
+from tests.tui_helpers import FakeRun, fake_run, transcript_app
+from tui.screens.transcript import TranscriptScreen
 
 
 async def wait_for(pilot: Any, cond: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -21,54 +21,54 @@ async def wait_for(pilot: Any, cond: Callable[[], bool], timeout: float = 5.0) -
         await pilot.pause(0.01)
 
 
-def started(app: AgentTuiApp) -> int:
-    return sum(isinstance(e, IterationStarted) for e in app.transcript.events)
+def started(screen: TranscriptScreen) -> int:
+    return sum(isinstance(e, IterationStarted) for e in screen.transcript.events)
 
 
-async def settle(pilot: Any, app: AgentTuiApp, run: FakeRun) -> None:
+async def settle(pilot: Any, screen: TranscriptScreen, run: FakeRun) -> None:
     """Until the loop is parked again and every event reached the view."""
-    await wait_for(pilot, lambda: run.control.waiting or app.run_done)
+    await wait_for(pilot, lambda: run.control.waiting or screen.run_done)
     await pilot.pause()
     await pilot.pause()
 
 
 async def test_rapid_presses_queue_one_iteration_each() -> None:
     run = fake_run(6)
-    app = AgentTuiApp(run=run)
+    app, screen = transcript_app(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app, run)
-        assert started(app) == 0
-        assert "press n for the next iteration" in app.status.text
+        await settle(pilot, screen, run)
+        assert started(screen) == 0
+        assert "press n for the next iteration" in screen.status.text
         await pilot.press("n", "n", "n")  # faster than the loop: queued, never merged
-        await wait_for(pilot, lambda: started(app) == 3 and run.control.waiting)
+        await wait_for(pilot, lambda: started(screen) == 3 and run.control.waiting)
         await pilot.pause(0.1)
         assert run.started == 3
-        assert started(app) == 3
-        assert app.model.iterations == 3
+        assert started(screen) == 3
+        assert screen.model.iterations == 3
         assert run.control.pending_steps == 0
         await pilot.press("space")
-        await wait_for(pilot, lambda: started(app) == 4 and run.control.waiting)
+        await wait_for(pilot, lambda: started(screen) == 4 and run.control.waiting)
         assert run.started == 4
 
 
 async def test_step_with_the_demo_run(tmp_path: Path) -> None:
     runner = pytest.importorskip("agent.run.runner")
     run = runner.demo_run(step_mode=True, runs_dir=tmp_path)
-    app = AgentTuiApp(run=run)
+    app, screen = transcript_app(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: run.control.waiting)
         await pilot.press("n", "n")
-        await wait_for(pilot, lambda: started(app) == 2 and run.control.waiting, timeout=20)
+        await wait_for(pilot, lambda: started(screen) == 2 and run.control.waiting, timeout=20)
         await pilot.pause(0.2)
-        assert started(app) == 2
-        view = app.view
+        assert started(screen) == 2
+        view = screen.view
         # Newest open, older collapsed.
-        iters = [b for b in app.model.blocks if b.kind == "iteration"]
+        iters = [b for b in screen.model.blocks if b.kind == "iteration"]
         assert [b.expanded for b in iters] == [False, True]
         await pilot.press("c")
-        await wait_for(pilot, lambda: app.run_done, timeout=30)
+        await wait_for(pilot, lambda: screen.run_done, timeout=30)
         await pilot.pause()
-        assert app.model.finished is not None
+        assert screen.model.finished is not None
         assert view.cursor_block is not None
     # The transcript file holds the whole run.
     from agent.transcripts.transcript import load_transcript
@@ -79,82 +79,82 @@ async def test_step_with_the_demo_run(tmp_path: Path) -> None:
 
 async def test_continuous_then_pause() -> None:
     run = fake_run(40, step_mode=True, delay=0.05)
-    app = AgentTuiApp(run=run)
+    app, screen = transcript_app(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app, run)
+        await settle(pilot, screen, run)
         await pilot.press("c")
         assert run.control.mode == "continuous"
-        assert "RUNNING" in app.status.text
-        await wait_for(pilot, lambda: started(app) >= 3)
+        assert "RUNNING" in screen.status.text
+        await wait_for(pilot, lambda: started(screen) >= 3)
         await pilot.press("p")
         assert run.control.mode == "step"
         await wait_for(pilot, lambda: run.control.waiting)
         await pilot.pause(0.1)
-        stopped_at = started(app)
+        stopped_at = started(screen)
         await pilot.pause(0.2)
-        assert started(app) == stopped_at < 40
+        assert started(screen) == stopped_at < 40
 
 
 async def test_reflection_toggle_changes_control_and_header() -> None:
     run = fake_run(3)
-    app = AgentTuiApp(run=run)
+    app, screen = transcript_app(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app, run)
+        await settle(pilot, screen, run)
         assert run.control.reflection == "off"
-        assert "reflection off" in app.status.text
+        assert "reflection off" in screen.status.text
         await pilot.press("r")
         assert run.control.reflection == "system"
         await pilot.pause()
-        assert "reflection on · as system" in app.status.text
+        assert "reflection on · as system" in screen.status.text
         await pilot.press("r")
         assert run.control.reflection == "off"
         await pilot.pause()
-        assert "reflection off" in app.status.text
+        assert "reflection off" in screen.status.text
 
 
 async def test_running_block_shows_spinner_then_stops() -> None:
     run = fake_run(2, delay=1.5)
-    app = AgentTuiApp(run=run)
+    app, screen = transcript_app(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app, run)
+        await settle(pilot, screen, run)
         await pilot.press("n")
-        await wait_for(pilot, lambda: app.view.running_block is not None)
-        b = app.view.running_block
-        assert app.view._ticker is not None
-        await wait_for(pilot, lambda: "running…" in app.view.get_block(b)[0][0].text)
-        await wait_for(pilot, lambda: "waiting for the model" in app.status.text)
-        await wait_for(pilot, lambda: app.view.running_block is None and run.control.waiting)
-        assert app.view._ticker is None
-        assert "running…" not in app.view.get_block(b)[0][0].text
+        await wait_for(pilot, lambda: screen.view.running_block is not None)
+        b = screen.view.running_block
+        assert screen.view._ticker is not None
+        await wait_for(pilot, lambda: "running…" in screen.view.get_block(b)[0][0].text)
+        await wait_for(pilot, lambda: "waiting for the model" in screen.status.text)
+        await wait_for(pilot, lambda: screen.view.running_block is None and run.control.waiting)
+        assert screen.view._ticker is None
+        assert "running…" not in screen.view.get_block(b)[0][0].text
 
 
 async def test_auto_collapse_and_its_switch() -> None:
     run = fake_run(5)
-    app = AgentTuiApp(run=run)
+    app, screen = transcript_app(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app, run)
+        await settle(pilot, screen, run)
         await pilot.press("n", "n")
-        await wait_for(pilot, lambda: started(app) == 2 and run.control.waiting)
+        await wait_for(pilot, lambda: started(screen) == 2 and run.control.waiting)
         await pilot.pause()
-        iters = [b for b in app.model.blocks if b.kind == "iteration"]
+        iters = [b for b in screen.model.blocks if b.kind == "iteration"]
         assert [b.expanded for b in iters] == [False, True]
         await pilot.press("a")
-        assert app.view.auto_collapse is False
+        assert screen.view.auto_collapse is False
         await pilot.press("n")
-        await wait_for(pilot, lambda: started(app) == 3 and run.control.waiting)
+        await wait_for(pilot, lambda: started(screen) == 3 and run.control.waiting)
         await pilot.pause()
-        iters = [b for b in app.model.blocks if b.kind == "iteration"]
+        iters = [b for b in screen.model.blocks if b.kind == "iteration"]
         assert [b.expanded for b in iters] == [False, True, True]
 
 
 async def test_quit_while_parked_cancels_the_worker() -> None:
     run = fake_run(3)
-    app = AgentTuiApp(run=run)
+    app, screen = transcript_app(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app, run)
+        await settle(pilot, screen, run)
         await pilot.press("q")
         await pilot.pause()
-    assert app._worker is not None and app._worker.is_finished
+    assert screen._worker is not None and screen._worker.is_finished
     assert app.return_code in (0, None)
 
 
@@ -167,14 +167,14 @@ async def test_a_crashing_run_is_shown_not_fatal() -> None:
                     raise RuntimeError("provider exploded")
 
     run = Broken(fake_run(2).iterations, step_mode=False)
-    app = AgentTuiApp(run=run)
+    app, screen = transcript_app(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.run_done)
+        await wait_for(pilot, lambda: screen.run_done)
         await pilot.pause()
-        assert app.run_error == "RuntimeError: provider exploded"
-        texts = [b.events[-1] for b in app.model.blocks]
+        assert screen.run_error == "RuntimeError: provider exploded"
+        texts = [b.events[-1] for b in screen.model.blocks]
         assert any(getattr(e, "text", "").startswith("the run stopped with an error") for e in texts)
-        assert "FAILED" in app.status.text
+        assert "FAILED" in screen.status.text
         await pilot.press("n")  # nothing to step: still alive
         await pilot.press("j", "k", "enter")
 
@@ -184,11 +184,11 @@ async def test_quit_mid_run_leaves_a_readable_transcript(tmp_path: Path) -> None
     from agent.transcripts.transcript import load_transcript
 
     run = runner.demo_run(step_mode=True, runs_dir=tmp_path)
-    app = AgentTuiApp(run=run)
+    app, screen = transcript_app(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: run.control.waiting)
         await pilot.press("n")
-        await wait_for(pilot, lambda: started(app) == 1 and run.control.waiting, timeout=20)
+        await wait_for(pilot, lambda: started(screen) == 1 and run.control.waiting, timeout=20)
         await pilot.press("n", "q")
     saved = load_transcript(run.path)
     assert not saved.warnings
@@ -199,25 +199,25 @@ async def test_quit_mid_run_leaves_a_readable_transcript(tmp_path: Path) -> None
 
 async def test_cursor_left_behind_is_not_dragged_along() -> None:
     run = fake_run(5)
-    app = AgentTuiApp(run=run)
+    app, screen = transcript_app(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app, run)
+        await settle(pilot, screen, run)
         await pilot.press("n", "n")
-        await wait_for(pilot, lambda: started(app) == 2 and run.control.waiting)
+        await wait_for(pilot, lambda: started(screen) == 2 and run.control.waiting)
         await pilot.pause()
-        view = app.view
-        newest = max(i for i, b in enumerate(app.model.blocks) if b.kind == "iteration")
+        view = screen.view
+        newest = max(i for i, b in enumerate(screen.model.blocks) if b.kind == "iteration")
         assert view.cursor == (newest, 0)  # following the run
         await pilot.press("g")  # look at the start: stop following
         await pilot.press("n")
-        await wait_for(pilot, lambda: started(app) == 3 and run.control.waiting)
+        await wait_for(pilot, lambda: started(screen) == 3 and run.control.waiting)
         await pilot.pause()
         assert view.cursor == (0, 0)
         await pilot.press("G")  # back at the end: follow again
         await pilot.press("n")
-        await wait_for(pilot, lambda: started(app) == 4 and run.control.waiting)
+        await wait_for(pilot, lambda: started(screen) == 4 and run.control.waiting)
         await pilot.pause()
-        newest = max(i for i, b in enumerate(app.model.blocks) if b.kind == "iteration")
+        newest = max(i for i, b in enumerate(screen.model.blocks) if b.kind == "iteration")
         assert view.cursor == (newest, 0)
 
 
@@ -225,27 +225,27 @@ async def test_a_streamed_reply_shows_in_the_running_block(tmp_path: Path) -> No
     """With streaming on, deltas reach the view while the request is in flight; none reach the file."""
     runner = pytest.importorskip("agent.run.runner")
     run = runner.demo_run(step_mode=True, runs_dir=tmp_path, stream=True, reflection="off")
-    app = AgentTuiApp(run=run)
+    app, screen = transcript_app(run=run)
     shown: list[Any] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        original = app.view.show_delta
+        original = screen.view.show_delta
 
         def spy(delta: Any) -> None:
-            shown.append((app.view.running_block, delta))
+            shown.append((screen.view.running_block, delta))
             original(delta)
 
-        app.view.show_delta = spy  # type: ignore[method-assign]
+        screen.view.show_delta = spy  # type: ignore[method-assign]
         await wait_for(pilot, lambda: run.control.waiting)
         await pilot.press("n")
-        await wait_for(pilot, lambda: started(app) == 1 and run.control.waiting and app.view.running_block is None,
+        await wait_for(pilot, lambda: started(screen) == 1 and run.control.waiting and screen.view.running_block is None,
                        timeout=20)
         await pilot.pause()
         assert shown and all(block is not None for block, _ in shown)
         first = shown[0][1]
         assert first.text and first.ttft_s is not None  # deltas are throttled: at least the first arrives
-        assistant = app.transcript.iterations[0].assistant
+        assistant = screen.transcript.iterations[0].assistant
         assert assistant is not None and assistant.ttft_s is not None
-        assert app.view.streaming is None  # the message landed: the preview is gone
+        assert screen.view.streaming is None  # the message landed: the preview is gone
     assert '"assistant_delta"' not in run.path.read_text()
 
 

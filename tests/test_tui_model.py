@@ -108,12 +108,11 @@ def test_defensive_message_readers() -> None:
 
 
 async def test_render_svg(tmp_path: Path) -> None:
-    from tests.tui_helpers import quicksort_transcript
-    from tui.screens.transcript import AgentTuiApp
+    from tests.tui_helpers import quicksort_transcript, transcript_app
     from tui.snapshot import render_svg
 
-    out = await render_svg(AgentTuiApp(transcript=quicksort_transcript(), title="qs"), tmp_path / "x" / "qs.svg",
-                           size=(100, 30))
+    app, _ = transcript_app(transcript=quicksort_transcript(), title="qs")
+    out = await render_svg(app, tmp_path / "x" / "qs.svg", size=(100, 30))
     svg = out.read_text()
     assert svg.startswith("<svg") and "read_file" in svg.replace("&#160;", " ")
 
@@ -148,17 +147,16 @@ def test_reflection_fallback_replaces_the_note_in_the_history() -> None:
 async def test_fallback_renders() -> None:
     from agent.events import IterationStarted, ReflectionFallback
     from agent.transcripts.transcript import Transcript
-    from tests.tui_helpers import T0, header
-    from tui.screens.transcript import AgentTuiApp
+    from tests.tui_helpers import T0, header, transcript_app
 
     events = quicksort_events()
     events.insert(-1, IterationStarted(ts=T0, iteration=5, request_size=13))
     events.insert(-1, ReflectionFallback(ts=T0, iteration=5, note_iteration=4, from_role="assistant", to_role=None,
                                          error="roles must alternate", replaced=0))
-    app = AgentTuiApp(transcript=Transcript(header=header(), events=events))
+    app, screen = transcript_app(transcript=Transcript(header=header(), events=events))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("e")
-        b = next(i for i, blk in enumerate(app.model.blocks) if blk.number == 5)
-        text = "\n".join(s.text for s in app.view.get_block(b)[0])
+        b = next(i for i, blk in enumerate(screen.model.blocks) if blk.number == 5)
+        text = "\n".join(s.text for s in screen.view.get_block(b)[0])
         assert "↺ reflection note refused" in text and "notes are off" in text
-        assert "note role refused" in app.view.get_block(b)[0][0].text
+        assert "note role refused" in screen.view.get_block(b)[0][0].text

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.tui_helpers import quicksort_transcript
-from tui.screens.transcript import AgentTuiApp
+from tests.tui_helpers import quicksort_transcript, transcript_app
+from tui.app import AgentTuiApp
 
 DATA = Path(__file__).parent / "data"
 SIZE = (120, 40)
 
 
 def quicksort_app() -> AgentTuiApp:
-    return AgentTuiApp(transcript=quicksort_transcript(), title="quicksort.jsonl", source="runs/quicksort.jsonl")
+    return transcript_app(transcript=quicksort_transcript(), title="quicksort.jsonl", source="runs/quicksort.jsonl")[0]
 
 
 def test_snapshot_call_linked_to_result(snap_compare) -> None:
@@ -29,8 +29,8 @@ def test_snapshot_request_view(snap_compare) -> None:
 def test_snapshot_ordering_violation(snap_compare) -> None:
     from agent.transcripts.importers import open_transcript
 
-    app = AgentTuiApp(transcript=open_transcript(DATA / "bad_order.json"), title="bad_order.json",
-                      source="tests/data/bad_order.json")
+    app, _ = transcript_app(transcript=open_transcript(DATA / "bad_order.json"), title="bad_order.json",
+                            source="tests/data/bad_order.json")
     assert snap_compare(app, terminal_size=SIZE)
 
 

@@ -19,80 +19,81 @@ from agent.events import (
     ToolResult,
 )
 from agent.transcripts.transcript import Transcript, load_transcript
-from tests.tui_helpers import T0, header, quicksort_transcript, synthetic_events, write_jsonl
-from tui.screens.transcript import AgentTuiApp
+from tests.tui_helpers import T0, header, quicksort_transcript, synthetic_events, transcript_app, write_jsonl
 from tui.screens.help import HelpScreen
-from tui.screens.request import RequestScreen, RequestView
+from tui.screens.request import RequestScreen
+from tui.screens.transcript import TranscriptScreen
+from tui.widgets.request_view import RequestView
 from tui.widgets.transcript_view import TranscriptView
 
 DATA = Path(__file__).parent / "data"
 SIZE = (120, 40)
 
 
-def iteration_block(app: AgentTuiApp, number: int) -> int:
-    return next(i for i, b in enumerate(app.model.blocks) if b.kind == "iteration" and b.number == number)
+def iteration_block(screen: TranscriptScreen, number: int) -> int:
+    return next(i for i, b in enumerate(screen.model.blocks) if b.kind == "iteration" and b.number == number)
 
 
 async def test_opens_with_first_iteration_open_and_cursor_on_it() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        view = app.view
-        assert view.cursor == (iteration_block(app, 1), 0)
+        view = screen.view
+        assert view.cursor == (iteration_block(screen, 1), 0)
         assert view.cursor_iteration == 1
-        blocks = app.model.blocks
+        blocks = screen.model.blocks
         assert [b.kind for b in blocks] == ["start", "iteration", "iteration", "iteration", "iteration", "finish"]
         assert [b.expanded for b in blocks] == [False, True, False, False, False, True]
-        assert "VIEW" not in app.status.text or "transcript" in app.status.text
-        assert "4 iterations" in app.status.text
+        assert "VIEW" not in screen.status.text or "transcript" in screen.status.text
+        assert "4 iterations" in screen.status.text
 
 
 async def test_keys_move_expand_collapse() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
-        view = app.view
-        b1 = iteration_block(app, 1)
+        view = screen.view
+        b1 = iteration_block(screen, 1)
         await pilot.press("j")  # into block 1: the assistant item (the request line is not selectable)
         assert view.cursor[0] == b1 and view.cursor_item.kind == "assistant"
         await pilot.press("k")
         assert view.cursor == (b1, 0)
         await pilot.press("enter")  # collapse
-        assert not app.model.blocks[b1].expanded
+        assert not screen.model.blocks[b1].expanded
         await pilot.press("j")
         assert view.cursor == (b1 + 1, 0)
         await pilot.press("enter")
-        assert app.model.blocks[b1 + 1].expanded
+        assert screen.model.blocks[b1 + 1].expanded
         await pilot.press("E")
-        assert not any(b.expanded for b in app.model.blocks)
+        assert not any(b.expanded for b in screen.model.blocks)
         await pilot.press("e")
-        assert all(b.expanded for b in app.model.blocks)
+        assert all(b.expanded for b in screen.model.blocks)
         await pilot.press("G")
-        assert view.cursor == (len(app.model.blocks) - 1, 0)
+        assert view.cursor == (len(screen.model.blocks) - 1, 0)
         await pilot.press("g")
         assert view.cursor == (0, 0)
         assert view.total_height == sum(view._heights)
 
 
 async def test_step_key_opens_the_next_iteration_of_a_file() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
-        b1 = iteration_block(app, 1)
+        b1 = iteration_block(screen, 1)
         await pilot.press("n")
-        assert app.view.cursor == (b1 + 1, 0)
-        assert app.model.blocks[b1 + 1].expanded and not app.model.blocks[b1].expanded
+        assert screen.view.cursor == (b1 + 1, 0)
+        assert screen.model.blocks[b1 + 1].expanded and not screen.model.blocks[b1].expanded
 
 
 async def test_call_and_result_are_linked() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
-        view = app.view
+        view = screen.view
         await pilot.press("tab")
         item = view.cursor_item
         assert item.kind == "call" and item.call_id == "call_read_1"
         assert view.highlighted_ids == {"call_read_1"}
         assert len(view.partner_items) == 1
         pb, pi = view.partner_items[0]
-        partner = app.model.blocks[pb].get_items()[pi]
+        partner = screen.model.blocks[pb].get_items()[pi]
         assert partner.kind == "result" and partner.call_id == "call_read_1"
         # The partner is on screen, marked in the gutter with the id's colour.
         y0, _ = view.item_lines(pb, pi)
@@ -100,7 +101,7 @@ async def test_call_and_result_are_linked() -> None:
         line = view.decorate_line(pb, 0, pi, view.get_block(pb)[0][0], 100)
         assert line.text.startswith("┃")
         # Same colour on the call and on its result, a different one for the other call.
-        assert app.model.color("call_read_1") != app.model.color("call_ls_1")
+        assert screen.model.color("call_read_1") != screen.model.color("call_ls_1")
         # tab again: the second call; shift+tab back; l jumps to the partner result.
         await pilot.press("tab")
         assert view.cursor_item.call_id == "call_ls_1"
@@ -109,7 +110,7 @@ async def test_call_and_result_are_linked() -> None:
         await pilot.press("l")
         assert view.cursor == (pb, pi)
         assert view.highlighted_ids == {"call_read_1"}
-        assert view.partner_items and app.model.blocks[view.partner_items[0][0]].get_items()[
+        assert view.partner_items and screen.model.blocks[view.partner_items[0][0]].get_items()[
             view.partner_items[0][1]].kind == "call"
         # Moving off the link clears the highlight.
         await pilot.press("g")
@@ -117,9 +118,9 @@ async def test_call_and_result_are_linked() -> None:
 
 
 async def test_tab_reaches_links_in_collapsed_blocks() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
-        view = app.view
+        view = screen.view
         for _ in range(5):  # 2 calls + 2 results in iteration 1, then the call of iteration 2
             await pilot.press("tab")
         assert view.cursor_block.number == 2
@@ -128,9 +129,9 @@ async def test_tab_reaches_links_in_collapsed_blocks() -> None:
 
 
 async def test_unfold_long_result() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
-        view = app.view
+        view = screen.view
         for _ in range(3):
             await pilot.press("tab")
         assert view.cursor_item.kind == "result" and view.cursor_item.call_id == "call_read_1"
@@ -146,18 +147,18 @@ async def test_unfold_long_result() -> None:
 
 
 async def test_search_finds_tool_name_and_moves_cursor() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
-        view = app.view
+        view = screen.view
         await pilot.press("slash")
-        assert app.search_bar.is_open
+        assert screen.search_bar.is_open
         for ch in "edit_file":
             await pilot.press(ch)
         await pilot.press("enter")
         assert view.cursor_block.number == 3
         assert view.cursor_block.expanded
         assert view.cursor_item.kind == "call"
-        assert "match 1/2" in str(app.search_bar.query_one("#search-status").render())
+        assert "match 1/2" in str(screen.search_bar.query_one("#search-status").render())
         await pilot.press("enter")  # enter again: next match (the result)
         assert view.cursor_item.kind == "result"
         await pilot.press("escape")  # back to the transcript, search still on: n/N walk matches
@@ -167,25 +168,25 @@ async def test_search_finds_tool_name_and_moves_cursor() -> None:
         await pilot.press("N")
         assert view.cursor_item.kind == "result"
         await pilot.press("escape")
-        assert not app.search_bar.is_open and view.query == ""
+        assert not screen.search_bar.is_open and view.query == ""
 
 
 async def test_search_message_text() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("slash", *"pivot", "enter")
-        view = app.view
+        view = screen.view
         assert view.matches
         item = view.cursor_item
         assert item.kind in ("result", "reflection", "call")
-        assert "match 1/" in str(app.search_bar.query_one("#search-status").render())
+        assert "match 1/" in str(screen.search_bar.query_one("#search-status").render())
 
 
 async def test_request_view_marks_new_messages() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")  # iteration 2
-        assert app.view.cursor_iteration == 2
+        assert screen.view.cursor_iteration == 2
         await pilot.press("v")
         await pilot.pause()
         screen = app.screen
@@ -203,7 +204,7 @@ async def test_request_view_marks_new_messages() -> None:
 
 
 async def test_request_view_on_the_start_block_explains() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("g", "v")
         assert not isinstance(app.screen, RequestScreen)
@@ -213,23 +214,23 @@ async def test_ordering_violation_flagged_on_the_right_message() -> None:
     from agent.transcripts.importers import open_transcript
 
     transcript = open_transcript(DATA / "bad_order.json")
-    app = AgentTuiApp(transcript=transcript)
+    app, screen = transcript_app(transcript=transcript)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        model = app.model
+        model = screen.model
         assert model.violation_count == 4
         # message 4 is the system note in the middle of the batch: a DriverMessage of iteration 1.
-        b = iteration_block(app, 1)
+        b = iteration_block(screen, 1)
         block = model.blocks[b]
         flagged = {key: [v.rule for v in vs] for key, vs in block.violations.items()}
         note_pos = next(i for i, e in enumerate(block.events) if isinstance(e, DriverMessage))
         assert "note-inside-batch" in flagged[(note_pos, 0)]
         item = block.item_for_message(note_pos, 0)
         assert block.get_items()[item].kind == "driver"
-        text = "\n".join(s.text for s in app.view.get_block(b)[0])
+        text = "\n".join(s.text for s in screen.view.get_block(b)[0])
         assert "⚠ note-inside-batch:" in text
-        assert "ordering violation" in app.view.get_block(b)[0][0].text  # badge in the title
-        assert "4 ordering violations" in app.status.text
+        assert "ordering violation" in screen.view.get_block(b)[0][0].text  # badge in the title
+        assert "4 ordering violations" in screen.status.text
 
 
 async def test_ordering_check_with_injected_checker() -> None:
@@ -240,15 +241,15 @@ async def test_ordering_check_with_injected_checker() -> None:
     transcript = quicksort_transcript()
     messages = transcript.messages()
     target = next(i for i, m in enumerate(messages) if m.get("tool_call_id") == "call_test_2")
-    app = AgentTuiApp(transcript=transcript, checker=lambda msgs: [V(target)])
+    app, screen = transcript_app(transcript=transcript, checker=lambda msgs: [V(target)])
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        b = iteration_block(app, 2)
-        block = app.model.blocks[b]
+        b = iteration_block(screen, 2)
+        block = screen.model.blocks[b]
         (key,) = block.violations
         assert isinstance(block.events[key[0]], ToolResult)
         assert block.events[key[0]].tool_call_id == "call_test_2"
-        assert app.model.blocks[iteration_block(app, 1)].violations == {}
+        assert screen.model.blocks[iteration_block(screen, 1)].violations == {}
 
 
 @pytest.mark.parametrize("name", ["messages_array.json", "messages_object.json", "mini_swe_agent.traj.json",
@@ -257,25 +258,25 @@ async def test_opens_each_sample_format(name: str) -> None:
     from agent.transcripts.importers import open_transcript
 
     transcript = open_transcript(DATA / name)
-    app = AgentTuiApp(transcript=transcript, title=name)
+    app, screen = transcript_app(transcript=transcript, title=name)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e", "G", "g", "tab", "tab", "v")
         await pilot.pause()
         if isinstance(app.screen, RequestScreen):
             await pilot.press("escape")
-        n_iter = sum(1 for b in app.model.blocks if b.kind == "iteration")
+        n_iter = sum(1 for b in screen.model.blocks if b.kind == "iteration")
         assert n_iter == len(transcript.iterations)
-        for b in range(len(app.model.blocks)):
-            app.view.get_block(b)
+        for b in range(len(screen.model.blocks)):
+            screen.view.get_block(b)
 
 
 async def test_mini_swe_agent_exit_role_is_not_a_violation() -> None:
     from agent.transcripts.importers import open_transcript
 
-    app = AgentTuiApp(transcript=open_transcript(DATA / "mini_swe_agent.traj.json"))
+    app, screen = transcript_app(transcript=open_transcript(DATA / "mini_swe_agent.traj.json"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert app.model.violation_count == 0
+        assert screen.model.violation_count == 0
 
 
 async def test_torn_last_line_is_warned(tmp_path: Path) -> None:
@@ -284,7 +285,7 @@ async def test_torn_last_line_is_warned(tmp_path: Path) -> None:
         f.write('{"type": "assistant_mess')
     transcript = load_transcript(path)
     assert transcript.warnings
-    app = AgentTuiApp(transcript=transcript)
+    app, screen = transcript_app(transcript=transcript)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         box = app.query_one("#warnings")
@@ -296,11 +297,11 @@ async def test_own_jsonl_round_trip(tmp_path: Path) -> None:
     from agent.transcripts.importers import open_transcript
 
     path = write_jsonl(tmp_path / "run.jsonl", synthetic_events(12))
-    app = AgentTuiApp(transcript=open_transcript(path))
+    app, screen = transcript_app(transcript=open_transcript(path))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("G")
-        assert app.model.iterations == 12
-        assert app.model.blocks[-1].kind == "finish"
+        assert screen.model.iterations == 12
+        assert screen.model.blocks[-1].kind == "finish"
 
 
 async def test_bad_input_renders_what_is_there() -> None:
@@ -324,26 +325,26 @@ async def test_bad_input_renders_what_is_there() -> None:
         RunFinished(ts=T0, reason="provider_error", detail="400 Bad Request: messages with role 'tool' must be a "
                     "response to a preceeding message with 'tool_calls'"),
     ]
-    app = AgentTuiApp(transcript=Transcript(header=header(), events=events))
+    app, screen = transcript_app(transcript=Transcript(header=header(), events=events))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e")
-        view = app.view
+        view = screen.view
         texts = []
-        for b in range(len(app.model.blocks)):
+        for b in range(len(screen.model.blocks)):
             texts.extend(s.text for s in view.get_block(b)[0])
         blob = "\n".join(texts)
         assert "wizard" in blob and "[image]" in blob
         assert "arguments are not valid JSON" in blob
         assert "provider error" in blob and "400 Bad Request" in blob
-        finish = view.get_block(len(app.model.blocks) - 1)[0][0]
+        finish = view.get_block(len(screen.model.blocks) - 1)[0][0]
         assert "provider error" in finish.text
         for key in ("j",) * 30 + ("tab",) * 10 + ("v", "escape", "k", "o", "enter", "G", "enter"):
             await pilot.press(key)
-        assert "FAILED" in app.status.text
+        assert "FAILED" in screen.status.text
 
 
 async def test_help_lists_the_keys() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -355,20 +356,20 @@ async def test_help_lists_the_keys() -> None:
 
 
 async def test_click_title_toggles_and_click_item_selects() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
-        view = app.view
-        b1 = iteration_block(app, 1)
-        b2 = iteration_block(app, 2)
+        view = screen.view
+        b1 = iteration_block(screen, 1)
+        b2 = iteration_block(screen, 2)
         y = view.block_top(b1) - round(view.scroll_y)
         await pilot.click(TranscriptView, offset=(10, y))  # collapse block 1 by its title
-        assert not app.model.blocks[b1].expanded and view.cursor == (b1, 0)
+        assert not screen.model.blocks[b1].expanded and view.cursor == (b1, 0)
         y = view.block_top(b2) - round(view.scroll_y)
         await pilot.click(TranscriptView, offset=(10, y))
-        assert app.model.blocks[b2].expanded and view.cursor == (b2, 0)
+        assert screen.model.blocks[b2].expanded and view.cursor == (b2, 0)
         await pilot.click(TranscriptView, offset=(10, view.block_top(b1) - round(view.scroll_y)))
-        assert app.model.blocks[b1].expanded
-        items = app.model.blocks[b1].get_items()
+        assert screen.model.blocks[b1].expanded
+        items = screen.model.blocks[b1].get_items()
         call = next(i for i, it in enumerate(items) if it.kind == "call")
         y0, _ = view.item_lines(b1, call)
         await pilot.click(TranscriptView, offset=(10, y0 - round(view.scroll_y)))
@@ -378,17 +379,17 @@ async def test_click_title_toggles_and_click_item_selects() -> None:
 
 async def test_thousand_iterations_without_a_widget_per_block() -> None:
     transcript = Transcript(header=header(), events=synthetic_events(1000))
-    app = AgentTuiApp(transcript=transcript)
+    app, screen = transcript_app(transcript=transcript)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         nodes = len(list(app.screen.walk_children()))
         assert nodes < 40, nodes
-        assert len(app.model.blocks) == 1002
-        view = app.view
+        assert len(screen.model.blocks) == 1002
+        view = screen.view
         assert len(view._cache) < 60  # only what was painted got rendered
         await pilot.press("G", "k", "enter", "e", "G", "g", "E")
         assert len(list(app.screen.walk_children())) == nodes
-        assert view.total_height == len(app.model.blocks)
+        assert view.total_height == len(screen.model.blocks)
 
 
 def test_request_at_matches_model_messages() -> None:
@@ -399,7 +400,7 @@ def test_request_at_matches_model_messages() -> None:
 
 
 async def test_empty_transcript_survives_every_key() -> None:
-    app = AgentTuiApp(transcript=Transcript(header=header()))
+    app, screen = transcript_app(transcript=Transcript(header=header()))
     async with app.run_test(size=SIZE) as pilot:
         for key in ("j", "k", "enter", "tab", "shift+tab", "l", "o", "e", "E", "g", "G", "a", "n", "space", "v",
                     "slash", "x", "enter", "escape", "escape", "question_mark", "escape"):
@@ -408,9 +409,9 @@ async def test_empty_transcript_survives_every_key() -> None:
 
 
 async def test_resize_keeps_layout_consistent() -> None:
-    app = AgentTuiApp(transcript=quicksort_transcript())
+    app, screen = transcript_app(transcript=quicksort_transcript())
     async with app.run_test(size=SIZE) as pilot:
-        view = app.view
+        view = screen.view
         await pilot.press("e", "tab")
         before = view.total_height
         await pilot.resize_terminal(60, 30)
@@ -418,7 +419,7 @@ async def test_resize_keeps_layout_consistent() -> None:
         view.prepare_viewport()
         assert view.line_width < 60
         assert view.total_height == sum(view._heights) and view.total_height > before  # narrower: more wrapping
-        for b in range(len(app.model.blocks)):
+        for b in range(len(screen.model.blocks)):
             strips, _ = view.get_block(b)
             assert all(s.cell_length == view.line_width for s in strips)
         await pilot.press("tab", "j", "k")

@@ -21,6 +21,8 @@ from agent.events import (
     Usage,
 )
 from agent.transcripts.transcript import Transcript, TranscriptHeader, TranscriptWriter
+from tui.app import AgentTuiApp
+from tui.screens.transcript import TranscriptScreen
 
 T0 = 1_700_000_000.0
 SYSTEM = "You are a careful coding agent. Use the tools to inspect and edit files, then run the tests."
@@ -163,3 +165,9 @@ def fake_run(n: int = 5, **kw: Any) -> FakeRun:
                                            [(cid, "read_file", f"contents of f{i}.py", False)], text=f"Step {i}."))
         size += 2
     return FakeRun(iterations, **kw)
+
+
+def transcript_app(**kw: Any) -> tuple[AgentTuiApp, TranscriptScreen]:
+    """The app opened on a transcript screen (`TranscriptScreen(**kw)`), and that screen."""
+    screen = TranscriptScreen(**kw)
+    return AgentTuiApp(screen), screen

@@ -4,13 +4,17 @@ everything else headless."""
 from __future__ import annotations
 
 import argparse
-import gc
 import asyncio
+import gc
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agent.run.cli import build_parser, dispatch_headless, run_options
 from agent.models.presets import UsageError
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -23,28 +27,34 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def _snapshot(app: object, args: argparse.Namespace) -> int:
-    from tui.snapshot import render_svg
+def _show(screen: Screen[Any], args: argparse.Namespace | None) -> int:
+    """Run the app on `screen` (or save its first screen to --snapshot). Non-zero when the app crashed."""
+    from tui.app import AgentTuiApp
 
-    size = _size(args.size)
-    asyncio.run(render_svg(app, Path(args.snapshot), size))  # type: ignore[arg-type]
-    print(f"agent-tui: wrote {args.snapshot}")
-    return 0
+    app = AgentTuiApp(screen)
+    if args is not None and getattr(args, "snapshot", None):
+        from tui.snapshot import render_svg
+
+        asyncio.run(render_svg(app, Path(args.snapshot), _size(args.size)))
+        print(f"agent-tui: wrote {args.snapshot}")
+        return 0
+    app.run()
+    return app.return_code or 0
 
 
 def open_folder(args: argparse.Namespace) -> int:
     """`open DIR`: the runs of a folder; enter opens one, space marks two, c compares them."""
-    from tui.screens.runs import RunsApp, browse_folder, discover_runs
+    from agent.transcripts.runs import discover_runs
+    from tui.screens.runs import RunsScreen
 
     folder = Path(args.file)
-    if args.snapshot:
-        entries = discover_runs(folder)
-        if not entries:
-            print(f"agent-tui: {folder}: no *.jsonl transcripts in this folder (nor in {folder / 'runs'})",
-                  file=sys.stderr)
-            return 2
-        return _snapshot(RunsApp(folder, entries, eager=True), args)
-    return browse_folder(folder)
+    entries = discover_runs(folder)
+    if not entries:
+        print(f"agent-tui: {folder}: no *.jsonl transcripts in this folder (nor in {folder / 'runs'})",
+              file=sys.stderr)
+        return 2
+    _size(args.size)  # a bad --size is a usage error before anything runs
+    return _show(RunsScreen(folder, entries, eager=bool(args.snapshot)), args)
 
 
 def compare_app(args: argparse.Namespace) -> int:
@@ -57,17 +67,14 @@ def compare_app(args: argparse.Namespace) -> int:
     except TranscriptError as exc:
         print(f"agent-tui: {exc}", file=sys.stderr)
         return 2
-    from tui.widgets.compare_view import CompareApp
+    from tui.screens.compare import CompareScreen
 
     _size(args.size)  # a bad --size is a usage error before anything runs
-    app = CompareApp(first, second, label_a=str(args.first), label_b=str(args.second))
-    if args.snapshot:
-        return _snapshot(app, args)
-    app.run()
-    return 0
+    return _show(CompareScreen(first, second, label_a=str(args.first), label_b=str(args.second)), args)
 
 
 def open_app(args: argparse.Namespace) -> int:
+    """`open FILE`: a saved transcript, ours or another tool's."""
     from agent.transcripts.importers import open_transcript
     from agent.transcripts.transcript import TranscriptError
 
@@ -77,33 +84,32 @@ def open_app(args: argparse.Namespace) -> int:
     gc.disable()  # loading makes many objects and frees none: collections here are pure cost
     try:
         transcript = open_transcript(args.file)
-        from tui.screens.transcript import AgentTuiApp
+        from tui.screens.transcript import TranscriptScreen
 
-        app = AgentTuiApp(transcript=transcript, title=str(args.file))
+        screen = TranscriptScreen(transcript=transcript, title=str(args.file))
     except TranscriptError as exc:
         print(f"agent-tui: {exc}", file=sys.stderr)
         return 2
     finally:
         gc.enable()
-    if args.snapshot:
-        return _snapshot(app, args)
-    app.run()
-    return 0
+    return _show(screen, args)
 
 
 def live_app(args: argparse.Namespace | None) -> int:
+    """`agent-tui` (the demo) or `run` without --headless: the loop, live."""
     from agent.run.runner import build_run, demo_run
 
     if args is None:
         run = demo_run(step_mode=True)
     else:
         run = build_run(run_options(args, step_mode="continuous" if args.continuous else "step"))
-    from tui.screens.transcript import AgentTuiApp
+    from tui.screens.transcript import TranscriptScreen
 
-    app = AgentTuiApp(run=run)
-    app.run()
+    code = _show(TranscriptScreen(run=run), None)
     done = run.finished
     print(f"agent-tui: transcript {run.path}" + (f" ({done.reason}, {done.iterations} iterations)" if done else ""))
+    if code:
+        return code
     # Quitting the app is not a failure; only a run that could not talk to its model is.
     return 2 if done is not None and done.reason in ("provider_error", "error") else 0
 

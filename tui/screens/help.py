@@ -46,6 +46,8 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
 
 
 class HelpScreen(ModalScreen[None]):
+    """The keys of the screen under it, in titled sections of (keys, what they do)."""
+
     DEFAULT_CSS = """
     HelpScreen {
         align: center middle;
@@ -63,9 +65,6 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "close", "Close"),
     ]
 
-    EXTRA_SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [("Search", SEARCH_KEYS), ("Mouse", MOUSE)]
-    """Sections every use of this screen shows after the ones it is given."""
-
     def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
         super().__init__()
         self.sections = sections
@@ -74,7 +73,7 @@ class HelpScreen(ModalScreen[None]):
         table = Table.grid(padding=(0, 2))
         table.add_column(style=Style(bold=True, color="#e5c07b"), min_width=16, no_wrap=True)
         table.add_column()
-        for title, rows in self.sections + self.EXTRA_SECTIONS:
+        for title, rows in self.sections:
             table.add_row(Text.assemble((title, Style(bold=True, underline=True, color="#c8ccd4"))), "")
             for key, desc in rows:
                 table.add_row(key, desc)

@@ -1,9 +1,9 @@
-"""The app: a status bar, the transcript view, a search bar and the footer.
+"""The transcript screen: a status bar, the transcript view, a search bar and the footer.
 
 Two uses. With a `run`, the agent loop runs as an async worker on the app's own event loop (no thread):
 the worker consumes `run.events()` and every event is appended to an in-memory Transcript and to the
 view, which re-renders only the blocks it touches. Keys steer the loop through `run.control`. With a
-`transcript`, the app inspects a saved file; `n` then steps through its iterations.
+`transcript`, the screen inspects a saved file; `n` then steps through its iterations.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ import asyncio
 import gc
 from typing import TYPE_CHECKING, Any
 
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.screen import Screen
+from textual.widgets import Static
 from textual.worker import Worker
 
 from agent.events import IterationStarted, Notice
-from agent.transcripts.transcript import Transcript, TranscriptHeader
 from agent.transcripts.store import Checker, TranscriptModel
+from agent.transcripts.transcript import Transcript, TranscriptHeader
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.status_bar import StatusBar, StatusInfo
 from tui.widgets.transcript_view import TranscriptView
 
@@ -31,46 +33,11 @@ CHECK_NOW = 10_000
 """Histories up to this many messages (a few ms of ordering check) are checked before the first screen."""
 
 
-class KeysFooter(Footer):
-    """Textual's footer, rebuilt only when the keys it shows change.
-
-    The stock footer rebuilds all its keys on every bindings signal, and opening the app sends two with
-    the same keys (the screen's stack update, then the focus given to the transcript): a second, identical
-    set of key widgets, styled and laid out again, was a sixth of the time to the first screen."""
-
-    _shown: tuple[Any, ...] | None = None
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._bindings_ready = True  # mounted once the app has its focus: its keys are known
-
-    def _keys(self) -> tuple[Any, ...]:
-        return (self.compact, self.show_command_palette, *(
-            (key, b.action, b.description, b.key_display, b.group, enabled, tooltip)
-            for key, (_, b, enabled, tooltip) in self.screen.active_bindings.items() if b.show))
-
-    def compose(self) -> ComposeResult:
-        keys = self._keys()
-        composed = 0
-        for widget in super().compose():
-            composed += 1
-            yield widget
-        # Remember what is shown only if the stock footer did show it (it shows nothing until it is told
-        # the bindings are ready): otherwise the next signal must rebuild it, as it would have.
-        self._shown = keys if composed or len(keys) == 2 else None
-
-    def bindings_changed(self, screen: Any) -> None:
-        if self._shown is not None and screen is self.screen and self.is_attached and self._keys() == self._shown:
-            return
-        super().bindings_changed(screen)
-
-
-class AgentTuiApp(App[None]):
+class TranscriptScreen(Screen[None]):
     """Watch a live agent loop (`run=`) or inspect a saved transcript (`transcript=`)."""
 
-    TITLE = "agent-tui"
-    CSS = """
-    #warnings {
+    DEFAULT_CSS = """
+    TranscriptScreen #warnings {
         height: auto;
         max-height: 4;
         padding: 0 1;
@@ -78,7 +45,7 @@ class AgentTuiApp(App[None]):
         background: $warning 10%;
         display: none;
     }
-    #warnings.-shown {
+    TranscriptScreen #warnings.-shown {
         display: block;
     }
     """
@@ -94,7 +61,8 @@ class AgentTuiApp(App[None]):
         Binding("N", "search_previous", "Previous match", show=False, tooltip="previous search match"),
         Binding("escape", "escape", "End search", show=False, tooltip="end the search"),
         Binding("question_mark", "help", "Keys", tooltip="this list of keys"),
-        Binding("q", "quit_now", "Quit", tooltip="quit now (the run's transcript keeps every finished event)"),
+        Binding("q", "quit_now", "Quit", tooltip="quit now (the run's transcript keeps every finished event); "
+                "back to the runs when opened from a folder"),
     ]
 
     def __init__(self, transcript: Transcript | None = None, run: Any | None = None, title: str = "agent-tui",
@@ -110,16 +78,16 @@ class AgentTuiApp(App[None]):
         self._frozen = False
         if not self.live:
             self.model.extend(self.transcript.events)
-            # What is loaded now (the modules, the transcript, its model) lives as long as the app: take it
+            # What is loaded now (the modules, the transcript, its model) lives as long as the screen: take it
             # out of the collector's sight, so that no full collection walks it, neither while the first
-            # screen is built nor later between two key presses. Given back when the app exits.
+            # screen is built nor later between two key presses. Given back when the screen goes.
             gc.freeze()
             self._frozen = True
         self.title = title
         if source is None and run is not None and getattr(run, "path", None) is not None:
             source = str(run.path)
         if source is None and run is None and title != "agent-tui":
-            source = title  # `agent-tui open FILE` titles the app with the file's path
+            source = title  # `agent-tui open FILE` titles the screen with the file's path
         self.source = source or ""
         self._pending: list[Any] = []
         self._flush_scheduled = False
@@ -158,8 +126,7 @@ class AgentTuiApp(App[None]):
             from tui.widgets.search_bar import SearchBar
 
             self._search_bar = SearchBar(id="search")
-            footer = self.query(KeysFooter).first() if self.query(KeysFooter) else None
-            self._search_mounting = self.mount(self._search_bar, before=footer)
+            self._search_mounting = self.mount(self._search_bar, before=self.query_one(KeysFooter))
         return self._search_bar
 
     @property
@@ -357,7 +324,7 @@ class AgentTuiApp(App[None]):
             reflection = started.reflection if started else None
         from tui.screens.request import RequestScreen
 
-        self.push_screen(RequestScreen(messages, previous, iteration, color_of=self.model.color,
+        self.app.push_screen(RequestScreen(messages, previous, iteration, color_of=self.model.color,
                                        reflection=reflection))
 
     async def action_search(self) -> None:
@@ -378,8 +345,8 @@ class AgentTuiApp(App[None]):
             self.view.focus()
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen, binding_rows
-        from tui.screens.request import RequestView
+        from tui.screens.help import MOUSE, SEARCH_KEYS, HelpScreen, binding_rows
+        from tui.widgets.request_view import RequestView
 
         sections = [
             ("Run" if self.live else "Stepping", binding_rows(
@@ -393,13 +360,13 @@ class AgentTuiApp(App[None]):
         ]
         if not self.live:
             sections[0] = ("Stepping", [("n / space", "open the next iteration (closing the previous one)")])
-        self.push_screen(HelpScreen(sections))
+        self.app.push_screen(HelpScreen(sections + [("Search", SEARCH_KEYS), ("Mouse", MOUSE)]))
 
-    async def action_quit_now(self) -> None:
-        """Quit at once: cancel the run (its transcript keeps every finished event) and exit."""
+    def action_quit_now(self) -> None:
+        """Quit at once: cancel the run (its transcript keeps every finished event) and leave the screen."""
         if self._worker is not None and not self._worker.is_finished:
             self._worker.cancel()
-        self.exit()
+        self.app.close_screen()  # type: ignore[attr-defined]
 
     # -- messages from widgets ---------------------------------------------------------------------------
 

@@ -1,8 +1,6 @@
-"""`agent-tui compare A B`: two runs side by side, one row per iteration, their divergence marked.
+"""The two-column view of `agent-tui compare A B`: both runs, one row per iteration, their divergence marked.
 
-The header says what each run was (file, provider/model, reflection setting) and how it went (outcome,
-iterations, tokens, reflection calls). Below it, the two runs are drawn in two columns by one line-API
-widget: a row holds iteration N of A on the left and iteration N of B on the right, each drawn exactly as
+The two runs are drawn in two columns by one line-API widget: a row holds iteration N of A on the left and iteration N of B on the right, each drawn exactly as
 the transcript view draws it (`tui.blocks.render_block`), the shorter side padded so the next row starts on
 the same line on both sides. One widget for both columns means one scroll position: the two runs cannot
 drift apart, and rows are rendered only when on screen (`LazyBlockView`), so big files stay fast.
@@ -21,32 +19,22 @@ texts, e/E open/close all, g/G first/last, q, ?.
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any, Iterable
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 from textual import events
-from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.strip import Strip
-from textual.widgets import Footer, Static
 
-from agent.transcripts.compare import Alignment, AlignedIteration, RunSummary, Side, align
 from agent.events import ToolResult
-from agent.transcripts.transcript import Transcript
-from tui.blocks import MUTED, REFLECT, WARN, RenderState, estimate_height, render_block
-from tui.screens.help import HelpScreen, binding_rows
-from tui.widgets.lazy_view import GUTTER, LazyBlockView
+from agent.transcripts.compare import AlignedIteration, Alignment, Side
 from agent.transcripts.store import Block, TranscriptModel
-
-BIG = 20_000
-"""Events (both runs together) from which the loaded events are frozen out of the garbage collector."""
+from tui.blocks import MUTED, REFLECT, RenderState, estimate_height, render_block
+from tui.widgets.lazy_view import GUTTER, LazyBlockView
 
 SIDE_COLORS = {"a": "#61afef", "b": "#d7a65f"}
 """A is blue, B amber: the badges in the header and the active side's cursor."""
@@ -143,7 +131,17 @@ class CompareView(LazyBlockView, can_focus=True):
     ]
 
     class CursorMoved(Message):
+        """The cursor moved to `row`, or the active run is now `side`."""
+
         def __init__(self, row: int, side: str) -> None:
+            super().__init__()
+            self.row = row
+            self.side = side
+
+    class RequestWanted(Message):
+        """`v`: show what the model saw in run `side` at `row`."""
+
+        def __init__(self, row: Row, side: str) -> None:
             super().__init__()
             self.row = row
             self.side = side
@@ -214,19 +212,19 @@ class CompareView(LazyBlockView, can_focus=True):
     def block_count(self) -> int:
         return len(self.rows)
 
-    def _block(self, row: int, side: str) -> Block | None:
+    def side_block(self, row: int, side: str) -> Block | None:
         b = self.rows[row].blocks[side]
         return self.models[side].blocks[b] if b is not None else None
 
     def estimate_block(self, index: int, width: int) -> int:
         cw = self.side_width(width + GUTTER)
         heights = [estimate_height(block, cw) if block is not None else 1
-                   for block in (self._block(index, "a"), self._block(index, "b"))]
+                   for block in (self.side_block(index, "a"), self.side_block(index, "b"))]
         return max(heights) + self.title_line(index)
 
     def evicted(self, index: int) -> None:
         for side in ("a", "b"):
-            block = self._block(index, side)
+            block = self.side_block(index, side)
             if block is not None and index != self.cursor:
                 block.drop_items()
 
@@ -257,7 +255,7 @@ class CompareView(LazyBlockView, can_focus=True):
                   cw: int) -> None:
         """Across from a reflection note the other run did not write, say so (in the padding)."""
         for side, other in (("a", "b"), ("b", "a")):
-            mine, theirs = self._block(index, side), self._block(index, other)
+            mine, theirs = self.side_block(index, side), self.side_block(index, other)
             if mine is None or theirs is None or not mine.expanded or mine.reflection or not theirs.reflection:
                 continue
             strips, marks, bgs = sides[side]
@@ -383,11 +381,11 @@ class CompareView(LazyBlockView, can_focus=True):
         self.refresh()
 
     def row_expanded(self, row: int) -> bool:
-        return any(block.expanded for block in (self._block(row, "a"), self._block(row, "b")) if block is not None)
+        return any(block.expanded for block in (self.side_block(row, "a"), self.side_block(row, "b")) if block is not None)
 
     def _set_row_expanded(self, row: int, expanded: bool) -> None:
         for side in ("a", "b"):
-            block = self._block(row, side)
+            block = self.side_block(row, side)
             if block is not None:
                 block.expanded = expanded
                 block.pinned = expanded
@@ -456,7 +454,7 @@ class CompareView(LazyBlockView, can_focus=True):
 
     def action_unfold(self) -> None:
         row = self.cursor
-        blocks = [b for b in (self._block(row, "a"), self._block(row, "b")) if b is not None]
+        blocks = [b for b in (self.side_block(row, "a"), self.side_block(row, "b")) if b is not None]
         if not blocks:
             return
         if not self.row_expanded(row):
@@ -521,9 +519,7 @@ class CompareView(LazyBlockView, can_focus=True):
         self.move_to(len(self.rows) - 1)
 
     def action_show_request(self) -> None:
-        app = self.app
-        if hasattr(app, "show_request"):
-            app.show_request(self.side, self.current)
+        self.post_message(self.RequestWanted(self.current, self.side))
 
     # -- mouse -------------------------------------------------------------------------------------------
 
@@ -555,224 +551,3 @@ def _result_positions(block: Block) -> dict[int, int]:
         if isinstance(event, ToolResult):
             out[pos] = len(out)
     return out
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The header
-
-
-def _fmt_side(summary: RunSummary, side: str, active: bool) -> Text:
-    color = SIDE_COLORS[side]
-    t = Text(no_wrap=True, overflow="ellipsis")
-    if active:
-        t.append(f" {side.upper()} ", Style(color="#1e1e1e", bgcolor=color, bold=True))
-    else:
-        t.append(f" {side.upper()} ", Style(color=color, bold=True))
-    t.append(" ")
-    t.append(summary.label or "?", Style(bold=True))
-    t.append("\n")
-    who = f"{summary.provider}/{summary.model}" if summary.provider else (summary.model or "model unknown")
-    t.append(who, Style(color="#c8ccd4"))
-    t.append(" · reflection ", S_MUTED)
-    t.append(summary.reflection, Style(color=REFLECT, bold=True) if summary.reflection not in ("off", "?")
-             else Style(bold=True))
-    if summary.reflections or summary.reflection not in ("off", "?"):
-        t.append(" · ")
-        t.append(f"✦ {summary.reflections} reflection call{'s' if summary.reflections != 1 else ''}",
-                 Style(color=REFLECT) if summary.reflections else S_MUTED)
-    if summary.task:
-        t.append(f" · task {summary.task}", S_MUTED)
-    if summary.imported_from:
-        t.append(f" · from {summary.imported_from}", S_MUTED)
-    t.append("\n")
-    if summary.reason is None:
-        t.append("… no ending recorded", Style(color=WARN, bold=True))
-    else:
-        good = summary.success
-        bad = summary.reason in ("provider_error", "error", "context_length")
-        style = Style(color="#e06c75", bold=True) if bad or not good else Style(color="#98c379", bold=True)
-        t.append(f"■ {summary.outcome}", style)
-    t.append(f" · {summary.iterations} iteration{'s' if summary.iterations != 1 else ''}")
-    t.append(f" · {summary.usage.total_tokens:,} tokens")
-    t.append(f" ({summary.usage.prompt_tokens:,} in / {summary.usage.completion_tokens:,} out)", S_MUTED)
-    return t
-
-
-class CompareHeader(Static):
-    """Each run: file, provider/model, reflection setting; outcome, iterations, tokens, reflection calls."""
-
-    DEFAULT_CSS = """
-    CompareHeader {
-        height: 3;
-        background: $panel;
-    }
-    """
-
-    def __init__(self, a: RunSummary, b: RunSummary, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.summaries = {"a": a, "b": b}
-        self.active = "a"
-
-    def on_mount(self) -> None:
-        self.show_active(self.active)
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.show_active(self.active)
-
-    def show_active(self, side: str) -> None:
-        self.active = side
-        # The separator sits above the view's: the view is as wide, less its one-column scrollbar.
-        left = CompareView.side_width(max(self.size.width - 1, 20)) + 2
-        grid = Table.grid(expand=True, padding=0)
-        grid.add_column(width=left, no_wrap=True, overflow="ellipsis")
-        grid.add_column(width=3, no_wrap=True)
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        sep = Text("\n".join([" │ "] * 3), style=S_SEP)
-        grid.add_row(_fmt_side(self.summaries["a"], "a", side == "a"), sep,
-                     _fmt_side(self.summaries["b"], "b", side == "b"))
-        self.update(grid)
-
-
-def divergence_text(alignment: Alignment) -> Text:
-    """The line above the header: where the runs part, and how much differs."""
-    t = Text(no_wrap=True, overflow="ellipsis")
-    t.append(" COMPARE ", Style(color="#1e1e1e", bgcolor="#61afef", bold=True))
-    t.append("  ")
-    shared = sum(r.only_in is None for r in alignment.rows)
-    if alignment.divergence is None:
-        t.append(f"≡ same requests in all {shared} shared iterations", Style(color="#98c379", bold=True))
-        only = [r for r in alignment.rows if r.only_in is not None]
-        if only:
-            t.append(f" · {len(only)} more in {only[0].only_in.upper()}", S_MUTED)
-    else:
-        diff = alignment.diff
-        t.append(f"⟂ requests diverge at iteration {alignment.divergence}", S_DIVERGE_MARK)
-        if diff is not None:
-            t.append(f": {diff.describe()}", S_MUTED)
-    n = alignment.calls_differ_count
-    t.append(" · ")
-    t.append(f"≠ calls differ in {n} of {shared} iteration{'s' if shared != 1 else ''}",
-             S_DIFF_MARK if n else S_MUTED)
-    return t
-
-
-class CompareBar(Static):
-    DEFAULT_CSS = """
-    CompareBar {
-        height: 1;
-        background: $panel;
-        padding: 0 1 0 0;
-    }
-    """
-
-
-class CompareHelpScreen(HelpScreen):
-    """The keys of the comparison (no search here)."""
-
-    EXTRA_SECTIONS = []
-
-
-MARKS_HELP = [
-    ("⟂ banner", "the first iteration whose request differs, and which message differs"),
-    ("⟂", "beside the message that made the difference (often a note written an iteration earlier)"),
-    ("≠ yellow", "a call whose name or arguments differ from the other run's (title: the row's calls differ)"),
-    ("≠ dim", "a tool result whose content differs"),
-    ("✦ pink", "a reflection note (tinted)"),
-    ("— gap —", "an iteration the other run does not have"),
-]
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The app
-
-
-class CompareApp(App[None]):
-    """Two transcripts side by side, aligned by iteration."""
-
-    TITLE = "agent-tui compare"
-
-    BINDINGS = [
-        Binding("question_mark", "help", "Keys", tooltip="this list of keys"),
-        Binding("q", "quit", "Quit", tooltip="quit"),
-    ]
-
-    def __init__(self, a: Transcript, b: Transcript, *, label_a: str = "A", label_b: str = "B",
-                 title: str | None = None, alignment: Alignment | None = None) -> None:
-        super().__init__()
-        self.transcripts = {"a": a, "b": b}
-        self.alignment = alignment or align(a, b, label_a, label_b)
-        self.models: dict[str, TranscriptModel] = {}
-        for side, transcript in self.transcripts.items():
-            model = TranscriptModel()
-            model.extend(transcript.events)
-            self.models[side] = model
-        if len(a.events) + len(b.events) > BIG:
-            gc.freeze()
-        self.title = title or f"{label_a} ⟷ {label_b}"
-        self._view: CompareView | None = None
-
-    def compose(self) -> ComposeResult:
-        assert self.alignment.a is not None and self.alignment.b is not None
-        yield CompareBar(divergence_text(self.alignment), id="compare-bar")
-        yield CompareHeader(self.alignment.a, self.alignment.b, id="compare-header")
-        self._view = CompareView(self.models, self.alignment, id="compare")
-        yield self._view
-        yield Footer()
-
-    @property
-    def view(self) -> CompareView:
-        assert self._view is not None
-        return self._view
-
-    def on_mount(self) -> None:
-        self.view.focus()
-        # The ordering check walks both histories: after the first screen is painted (as the app does).
-        self.call_after_refresh(self._check_order)
-        for side, transcript in self.transcripts.items():
-            for warning in transcript.warnings:
-                self.notify(warning, title=f"run {side.upper()}", severity="warning", timeout=8)
-
-    def _check_order(self) -> None:
-        changed = [model.check_order() for model in self.models.values()]
-        if any(changed):
-            self.view.relayout()
-
-    def on_compare_view_cursor_moved(self, message: CompareView.CursorMoved) -> None:
-        header = self.query_one(CompareHeader)
-        if header.active != message.side:
-            header.show_active(message.side)
-
-    def show_request(self, side: str, row: Row) -> None:
-        from agent.events import IterationStarted
-        from tui.screens.request import RequestScreen
-
-        number = row.number
-        if row.kind == "finish":
-            numbers = [r.number for r in self.view.rows if r.kind == "iteration" and r.blocks[side] is not None]
-            number = numbers[-1] if numbers else None
-        if number is None or row.blocks.get(side) is None and row.kind != "finish":
-            self.notify(f"run {side.upper()} has no request here", timeout=3)
-            return
-        try:
-            messages, previous = self.transcripts[side].request_at(number)
-        except (KeyError, ValueError, IndexError) as exc:
-            self.notify(f"no request recorded for iteration {number} ({exc})", severity="warning", timeout=4)
-            return
-        block = self.view._block(self.view.rows.index(row), side) if row.kind == "iteration" else None
-        started = next((e for e in block.events if isinstance(e, IterationStarted)), None) if block else None
-        self.push_screen(RequestScreen(messages, previous, number, color_of=self.models[side].color,
-                                       reflection=started.reflection if started else None))
-
-    def action_help(self) -> None:
-        def rows(bindings: Iterable[Any]) -> list[tuple[str, str]]:
-            return binding_rows(bindings)
-
-        self.push_screen(CompareHelpScreen([
-            ("Rows (both runs)", rows(b for b in CompareView.BINDINGS if b.action in (
-                "next_row", "previous_row", "toggle", "unfold", "expand_all", "collapse_all", "first", "last"))),
-            ("Differences", rows(b for b in CompareView.BINDINGS if b.action in (
-                "divergence", "next_difference", "previous_difference")) + MARKS_HELP),
-            ("Runs", rows(b for b in CompareView.BINDINGS if b.action in ("switch_side", "show_request"))
-             + [("click", "a title opens / closes the row; a side becomes the active run")]),
-            ("App", rows(self.BINDINGS)),
-        ]))

@@ -1,0 +1,34 @@
+"""The one Textual app of agent-tui. What it opens on is its first screen: a live run or a transcript
+(`tui.screens.transcript`), the runs of a folder (`tui.screens.runs`) or two runs side by side
+(`tui.screens.compare`). Every other view (a run picked from the folder, a comparison, the request of an
+iteration, the keys) is a screen pushed over it, and `q` pops it again; on the first screen `q` quits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App
+from textual.screen import Screen
+
+
+class AgentTuiApp(App[None]):
+    """The app, opened on `first`."""
+
+    TITLE = "agent-tui"
+
+    def __init__(self, first: Screen[Any]) -> None:
+        super().__init__()
+        self.first = first
+        if first.title:
+            self.title = first.title
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.first
+
+    def close_screen(self) -> None:
+        """`q` on a screen: back to the one under it, or quit from the first one."""
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        else:
+            self.exit()
