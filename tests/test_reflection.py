@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -486,11 +487,11 @@ async def test_live_toggle_takes_effect_from_the_next_iteration(tmp_path: Path) 
 
     async def step_and_wait(n: int) -> None:
         run.control.step()
-        for _ in range(500):
+        deadline = time.monotonic() + 60  # each iteration runs the task's tests: slow on a busy machine
+        while not (run.control.waiting and sum(isinstance(e, AssistantMessage) for e in seen) == n):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"iteration {n} did not finish")
             await asyncio.sleep(0.01)
-            if run.control.waiting and sum(isinstance(e, AssistantMessage) for e in seen) == n:
-                return
-        raise AssertionError(f"iteration {n} did not finish")
 
     task = asyncio.create_task(consume())
     await step_and_wait(1)  # run_tests fails with reflection off: no note
