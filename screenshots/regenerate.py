@@ -2,7 +2,7 @@
 
     python screenshots/regenerate.py            # needs Debian's chromium and fonts-firacode
 
-This makes every picture in this folder (it ends by running regenerate_compare.py).
+This makes every picture in this folder (it ends by running regenerate_compare.py and regenerate_export.py).
 
 Each picture drives the real app headless (`App.run_test`), the way a person would with the keys, then
 saves `screenshots/NAME.svg` and `screenshots/NAME.png`. Chromium draws terminal SVGs faithfully
@@ -86,12 +86,13 @@ async def violation(screen: Any, pilot: Any) -> None:
     await pilot.press("e")
 
 
-def to_png(svg: Path, size: tuple[int, int] = SIZE) -> Path:
+def to_png(svg: Path, size: tuple[int, int] = SIZE, window: tuple[int, int] | None = None) -> Path:
+    """Chromium's picture of `svg` (or of any page: `window` is then its size in pixels), beside it."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise SystemExit("chromium not found: apt-get install chromium fonts-firacode")
     png = svg.with_suffix(".png")
-    width, height = size[0] * 11 + 40, size[1] * 22 + 80
+    width, height = window or (size[0] * 11 + 40, size[1] * 22 + 80)
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                         "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -120,5 +121,7 @@ async def main() -> None:
 if __name__ == "__main__":
     asyncio.run(main())
     import regenerate_compare  # the compare view and the runs picker
+    import regenerate_export  # the exported page
 
     regenerate_compare.main()
+    regenerate_export.main()

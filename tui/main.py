@@ -124,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             return open_app(args)
         if args.command == "compare":
             return compare_app(args)
+        if args.command == "serve":
+            from tui.serve import serve_app
+
+            return serve_app(args)
         if args.command == "run" and not args.headless:
             return live_app(args)
     except UsageError as exc:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO, get_args
 
 from agent.run.ablate import add_ablate_parser, cmd_ablate
+from agent.run.share import add_share_parsers, cmd_export
 from agent.events import (
     AssistantMessage,
     DriverMessage,
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("second", type=Path)
     cmp.add_argument("--snapshot", type=Path, metavar="OUT.svg", help="render the first screen to an SVG and exit")
     cmp.add_argument("--size", default="160x45", help="terminal size for --snapshot, WxH (default 160x45)")
+    add_share_parsers(sub)
     return parser
 
 
@@ -289,6 +291,8 @@ def dispatch_headless(parser: argparse.ArgumentParser, args: argparse.Namespace)
             return cmd_run_headless(args)
         if args.command == "ablate":
             return cmd_ablate(args)
+        if args.command == "export":
+            return cmd_export(args)
     except UsageError as exc:
         print(f"agent-tui: {exc}", file=sys.stderr)
         return 2
