@@ -132,10 +132,17 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {self.text(k) if isinstance(k, str) else k: self.value(v) for k, v in value.items()}
+            return {self.text(k) if isinstance(k, str) else k: self._field(k, v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.value(v) for v in value]
         return value
+
+    def _field(self, name: Any, value: Any) -> Any:
+        """A dict's value: all of it when its key names a secret (`{"client_secret": "..."}`)."""
+        if (isinstance(name, str) and isinstance(value, str) and _SECRET_WORD.search(name)
+                and not _not_a_secret(name, value)):
+            return self._replace(value, "NAME=value")
+        return self.value(value)
 
     def transcript(self, transcript: Transcript) -> Transcript:
         """A redacted copy of `transcript`: its header, every event and every warning."""
