@@ -12,7 +12,7 @@ import html
 import re
 import time
 
-from agent.transcripts.export import Document, Entry, Request, Section, color_class, dump_message
+from agent.transcripts.export_document import Document, Entry, Request, Section, color_class, dump_message
 from agent.transcripts.store import ID_PALETTE
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
