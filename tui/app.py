@@ -6,9 +6,9 @@ iteration, the keys) is a screen pushed over it, and `q` pops it again; on the f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 
@@ -25,6 +25,11 @@ class AgentTuiApp(App[None]):
 
     def get_default_screen(self) -> Screen[Any]:
         return self.first
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette: Textual's commands, and those of the screen it was opened on (`commands()`)."""
+        yield from super().get_system_commands(screen)
+        yield from getattr(screen, "commands", tuple)()
 
     def close_screen(self) -> None:
         """`q` on a screen: back to the one under it, or quit from the first one."""

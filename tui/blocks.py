@@ -38,6 +38,7 @@ from agent.transcripts.store import (
     TranscriptModel,
     content_text,
     item_search_text,
+    pretty_json,
     role_of,
     tool_calls_of,
 )
@@ -103,16 +104,6 @@ def fold(text: str, limit: int = FOLD_LINES, max_chars: int = FOLD_CHARS) -> tup
         hidden_chars = len(shown) - max_chars
         shown = shown[:max_chars]
     return shown, hidden_lines, hidden_chars
-
-
-def pretty_json(arguments: str) -> tuple[str, bool]:
-    """Arguments pretty-printed, and whether they were valid JSON."""
-    if not arguments.strip():
-        return "", True
-    try:
-        return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False), True
-    except (ValueError, TypeError):
-        return arguments, False
 
 
 def fmt_tokens(usage: Usage | None) -> str:

@@ -26,7 +26,7 @@ from agent.events import (
     Usage,
 )
 from agent.transcripts.importers import content_text
-from agent.transcripts.store import ID_PALETTE, Block, TranscriptModel, role_of, tool_calls_of
+from agent.transcripts.store import ID_PALETTE, Block, TranscriptModel, pretty_json, role_of, tool_calls_of
 from agent.transcripts.transcript import Transcript
 
 
@@ -95,16 +95,6 @@ class Document:
     violation_count: int
     colors: dict[str, int]
     """tool_call_id -> its colour's index in ID_PALETTE."""
-
-
-def pretty_json(arguments: str) -> tuple[str, bool]:
-    """Arguments pretty-printed, and whether they were valid JSON."""
-    if not arguments.strip():
-        return "", True
-    try:
-        return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False), True
-    except (ValueError, TypeError):
-        return arguments, False
 
 
 def dump_message(message: Any) -> str:

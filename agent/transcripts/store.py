@@ -122,6 +122,16 @@ def tool_calls_of(message: Any) -> list[ToolCall]:
     return calls
 
 
+def pretty_json(arguments: str) -> tuple[str, bool]:
+    """Arguments pretty-printed, and whether they were valid JSON."""
+    if not arguments.strip():
+        return "", True
+    try:
+        return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False), True
+    except (ValueError, TypeError):
+        return arguments, False
+
+
 def role_of(message: Any) -> str:
     if isinstance(message, dict):
         role = message.get("role")

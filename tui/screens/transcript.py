@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
 
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
@@ -361,6 +362,35 @@ class TranscriptScreen(Screen[None]):
         if not self.live:
             sections[0] = ("Stepping", [("n / space", "open the next iteration (closing the previous one)")])
         self.app.push_screen(HelpScreen(sections + [("Search", SEARCH_KEYS), ("Mouse", MOUSE)]))
+
+    def commands(self) -> Iterator[SystemCommand]:
+        """In the command palette: export the open transcript beside its file (`agent-tui export`)."""
+        for fmt, what in (("html", "HTML page"), ("md", "Markdown"), ("json", "JSON message list")):
+            yield SystemCommand(f"Export as {what}", f"write this transcript as {what} beside its file, secrets "
+                                "redacted", lambda fmt=fmt: self.run_worker(self.export(fmt), group="export"))
+
+    async def export(self, fmt: str) -> None:
+        """Export from the file (read again in a thread: the screen's own events stay the screen's)."""
+        from agent.transcripts.export import default_output, export_transcript
+        from agent.transcripts.importers import open_transcript
+        from agent.transcripts.transcript import TranscriptError
+
+        if not self.source:
+            self.notify("this transcript has no file to export", severity="warning", timeout=4)
+            return
+        out = default_output(Path(self.source), fmt)  # type: ignore[arg-type]
+
+        def write() -> str:
+            export = export_transcript(open_transcript(self.source), fmt)  # type: ignore[arg-type]
+            out.write_text(export.text, encoding="utf-8")
+            return export.redaction
+
+        try:
+            redaction = await asyncio.to_thread(write)
+        except (OSError, TranscriptError) as exc:  # a file gone bad, a folder we may not write in: say so
+            self.notify(f"cannot export to {out}: {exc}", title="export", severity="error", timeout=8)
+            return
+        self.notify(f"{out} ({redaction})", title="exported", timeout=8)
 
     def action_quit_now(self) -> None:
         """Quit at once: cancel the run (its transcript keeps every finished event) and leave the screen."""
