@@ -39,6 +39,14 @@ class Usage(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
 
+def add_usage(total: Usage | None, usage: Usage | None) -> Usage | None:
+    """A running total that stays None until some completion recorded token counts (an endpoint or an
+    imported file without them reads "tokens not recorded", not 0)."""
+    if usage is None:
+        return total
+    return usage if total is None else total + usage
+
+
 class _Event(BaseModel):
     ts: float = Field(default_factory=time.time, description="Unix time the event happened.")
     transient: ClassVar[bool] = False
@@ -191,6 +199,33 @@ class DriverMessage(_Event):
     message: dict[str, Any]
 
 
+class FileChange(BaseModel):
+    """One file an iteration's tools changed, as `git diff --stat` would count it."""
+
+    path: str
+    """Relative to the workspace root, with forward slashes."""
+    status: Literal["added", "modified", "deleted"]
+    added: int = 0
+    """Lines added (0 for a binary file or one too large to compare)."""
+    removed: int = 0
+    binary: bool = False
+    """Not text, or too large to keep: changed, but no diff is shown."""
+
+
+class WorkspaceChanged(_Event):
+    """What the iteration's tools changed in the workspace: the files, and a unified diff of them (capped).
+
+    Recorded by the loop from a snapshot of the workspace's files before and after the tools ran, so it
+    holds what really changed on disk (a test run that writes a file included), not what the calls asked."""
+
+    type: Literal["workspace_changed"] = "workspace_changed"
+    iteration: int
+    files: list[FileChange]
+    diff: str
+    cut: int = 0
+    """Characters of the diff left out to keep the transcript small (0: the diff is whole)."""
+
+
 class Notice(_Event):
     """Something a person should see that adds nothing to the history."""
 
@@ -210,7 +245,8 @@ class RunFinished(_Event):
     iterations: int = 0
     tests_passed: bool | None = None
     test_output: str = ""
-    usage: Usage = Usage()
+    usage: Usage | None = None
+    """Tokens of every completion and reflection call of the run; None when none recorded token counts."""
 
 
 Event = Annotated[
@@ -223,6 +259,7 @@ Event = Annotated[
         ReflectionNote,
         ReflectionFallback,
         DriverMessage,
+        WorkspaceChanged,
         Notice,
         RunFinished,
     ],

@@ -60,7 +60,7 @@ def test_unknown_task_and_bad_script(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_check_flags_violations_with_index(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["check", str(DATA / "bad_order.json")], capsys)
     assert code == 1
-    assert "message 4:" in out and "note-inside-batch" in out and "ordering violation(s)" in out
+    assert "message 4:" in out and "note-inside-batch" in out and "4 ordering violations in 10 messages" in out
 
 
 def test_check_reads_each_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,14 +101,19 @@ def test_no_key_in_transcript(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert header["provider"] == "scripted"
 
 
-def test_event_printer_folds_long_results() -> None:
+def test_event_printer_folds_long_results_around_the_cause() -> None:
     from agent.events import ToolResult
 
     buf = io.StringIO()
-    text = "\n".join(f"line {i}" for i in range(50))
-    cli.EventPrinter(buf).show(ToolResult(iteration=1, tool_call_id="c", name="read_file", content=text,
+    lines = [f"line {i}" for i in range(50)]
+    lines[25] = "E   SyntaxError: '(' was never closed"
+    text = "\n".join(lines)
+    cli.EventPrinter(buf).show(ToolResult(iteration=1, tool_call_id="c", name="run_tests", content=text,
                                           message={"role": "tool", "tool_call_id": "c", "content": text}))
-    assert "30 more lines" in buf.getvalue()
+    shown = buf.getvalue()
+    assert "│ line 0\n" in shown and "│ line 49\n" in shown
+    assert "│ E   SyntaxError: '(' was never closed\n" in shown and "│ line 24\n" in shown
+    assert "… 16 lines hidden …" in shown and "… 20 lines hidden …" in shown and "line 30\n" not in shown
 
 
 def test_replay_names_the_first_divergence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,3 +123,77 @@ def test_replay_names_the_first_divergence(tmp_path: Path, capsys: pytest.Captur
     code, out, _ = run_cli(["run", "--headless", "--reflection", "off", "--provider", "replay", "--transcript",
                             str(first), "--goal", "Fix it, please.", "--out", str(tmp_path / "b.jsonl")], capsys)
     assert "replay diverged: iteration 1: message 1 differs (user content" in out
+
+
+def test_check_accepts_a_run_killed_between_a_call_and_its_result(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["check", str(DATA / "killed_run.jsonl")], capsys)
+    assert code == 0, out
+    assert "ok (7 messages, 3 iterations, ordering clean)" in out
+    assert ("the last calls were never answered: the run stopped before their results (the transcript has no "
+            "end: the run was killed, or is still running): call_se03 (run_tests). No request carried them, "
+            "so no rule was broken") in out
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGKILL"])
+def test_a_headless_run_stopped_while_its_tool_runs_leaves_a_checkable_transcript(
+        tmp_path: Path, signame: str) -> None:
+    """As a user does it: start a run, stop it (SIGTERM: as Ctrl-C; SIGKILL: nothing can clean up) while
+    run_tests is running, then check the transcript."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    script = write_script(tmp_path / "s.json", [reply("Testing.", call("c1", "run_tests"))])
+    out_file = tmp_path / "run.jsonl"
+    pid_file = tmp_path / "tool.pid"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.run.cli", "run", "--headless", "--provider", "scripted", "--script",
+         str(script), "--workspace", str(workspace), "--goal", "test", "--reflection", "off", "--out",
+         str(out_file), "--test-cmd", f"echo $$ > {pid_file}; exec sleep 120"],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the call is printed right before its tool starts
+            if "call c1  run_tests" in line:
+                break
+        while proc.poll() is None and not (pid_file.exists() and pid_file.read_text().strip()):
+            pass  # the tool writes its pid as it starts
+        proc.send_signal(getattr(signal, signame))
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if pid_file.exists() and pid_file.read_text().strip():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)  # SIGKILL leaves the tool behind
+            except ProcessLookupError:
+                pass
+    assert cli.cmd_check(out_file, out := io.StringIO()) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "ordering clean" in text and "the last calls were never answered" in text and "c1 (run_tests)" in text
+    if signame == "SIGTERM":
+        assert "the run stopped (cancelled) before their results" in text
+    else:
+        assert "the transcript has no end" in text
+
+
+def test_headless_output_is_inert_and_a_huge_reply_is_capped(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A model that writes escape sequences (title, screen clear, OSC 52 clipboard) and a 3,000-line reply:
+    the terminal gets them as visible text, and a fold instead of 3,000 lines."""
+    escapes = "Sure.\x1b]0;pwned\x07\x1b[2J\x1b]52;c;ZXZpbA==\x07"
+    huge = "\n".join(f"thinking line {i}" for i in range(3000))
+    script = write_script(tmp_path / "s.json", [
+        reply(escapes, call("c1", "grep", pattern="\x1b\\[31m", path=".")),
+        reply(huge, call("c2", "finish", summary="done\x1b[2J")),
+    ])
+    code, out, err = run_cli(["run", "--headless", "--script", str(script), "--reflection", "off",
+                              "--out", str(tmp_path / "r.jsonl")], capsys)
+    assert "\x1b" not in out and "\x07" not in out and "\x1b" not in err
+    assert "assistant: Sure.^[]0;pwned^G^[[2J^[]52;c;ZXZpbA==^G" in out
+    assert "summary: done^[[2J" in out
+    assert "thinking line 2999" in out and "thinking line 1500" not in out
+    assert "lines hidden" in out and len(out.splitlines()) < 200

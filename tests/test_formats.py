@@ -112,7 +112,8 @@ def test_mini_swe_agent_with_tool_calls_and_limits(tmp_path: Path) -> None:
     path = tmp_path / "run.traj.json"
     path.write_text(json.dumps({"info": {"exit_status": "LimitsExceeded", "config": {"model": {"model_name": "m"}}},
                                 "messages": messages}))
-    t, violations = check_file(path)
+    report = check_file(path)
+    t, violations = report.transcript, report.violations
     assert t.messages() == messages and violations == []
     assert t.header.source == "mini-swe-agent" and t.finished and t.finished.reason == "max_steps"
     [result] = t.iterations[0].results
@@ -219,11 +220,11 @@ def test_transcript_from_messages_edge_cases() -> None:
 
 
 def test_check_file_reports_violations_and_skips_exit(tmp_path: Path) -> None:
-    _, violations = check_file(DATA / "bad_order.json")
+    violations = check_file(DATA / "bad_order.json").violations
     assert [(v.index, v.rule) for v in violations] == [(2, "missing-result"), (4, "note-inside-batch"),
                                                        (5, "orphan-result"), (7, "orphan-result")]
     for name in ("messages_array.json", "messages_object.json", "mini_swe_agent.traj.json"):
-        assert check_file(DATA / name)[1] == [], name
+        assert check_file(DATA / name).violations == [], name
     copy = tmp_path / "copy.traj.json"
     shutil.copy(DATA / "mini_swe_agent.traj.json", copy)
-    assert check_file(copy)[0].header.source == "mini-swe-agent"
+    assert check_file(copy).transcript.header.source == "mini-swe-agent"

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from agent.loop.ordering import OrderingError, Violation, assert_ordered, check_messages
+from agent.loop.ordering import (
+    OrderingError,
+    Unanswered,
+    Violation,
+    assert_ordered,
+    check_messages,
+    unanswered_calls,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -145,6 +152,21 @@ def test_skip_roles_are_neutral_but_indices_are_kept() -> None:
     assert check_messages([user(), asst("a"), exit_msg, tool("a")], skip_roles={"exit"}) == []
     [v] = check_messages([user(), asst("a"), exit_msg], skip_roles={"exit"})
     assert (v.index, v.rule) == (1, "missing-result")
+
+
+def test_an_open_end_is_not_missing_results() -> None:
+    """A transcript or a live run: calls that only their own results follow are running, or the run stopped;
+    no request carried them. A batch closed by another message is still missing its results."""
+    running = [system(), user(), asst("a"), tool("a"), asst("b", "c"), tool("c")]
+    assert check_messages(running, open_end=True) == []
+    assert unanswered_calls(running) == Unanswered(4, ("b",))
+    assert [v.rule for v in check_messages(running)] == ["missing-result"]  # as a request, it is incomplete
+    closed = running + [user("Go on.")]
+    assert [v.rule for v in check_messages(closed, open_end=True)] == ["missing-result"]
+    assert unanswered_calls(closed) is None
+    assert unanswered_calls([system(), user(), asst("a"), tool("a")]) is None
+    assert unanswered_calls([user(), asst("a"), {"role": "exit", "content": ""}], skip_roles={"exit"}) == \
+        Unanswered(1, ("a",))
 
 
 def test_assert_ordered_raises_with_the_violations() -> None:

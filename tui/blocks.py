@@ -19,6 +19,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
+from agent.display.wording import plural, short_tokens, tokens
 from agent.events import (
     AssistantMessage,
     DriverMessage,
@@ -279,7 +280,7 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
                 left.append("   ")
                 left.append("tests passed" if fin.tests_passed else "tests failed",
                             Style(color="#98c379") if fin.tests_passed else S_ERROR)
-            right.append(f"{fin.iterations} iterations · {fin.usage.total_tokens:,} tok")
+            right.append(" · ".join(p for p in (plural(fin.iterations, "iteration"), short_tokens(fin.usage)) if p))
     right_len = right.cell_len
     avail = width - (right_len + 2 if right_len else 0)
     if left.cell_len > avail:
@@ -455,8 +456,7 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         bad = event.reason in ("provider_error", "error", "context_length")
         t = Text()
         t.append(f"run {event.reason.replace('_', ' ')}", S_ERROR_BOLD if bad else Style(bold=True))
-        t.append(f"  after {event.iterations} iterations · {event.usage.prompt_tokens:,} in / "
-                 f"{event.usage.completion_tokens:,} out", S_MUTED)
+        t.append(f"  after {plural(event.iterations, 'iteration')} · {tokens(event.usage)}", S_MUTED)
         out.text(t)
         if event.detail:
             _body(out, event.detail, unfolded=unfolded, style=S_ERROR if bad else "", query=q,

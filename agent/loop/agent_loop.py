@@ -36,9 +36,11 @@ from agent.events import (
     RunStarted,
     ToolResult,
     Usage,
+    add_usage,
 )
 from agent.loop.ordering import check_messages
 from agent.protocols import IterationRecord, Model, ReflectionFailed, Reflector, StopRun, ToolOutcome
+from agent.tools.changes import ChangeTracker
 from agent.tools.toolbox import Toolbox
 
 NUDGE = ("You replied without calling a tool. Act only through the tools: call one of {names} "
@@ -66,8 +68,10 @@ class AgentLoop:
     reflector: Reflector | None = None
     nudge: str = NUDGE
     """What a reply without a tool call is answered with (`{names}`: the tools); text mode says how to write one."""
+    changes: ChangeTracker | None = None
+    """When set, each iteration whose tools changed files in the workspace records them (WorkspaceChanged)."""
     messages: list[dict[str, Any]] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage | None = None
     _injected: _InjectedNote | None = field(default=None, repr=False)
 
     async def run(self) -> AsyncIterator[Event]:
@@ -79,6 +83,8 @@ class AgentLoop:
         detail = f"step budget of {self.max_steps} iterations used up without finish"
         summary: str | None = None
         iteration = 0
+        if self.changes is not None:
+            await asyncio.to_thread(self.changes.snapshot)
         try:
             while iteration < self.max_steps:
                 await self.control.wait_turn()
@@ -100,7 +106,7 @@ class AgentLoop:
                         for event in retry:
                             yield event
                 self._injected = None  # the endpoint accepted the note where it stands
-                self.usage = self.usage + completion.usage
+                self.usage = add_usage(self.usage, completion.usage)
                 self.messages.append(completion.message)
                 yield AssistantMessage(iteration=iteration, **dict(completion))
                 calls = completion.message.get("tool_calls") or []
@@ -115,6 +121,10 @@ class AgentLoop:
                     results.append(result)
                     outcomes.append(outcome)
                     yield result
+                if self.changes is not None and calls:
+                    changed = await asyncio.to_thread(self.changes.changes, iteration)
+                    if changed is not None:
+                        yield changed
                 finished = next((o for o in outcomes if o.finished), None)
                 if finished is not None:
                     reason, detail, summary = "finished", "the agent called finish", finished.summary
@@ -139,7 +149,7 @@ class AgentLoop:
                          text=f"reflection skipped after iteration {record.iteration}: {exc}")
             return
         if note is not None and note.messages:
-            self.usage = self.usage + note.usage
+            self.usage = add_usage(self.usage, note.usage)
             self._injected = _InjectedNote(note, len(self.messages), note.role, list(note.messages))
             self.messages.extend(note.messages)
             yield note

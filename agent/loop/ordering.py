@@ -41,11 +41,17 @@ def _ids(ids: Collection[str]) -> str:
     return ", ".join(ids)
 
 
-def check_messages(messages: Sequence[Mapping[str, Any]], *, skip_roles: Collection[str] = ()) -> list[Violation]:
+def check_messages(messages: Sequence[Mapping[str, Any]], *, skip_roles: Collection[str] = (),
+                   open_end: bool = False) -> list[Violation]:
     """Every rule of the contract the history breaks, sorted by message index.
 
     Messages whose role is in `skip_roles` are neutral: ignored, but indices still count them, so a
     violation points into the list as given.
+
+    `open_end`: the history as a whole is not a request (a transcript, a live run), so calls that nothing
+    but their own results follows yet are not missing: their tools are running, or the run stopped before
+    they answered (see `unanswered_calls`). The loop checks with `open_end=False`: what it is about to send
+    must be complete.
     """
     # Pass 1: who called each id first, and where each id's last result stands (to tell a note that
     # interrupts a batch from a batch that is simply never answered).
@@ -128,12 +134,42 @@ def check_messages(messages: Sequence[Mapping[str, Any]], *, skip_roles: Collect
                 pending[cid] = None
                 answered.pop(cid, None)  # a reused id may be answered again, once, in its new batch
 
-    if owner is not None and pending:
+    if owner is not None and pending and not open_end:
         out.append(Violation(owner, "missing-result",
                              f"assistant message {owner} has tool_calls whose ids were not answered before the end "
                              f"of the history: {_ids(pending)}"))
     out.sort(key=lambda v: v.index)  # stable: a missing-result is found late but belongs at its assistant
     return out
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """Calls at the very end of a history that no tool message answers (yet): no request carried them."""
+
+    index: int
+    """The assistant message that made them."""
+    ids: tuple[str, ...]
+
+
+def unanswered_calls(messages: Sequence[Mapping[str, Any]], *, skip_roles: Collection[str] = ()) -> Unanswered | None:
+    """The calls of the last assistant message that are still unanswered when only their own results (and
+    neutral roles) follow it: tools still running in a live run, or a run stopped (quit, SIGTERM, SIGKILL)
+    between a call and its result. None when the history ends any other way."""
+    answered: set[str] = set()
+    for i in range(len(messages) - 1, -1, -1):
+        m = messages[i]
+        role = m.get("role")
+        if role in skip_roles:
+            continue
+        if role == "tool":
+            answered.add(str(m.get("tool_call_id")))
+            continue
+        if role != "assistant":
+            return None
+        ids = tuple(str(c.get("id")) for c in m.get("tool_calls") or () if isinstance(c, Mapping) and c.get("id"))
+        missing = tuple(cid for cid in ids if cid not in answered)
+        return Unanswered(i, missing) if missing else None
+    return None
 
 
 def assert_ordered(messages: Sequence[Mapping[str, Any]], *, skip_roles: Collection[str] = ()) -> None:

@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence, TextIO, get_args
 
+from agent.display.terminal import complain, inert
+from agent.display.wording import plural
 from agent.events import ReflectionMode, ReflectionNote, RunFinished
 from agent.models.presets import PRESETS, UsageError, default_provider, resolve_endpoint
 from agent.run.runner import RunOptions, build_run
@@ -303,11 +305,11 @@ class Progress:
         self.done += 1
         self.failed += row.failed
         if row.failed:
-            what = f"FAILED {job.job_id}: {row.error}"
+            what = inert(f"FAILED {job.job_id}: {row.error}")
         else:
             tests = "tests pass" if row.success else "tests fail"
-            what = (f"{job.job_id}: {row.exit_reason}, {tests}, {row.iterations} iterations, "
-                    f"{row.total_tokens} tokens, {row.wall_time_s:.1f}s")
+            what = (f"{job.job_id}: {row.exit_reason}, {tests}, {plural(row.iterations, 'iteration')}, "
+                    f"{plural(row.total_tokens, 'token')}, {row.wall_time_s:.1f}s")
         if not self.tty:  # a log: one line per finished job, with the counts
             self._line(f"{self.status(bar=False)}  {what}")
             return
@@ -637,7 +639,7 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
         check_compatible(out_dir, job_config(base))
         grid = plan(jobs, out_dir, retry_failed=not args.keep_failed)
     except UsageError as exc:
-        print(f"agent-tui: {exc}", file=err)
+        complain(str(exc), err)
         return 2
     out.write(f"agent-tui ablate: {len(jobs)} job{'s' if len(jobs) != 1 else ''} ({base.provider}"
               f"{' / ' + base.model if base.model else ''}, concurrency {args.concurrency}) in {out_dir}\n")
@@ -654,7 +656,7 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     except (KeyboardInterrupt, asyncio.CancelledError):
         interrupted = True
     except UsageError as exc:
-        print(f"agent-tui: {exc}", file=err)
+        complain(str(exc), err)
         return 2
     rows = write_results(out_dir, jobs, info)
     mine = set(jobs)
@@ -666,7 +668,7 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     out.write(f"\n{len(grid.ran)} ran, {len(grid.skipped)} skipped, {len(failed)} failed; "
               f"results: {out_dir / 'results.csv'}, {out_dir / 'summary.json'}\n")
     for r in failed:
-        out.write(f"  failed {r.job.job_id}: {r.error}\n")
+        out.write(inert(f"  failed {r.job.job_id}: {r.error}\n"))
     if interrupted:
         missing = len(jobs) - len(current)
         out.write(f"interrupted: {len(current)} of {len(jobs)} jobs kept, {missing} left; "

@@ -15,6 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO, get_args
 
+from agent.display.folding import FOLD_FROM, clip_line, fold_text
+from agent.display.terminal import complain, inert
+from agent.display.wording import plural, tokens
 from agent.run.ablate import add_ablate_parser, cmd_ablate
 from agent.run.share import add_share_parsers, cmd_export
 from agent.events import (
@@ -28,6 +31,7 @@ from agent.events import (
     ReflectionNote,
     RunFinished,
     ToolResult,
+    WorkspaceChanged,
 )
 from agent.models.presets import PROVIDER_NAMES, UsageError
 
@@ -147,19 +151,22 @@ def cmd_check(path: Path, out: TextIO | None = None) -> int:
     from agent.transcripts.transcript import TranscriptError
 
     try:
-        transcript, violations = check_file(path)
+        report = check_file(path)
     except TranscriptError as exc:
-        print(f"agent-tui: {exc}", file=sys.stderr)
+        complain(str(exc))
         return 2
+    transcript, violations = report.transcript, report.violations
     for warning in transcript.warnings:
-        out.write(f"warning: {warning}\n")
-    count = len(transcript.messages())
+        out.write(inert(f"warning: {warning}\n"))
+    count = plural(len(transcript.messages()), "message")
+    stopped = f"{path}: {report.unanswered_text()}\n" if report.unanswered else ""
     if not violations:
-        out.write(f"{path}: ok ({count} messages, {len(transcript.iterations)} iterations, ordering clean)\n")
+        out.write(inert(f"{path}: ok ({count}, {plural(len(transcript.iterations), 'iteration')}, ordering clean)\n"
+                        + stopped))
         return 0
     for v in violations:
-        out.write(f"{path}: {v}\n")
-    out.write(f"{path}: {len(violations)} ordering violation(s) in {count} messages\n")
+        out.write(inert(f"{path}: {v}\n"))
+    out.write(inert(stopped + f"{path}: {plural(len(violations), 'ordering violation')} in {count}\n"))
     return 1
 
 
@@ -189,48 +196,55 @@ def cmd_run_headless(args: argparse.Namespace, out: TextIO | None = None) -> int
     done = run.finished
     if done is None or done.reason in ("provider_error", "error"):
         detail = done.detail if done else "the run ended without a result"
-        print(f"agent-tui: {detail}", file=sys.stderr)
+        complain(detail)
         return 2
     return 0 if done.tests_passed else 1
 
 
 class EventPrinter:
-    """Prints each event as it happens, in the order the model sees them."""
+    """Prints each event as it happens, in the order the model sees them. Every line goes out inert (model and
+    tool text never reach the terminal as control sequences), and long texts are folded around the lines
+    that carry a failure (the full texts are in the transcript)."""
 
-    RESULT_LINES = 20
+    REPLY_LINES = 40
+    """A reply longer than this is folded (its head, its tail, any error lines)."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
     def line(self, text: str = "") -> None:
-        self.out.write(text + "\n")
+        self.out.write(inert(text) + "\n")
         self.out.flush()
+
+    def block(self, text: str, prefix: str, fold_from: int = FOLD_FROM) -> None:
+        """`text` folded, each line after `prefix`."""
+        for line in fold_text(text, fold_from=fold_from).split("\n"):
+            self.line(prefix + line)
 
     def show(self, event: Event) -> None:
         if isinstance(event, IterationStarted):
             self.line(f"\n── iteration {event.iteration} ── reflection {event.reflection} "
                       f"── request of {event.request_size} messages")
         elif isinstance(event, AssistantMessage):
-            text = _text(event.message.get("content"))
-            if text.strip():
-                self.line(f"assistant: {text.strip()}")
+            text = _text(event.message.get("content")).strip()
+            if text:
+                first, _, rest = text.partition("\n")
+                self.line(f"assistant: {clip_line(first, 400)[0]}")
+                if rest:
+                    self.block(rest, "  ", fold_from=self.REPLY_LINES)
             parsed = "  (parsed from text)" if event.parsed_from_text else ""
             for call in event.message.get("tool_calls") or []:
                 fn = call.get("function", {})
                 self.line(f"  call {call.get('id')}  {fn.get('name')}({_compact_args(fn.get('arguments'))}){parsed}")
             usage = event.usage
-            tokens = f"{usage.prompt_tokens}+{usage.completion_tokens} tokens, " if usage else ""
+            counts = f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens, " if usage else ""
             ttft = f"first token {event.ttft_s:.2f}s, " if event.ttft_s is not None else ""
             wire = ", text tool calls" if event.tool_call_mode == "text" else ""
-            self.line(f"  [{tokens}{ttft}{event.latency_s:.2f}s, finish_reason {event.finish_reason}{wire}]")
+            self.line(f"  [{counts}{ttft}{event.latency_s:.2f}s, finish_reason {event.finish_reason}{wire}]")
         elif isinstance(event, ToolResult):
             mark = "ERROR " if event.is_error else ""
             self.line(f"  result {event.tool_call_id}  {mark}{event.name}:")
-            lines = event.content.splitlines() or [""]
-            for text in lines[: self.RESULT_LINES]:
-                self.line(f"    │ {text}")
-            if len(lines) > self.RESULT_LINES:
-                self.line(f"    │ … {len(lines) - self.RESULT_LINES} more lines (full text in the transcript)")
+            self.block(event.content.rstrip("\n"), "    │ ")
         elif isinstance(event, ReflectionNote):
             triggers = ", ".join(t.kind for t in event.triggers) or "manual"
             fallback = f" (fell back from {event.fallback_from})" if event.fallback_from else ""
@@ -239,20 +253,23 @@ class EventPrinter:
             for t in event.triggers:
                 if t.evidence:
                     self.line(f"    evidence ({t.kind}): {t.evidence.splitlines()[0][:160]}")
-            for text in event.content.strip().splitlines():
-                self.line(f"    ✎ {text}")
+            self.block(event.content.strip(), "    ✎ ", fold_from=self.REPLY_LINES)
         elif isinstance(event, ReflectionFallback):
             to = f"as {event.to_role}" if event.to_role else "dropped (every role refused)"
             self.line(f"  reflection note refused as {event.from_role} (HTTP {event.status}: {event.error}); "
                       f"note {to}, request sent again")
         elif isinstance(event, DriverMessage):
             self.line(f"  driver {event.kind} ({event.message.get('role')}): {_text(event.message.get('content'))}")
+        elif isinstance(event, WorkspaceChanged):
+            files = ", ".join(f"{f.path} ({f.status}{'' if f.binary else f', +{f.added} -{f.removed}'})"
+                              for f in event.files)
+            self.line(f"  changed: {files}")
         elif isinstance(event, Notice):
             self.line(f"{event.level}: {event.text}")
         elif isinstance(event, RunFinished):
             tests = {True: "tests pass", False: "tests FAIL", None: "no test command"}[event.tests_passed]
-            self.line(f"\n══ run finished: {event.reason} after {event.iterations} iterations; {tests}; "
-                      f"{event.usage.prompt_tokens}+{event.usage.completion_tokens} tokens")
+            self.line(f"\n══ run finished: {event.reason} after {plural(event.iterations, 'iteration')}; {tests}; "
+                      f"{tokens(event.usage)}")
             if event.summary:
                 self.line(f"   summary: {event.summary}")
             if event.reason not in ("finished",) and event.detail:
@@ -294,7 +311,7 @@ def dispatch_headless(parser: argparse.ArgumentParser, args: argparse.Namespace)
         if args.command == "export":
             return cmd_export(args)
     except UsageError as exc:
-        print(f"agent-tui: {exc}", file=sys.stderr)
+        complain(str(exc))
         return 2
     parser.print_help()
     return 2

@@ -290,6 +290,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
     from agent.models.chat import ChatModel
     from agent.loop.agent_loop import NUDGE, AgentLoop
     from agent.models.textcalls import TEXT_NUDGE
+    from agent.tools.changes import ChangeTracker
     from agent.tools.toolbox import Toolbox
     from agent.models.wire import describe_wire
     from agent.tools.workspace import Workspace
@@ -307,7 +308,8 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
     reflector = _make_reflector(client, endpoint, opts, work.goal, refused)
     loop = AgentLoop(model=model, toolbox=toolbox, system_prompt=SYSTEM_PROMPT, goal=work.goal, control=control,
                      max_steps=opts.max_steps, reflector=reflector,
-                     nudge=TEXT_NUDGE if profile.tool_calls == "text" else NUDGE)
+                     nudge=TEXT_NUDGE if profile.tool_calls == "text" else NUDGE,
+                     changes=ChangeTracker(work.workspace))
     header = TranscriptHeader(
         task=work.task_name, goal=work.goal, provider=endpoint.provider, model=endpoint.model,
         base_url=endpoint.base_url, workspace=str(work.workspace), tools=toolbox.schemas(),

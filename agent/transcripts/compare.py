@@ -36,6 +36,7 @@ from agent.events import (
     RunStarted,
     ToolResult,
     Usage,
+    add_usage,
     appended_messages,
     removed_messages,
 )
@@ -255,7 +256,8 @@ class RunSummary:
     model: str = ""
     reflection: str = "?"
     iterations: int = 0
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage | None = None
+    """None when the file recorded no token counts."""
     reason: str | None = None
     """The RunFinished reason; None when the run has no ending (still running, or killed)."""
     tests_passed: bool | None = None
@@ -344,7 +346,7 @@ class _RunScan:
         self.origin_its = array("i")
         self.event_index = array("q")
         self.subs = array("i")
-        self.usage = Usage()
+        self.usage: Usage | None = None
         self.finished: RunFinished | None = None
         self.reflections = 0
         self.first_reflection_mode: str | None = None
@@ -368,7 +370,7 @@ class _RunScan:
                 self.first_reflection_mode = event.reflection
             return
         if kind is AssistantMessage:
-            self.usage = self.usage + event.usage
+            self.usage = add_usage(self.usage, event.usage)
             normalised = self.norm(event.message)
             info.replied = True  # type: ignore[union-attr]
             plain = normalised if isinstance(normalised, dict) else {}
@@ -387,7 +389,7 @@ class _RunScan:
             self._add(index, event, [normalised], number)
             return
         if kind is ReflectionNote:
-            self.usage = self.usage + event.usage
+            self.usage = add_usage(self.usage, event.usage)
             self.reflections += 1
             if info is not None:
                 info.reflection = event.role

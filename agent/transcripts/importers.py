@@ -9,6 +9,7 @@ input exactly and the viewer, the ordering check and the request rebuild work on
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from agent.events import (
     RunStarted,
     ToolResult,
 )
-from agent.loop.ordering import CHAT_ROLES, Violation, check_messages
+from agent.loop.ordering import CHAT_ROLES, Unanswered, Violation, check_messages, unanswered_calls
 from agent.transcripts.transcript import Transcript, TranscriptError, TranscriptHeader, parse_jsonl, read_jsonl
 
 EXPECTED = 'expected agent-tui JSONL, a JSON array of chat messages, or {"messages": [...]}'
@@ -128,12 +129,51 @@ def transcript_from_messages(messages: list[dict[str, Any]], source: str,
     return transcript
 
 
-def check_file(path: Path | str) -> tuple[Transcript, list[Violation]]:
-    """Open a transcript and check its history; roles the API does not know (`exit`) are neutral."""
+@dataclass
+class CheckReport:
+    """What `check_file` found: the broken rules, and the calls the run never answered."""
+
+    transcript: Transcript
+    violations: list[Violation]
+    unanswered: Unanswered | None
+    """Calls at the end of the history without a result: the run stopped (or is still running) between
+    the calls and their results. No request carried them, so they break no rule."""
+
+    def unanswered_text(self) -> str:
+        """Why the last calls have no result, in a sentence ('' when every call was answered)."""
+        if self.unanswered is None:
+            return ""
+        names = _call_names(self.transcript.messages()[self.unanswered.index])
+        calls = ", ".join(f"{cid} ({names[cid]})" if cid in names else cid for cid in self.unanswered.ids)
+        finished = self.transcript.finished
+        if self.transcript.header.source is not None:
+            why = "the history ends before their results"
+        elif finished is None:
+            why = "the run stopped before their results (the transcript has no end: the run was killed, or is " \
+                  "still running)"
+        else:
+            why = f"the run stopped ({finished.reason.replace('_', ' ')}) before their results"
+        return (f"the last calls were never answered: {why}: {calls}. No request carried them, so no rule "
+                "was broken")
+
+
+def check_file(path: Path | str) -> CheckReport:
+    """Open a transcript and check its history; roles the API does not know (`exit`) are neutral. The
+    history of a file is not a request: calls left unanswered at its very end are reported apart."""
     transcript = open_transcript(path)
     messages = transcript.messages()
     foreign = {m.get("role") for m in messages} - CHAT_ROLES
-    return transcript, check_messages(messages, skip_roles=foreign)
+    return CheckReport(transcript, check_messages(messages, skip_roles=foreign, open_end=True),
+                       unanswered_calls(messages, skip_roles=foreign))
+
+
+def _call_names(message: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for call in message.get("tool_calls") or ():
+        if isinstance(call, dict) and call.get("id"):
+            fn = call.get("function")
+            out[str(call["id"])] = str(fn.get("name") if isinstance(fn, dict) else "?")
+    return out
 
 
 def content_text(content: Any) -> str:

@@ -187,8 +187,9 @@ def summarize_file(entry: RunEntry) -> RunEntry:
         entry.reason = finished.get("reason")
         entry.tests_passed = finished.get("tests_passed")
         entry.iterations = _int(finished.get("iterations"))
-        usage = finished.get("usage") if isinstance(finished.get("usage"), dict) else {}
-        entry.tokens = (_int(usage.get("prompt_tokens")) or 0) + (_int(usage.get("completion_tokens")) or 0)
+        usage = finished.get("usage")
+        if isinstance(usage, dict):  # null: the run recorded no token counts
+            entry.tokens = (_int(usage.get("prompt_tokens")) or 0) + (_int(usage.get("completion_tokens")) or 0)
     else:
         entry.iterations = iterations
     entry.source = "transcript"

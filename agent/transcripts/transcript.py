@@ -34,6 +34,7 @@ from agent.events import (
     RunStarted,
     ToolResult,
     Usage,
+    add_usage,
     apply_event,
 )
 
@@ -140,11 +141,12 @@ class Transcript:
         return None
 
     @property
-    def usage(self) -> Usage:
-        total = Usage()
+    def usage(self) -> Usage | None:
+        """Tokens of every completion and reflection call; None when the file recorded no token counts."""
+        total = None
         for event in self.events:
             if isinstance(event, (AssistantMessage, ReflectionNote)):
-                total = total + event.usage
+                total = add_usage(total, event.usage)
         return total
 
 

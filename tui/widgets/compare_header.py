@@ -8,6 +8,7 @@ from rich.text import Text
 from textual import events
 from textual.widgets import Static
 
+from agent.display.wording import plural, tokens
 from agent.transcripts.compare import RunSummary
 from tui.blocks import REFLECT, WARN
 from tui.widgets.compare_view import S_MUTED, S_SEP, SIDE_COLORS, CompareView
@@ -44,9 +45,10 @@ def _fmt_side(summary: RunSummary, side: str, active: bool) -> Text:
         bad = summary.reason in ("provider_error", "error", "context_length")
         style = Style(color="#e06c75", bold=True) if bad or not good else Style(color="#98c379", bold=True)
         t.append(f"■ {summary.outcome}", style)
-    t.append(f" · {summary.iterations} iteration{'s' if summary.iterations != 1 else ''}")
-    t.append(f" · {summary.usage.total_tokens:,} tokens")
-    t.append(f" ({summary.usage.prompt_tokens:,} in / {summary.usage.completion_tokens:,} out)", S_MUTED)
+    t.append(f" · {plural(summary.iterations, 'iteration')}")
+    t.append(f" · {tokens(summary.usage, split=False)}")
+    if summary.usage is not None:
+        t.append(f" ({summary.usage.prompt_tokens:,} in / {summary.usage.completion_tokens:,} out)", S_MUTED)
     return t
 
 

@@ -1,0 +1,28 @@
+"""Counts as a person reads them: singular and plural agree, thousands are separated, and a number that was
+never recorded is not shown as 0."""
+
+from __future__ import annotations
+
+from agent.events import Usage
+
+NOT_RECORDED = "tokens not recorded"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 iteration`, `2 iterations`, `1,234 lines` (`many`: the plural when it is not `word` + s)."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def tokens(usage: Usage | None, *, split: bool = True) -> str:
+    """`1,234 tokens (1,000 in / 234 out)`, or `tokens not recorded` when the source had no counts."""
+    if usage is None:
+        return NOT_RECORDED
+    total = plural(usage.total_tokens, "token")
+    if not split:
+        return total
+    return f"{total} ({usage.prompt_tokens:,} in / {usage.completion_tokens:,} out)"
+
+
+def short_tokens(usage: Usage | None) -> str:
+    """`1,234 tok` for a title line; '' when the source had no counts (the title says nothing rather than 0)."""
+    return "" if usage is None else f"{usage.total_tokens:,} tok"

@@ -1,0 +1,137 @@
+"""What an iteration changed in the workspace, from snapshots of its files before and after the tools ran.
+
+The tools' own reports say what a call asked for; the files say what happened (an edit that applied twice,
+a test run that wrote a file, a write_file that changed nothing). `ChangeTracker` keeps the text of every
+tracked file, re-reads only the files whose size or modification time moved, and turns the differences
+into a `WorkspaceChanged` event: the files with their line counts and one unified diff, capped so that a
+rewritten data file cannot bloat the transcript.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.events import FileChange, WorkspaceChanged
+from agent.tools.toolbox import SKIP_DIRS
+
+MAX_FILE_BYTES = 512_000
+"""Larger files are tracked by size and time only: changed, but not diffed."""
+MAX_KEPT_BYTES = 32_000_000
+"""Texts kept in memory across the whole workspace; past this, further files are tracked without text."""
+MAX_FILES = 20_000
+"""Files tracked at most (a workspace with more is a checkout of something big: the rest are not watched)."""
+DIFF_CAP = 24_000
+"""Characters of diff recorded per iteration."""
+
+
+@dataclass
+class _Seen:
+    stamp: tuple[int, int]
+    """(size, mtime_ns) when the text was read."""
+    text: str | None
+    """None: binary, or too large to keep."""
+
+
+class ChangeTracker:
+    """The files of a workspace as the last snapshot saw them; `changes(iteration)` says what moved since."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._seen: dict[str, _Seen] = {}
+        self._kept = 0
+
+    def snapshot(self) -> None:
+        """Read the workspace as it is now (before the first iteration)."""
+        self._seen = {}
+        self._kept = 0
+        for rel, stamp in self._walk().items():
+            self._seen[rel] = self._read(rel, stamp)
+
+    def changes(self, iteration: int) -> WorkspaceChanged | None:
+        """What changed since the last snapshot (which this call replaces); None when nothing did."""
+        now = self._walk()
+        files: list[FileChange] = []
+        hunks: list[str] = []
+        for rel in sorted(set(now) | set(self._seen)):
+            before, stamp = self._seen.get(rel), now.get(rel)
+            if stamp is None:  # deleted
+                assert before is not None
+                self._forget(before)
+                del self._seen[rel]
+                files.append(self._describe(rel, "deleted", before.text, None, hunks))
+                continue
+            if before is not None and before.stamp == stamp:
+                continue
+            after = self._read(rel, stamp, replacing=before)
+            self._seen[rel] = after
+            if before is not None and before.text is not None and before.text == after.text:
+                continue  # touched, same content
+            status = "added" if before is None else "modified"
+            files.append(self._describe(rel, status, before.text if before else "", after.text, hunks))
+        if not files:
+            return None
+        diff = "".join(hunks)
+        cut = max(0, len(diff) - DIFF_CAP)
+        if cut:
+            diff = diff[:DIFF_CAP].rsplit("\n", 1)[0] + "\n"
+        return WorkspaceChanged(iteration=iteration, files=files, diff=diff, cut=cut)
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    def _walk(self) -> dict[str, tuple[int, int]]:
+        found: dict[str, tuple[int, int]] = {}
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            for name in sorted(filenames):
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    continue  # only regular files: a symlink may point anywhere
+                found[Path(path).relative_to(self.root).as_posix()] = (st.st_size, st.st_mtime_ns)
+                if len(found) >= MAX_FILES:
+                    return found
+        return found
+
+    def _read(self, rel: str, stamp: tuple[int, int], replacing: _Seen | None = None) -> _Seen:
+        if replacing is not None:
+            self._forget(replacing)
+        size = stamp[0]
+        if size > MAX_FILE_BYTES or self._kept + size > MAX_KEPT_BYTES:
+            return _Seen(stamp, None)
+        try:
+            data = (self.root / rel).read_bytes()
+        except OSError:
+            return _Seen(stamp, None)
+        if b"\0" in data[:8192]:
+            return _Seen(stamp, None)
+        self._kept += len(data)
+        return _Seen(stamp, data.decode("utf-8", errors="replace"))
+
+    def _forget(self, seen: _Seen) -> None:
+        if seen.text is not None:
+            self._kept -= len(seen.text.encode("utf-8", errors="replace"))
+
+    @staticmethod
+    def _describe(rel: str, status: str, old: str | None, new: str | None, hunks: list[str]) -> FileChange:
+        if (status != "added" and old is None) or (status != "deleted" and new is None):
+            hunks.append(f"Binary or large file {rel} {status}\n")
+            return FileChange(path=rel, status=status, binary=True)  # type: ignore[arg-type]
+        a, b = (old or "").splitlines(keepends=True), (new or "").splitlines(keepends=True)
+        added = removed = 0
+        lines = []
+        for line in difflib.unified_diff(a, b, f"a/{rel}" if status != "added" else "/dev/null",
+                                         f"b/{rel}" if status != "deleted" else "/dev/null"):
+            if line.startswith("+") and not line.startswith("+++"):
+                added += 1
+            elif line.startswith("-") and not line.startswith("---"):
+                removed += 1
+            lines.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+        hunks.append("".join(lines))
+        return FileChange(path=rel, status=status, added=added, removed=removed)  # type: ignore[arg-type]
