@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,23 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from agent.run import ablate
-from agent.run.ablate import (
+from agent.run import ablate, jobs as jobs_module
+from agent.run.ablate import Progress, QuietProgress, compare_hint, main, run_grid, summarize, write_results
+from agent.run.jobs import (
     CSV_COLUMNS,
     Job,
-    Progress,
-    QuietProgress,
     ResultRow,
-    compare_hint,
     job_paths,
-    main,
     make_grid,
-    run_grid,
-    select_shard,
-    summarize,
     transcript_complete,
     write_record,
-    write_results,
 )
 from agent.run.runner import RunOptions
 from tests.loopback import LoopbackServer
@@ -67,13 +61,16 @@ def test_offline_grid_writes_every_run_and_a_second_call_runs_nothing(tmp_path: 
     assert all(transcript_complete(out / "runs" / name) for name in transcripts)
     columns, rows = read_csv(out / "results.csv")
     assert columns == ["task", "setting", "repeat", "success", "iterations", "reflection_calls",
-                       "prompt_tokens", "completion_tokens", "wall_time_s", "exit_reason"]
+                       "prompt_tokens", "completion_tokens", "wall_time_s", "exit_reason", "worker"]
     assert list(CSV_COLUMNS) == columns
     assert [(r["task"], r["setting"], r["repeat"]) for r in rows] == [
         ("quicksort", "off", "1"), ("quicksort", "system", "1"), ("quicksort", "off", "2"), ("quicksort", "system", "2")]
     assert all(r["success"] == "true" and r["exit_reason"] == "finished" and int(r["iterations"]) > 0
                and int(r["prompt_tokens"]) > 0 and int(r["completion_tokens"]) > 0 for r in rows)
     assert all(r["reflection_calls"] == "0" for r in rows if r["setting"] == "off")
+    here = f"{socket.gethostname()}:{os.getpid()}"  # the local backend runs every job in this process
+    assert {r["worker"] for r in rows} == {here}
+    assert json.loads((out / "jobs" / "quicksort__off__r1.json").read_text())["worker"] == here
     summary = json.loads((out / "summary.json").read_text())
     assert summary["counts"] == {"records": 4, "done": 4, "failed": 0, "missing": 0}
     assert {(g["setting"], g["runs"], g["success_rate"]) for g in summary["groups"]} == {("off", 2, 1.0),
@@ -92,7 +89,7 @@ def test_offline_grid_writes_every_run_and_a_second_call_runs_nothing(tmp_path: 
 
 
 def test_a_crashing_job_is_recorded_as_failed_and_the_rest_go_on(tmp_path: Path, monkeypatch, capsys) -> None:
-    real = ablate.build_run
+    real = jobs_module.build_run
 
     def flaky(opts: RunOptions):
         run = real(opts)
@@ -114,7 +111,7 @@ def test_a_crashing_job_is_recorded_as_failed_and_the_rest_go_on(tmp_path: Path,
             run.events = crashing
         return run
 
-    monkeypatch.setattr(ablate, "build_run", flaky)
+    monkeypatch.setattr(jobs_module, "build_run", flaky)
     out = tmp_path / "grid"
     assert main([*GRID, "--out", str(out)]) == 1
     text = capsys.readouterr()
@@ -136,7 +133,7 @@ def test_a_crashing_job_is_recorded_as_failed_and_the_rest_go_on(tmp_path: Path,
     # --keep-failed leaves them as they are; a plain rerun retries only them
     assert main([*GRID, "--out", str(out), "--keep-failed"]) == 1
     assert "0 ran, 4 skipped" in capsys.readouterr().out
-    monkeypatch.setattr(ablate, "build_run", real)
+    monkeypatch.setattr(jobs_module, "build_run", real)
     assert main([*GRID, "--out", str(out)]) == 0
     assert "2 ran, 2 skipped, 0 failed" in capsys.readouterr().out
     assert all(r["success"] == "true" for r in read_csv(out / "results.csv")[1])
@@ -146,7 +143,7 @@ def test_a_job_that_cannot_start_is_failed_with_its_error(tmp_path: Path, monkey
     def broken(opts: RunOptions):
         raise ValueError("no workspace for you")
 
-    monkeypatch.setattr(ablate, "build_run", broken)
+    monkeypatch.setattr(jobs_module, "build_run", broken)
     grid = asyncio.run(run_grid([Job("quicksort", "off", 1)], RunOptions(task=None, provider="scripted"),
                                 tmp_path, progress=QuietProgress()))
     assert [(r.status, r.exit_reason, r.error) for r in grid.ran] == [("failed", "crashed",
@@ -247,7 +244,8 @@ def test_a_folder_made_with_other_settings_is_refused(tmp_path: Path, capsys) ->
     (["--reflection", "off,sideways"], "unknown setting sideways"),
     (["--repeats", "0"], "--repeats must be at least 1"),
     (["--concurrency", "0"], "--concurrency must be at least 1"),
-    (["--shard", "3/2"], "--shard 3/2"),
+    (["--address", "auto"], "--address and --cpus-per-job go with --backend ray"),
+    (["--backend", "ray", "--cpus-per-job", "0"], "--cpus-per-job must be more than 0"),
     (["--provider", "openai"], "set OPENAI_API_KEY"),
 ])
 def test_bad_flags_are_one_line_usage_errors(tmp_path: Path, capsys, flags, message) -> None:
@@ -257,12 +255,34 @@ def test_bad_flags_are_one_line_usage_errors(tmp_path: Path, capsys, flags, mess
     assert not (tmp_path / "g").exists()
 
 
-def test_grid_order_and_shards() -> None:
+def test_grid_order() -> None:
     jobs = make_grid(["a", "b"], ["off", "system"], 2)
     assert [j.job_id for j in jobs[:4]] == ["a__off__r1", "a__system__r1", "b__off__r1", "b__system__r1"]
-    shards = [select_shard(jobs, i, 3) for i in (1, 2, 3)]
-    assert sorted(j for s in shards for j in s) == sorted(jobs)
-    assert sum(len(s) for s in shards) == len(jobs)
+    assert len(jobs) == 8
+
+
+def test_shard_is_gone_ray_spreads_a_grid(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--provider", "scripted", "--out", str(tmp_path / "g"), "--shard", "1/2"])
+    assert "unrecognized arguments: --shard" in capsys.readouterr().err
+
+
+def test_the_local_backend_needs_no_ray() -> None:
+    code = ("import sys; from agent.run import ablate, cli; "
+            "ablate.parse_backend(cli.build_parser().parse_args(['ablate'])); "
+            "print('ray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_ray_backend_without_ray_says_how_to_install_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    assert main([*GRID, "--out", str(tmp_path / "g"), "--backend", "ray"]) == 2
+    assert "--backend ray needs Ray: pip install 'agent-tui[ray]'" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()
 
 
 def row(setting: str, repeat: int, success: bool = True, iterations: int = 6, status: str = "done") -> ResultRow:

@@ -141,9 +141,6 @@ class OfflineServer:
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
-    def http_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=self.transport())
-
     def handle(self, request: httpx.Request) -> httpx.Response:
         if not request.url.path.endswith("/chat/completions"):
             return _error(404, f"offline model serves /chat/completions only, not {request.url.path}")

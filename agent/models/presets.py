@@ -89,10 +89,20 @@ def resolve_endpoint(provider: str, model: str | None, base_url: str | None,
     return Endpoint(provider, base_url or preset.base_url, chosen_model, key, preset.key_env)
 
 
-def make_client(endpoint: Endpoint, *, max_retries: int = 2, timeout: float = 120.0, http_client=None):
-    """The SDK client for an endpoint. Retries are the SDK's own (no second layer on top)."""
-    from openai import AsyncOpenAI  # imported here: `agent-tui open` should not pay for it
+def make_client(endpoint: Endpoint, *, max_retries: int = 2, timeout: float = 120.0, transport=None,
+                gate=None):
+    """The SDK client for an endpoint. Retries are the SDK's own (no second layer on top). `transport`
+    replaces the network (the offline models); `gate` (agent.models.gate.RequestGate) bounds the requests
+    in flight together with every other client that shares it."""
+    from openai import AsyncOpenAI, DefaultAsyncHttpxClient  # imported here: `agent-tui open` should not pay for it
 
+    http_client = None
+    if gate is not None:
+        from agent.models.gate import GatedHttpClient
+
+        http_client = GatedHttpClient(gate, transport=transport)
+    elif transport is not None:
+        http_client = DefaultAsyncHttpxClient(transport=transport)
     return AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key, max_retries=max_retries,
                        timeout=timeout, http_client=http_client)
 

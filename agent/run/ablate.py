@@ -1,22 +1,20 @@
 """Reflection ablations: every (task, reflection setting, repeat) as an independent job, then a table.
 
     agent-tui ablate --tasks quicksort,wordcount --reflection off,system,user,assistant --repeats 3 \\
-        --provider openai --concurrency 8 --out runs/abl1
+        --provider openai --concurrency 8 --out runs/abl1 [--backend ray [--address auto]]
 
-A job is a pure function of its settings: `run_job(job, base, out_dir)` runs one fresh workspace through
-the ordinary runner and writes only its own two files, `runs/<id>.jsonl` (the transcript, as it happens)
-and `jobs/<id>.json` (its result record, written atomically once the job is over). That record is what
-makes a grid resumable: a job whose record says it finished is skipped next time, and a job that was
-interrupted has no record and runs again from scratch; a failed one (crashed, or the provider failed) runs
-again unless `--keep-failed`. Nothing is shared between jobs, so the same grid can be split across machines
-(`--shard I/N`) writing into one shared folder, or into folders merged afterwards (copy `runs/` and `jobs/`
-together; any later call rebuilds the results from the records).
+Each job runs the same function wherever it runs (agent.run.jobs.run_job); a backend decides where: in
+this process as asyncio tasks (the default, agent.run.backends), or as Ray tasks on the machines of a Ray
+cluster (agent.run.ray_backend). Either way this process, the driver, is the only one that writes the grid
+folder: each transcript under `runs/`, each job's record under `jobs/` once the job is over. A call skips
+the jobs whose records say they finished and runs the others again (failed ones too, unless
+`--keep-failed`), so calling again resumes a grid.
 
 `results.csv` and `summary.json` are derived data, rebuilt from every record in the folder at the end of
 each call (also after Ctrl-C, which keeps every finished job).
 
-Concurrency is an `asyncio.Semaphore(K)` around each job: a job sends one request at a time (its agent
-turns and reflection calls are sequential), so K jobs are at most K requests in flight.
+`--concurrency K` bounds the requests in flight against the endpoint, for both backends: locally as at
+most K jobs at once (a job sends one request at a time), on Ray as K tokens shared by every worker.
 """
 
 from __future__ import annotations
@@ -26,252 +24,37 @@ import asyncio
 import csv
 import io
 import json
-import os
-import shutil
 import statistics
 import sys
 import time
-import traceback
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence, TextIO, get_args
 
 from agent.display.terminal import complain, inert
 from agent.display.wording import plural
-from agent.events import ReflectionMode, ReflectionNote, RunFinished
+from agent.events import ReflectionMode
 from agent.models.presets import PRESETS, UsageError, default_provider, resolve_endpoint
-from agent.run.runner import RunOptions, build_run
+from agent.run.backends import Backend, LocalBackend
+from agent.run.jobs import (
+    CSV_COLUMNS,
+    JOBS_DIR,
+    RUNS_DIR,
+    Job,
+    ResultRow,
+    all_records,
+    atomic_write,
+    check_compatible,
+    finished_record,
+    job_config,
+    job_paths,
+    make_grid,
+    write_record,
+)
+from agent.run.runner import RunOptions
 
 SETTINGS: tuple[str, ...] = get_args(ReflectionMode)
 """The reflection settings a grid can compare: off, or the role the note is injected with."""
-
-CSV_COLUMNS = ("task", "setting", "repeat", "success", "iterations", "reflection_calls", "prompt_tokens",
-               "completion_tokens", "wall_time_s", "exit_reason")
-"""The columns of results.csv, one row per run."""
-
-FAILED_REASONS = ("provider_error", "error")
-"""Exit reasons that say nothing about the agent (the endpoint or the driver failed): the job is failed."""
-
-RUNS_DIR, JOBS_DIR = "runs", "jobs"
-
-
-class GridError(UsageError):
-    """The output folder cannot take this grid (it holds runs made with other settings)."""
-
-
-@dataclass(frozen=True, order=True)
-class Job:
-    """One cell of the grid. Its id names its files, so it must stay stable across calls and machines."""
-
-    task: str
-    setting: str
-    repeat: int
-
-    @property
-    def job_id(self) -> str:
-        return f"{self.task}__{self.setting}__r{self.repeat}"
-
-    @property
-    def transcript_name(self) -> str:
-        return f"{self.job_id}.jsonl"
-
-
-@dataclass
-class ResultRow:
-    """A finished job: the results.csv columns, then what the record keeps besides."""
-
-    task: str
-    setting: str
-    repeat: int
-    success: bool
-    iterations: int
-    reflection_calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    wall_time_s: float
-    exit_reason: str
-    status: str = "done"
-    """`done` (the run ended, whatever the outcome) or `failed` (crashed, or the provider or driver failed)."""
-    error: str = ""
-    """For a failed job: one line saying what went wrong."""
-    detail: str = ""
-    transcript: str = ""
-    """The transcript's path relative to the grid folder."""
-    started: float = 0.0
-    config: dict[str, Any] = field(default_factory=dict)
-    traceback: str = ""
-
-    @property
-    def job(self) -> Job:
-        return Job(self.task, self.setting, self.repeat)
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    def csv_row(self) -> dict[str, Any]:
-        row = {name: getattr(self, name) for name in CSV_COLUMNS}
-        row["success"] = "true" if self.success else "false"
-        row["wall_time_s"] = f"{self.wall_time_s:.3f}"
-        return row
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ResultRow":
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-
-# -- the grid -----------------------------------------------------------------------------------------
-
-
-def make_grid(tasks: Sequence[str], settings: Sequence[str], repeats: int) -> list[Job]:
-    """Every (task, setting, repeat), repeat-major: an interrupted grid has whole repeats of every cell."""
-    return [Job(t, s, r) for r in range(1, repeats + 1) for t in tasks for s in settings]
-
-
-def select_shard(jobs: Sequence[Job], index: int, count: int) -> list[Job]:
-    """Shard `index` (1-based) of `count`: every count-th job of the grid, so shards get alike jobs."""
-    return [job for k, job in enumerate(jobs) if k % count == index - 1]
-
-
-def job_config(base: RunOptions) -> dict[str, Any]:
-    """The settings shared by every job of a grid; a folder's records must all agree on them."""
-    return {"provider": base.provider, "model": base.model, "base_url": base.base_url,
-            "script": str(base.script) if base.script else None, "max_steps": base.max_steps,
-            "reflection_model": base.reflection_model, "test_timeout": base.test_timeout}
-
-
-def job_paths(out_dir: Path, job: Job) -> tuple[Path, Path]:
-    """(transcript, record) of a job."""
-    return out_dir / RUNS_DIR / job.transcript_name, out_dir / JOBS_DIR / f"{job.job_id}.json"
-
-
-# -- one job ------------------------------------------------------------------------------------------
-
-
-async def run_job(job: Job, base: RunOptions, out_dir: Path | str, *, keep_workspace: bool = False) -> ResultRow:
-    """Run one job to its end and write its record. Any exception becomes a failed record; cancelling
-    leaves no record (the transcript then ends with a `cancelled` run_finished), so the job runs again."""
-    out_dir = Path(out_dir)
-    transcript, record = job_paths(out_dir, job)
-    opts = replace(base, task=job.task, workspace=None, goal=None, test_cmd=None, replay=None,
-                   reflection=job.setting, out=transcript, step_mode="continuous")  # type: ignore[arg-type]
-    record.unlink(missing_ok=True)  # a record exists only beside the completed transcript it describes
-    started, t0 = time.time(), time.perf_counter()
-    notes = 0
-    finished: RunFinished | None = None
-    error = trace = ""
-    run = None
-    try:
-        run = build_run(opts)
-        async for event in run.events():
-            if isinstance(event, ReflectionNote):
-                notes += 1
-            elif isinstance(event, RunFinished):
-                finished = event
-    except Exception as exc:  # a crash fails this job only; the grid goes on
-        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        trace = "".join(traceback.format_exception(exc))[-4000:]
-    finally:
-        await _dispose(run, keep_workspace)
-    wall = time.perf_counter() - t0
-    if finished is None and not error:
-        error = "the run ended without a run_finished event"
-    reason = "crashed" if error else finished.reason  # type: ignore[union-attr]
-    if not error and reason in FAILED_REASONS:
-        error = finished.detail.splitlines()[0][:500] if finished and finished.detail else reason
-    usage = finished.usage if finished else None
-    row = ResultRow(
-        task=job.task, setting=job.setting, repeat=job.repeat,
-        success=bool(finished and not error and finished.tests_passed is True),
-        iterations=finished.iterations if finished else 0, reflection_calls=notes,
-        prompt_tokens=usage.prompt_tokens if usage else 0, completion_tokens=usage.completion_tokens if usage else 0,
-        wall_time_s=round(wall, 3), exit_reason=reason, status="failed" if error else "done", error=error,
-        detail=(finished.detail if finished else "")[:2000], transcript=f"{RUNS_DIR}/{job.transcript_name}",
-        started=started, config=job_config(base), traceback=trace)
-    write_record(record, row)
-    return row
-
-
-async def _dispose(run: Any, keep_workspace: bool) -> None:
-    """Close the job's client and remove its temporary workspace (a copy of the task's repo)."""
-    if run is None:
-        return
-    client = getattr(getattr(getattr(run, "loop", None), "model", None), "client", None)
-    try:
-        if client is not None and hasattr(client, "close"):
-            await client.close()
-    except Exception:
-        pass
-    if not keep_workspace and run.workspace is not None:
-        shutil.rmtree(run.workspace, ignore_errors=True)
-
-
-def write_record(path: Path, row: ResultRow) -> None:
-    _atomic_write(path, json.dumps(asdict(row), indent=1) + "\n")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write next to the target, then rename: a reader sees the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def load_record(path: Path) -> ResultRow | None:
-    try:
-        return ResultRow.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def transcript_complete(path: Path) -> bool:
-    """True when the transcript's last line is a run_finished that is not `cancelled`."""
-    try:
-        with path.open("rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 65536))
-            tail = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
-        last = json.loads(tail)
-    except (OSError, ValueError):
-        return False
-    return isinstance(last, dict) and last.get("type") == "run_finished" and last.get("reason") != "cancelled"
-
-
-def finished_record(out_dir: Path, job: Job) -> ResultRow | None:
-    """The job's record, if the job is over: the record exists and its transcript ended (a failed job
-    that crashed before writing a transcript counts too)."""
-    transcript, record = job_paths(out_dir, job)
-    row = load_record(record)
-    if row is None:
-        return None
-    if row.failed and row.exit_reason == "crashed":
-        return row
-    return row if transcript_complete(transcript) else None
-
-
-def all_records(out_dir: Path) -> list[ResultRow]:
-    rows = []
-    for path in sorted((out_dir / JOBS_DIR).glob("*.json")):
-        row = load_record(path)
-        if row is not None:
-            rows.append(row)
-    return rows
-
-
-def check_compatible(out_dir: Path, config: dict[str, Any]) -> None:
-    """Refuse a folder whose records were made with other settings: resuming would mix two grids."""
-    for row in all_records(out_dir):
-        for key, value in config.items():
-            if key in row.config and row.config[key] != value:
-                raise GridError(f"{out_dir} holds runs made with {key}={row.config[key]!r} (now {value!r}), "
-                                f"e.g. {row.job.job_id}: use another --out, or the same settings to resume")
 
 
 # -- many jobs ----------------------------------------------------------------------------------------
@@ -381,9 +164,10 @@ def plan(jobs: Sequence[Job], out_dir: Path, *, retry_failed: bool = True) -> Gr
 
 
 async def run_grid(jobs: Sequence[Job], base: RunOptions, out_dir: Path | str, *, concurrency: int = 4,
-                   progress: Progress | None = None, retry_failed: bool = True,
-                   keep_workspaces: bool = False, planned: GridRun | None = None) -> GridRun:
-    """Run every job of `jobs` not yet finished in `out_dir`, at most `concurrency` at a time.
+                   progress: Progress | None = None, retry_failed: bool = True, keep_workspaces: bool = False,
+                   planned: GridRun | None = None, backend: Backend | None = None) -> GridRun:
+    """Run every job of `jobs` not yet finished in `out_dir` on `backend` (default: this process), with at
+    most `concurrency` requests in flight.
 
     Cancelling cancels the running jobs and re-raises; every job that finished keeps its record.
     `planned` (from `plan`) is filled in place, so a caller still sees what ran after a cancel."""
@@ -395,18 +179,6 @@ async def run_grid(jobs: Sequence[Job], base: RunOptions, out_dir: Path | str, *
     (out_dir / JOBS_DIR).mkdir(parents=True, exist_ok=True)
     grid = planned if planned is not None else plan(jobs, out_dir, retry_failed=retry_failed)
     progress = progress or Progress()
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(job: Job) -> None:
-        async with gate:
-            progress.job_started(job)
-            try:
-                row = await run_job(job, base, out_dir, keep_workspace=keep_workspaces)
-            except BaseException:
-                progress.job_stopped(job)
-                raise
-            grid.ran.append(row)
-            progress.job_finished(job, row)
 
     async def ticker() -> None:
         while True:
@@ -416,14 +188,38 @@ async def run_grid(jobs: Sequence[Job], base: RunOptions, out_dir: Path | str, *
     progress.begin(len(grid.todo))
     clock = asyncio.create_task(ticker()) if progress.tty else None
     try:
-        async with asyncio.TaskGroup() as group:
-            for job in grid.todo:
-                group.create_task(one(job))
+        await (backend or LocalBackend()).run(grid.todo, base, out_dir, _Recorder(out_dir, grid, progress),
+                                              concurrency=concurrency, keep_workspaces=keep_workspaces)
     finally:
         if clock is not None:
             clock.cancel()
         progress.end()
     return grid
+
+
+@dataclass
+class _Recorder:
+    """The driver's side of a backend (a `JobSink`): the only writer of the grid folder."""
+
+    out_dir: Path
+    grid: GridRun
+    progress: Progress
+
+    def started(self, job: Job, worker: str) -> None:
+        for path in job_paths(self.out_dir, job):  # a record exists only beside the transcript it describes
+            path.unlink(missing_ok=True)
+        self.progress.job_started(job)
+
+    def finished(self, job: Job, row: ResultRow, transcript: bytes | None) -> None:
+        path, record = job_paths(self.out_dir, job)
+        if transcript is not None:
+            atomic_write(path, transcript)
+        write_record(record, row)
+        self.grid.ran.append(row)
+        self.progress.job_finished(job, row)
+
+    def stopped(self, job: Job) -> None:
+        self.progress.job_stopped(job)
 
 
 # -- results ------------------------------------------------------------------------------------------
@@ -448,7 +244,7 @@ def write_results(out_dir: Path | str, jobs: Sequence[Job] = (), grid: dict[str,
     writer.writeheader()
     for row in rows:
         writer.writerow(row.csv_row())
-    _atomic_write(out_dir / "results.csv", buf.getvalue())
+    atomic_write(out_dir / "results.csv", buf.getvalue())
     missing = [job.job_id for job in jobs if not any(r.job == job for r in rows)]
     summary = {
         "generated": time.time(),
@@ -461,7 +257,7 @@ def write_results(out_dir: Path | str, jobs: Sequence[Job] = (), grid: dict[str,
         "missing": missing,
         "runs": [{k: v for k, v in asdict(r).items() if k not in ("config", "traceback")} for r in rows],
     }
-    _atomic_write(out_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write(out_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
     return rows
 
 
@@ -545,11 +341,20 @@ def add_ablate_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--reflection", default=",".join(SETTINGS), metavar="SETTINGS",
                    help=f"comma-separated reflection settings from {', '.join(SETTINGS)}, or all (default all)")
     g.add_argument("--repeats", type=int, default=1, help="runs of every (task, setting) (default 1)")
-    g.add_argument("--concurrency", type=int, default=4, help="jobs, hence requests, at once (default 4)")
+    g.add_argument("--concurrency", type=int, default=4,
+                   help="requests in flight against the endpoint, over all workers (default 4)")
     g.add_argument("--out", type=Path, metavar="DIR", help="grid folder; an existing one is resumed (default runs/ablate-<time>)")
-    g.add_argument("--shard", metavar="I/N", help="run only shard I of N (every N-th job), e.g. 2/4")
     g.add_argument("--keep-failed", action="store_true", help="do not re-run jobs that failed in an earlier call")
     g.add_argument("--keep-workspaces", action="store_true", help="keep each job's workspace copy (default: remove)")
+    g = p.add_argument_group("where the jobs run")
+    g.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: asyncio tasks in this process (default); ray: one Ray task per job "
+                        "(pip install 'agent-tui[ray]')")
+    g.add_argument("--address", metavar="ADDR",
+                   help="ray: the cluster to join, auto (started with `ray start` here) or ray://HOST:PORT; "
+                        "default: a local Ray started for this call")
+    g.add_argument("--cpus-per-job", type=float, metavar="N",
+                   help="ray: CPUs each job reserves on its worker, fractions allowed (default 1)")
     g = p.add_argument_group("model")
     g.add_argument("--provider", choices=(*PRESETS, "scripted"),
                    help="endpoint preset; default: the first whose API key is set, else the offline script")
@@ -612,14 +417,6 @@ def parse_grid(args: argparse.Namespace) -> tuple[list[Job], RunOptions, Path]:
     if provider != "scripted":
         resolve_endpoint(provider, args.model, args.base_url)  # a missing key is one line, not N failed jobs
     jobs = make_grid(tasks, settings, args.repeats)
-    if args.shard:
-        try:
-            index, count = (int(x) for x in args.shard.split("/"))
-        except ValueError:
-            raise UsageError(f"--shard {args.shard}: expected I/N, e.g. 2/4") from None
-        if not 1 <= index <= count:
-            raise UsageError(f"--shard {args.shard}: I must be between 1 and N")
-        jobs = select_shard(jobs, index, count)
     base = RunOptions(task=None, provider=provider, model=args.model, base_url=args.base_url, script=args.script,
                       max_steps=args.max_steps, reflection_model=args.reflection_model,
                       test_timeout=args.test_timeout, step_mode="continuous")
@@ -629,6 +426,26 @@ def parse_grid(args: argparse.Namespace) -> tuple[list[Job], RunOptions, Path]:
     return jobs, base, out_dir
 
 
+def parse_backend(args: argparse.Namespace) -> Backend:
+    """The backend the flags ask for; Ray is looked for, not imported, until the grid runs."""
+    if args.backend == "local":
+        if args.address is not None or args.cpus_per_job is not None:
+            raise UsageError("--address and --cpus-per-job go with --backend ray")
+        return LocalBackend()
+    from agent.run.ray_backend import RayBackend
+
+    cpus = 1.0 if args.cpus_per_job is None else args.cpus_per_job
+    if cpus <= 0:
+        raise UsageError("--cpus-per-job must be more than 0")
+    return RayBackend(address=args.address, cpus_per_job=cpus)
+
+
+def backend_note(args: argparse.Namespace) -> str:
+    if args.backend == "local":
+        return ""
+    return f", on Ray ({args.address or 'a local Ray started for this call'})"
+
+
 def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """The `ablate` command. Exit status: 0 when every job finished, 1 when some failed, 2 on a usage
     error, 130 when interrupted (every finished job is kept)."""
@@ -636,23 +453,25 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     err = err or sys.stderr
     try:
         jobs, base, out_dir = parse_grid(args)
+        backend = parse_backend(args)
         check_compatible(out_dir, job_config(base))
         grid = plan(jobs, out_dir, retry_failed=not args.keep_failed)
     except UsageError as exc:
         complain(str(exc), err)
         return 2
     out.write(f"agent-tui ablate: {len(jobs)} job{'s' if len(jobs) != 1 else ''} ({base.provider}"
-              f"{' / ' + base.model if base.model else ''}, concurrency {args.concurrency}) in {out_dir}\n")
+              f"{' / ' + base.model if base.model else ''}, concurrency {args.concurrency}) in {out_dir}"
+              f"{backend_note(args)}\n")
     if grid.skipped:
         out.write(f"skipped {len(grid.skipped)} jobs already finished in {out_dir}; "
                   f"{len(grid.todo)} to run\n")
     out.flush()
     info = {"tasks": sorted({j.task for j in jobs}), "settings": list(dict.fromkeys(j.setting for j in jobs)),
-            "repeats": args.repeats, "shard": args.shard, "concurrency": args.concurrency, "config": job_config(base)}
+            "repeats": args.repeats, "concurrency": args.concurrency, "config": job_config(base)}
     interrupted = False
     try:
         asyncio.run(run_grid(jobs, base, out_dir, concurrency=args.concurrency, progress=Progress(err),
-                                      keep_workspaces=args.keep_workspaces, planned=grid))
+                             keep_workspaces=args.keep_workspaces, planned=grid, backend=backend))
     except (KeyboardInterrupt, asyncio.CancelledError):
         interrupted = True
     except UsageError as exc:

@@ -11,7 +11,7 @@ import atexit
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from agent.loop.control import RunControl, StepMode
 from agent.events import Event, Notice, ReflectionMode, RunFinished, is_transient
@@ -26,6 +26,9 @@ from agent.models.presets import (
 from agent.models.errors import describe_provider_error
 from agent.models.profiles import Profile, resolve_profile
 from agent.transcripts.transcript import TranscriptHeader, TranscriptWriter
+
+if TYPE_CHECKING:
+    from agent.models.gate import RequestGate  # imports the SDK, which `agent-tui open` should not pay for
 
 SYSTEM_PROMPT = """You are a careful software engineer working in a small repository.
 Work only through the tools you are given: look at the files, run the tests, make the smallest fix, run
@@ -73,6 +76,9 @@ class RunOptions:
     """The SDK's own retries on 408/409/429/5xx and timeouts (no second retry loop on top)."""
     timeout: float | None = None
     """Seconds per request attempt; None: 120, or 600 for a local model on the CPU."""
+    request_gate: RequestGate | None = None
+    """Every request to the endpoint waits for a token of this gate (agent.models.gate), which other runs
+    may share: how `ablate --backend ray` keeps --concurrency across worker processes."""
 
 
 @dataclass
@@ -240,11 +246,12 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
     timeout = _timeout(opts, provider)
     if provider == LOCAL_PROVIDER:
         local_server, endpoint = _start_local(opts)
-        return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout),
-                           local_server=local_server)
+        return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout,
+                                                 gate=opts.request_gate), local_server=local_server)
     if provider not in ("scripted", "replay"):
         endpoint = resolve_endpoint(provider, opts.model, opts.base_url)
-        return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout))
+        return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout,
+                                                 gate=opts.request_gate))
     replayed = None
     try:
         if provider == "scripted":
@@ -261,8 +268,8 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
     except (ScriptError, TranscriptError) as exc:
         raise UsageError(str(exc)) from None
     endpoint = Endpoint(provider, OFFLINE_BASE_URL, server.model, "offline", None)
-    return _Connection(endpoint, make_client(endpoint, max_retries=0, http_client=server.http_client()),
-                       server=server, replayed=replayed)
+    return _Connection(endpoint, make_client(endpoint, max_retries=0, transport=server.transport(),
+                                             gate=opts.request_gate), server=server, replayed=replayed)
 
 
 def _start_local(opts: RunOptions) -> tuple[Any, Endpoint]:
