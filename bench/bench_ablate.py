@@ -1,22 +1,27 @@
-"""How much bounded concurrency buys an ablation grid against a slow endpoint.
+"""What bounded concurrency buys an ablation grid against a slow endpoint, and what going through Ray costs.
 
-Starts the loopback endpoint (tests/loopback.py) with a fixed delay before every answer, runs the same grid
-(quicksort x off,system x 4 repeats = 8 jobs) with concurrency 1 and then 8, each into a fresh temporary
-folder, and prints the wall times and the speed-up, with the most requests the endpoint saw at once.
+Starts the loopback endpoint (tests/loopback.py) with a fixed delay before every answer and runs the same
+grid (quicksort x off,system x 4 repeats = 8 jobs), each time into a fresh temporary folder: with the local
+backend at concurrency 1 and then 8, then with the Ray backend on a local Ray of this machine at the
+highest concurrency, twice (the first run starts Ray's worker processes, the second finds them warm). It
+prints wall time, jobs per minute and the most requests the endpoint saw at once for each, Ray's start-up
+(once per `ablate` call), and Ray's overhead per job.
 
-    /work/venv/bin/python bench/bench_ablate.py [--latency 0.5] [--repeats 4] [--concurrency 1,8]
+    .venv/bin/python bench/bench_ablate.py [--latency 0.5] [--repeats 4] [--concurrency 1,8] [--no-ray]
 
-Each job also runs the task's tests three times (two run_tests calls and the final check), which costs CPU
-that concurrency cannot hide on a small machine: the larger the latency, the closer the speed-up gets to
-the concurrency. To keep that cost down, the bench sets PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 for the task's test
-runs (the bundled tasks need no plugin; this venv's plugins double pytest's start-up); `--with-plugins`
-leaves it unset.
+Ray's overhead per job is (Ray wall - local wall) x slots / jobs, both at the same concurrency and with as
+many Ray slots as local jobs at once (--cpus-per-job = CPUs / concurrency): the time each job occupies a
+slot beyond what the same job takes in-process (dispatch, the result's way back, the request tokens' actor
+calls). Each job also runs the task's tests three times (two run_tests calls and the final check), CPU that
+concurrency cannot hide on a small machine; to keep it down the bench sets PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
+for the task's test runs (the bundled tasks need no plugin); `--with-plugins` leaves it unset.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 import tempfile
@@ -26,9 +31,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.run.ablate import QuietProgress, make_grid, run_grid  # noqa: E402
+from agent.run.ablate import GridRun, QuietProgress, run_grid  # noqa: E402
+from agent.run.backends import Backend  # noqa: E402
+from agent.run.jobs import Job, make_grid  # noqa: E402
 from agent.run.runner import RunOptions  # noqa: E402
 from tests.loopback import LoopbackServer  # noqa: E402
+
+
+def run_once(label: str, jobs: list[Job], base: RunOptions, server: LoopbackServer, concurrency: int,
+             backend: Backend | None = None) -> float:
+    """Run the grid into a fresh folder; print one line; return the wall time."""
+    server.max_in_flight = 0
+    before = server.count
+    with tempfile.TemporaryDirectory(prefix="bench-ablate-") as out:
+        t0 = time.perf_counter()
+        grid: GridRun = asyncio.run(run_grid(jobs, base, Path(out), concurrency=concurrency, backend=backend,
+                                             progress=QuietProgress()))
+        wall = time.perf_counter() - t0
+    ok = sum(r.success for r in grid.ran)
+    failed = sum(r.failed for r in grid.ran)
+    print(f"{label:<28} {wall:6.2f}s wall, {60 * len(grid.ran) / wall:5.1f} jobs/min, {len(grid.ran)} jobs "
+          f"({ok} passed, {failed} failed), {server.count - before} requests, "
+          f"at most {server.max_in_flight} in flight")
+    return wall
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,36 +61,56 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latency", type=float, default=0.5, help="seconds before every answer (default 0.5)")
     p.add_argument("--repeats", type=int, default=4, help="repeats of each setting (default 4: 8 jobs)")
     p.add_argument("--settings", default="off,system", help="reflection settings (default off,system)")
-    p.add_argument("--concurrency", default="1,8", help="concurrency levels to compare (default 1,8)")
+    p.add_argument("--concurrency", default="1,8", help="local concurrency levels; Ray runs at the last (default 1,8)")
+    p.add_argument("--no-ray", action="store_true", help="the local backend only")
     p.add_argument("--with-plugins", action="store_true", help="let the task's pytest load every installed plugin")
     args = p.parse_args(argv)
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     if not args.with_plugins:
-        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # before Ray starts: its workers inherit it
     settings = args.settings.split(",")
     jobs = make_grid(["quicksort"], settings, args.repeats)
     levels = [int(x) for x in args.concurrency.split(",")]
+    cpus = os.cpu_count() or 1
     print(f"grid: quicksort x {','.join(settings)} x {args.repeats} repeats = {len(jobs)} jobs; "
-          f"endpoint latency {args.latency:.2f}s per answer; {os.cpu_count()} CPUs")
-    times: dict[int, float] = {}
+          f"endpoint latency {args.latency:.2f}s per answer; {cpus} CPUs")
+    walls: dict[int, float] = {}
     with LoopbackServer.for_tasks(["quicksort"], latency=args.latency) as server:
         base = RunOptions(task=None, provider="vllm", model="loopback", base_url=server.base_url,
                           step_mode="continuous")
         for k in levels:
-            server.max_in_flight = 0
-            before = server.count
-            with tempfile.TemporaryDirectory(prefix=f"bench-ablate-c{k}-") as out:
-                t0 = time.perf_counter()
-                grid = asyncio.run(run_grid(jobs, base, Path(out), concurrency=k, progress=QuietProgress()))
-                times[k] = time.perf_counter() - t0
-            ok = sum(r.success for r in grid.ran)
-            failed = sum(r.failed for r in grid.ran)
-            print(f"concurrency {k:>2}: {times[k]:6.2f}s wall, {len(grid.ran)} jobs ({ok} passed, {failed} failed), "
-                  f"{server.count - before} requests, at most {server.max_in_flight} in flight")
-    if len(levels) >= 2:
-        lo, hi = levels[0], levels[-1]
-        print(f"speed-up c={hi} over c={lo}: {times[lo] / times[hi]:.1f}x")
+            walls[k] = run_once(f"local, concurrency {k}:", jobs, base, server, k)
+        if len(levels) >= 2:
+            lo, hi = levels[0], levels[-1]
+            print(f"speed-up c={hi} over c={lo}: {walls[lo] / walls[hi]:.1f}x")
+        if not args.no_ray:
+            bench_ray(jobs, base, server, levels[-1], walls[levels[-1]], cpus)
     return 0
+
+
+def bench_ray(jobs: list[Job], base: RunOptions, server: LoopbackServer, k: int, local_wall: float,
+              cpus: int) -> None:
+    t0 = time.perf_counter()
+    import ray
+
+    imported = time.perf_counter()
+    ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1",
+             logging_level=logging.ERROR, log_to_driver=False)
+    started = time.perf_counter()
+    print(f"Ray: import {imported - t0:.2f}s, local Ray started in {started - imported:.2f}s (once per call)")
+    from agent.run.ray_backend import RayBackend
+
+    per_job = cpus / k
+    try:
+        backend = RayBackend(cpus_per_job=per_job)
+        for label in ("cold workers", "warm workers"):
+            wall = run_once(f"ray, concurrency {k}, {label}:", jobs, base, server, k, backend)
+            print(f"  Ray's overhead per job ({label}): {(wall - local_wall) * k / len(jobs):+.2f}s "
+                  f"({k} slots of {per_job:g} CPU)")
+    finally:
+        t1 = time.perf_counter()
+        ray.shutdown()
+        print(f"Ray shut down in {time.perf_counter() - t1:.2f}s")
 
 
 if __name__ == "__main__":

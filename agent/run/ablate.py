@@ -440,12 +440,6 @@ def parse_backend(args: argparse.Namespace) -> Backend:
     return RayBackend(address=args.address, cpus_per_job=cpus)
 
 
-def backend_note(args: argparse.Namespace) -> str:
-    if args.backend == "local":
-        return ""
-    return f", on Ray ({args.address or 'a local Ray started for this call'})"
-
-
 def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """The `ablate` command. Exit status: 0 when every job finished, 1 when some failed, 2 on a usage
     error, 130 when interrupted (every finished job is kept)."""
@@ -459,9 +453,9 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     except UsageError as exc:
         complain(str(exc), err)
         return 2
+    where = "" if args.backend == "local" else f", on Ray ({args.address or 'a local Ray started for this call'})"
     out.write(f"agent-tui ablate: {len(jobs)} job{'s' if len(jobs) != 1 else ''} ({base.provider}"
-              f"{' / ' + base.model if base.model else ''}, concurrency {args.concurrency}) in {out_dir}"
-              f"{backend_note(args)}\n")
+              f"{' / ' + base.model if base.model else ''}, concurrency {args.concurrency}) in {out_dir}{where}\n")
     if grid.skipped:
         out.write(f"skipped {len(grid.skipped)} jobs already finished in {out_dir}; "
                   f"{len(grid.todo)} to run\n")

@@ -162,7 +162,7 @@ async def run_job(job: Job, base: RunOptions, folder: Path | str, *, keep_worksp
     if not error and reason in FAILED_REASONS:
         error = finished.detail.splitlines()[0][:500] if finished and finished.detail else reason
     usage = finished.usage if finished else None
-    row = ResultRow(
+    return ResultRow(
         task=job.task, setting=job.setting, repeat=job.repeat,
         success=bool(finished and not error and finished.tests_passed is True),
         iterations=finished.iterations if finished else 0, reflection_calls=notes,
@@ -170,7 +170,6 @@ async def run_job(job: Job, base: RunOptions, folder: Path | str, *, keep_worksp
         wall_time_s=round(wall, 3), exit_reason=reason, worker=worker_name(), status="failed" if error else "done",
         error=error, detail=(finished.detail if finished else "")[:2000],
         transcript=f"{RUNS_DIR}/{job.transcript_name}", started=started, config=job_config(base), traceback=trace)
-    return row
 
 
 def lost_row(job: Job, base: RunOptions, exc: BaseException, *, worker: str = "", started: float = 0.0) -> ResultRow:
