@@ -79,9 +79,9 @@ def _foreground_only(text: Text) -> Text:
     spans = []
     for span in text.spans:
         st = span.style
-        if isinstance(st, Style):
-            st = Style(color=st.color, bold=st.bold, italic=st.italic, underline=st.underline)
-        spans.append(Span(span.start, span.end, st))
+        if isinstance(st, Style):  # a token: its colour and weight; the theme's background (a str) is dropped
+            spans.append(Span(span.start, span.end,
+                              Style(color=st.color, bold=st.bold, italic=st.italic, underline=st.underline)))
     text.spans = spans
     text.style = ""
     return text

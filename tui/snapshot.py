@@ -6,6 +6,8 @@ from pathlib import Path
 
 from textual.app import App
 
+from agent.display.terminal import inert
+
 
 async def render_svg(app: App, out: Path | str, size: tuple[int, int] = (140, 45)) -> Path:
     """Run `app` headless at `size` (columns, rows), wait for its first screen, save it to `out` as SVG."""
@@ -15,6 +17,6 @@ async def render_svg(app: App, out: Path | str, size: tuple[int, int] = (140, 45
         await pilot.pause()
         await pilot.wait_for_scheduled_animations()
         await pilot.pause()
-        svg = app.export_screenshot(title=app.title)
+        svg = app.export_screenshot(title=inert(app.title))  # a file name is data too
     out.write_text(svg, encoding="utf-8")
     return out

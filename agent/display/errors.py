@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from agent.display.wording import plural
 from agent.events import DriverMessage, ToolResult
 from agent.transcripts.importers import content_text
 
@@ -123,3 +125,15 @@ def event_mark(event: Any) -> ErrorMark | None:
     if isinstance(event, DriverMessage) and event.kind != "exit":
         return message_mark(event.message)
     return None
+
+
+def marks_label(marks: tuple[str, ...]) -> str:
+    """A block's error marks for its title: `✗ 2 errors · tests failed · exit 1`."""
+    counts = Counter(marks)
+    parts = []
+    for label, n in counts.items():
+        if label == "error":
+            parts.append(plural(n, "error"))
+        else:
+            parts.append(label if n == 1 else f"{label} ×{n}")
+    return "✗ " + " · ".join(parts)

@@ -7,6 +7,7 @@ The list can be long (the whole history): `RequestView` draws it with the lazy l
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 from rich.style import Style
@@ -17,6 +18,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from agent.display.wording import plural
 from tui.widgets.request_view import MUTED, NEW, RequestView
 
 
@@ -51,6 +53,7 @@ class RequestScreen(ModalScreen[None]):
         Binding("escape", "close", "Close"),
         Binding("q", "close", "Close", show=False),
         Binding("v", "close", "Close", show=False),
+        Binding("y", "copy", "Copy", tooltip="copy the whole request, as JSON"),
     ]
 
     def __init__(self, messages: list[dict[str, Any]], previous_size: int, iteration: int, *,
@@ -68,7 +71,7 @@ class RequestScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         summary = Text()
-        summary.append(f"{len(self.messages)} messages", Style(bold=True))
+        summary.append(plural(len(self.messages), "message"), Style(bold=True))
         summary.append(" sent at iteration ", MUTED)
         summary.append(str(self.iteration), Style(bold=True))
         summary.append(" · ", MUTED)
@@ -80,7 +83,8 @@ class RequestScreen(ModalScreen[None]):
             box.border_title = f"What the model saw — iteration {self.iteration}"
             yield Static(summary, id="request-summary")
             yield RequestView(self.messages, self.previous_size, self.color_of, id="request-view")
-            yield Static("j/k scroll · g/G top/bottom · n first new message · esc close", id="request-hint")
+            yield Static("j/k scroll · g/G top/bottom · n first new message · y copy as JSON · esc close",
+                         id="request-hint")
 
     def on_mount(self) -> None:
         view = self.query_one(RequestView)
@@ -94,6 +98,13 @@ class RequestScreen(ModalScreen[None]):
             top = view.block_top(self.previous_size)
             if top + 3 > view.scrollable_content_region.height:
                 view.scroll_to(y=max(0, top - 2), animate=False)
+
+    def action_copy(self) -> None:
+        """The request as the API got it (its messages, as JSON) to the clipboard, through the terminal."""
+        text = json.dumps(self.messages, indent=2, ensure_ascii=False)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"copied the request: {plural(len(self.messages), 'message')}, as JSON", title="clipboard",
+                    timeout=3)
 
     def action_close(self) -> None:
         self.dismiss(None)

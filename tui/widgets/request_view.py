@@ -12,6 +12,8 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.strip import Strip
 
+from agent.display.terminal import inert
+from tui.content import inert_text
 from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
 
 NEW = "#98c379"
@@ -75,13 +77,14 @@ class RequestView(LazyBlockView, can_focus=True):
             head.append(call_id, Style(color=self.color_of(call_id)) if self.color_of else MUTED)
         if self.is_new(index):
             head.append("   + new", Style(color=NEW, bold=True))
+        head = inert_text(head)
         head.truncate(width, overflow="ellipsis", pad=True)
         lines = [Strip(list(head.render(console)), width)]
         try:
             dumped = json.dumps(message, indent=2, ensure_ascii=False)
         except (TypeError, ValueError):
             dumped = repr(message)
-        body = Text(dumped, overflow="fold")
+        body = Text(inert(dumped), overflow="fold")  # JSON escapes C0 controls, not C1 ones
         _JSON.highlight(body)
         avail = max(width - 2, 4)
         options = console.options.update(width=avail, min_width=avail, max_width=avail, height=None,

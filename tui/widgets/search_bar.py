@@ -80,6 +80,12 @@ class SearchBar(Horizontal):
         self.remove_class("-open")
         self.set_status("")
 
+    def prepend(self, text: str) -> None:
+        """Keys typed before the input had the focus go in front of whatever it got since."""
+        field = self.query_one(Input)
+        field.value = text + field.value
+        field.cursor_position = len(field.value)
+
     def set_status(self, text: str) -> None:
         self.query_one("#search-status", Label).update(text)
 

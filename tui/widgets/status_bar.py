@@ -2,7 +2,9 @@
 
 Line 1 is the state a researcher acts on: step or continuous, whether the loop is parked waiting for a
 key press, how many steps are queued, the reflection switch. Line 2 is what ran: provider, model,
-iteration count, tokens, ordering violations, where the transcript is.
+iteration count, tokens, ordering violations, where the transcript and the workspace are. Each line is
+fitted to the width: what matters least goes first (line 2 drops the token split, then the file), and what
+still does not fit is cut with `…`, so the two lines stay two lines at 80 columns.
 """
 
 from __future__ import annotations
@@ -11,7 +13,12 @@ from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
+
+from agent.display.wording import plural, tokens
+from agent.events import Usage
+from tui.content import inert_text
 
 MUTED = Style(color="#8b949e")
 BADGES = {
@@ -44,13 +51,18 @@ class StatusInfo:
     provider: str = ""
     model: str = ""
     iterations: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    usage: Usage | None = None
+    """None: no completion recorded token counts (an imported file)."""
     violations: int = 0
     source: str = ""
     """The file shown or written."""
     imported_from: str | None = None
-    position: str = ""
+    workspace: str = ""
+    """The folder the agent worked in (our own runs)."""
+    following: bool = False
+    """The file is still being written by a run: new events appear as they are appended."""
+    filtered: str = ""
+    """The filter on, and what it shows (`errors: 3 of 12 iterations`)."""
 
 
 class StatusBar(Static):
@@ -73,19 +85,23 @@ class StatusBar(Static):
     def on_mount(self) -> None:
         self._render_info()
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._render_info()
+
     def show(self, info: StatusInfo) -> None:
         if info != self.info:
             self.info = info
             self._render_info()
 
     def _render_info(self) -> None:
-        text = render_status(self.info)
+        text = render_status(self.info, self.content_region.width or 200)
         self.text = text.plain
         self.update(text)
 
 
-def render_status(info: StatusInfo) -> Text:
-    t = Text(no_wrap=True, overflow="ellipsis")
+def render_status(info: StatusInfo, width: int = 200) -> Text:
+    """The two lines, each fitted to `width` cells."""
+    t = Text()
     # Line 1: state.
     if info.finished is not None:
         badge = "FAILED" if info.finished in ("provider_error", "error", "context_length") else (
@@ -127,27 +143,46 @@ def render_status(info: StatusInfo) -> Text:
                 t.append(f" → sent as {info.effective_role} (endpoint refused {info.reflection})",
                          Style(color="#e5c07b"))
             t.append(" (r: off)", MUTED)
+    t = _fit(t, width)
     t.append("\n")
     # Line 2: what ran.
     parts: list[tuple[str, Style | str]] = []
     if info.provider or info.model:
         parts.append((f"{info.provider}/{info.model}" if info.provider else info.model, Style(bold=True)))
-    parts.append((f"{info.iterations} iteration{'s' if info.iterations != 1 else ''}", ""))
-    tokens = info.prompt_tokens + info.completion_tokens
-    if tokens or info.live:
-        parts.append((f"{tokens:,} tokens ({info.prompt_tokens:,} in / {info.completion_tokens:,} out)", ""))
-    else:
-        parts.append(("tokens not recorded", MUTED))
+    parts.append((plural(info.iterations, "iteration"), ""))
+    if info.following:
+        parts.append(("● following", Style(color="#56b6c2", bold=True)))
+    if info.filtered:
+        parts.append((f"filter {info.filtered}", Style(color="#e5c07b")))
+    usage = info.usage if info.usage is not None or not info.live else Usage()
+    parts.append((tokens(usage), MUTED if usage is None else ""))
     if info.violations:
-        parts.append((f"⚠ {info.violations} ordering violation{'s' if info.violations > 1 else ''}",
-                      Style(color="#e06c75", bold=True)))
-    if info.position:
-        parts.append((info.position, MUTED))
+        parts.append((f"⚠ {plural(info.violations, 'ordering violation')}", Style(color="#e06c75", bold=True)))
     if info.source:
-        src = info.source + (f" (from {info.imported_from})" if info.imported_from else "")
-        parts.append((src, MUTED))
+        parts.append((info.source + (f" (from {info.imported_from})" if info.imported_from else ""), MUTED))
+    if info.workspace:
+        parts.append((f"workspace {info.workspace}", MUTED))
+    # Too long for the width: first the in/out split of the tokens goes, then the file; the rest is cut.
+    def length() -> int:
+        return sum(len(label) for label, _ in parts) + 3 * (len(parts) - 1)
+
+    if length() > width and usage is not None:
+        parts = [(tokens(usage, split=False), style) if label == tokens(usage) else (label, style)
+                 for label, style in parts]
+    if length() > width and info.source:
+        parts = [p for p in parts if not p[0].startswith(info.source)]
+    line = Text()
     for k, (label, style) in enumerate(parts):
         if k:
-            t.append(" · ", MUTED)
-        t.append(label, style)
+            line.append(" · ", MUTED)
+        line.append(label, style)
+    t.append_text(_fit(line, width))
     return t
+
+
+def _fit(line: Text, width: int) -> Text:
+    """`line` made inert and cut at `width` cells, ending with `…` when it was cut."""
+    line = inert_text(line)
+    if line.cell_len > width:
+        line.truncate(width, overflow="ellipsis")
+    return line
