@@ -141,11 +141,10 @@ def _body(out: _Lines, content: str, *, unfolded: bool, prefix: list[Segment] | 
     content = content.rstrip("\n")
     if content == "":
         return
-    _lines_body(out, [Text(inert(line)) for line in content.split("\n")], unfolded=unfolded, prefix=prefix,
-                style=style, query=query)
+    _lines_body(out, content.split("\n"), unfolded=unfolded, prefix=prefix, style=style, query=query)
 
 
-def _lines_body(out: _Lines, lines: list[Text], *, unfolded: bool, prefix: list[Segment] | None = None,
+def _lines_body(out: _Lines, lines: list[Text] | list[str], *, unfolded: bool, prefix: list[Segment] | None = None,
                 style: Style | str = "", query: str = "") -> None:
     """Lines of a body, folded around what carries a failure unless `unfolded` (then, if it is long, a last
     line says a click folds it again)."""

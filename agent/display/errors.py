@@ -55,10 +55,13 @@ def _exit(code: int) -> ErrorMark:
 
 
 def _edges(text: str) -> list[str]:
-    lines = text.strip().split("\n")
-    if len(lines) <= 2 * EDGE_LINES:
-        return lines
-    return lines[:EDGE_LINES] + lines[-EDGE_LINES:]
+    """The first and last EDGE_LINES lines, without splitting a long text whole (this runs on every result
+    of a file as it opens)."""
+    text = text.strip()
+    head = text.split("\n", EDGE_LINES)  # the first lines, then the rest in one piece
+    if len(head) <= EDGE_LINES or head[-1].count("\n") < EDGE_LINES:
+        return text.split("\n")  # short: every line
+    return head[:EDGE_LINES] + head[-1].rsplit("\n", EDGE_LINES)[1:]
 
 
 def _json_code(text: str) -> int | None:
