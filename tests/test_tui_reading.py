@@ -319,10 +319,17 @@ async def test_a_transcript_being_written_is_followed_until_the_run_finishes(tmp
 async def test_imported_files_say_tokens_not_recorded() -> None:
     app, screen = transcript_app(transcript=open_transcript(DATA / "mini_swe_agent.traj.json"))
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
         assert "tokens not recorded" in screen.status.text and "0 tok" not in screen.status.text
         finish = len(screen.model.blocks) - 1
         text = block_text(screen, finish)
         assert "4 iterations" in text and "0 tok" not in text and "tokens not recorded" in text
+    one = transcript_from_messages([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "done"}],
+                                   "json-array")
+    app, screen = transcript_app(transcript=one)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "\n1 iteration · tokens not recorded" in screen.status.text
 
 
 # -- layout ---------------------------------------------------------------------------------------------------
