@@ -62,6 +62,8 @@ class LoopbackServer:
         self.headers = headers
         self.requests: list[dict[str, Any]] = []
         """Every agent-turn request body, in arrival order."""
+        self.seen: list[tuple[str, str | None]] = []
+        """(path with its query, Authorization header) of every request, in arrival order."""
         self.reflection_requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -218,7 +220,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length) if length else b""
-            if not self.path.rstrip("/").endswith("/chat/completions"):
+            with server._lock:
+                server.seen.append((self.path, self.headers.get("authorization")))
+            if not self.path.split("?", 1)[0].rstrip("/").endswith("/chat/completions"):
                 status, payload = _error(404, f"loopback server serves /v1/chat/completions only, not {self.path}")
             else:
                 try:

@@ -14,6 +14,7 @@ from agent.display.terminal import complain
 from agent.display.wording import plural
 from agent.run.cli import build_parser, dispatch_headless, run_options
 from agent.models.presets import UsageError
+from agent.tools.sandbox import make_undumpable
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -120,6 +121,7 @@ def live_app(args: argparse.Namespace | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    make_undumpable()  # a process of the same user cannot read our memory or environment (the API key)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

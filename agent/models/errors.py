@@ -55,10 +55,15 @@ def role_refusal(error: BaseException) -> tuple[str, int | None] | None:
 
 
 def describe_provider_error(exc: BaseException, endpoint: Endpoint | None) -> str:
-    """One line a person can act on, for any error the SDK raises."""
+    """One line a person can act on, for any error the SDK raises (credentials in the base URL masked)."""
+    text = _describe(exc, endpoint)
+    return endpoint.redact(text) if endpoint is not None else text
+
+
+def _describe(exc: BaseException, endpoint: Endpoint | None) -> str:
     import openai
 
-    where = f"{endpoint.provider} at {endpoint.base_url}" if endpoint else "the provider"
+    where = f"{endpoint.provider} at {endpoint.shown_url}" if endpoint else "the provider"
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         text = one_line(error_text(exc))

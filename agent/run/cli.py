@@ -34,6 +34,7 @@ from agent.events import (
     WorkspaceChanged,
 )
 from agent.models.presets import PROVIDER_NAMES, UsageError
+from agent.tools.sandbox import SANDBOX_MODES, make_undumpable
 
 REFLECTION_MODES = get_args(ReflectionMode)
 
@@ -45,6 +46,12 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--workspace", type=Path, help="work in this folder instead of a bundled task")
     g.add_argument("--goal", help="the user's goal (required with --workspace)")
     g.add_argument("--test-cmd", help="the command run_tests runs in the workspace")
+    g.add_argument("--sandbox", choices=SANDBOX_MODES,
+                   help="where commands run: bwrap (bubblewrap; the default where it is installed) or none")
+    g.add_argument("--pass-env", action="append", default=[], metavar="NAME",
+                   help="pass this variable to commands (repeatable); they get only PATH, LANG, TERM otherwise")
+    g.add_argument("--keep-workspace", action="store_true",
+                   help="headless: keep the bundled task's temporary workspace (default: removed at the end)")
     g = p.add_argument_group("model")
     g.add_argument("--provider", choices=PROVIDER_NAMES,
                    help="endpoint preset; default: the first whose API key is set, else the offline script")
@@ -98,7 +105,11 @@ def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> Any:
         raise UsageError("--model-path goes with --provider local")
     extra = {name: getattr(args, name, None) for name in (
         "model_path", "tool_calls", "stream", "assistant_content", "parallel_tool_calls", "tool_choice",
-        "tool_call_ids", "temperature", "timeout")}
+        "tool_call_ids", "temperature", "timeout", "sandbox")}
+    extra["pass_env"] = tuple(getattr(args, "pass_env", None) or ())
+    bad = [n for n in extra["pass_env"] if not n or "=" in n or "\0" in n]
+    if bad:
+        raise UsageError(f"--pass-env {bad[0]!r}: give a variable name (its value is taken from the environment)")
     if extra["model_path"] is not None and args.provider is None:
         args.provider = "local"  # a model file says which provider
     return RunOptions(task=args.task or ("quicksort" if args.workspace is None else None),
@@ -193,6 +204,9 @@ def cmd_run_headless(args: argparse.Namespace, out: TextIO | None = None) -> int
         asyncio.run(drive())
     except asyncio.CancelledError:
         pass
+    finally:
+        if not getattr(args, "keep_workspace", False) and run.remove_workspace():
+            out.write(f"agent-tui: removed the temporary workspace {run.workspace} (--keep-workspace keeps it)\n")
     done = run.finished
     if done is None or done.reason in ("provider_error", "error"):
         detail = done.detail if done else "the run ended without a result"
@@ -293,6 +307,7 @@ def _compact_args(arguments: Any) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Headless entry point (the `agent-tui` script goes through `tui.main`, which adds the app)."""
+    make_undumpable()
     parser = build_parser()
     args = parser.parse_args(argv)
     return dispatch_headless(parser, args)

@@ -8,6 +8,7 @@ happens, and yields it on to whichever front end is watching.
 from __future__ import annotations
 
 import atexit
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from agent.models.presets import (
 )
 from agent.models.errors import describe_provider_error
 from agent.models.profiles import Profile, resolve_profile
+from agent.tools.sandbox import Sandbox, SandboxError, SandboxMode, choose_sandbox
 from agent.transcripts.transcript import TranscriptHeader, TranscriptWriter
 
 if TYPE_CHECKING:
@@ -79,6 +81,10 @@ class RunOptions:
     request_gate: RequestGate | None = None
     """Every request to the endpoint waits for a token of this gate (agent.models.gate), which other runs
     may share: how `ablate --backend ray` keeps --concurrency across worker processes."""
+    sandbox: SandboxMode | None = None
+    """Where commands run (agent.tools.sandbox); None: bwrap where it works here, else none with a warning."""
+    pass_env: tuple[str, ...] = ()
+    """Variables passed to commands on top of the allow-list (`--pass-env NAME`)."""
 
 
 @dataclass
@@ -92,6 +98,10 @@ class Run:
     workspace: Path
     test_cmd: str | None
     notices: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Shown and recorded before the first event, as warnings (commands running without a sandbox)."""
+    temporary_workspace: bool = False
+    """True when the workspace is a fresh copy of a bundled task (`remove_workspace` may delete it)."""
     server: Any = None
     """The offline server, when the model is scripted or replayed (its `requests` are what the SDK sent)."""
     replayed: Any = None
@@ -105,10 +115,11 @@ class Run:
         are never written."""
         writer = TranscriptWriter(self.path, self.header)
         try:
-            for text in self.notices:
-                notice = Notice(level="info", text=text)
-                writer.write(notice)
-                yield notice
+            for level, texts in (("warning", self.warnings), ("info", self.notices)):
+                for text in texts:
+                    notice = Notice(level=level, text=text)  # type: ignore[arg-type]
+                    writer.write(notice)
+                    yield notice
             async for event in self.loop.run():
                 if is_transient(event):
                     if transient:
@@ -135,6 +146,13 @@ class Run:
         server, self.local_server = self.local_server, None
         if server is not None:
             server.__exit__(None, None, None)
+
+    def remove_workspace(self) -> bool:
+        """Delete the workspace if it is a temporary copy of a bundled task; True when it was removed."""
+        if not self.temporary_workspace or not self.workspace.exists():
+            return False
+        shutil.rmtree(self.workspace, ignore_errors=True)
+        return not self.workspace.exists()
 
     async def _with_test_result(self, event: RunFinished) -> RunFinished:
         if not self.test_cmd:
@@ -183,7 +201,20 @@ class _Connection:
 
 def build_run(opts: RunOptions) -> Run:
     """Resolve everything a run needs; raise UsageError (one line) when something is missing or wrong."""
+    try:
+        sandbox, unsandboxed = choose_sandbox(opts.sandbox, tuple(opts.pass_env))
+    except SandboxError as exc:
+        raise UsageError(str(exc)) from None
     work = _resolve_work(opts)
+    try:
+        return _build(opts, work, sandbox, unsandboxed)
+    except BaseException:
+        if work.task is not None:  # the fresh copy of the task is nobody's: do not leave it in /tmp
+            shutil.rmtree(work.workspace, ignore_errors=True)
+        raise
+
+
+def _build(opts: RunOptions, work: _Work, sandbox: Sandbox, unsandboxed: str | None) -> Run:
     notices: list[str] = []
     provider = opts.provider
     if provider is None:
@@ -210,7 +241,9 @@ def build_run(opts: RunOptions) -> Run:
                        "several calls in one reply")
     conn = _connect(opts, provider, work)
     try:
-        return _assemble(opts, provider, work, conn, profile, notices)
+        run = _assemble(opts, provider, work, conn, profile, notices, sandbox)
+        run.warnings += [unsandboxed] if unsandboxed else []
+        return run
     except BaseException:
         if conn.local_server is not None:
             conn.local_server.__exit__(None, None, None)
@@ -293,7 +326,7 @@ def _start_local(opts: RunOptions) -> tuple[Any, Endpoint]:
 
 
 def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, profile: Profile,
-              notices: list[str]) -> Run:
+              notices: list[str], sandbox: Sandbox) -> Run:
     from agent.models.chat import ChatModel
     from agent.loop.agent_loop import NUDGE, AgentLoop
     from agent.models.textcalls import TEXT_NUDGE
@@ -304,7 +337,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
 
     endpoint, client = conn.endpoint, conn.client
     stream = profile.stream if opts.stream is None else opts.stream
-    toolbox = Toolbox(Workspace(work.workspace), work.test_cmd or "", test_timeout=opts.test_timeout)
+    toolbox = Toolbox(Workspace(work.workspace, sandbox), work.test_cmd or "", test_timeout=opts.test_timeout)
     control = RunControl(mode=opts.step_mode, reflection=opts.reflection)
     model = ChatModel(client, endpoint.model, describe_error=lambda exc: describe_provider_error(exc, endpoint),
                       profile=profile, stream=stream, tool_choice=opts.tool_choice,
@@ -319,7 +352,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
                      changes=ChangeTracker(work.workspace))
     header = TranscriptHeader(
         task=work.task_name, goal=work.goal, provider=endpoint.provider, model=endpoint.model,
-        base_url=endpoint.base_url, workspace=str(work.workspace), tools=toolbox.schemas(),
+        base_url=endpoint.shown_url, workspace=str(work.workspace), tools=toolbox.schemas(),
         settings={"max_steps": opts.max_steps, "reflection": opts.reflection, "test_cmd": work.test_cmd,
                   "reflection_model": opts.reflection_model or endpoint.model,
                   "reflection_triggers": opts.reflection_triggers or "all",
@@ -330,6 +363,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
                   "tool_choice": opts.tool_choice, "parallel_tool_calls": opts.parallel_tool_calls,
                   "max_retries": 0 if conn.server is not None else opts.max_retries,
                   "timeout": _timeout(opts, provider),
+                  "sandbox": sandbox.mode, "pass_env": list(sandbox.pass_env),
                   "wire": describe_wire(profile, profile.tool_calls == "text")},
     )
     path = opts.out or opts.runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{work.task_name or 'custom'}-{provider}.jsonl"
@@ -339,7 +373,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
         path.unlink()  # the user named this file: a new run replaces it rather than appending to it
     return Run(header=header, path=Path(path), control=control, loop=loop, workspace=work.workspace,
                test_cmd=work.test_cmd, notices=notices, server=conn.server, replayed=conn.replayed,
-               local_server=conn.local_server)
+               local_server=conn.local_server, temporary_workspace=work.task is not None)
 
 
 def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, goal: str, refused: set[str]) -> Any:

@@ -2,9 +2,9 @@
 
 Every path a tool receives goes through `Workspace.resolve`, which is the only place that decides what is
 inside: the model is a stranger typing paths, so `..`, absolute paths and symlinks that lead out are refused
-with a message the model can act on. Commands run in their own process group, so a timeout kills the
-whole tree (a test that forks a server cannot outlive it), with every secret-looking variable removed from
-the environment: a command the model writes must never print the API key into the transcript.
+with a message the model can act on. Commands run in the workspace's sandbox (`agent.tools.sandbox`), in
+their own process group, so a timeout kills the whole tree, with an environment built from an allow-list:
+a command the model writes must never print the API key into the transcript.
 """
 
 from __future__ import annotations
@@ -12,16 +12,14 @@ from __future__ import annotations
 import asyncio
 import codecs
 import os
-import re
+import shutil
 import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.protocols import ToolErrorKind
-
-SECRET_NAME = re.compile(r"(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)
-"""Environment variable names that are never passed to commands (OPENAI_API_KEY, GITHUB_TOKEN, ...)."""
+from agent.tools.sandbox import TMP_DIR, Sandbox, default_sandbox
 
 
 class ToolError(Exception):
@@ -61,12 +59,6 @@ class CommandResult:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0 and not self.timed_out
-
-
-def scrubbed_environ(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """A copy of the environment without API keys, tokens, secrets or passwords."""
-    source = os.environ if environ is None else environ
-    return {k: v for k, v in source.items() if not SECRET_NAME.search(k)}
 
 
 def cut_marker(count: int) -> str:
@@ -121,12 +113,14 @@ def _kill_group(pid: int) -> None:
 
 
 class Workspace:
-    """A root folder; paths are relative to it and may not leave it."""
+    """A root folder; paths are relative to it and may not leave it. Commands run in `sandbox` (default:
+    bwrap where it works here)."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, sandbox: Sandbox | None = None) -> None:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise ValueError(f"workspace {self.root} is not a folder")
+        self.sandbox = sandbox or default_sandbox()
 
     def resolve(self, path: str) -> Path:
         """The real path `path` names inside the workspace, or a ToolError saying why it is refused."""
@@ -155,12 +149,21 @@ class Workspace:
         return rel if rel else "."
 
     async def run(self, cmd: str, timeout: float = 60, output_cap: int = 12_000) -> CommandResult:
-        """Run `cmd` in a shell at the root; stdout and stderr merged, capped, killed as a group on timeout."""
+        """Run `cmd` in a shell at the root, in the sandbox; stdout and stderr merged, capped, killed as a
+        group on timeout."""
         start = time.monotonic()
-        proc = await asyncio.create_subprocess_shell(
-            cmd,
+        tmp = self.root / TMP_DIR
+        tmp.mkdir(exist_ok=True)
+        try:
+            return await self._run(cmd, timeout, output_cap, start)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    async def _run(self, cmd: str, timeout: float, output_cap: int, start: float) -> CommandResult:
+        proc = await asyncio.create_subprocess_exec(
+            *self.sandbox.argv(cmd, self.root),
             cwd=self.root,
-            env=scrubbed_environ(),
+            env=self.sandbox.environ(self.root),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
