@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.display.terminal import complain
 from agent.display.wording import plural
-from agent.run.cli import build_parser, dispatch_headless, run_options
+from agent.run.cli import EXIT_2_REASONS, build_parser, dispatch_headless, run_options
 from agent.models.presets import UsageError
 from agent.tools.sandbox import make_undumpable
 
@@ -117,7 +117,7 @@ def live_app(args: argparse.Namespace | None) -> int:
     if code:
         return code
     # Quitting the app is not a failure; only a run that could not talk to its model is.
-    return 2 if done is not None and done.reason in ("provider_error", "error") else 0
+    return 2 if done is not None and done.reason in EXIT_2_REASONS else 0
 
 
 def main(argv: list[str] | None = None) -> int:

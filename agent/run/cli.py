@@ -37,6 +37,8 @@ from agent.models.presets import PROVIDER_NAMES, UsageError
 from agent.tools.sandbox import SANDBOX_MODES, make_undumpable
 
 REFLECTION_MODES = get_args(ReflectionMode)
+EXIT_2_REASONS = ("provider_error", "error", "context_length")
+"""Runs that ended because of the endpoint or the driver, not the agent: exit 2 with the reason on stderr."""
 
 
 def add_run_flags(p: argparse.ArgumentParser) -> None:
@@ -208,7 +210,7 @@ def cmd_run_headless(args: argparse.Namespace, out: TextIO | None = None) -> int
         if not getattr(args, "keep_workspace", False) and run.remove_workspace():
             out.write(f"agent-tui: removed the temporary workspace {run.workspace} (--keep-workspace keeps it)\n")
     done = run.finished
-    if done is None or done.reason in ("provider_error", "error"):
+    if done is None or done.reason in EXIT_2_REASONS:
         detail = done.detail if done else "the run ended without a result"
         complain(detail)
         return 2
