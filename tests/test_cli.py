@@ -116,6 +116,23 @@ def test_event_printer_folds_long_results_around_the_cause() -> None:
     assert "… 16 lines hidden …" in shown and "… 20 lines hidden …" in shown and "line 30\n" not in shown
 
 
+def test_event_printer_caps_what_the_model_and_tools_wrote() -> None:
+    """A 5 MB reply was printed whole at every iteration; escape sequences in it reached the terminal."""
+    from agent.events import AssistantMessage, Notice, ToolResult
+
+    buf = io.StringIO()
+    printer = cli.EventPrinter(buf)
+    huge = "\x1b[2J\x1b]0;owned\x07" + "y" * 5_000_000
+    printer.show(AssistantMessage(iteration=1, message={"role": "assistant", "content": huge}))
+    printer.show(ToolResult(iteration=1, tool_call_id="c", name="read_file", content=huge,
+                            message={"role": "tool", "tool_call_id": "c", "content": huge}))
+    printer.show(Notice(text=huge))
+    printed = buf.getvalue()
+    assert len(printed) < 10_000 and "\x1b" not in printed and "\x07" not in printed
+    assert "\\x1b[2J\\x1b]0;owned\\x07" in printed  # shown, not obeyed
+    assert printed.count("more characters in the transcript]") == 3
+
+
 def test_replay_names_the_first_divergence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first = tmp_path / "first.jsonl"
     assert run_cli(["run", "--headless", "--reflection", "off", "--out", str(first)], capsys)[0] == 0

@@ -160,6 +160,15 @@ DAEMON = "import sys, time\nopen(sys.argv[1], 'w').write('up\\n')\ntime.sleep(10
 """Says it runs by writing to the FIFO named first, then sleeps; the second argument marks it."""
 
 
+async def test_a_command_cannot_hard_link_a_system_file_into_the_workspace(tmp_path: Path,
+                                                                          bwrap: Sandbox) -> None:
+    """A hard link gave read_file a file outside the workspace: in the sandbox the mounts differ."""
+    ws = Workspace(tmp_path, bwrap)
+    result = await ws.run("ln /etc/passwd linked")
+    assert not result.ok and "Invalid cross-device link" in result.output
+    assert not (ws.root / "linked").exists()
+
+
 def _daemons(root: Path) -> tuple[str, str]:
     """(marker, the command that starts the daemon with FIFO F: `{} F`) in workspace `root`."""
     (root / "daemon.py").write_text(DAEMON)
