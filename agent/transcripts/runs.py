@@ -144,10 +144,10 @@ def _records(folder: Path) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     jobs = folder / "jobs"
     if jobs.is_dir():
-        for path in sorted(jobs.glob("*.json")):
+        for path in sorted(p for p in jobs.glob("*.json") if p.is_file()):  # a FIFO would hang the read
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 continue
             if isinstance(data, dict) and data.get("task") and data.get("setting"):
                 rel = data.get("transcript") or f"runs/{data['task']}__{data['setting']}__r{data.get('repeat', 1)}.jsonl"
@@ -243,7 +243,7 @@ def summarize_file(entry: RunEntry) -> RunEntry:
             first = f.readline()
             try:
                 header = json.loads(first)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested without end
                 header = None
             if not isinstance(header, dict) or header.get("type") != "header":
                 entry.error, entry.source = "not an agent-tui transcript", "transcript"
@@ -278,7 +278,7 @@ def summarize_file(entry: RunEntry) -> RunEntry:
             try:
                 finished = json.loads(line)
                 break
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
     entry.reflections = reflections
     if isinstance(finished, dict):
