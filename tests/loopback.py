@@ -282,8 +282,9 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.owner
         usage = payload["usage"] if (body.get("stream_options") or {}).get("include_usage") else None
         choice = payload["choices"][0]
-        data = sse_body(sse_chunks(choice["message"], model=payload["model"], usage=usage, finish=choice["finish_reason"],
-                                   with_index=server.stream_index, with_ids=server.stream_ids))
+        data = sse_body(sse_chunks(choice["message"], model=payload["model"], usage=usage,
+                                   finish=choice["finish_reason"], with_index=server.stream_index,
+                                   with_ids=server.stream_ids))
         cut = server.cut_stream(server.count) if server.cut_stream else None
         if cut is None:
             self._send(200, "text/event-stream", data)

@@ -162,7 +162,8 @@ def test_a_reply_cut_at_the_length_limit_is_not_run_and_the_model_is_told(tmp_pa
             "arguments are not run") in notices(events)
     result = next(e for e in events if isinstance(e, ToolResult))
     assert result.is_error and result.content.startswith("error: not run: the reply was cut off at the output token")
-    assert result.tool_call_id == "c0" and not any("notes.txt" in r.content for r in events if isinstance(r, ToolResult))
+    assert result.tool_call_id == "c0"
+    assert not any("notes.txt" in r.content for r in events if isinstance(r, ToolResult))
 
 
 @pytest.mark.parametrize(("finish", "said"), [

@@ -114,7 +114,8 @@ def test_a_headless_run_keeps_every_key_out_of_the_transcript(tmp_path: Path, bw
     out = tmp_path / "run.jsonl"
     env = {**os.environ, **SECRETS}
     done = subprocess.run([sys.executable, "-m", "agent.run.cli", "run", "--headless", "--workspace", str(ws),
-                           "--goal", "g", "--test-cmd", f"cat /proc/$PPID/environ; env; {sys.executable} -c 'import conftest'",
+                           "--goal", "g",
+                           "--test-cmd", f"cat /proc/$PPID/environ; env; {sys.executable} -c 'import conftest'",
                            "--provider", "scripted", "--script", str(script), "--reflection", "off",
                            "--out", str(out)], env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode in (0, 1), done.stderr
@@ -312,7 +313,8 @@ def test_a_same_user_process_cannot_read_agent_tui_environment(protect: bool) ->
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_DUMPABLE is Linux's")
 def test_the_cli_makes_itself_undumpable() -> None:
-    code = "import ctypes; from agent.run.cli import main; main(['tasks']); print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))"
+    code = ("import ctypes; from agent.run.cli import main; main(['tasks']); "
+            "print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))")  # 3: PR_GET_DUMPABLE
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines()[-1] == "0"  # PR_GET_DUMPABLE
 

@@ -41,7 +41,8 @@ CONTEXT_LENGTH_TEXTS: tuple[str, ...] = (
     "context_length",  # OpenAI, Groq: code context_length_exceeded
     "maximum context length",  # OpenAI, vLLM: "This model's maximum context length is 8192 tokens. ..."
     "context window",
-    "exceeds the available context size",  # llama.cpp's server: "the request exceeds the available context size, try increasing it"
+    "exceeds the available context size",  # llama.cpp's server: "the request exceeds the available context
+    # size, try increasing it"
 )
 """What endpoints say when the request is longer than the model's context (matched lower-case)."""
 
@@ -113,7 +114,7 @@ def _describe(exc: BaseException, endpoint: Endpoint | None) -> str:
     if isinstance(exc, openai.APIConnectionError):
         return f"cannot reach {where}: {exception_text(exc.__cause__ or exc)}"
     if isinstance(exc, (NotACompletion, json.JSONDecodeError, UnicodeDecodeError)):
-        body = exc.body if isinstance(exc, NotACompletion) else exc.doc if isinstance(exc, json.JSONDecodeError) else "?"
+        body = exc.body if isinstance(exc, NotACompletion) else getattr(exc, "doc", "?")
         what = f"a body that is not a chat completion: {one_line(body, 120)!r}" if body.strip() else "an empty body"
         if isinstance(exc, UnicodeDecodeError):
             what = "a body that is not UTF-8 text"

@@ -5,9 +5,10 @@ inside: the model is a stranger typing paths, so `..`, absolute paths and symlin
 with a message the model can act on. Every file a tool reads or writes goes through `read_file` /
 `write_file` here: only regular files (a FIFO would hang the read, `/dev/zero` never ends), at most
 `MAX_FILE_BYTES`, and never one hard-linked from outside (a file with more links than it had when the
-workspace was opened may be the other name of a file elsewhere). Commands run in the workspace's sandbox (`agent.tools.sandbox`), in
-their own process group, so a timeout kills the whole tree, with an environment built from an allow-list:
-a command the model writes must never print the API key into the transcript.
+workspace was opened may be the other name of a file elsewhere). Commands run in the workspace's sandbox
+(`agent.tools.sandbox`), in their own process group, so a timeout kills the whole tree, with an
+environment built from an allow-list: a command the model writes must never print the API key into the
+transcript.
 """
 
 from __future__ import annotations

@@ -144,6 +144,11 @@ def event_problem(event: Event) -> str | None:
     return None
 
 
+_COUNTS = {"iteration_started": ("request_size",), "assistant_message": ("latency_s", "ttft_s"),
+           "tool_result": ("duration_s",), "reflection_note": ("latency_s",), "run_finished": ("iterations",)}
+"""The fields of each event that hold a size, a duration or a count: never negative, never NaN."""
+
+
 def _bad_count(value: float | int | None) -> bool:
     return value is not None and not (value >= 0 and math.isfinite(value))
 
@@ -153,33 +158,18 @@ def implausible(event: Event) -> str | None:
     whose id is not its message's), or None."""
     if _bad_count(event.ts):
         return f"{event.type}: ts is {event.ts}"
-    cls = event.__class__
-    numbers: dict[str, float | int | None] = {}
-    usage: Usage | None = None
-    if cls is IterationStarted:
-        if event.iteration < 1:  # type: ignore[union-attr]
-            return f"iteration_started: iteration is {event.iteration}"  # type: ignore[union-attr]
-        numbers = {"request_size": event.request_size}  # type: ignore[union-attr]
-    elif cls is AssistantMessage:
-        numbers = {"latency_s": event.latency_s, "ttft_s": event.ttft_s}  # type: ignore[union-attr]
-        usage = event.usage  # type: ignore[union-attr]
-    elif cls is ToolResult:
-        numbers = {"duration_s": event.duration_s}  # type: ignore[union-attr]
-        said = event.message.get("tool_call_id")  # type: ignore[union-attr]
-        if said != event.tool_call_id:  # type: ignore[union-attr]
-            return (f"tool_result: tool_call_id {event.tool_call_id!r} differs from its message's "  # type: ignore[union-attr]
-                    f"tool_call_id {said!r}")
-    elif cls is ReflectionNote:
-        numbers = {"latency_s": event.latency_s}  # type: ignore[union-attr]
-        usage = event.usage  # type: ignore[union-attr]
-    elif cls is RunFinished:
-        numbers = {"iterations": event.iterations}  # type: ignore[union-attr]
-        usage = event.usage  # type: ignore[union-attr]
-    if usage is not None:
-        numbers.update(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
-    for name, value in numbers.items():
-        if _bad_count(value):
-            return f"{event.type}: {name} is {value}"
+    if isinstance(event, IterationStarted) and event.iteration < 1:
+        return f"iteration_started: iteration is {event.iteration}"
+    if isinstance(event, ToolResult) and event.message.get("tool_call_id") != event.tool_call_id:
+        said = event.message.get("tool_call_id")
+        return f"tool_result: tool_call_id {event.tool_call_id!r} differs from its message's tool_call_id {said!r}"
+    for name in _COUNTS.get(event.type, ()):
+        if _bad_count(getattr(event, name)):
+            return f"{event.type}: {name} is {getattr(event, name)}"
+    usage = getattr(event, "usage", None)
+    for name in ("prompt_tokens", "completion_tokens"):
+        if usage is not None and _bad_count(getattr(usage, name)):
+            return f"{event.type}: usage.{name} is {getattr(usage, name)}"
     return None
 
 
