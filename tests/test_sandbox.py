@@ -17,6 +17,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -282,6 +283,20 @@ def test_headless_runs_use_bwrap_and_remove_their_workspace(tmp_path: Path, bwra
     kept = Path(load_transcript(tmp_path / "k.jsonl").header.workspace)
     assert (kept / "quicksort.py").is_file()
     shutil.rmtree(kept)
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_the_app_removes_its_temporary_workspace_too(monkeypatch: pytest.MonkeyPatch, keep: bool,
+                                                     tmp_path: Path) -> None:
+    import tui.main
+
+    shown: list[Any] = []
+    monkeypatch.setattr(tui.main, "_show", lambda screen, args: shown.append(screen.run_handle) or 0)
+    argv = ["run", "--out", str(tmp_path / "r.jsonl"), *(["--keep-workspace"] if keep else [])]
+    assert tui.main.main(argv) == 0
+    [run] = shown
+    assert run.workspace.exists() == keep
+    shutil.rmtree(run.workspace, ignore_errors=True)
 
 
 def test_pass_env_takes_names_only(capsys: pytest.CaptureFixture[str]) -> None:

@@ -114,6 +114,8 @@ def live_app(args: argparse.Namespace | None) -> int:
     done = run.finished
     print(f"agent-tui: transcript {run.path}" + (f" ({done.reason}, {plural(done.iterations, 'iteration')})"
                                                  if done else ""))
+    if not getattr(args, "keep_workspace", False):
+        run.remove_workspace()  # the copy of a bundled task; nobody else will look at it
     if code:
         return code
     # Quitting the app is not a failure; only a run that could not talk to its model is.

@@ -54,7 +54,7 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--pass-env", action="append", default=[], metavar="NAME",
                    help="pass this variable to commands (repeatable); they get only PATH, LANG, TERM otherwise")
     g.add_argument("--keep-workspace", action="store_true",
-                   help="headless: keep the bundled task's temporary workspace (default: removed at the end)")
+                   help="keep the bundled task's temporary workspace (default: removed when the run ends)")
     g = p.add_argument_group("model")
     g.add_argument("--provider", choices=PROVIDER_NAMES,
                    help="endpoint preset; default: the first whose API key is set, else the offline script")
