@@ -93,9 +93,9 @@ class Endpoint:
     def redact(self, text: str) -> str:
         """`text` with the base URL's credentials, and the API key, masked wherever they occur."""
         text = text.replace(self.base_url, self.shown_url)
-        for secret in [*url_secrets(self.base_url), self.api_key]:
-            if len(secret) >= 3 and secret != "not-needed":
-                text = text.replace(secret, "***")
+        key = [self.api_key] if len(self.api_key) >= 8 and self.api_key != "not-needed" else []  # not "offline"
+        for secret in [*url_secrets(self.base_url), *key]:
+            text = text.replace(secret, "***")
         return text
 
     def __repr__(self) -> str:  # keep the key out of tracebacks and debug prints
