@@ -349,7 +349,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
     loop = AgentLoop(model=model, toolbox=toolbox, system_prompt=SYSTEM_PROMPT, goal=work.goal, control=control,
                      max_steps=opts.max_steps, reflector=reflector,
                      nudge=TEXT_NUDGE if profile.tool_calls == "text" else NUDGE,
-                     changes=ChangeTracker(work.workspace))
+                     changes=ChangeTracker(toolbox.workspace))
     header = TranscriptHeader(
         task=work.task_name, goal=work.goal, provider=endpoint.provider, model=endpoint.model,
         base_url=endpoint.shown_url, workspace=str(work.workspace), tools=toolbox.schemas(),
