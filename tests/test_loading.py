@@ -19,7 +19,7 @@ from agent.events import AssistantMessage, IterationStarted, RunFinished, RunSta
 from agent.run import cli
 from agent.transcripts.importers import check_file
 from agent.transcripts.runs import discover_runs, summarize_file
-from agent.transcripts.transcript import TranscriptError, TranscriptHeader, TranscriptWriter
+from agent.transcripts.transcript import TranscriptError, TranscriptHeader, TranscriptTail, TranscriptWriter
 
 REPO = Path(__file__).resolve().parent.parent
 GOAL = {"role": "user", "content": "g"}
@@ -75,6 +75,17 @@ def test_tool_calls_that_are_not_a_list_of_objects(tmp_path: Path, capsys: pytes
 # --- nesting without end --------------------------------------------------------------------------------------
 
 
+def test_a_followed_file_refuses_a_malformed_event_appended(tmp_path: Path) -> None:
+    path = tmp_path / "live.jsonl"
+    with TranscriptWriter(path, TranscriptHeader()) as w:
+        w.write(RunStarted(messages=[GOAL]))
+    tail = TranscriptTail(path, path.stat().st_size)
+    with TranscriptWriter(path, TranscriptHeader()) as w:
+        w.write(AssistantMessage(iteration=1, message={"role": "assistant", "content": None, "tool_calls": "abc"}))
+    with pytest.raises(TranscriptError, match='bad assistant_message event appended: its message has "tool_calls"'):
+        tail.read()
+
+
 def test_json_nested_1000_deep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     deep = "[" * 1000 + "]" * 1000
     document = tmp_path / "deep.json"
@@ -105,13 +116,23 @@ def test_a_message_nested_below_the_parsers_limit_is_refused_too(tmp_path: Path,
     assert "run.jsonl:2: bad run_started event: messages[0] nests more than 64 levels deep" in check_fails(path, capsys)
 
 
-def test_the_runs_picker_survives_a_deep_header(tmp_path: Path) -> None:
-    (tmp_path / "deep.jsonl").write_text('{"type": "header", "x": ' + "[" * 1000 + "]" * 1000 + "}\n")
+def test_the_runs_picker_survives_deep_json_fifos_and_devices(tmp_path: Path) -> None:
+    """A folder of runs with a header nested 1,000 deep, FIFOs and a link to /dev/zero among them: listed
+    at once (a FIFO opened for reading would block for good), the good run kept, the rest counted."""
+    deep = "[" * 1000 + "]" * 1000
+    (tmp_path / "deep.jsonl").write_text('{"type": "header", "x": ' + deep + "}\n")
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    (tmp_path / "zero.jsonl").symlink_to("/dev/zero")
     (tmp_path / "jobs").mkdir()
-    (tmp_path / "jobs" / "deep.json").write_text("[" * 1000 + "]" * 1000)
+    (tmp_path / "jobs" / "deep.json").write_text(deep)
     os.mkfifo(tmp_path / "jobs" / "fifo.json")
-    [entry] = discover_runs(tmp_path)
-    assert summarize_file(entry).error == "not an agent-tui transcript"
+    good = tmp_path / "good.jsonl"
+    with TranscriptWriter(good, TranscriptHeader()) as w:
+        w.write(RunStarted(messages=[GOAL]))
+        w.write(RunFinished(reason="finished"))
+    runs = discover_runs(tmp_path)
+    assert [e.path for e in runs.entries] == [good] and summarize_file(runs.entries[0]).reason == "finished"
+    assert runs.skipped["no-header"] == 1 and runs.skipped["unreadable"] == 3
 
 
 # --- files that are not regular -------------------------------------------------------------------------------

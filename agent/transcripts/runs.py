@@ -95,17 +95,19 @@ class RunsFound:
 
 def _kind(path: Path) -> str:
     """transcript, or why the file is not one (a key of SKIP_REASONS)."""
+    from agent.transcripts.transcript import TranscriptError, open_regular
+
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:  # a FIFO or a device named *.jsonl would never end
             if path.suffix == ".jsonl":
                 first = f.readline(1 << 20)
                 try:
                     header = json.loads(first)
-                except ValueError:
+                except (ValueError, RecursionError):
                     return "no-header"
                 return "transcript" if isinstance(header, dict) and header.get("type") == "header" else "no-header"
             head = f.read(PEEK_BYTES).lstrip()
-    except OSError:
+    except (OSError, TranscriptError):
         return "unreadable"
     if path.name.endswith(".traj.json"):
         return "transcript"
@@ -235,11 +237,13 @@ def summarize_file(entry: RunEntry) -> RunEntry:
     """Fill an entry from its transcript without parsing it all: the header line, the last run_finished
     line (read from the file's tail), and counts of reflection notes and iterations (a byte scan). Another
     tool's file is opened whole."""
+    from agent.transcripts.transcript import TranscriptError, open_regular
+
     path = entry.path
     if path.suffix != ".jsonl":
         return _summarize_import(entry)
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:
             first = f.readline()
             try:
                 header = json.loads(first)
@@ -271,6 +275,9 @@ def summarize_file(entry: RunEntry) -> RunEntry:
             iterations += len(_ITERATION.findall(carry))
     except OSError as exc:
         entry.error, entry.source = f"cannot read: {exc.strerror or exc}", "transcript"
+        return entry
+    except TranscriptError as exc:  # replaced by a FIFO or a device since it was found
+        entry.error, entry.source = str(exc).removeprefix(f"{path}: "), "transcript"
         return entry
     finished = None
     for line in reversed(tail.split(b"\n")):

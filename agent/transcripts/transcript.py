@@ -427,7 +427,7 @@ class TranscriptTail:
         """New events (none when nothing was appended). TranscriptError when the file shrank or was
         replaced, or a completed line is not an event."""
         try:
-            with self.path.open("rb") as f:
+            with open_regular(self.path) as f:  # replaced by a FIFO, it must not hang the app
                 if os.fstat(f.fileno()).st_size < self.offset:
                     raise TranscriptError(f"{self.path}: the file is shorter than when it was opened")
                 f.seek(self.offset)
@@ -443,6 +443,9 @@ class TranscriptTail:
                 event = EVENT_ADAPTER.validate_json(line)
             except ValidationError as exc:
                 raise TranscriptError(f"{self.path}: bad event line appended: {_first_error(exc)}") from None
+            problem = event_problem(event)
+            if problem:
+                raise TranscriptError(f"{self.path}: bad {event.type} event appended: {problem}")
             if event.__class__ is ToolResult:
                 share_content(event)
             events.append(event)
