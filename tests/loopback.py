@@ -89,14 +89,13 @@ class LoopbackServer:
 
     @classmethod
     def for_tasks(cls, names: Iterable[str], **kwargs: Any) -> "LoopbackServer":
-        """Serve each bundled task's own script (agent/tools/taskdata/<name>/script.json)."""
-        from agent.models.offline import load_script
-        from agent.tools.tasks import get_task
+        """Serve each task's reference fix (a bundled task's script.json, or a built suite's)."""
+        from agent.tools.suites import find_task
 
         scripts = {}
         for name in names:
-            task = get_task(name)
-            scripts[task.goal] = load_script(task.script)
+            task = find_task(name)
+            scripts[task.goal] = task.script
         return cls(scripts, **kwargs)
 
     # -- lifecycle -------------------------------------------------------------------------------------

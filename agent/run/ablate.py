@@ -21,20 +21,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import io
 import json
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence, TextIO, get_args
+from typing import Any, Iterable, Iterator, Sequence, TextIO, get_args
 
 from agent.display.terminal import complain, inert
 from agent.display.wording import plural
 from agent.events import ReflectionMode
-from agent.models.presets import PRESETS, UsageError, default_provider, resolve_endpoint
+from agent.models.presets import LOCAL_PROVIDER, PRESETS, UsageError, default_provider, resolve_endpoint
 from agent.run.backends import Backend, LocalBackend
 from agent.run.jobs import (
     CSV_COLUMNS,
@@ -52,6 +53,7 @@ from agent.run.jobs import (
     write_record,
 )
 from agent.run.runner import RunOptions
+from agent.run.summary import format_statistics, setting_statistics
 
 SETTINGS: tuple[str, ...] = get_args(ReflectionMode)
 """The reflection settings a grid can compare: off, or the role the note is injected with."""
@@ -253,6 +255,7 @@ def write_results(out_dir: Path | str, jobs: Sequence[Job] = (), grid: dict[str,
                    "failed": sum(r.failed for r in rows), "missing": len(missing)},
         "groups": summarize(rows),
         "by_setting": summarize(rows, by_task=False) if len({r.task for r in rows}) > 1 else [],
+        "settings": setting_statistics(rows, out_dir),
         "failures": [{"job": r.job.job_id, "exit_reason": r.exit_reason, "error": r.error} for r in rows if r.failed],
         "missing": missing,
         "runs": [{k: v for k, v in asdict(r).items() if k not in ("config", "traceback")} for r in rows],
@@ -337,7 +340,10 @@ def compare_hint(rows: Sequence[ResultRow], out_dir: Path) -> str | None:
 
 def add_ablate_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("grid")
-    g.add_argument("--tasks", default="quicksort", help="comma-separated bundled tasks, or all (default quicksort)")
+    g.add_argument("--tasks", default="quicksort",
+                   help="comma-separated tasks: bundled names, all (the bundled ones), humanevalfix/N, humanevalfix "
+                        "(the suite), humanevalfix:dev or humanevalfix:test (a split), humanevalfix:dev:K (its "
+                        "first K) (default quicksort)")
     g.add_argument("--reflection", default=",".join(SETTINGS), metavar="SETTINGS",
                    help=f"comma-separated reflection settings from {', '.join(SETTINGS)}, or all (default all)")
     g.add_argument("--repeats", type=int, default=1, help="runs of every (task, setting) (default 1)")
@@ -356,11 +362,13 @@ def add_ablate_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cpus-per-job", type=float, metavar="N",
                    help="ray: CPUs each job reserves on its worker, fractions allowed (default 1)")
     g = p.add_argument_group("model")
-    g.add_argument("--provider", choices=(*PRESETS, "scripted"),
+    g.add_argument("--provider", choices=(*PRESETS, LOCAL_PROVIDER, "scripted"),
                    help="endpoint preset; default: the first whose API key is set, else the offline script")
     g.add_argument("--model", help="model name (default: the preset's)")
     g.add_argument("--base-url", help="override the preset's base URL")
     g.add_argument("--script", type=Path, help="scripted provider with one task: JSON list of assistant messages")
+    g.add_argument("--model-path", type=Path, metavar="FILE.gguf",
+                   help="local provider: the GGUF that one llama-cpp-python server, started for the grid, serves")
     g.add_argument("--reflection-model", help="model for reflection calls (default: the agent's)")
     g = p.add_argument_group("loop")
     g.add_argument("--max-steps", type=int, default=30, help="step budget of every run (default 30)")
@@ -388,16 +396,12 @@ def _split(text: str) -> list[str]:
 
 def parse_grid(args: argparse.Namespace) -> tuple[list[Job], RunOptions, Path]:
     """Check the flags and turn them into the jobs, the shared run options and the folder."""
-    from agent.tools.tasks import get_task, list_tasks
+    from agent.tools.suites import select_tasks
 
-    tasks = [t.name for t in list_tasks()] if args.tasks.strip() == "all" else _split(args.tasks)
-    if not tasks:
-        raise UsageError("--tasks needs at least one task name")
-    for name in tasks:
-        try:
-            get_task(name)
-        except KeyError as exc:
-            raise UsageError(str(exc)) from None
+    try:
+        tasks = select_tasks(args.tasks, report=lambda text: print(text, file=sys.stderr))
+    except KeyError as exc:
+        raise UsageError(str(exc)) from None
     settings = list(SETTINGS) if args.reflection.strip() == "all" else _split(args.reflection)
     bad = [s for s in settings if s not in SETTINGS]
     if bad or not settings:
@@ -414,12 +418,17 @@ def parse_grid(args: argparse.Namespace) -> tuple[list[Job], RunOptions, Path]:
         raise UsageError("--script goes with --provider scripted")
     if args.script is not None and len(tasks) > 1:
         raise UsageError("--script replaces one task's script: give a single --tasks entry with it")
-    if provider != "scripted":
+    if (provider == LOCAL_PROVIDER) != (args.model_path is not None):
+        raise UsageError("--provider local goes with --model-path FILE.gguf (and --model-path with it)")
+    if provider == LOCAL_PROVIDER and getattr(args, "backend", "local") != "local":
+        raise UsageError("--provider local serves the model from this process: use --backend local")
+    if provider not in ("scripted", LOCAL_PROVIDER):
         resolve_endpoint(provider, args.model, args.base_url)  # a missing key is one line, not N failed jobs
     jobs = make_grid(tasks, settings, args.repeats)
     base = RunOptions(task=None, provider=provider, model=args.model, base_url=args.base_url, script=args.script,
                       max_steps=args.max_steps, reflection_model=args.reflection_model,
-                      test_timeout=args.test_timeout, step_mode="continuous")
+                      test_timeout=args.test_timeout, step_mode="continuous", model_path=args.model_path,
+                      stream=False)  # nobody watches a job's reply stream in; a whole reply carries its usage
     out_dir = args.out or Path("runs") / f"ablate-{time.strftime('%Y%m%d-%H%M%S')}"
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir}: is a file; give a folder")
@@ -438,6 +447,25 @@ def parse_backend(args: argparse.Namespace) -> Backend:
     if cpus <= 0:
         raise UsageError("--cpus-per-job must be more than 0")
     return RayBackend(address=args.address, cpus_per_job=cpus)
+
+
+@contextlib.contextmanager
+def _shared_local_server(base: RunOptions, needed: bool) -> Iterator[Any]:
+    """--provider local: one llama-cpp-python server for every job of the grid (loading the model once)."""
+    if base.provider != LOCAL_PROVIDER or not needed:
+        yield None
+        return
+    from agent.models.local import LocalModelError, LocalServer
+
+    server = LocalServer(base.model_path)  # type: ignore[arg-type]
+    try:
+        server.__enter__()
+    except LocalModelError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        yield server
+    finally:
+        server.__exit__(None, None, None)
 
 
 def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -464,8 +492,10 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
             "repeats": args.repeats, "concurrency": args.concurrency, "config": job_config(base)}
     interrupted = False
     try:
-        asyncio.run(run_grid(jobs, base, out_dir, concurrency=args.concurrency, progress=Progress(err),
-                             keep_workspaces=args.keep_workspaces, planned=grid, backend=backend))
+        with _shared_local_server(base, bool(grid.todo)) as server:
+            asyncio.run(run_grid(jobs, replace(base, shared_server=server), out_dir, concurrency=args.concurrency,
+                                 progress=Progress(err), keep_workspaces=args.keep_workspaces, planned=grid,
+                                 backend=backend))
     except (KeyboardInterrupt, asyncio.CancelledError):
         interrupted = True
     except UsageError as exc:
@@ -477,6 +507,9 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     out.write("\n" + format_summary(summarize(current)) + "\n")
     if len({r.task for r in current}) > 1:
         out.write("\nover all tasks:\n" + format_summary(summarize(current, by_task=False)) + "\n")
+    if current:
+        out.write("\nper setting (Wilson 95% CI; paired with off on the same task and repeat: exact McNemar p, "
+                  "bootstrap 95% CI):\n" + format_statistics(setting_statistics(current, out_dir)) + "\n")
     failed = [r for r in current if r.failed]
     out.write(f"\n{len(grid.ran)} ran, {len(grid.skipped)} skipped, {len(failed)} failed; "
               f"results: {out_dir / 'results.csv'}, {out_dir / 'summary.json'}\n")

@@ -36,6 +36,7 @@ from agent.events import (
 )
 from agent.models.presets import PROVIDER_NAMES, UsageError
 from agent.tools.sandbox import SANDBOX_MODES, make_undumpable
+from agent.tools.suites import SUITES
 
 REFLECTION_MODES = get_args(ReflectionMode)
 EXIT_2_REASONS = ("provider_error", "error", "context_length")
@@ -45,7 +46,8 @@ EXIT_2_REASONS = ("provider_error", "error", "context_length")
 def add_run_flags(p: argparse.ArgumentParser) -> None:
     """The flags every command that starts a run shares (headless run, TUI run, ablations)."""
     g = p.add_argument_group("what to work on")
-    g.add_argument("--task", default=None, help="bundled task to copy into a fresh workspace (default quicksort)")
+    g.add_argument("--task", default=None,
+                   help="task to copy into a fresh workspace: a bundled one (default quicksort) or humanevalfix/N")
     g.add_argument("--workspace", type=Path, help="work in this folder instead of a bundled task")
     g.add_argument("--goal", help="the user's goal (required with --workspace)")
     g.add_argument("--test-cmd", help="the command run_tests runs in the workspace")
@@ -133,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_flags(run)
     run.add_argument("--headless", action="store_true", help="print events instead of opening the app")
     run.add_argument("--continuous", action="store_true", help="in the app: start running instead of stepping")
-    sub.add_parser("tasks", help="list the bundled tasks")
+    tasks = sub.add_parser("tasks", help="list the tasks of a suite (default: the bundled ones)")
+    tasks.add_argument("--suite", default="bundled", choices=SUITES,
+                       help="bundled (default), or humanevalfix: HumanEval's problems as repair tasks")
     add_ablate_parser(sub)
     check = sub.add_parser("check", help="check a transcript against the Chat Completions ordering rules")
     check.add_argument("file", type=Path)
@@ -150,12 +154,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_tasks(out: TextIO | None = None) -> int:
+def cmd_tasks(suite: str = "bundled", out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """One task per line: name, kind, description; a built suite's kept and skipped counts on stderr."""
     out = out or sys.stdout
-    from agent.tools.tasks import list_tasks
+    err = err or sys.stderr
+    from agent.tools.suites import suite_tasks
 
-    for task in list_tasks():
-        out.write(f"{task.name:<14} {task.kind:<10} {task.description}\n")
+    def report(text: str) -> None:
+        print(text, file=err)
+
+    try:
+        tasks = suite_tasks(suite, report)
+    except KeyError as exc:  # the suite's package is missing
+        print(f"agent-tui: {exc}", file=err)
+        return 2
+    for task in tasks:
+        out.write(f"{task.name:<16} {task.kind:<12} {task.description}\n")
     return 0
 
 
@@ -328,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
 def dispatch_headless(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.command == "tasks":
-            return cmd_tasks()
+            return cmd_tasks(args.suite)
         if args.command == "check":
             return cmd_check(args.file)
         if args.command == "run":

@@ -51,7 +51,7 @@ class Job:
 
     @property
     def job_id(self) -> str:
-        return f"{self.task}__{self.setting}__r{self.repeat}"
+        return f"{self.task.replace('/', '-')}__{self.setting}__r{self.repeat}"  # humanevalfix/N: one file name
 
     @property
     def transcript_name(self) -> str:
@@ -119,6 +119,7 @@ def job_config(base: RunOptions) -> dict[str, Any]:
     return {"provider": base.provider, "model": base.model,
             "base_url": mask_url(base.base_url) if base.base_url else base.base_url,
             "script": str(base.script) if base.script else None, "max_steps": base.max_steps,
+            "model_path": str(base.model_path) if base.model_path else None,
             "reflection_model": base.reflection_model, "test_timeout": base.test_timeout}
 
 

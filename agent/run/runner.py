@@ -10,7 +10,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
@@ -25,8 +25,11 @@ from agent.models.presets import (
     resolve_endpoint,
 )
 from agent.models.errors import describe_provider_error
+from agent.models.local import DEFAULT_MODEL_ENV, default_model
 from agent.models.profiles import Profile, resolve_profile
 from agent.tools.sandbox import Sandbox, SandboxError, SandboxMode, choose_sandbox
+from agent.tools.tasks import Task, verdict_folder
+from agent.tools.workspace import Workspace
 from agent.transcripts.transcript import TranscriptHeader, TranscriptWriter
 
 if TYPE_CHECKING:
@@ -61,6 +64,9 @@ class RunOptions:
     test_timeout: float = 120.0
     model_path: Path | None = None
     """--provider local: the GGUF file llama-cpp-python's server loads."""
+    shared_server: Any = None
+    """--provider local: a LocalServer already serving `model_path` (an ablation starts one for all its
+    jobs); None: the run starts its own and stops it at the end."""
     tool_calls: str | None = None
     """native | text | auto; None: the preset's (see agent.models.profiles)."""
     stream: bool | None = None
@@ -108,6 +114,11 @@ class Run:
     finished: RunFinished | None = None
     local_server: Any = None
     """The llama-cpp-python server of `--provider local`, stopped when the run ends (`close`)."""
+    model_server: Any = None
+    """The LocalServer this run talks to (its own, or an ablation's): when a request fails because it
+    died, the run's ending says so."""
+    task: Task | None = None
+    """The task worked on (None for your own --workspace): its original tests give the verdict."""
 
     async def events(self, transient: bool = False) -> AsyncIterator[Event]:
         """Drive the run, writing every event to the transcript and yielding it. `transient=True` also
@@ -126,10 +137,11 @@ class Run:
                         yield event
                     continue
                 if isinstance(event, RunFinished):
-                    for extra in await self._closing_notices():
+                    event = self._with_server_death(event)
+                    event = await self._with_test_result(event)
+                    for extra in [*await self._closing_notices(), *_verdict_notices(event)]:
                         writer.write(extra)
                         yield extra
-                    event = await self._with_test_result(event)
                     self.finished = event
                 writer.write(event)
                 yield event
@@ -154,13 +166,32 @@ class Run:
         shutil.rmtree(self.workspace, ignore_errors=True)
         return not self.workspace.exists()
 
+    def _with_server_death(self, event: RunFinished) -> RunFinished:
+        """A provider error from a local server that has died: its end, its log, the fix (not just
+        "peer closed connection without sending complete message body")."""
+        death = self.model_server.death() if event.reason == "provider_error" and self.model_server else None
+        return event.model_copy(update={"detail": f"{death}\n(the request failed with: {event.detail})"}) \
+            if death else event
+
     async def _with_test_result(self, event: RunFinished) -> RunFinished:
+        """The verdict: a task's original tests against the workspace's code (its own tests for a
+        workspace that is not a task), beside what the agent's last run_tests said."""
         if not self.test_cmd:
             return event
-        result = await self.loop.toolbox.workspace.run(self.test_cmd, timeout=self.loop.toolbox.test_timeout)
-        passed = result.exit_code == 0 and not result.timed_out
-        tail = result.output[-2000:]
-        return event.model_copy(update={"tests_passed": passed, "test_output": tail})
+        toolbox = self.loop.toolbox
+        last = None if toolbox.last_test is None else toolbox.last_test.ok
+        if self.task is None:
+            result = await toolbox.workspace.run(self.test_cmd, timeout=toolbox.test_timeout)
+        else:
+            folder = verdict_folder(self.task, self.workspace)
+            try:
+                result = await Workspace(folder, toolbox.workspace.sandbox).run(self.task.verdict_cmd,
+                                                                                timeout=toolbox.test_timeout)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+        return event.model_copy(update={"tests_passed": result.ok, "test_output": result.output[-2000:],
+                                        "last_run_tests": last,
+                                        "verdict": "workspace" if self.task is None else "pristine"})
 
     async def _closing_notices(self) -> list[Notice]:
         if self.replayed is None or self.server is None:
@@ -171,6 +202,13 @@ class Run:
         text = (f"replay diverged: {where}" if where
                 else "replay: every request matched the recorded run (durations in tool output aside)")
         return [Notice(level="warning" if where else "info", text=text)]
+
+
+def _verdict_notices(event: RunFinished) -> list[Notice]:
+    if event.verdict == "pristine" and event.last_run_tests and not event.tests_passed:
+        return [Notice(level="warning", text="the workspace's tests passed, but the task's original tests fail "
+                                             "against its code: were the tests changed?")]
+    return []
 
 
 def _iterations(loop: Any) -> int:
@@ -185,7 +223,7 @@ class _Work:
     goal: str
     test_cmd: str | None
     workspace: Path
-    task: Any = None
+    task: Task | None = None
 
 
 @dataclass
@@ -197,6 +235,7 @@ class _Connection:
     server: Any = None
     replayed: Any = None
     local_server: Any = None
+    model_server: Any = None
 
 
 def build_run(opts: RunOptions) -> Run:
@@ -224,7 +263,12 @@ def _build(opts: RunOptions, work: _Work, sandbox: Sandbox, unsandboxed: str | N
             provider = "scripted"
         else:
             provider = default_provider()
-            if provider is None:
+            local = None if provider is not None else default_model()
+            if local is not None:  # no key, but the local extra and a verified model: a real model
+                provider, opts = LOCAL_PROVIDER, replace(opts, model_path=local)
+                notices.append(f"no --provider given and no API key set: running the local model {local.name} "
+                               f"on this CPU ({DEFAULT_MODEL_ENV}=off for the offline scripted model)")
+            elif provider is None:
                 provider = "scripted"
                 notices.append(f"no --provider given and no API key set: using the offline scripted model "
                                f"for task {work.task_name or 'custom'}")
@@ -251,7 +295,8 @@ def _build(opts: RunOptions, work: _Work, sandbox: Sandbox, unsandboxed: str | N
 
 
 def _resolve_work(opts: RunOptions) -> _Work:
-    from agent.tools.tasks import get_task, prepare_workspace
+    from agent.tools.suites import find_task
+    from agent.tools.tasks import prepare_workspace
 
     if opts.workspace is not None:
         workspace = Path(opts.workspace).resolve()
@@ -261,7 +306,7 @@ def _resolve_work(opts: RunOptions) -> _Work:
             raise UsageError("--workspace needs --goal TEXT (what the agent should do there)")
         return _Work(None, opts.goal, opts.test_cmd, workspace)
     try:
-        task = get_task(opts.task or "quicksort")
+        task = find_task(opts.task or "quicksort")
     except (KeyError, ValueError) as exc:
         raise UsageError(str(exc.args[0] if exc.args else exc)) from None
     return _Work(task.name, opts.goal or task.goal, opts.test_cmd or task.test_cmd, prepare_workspace(task), task)
@@ -278,9 +323,15 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
 
     timeout = _timeout(opts, provider)
     if provider == LOCAL_PROVIDER:
+        if opts.shared_server is not None:  # an ablation's: it outlives this run
+            endpoint = Endpoint(LOCAL_PROVIDER, opts.shared_server.base_url, opts.model or
+                                Path(opts.shared_server.model_path).name, "not-needed", None)
+            return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout,
+                                                     gate=opts.request_gate), model_server=opts.shared_server)
         local_server, endpoint = _start_local(opts)
         return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout,
-                                                 gate=opts.request_gate), local_server=local_server)
+                                                 gate=opts.request_gate),
+                           local_server=local_server, model_server=local_server)
     if provider not in ("scripted", "replay"):
         endpoint = resolve_endpoint(provider, opts.model, opts.base_url)
         return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout,
@@ -290,7 +341,8 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
         if provider == "scripted":
             if opts.script is None and work.task is None:
                 raise UsageError("--provider scripted on your own --workspace needs --script FILE")
-            server = OfflineServer(load_script(opts.script or work.task.script), model=opts.model or "scripted")
+            replies = load_script(opts.script) if opts.script else work.task.script
+            server = OfflineServer(replies, model=opts.model or "scripted")
         else:
             if opts.replay is None:
                 raise UsageError("--provider replay needs --transcript FILE (the run to replay)")
@@ -333,7 +385,6 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
     from agent.tools.changes import ChangeTracker
     from agent.tools.toolbox import Toolbox
     from agent.models.wire import describe_wire
-    from agent.tools.workspace import Workspace
 
     endpoint, client = conn.endpoint, conn.client
     stream = profile.stream if opts.stream is None else opts.stream
@@ -354,6 +405,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
         task=work.task_name, goal=work.goal, provider=endpoint.provider, model=endpoint.model,
         base_url=endpoint.shown_url, workspace=str(work.workspace), tools=toolbox.schemas(),
         settings={"max_steps": opts.max_steps, "reflection": opts.reflection, "test_cmd": work.test_cmd,
+                  "verdict_cmd": work.task.verdict_cmd if work.task else work.test_cmd,
                   "reflection_model": opts.reflection_model or endpoint.model,
                   "reflection_triggers": opts.reflection_triggers or "all",
                   "script": str(opts.script) if opts.script else None,
@@ -373,7 +425,8 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
         path.unlink()  # the user named this file: a new run replaces it rather than appending to it
     return Run(header=header, path=Path(path), control=control, loop=loop, workspace=work.workspace,
                test_cmd=work.test_cmd, notices=notices, server=conn.server, replayed=conn.replayed,
-               local_server=conn.local_server, temporary_workspace=work.task is not None)
+               local_server=conn.local_server, model_server=conn.model_server, task=work.task,
+               temporary_workspace=work.task is not None)
 
 
 def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, goal: str, refused: set[str]) -> Any:

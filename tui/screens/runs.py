@@ -13,8 +13,10 @@ from typing import Any, Callable
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -23,6 +25,7 @@ from agent.display.wording import plural
 from agent.transcripts.runs import RunEntry, RunsFound, discover_runs, summarize_file
 from agent.transcripts.transcript import Transcript, TranscriptError
 from tui.content import inert_text
+from tui.screens.results import ResultsPanel, load_settings
 from tui.widgets.runs_table import RunsTable
 
 GOOD = "#98c379"
@@ -30,6 +33,8 @@ BAD = "#e06c75"
 WARN = "#e5c07b"
 MUTED = Style(color="#8b949e")
 MARK_COLORS = {"A": "#61afef", "B": "#d7a65f"}
+RESULTS_MIN_SIZE = (140, 28)
+"""An ablation's results panel is shown from this terminal size (columns, lines) up."""
 
 COLUMNS = [("mark", " "), ("run", "run"), ("task", "task"), ("setting", "setting"), ("repeat", "rep"),
            ("outcome", "outcome"), ("iterations", "iter"), ("tokens", "tokens"), ("reflections", "refl")]
@@ -81,6 +86,15 @@ class RunsScreen(Screen[None]):
     RunsScreen RunsTable {
         height: 1fr;
     }
+    RunsScreen #runs-body {
+        height: 1fr;
+    }
+    RunsScreen #runs-body > RunsTable {
+        width: 3fr;
+    }
+    RunsScreen #runs-body > ResultsPanel {
+        width: 2fr;
+    }
     """
 
     BINDINGS = [
@@ -113,12 +127,23 @@ class RunsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self._head_text(), id="runs-head")
-        yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
+        settings = load_settings(self.folder)  # an ablation's summary: its results beside the runs
+        if settings:
+            with Horizontal(id="runs-body"):
+                yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
+                yield ResultsPanel(settings, id="results")
+        else:
+            yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     @property
     def table(self) -> RunsTable:
         return self.query_one(RunsTable)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The results need room: below RESULTS_MIN_SIZE the runs get the whole width."""
+        for panel in self.query(ResultsPanel):
+            panel.display = event.size.width >= RESULTS_MIN_SIZE[0] and event.size.height >= RESULTS_MIN_SIZE[1]
 
     def on_mount(self) -> None:
         if self.eager:
