@@ -33,7 +33,7 @@ BAD = "#e06c75"
 WARN = "#e5c07b"
 MUTED = Style(color="#8b949e")
 MARK_COLORS = {"A": "#61afef", "B": "#d7a65f"}
-RESULTS_MIN_SIZE = (140, 28)
+RESULTS_MIN_SIZE = (150, 28)
 """An ablation's results panel is shown from this terminal size (columns, lines) up."""
 
 COLUMNS = [("mark", " "), ("run", "run"), ("task", "task"), ("setting", "setting"), ("repeat", "rep"),
@@ -140,11 +140,6 @@ class RunsScreen(Screen[None]):
     def table(self) -> RunsTable:
         return self.query_one(RunsTable)
 
-    def on_resize(self, event: events.Resize) -> None:
-        """The results need room: below RESULTS_MIN_SIZE the runs get the whole width."""
-        for panel in self.query(ResultsPanel):
-            panel.display = event.size.width >= RESULTS_MIN_SIZE[0] and event.size.height >= RESULTS_MIN_SIZE[1]
-
     def on_mount(self) -> None:
         if self.eager:
             for entry in self.entries:
@@ -160,6 +155,8 @@ class RunsScreen(Screen[None]):
     def _build_table(self) -> None:
         """The columns that fit the width (the name cut with `…` at its start when needed), and the rows."""
         width = self.app.size.width or 200  # the terminal: this screen fills it
+        if any(panel.display for panel in self.query(ResultsPanel)):
+            width = width * 3 // 5  # the runs' share beside an ablation's results (the CSS's 3fr to 2fr)
         filled = {key for key in OPTIONAL if any(getattr(e, key) is not None for e in self.entries)}
         keys = [key for key, _ in COLUMNS if key not in OPTIONAL or key in filled]
         longest = max((len(e.name) for e in self.entries), default=3)
@@ -184,7 +181,9 @@ class RunsScreen(Screen[None]):
         for k, entry in enumerate(self.entries):
             table.add_row(*self._cells(k, entry), key=str(k))
 
-    def on_resize(self, event: object) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        for panel in self.query(ResultsPanel):  # the results need room: below it the runs get the whole width
+            panel.display = event.size.width >= RESULTS_MIN_SIZE[0] and event.size.height >= RESULTS_MIN_SIZE[1]
         if self.is_mounted and self.entries:
             row = self.table.cursor_row
             self._build_table()
