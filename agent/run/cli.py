@@ -166,7 +166,7 @@ def cmd_tasks(suite: str = "bundled", out: TextIO | None = None, err: TextIO | N
     try:
         tasks = suite_tasks(suite, report)
     except KeyError as exc:  # the suite's package is missing
-        print(f"agent-tui: {exc}", file=err)
+        complain(str(exc), err)
         return 2
     for task in tasks:
         out.write(f"{task.name:<16} {task.kind:<12} {task.description}\n")
