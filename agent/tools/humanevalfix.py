@@ -215,12 +215,15 @@ def run_checks(items: list[tuple[str, str, str]], timeout: float = CHECK_TIMEOUT
 
 
 def _check_batch(items: list[tuple[str, str, str]], timeout: float) -> list[str]:
-    from agent.tools.workspace import scrubbed_environ
+    """The code is HumanEval's canonical solutions and our mutants of them, not a model's: it runs in a
+    child with the commands' allow-listed environment (no keys), in a temporary folder, not in bubblewrap."""
+    from agent.tools.sandbox import TMP_DIR, Sandbox
 
     with tempfile.TemporaryDirectory(prefix="agent-tui-humanevalfix-") as tmp:
+        (Path(tmp) / TMP_DIR).mkdir()
         proc = subprocess.Popen([sys.executable, "-m", "agent.tools.humanevalfix", "--check", str(timeout)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                cwd=tmp, env={**scrubbed_environ(), "PYTHONPATH": _import_root()})
+                                cwd=tmp, env={**Sandbox().environ(Path(tmp)), "PYTHONPATH": _import_root()})
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(json.dumps(items).encode("utf-8"))
         proc.stdin.close()
