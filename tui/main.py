@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from agent.display.terminal import complain
 from agent.display.wording import plural
-from agent.run.cli import EXIT_2_REASONS, build_parser, dispatch_headless, run_options
+from agent.run.cli import EXIT_2_REASONS, build_parser, dispatch_headless, fork_spec, run_options
 from agent.models.presets import UsageError
+from agent.run.runner import Run, build_run, demo_run
 from agent.tools.sandbox import make_undumpable
 
 if TYPE_CHECKING:
@@ -100,21 +101,15 @@ def open_app(args: argparse.Namespace) -> int:
     return _show(screen, args)
 
 
-def live_app(args: argparse.Namespace | None) -> int:
-    """`agent-tui` (the demo) or `run` without --headless: the loop, live."""
-    from agent.run.runner import build_run, demo_run
-
-    if args is None:
-        run = demo_run(step_mode=True)
-    else:
-        run = build_run(run_options(args, step_mode="continuous" if args.continuous else "step"))
+def live_app(run: Run, keep_workspace: bool = False) -> int:
+    """`agent-tui` (the demo), `run` or `fork` without --headless: the loop, live."""
     from tui.screens.transcript import TranscriptScreen
 
     code = _show(TranscriptScreen(run=run), None)
     done = run.finished
     print(f"agent-tui: transcript {run.path}" + (f" ({done.reason}, {plural(done.iterations, 'iteration')})"
                                                  if done else ""))
-    if not getattr(args, "keep_workspace", False):
+    if not keep_workspace:
         run.remove_workspace()  # the copy of a bundled task; nobody else will look at it
     if code:
         return code
@@ -128,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command is None:
-            return live_app(None)
+            return live_app(demo_run(step_mode=True))
         if args.command == "open":
             return open_app(args)
         if args.command == "compare":
@@ -138,7 +133,12 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve_app(args)
         if args.command == "run" and not args.headless:
-            return live_app(args)
+            return live_app(build_run(run_options(args, step_mode="continuous" if args.continuous else "step")),
+                            args.keep_workspace)
+        if args.command == "fork" and not (args.headless or args.each_note):
+            from agent.run.fork import build_fork
+
+            return live_app(build_fork(fork_spec(args)), args.keep_workspace)
     except UsageError as exc:
         complain(str(exc))
         return 2

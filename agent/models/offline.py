@@ -138,6 +138,11 @@ class OfflineServer:
         self.reflection_requests: list[dict[str, Any]] = []
         self._next = 0
 
+    def skip(self, count: int) -> None:
+        """Answer the next request with the reply `count` places further on (a fork answers its first
+        requests from a recording, and the script goes on where the recorded run was)."""
+        self._next += count
+
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 

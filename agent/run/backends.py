@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
 
-from agent.run.jobs import Job, ResultRow, run_job, worker_name
+from agent.run.jobs import Job, JobBuilder, ResultRow, run_job, worker_name
 from agent.run.runner import RunOptions
 
 
@@ -41,6 +41,9 @@ class LocalBackend:
     a time (its agent turns and reflection calls are sequential), so K jobs are at most K requests in
     flight. Each job writes its transcript straight into the grid folder."""
 
+    build: JobBuilder | None = None
+    """Makes each job's run (default: `run_job`'s, the job's task and reflection setting)."""
+
     async def run(self, jobs: Sequence[Job], base: RunOptions, out_dir: Path, sink: JobSink, *,
                   concurrency: int, keep_workspaces: bool) -> None:
         gate = asyncio.Semaphore(concurrency)
@@ -50,7 +53,7 @@ class LocalBackend:
             async with gate:
                 sink.started(job, worker)
                 try:
-                    row = await run_job(job, base, out_dir, keep_workspace=keep_workspaces)
+                    row = await run_job(job, base, out_dir, keep_workspace=keep_workspaces, build=self.build)
                 except BaseException:
                     sink.stopped(job)
                     raise

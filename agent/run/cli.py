@@ -43,14 +43,16 @@ EXIT_2_REASONS = ("provider_error", "error", "context_length")
 """Runs that ended because of the endpoint or the driver, not the agent: exit 2 with the reason on stderr."""
 
 
-def add_run_flags(p: argparse.ArgumentParser) -> None:
-    """The flags every command that starts a run shares (headless run, TUI run, ablations)."""
+def add_run_flags(p: argparse.ArgumentParser, work: bool = True) -> None:
+    """The flags every command that starts a run shares (headless run, TUI run, fork; `work=False`: no task,
+    workspace, goal or test command, which a fork takes from its parent)."""
     g = p.add_argument_group("what to work on")
-    g.add_argument("--task", default=None,
-                   help="task to copy into a fresh workspace: a bundled one (default quicksort) or humanevalfix/N")
-    g.add_argument("--workspace", type=Path, help="work in this folder instead of a bundled task")
-    g.add_argument("--goal", help="the user's goal (required with --workspace)")
-    g.add_argument("--test-cmd", help="the command run_tests runs in the workspace")
+    if work:
+        g.add_argument("--task", default=None,
+                       help="task to copy into a fresh workspace: a bundled one (default quicksort) or humanevalfix/N")
+        g.add_argument("--workspace", type=Path, help="work in this folder instead of a bundled task")
+        g.add_argument("--goal", help="the user's goal (required with --workspace)")
+        g.add_argument("--test-cmd", help="the command run_tests runs in the workspace")
     g.add_argument("--sandbox", choices=SANDBOX_MODES,
                    help="where commands run: bwrap (bubblewrap; the default where it is installed) or none")
     g.add_argument("--pass-env", action="append", default=[], metavar="NAME",
@@ -135,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_flags(run)
     run.add_argument("--headless", action="store_true", help="print events instead of opening the app")
     run.add_argument("--continuous", action="store_true", help="in the app: start running instead of stepping")
+    add_fork_parser(sub)
     tasks = sub.add_parser("tasks", help="list the tasks of a suite (default: the bundled ones)")
     tasks.add_argument("--suite", default="bundled", choices=SUITES,
                        help="bundled (default), or humanevalfix: HumanEval's problems as repair tasks")
@@ -198,11 +201,61 @@ def cmd_check(path: Path, out: TextIO | None = None) -> int:
     return 1
 
 
+def add_fork_parser(sub: Any) -> None:
+    fk = sub.add_parser("fork", help="replay a run through iteration K, then go on live (in the app, or --headless)",
+                        description="Replay FILE's iterations 1..K (its replies; the tool calls run again on a fresh "
+                                    "workspace and their results are checked against the recording), then go on "
+                                    "live from K+1. Provider, model and loop settings are the parent's unless given.")
+    fk.add_argument("file", type=Path, help="the parent run's transcript")
+    fk.add_argument("--at", type=int, metavar="K", help="the last iteration replayed")
+    fk.add_argument("--drop-note", action="store_true", help="leave out the reflection note written after K")
+    fk.add_argument("--edit-note", metavar="TEXT", help="put TEXT in place of the note after K")
+    fk.add_argument("--each-note", action="store_true", help="fork just before every note with it dropped, "
+                    "--repeats times each, into an ablation folder (--out DIR), and print what each note changed")
+    fk.add_argument("--repeats", type=int, default=1, help="--each-note: forks per note (default 1)")
+    fk.add_argument("--concurrency", type=int, default=4, help="--each-note: forks at once (default 4)")
+    fk.add_argument("--workspace", type=Path, help="a parent run in its own folder: that folder as the run found it")
+    fk.add_argument("--headless", action="store_true", help="print events instead of opening the app")
+    add_run_flags(fk, work=False)
+    fk.set_defaults(reflection=None, max_steps=None)
+
+
+def fork_spec(args: argparse.Namespace) -> Any:
+    """The fork the flags ask for; run options not given (None) stay the parent's."""
+    from dataclasses import fields
+
+    from agent.run.fork import ForkSpec
+    from agent.run.runner import RunOptions
+
+    if args.each_note and (args.at is not None or args.drop_note or args.edit_note is not None):
+        raise UsageError("--each-note forks before every note with it dropped: no --at, --drop-note or --edit-note")
+    if not args.each_note and args.at is None:
+        raise UsageError("fork needs --at K (the last iteration to replay), or --each-note")
+    overrides = {f.name: getattr(args, f.name, None) for f in fields(RunOptions) if f.name != "workspace"}
+    overrides["pass_env"] = tuple(args.pass_env) or None  # none given: the parent's
+    return ForkSpec(args.file, args.at or 0, args.drop_note, args.edit_note, args.workspace, overrides)
+
+
+def cmd_fork(args: argparse.Namespace) -> int:
+    spec = fork_spec(args)
+    if args.each_note:
+        from agent.run.fork_notes import cmd_each_note
+
+        return cmd_each_note(spec, args)
+    from agent.run.fork import build_fork
+
+    return drive_headless(build_fork(spec), keep_workspace=args.keep_workspace)
+
+
 def cmd_run_headless(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
     from agent.run.runner import build_run
 
-    run = build_run(run_options(args))
+    return drive_headless(build_run(run_options(args)), out, keep_workspace=args.keep_workspace)
+
+
+def drive_headless(run: Any, out: TextIO | None = None, *, keep_workspace: bool = False) -> int:
+    """Drive a prepared run to its end, printing its events (exit status: see the module docstring)."""
+    out = out or sys.stdout
     out.write(f"agent-tui: {run.header.provider} / {run.header.model}, task {run.header.task or 'custom'}, "
               f"workspace {run.workspace}\n")
     out.write(f"agent-tui: transcript {run.path}\n")
@@ -222,7 +275,7 @@ def cmd_run_headless(args: argparse.Namespace, out: TextIO | None = None) -> int
     except asyncio.CancelledError:
         pass
     finally:
-        if not getattr(args, "keep_workspace", False) and run.remove_workspace():
+        if not keep_workspace and run.remove_workspace():
             out.write(f"agent-tui: removed the temporary workspace {run.workspace} (--keep-workspace keeps it)\n")
     done = run.finished
     if done is None or done.reason in EXIT_2_REASONS:
@@ -351,6 +404,8 @@ def dispatch_headless(parser: argparse.ArgumentParser, args: argparse.Namespace)
             return cmd_ablate(args)
         if args.command == "export":
             return cmd_export(args)
+        if args.command == "fork":
+            return cmd_fork(args)
     except UsageError as exc:
         complain(str(exc))
         return 2

@@ -21,11 +21,11 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from agent.events import ReflectionNote, RunFinished
 from agent.models.presets import UsageError, mask_url
-from agent.run.runner import RunOptions, build_run
+from agent.run.runner import Run, RunOptions, build_run
 
 CSV_COLUMNS = ("task", "setting", "repeat", "success", "iterations", "reflection_calls", "prompt_tokens",
                "completion_tokens", "wall_time_s", "exit_reason", "worker")
@@ -133,10 +133,16 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-async def run_job(job: Job, base: RunOptions, folder: Path | str, *, keep_workspace: bool = False) -> ResultRow:
+JobBuilder = Callable[[Job, Path], Run]
+"""Builds the run of a job, given the path of its transcript (`agent-tui fork --each-note`: a fork)."""
+
+
+async def run_job(job: Job, base: RunOptions, folder: Path | str, *, keep_workspace: bool = False,
+                  build: JobBuilder | None = None) -> ResultRow:
     """Run one job to its end, its transcript under `folder`, and return its row (the caller records it).
     Any exception becomes a failed row; cancelling returns nothing (the transcript then ends with a
-    `cancelled` run_finished), so the job runs again."""
+    `cancelled` run_finished), so the job runs again. The run is the job's task with its reflection setting,
+    from `base`, unless `build` makes it."""
     transcript, _ = job_paths(Path(folder), job)
     opts = replace(base, task=job.task, workspace=None, goal=None, test_cmd=None, replay=None,
                    reflection=job.setting, out=transcript, step_mode="continuous")  # type: ignore[arg-type]
@@ -146,7 +152,7 @@ async def run_job(job: Job, base: RunOptions, folder: Path | str, *, keep_worksp
     error = trace = ""
     run = None
     try:
-        run = build_run(opts)
+        run = build(job, transcript) if build is not None else build_run(opts)
         async for event in run.events():
             if isinstance(event, ReflectionNote):
                 notes += 1

@@ -407,7 +407,7 @@ class _RunScan:
 
     def _add(self, index: int, event: Any, normalised: list[Any], number: Any) -> None:
         """Messages `event` (the `index`-th) appended to the history, already normalised."""
-        code = _KIND_CODES.index(_origin_kind(event))
+        code = _KIND_CODES.index(origin_kind(event))
         it = number if number.__class__ is int else -1
         for sub, message in enumerate(normalised):
             self.hashes.append(_digest(message))
@@ -443,7 +443,8 @@ class _RunScan:
             imported_from=header.source)
 
 
-def _origin_kind(event: Any) -> str:
+def origin_kind(event: Any) -> str:
+    """Which kind of event put a message into the history (an `Origin.kind`)."""
     if isinstance(event, RunStarted):
         return "seed"
     return {AssistantMessage: "assistant", ToolResult: "tool", ReflectionNote: "reflection",

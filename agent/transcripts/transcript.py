@@ -173,6 +173,18 @@ def implausible(event: Event) -> str | None:
     return None
 
 
+class ForkOrigin(BaseModel):
+    """Where a fork (`agent-tui fork`) branched off its parent run."""
+
+    parent: str
+    """The parent's transcript, as an absolute path."""
+    at: int
+    """The last iteration replayed from the parent; the fork is live from `at + 1` on."""
+    note: str = ""
+    """What became of the parent's note after iteration `at`: kept, dropped, edited, asked again as a ROLE
+    message, or none (the parent wrote none there)."""
+
+
 class TranscriptHeader(BaseModel):
     """The first line of a transcript: what ran, where, and with which settings. Never the API key."""
 
@@ -189,6 +201,8 @@ class TranscriptHeader(BaseModel):
     settings: dict[str, Any] = {}
     source: str | None = None
     """For an imported transcript: the format it was read from."""
+    fork: ForkOrigin | None = None
+    """For a fork: its parent run and the iteration it branched at."""
 
 
 @dataclass
