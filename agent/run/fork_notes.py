@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from agent.display.terminal import complain, inert
 from agent.events import ReflectionNote
 from agent.models.presets import UsageError
 from agent.run.ablate import Progress, plan, run_grid, summarize, write_results
@@ -128,7 +129,7 @@ def cmd_each_note(spec: ForkSpec, args: argparse.Namespace, out: TextIO | None =
         jobs = make_grid([recording.transcript.header.task or "custom"], [n.setting for n in notes], args.repeats)
         grid = plan(jobs, out_dir)
     except UsageError as exc:
-        print(f"agent-tui: {exc}", file=err)
+        complain(str(exc), err)
         return 2
     copy = out_dir / "runs" / parent.name
     copy.parent.mkdir(parents=True, exist_ok=True)
@@ -153,7 +154,7 @@ def cmd_each_note(spec: ForkSpec, args: argparse.Namespace, out: TextIO | None =
     except (KeyboardInterrupt, asyncio.CancelledError):
         interrupted = True
     except UsageError as exc:
-        print(f"agent-tui: {exc}", file=err)
+        complain(str(exc), err)
         return 2
     summary = summarize_run(recording.transcript)
     original = {"file": copy.name, "reason": summary.reason, "tests_passed": summary.tests_passed,
@@ -165,12 +166,12 @@ def cmd_each_note(spec: ForkSpec, args: argparse.Namespace, out: TextIO | None =
             "repeats": args.repeats, "concurrency": args.concurrency, "config": job_config(base),
             "settings": [n.setting for n in notes], "tasks": sorted({j.task for j in jobs})}
     write_results(out_dir, jobs, info)
-    out.write("\n" + format_note_table(table) + "\n")
+    out.write("\n" + inert(format_note_table(table)) + "\n")  # the notes are a model's text
     failed = [r for r in rows if r.failed]
     out.write(f"\n{len(grid.ran)} ran, {len(grid.skipped)} skipped, {len(failed)} failed; results: "
               f"{out_dir / 'results.csv'}, {out_dir / 'summary.json'}; see them with: agent-tui open {out_dir}\n")
     for r in failed:
-        out.write(f"  failed {r.job.job_id}: {r.error}\n")
+        out.write(inert(f"  failed {r.job.job_id}: {r.error}\n"))
     if interrupted:
         out.write(f"interrupted: {len(rows)} of {len(jobs)} forks kept; run the same command again to finish\n")
         return 130
