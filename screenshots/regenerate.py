@@ -28,8 +28,11 @@ sys.path.insert(0, str(ROOT))
 HERE = ROOT / "screenshots"
 
 from agent.transcripts.importers import open_transcript  # noqa: E402
+from agent.run.fork import ForkSpec, build_fork  # noqa: E402
 from agent.run.runner import RunOptions, build_run, demo_run  # noqa: E402
 from tui.app import AgentTuiApp  # noqa: E402
+from tui.screens.compare import CompareScreen  # noqa: E402
+from tui.screens.runs import RunsScreen  # noqa: E402
 from tui.screens.transcript import TranscriptScreen  # noqa: E402
 
 SIZE = (130, 42)
@@ -155,6 +158,53 @@ async def violation(screen: Any, pilot: Any) -> None:
     await pilot.press("e")
 
 
+async def record_forks() -> None:
+    """runs/: the demo, forks of it at iteration 2 (the note dropped; asked again as a user message), a fork
+    of the first fork at 4 with a note written by hand, and a run without reflection, as `agent-tui fork`
+    makes them."""
+    runs = [lambda: build_run(RunOptions(task="quicksort", out=Path("runs/demo.jsonl"))),
+            lambda: build_run(RunOptions(task="quicksort", reflection="off", out=Path("runs/no-reflection.jsonl"))),
+            lambda: build_fork(ForkSpec(Path("runs/demo.jsonl"), 2, drop_note=True)),
+            lambda: build_fork(ForkSpec(Path("runs/demo.jsonl"), 2, overrides={"reflection": "user"})),
+            lambda: build_fork(ForkSpec(Path("runs/demo.fork2.jsonl"), 4, edit_note="Run the tests now.",
+                                        overrides={"max_steps": 8}))]
+    for make in runs:
+        run = make()
+        async for _ in run.events():
+            pass
+        shutil.rmtree(run.workspace, ignore_errors=True)
+
+
+async def fork_form(screen: Any, pilot: Any) -> None:
+    b = next(k for k, block in enumerate(screen.model.blocks) if block.number == 2)
+    screen.view.goto(b, 0)
+    await pilot.press("f")
+    await wait_for(pilot, lambda: pilot.app.screen is not screen)
+    pilot.app.screen.query_one("#note-drop").value = True
+
+
+async def runs_loaded(screen: Any, pilot: Any) -> None:
+    await wait_for(pilot, lambda: screen.loading_done)
+
+
+async def as_opened(screen: Any, pilot: Any) -> None:
+    await pilot.pause()
+
+
+async def fork_shots() -> None:
+    """The fork form over the demo, the runs of a folder as a tree of forks, a fork beside its parent."""
+    await record_forks()
+    demo, fork = "runs/demo.jsonl", "runs/demo.fork2.jsonl"
+    for name, screen, drive, size in [
+        ("fork-form", TranscriptScreen(transcript=open_transcript(demo), title=demo), fork_form, SIZE),
+        ("fork-tree", RunsScreen(Path("runs")), runs_loaded, (130, 14)),
+        ("fork-compare", CompareScreen(open_transcript(demo), open_transcript(fork), label_a=demo, label_b=fork),
+         as_opened, (160, 45)),
+    ]:
+        svg = await shoot(name, screen, drive, size)
+        print(f"{to_png(svg, size).relative_to(ROOT)}")
+
+
 def to_png(svg: Path, size: tuple[int, int] = SIZE, window: tuple[int, int] | None = None) -> Path:
     """Chromium's picture of `svg` (or of any page: `window` is then its size in pixels), beside it."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -171,6 +221,7 @@ def to_png(svg: Path, size: tuple[int, int] = SIZE, window: tuple[int, int] | No
 
 
 async def main() -> None:
+    os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # the tasks' own test runs, faster
     home = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)  # relative run paths in the status bar
@@ -192,6 +243,7 @@ async def main() -> None:
         for name, screen, drive, size in shots:
             svg = await shoot(name, screen, drive, size)
             print(f"{to_png(svg, size).relative_to(ROOT)}")
+        await fork_shots()
         os.chdir(home)
 
 

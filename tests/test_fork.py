@@ -115,7 +115,7 @@ async def test_the_note_after_k_is_kept_rewritten_or_asked_again(parent: Path, t
         assert note.content == "Fix the pivot." and note.triggers == recorded.triggers
         assert note.messages == [{"role": "system", "content": frame("Fix the pivot.", recorded.triggers)}]
     else:
-        assert run.header.fork.note == "asked again as a user message"
+        assert run.header.fork.note == "asked again as user"
         assert note.role == "user" and len(run.server.reflection_requests) == 1
     assert run.server.requests[0]["messages"][-len(note.messages):] == note.messages
 

@@ -223,7 +223,7 @@ class PrefixReflector:
 
     def choice(self, mode: ReflectionMode) -> str:
         """What becomes of the parent's note after K under `mode`: kept, dropped, edited, added (an edited
-        note where the parent had none), asked again as a ROLE message, or none (the parent wrote none)."""
+        note where the parent had none), asked again as ROLE, or none (the parent wrote none)."""
         recorded = self.recording.note_at_fork
         role = self.live.effective_role(mode)
         if self.edit is not None and role is not None:
@@ -232,7 +232,7 @@ class PrefixReflector:
             return "none"
         if self.drop or role is None:
             return "dropped"
-        return "kept" if role == recorded.role else f"asked again as a {role} message"
+        return "kept" if role == recorded.role else f"asked again as {role}"
 
     async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
                               mode: ReflectionMode) -> ReflectionNote | None:

@@ -527,6 +527,39 @@ class AlignedIteration:
         return self.result_differs_a if side == "a" else self.result_differs_b
 
 
+@dataclass(frozen=True)
+class ForkPoint:
+    """One run of a comparison is a fork of the other (`agent-tui fork`): where it branched."""
+
+    side: Side
+    """The fork's side."""
+    at: int
+    """The last iteration it replayed from the other run; it is live from `at + 1`."""
+    note: str = ""
+    """What became of the other run's note after `at` (kept, dropped, edited...)."""
+
+
+def _names_same_file(parent: str, label: str) -> bool:
+    """Whether a fork's recorded parent path and a run's label (its path as given) are the same file: by
+    path when both exist, else by file name (a folder moved since)."""
+    a, b = Path(parent), Path(label)
+    try:
+        if a.exists() and b.exists():
+            return a.samefile(b)
+    except OSError:
+        pass
+    return a.name == b.name
+
+
+def fork_point(a: Transcript, b: Transcript, label_a: str, label_b: str) -> ForkPoint | None:
+    """When one run's header names the other (by its label, a path) as its parent, where it forked."""
+    for side, run, other in (("b", b, label_a), ("a", a, label_b)):
+        fork = run.header.fork
+        if fork is not None and _names_same_file(fork.parent, other):
+            return ForkPoint(side, fork.at, fork.note)  # type: ignore[arg-type]
+    return None
+
+
 @dataclass
 class Alignment:
     """Two runs, iteration by iteration."""
@@ -543,6 +576,8 @@ class Alignment:
     cause_b: Origin | None = None
     a: RunSummary | None = None
     b: RunSummary | None = None
+    fork: ForkPoint | None = None
+    """Set when one run is a fork of the other: iterations 1..`fork.at` are the same by construction."""
 
     def row(self, number: int) -> AlignedIteration | None:
         return next((r for r in self.rows if r.number == number), None)
@@ -630,7 +665,8 @@ def align(a: Transcript, b: Transcript, label_a: str = "A", label_b: str = "B") 
     if first is not None:
         cause_a, cause_b = va.origin(first), vb.origin(first)
     return Alignment(rows=rows, divergence=divergence, diff=diff, first_message_diff=first,
-                     cause_a=cause_a, cause_b=cause_b, a=va.summary(label_a), b=vb.summary(label_b))
+                     cause_a=cause_a, cause_b=cause_b, a=va.summary(label_a), b=vb.summary(label_b),
+                     fork=fork_point(a, b, label_a, label_b))
 
 
 def align_files(first: Path | str, second: Path | str) -> Alignment:

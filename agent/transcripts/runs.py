@@ -55,6 +55,15 @@ class RunEntry:
     """Where the outcome came from: record, csv, transcript (read lazily), or "" (not read yet)."""
     imported: str | None = None
     """Another tool's file: the format it was read from (it records no ending of ours)."""
+    fork_parent: str | None = None
+    """For a fork (`agent-tui fork`): its parent's file, as its header names it."""
+    fork_at: int | None = None
+    """For a fork: the last iteration it replayed from its parent."""
+    fork_note: str = ""
+    """For a fork: what became of the parent's note after `fork_at` (kept, dropped, edited...)."""
+    tree: tuple[bool, ...] = ()
+    """Its place in the folder's tree of forks (`fork_tree`): for itself and each ancestor below the top,
+    whether it is the last fork of its parent; empty at the top level."""
 
     @property
     def loaded(self) -> bool:
@@ -216,9 +225,61 @@ def _apply_record(entry: RunEntry, rec: dict[str, Any]) -> None:
     entry.source = rec["_source"]
 
 
+def _read_fork(entry: RunEntry) -> None:
+    """Fill the entry's fork fields from its header line (one line read)."""
+    try:
+        with entry.path.open("rb") as f:
+            header = json.loads(f.readline())
+    except (OSError, ValueError):
+        return
+    fork = header.get("fork") if isinstance(header, dict) else None
+    if isinstance(fork, dict) and isinstance(fork.get("parent"), str):
+        entry.fork_parent, entry.fork_at = fork["parent"], _int(fork.get("at"))
+        entry.fork_note = str(fork.get("note") or "")
+
+
+def fork_tree(entries: list[RunEntry]) -> list[RunEntry]:
+    """The entries with every fork right under its parent (depth-first, forks in folder order), each with
+    its `tree` place. A fork's parent is found by path, else by file name (a folder copied elsewhere, the
+    copy of the original an `--each-note` folder keeps); a fork whose parent is not here stays on top."""
+    by_path = {e.path.resolve(): e for e in entries}
+    by_name: dict[str, list[RunEntry]] = {}
+    for e in entries:
+        by_name.setdefault(e.path.name, []).append(e)
+    children: dict[int, list[RunEntry]] = {}
+    has_parent: set[int] = set()
+    for e in entries:
+        if e.fork_parent is None:
+            continue
+        parent = by_path.get(Path(e.fork_parent))
+        if parent is None and len(by_name.get(Path(e.fork_parent).name, [])) == 1:
+            parent = by_name[Path(e.fork_parent).name][0]
+        if parent is not None and parent is not e:
+            children.setdefault(id(parent), []).append(e)
+            has_parent.add(id(e))
+    out: list[RunEntry] = []
+    seen: set[int] = set()
+
+    def visit(entry: RunEntry, tree: tuple[bool, ...]) -> None:
+        seen.add(id(entry))
+        entry.tree = tree
+        out.append(entry)
+        kids = [k for k in children.get(id(entry), []) if id(k) not in seen]
+        for n, kid in enumerate(kids):
+            visit(kid, tree + (n == len(kids) - 1,))
+
+    for e in entries:
+        if id(e) not in has_parent:
+            visit(e, ())
+    for e in entries:  # forks of one another in a loop (hand-edited headers): shown on top
+        if id(e) not in seen:
+            visit(e, ())
+    return out
+
+
 def discover_runs(folder: Path | str) -> RunsFound:
     """Every transcript of the folder, with its outcome when a result record has it (else loaded later),
-    and what was skipped."""
+    each fork under its parent (`fork_tree`), and what was skipped."""
     folder = Path(folder)
     records = _records(folder)
     runs = find_transcripts(folder)
@@ -230,6 +291,8 @@ def discover_runs(folder: Path | str) -> RunsFound:
         rec = records.get(rel)
         if rec is not None and (path.stat().st_size > 0):
             _apply_record(entry, rec)
+        _read_fork(entry)
+    runs.entries = fork_tree(runs.entries)
     return runs
 
 

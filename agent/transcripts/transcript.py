@@ -181,8 +181,8 @@ class ForkOrigin(BaseModel):
     at: int
     """The last iteration replayed from the parent; the fork is live from `at + 1` on."""
     note: str = ""
-    """What became of the parent's note after iteration `at`: kept, dropped, edited, asked again as a ROLE
-    message, or none (the parent wrote none there)."""
+    """What became of the parent's note after iteration `at`: kept, dropped, edited, added (edited where
+    the parent wrote none), asked again as ROLE, or none (the parent wrote none there)."""
 
 
 class TranscriptHeader(BaseModel):

@@ -34,6 +34,7 @@ MARKS_HELP = [
     ("≠ dim", "a tool result whose content differs"),
     ("✦ pink", "a reflection note (tinted)"),
     ("— gap —", "an iteration the other run does not have"),
+    ("⎇ line", "one run is a fork of the other: the last iteration it replayed (the view opens there)"),
 ]
 
 

@@ -26,6 +26,7 @@ from agent.transcripts.runs import RunEntry, RunsFound, discover_runs, summarize
 from agent.transcripts.transcript import Transcript, TranscriptError
 from tui.content import inert_text
 from tui.screens.results import ResultsPanel, load_settings
+from tui.widgets.run_tree import run_label
 from tui.widgets.runs_table import RunsTable
 
 GOOD = "#98c379"
@@ -159,7 +160,7 @@ class RunsScreen(Screen[None]):
             width = width * 3 // 5  # the runs' share beside an ablation's results (the CSS's 3fr to 2fr)
         filled = {key for key in OPTIONAL if any(getattr(e, key) is not None for e in self.entries)}
         keys = [key for key, _ in COLUMNS if key not in OPTIONAL or key in filled]
-        longest = max((len(e.name) for e in self.entries), default=3)
+        longest = max((run_label(e).cell_len for e in self.entries), default=3)
 
         def room(ks: list[str]) -> int:
             return width - 2 - sum(WIDTHS[k] + CELL_PAD for k in ks if k != "run") - CELL_PAD
@@ -200,11 +201,12 @@ class RunsScreen(Screen[None]):
     def _all_cells(self, k: int, entry: RunEntry) -> list[Any]:
         mark = self._mark_of(k)
         name = inert(entry.name)
-        if self.name_width and len(name) > self.name_width:  # its end (the file's name) is what tells runs apart
-            name = "…" + name[len(name) - self.name_width + 1:]
+        room = self.name_width - run_label(entry, "").cell_len  # less the tree guides and the fork mark
+        if self.name_width and len(name) > room:  # its end (the file's name) is what tells runs apart
+            name = "…" + name[len(name) - max(room, 2) + 1:]
         return [
             Text(mark, style=Style(color="#1e1e1e", bgcolor=MARK_COLORS[mark], bold=True)) if mark else Text(" "),
-            Text(name, style=Style(bold=True)),
+            run_label(entry, name),
             Text(inert(entry.task)) if entry.task else Text("—", style=MUTED),
             Text(entry.setting or "—", style=Style(color="#ff79c6") if entry.setting not in (None, "off") else ""),
             Text(str(entry.repeat), justify="right") if entry.repeat is not None else Text("—", style=MUTED),
@@ -351,7 +353,8 @@ class RunsScreen(Screen[None]):
 
         self.app.push_screen(HelpScreen([
             ("Runs", binding_rows(self.BINDINGS) + [("j / k / ↑ / ↓", "move")]),
-            ("Columns", [("outcome", "why the run stopped, and whether the task's tests pass at the end"),
+            ("Columns", [("run", "its file; a fork (⎇K: forked at iteration K) sits under its parent"),
+                         ("outcome", "why the run stopped, and whether the task's tests pass at the end"),
                          ("iter", "iterations"), ("tokens", "prompt + completion tokens, reflection calls included"),
                          ("refl", "reflection notes written (one reflection call each)")]),
         ]))

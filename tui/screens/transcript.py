@@ -71,6 +71,8 @@ class TranscriptScreen(Screen[None]):
         Binding("p", "pause", "Pause", tooltip="pause at the next iteration boundary"),
         Binding("r", "toggle_reflection", "Reflect", tooltip="reflection on/off for the next iterations"),
         Binding("v", "show_request", "Request", tooltip="what the model saw: the exact request of this iteration"),
+        Binding("F", "fork", "Fork", show=False, tooltip="fork the run at this iteration: replay up to it, then go on "
+                "live (a form: reflection, the note after it, provider)"),
         Binding("N", "search_previous", "Previous match", show=False, tooltip="previous search match"),
         Binding("escape", "escape", "End search", show=False, tooltip="end the search; with none on, clear the filter"),
         Binding("f", "filter", "Filter", show=False, tooltip="filter the iterations: tool name, role:NAME, errors"),
@@ -400,6 +402,25 @@ class TranscriptScreen(Screen[None]):
         self.app.push_screen(RequestScreen(messages, previous, iteration, color_of=self.model.color,
                                        reflection=reflection))
 
+    def action_fork(self) -> None:
+        """`f`: the fork form for the iteration at the cursor; the fork then runs live in a screen of its own."""
+        iteration = self.view.cursor_iteration
+        if iteration is None:
+            self.notify("put the cursor on an iteration to fork the run there", timeout=3)
+            return
+        if not self.source or self.transcript.header.source is not None:
+            self.notify("fork replays agent-tui's own transcript files", severity="warning", timeout=4)
+            return
+        from pathlib import Path
+
+        from tui.screens.fork_form import ForkForm
+
+        def started(run: Any) -> None:
+            if run is not None:
+                self.app.push_screen(TranscriptScreen(run=run))
+
+        self.app.push_screen(ForkForm(Path(self.source), self.transcript, iteration), started)
+
     async def action_search(self) -> None:
         if self._search_bar is None:
             from tui.widgets.search_bar import SearchBar
@@ -527,7 +548,7 @@ class TranscriptScreen(Screen[None]):
             ("Transcript", binding_rows(TranscriptView.BINDINGS)),
             ("Views", binding_rows(
                 b for b in self.BINDINGS if isinstance(b, Binding) and b.action in
-                ("show_request", "changes", "copy", "raw", "filter", "search", "help", "quit_now"))),
+                ("show_request", "fork", "changes", "copy", "raw", "filter", "search", "help", "quit_now"))),
             ("What the model saw (v)", binding_rows(RequestView.BINDINGS) + [("esc", "close")]),
         ]
         if not self.live:

@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from agent.transcripts.compare import Alignment
-from tui.widgets.compare_view import S_DIFF_MARK, S_DIVERGE_MARK, S_MUTED
+from tui.widgets.compare_view import S_DIFF_MARK, S_DIVERGE_MARK, S_FORK_MARK, S_MUTED
 
 
 def divergence_text(alignment: Alignment) -> Text:
@@ -16,6 +16,13 @@ def divergence_text(alignment: Alignment) -> Text:
     t.append(" COMPARE ", Style(color="#1e1e1e", bgcolor="#61afef", bold=True))
     t.append("  ")
     shared = sum(r.only_in is None for r in alignment.rows)
+    fork = alignment.fork
+    if fork is not None:
+        other = "A" if fork.side == "b" else "B"
+        t.append(f"⎇ {fork.side.upper()} forks {other} at iteration {fork.at}", S_FORK_MARK)
+        if fork.note and fork.note != "none":
+            t.append(f" (note {fork.note})", S_MUTED)
+        t.append(" · ")
     if alignment.divergence is None:
         t.append(f"≡ same requests in all {shared} shared iterations", Style(color="#98c379", bold=True))
         only = [r for r in alignment.rows if r.only_in is not None]

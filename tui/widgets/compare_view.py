@@ -45,6 +45,9 @@ S_DIVERGE_MARK = Style(color=DIVERGE, bold=True)
 S_DIFF_MARK = Style(color=DIFF, bold=True)
 S_RESULT_DIFF_MARK = Style(color="#a08c5a")
 S_REFLECT_MARK = Style(color=REFLECT, bold=True)
+FORK = "#c678dd"
+S_FORK_MARK = Style(color=FORK, bold=True)
+S_FORK_BANNER = Style(color="#1e1e1e", bgcolor=FORK, bold=True)
 REFLECT_BG = Style(bgcolor="#2a1f2b")
 S_MUTED = Style(color=MUTED)
 S_SEP = Style(color="#3e4451")
@@ -169,6 +172,16 @@ class CompareView(LazyBlockView, can_focus=True):
             self._set_row_expanded(self.cause_row, True)
         elif self.divergence_row is not None:
             self._set_row_expanded(self.divergence_row, True)
+        self.fork_row: int | None = None
+        """When one run is a fork of the other: the row of the last iteration it replayed (the view opens
+        there, and a line under it says where the fork went live)."""
+        fork = alignment.fork
+        if fork is not None:
+            self.fork_row = next((k for k, r in enumerate(self.rows)
+                                  if r.kind == "iteration" and r.number == fork.at), None)
+        if self.fork_row is not None:
+            self.cursor = self.fork_row
+            self._set_row_expanded(self.fork_row, True)
 
     def _find_cause(self) -> None:
         diff, index = self.alignment.diff, self.alignment.first_message_diff
@@ -220,7 +233,7 @@ class CompareView(LazyBlockView, can_focus=True):
         cw = self.side_width(width + GUTTER)
         heights = [estimate_height(block, cw) if block is not None else 1
                    for block in (self.side_block(index, "a"), self.side_block(index, "b"))]
-        return max(heights) + self.title_line(index)
+        return max(heights) + self.title_line(index) + (index == self.fork_row)
 
     def evicted(self, index: int) -> None:
         for side in ("a", "b"):
@@ -249,6 +262,9 @@ class CompareView(LazyBlockView, can_focus=True):
                     strip = strip.apply_style(bg)
                 parts.append((strip, mks[k] if k < len(mks) else None))
             lines.append(self._join_sides(full, cw, parts[0][0], parts[0][1], parts[1][0], parts[1][1]))
+        if index == self.fork_row:
+            line = self._fork_line(cw)
+            lines.append(self._join_sides(full, cw, line, ("⎇", S_FORK_MARK), line, ("⎇", S_FORK_MARK)))
         return lines, [0]
 
     def _note_gap(self, index: int, sides: dict[str, tuple[list[Strip], list[Mark], list[Style | None]]],
@@ -292,6 +308,13 @@ class CompareView(LazyBlockView, can_focus=True):
         if diff is not None:
             text.append(f": message {diff.index} ({diff.what})" if diff.index >= 0 else f": {diff.what}")
         return self._line(text, cw, S_DIVERGE_BANNER)
+
+    def _fork_line(self, cw: int) -> Strip:
+        fork = self.alignment.fork
+        assert fork is not None
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f" {fork.side.upper()} forked here: iterations 1–{fork.at} replayed, live from {fork.at + 1}")
+        return self._line(text, cw, S_FORK_BANNER)
 
     def _line(self, text: Text, width: int, style: Style) -> Strip:
         """`text` on one line of `width` cells, all of it in `style` (Text.render ignores a base style)."""
