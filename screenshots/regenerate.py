@@ -159,14 +159,14 @@ async def violation(screen: Any, pilot: Any) -> None:
 
 
 async def record_forks() -> None:
-    """runs/: the demo, forks of it at iteration 2 (the note dropped; asked again as a user message), a fork
+    """forks/: the demo, forks of it at iteration 2 (the note dropped; asked again as a user message), a fork
     of the first fork at 4 with a note written by hand, and a run without reflection, as `agent-tui fork`
     makes them."""
-    runs = [lambda: build_run(RunOptions(task="quicksort", out=Path("runs/demo.jsonl"))),
-            lambda: build_run(RunOptions(task="quicksort", reflection="off", out=Path("runs/no-reflection.jsonl"))),
-            lambda: build_fork(ForkSpec(Path("runs/demo.jsonl"), 2, drop_note=True)),
-            lambda: build_fork(ForkSpec(Path("runs/demo.jsonl"), 2, overrides={"reflection": "user"})),
-            lambda: build_fork(ForkSpec(Path("runs/demo.fork2.jsonl"), 4, edit_note="Run the tests now.",
+    runs = [lambda: build_run(RunOptions(task="quicksort", out=Path("forks/demo.jsonl"))),
+            lambda: build_run(RunOptions(task="quicksort", reflection="off", out=Path("forks/no-reflection.jsonl"))),
+            lambda: build_fork(ForkSpec(Path("forks/demo.jsonl"), 2, drop_note=True)),
+            lambda: build_fork(ForkSpec(Path("forks/demo.jsonl"), 2, overrides={"reflection": "user"})),
+            lambda: build_fork(ForkSpec(Path("forks/demo.fork2.jsonl"), 4, edit_note="Run the tests now.",
                                         overrides={"max_steps": 8}))]
     for make in runs:
         run = make()
@@ -194,10 +194,10 @@ async def as_opened(screen: Any, pilot: Any) -> None:
 async def fork_shots() -> None:
     """The fork form over the demo, the runs of a folder as a tree of forks, a fork beside its parent."""
     await record_forks()
-    demo, fork = "runs/demo.jsonl", "runs/demo.fork2.jsonl"
+    demo, fork = "forks/demo.jsonl", "forks/demo.fork2.jsonl"
     for name, screen, drive, size in [
         ("fork-form", TranscriptScreen(transcript=open_transcript(demo), title=demo), fork_form, SIZE),
-        ("fork-tree", RunsScreen(Path("runs")), runs_loaded, (130, 14)),
+        ("fork-tree", RunsScreen(Path("forks")), runs_loaded, (130, 14)),
         ("fork-compare", CompareScreen(open_transcript(demo), open_transcript(fork), label_a=demo, label_b=fork),
          as_opened, (160, 45)),
     ]:
