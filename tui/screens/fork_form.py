@@ -9,6 +9,7 @@ to the caller, which shows it live.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, get_args
 
@@ -192,18 +193,26 @@ class ForkForm(ModalScreen[Any]):
                         overrides={"reflection": reflection, "model": model or None,
                                    "provider": provider if isinstance(provider, str) else None})
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id == "fork":
-            self.action_fork()
+            await self.action_fork()
         else:
             self.action_cancel()
 
-    def action_fork(self) -> None:
+    async def action_fork(self) -> None:
+        """Build the fork off the event loop (copying a workspace, starting a local model's server take
+        time), then hand it over; a usage error stays in the form."""
+        button, error = self.query_one("#fork", Button), self.query_one("#fork-error", Static)
+        if button.disabled:
+            return
+        button.disabled = True
+        error.update("starting the fork…")
         try:
-            run = build_fork(self.spec())
+            run = await asyncio.to_thread(build_fork, self.spec())
         except UsageError as exc:
-            self.query_one("#fork-error", Static).update(f"✗ {exc}")
+            error.update(f"✗ {exc}")
+            button.disabled = False
             return
         self.dismiss(run)
 
