@@ -178,7 +178,7 @@ async def record_forks() -> None:
 async def fork_form(screen: Any, pilot: Any) -> None:
     b = next(k for k, block in enumerate(screen.model.blocks) if block.number == 2)
     screen.view.goto(b, 0)
-    await pilot.press("f")
+    await pilot.press("F")
     await wait_for(pilot, lambda: pilot.app.screen is not screen)
     pilot.app.screen.query_one("#note-drop").value = True
 

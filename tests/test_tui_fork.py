@@ -1,4 +1,4 @@
-"""Forks in the app: `f` opens the fork form and the fork runs live in a screen of its own; a folder's runs
+"""Forks in the app: `F` opens the fork form and the fork runs live in a screen of its own; a folder's runs
 show as a tree (parent, its forks); comparing a fork with its parent opens at the iteration it forked at."""
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ async def test_comparing_a_fork_with_its_parent_opens_where_it_forked(family: di
         await pilot.press("q")
 
 
-async def test_f_opens_the_form_and_the_fork_runs_live_in_a_new_screen(family: dict[str, Path],
+async def test_shift_f_opens_the_form_and_the_fork_runs_live_in_a_new_screen(family: dict[str, Path],
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     parent = family["demo"]
@@ -110,7 +110,7 @@ async def test_f_opens_the_form_and_the_fork_runs_live_in_a_new_screen(family: d
     async with app.run_test(size=(130, 42)) as pilot:
         await pilot.pause()
         first.view.goto(next(k for k, b in enumerate(first.model.blocks) if b.number == 2), 0)
-        await pilot.press("f")
+        await pilot.press("F")
         await pilot.pause()
         form = app.screen
         assert isinstance(form, ForkForm) and form.fork_at == 2
@@ -157,7 +157,7 @@ async def test_f_opens_the_form_and_the_fork_runs_live_in_a_new_screen(family: d
     Path(live.run_handle.path).unlink()
 
 
-async def test_f_on_an_imported_transcript_says_why_not(tmp_path: Path) -> None:
+async def test_shift_f_on_an_imported_transcript_says_why_not(tmp_path: Path) -> None:
     from agent.transcripts.importers import open_transcript
     from tests.conftest import DATA
 
@@ -165,7 +165,7 @@ async def test_f_on_an_imported_transcript_says_why_not(tmp_path: Path) -> None:
                                                 title=str(DATA / "messages_array.json")))
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
-        await pilot.press("j", "f")
+        await pilot.press("j", "F")
         await pilot.pause()
         assert app.screen is first
         await pilot.press("q")

@@ -1,4 +1,4 @@
-"""`f` on an iteration: the small form that forks the run there (`agent.run.fork`).
+"""`F` on an iteration: the small form that forks the run there (`agent.run.fork`).
 
 It asks what a fork may change: the reflection setting from iteration K on, what becomes of the note
 written after K (kept, dropped, or edited; prefilled with the recorded text), and the provider and model

@@ -403,7 +403,7 @@ class TranscriptScreen(Screen[None]):
                                        reflection=reflection))
 
     def action_fork(self) -> None:
-        """`f`: the fork form for the iteration at the cursor; the fork then runs live in a screen of its own."""
+        """`F`: the fork form for the iteration at the cursor; the fork then runs live in a screen of its own."""
         iteration = self.view.cursor_iteration
         if iteration is None:
             self.notify("put the cursor on an iteration to fork the run there", timeout=3)
