@@ -225,7 +225,7 @@ def test_each_note_writes_an_ablation_folder_and_a_table(parent: Path, tmp_path:
     assert (out_dir / "runs" / "parent.jsonl").read_bytes() == parent.read_bytes()
     from agent.transcripts.runs import discover_runs
 
-    names = sorted(e.name for e in discover_runs(out_dir))
+    names = sorted(e.name for e in discover_runs(out_dir).entries)
     assert names == ["runs/parent.jsonl"] + [f"runs/quicksort__no-note-{k}__r{r}.jsonl" for k in (1, 2) for r in (1, 2)]
     # a second call finds every fork done
     code, out, _ = run_cli(["fork", str(parent), "--each-note", "--repeats", "2", "--out", str(out_dir)], capsys)

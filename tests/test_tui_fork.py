@@ -54,7 +54,7 @@ def family(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_the_runs_of_a_folder_are_a_tree_of_forks(family: dict[str, Path]) -> None:
-    entries = discover_runs(family["demo"].parent)
+    entries = discover_runs(family["demo"].parent).entries
     rows = [(e.name, e.tree, e.fork_at, e.fork_note) for e in entries]
     assert rows == [
         ("demo.jsonl", (), None, ""),
@@ -71,7 +71,7 @@ def test_the_runs_of_a_folder_are_a_tree_of_forks(family: dict[str, Path]) -> No
 
 def test_a_fork_whose_parent_is_elsewhere_stays_on_top_and_names_it(family: dict[str, Path], tmp_path: Path) -> None:
     shutil.copy(family["fork2"], tmp_path / "lonely.jsonl")
-    [entry] = discover_runs(tmp_path)
+    [entry] = discover_runs(tmp_path).entries
     assert entry.tree == () and run_label(entry).plain == "lonely.jsonl  ⎇2 note dropped of demo.jsonl"
 
 
