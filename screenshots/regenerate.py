@@ -187,8 +187,9 @@ async def runs_loaded(screen: Any, pilot: Any) -> None:
     await wait_for(pilot, lambda: screen.loading_done)
 
 
-async def as_opened(screen: Any, pilot: Any) -> None:
+async def fork_point(screen: Any, pilot: Any) -> None:
     await pilot.pause()
+    await pilot.press("enter")  # close iteration 2: the line where the fork went live, the divergence under it
 
 
 async def fork_shots() -> None:
@@ -199,7 +200,7 @@ async def fork_shots() -> None:
         ("fork-form", TranscriptScreen(transcript=open_transcript(demo), title=demo), fork_form, SIZE),
         ("fork-tree", RunsScreen(Path("forks")), runs_loaded, (130, 14)),
         ("fork-compare", CompareScreen(open_transcript(demo), open_transcript(fork), label_a=demo, label_b=fork),
-         as_opened, (160, 45)),
+         fork_point, (160, 16)),
     ]:
         svg = await shoot(name, screen, drive, size)
         print(f"{to_png(svg, size).relative_to(ROOT)}")
