@@ -226,11 +226,15 @@ def _apply_record(entry: RunEntry, rec: dict[str, Any]) -> None:
 
 
 def _read_fork(entry: RunEntry) -> None:
-    """Fill the entry's fork fields from its header line (one line read)."""
+    """Fill the entry's fork fields from its header line (one line read, of a regular file only)."""
+    from agent.transcripts.transcript import TranscriptError, open_regular
+
+    if entry.path.suffix != ".jsonl":
+        return
     try:
-        with entry.path.open("rb") as f:
-            header = json.loads(f.readline())
-    except (OSError, ValueError):
+        with open_regular(entry.path) as f:
+            header = json.loads(f.readline(1 << 20))
+    except (OSError, ValueError, RecursionError, TranscriptError):
         return
     fork = header.get("fork") if isinstance(header, dict) else None
     if isinstance(fork, dict) and isinstance(fork.get("parent"), str):
