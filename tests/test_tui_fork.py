@@ -137,16 +137,16 @@ async def test_shift_f_opens_the_form_and_the_fork_runs_live_in_a_new_screen(fam
             if "✗" in str(error.content):
                 break
             await pilot.pause(0.05)
-        assert app.screen is form
+        assert app.screen is form and app.focused is form.query_one("#fork")
         assert "GROQ_API_KEY" in str(error.content)
         form.query_one("#provider", Select).value = "scripted"
-        await pilot.click("#fork")
+        await pilot.press("ctrl+s")  # the form's key for Fork
         for _ in range(600):
             if isinstance(app.screen, TranscriptScreen) and app.screen is not first and app.screen.run_done:
                 break
             await pilot.pause(0.1)
         live = app.screen
-        assert isinstance(live, TranscriptScreen) and live.live and live.run_done
+        assert isinstance(live, TranscriptScreen) and live.live and live.run_done, str(error.content)
         assert live.transcript.header.fork is not None and live.transcript.header.fork.at == 2
         assert live.transcript.header.fork.note == "dropped"
         assert not any(isinstance(e, ReflectionNote) and e.iteration == 2 for e in live.transcript.events)

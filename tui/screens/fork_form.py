@@ -213,6 +213,7 @@ class ForkForm(ModalScreen[Any]):
         except UsageError as exc:
             error.update(f"✗ {exc}")
             button.disabled = False
+            button.focus()  # disabled, it had passed the focus on to Cancel: enter must not cancel now
             return
         self.dismiss(run)
 
