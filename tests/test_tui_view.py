@@ -4,6 +4,9 @@ every file format, bad input, and big files."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from tui.widgets.request_view import RequestView
 from tui.widgets.transcript_view import TranscriptView
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
 SIZE = (120, 40)
 
 
@@ -168,7 +172,7 @@ async def test_search_finds_tool_name_and_moves_cursor() -> None:
         await pilot.press("N")
         assert view.cursor_item.kind == "result"
         await pilot.press("escape")
-        assert not screen.search_bar.is_open and view.query == ""
+        assert not screen.search_bar.is_open and view.search_query == ""
 
 
 async def test_search_message_text() -> None:
@@ -424,3 +428,46 @@ async def test_resize_keeps_layout_consistent() -> None:
             assert all(s.cell_length == view.line_width for s in strips)
         await pilot.press("tab", "j", "k")
         assert view.highlighted_ids
+
+
+async def test_double_and_triple_clicks_leave_the_app_running() -> None:
+    # A double-click selects the widget's text (Textual walks `widget.query("*")`), a triple-click its
+    # container's: neither may take the app down.
+    app, screen = transcript_app(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        view = screen.view
+        b1 = iteration_block(screen, 1)
+        await pilot.double_click(view, offset=(6, view.block_top(b1)))
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        await pilot.triple_click(view, offset=(6, view.block_top(b1) + 2))
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        await pilot.double_click(screen.status)
+        await pilot.press("slash")
+        await pilot.double_click("#search-input")
+        await pilot.triple_click("#search-input")
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        await pilot.press("escape", "j")  # still answering keys
+        assert view.cursor != (b1, 0)
+        await pilot.press("q")
+    assert app.return_code == 0  # q: a clean exit
+
+
+def test_an_app_that_crashes_exits_non_zero(tmp_path: Path) -> None:
+    # A crash in the app (here: forced in the transcript screen) must not look like a clean quit.
+    code = (
+        "import sys\n"
+        "import tui.screens.transcript as t\n"
+        "def boom(self):\n"
+        "    raise RuntimeError('boom')\n"
+        "t.TranscriptScreen.on_mount = boom\n"
+        "from tui.main import main\n"
+        f"sys.exit(main(['open', {str(DATA / 'bad_order.json')!r}]))\n"
+    )
+    env = dict(os.environ, TEXTUAL="headless")
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "RuntimeError" in done.stdout + done.stderr and "boom" in done.stdout + done.stderr

@@ -272,8 +272,8 @@ class TranscriptScreen(Screen[None]):
         return True
 
     def action_step(self) -> None:
-        if self.searching and self.view.query:
-            self._search(self.view.query)
+        if self.searching and self.view.search_query:
+            self._search(self.view.search_query)
             return
         if not self.live:
             self.view.step_file()
@@ -336,8 +336,8 @@ class TranscriptScreen(Screen[None]):
         bar.open()
 
     def action_search_previous(self) -> None:
-        if self.searching and self.view.query:
-            self._search(self.view.query, backwards=True)
+        if self.searching and self.view.search_query:
+            self._search(self.view.search_query, backwards=True)
 
     def action_escape(self) -> None:
         if self.searching:
@@ -401,10 +401,10 @@ class TranscriptScreen(Screen[None]):
     # -- messages from widgets ---------------------------------------------------------------------------
 
     def on_search_bar_submitted(self, message: SearchBar.Submitted) -> None:
-        self._search(message.query)
+        self._search(message.text)
 
     def on_search_bar_left(self, message: SearchBar.Left) -> None:
-        if not self.view.query or not self.view.matches:
+        if not self.view.search_query or not self.view.matches:
             self.search_bar.close()
             self.view.clear_search()
         else:

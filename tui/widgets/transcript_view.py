@@ -80,7 +80,8 @@ class TranscriptView(LazyBlockView, can_focus=True):
         """The tool_call_ids linked to the item at the cursor."""
         self.partner_items: list[tuple[int, int]] = []
         """(block, item) of the call/result(s) that the item at the cursor is linked to."""
-        self.query = ""
+        self.search_query = ""
+        """The text searched for ("" when no search is on)."""
         self.matches: list[tuple[int, int]] = []
         self.match_index = -1
         self.running_block: int | None = None
@@ -125,7 +126,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         running = index == self.running_block
         return RenderState(
             highlight_ids=self.highlighted_ids,
-            query=self.query,
+            query=self.search_query,
             live=self.live,
             running=running,
             elapsed=(time.monotonic() - self._running_since) if running else 0.0,
@@ -504,8 +505,8 @@ class TranscriptView(LazyBlockView, can_focus=True):
 
     def search(self, query: str, *, backwards: bool = False) -> tuple[int, int]:
         """Move to the next (previous) match of `query`. Returns (1-based match number, match count)."""
-        if query != self.query:
-            self.query = query
+        if query != self.search_query:
+            self.search_query = query
             self.matches = self.model.search(query)
             self.match_index = -1
             self.invalidate_all()
@@ -526,8 +527,8 @@ class TranscriptView(LazyBlockView, can_focus=True):
         return k + 1, len(self.matches)
 
     def clear_search(self) -> None:
-        if self.query:
-            self.query = ""
+        if self.search_query:
+            self.search_query = ""
             self.matches = []
             self.match_index = -1
             self.invalidate_all()
