@@ -27,7 +27,7 @@ from tests.tui_helpers import GOAL, SYSTEM, T0, header
 from tui.app import AgentTuiApp
 from tui.screens.compare import CompareScreen
 from tui.screens.help import HelpScreen
-from tui.screens.runs import RunsScreen, outcome_text
+from tui.screens.runs import RunsScreen, outcome
 from tui.screens.transcript import TranscriptScreen
 from tui.widgets.compare_view import CompareView
 
@@ -484,7 +484,7 @@ def test_lazy_summaries_of_odd_files(tmp_path: Path) -> None:
             w.write(e)
     entries = {e.name: summarize_file(e) for e in discover_runs(tmp_path)}
     assert set(entries) == {"notes.jsonl", "killed.jsonl"}
-    assert "not an agent-tui transcript" in str(outcome_text(entries["notes.jsonl"]))
+    assert "not an agent-tui transcript" in outcome(entries["notes.jsonl"])[0]
     k = entries["killed.jsonl"]
     assert (k.setting, k.reason, k.iterations, k.reflections) == ("user", None, 6, 1)
-    assert "no ending" in str(outcome_text(k))
+    assert "no ending" in outcome(k)[0]

@@ -71,7 +71,7 @@ def test_models_agree(jsonl: Path) -> None:
     assert b.messages == a.messages and len(b.messages) == len(a.messages)
     assert (a.prompt_tokens, a.completion_tokens, a.iterations, a.finished) == \
            (b.prompt_tokens, b.completion_tokens, b.iterations, b.finished)
-    assert (a.call_sites, a.result_sites, a._colors) == (b.call_sites, b.result_sites, b._colors)
+    assert (a.call_sites, a.result_sites, a._links) == (b.call_sites, b.result_sites, b._links)
     for query in ("read", "pivot", "Step 3", "nothing like this"):
         assert a.search(query) == b.search(query)
     assert all(block._events is None for block in b.blocks)  # search kept nothing

@@ -75,7 +75,7 @@ async def test_keys_move_expand_collapse() -> None:
         assert view.cursor == (len(screen.model.blocks) - 1, 0)
         await pilot.press("g")
         assert view.cursor == (0, 0)
-        assert view.total_height == sum(view._heights)
+        assert view.total_height == sum(view.block_height(i) for i in range(view.block_count()))
 
 
 async def test_step_key_opens_the_next_iteration_of_a_file() -> None:
@@ -105,7 +105,7 @@ async def test_call_and_result_are_linked() -> None:
         line = view.decorate_line(pb, 0, pi, view.get_block(pb)[0][0], 100)
         assert line.text.startswith("┃")
         # Same colour on the call and on its result, a different one for the other call.
-        assert screen.model.color("call_read_1") != screen.model.color("call_ls_1")
+        assert screen.model.link("call_read_1") != screen.model.link("call_ls_1")
         # tab again: the second call; shift+tab back; l jumps to the partner result.
         await pilot.press("tab")
         assert view.cursor_item.call_id == "call_ls_1"
@@ -390,7 +390,7 @@ async def test_thousand_iterations_without_a_widget_per_block() -> None:
         assert nodes < 40, nodes
         assert len(screen.model.blocks) == 1002
         view = screen.view
-        assert len(view._cache) < 60  # only what was painted got rendered
+        assert view.cached_blocks < 60  # only what was painted got rendered
         await pilot.press("G", "k", "enter", "e", "G", "g", "E")
         assert len(list(app.screen.walk_children())) == nodes
         assert view.total_height == len(screen.model.blocks)
@@ -422,7 +422,7 @@ async def test_resize_keeps_layout_consistent() -> None:
         await pilot.pause()
         view.prepare_viewport()
         assert view.line_width < 60
-        assert view.total_height == sum(view._heights) and view.total_height > before  # narrower: more wrapping
+        assert view.total_height == sum(view.block_height(i) for i in range(view.block_count())) and view.total_height > before  # narrower: more wrapping
         for b in range(len(screen.model.blocks)):
             strips, _ = view.get_block(b)
             assert all(s.cell_length == view.line_width for s in strips)

@@ -38,20 +38,6 @@ from agent.events import (
 from agent.transcripts.importers import content_text
 from agent.transcripts.transcript import EventLog
 
-# Colours of the tool_call_id links: restrained, distinct on a dark background, none of them red (red
-# means error) or pink (pink means reflection).
-ID_PALETTE = (
-    "#61afef",  # blue
-    "#e5c07b",  # gold
-    "#98c379",  # green
-    "#56b6c2",  # cyan
-    "#d19a66",  # orange
-    "#a9b1ff",  # lavender
-    "#7fd1b9",  # teal
-    "#d7c39b",  # sand
-)
-
-
 NO_VIOLATIONS: Mapping[Any, Any] = MappingProxyType({})
 NOTHING_UNFOLDED: frozenset[int] = frozenset()
 
@@ -384,7 +370,7 @@ class TranscriptModel:
         self._loc_sub = array("i")
         self.call_sites: dict[str, Site] = {}
         self.result_sites: dict[str, list[Site]] = {}
-        self._colors: dict[str, str] = {}
+        self._links: dict[str, int] = {}
         self.checker = checker if checker is not None else (default_checker() if use_default_checker else None)
         self.violation_count = 0
         self.finished: RunFinished | None = None
@@ -521,7 +507,7 @@ class TranscriptModel:
                     call_id = intern(call.id)
                     if call_id not in self.call_sites:
                         self.call_sites[call_id] = Site(b, pos, sub)
-                    self.color(call_id)
+                    self.link(call_id)
         elif kind is ToolResult:
             self._message_added(b, pos, 0, event.message)
             block.result_count += 1
@@ -534,7 +520,7 @@ class TranscriptModel:
                     self.result_sites[call_id] = [Site(b, pos)]
                 else:
                     sites.append(Site(b, pos))
-                self.color(call_id)
+                self.link(call_id)
         elif kind is ReflectionNote:
             self._messages_added(b, pos, event.messages)
             block.reflection = intern(event.role) if isinstance(event.role, str) else event.role
@@ -570,11 +556,12 @@ class TranscriptModel:
 
     # -- ids ---------------------------------------------------------------------------------------------
 
-    def color(self, call_id: str) -> str:
-        """The link colour of a tool_call_id: palette colours in order of first appearance."""
-        found = self._colors.get(call_id)
+    def link(self, call_id: str) -> int:
+        """The link number of a tool_call_id: 0, 1, 2... in order of first appearance (the view gives
+        each number a colour, so that a call and its result share one)."""
+        found = self._links.get(call_id)
         if found is None:
-            found = self._colors[call_id] = ID_PALETTE[len(self._colors) % len(ID_PALETTE)]
+            found = self._links[call_id] = len(self._links)
         return found
 
     def partner_sites(self, call_id: str, kind: str) -> list[Site]:

@@ -15,18 +15,15 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from agent.transcripts.runs import RunEntry, discover_runs, summarize_file
 from agent.transcripts.transcript import Transcript, TranscriptError
+from tui.blocks import BOLD
 from tui.widgets.runs_table import RunsTable
 
-GOOD = "#98c379"
-BAD = "#e06c75"
-WARN = "#e5c07b"
-MUTED = Style(color="#8b949e")
-MARK_COLORS = {"A": "#61afef", "B": "#d7a65f"}
 
 COLUMNS = [("mark", " "), ("run", "run"), ("task", "task"), ("setting", "setting"), ("repeat", "rep"),
            ("outcome", "outcome"), ("iterations", "iter"), ("tokens", "tokens"), ("reflections", "refl")]
@@ -39,22 +36,22 @@ def display_folder(folder: Path) -> str:
     return str(folder)
 
 
-def outcome_text(entry: RunEntry) -> Text:
-    """The outcome cell: why the run stopped, and whether the task's tests pass."""
+def outcome(entry: RunEntry) -> tuple[str, str]:
+    """The outcome cell: why the run stopped and whether the task's tests pass, and what its colour means."""
     if not entry.loaded:
-        return Text("…", style=MUTED)
+        return "…", "muted"
     if entry.error and entry.source == "transcript":
-        return Text(f"✗ {entry.error}", style=Style(color=BAD))
+        return f"✗ {entry.error}", "bad"
     if entry.failed:
-        return Text(f"✗ failed: {entry.reason or 'error'}", style=Style(color=BAD, bold=True))
+        return f"✗ failed: {entry.reason or 'error'}", "bad"
     if entry.reason is None:
-        return Text("… no ending (running or killed)", style=Style(color=WARN))
+        return "… no ending (running or killed)", "warning"
     reason = entry.reason.replace("_", " ")
     if entry.tests_passed is True:
-        return Text(f"✓ {reason} · tests pass", style=Style(color=GOOD))
+        return f"✓ {reason} · tests pass", "good"
     if entry.tests_passed is False:
-        return Text(f"✗ {reason} · tests fail", style=Style(color=BAD))
-    return Text(f"· {reason}", style=Style(color="#c8ccd4"))
+        return f"✗ {reason} · tests fail", "bad"
+    return f"· {reason}", ""
 
 
 class RunsScreen(Screen[None]):
@@ -65,6 +62,8 @@ class RunsScreen(Screen[None]):
         height: 2;
         background: $panel;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     RunsScreen RunsTable {
         height: 1fr;
@@ -115,62 +114,70 @@ class RunsScreen(Screen[None]):
         for k, entry in enumerate(self.entries):
             table.add_row(*self._cells(k, entry), key=str(k))
         table.focus()
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         if any(not e.loaded for e in self.entries):
             self.run_worker(self._load_lazily, thread=True, exclusive=True, name="summaries")
         else:
             self.loading_done = True
 
     def _cells(self, k: int, entry: RunEntry) -> list[Any]:
+        style = self.table.cell_style
+        dash = Text("—", style=style("muted"))
+
+        def number(value: int | None, text: str, meaning: str = "") -> Text:
+            return dash if value is None else Text(text, justify="right", style=style(meaning) if meaning else "")
+
         mark = self._mark_of(k)
+        label, meaning = outcome(entry)
         return [
-            Text(mark, style=Style(color="#1e1e1e", bgcolor=MARK_COLORS[mark], bold=True)) if mark else Text(" "),
-            Text(entry.name, style=Style(bold=True)),
-            entry.task or Text("—", style=MUTED),
-            Text(entry.setting or "—", style=Style(color="#ff79c6") if entry.setting not in (None, "off") else ""),
-            Text(str(entry.repeat), justify="right") if entry.repeat is not None else Text("—", style=MUTED),
-            outcome_text(entry),
-            Text(str(entry.iterations), justify="right") if entry.iterations is not None else Text("—", style=MUTED),
-            Text(f"{entry.tokens:,}", justify="right") if entry.tokens is not None else Text("—", style=MUTED),
-            Text(str(entry.reflections), justify="right", style=Style(color="#ff79c6") if entry.reflections else "")
-            if entry.reflections is not None else Text("—", style=MUTED),
+            Text(mark, style=style(f"mark-{mark.lower()}")) if mark else Text(" "),
+            Text(entry.name, style=BOLD),
+            entry.task or dash,
+            Text(entry.setting or "—", style=style("reflection") if entry.setting not in (None, "off") else ""),
+            number(entry.repeat, str(entry.repeat)),
+            Text(label, style=style(meaning) + (BOLD if entry.failed else Style()) if meaning else ""),
+            number(entry.iterations, str(entry.iterations)),
+            number(entry.tokens, f"{entry.tokens or 0:,}"),
+            number(entry.reflections, str(entry.reflections), "reflection" if entry.reflections else ""),
         ]
 
     def _mark_of(self, k: int) -> str:
         return "AB"[self.marked.index(k)] if k in self.marked else ""
+
+    def _theme_changed(self, _theme: Any) -> None:
+        for k in range(len(self.entries)):
+            self._refresh_row(k)
 
     def _refresh_row(self, k: int) -> None:
         table = self.table
         for (key, _), value in zip(COLUMNS, self._cells(k, self.entries[k])):
             table.update_cell(str(k), key, value, update_width=True)
 
-    def _head_text(self) -> Text:
-        t = Text(no_wrap=True, overflow="ellipsis")
-        t.append(" RUNS ", Style(color="#1e1e1e", bgcolor="#61afef", bold=True))
-        t.append("  ")
-        t.append(display_folder(self.folder), Style(bold=True))
+    def _head_text(self) -> Content:
+        muted = "$text-muted"
         n = len(self.entries)
-        t.append(f" · {n} run{'s' if n != 1 else ''}", MUTED)
+        parts: list[str | tuple[str, str]] = [
+            (" RUNS ", "bold $background on $primary"), "  ", (display_folder(self.folder), "bold"),
+            (f" · {n} run{'s' if n != 1 else ''}", muted)]
         loaded = [e for e in self.entries if e.loaded]
         if loaded:
             ok = sum(e.tests_passed is True and not e.failed for e in loaded)
             failed = sum(e.failed for e in loaded)
-            t.append(" · ")
-            t.append(f"{ok} pass", Style(color=GOOD))
-            t.append(" · ")
-            t.append(f"{len(loaded) - ok - failed} fail", Style(color=BAD) if len(loaded) - ok - failed else MUTED)
+            parts += [" · ", (f"{ok} pass", "$text-success"), " · ",
+                      (f"{len(loaded) - ok - failed} fail", "$text-error" if len(loaded) - ok - failed else muted)]
             if failed:
-                t.append(f" · {failed} failed", Style(color=BAD, bold=True))
+                parts.append((f" · {failed} failed", "bold $text-error"))
             by_setting: dict[str, list[RunEntry]] = {}
             for e in loaded:
                 if e.setting:
                     by_setting.setdefault(e.setting, []).append(e)
             if len(by_setting) > 1:
-                t.append("   by setting: ", MUTED)
-                t.append("  ".join(f"{s} {sum(e.tests_passed is True and not e.failed for e in es)}/{len(es)}"
-                                   for s, es in by_setting.items()))
-        t.append("\n")
-        t.append("enter opens a run · space marks A and B · c compares them · q in a run comes back here", MUTED)
-        return t
+                parts.append(("   by setting: ", muted))
+                parts.append("  ".join(f"{s} {sum(e.tests_passed is True and not e.failed for e in es)}/{len(es)}"
+                                       for s, es in by_setting.items()))
+        parts.append("\n")
+        parts.append(("enter opens a run · space marks A and B · c compares them · q in a run comes back here", muted))
+        return Content.assemble(*parts)
 
     def _refresh_head(self) -> None:
         self.query_one("#runs-head", Static).update(self._head_text())

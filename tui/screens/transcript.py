@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, Any, Iterator
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from agent.events import IterationStarted, Notice
 from agent.transcripts.store import Checker, TranscriptModel
 from agent.transcripts.transcript import Transcript, TranscriptHeader
-from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.status_bar import StatusBar, StatusInfo
 from tui.widgets.transcript_view import TranscriptView
 
@@ -101,11 +100,12 @@ class TranscriptScreen(Screen[None]):
         self._effective_role: str | None = None
         self._search_bar: SearchBar | None = None
         self._search_mounting: Any = None
+        self.status = StatusBar(self._status_info(), id="status")
 
     # -- layout ------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(self._status_info(), id="status")
+        yield self.status
         yield Static("", id="warnings")
         self._view = TranscriptView(self.model, live=self.live, id="transcript")
         yield self._view
@@ -115,9 +115,6 @@ class TranscriptScreen(Screen[None]):
         assert self._view is not None, "the app is not composed yet"
         return self._view
 
-    @property
-    def status(self) -> StatusBar:
-        return self.query_one(StatusBar)
 
     @property
     def search_bar(self) -> SearchBar:
@@ -127,7 +124,7 @@ class TranscriptScreen(Screen[None]):
             from tui.widgets.search_bar import SearchBar
 
             self._search_bar = SearchBar(id="search")
-            self._search_mounting = self.mount(self._search_bar, before=self.query_one(KeysFooter))
+            self._search_mounting = self.mount(self._search_bar, before=self.query_one(Footer))
         return self._search_bar
 
     @property
@@ -137,13 +134,13 @@ class TranscriptScreen(Screen[None]):
     def on_mount(self) -> None:
         self.view.focus()
         # The footer comes after the focus, so that it builds its keys once, with the transcript's.
-        self.mount(KeysFooter())
+        self.mount(Footer())
         for warning in self.transcript.warnings:
             self._show_line(f"⚠ {warning}")
             self.notify(warning, title="transcript", severity="warning", timeout=8)
         if self.live:
             self._worker = self.run_worker(self._consume(), name="run", exclusive=True, exit_on_error=False)
-            self.set_interval(0.2, self._refresh_status)
+            self.run_handle.control.subscribe(self._refresh_status)  # parked, steps queued, reflection
         else:
             # The ordering check walks the whole history. A short one runs now, so that the first screen
             # already shows its flags; a long one right after the first screen is painted.
@@ -158,6 +155,8 @@ class TranscriptScreen(Screen[None]):
         self._refresh_status()
 
     def on_unmount(self) -> None:
+        if self.live:
+            self.run_handle.control.unsubscribe(self._refresh_status)
         if self._frozen:
             self._frozen = False
             gc.unfreeze()
@@ -257,10 +256,7 @@ class TranscriptScreen(Screen[None]):
         )
 
     def _refresh_status(self) -> None:
-        try:
-            self.status.show(self._status_info())
-        except Exception:
-            pass  # during shutdown
+        self.status.info = self._status_info()
 
     # -- actions -----------------------------------------------------------------------------------------
 
@@ -325,7 +321,7 @@ class TranscriptScreen(Screen[None]):
             reflection = started.reflection if started else None
         from tui.screens.request import RequestScreen
 
-        self.app.push_screen(RequestScreen(messages, previous, iteration, color_of=self.model.color,
+        self.app.push_screen(RequestScreen(messages, previous, iteration, link_of=self.model.link,
                                        reflection=reflection))
 
     async def action_search(self) -> None:
@@ -419,6 +415,4 @@ class TranscriptScreen(Screen[None]):
         self.last_match = (i, total)
         self.search_bar.set_status(f"match {i}/{total}" if total else "no match")
 
-    def on_transcript_view_cursor_moved(self, message: TranscriptView.CursorMoved) -> None:
-        pass
 

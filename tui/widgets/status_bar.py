@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.style import Style
-from rich.text import Text
+from textual.content import Content
+from textual.reactive import reactive
 from textual.widgets import Static
 
-MUTED = Style(color="#8b949e")
+MUTED = "$text-muted"
 BADGES = {
-    "STEP": Style(color="#1e1e1e", bgcolor="#e5c07b", bold=True),
-    "RUNNING": Style(color="#1e1e1e", bgcolor="#98c379", bold=True),
-    "VIEW": Style(color="#1e1e1e", bgcolor="#61afef", bold=True),
-    "DONE": Style(color="#1e1e1e", bgcolor="#98c379", bold=True),
-    "FAILED": Style(color="#1e1e1e", bgcolor="#e06c75", bold=True),
-    "STOPPED": Style(color="#1e1e1e", bgcolor="#d19a66", bold=True),
+    "STEP": "bold $background on $warning",
+    "RUNNING": "bold $background on $success",
+    "VIEW": "bold $background on $primary",
+    "DONE": "bold $background on $success",
+    "FAILED": "bold $background on $error",
+    "STOPPED": "bold $background on $warning",
 }
+"""Line 1 starts with the state in a badge: the theme's colours, the background's colour for the text."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class StatusInfo:
 
 
 class StatusBar(Static):
-    """Two lines docked at the top of the screen."""
+    """Two lines docked at the top of the screen; set `info` and it shows it."""
 
     DEFAULT_CSS = """
     StatusBar {
@@ -62,30 +63,32 @@ class StatusBar(Static):
         height: 2;
         background: $panel;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     """
 
+    info: reactive[StatusInfo] = reactive(StatusInfo, layout=False)
+
     def __init__(self, info: StatusInfo | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.info = info or StatusInfo()
+        if info is not None:
+            self.set_reactive(StatusBar.info, info)
         self.text = ""
+        """What the bar says, as plain text."""
 
     def on_mount(self) -> None:
-        self._render_info()
+        self.watch_info(self.info)
 
-    def show(self, info: StatusInfo) -> None:
-        if info != self.info:
-            self.info = info
-            self._render_info()
-
-    def _render_info(self) -> None:
-        text = render_status(self.info)
-        self.text = text.plain
-        self.update(text)
+    def watch_info(self, info: StatusInfo) -> None:
+        content = render_status(info)
+        self.text = content.plain
+        self.update(content)
 
 
-def render_status(info: StatusInfo) -> Text:
-    t = Text(no_wrap=True, overflow="ellipsis")
+def render_status(info: StatusInfo) -> Content:
+    parts: list[str | tuple[str, str]] = []
+    add = parts.append
     # Line 1: state.
     if info.finished is not None:
         badge = "FAILED" if info.finished in ("provider_error", "error", "context_length") else (
@@ -94,60 +97,57 @@ def render_status(info: StatusInfo) -> Text:
         badge = "VIEW"
     else:
         badge = "STEP" if info.mode == "step" else "RUNNING"
-    t.append(f" {badge} ", BADGES[badge])
-    t.append("  ")
+    add((f" {badge} ", BADGES[badge]))
+    add("  ")
     if not info.live:
-        t.append("transcript", Style(bold=True))
+        add(("transcript", "bold"))
         if info.finished:
-            t.append(f" · run ended: {info.finished.replace('_', ' ')}", MUTED)
-        t.append("   n next iteration · v request · / search · ? keys", MUTED)
+            add((f" · run ended: {info.finished.replace('_', ' ')}", MUTED))
+        add(("   n next iteration · v request · / search · ? keys", MUTED))
     elif info.finished is not None:
-        t.append(f"run ended: {info.finished.replace('_', ' ')}", Style(bold=True))
-        t.append("   v request · / search · q quit", MUTED)
+        add((f"run ended: {info.finished.replace('_', ' ')}", "bold"))
+        add(("   v request · / search · q quit", MUTED))
     else:
         if info.in_flight:
-            t.append("⋯ waiting for the model", Style(color="#56b6c2"))
+            add(("⋯ waiting for the model", "$text-primary"))
         elif info.mode == "step" and info.waiting and info.pending_steps == 0:
-            t.append("paused — press n for the next iteration", Style(color="#e5c07b", bold=True))
+            add(("paused — press n for the next iteration", "bold $text-warning"))
         elif info.mode == "step":
-            t.append("stepping", Style(bold=True))
+            add(("stepping", "bold"))
         else:
-            t.append("running continuously", Style(bold=True))
-            t.append(" · p pauses at the next iteration", MUTED)
+            add(("running continuously", "bold"))
+            add((" · p pauses at the next iteration", MUTED))
         if info.pending_steps:
-            t.append(f" · {info.pending_steps} step{'s' if info.pending_steps > 1 else ''} queued",
-                     Style(color="#e5c07b"))
-        t.append("   reflection ", MUTED)
+            add((f" · {info.pending_steps} step{'s' if info.pending_steps > 1 else ''} queued", "$text-warning"))
+        add(("   reflection ", MUTED))
         if info.reflection == "off":
-            t.append("off", Style(bold=True))
-            t.append(f" (r: on as {info.reflection_role})", MUTED)
+            add(("off", "bold"))
+            add((f" (r: on as {info.reflection_role})", MUTED))
         else:
-            t.append(f"on · as {info.reflection}", Style(color="#ff79c6", bold=True))
+            add((f"on · as {info.reflection}", "bold $reflection"))
             if info.effective_role and info.effective_role != info.reflection:
-                t.append(f" → sent as {info.effective_role} (endpoint refused {info.reflection})",
-                         Style(color="#e5c07b"))
-            t.append(" (r: off)", MUTED)
-    t.append("\n")
+                add((f" → sent as {info.effective_role} (endpoint refused {info.reflection})", "$text-warning"))
+            add((" (r: off)", MUTED))
+    add("\n")
     # Line 2: what ran.
-    parts: list[tuple[str, Style | str]] = []
+    facts: list[tuple[str, str]] = []
     if info.provider or info.model:
-        parts.append((f"{info.provider}/{info.model}" if info.provider else info.model, Style(bold=True)))
-    parts.append((f"{info.iterations} iteration{'s' if info.iterations != 1 else ''}", ""))
+        facts.append((f"{info.provider}/{info.model}" if info.provider else info.model, "bold"))
+    facts.append((f"{info.iterations} iteration{'s' if info.iterations != 1 else ''}", ""))
     tokens = info.prompt_tokens + info.completion_tokens
     if tokens or info.live:
-        parts.append((f"{tokens:,} tokens ({info.prompt_tokens:,} in / {info.completion_tokens:,} out)", ""))
+        facts.append((f"{tokens:,} tokens ({info.prompt_tokens:,} in / {info.completion_tokens:,} out)", ""))
     else:
-        parts.append(("tokens not recorded", MUTED))
+        facts.append(("tokens not recorded", MUTED))
     if info.violations:
-        parts.append((f"⚠ {info.violations} ordering violation{'s' if info.violations > 1 else ''}",
-                      Style(color="#e06c75", bold=True)))
+        facts.append((f"⚠ {info.violations} ordering violation{'s' if info.violations > 1 else ''}",
+                      "bold $text-error"))
     if info.position:
-        parts.append((info.position, MUTED))
+        facts.append((info.position, MUTED))
     if info.source:
-        src = info.source + (f" (from {info.imported_from})" if info.imported_from else "")
-        parts.append((src, MUTED))
-    for k, (label, style) in enumerate(parts):
+        facts.append((info.source + (f" (from {info.imported_from})" if info.imported_from else ""), MUTED))
+    for k, fact in enumerate(facts):
         if k:
-            t.append(" · ", MUTED)
-        t.append(label, style)
-    return t
+            add((" · ", MUTED))
+        add(fact)
+    return Content.assemble(*parts)

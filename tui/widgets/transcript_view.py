@@ -14,7 +14,6 @@ import time
 from typing import Any, Iterable
 
 from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
@@ -23,14 +22,9 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from agent.events import AssistantMessage, IterationStarted, RunFinished
-from tui.blocks import RenderState, estimate_height, render_block, render_title
+from tui.blocks import BOLD, RenderState, estimate_height, render_block, render_title
 from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
 from agent.transcripts.store import Block, Item, TranscriptModel, iter_link_items
-
-CURSOR_BG = Style(bgcolor="#2c323c")
-CURSOR_BG_BLURRED = Style(bgcolor="#262a30")
-CURSOR_MARK = Style(color="#e6e6e6", bold=True)
-
 
 class TranscriptView(LazyBlockView, can_focus=True):
     """Blocks of iterations, a cursor, id links, search matches and ordering flags."""
@@ -58,6 +52,9 @@ class TranscriptView(LazyBlockView, can_focus=True):
                 tooltip="auto-collapse older iterations on / off"),
     ]
 
+    cursor: reactive[tuple[int, int]] = reactive((0, 0), init=False, always_update=True)
+    """(block, item) under the cursor; item 0 is the block's title line."""
+
     auto_collapse: reactive[bool] = reactive(True, init=False)
     """Collapse older iterations as new ones arrive (and when stepping through a file)."""
 
@@ -75,7 +72,6 @@ class TranscriptView(LazyBlockView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.model = model if model is not None else TranscriptModel()
         self.live = live
-        self.cursor: tuple[int, int] = (0, 0)
         self.highlighted_ids: frozenset[str] = frozenset()
         """The tool_call_ids linked to the item at the cursor."""
         self.partner_items: list[tuple[int, int]] = []
@@ -104,11 +100,10 @@ class TranscriptView(LazyBlockView, can_focus=True):
         blocks[first].expanded = True
         if blocks[-1].kind == "finish":
             blocks[-1].expanded = True
-        self.cursor = (first, 0)
+        self.set_reactive(TranscriptView.cursor, (first, 0))
         self._newest = first if blocks[first].kind == "iteration" else None
 
     def on_mount(self) -> None:
-        self.relayout()
         self._update_links()
 
     def on_focus(self) -> None:
@@ -132,6 +127,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
             elapsed=(time.monotonic() - self._running_since) if running else 0.0,
             frame=self._frame,
             streaming=self.streaming if running else None,
+            palette=self.palette,
         )
 
     def render_block(self, index: int, width: int) -> tuple[list[Strip], list[int]]:
@@ -146,14 +142,16 @@ class TranscriptView(LazyBlockView, can_focus=True):
             self.model.blocks[index].drop_items()
 
     def decorate_line(self, index: int, line: int, item: int, strip: Strip, width: int) -> Strip:
+        palette = self.palette
         if (index, item) == self.cursor:
-            mark = gutter("▌", CURSOR_MARK)
-            return Strip(mark + list(strip), width).apply_style(CURSOR_BG if self.has_focus else CURSOR_BG_BLURRED)
+            mark = gutter("▌", palette.cursor_mark)
+            return Strip(mark + list(strip), width).apply_style(
+                palette.cursor if self.has_focus else palette.cursor_blurred)
         if (index, item) in self.partner_items:
             items = self.model.blocks[index].get_items()
             call_id = items[item].call_id if item < len(items) else None
-            color = self.model.color(call_id) if call_id else "#e6e6e6"
-            return Strip(gutter("┃", Style(color=color, bold=True)) + list(strip), width)
+            color = palette.link(self.model.link(call_id)) if call_id else palette.cursor_mark
+            return Strip(gutter("┃", color + BOLD) + list(strip), width)
         return Strip([Segment(" " * GUTTER)] + list(strip), width)
 
     # -- public queries ----------------------------------------------------------------------------------
@@ -219,12 +217,11 @@ class TranscriptView(LazyBlockView, can_focus=True):
                 if isinstance(event, RunFinished) or self.running_block == b:
                     self._stop_running()
         for b in sorted(touched):
-            self._cache.pop(b, None)
             if self.model.blocks[b].expanded:
+                self.forget_block(b)
                 self.get_block(b)  # exact height now: it is the block being watched
-            elif self._heights[b] != 1:
-                self._heights[b] = 1
-                self._recompute_from(b)
+            else:
+                self.resize_block(b, 1)
         if follow and blocks:
             target = self._newest if self._newest is not None else len(blocks) - 1
             if blocks[-1].kind == "finish":
@@ -239,12 +236,9 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if block.pinned or not block.expanded:
             return
         block.expanded = False
-        self._cache.pop(b, None)
-        self._heights[b] = 1
-        self._recompute_from(b)
+        self.resize_block(b, 1)
         if self.cursor[0] == b and self.cursor[1] != 0:
             self.cursor = (b, 0)
-            self._update_links()
 
     def _start_running(self, b: int) -> None:
         self.running_block = b
@@ -258,7 +252,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if b is None:
             return
         self.streaming = delta
-        self._cache.pop(b, None)
+        self.forget_block(b)
         if self.model.blocks[b].expanded:
             self.get_block(b)
         self.prepare_viewport()
@@ -272,7 +266,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
             self._ticker.stop()
             self._ticker = None
         if b is not None:
-            self._cache.pop(b, None)
+            self.forget_block(b)
             self.refresh()
 
     def _tick(self) -> None:
@@ -281,19 +275,13 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if b is None:
             return
         self._frame += 1
-        cached = self._cache.get(b)
-        if cached is not None:
-            strips, starts = cached
-            strips = list(strips)
-            strips[0] = render_title(self.app.console, self.model.blocks[b], self.model, self.line_width,
-                                     self._state(b))
-            self._cache[b] = (strips, starts)
-            self.refresh_lines(self.block_top(b), 1)
+        self.update_line(b, 0, render_title(self.app.console, self.model.blocks[b], self.model, self.line_width,
+                                            self._state(b)))
 
     def check_order(self) -> None:
         """Re-run the ordering check and re-render the blocks whose flags changed."""
         for b in self.model.check_order():
-            self._cache.pop(b, None)
+            self.forget_block(b)
         self.prepare_viewport()
         self.refresh()
 
@@ -308,13 +296,15 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if not blocks[b].expanded:
             i = 0
         i = max(0, min(i, len(items) - 1))
-        self.cursor = (b, i)
         self.follow = b == len(blocks) - 1 or b == self._newest
-        self._update_links()
+        self.cursor = (b, i)
         if scroll:
             self.scroll_cursor_into_view()
+
+    def watch_cursor(self, cursor: tuple[int, int]) -> None:
+        self._update_links()
         self.refresh()
-        self.post_message(self.CursorMoved(b, i, self.cursor_iteration))
+        self.post_message(self.CursorMoved(cursor[0], cursor[1], self.cursor_iteration))
 
     def _update_links(self) -> None:
         """Recompute which ids and items are linked to the cursor; re-render the blocks that show them."""
@@ -339,7 +329,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
             self.highlighted_ids = ids
             for call_id in old_ids | ids:
                 for b in self.model.blocks_with_id(call_id):
-                    self._cache.pop(b, None)
+                    self.forget_block(b)
 
     def scroll_cursor_into_view(self) -> None:
         """Show the cursor's item, and its linked partner too when both fit."""
@@ -401,13 +391,10 @@ class TranscriptView(LazyBlockView, can_focus=True):
             return
         block.expanded = expanded
         block.pinned = expanded and pinned
-        self._cache.pop(b, None)
-        self._heights[b] = self.estimate_block(b, self.line_width)
-        self._recompute_from(b)
+        self.resize_block(b)
         self.get_block(b)
         if not expanded and self.cursor[0] == b:
             self.cursor = (b, 0)
-            self._update_links()
 
     def action_toggle(self) -> None:
         b = self.cursor[0]
@@ -433,9 +420,8 @@ class TranscriptView(LazyBlockView, can_focus=True):
         for block in self.model.blocks:
             block.expanded = False
             block.pinned = False
-        self.cursor = (self.cursor[0], 0)
         self.relayout()
-        self.move_cursor(*self.cursor)
+        self.move_cursor(self.cursor[0], 0)
 
     def action_first(self) -> None:
         self.move_cursor(0, 0)
@@ -474,7 +460,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
             return
         block = self.model.blocks[b]
         block.unfolded = block.unfolded ^ {i}
-        self._cache.pop(b, None)
+        self.forget_block(b)
         self.get_block(b)
         self.prepare_viewport()
         self.scroll_cursor_into_view()
@@ -509,7 +495,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
             self.search_query = query
             self.matches = self.model.search(query)
             self.match_index = -1
-            self.invalidate_all()
+            self.forget_all()
         if not self.matches:
             return 0, 0
         if self.match_index < 0:
@@ -531,7 +517,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
             self.search_query = ""
             self.matches = []
             self.match_index = -1
-            self.invalidate_all()
+            self.forget_all()
 
     # -- mouse -------------------------------------------------------------------------------------------
 
