@@ -28,6 +28,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
+from textual.reactive import reactive
 from textual.strip import Strip
 
 from agent.events import ToolResult
@@ -129,6 +130,11 @@ class CompareView(LazyBlockView, can_focus=True):
         Binding("G,end", "last", "Last", show=False, tooltip="last row"),
     ]
 
+    cursor: reactive[int] = reactive(0, init=False, always_update=True)
+    """The row under the cursor (both runs)."""
+    side: reactive[Side] = reactive("a", init=False)
+    """The active run: tab switches it, v shows its request."""
+
     class CursorMoved(Message):
         """The cursor moved to `row`, or the active run is now `side`."""
 
@@ -150,8 +156,6 @@ class CompareView(LazyBlockView, can_focus=True):
         self.models = models
         self.alignment = alignment
         self.rows = build_rows(models["a"], models["b"], alignment)
-        self.cursor = 0
-        self.side: Side = "a"
         self.divergence_row: int | None = None
         if alignment.divergence is not None:
             self.divergence_row = next((k for k, r in enumerate(self.rows)
@@ -163,7 +167,7 @@ class CompareView(LazyBlockView, can_focus=True):
         # a tool result, a reply), the divergence banner under it; else on the first iteration.
         self.cause_row = self._cause_row()
         first = next((k for k, r in enumerate(self.rows) if r.kind == "iteration"), 0)
-        self.cursor = self.cause_row if self.cause_row is not None else first
+        self.set_reactive(CompareView.cursor, self.cause_row if self.cause_row is not None else first)
         if self.cause_row is not None:
             self._set_row_expanded(self.cause_row, True)
         elif self.divergence_row is not None:
@@ -403,8 +407,14 @@ class CompareView(LazyBlockView, can_focus=True):
             return
         self.cursor = max(0, min(row, len(self.rows) - 1))
         self.scroll_row_into_view(self.cursor, top=top)
+
+    def watch_cursor(self, row: int) -> None:
         self.refresh()
-        self.post_message(self.CursorMoved(self.cursor, self.side))
+        self.post_message(self.CursorMoved(row, self.side))
+
+    def watch_side(self, side: Side) -> None:
+        self.refresh()
+        self.post_message(self.CursorMoved(self.cursor, side))
 
     def scroll_row_into_view(self, row: int, *, top: bool = False) -> None:
         height = self.scrollable_content_region.height
@@ -496,8 +506,6 @@ class CompareView(LazyBlockView, can_focus=True):
 
     def action_switch_side(self) -> None:
         self.side = "b" if self.side == "a" else "a"
-        self.refresh()
-        self.post_message(self.CursorMoved(self.cursor, self.side))
 
     def action_expand_all(self) -> None:
         for k in range(len(self.rows)):
