@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.run import cli
-from agent.transcripts.transcript import load_transcript
+from agent.transcripts.importers import open_transcript
 from tests.conftest import DATA, call, reply, write_script
 
 
@@ -86,7 +86,7 @@ def test_replay_reports_divergence_or_match(tmp_path: Path, capsys: pytest.Captu
                             str(first), "--out", str(tmp_path / "second.jsonl")], capsys)
     assert code == 0
     assert "replay: every request matched the recorded run" in out  # pytest's own durations aside
-    replayed = load_transcript(tmp_path / "second.jsonl")
+    replayed = open_transcript(tmp_path / "second.jsonl")
     assert replayed.header.provider == "replay"
 
 

@@ -15,7 +15,7 @@ from agent.events import (
 )
 from agent.loop.ordering import check_messages
 from agent.run.runner import RunOptions, build_run
-from agent.transcripts.transcript import load_transcript
+from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect, reply, write_script
 
 
@@ -56,7 +56,7 @@ async def test_quicksort_demo_fixes_the_bug_and_keeps_order(tmp_path: Path) -> N
     starts = [e for e in events if isinstance(e, IterationStarted)]
     assert [len(b["messages"]) for b in run.server.requests] == [s.request_size for s in starts]
     # the transcript on disk rebuilds the exact last request
-    transcript = load_transcript(run.path)
+    transcript = open_transcript(run.path)
     last = starts[-1].iteration
     assert transcript.request_at(last)[0] == run.server.requests[-1]["messages"]
 
@@ -116,7 +116,7 @@ async def test_provider_error_ends_the_run_and_says_why(tmp_path: Path) -> None:
     assert isinstance(done, RunFinished) and done.reason == "provider_error"
     assert "HTTP 400" in done.detail and "no reply left" in done.detail
     # the completed iteration is on disk
-    transcript = load_transcript(run.path)
+    transcript = open_transcript(run.path)
     assert len(transcript.iterations) == 2 and transcript.iterations[0].results[0].tool_call_id == "c1"
 
 
@@ -141,7 +141,7 @@ async def test_cancelling_leaves_a_complete_transcript(tmp_path: Path) -> None:
     await parked_after(run, seen, 2)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    transcript = load_transcript(run.path)
+    transcript = open_transcript(run.path)
     assert transcript.warnings == []
     assert isinstance(transcript.events[0], RunStarted) or transcript.events[0].type == "notice"
     assert len(transcript.iterations) == 2

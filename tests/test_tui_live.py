@@ -71,9 +71,9 @@ async def test_step_with_the_demo_run(tmp_path: Path) -> None:
         assert screen.model.finished is not None
         assert view.cursor_block is not None
     # The transcript file holds the whole run.
-    from agent.transcripts.transcript import load_transcript
+    from agent.transcripts.importers import open_transcript
 
-    saved = load_transcript(run.path)
+    saved = open_transcript(run.path)
     assert isinstance(saved.events[-1], RunFinished)
 
 
@@ -181,7 +181,7 @@ async def test_a_crashing_run_is_shown_not_fatal() -> None:
 
 async def test_quit_mid_run_leaves_a_readable_transcript(tmp_path: Path) -> None:
     runner = pytest.importorskip("agent.run.runner")
-    from agent.transcripts.transcript import load_transcript
+    from agent.transcripts.importers import open_transcript
 
     run = runner.demo_run(step_mode=True, runs_dir=tmp_path)
     app, screen = transcript_app(run=run)
@@ -190,7 +190,7 @@ async def test_quit_mid_run_leaves_a_readable_transcript(tmp_path: Path) -> None
         await pilot.press("n")
         await wait_for(pilot, lambda: started(screen) == 1 and run.control.waiting, timeout=20)
         await pilot.press("n", "q")
-    saved = load_transcript(run.path)
+    saved = open_transcript(run.path)
     assert not saved.warnings
     assert isinstance(saved.events[-1], RunFinished)
     assert saved.events[-1].reason == "cancelled"

@@ -7,7 +7,8 @@ from pathlib import Path
 from agent.events import AssistantMessage, ToolResult, appended_messages
 from tests.tui_helpers import quicksort_events, synthetic_events
 from tui.blocks import fold, pretty_json
-from agent.transcripts.store import TranscriptModel, content_text, tool_calls_of
+from agent.events import content_text
+from agent.transcripts.store import TranscriptModel, tool_calls_of
 from tui.palette import DEFAULT
 
 

@@ -21,7 +21,8 @@ from agent.events import (
     RunStarted,
     ToolResult,
 )
-from agent.transcripts.transcript import Transcript, load_transcript
+from agent.transcripts.transcript import Transcript
+from agent.transcripts.importers import open_transcript
 from tests.tui_helpers import T0, header, quicksort_transcript, synthetic_events, transcript_app, write_jsonl
 from tui.screens.help import HelpScreen
 from tui.screens.request import RequestScreen
@@ -215,7 +216,6 @@ async def test_request_view_on_the_start_block_explains() -> None:
 
 
 async def test_ordering_violation_flagged_on_the_right_message() -> None:
-    from agent.transcripts.importers import open_transcript
 
     transcript = open_transcript(DATA / "bad_order.json")
     app, screen = transcript_app(transcript=transcript)
@@ -259,7 +259,6 @@ async def test_ordering_check_with_injected_checker() -> None:
 @pytest.mark.parametrize("name", ["messages_array.json", "messages_object.json", "mini_swe_agent.traj.json",
                                   "bad_order.json"])
 async def test_opens_each_sample_format(name: str) -> None:
-    from agent.transcripts.importers import open_transcript
 
     transcript = open_transcript(DATA / name)
     app, screen = transcript_app(transcript=transcript, title=name)
@@ -275,7 +274,6 @@ async def test_opens_each_sample_format(name: str) -> None:
 
 
 async def test_mini_swe_agent_exit_role_is_not_a_violation() -> None:
-    from agent.transcripts.importers import open_transcript
 
     app, screen = transcript_app(transcript=open_transcript(DATA / "mini_swe_agent.traj.json"))
     async with app.run_test(size=SIZE) as pilot:
@@ -287,7 +285,7 @@ async def test_torn_last_line_is_warned(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "run.jsonl", synthetic_events(3))
     with path.open("a") as f:
         f.write('{"type": "assistant_mess')
-    transcript = load_transcript(path)
+    transcript = open_transcript(path)
     assert transcript.warnings
     app, screen = transcript_app(transcript=transcript)
     async with app.run_test(size=SIZE) as pilot:
@@ -298,7 +296,6 @@ async def test_torn_last_line_is_warned(tmp_path: Path) -> None:
 
 
 async def test_own_jsonl_round_trip(tmp_path: Path) -> None:
-    from agent.transcripts.importers import open_transcript
 
     path = write_jsonl(tmp_path / "run.jsonl", synthetic_events(12))
     app, screen = transcript_app(transcript=open_transcript(path))

@@ -33,12 +33,12 @@ from agent.events import (
     RunStarted,
     ToolResult,
     Usage,
+    content_text,
 )
 from agent.transcripts.store import (
     Block,
     Item,
     TranscriptModel,
-    content_text,
     item_search_text,
     pretty_json,
     role_of,

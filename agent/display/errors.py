@@ -15,8 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from agent.events import DriverMessage, ToolResult
-from agent.transcripts.importers import content_text
+from agent.events import DriverMessage, ToolResult, content_text
 
 MarkKind = Literal["tool_error", "tests_failed", "exit", "timeout", "format_error"]
 

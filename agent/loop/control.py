@@ -78,11 +78,6 @@ class RunControl:
         self._changed()
         return self.reflection
 
-    def set_reflection(self, mode: ReflectionMode) -> None:
-        if mode != "off":
-            self.reflection_role = mode
-        self.reflection = mode
-
     async def wait_turn(self) -> None:
         """Called by the loop before each iteration: returns when that iteration may run."""
         self.waiting = True

@@ -32,6 +32,7 @@ from agent.events import (
     RunFinished,
     ToolResult,
     WorkspaceChanged,
+    content_text,
 )
 from agent.models.presets import PROVIDER_NAMES, UsageError
 
@@ -226,7 +227,7 @@ class EventPrinter:
             self.line(f"\n── iteration {event.iteration} ── reflection {event.reflection} "
                       f"── request of {event.request_size} messages")
         elif isinstance(event, AssistantMessage):
-            text = _text(event.message.get("content")).strip()
+            text = content_text(event.message.get("content")).strip()
             if text:
                 first, _, rest = text.partition("\n")
                 self.line(f"assistant: {clip_line(first, 400)[0]}")
@@ -259,7 +260,8 @@ class EventPrinter:
             self.line(f"  reflection note refused as {event.from_role} (HTTP {event.status}: {event.error}); "
                       f"note {to}, request sent again")
         elif isinstance(event, DriverMessage):
-            self.line(f"  driver {event.kind} ({event.message.get('role')}): {_text(event.message.get('content'))}")
+            text = content_text(event.message.get("content"))
+            self.line(f"  driver {event.kind} ({event.message.get('role')}): {text}")
         elif isinstance(event, WorkspaceChanged):
             files = ", ".join(f"{f.path} ({f.status}{'' if f.binary else f', +{f.added} -{f.removed}'})"
                               for f in event.files)
@@ -274,12 +276,6 @@ class EventPrinter:
                 self.line(f"   summary: {event.summary}")
             if event.reason not in ("finished",) and event.detail:
                 self.line(f"   {event.detail}")
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return "" if content is None else str(content)
 
 
 def _compact_args(arguments: Any) -> str:

@@ -24,7 +24,6 @@ from agent.protocols import ToolErrorKind, ToolOutcome
 from agent.tools.workspace import (
     BadArguments,
     BadPath,
-    CommandResult,
     EditNotApplied,
     ToolError,
     Workspace,
@@ -213,7 +212,6 @@ class Toolbox:
         self.test_cmd = test_cmd
         self.test_timeout = test_timeout
         self.output_cap = output_cap
-        self.last_test: CommandResult | None = None
         """The most recent run_tests result, for a loop that reports whether the tests passed at the end."""
         self._handlers: dict[str, Callable[[Any], Awaitable[ToolOutcome | str]]] = {
             "list_files": self._list_files,
@@ -419,7 +417,6 @@ class Toolbox:
         if not self.test_cmd.strip():  # an empty shell command "passes", which would be a lie
             raise ToolError("no test command is configured for this workspace, so run_tests cannot run")
         result = await self.workspace.run(self.test_cmd, timeout=self.test_timeout, output_cap=self.output_cap)
-        self.last_test = result
         if result.timed_out:
             status = f"tests timed out after {self.test_timeout:g}s"
         elif result.exit_code == 0:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.events import Usage
+
 RUN_NAME = re.compile(r"^(?P<task>.+?)__(?P<setting>[^_].*?)__r(?P<repeat>\d+)\.jsonl$")
 """An ablation's transcript name: <task>__<setting>__r<repeat>.jsonl."""
 TAIL_BYTES = 256 * 1024
@@ -26,26 +28,35 @@ FAILED_REASONS = ("provider_error", "error", "crashed")
 
 
 @dataclass
-class RunEntry:
-    """One row of the table."""
+class RunSummary:
+    """How one run went, as the runs table and the comparison's header show it: what it was (task,
+    provider/model, reflection setting) and how it ended. From an ablation's result record, from a cheap
+    look at its transcript (`summarize_file`), or from a full pass over it (the comparison)."""
 
-    path: Path
-    name: str
-    """The path shown, relative to the folder."""
+    label: str
+    """The name shown: the path relative to the folder, or as given."""
+    path: Path | None = None
     task: str | None = None
-    setting: str | None = None
+    reflection: str | None = None
+    """The reflection setting: off, system, user or assistant (None: not recorded)."""
     repeat: int | None = None
+    provider: str = ""
+    model: str = ""
+    iterations: int | None = None
+    usage: Usage | None = None
+    """Tokens of every completion and reflection call (None: not recorded)."""
     reason: str | None = None
     """The run's exit reason (RunFinished.reason, or a record's exit_reason); None: no ending recorded."""
     tests_passed: bool | None = None
-    iterations: int | None = None
-    tokens: int | None = None
     reflections: int | None = None
+    """Reflection notes written (one reflection call each)."""
+    imported_from: str | None = None
+    """The tool whose transcript format this run was read from (None: ours)."""
     status: str = ""
     """From a record: done or failed."""
     error: str = ""
     source: str = ""
-    """Where the outcome came from: record, csv, transcript (read lazily), or "" (not read yet)."""
+    """Where the outcome came from: record, csv, transcript, or "" (not read yet)."""
 
     @property
     def loaded(self) -> bool:
@@ -53,7 +64,25 @@ class RunEntry:
 
     @property
     def failed(self) -> bool:
+        """The run broke (a provider error, a crash), as opposed to ending with failing tests."""
         return self.status == "failed" or (self.reason in FAILED_REASONS)
+
+    @property
+    def success(self) -> bool | None:
+        """The run ended and the task's tests pass (None: no ending recorded)."""
+        return None if self.reason is None else (self.tests_passed is True)
+
+    @property
+    def outcome(self) -> str:
+        """`finished · tests pass`, `max steps · tests fail`, `no ending recorded`..."""
+        if self.reason is None:
+            return "no ending recorded"
+        tests = {True: "tests pass", False: "tests fail", None: "no tests"}[self.tests_passed]
+        return f"{self.reason.replace('_', ' ')} · {tests}"
+
+    @property
+    def tokens(self) -> int | None:
+        return None if self.usage is None else self.usage.total_tokens
 
 
 def find_transcripts(folder: Path) -> list[Path]:
@@ -100,9 +129,14 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _apply_record(entry: RunEntry, rec: dict[str, Any]) -> None:
+def _usage(prompt: Any, completion: Any) -> Usage | None:
+    pt, ct = _int(prompt), _int(completion)
+    return None if pt is None and ct is None else Usage(prompt_tokens=pt or 0, completion_tokens=ct or 0)
+
+
+def _apply_record(entry: RunSummary, rec: dict[str, Any]) -> None:
     entry.task = rec.get("task") or entry.task
-    entry.setting = rec.get("setting") or entry.setting
+    entry.reflection = rec.get("setting") or entry.reflection
     entry.repeat = _int(rec.get("repeat")) or entry.repeat
     success = rec.get("success")
     if isinstance(success, str):
@@ -110,25 +144,24 @@ def _apply_record(entry: RunEntry, rec: dict[str, Any]) -> None:
     entry.reason = rec.get("exit_reason") or None
     entry.tests_passed = bool(success) if entry.reason not in FAILED_REASONS else None
     entry.iterations = _int(rec.get("iterations"))
-    pt, ct = _int(rec.get("prompt_tokens")), _int(rec.get("completion_tokens"))
-    entry.tokens = (pt or 0) + (ct or 0) if pt is not None or ct is not None else None
+    entry.usage = _usage(rec.get("prompt_tokens"), rec.get("completion_tokens"))
     entry.reflections = _int(rec.get("reflection_calls"))
     entry.status = str(rec.get("status") or ("failed" if entry.reason in FAILED_REASONS else "done"))
     entry.error = str(rec.get("error") or "")
     entry.source = rec["_source"]
 
 
-def discover_runs(folder: Path | str) -> list[RunEntry]:
+def discover_runs(folder: Path | str) -> list[RunSummary]:
     """Every transcript of the folder, with its outcome when a result record has it (else loaded later)."""
     folder = Path(folder)
     records = _records(folder)
     entries = []
     for path in find_transcripts(folder):
         rel = path.relative_to(folder).as_posix()
-        entry = RunEntry(path=path, name=rel)
+        entry = RunSummary(label=rel, path=path)
         m = RUN_NAME.match(path.name)
         if m:
-            entry.task, entry.setting, entry.repeat = m["task"], m["setting"], int(m["repeat"])
+            entry.task, entry.reflection, entry.repeat = m["task"], m["setting"], int(m["repeat"])
         rec = records.get(rel)
         if rec is not None and (path.stat().st_size > 0):
             _apply_record(entry, rec)
@@ -136,10 +169,11 @@ def discover_runs(folder: Path | str) -> list[RunEntry]:
     return entries
 
 
-def summarize_file(entry: RunEntry) -> RunEntry:
+def summarize_file(entry: RunSummary) -> RunSummary:
     """Fill an entry from its transcript without parsing it all: the header line, the last run_finished
     line (read from the file's tail), and counts of reflection notes and iterations (a byte scan)."""
     path = entry.path
+    assert path is not None, "a run found in a folder has its path"
     try:
         with path.open("rb") as f:
             first = f.readline()
@@ -152,7 +186,8 @@ def summarize_file(entry: RunEntry) -> RunEntry:
                 return entry
             settings = header.get("settings") if isinstance(header.get("settings"), dict) else {}
             entry.task = entry.task or header.get("task")
-            entry.setting = entry.setting or settings.get("reflection")
+            entry.reflection = entry.reflection or settings.get("reflection")
+            entry.provider, entry.model = str(header.get("provider") or ""), str(header.get("model") or "")
             f.seek(0, 2)
             size = f.tell()
             f.seek(max(0, size - TAIL_BYTES))
@@ -189,7 +224,7 @@ def summarize_file(entry: RunEntry) -> RunEntry:
         entry.iterations = _int(finished.get("iterations"))
         usage = finished.get("usage")
         if isinstance(usage, dict):  # null: the run recorded no token counts
-            entry.tokens = (_int(usage.get("prompt_tokens")) or 0) + (_int(usage.get("completion_tokens")) or 0)
+            entry.usage = _usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
     else:
         entry.iterations = iterations
     entry.source = "transcript"

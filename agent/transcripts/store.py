@@ -33,9 +33,9 @@ from agent.events import (
     ToolResult,
     Usage,
     appended_messages,
+    content_text,
     removed_messages,
 )
-from agent.transcripts.importers import content_text
 from agent.transcripts.transcript import EventLog
 
 NO_VIOLATIONS: Mapping[Any, Any] = MappingProxyType({})
@@ -212,14 +212,6 @@ class Block:
         self._events = events
         self._refs = self._source = None
 
-    @property
-    def is_lazy(self) -> bool:
-        return self._refs is not None
-
-    @property
-    def event_count(self) -> int:
-        return len(self._refs) if self._refs is not None else len(self._events or ())
-
     def _add_ref(self, source: Any, index: int) -> int:
         """A lazy block gains the event at `index` of `source`; returns its position in the block."""
         refs = self._refs
@@ -337,12 +329,6 @@ class Block:
         if found is None:
             found = self._item_index.get((pos, 0))
         return found
-
-    def item_for_call(self, call_id: str, kind: str) -> int | None:
-        for i, item in enumerate(self.get_items()):
-            if item.kind == kind and item.call_id == call_id:
-                return i
-        return None
 
     def selectable_items(self) -> list[int]:
         return [i for i, item in enumerate(self.get_items()) if item.selectable]
@@ -610,9 +596,6 @@ class TranscriptModel:
         self.violation_count = sum(len(v) for d in new.values() for v in d.values())
         return changed
 
-    def violation_item(self, b: int, key: tuple[int, int]) -> int | None:
-        return self.blocks[b].item_for_message(*key)
-
     # -- search ------------------------------------------------------------------------------------------
 
     def search(self, query: str) -> list[tuple[int, int]]:
@@ -631,14 +614,6 @@ class TranscriptModel:
 
 def _violation_keys(d: Mapping[tuple[int, int], list[ViolationLike]]) -> list[tuple[Any, ...]]:
     return sorted((k, tuple((getattr(v, "rule", ""), getattr(v, "message", "")) for v in vs)) for k, vs in d.items())
-
-
-def _transient_items(block: Block) -> list[Item]:
-    """Items of a block without caching them (its events stay as they were: read back if lazy)."""
-    if block.items is not None:
-        return block.items
-    with block.transient():
-        return block.get_items()
 
 
 intern = sys.intern

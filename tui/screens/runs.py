@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from agent.transcripts.runs import RunEntry, discover_runs, summarize_file
+from agent.transcripts.runs import RunSummary, discover_runs, summarize_file
 from agent.transcripts.transcript import Transcript, TranscriptError
 from tui.blocks import BOLD
 from tui.widgets.runs_table import RunsTable
@@ -36,7 +36,7 @@ def display_folder(folder: Path) -> str:
     return str(folder)
 
 
-def outcome(entry: RunEntry) -> tuple[str, str]:
+def outcome(entry: RunSummary) -> tuple[str, str]:
     """The outcome cell: why the run stopped and whether the task's tests pass, and what its colour means."""
     if not entry.loaded:
         return "…", "muted"
@@ -79,7 +79,7 @@ class RunsScreen(Screen[None]):
         Binding("q", "close", "Quit", tooltip="quit (back to the screen under this one, if any)"),
     ]
 
-    def __init__(self, folder: Path | str, entries: list[RunEntry] | None = None, *, eager: bool = False,
+    def __init__(self, folder: Path | str, entries: list[RunSummary] | None = None, *, eager: bool = False,
                  opener: Callable[[Path], Transcript] | None = None) -> None:
         super().__init__()
         self.folder = Path(folder)
@@ -120,7 +120,7 @@ class RunsScreen(Screen[None]):
         else:
             self.loading_done = True
 
-    def _cells(self, k: int, entry: RunEntry) -> list[Any]:
+    def _cells(self, k: int, entry: RunSummary) -> list[Any]:
         style = self.table.cell_style
         dash = Text("—", style=style("muted"))
 
@@ -131,9 +131,9 @@ class RunsScreen(Screen[None]):
         label, meaning = outcome(entry)
         return [
             Text(mark, style=style(f"mark-{mark.lower()}")) if mark else Text(" "),
-            Text(entry.name, style=BOLD),
+            Text(entry.label, style=BOLD),
             entry.task or dash,
-            Text(entry.setting or "—", style=style("reflection") if entry.setting not in (None, "off") else ""),
+            Text(entry.reflection or "—", style=style("reflection") if entry.reflection not in (None, "off") else ""),
             number(entry.repeat, str(entry.repeat)),
             Text(label, style=style(meaning) + (BOLD if entry.failed else Style()) if meaning else ""),
             number(entry.iterations, str(entry.iterations)),
@@ -167,10 +167,10 @@ class RunsScreen(Screen[None]):
                       (f"{len(loaded) - ok - failed} fail", "$text-error" if len(loaded) - ok - failed else muted)]
             if failed:
                 parts.append((f" · {failed} failed", "bold $text-error"))
-            by_setting: dict[str, list[RunEntry]] = {}
+            by_setting: dict[str, list[RunSummary]] = {}
             for e in loaded:
-                if e.setting:
-                    by_setting.setdefault(e.setting, []).append(e)
+                if e.reflection:
+                    by_setting.setdefault(e.reflection, []).append(e)
             if len(by_setting) > 1:
                 parts.append(("   by setting: ", muted))
                 parts.append("  ".join(f"{s} {sum(e.tests_passed is True and not e.failed for e in es)}/{len(es)}"
@@ -226,7 +226,7 @@ class RunsScreen(Screen[None]):
         if transcript is not None:
             from tui.screens.transcript import TranscriptScreen
 
-            self.app.push_screen(TranscriptScreen(transcript=transcript, title=str(self.folder / self.entries[k].name)))
+            self.app.push_screen(TranscriptScreen(transcript=transcript, title=str(self.folder / self.entries[k].label)))
 
     def action_mark(self) -> None:
         if not self.entries:
@@ -257,7 +257,7 @@ class RunsScreen(Screen[None]):
             return
         from tui.screens.compare import CompareScreen
 
-        a, b = (self.entries[k].name for k in marked)
+        a, b = (self.entries[k].label for k in marked)
         self.app.push_screen(CompareScreen(first, second, label_a=a, label_b=b,
                                            title=f"{self.folder / a} ⟷ {self.folder / b}"))
 

@@ -10,7 +10,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from agent.display.wording import plural, tokens
-from agent.transcripts.compare import RunSummary
+from agent.transcripts.runs import RunSummary
 from tui.widgets.compare_view import CompareView
 
 SIDE_STYLES = {"a": "$text-primary", "b": "$text-accent"}
@@ -26,11 +26,12 @@ def side_text(summary: RunSummary, side: str, active: bool) -> Content:
         (summary.label or "?", "bold"), "\n",
         f"{summary.provider}/{summary.model}" if summary.provider else (summary.model or "model unknown"),
         (" · reflection ", muted),
-        (summary.reflection, "bold $reflection" if summary.reflection not in ("off", "?") else "bold"),
+        (summary.reflection or "?", "bold $reflection" if summary.reflection not in ("off", None) else "bold"),
     ]
-    if summary.reflections or summary.reflection not in ("off", "?"):
-        parts += [" · ", (f"✦ {summary.reflections} reflection call{'s' if summary.reflections != 1 else ''}",
-                          "$reflection" if summary.reflections else muted)]
+    reflections = summary.reflections or 0
+    if reflections or summary.reflection not in ("off", None):
+        parts += [" · ", (f"✦ {reflections} reflection call{'s' if reflections != 1 else ''}",
+                          "$reflection" if reflections else muted)]
     if summary.task:
         parts.append((f" · task {summary.task}", muted))
     if summary.imported_from:
@@ -41,7 +42,7 @@ def side_text(summary: RunSummary, side: str, active: bool) -> Content:
     else:
         bad = summary.reason in ("provider_error", "error", "context_length")
         parts.append((f"■ {summary.outcome}", "bold $text-error" if bad or not summary.success else "bold $text-success"))
-    parts += [f" · {plural(summary.iterations, 'iteration')}", f" · {tokens(summary.usage, split=False)}"]
+    parts += [f" · {plural(summary.iterations or 0, 'iteration')}", f" · {tokens(summary.usage, split=False)}"]
     if summary.usage is not None:
         parts.append((f" ({summary.usage.prompt_tokens:,} in / {summary.usage.completion_tokens:,} out)", muted))
     return Content.assemble(*parts)
