@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from rich.style import Style
 
-LINKS_DARK = ("#61afef", "#e5c07b", "#98c379", "#56b6c2", "#d19a66", "#a9b1ff", "#7fd1b9", "#d7c39b")
-"""Blue, gold, green, cyan, orange, lavender, teal, sand: none red (red means error) nor pink (reflection)."""
+from agent.transcripts.store import ID_PALETTE
+
+LINKS_DARK = ID_PALETTE
 LINKS_LIGHT = ("#1f5f9e", "#8a6500", "#3b7a1e", "#0f7480", "#a4501a", "#4b4fc4", "#17755d", "#76602f")
 REFLECTION_DARK = "#ff79c6"
 REFLECTION_LIGHT = "#b0206a"

@@ -38,6 +38,11 @@ from agent.events import (
 )
 from agent.transcripts.transcript import EventLog
 
+ID_PALETTE = ("#61afef", "#e5c07b", "#98c379", "#56b6c2", "#d19a66", "#a9b1ff", "#7fd1b9", "#d7c39b")
+"""The colours of tool_call_id link numbers (`TranscriptModel.link`) on a dark background: blue, gold, green,
+cyan, orange, lavender, teal, sand; none red (red means error) nor pink (pink means reflection). The app's
+dark themes and the HTML export use them; `tui.palette` gives their light shades."""
+
 NO_VIOLATIONS: Mapping[Any, Any] = MappingProxyType({})
 NOTHING_UNFOLDED: frozenset[int] = frozenset()
 
