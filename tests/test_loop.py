@@ -16,7 +16,7 @@ from agent.events import (
 from agent.loop.ordering import check_messages
 from agent.run.runner import RunOptions, build_run
 from agent.transcripts.importers import open_transcript
-from tests.conftest import call, collect, reply, write_script
+from tests.conftest import call, collect, reply, until, write_script
 
 
 def start_consuming(run) -> tuple[list, asyncio.Task]:
@@ -30,13 +30,10 @@ def start_consuming(run) -> tuple[list, asyncio.Task]:
     return seen, asyncio.create_task(consume())
 
 
-async def parked_after(run, seen: list, iterations: int, timeout: float = 30) -> None:
+async def parked_after(run, seen: list, iterations: int) -> None:
     """Wait until `iterations` assistant messages arrived and the loop waits for the next step."""
-    async def parked() -> None:
-        while not (run.control.waiting and sum(isinstance(e, AssistantMessage) for e in seen) == iterations):
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(parked(), timeout)
+    await until(run.control, lambda: run.control.waiting
+                and sum(isinstance(e, AssistantMessage) for e in seen) == iterations)
 
 
 def options(tmp_path: Path, **kw) -> RunOptions:
@@ -123,7 +120,7 @@ async def test_provider_error_ends_the_run_and_says_why(tmp_path: Path) -> None:
 async def test_step_mode_runs_exactly_one_iteration_per_step(tmp_path: Path) -> None:
     run = build_run(options(tmp_path, task="quicksort", step_mode="step"))
     seen, task = start_consuming(run)
-    await asyncio.sleep(0.05)
+    await parked_after(run, seen, 0)
     assert not any(isinstance(e, IterationStarted) for e in seen)  # parked before iteration 1
     run.control.step()
     run.control.step()  # two quick presses: queued, not merged

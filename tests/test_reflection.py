@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ from agent.reflection.reflector import (
 from agent.run.runner import RunOptions, build_run
 from agent.protocols import ToolOutcome
 from agent.transcripts.importers import open_transcript
-from tests.conftest import call, collect, reply, write_script
+from tests.conftest import call, collect, reply, until, write_script
 
 QS_EDIT = call("e1", "edit_file", path="quicksort.py",
                old="    larger = [x for x in items if x > pivot]\n    return quicksort(smaller) + [pivot] + quicksort(larger)\n",
@@ -487,11 +486,7 @@ async def test_live_toggle_takes_effect_from_the_next_iteration(tmp_path: Path) 
 
     async def step_and_wait(n: int) -> None:
         run.control.step()
-        deadline = time.monotonic() + 60  # each iteration runs the task's tests: slow on a busy machine
-        while not (run.control.waiting and sum(isinstance(e, AssistantMessage) for e in seen) == n):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"iteration {n} did not finish")
-            await asyncio.sleep(0.01)
+        await until(run.control, lambda: run.control.waiting and sum(isinstance(e, AssistantMessage) for e in seen) == n)
 
     task = asyncio.create_task(consume())
     await step_and_wait(1)  # run_tests fails with reflection off: no note

@@ -164,7 +164,7 @@ def _violations(out: _Lines, block: Block, item: Item) -> None:
     keys = [(item.pos, item.sub)] if item.kind == "message" else [k for k in block.violations if k[0] == item.pos]
     for key in keys:
         for v in block.violations.get(key, []):
-            out.text(Text(f"⚠ {getattr(v, 'rule', '?')}: {getattr(v, 'message', '')}", style=p.error + BOLD))
+            out.text(Text(f"⚠ {v.rule}: {v.message}", style=p.error + BOLD))
 
 
 def _id_text(call_id: str | None, model: TranscriptModel, state: RenderState) -> Text:
@@ -332,7 +332,7 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
             meta.append(f"{event.usage.prompt_tokens:,} in / {event.usage.completion_tokens:,} out")
         if event.latency_s:
             meta.append(f"{event.latency_s:.2f}s")
-        if getattr(event, "ttft_s", None):
+        if event.ttft_s:
             meta.append(f"first token {event.ttft_s:.2f}s")
         if event.finish_reason:
             meta.append(f"finish {event.finish_reason}")

@@ -19,13 +19,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker
 
-from agent.events import IterationStarted, Notice
+from agent.events import IterationStarted, Notice, is_transient
 from agent.transcripts.store import Checker, TranscriptModel
 from agent.transcripts.transcript import Transcript, TranscriptHeader
 from tui.widgets.status_bar import StatusBar, StatusInfo
 from tui.widgets.transcript_view import TranscriptView
 
 if TYPE_CHECKING:
+    from agent.loop.control import RunControl
+    from agent.protocols import RunHandle
     from tui.widgets.search_bar import SearchBar
 
 LIVE_ONLY = {"continuous", "pause", "toggle_reflection"}
@@ -65,7 +67,7 @@ class TranscriptScreen(Screen[None]):
                 "back to the runs when opened from a folder"),
     ]
 
-    def __init__(self, transcript: Transcript | None = None, run: Any | None = None, title: str = "agent-tui",
+    def __init__(self, transcript: Transcript | None = None, run: RunHandle | None = None, title: str = "agent-tui",
                  *, checker: Checker | None = None, source: str | None = None) -> None:
         super().__init__()
         self.run_handle = run
@@ -84,7 +86,7 @@ class TranscriptScreen(Screen[None]):
             gc.freeze()
             self._frozen = True
         self.title = title
-        if source is None and run is not None and getattr(run, "path", None) is not None:
+        if source is None and run is not None and run.path is not None:
             source = str(run.path)
         if source is None and run is None and title != "agent-tui":
             source = title  # `agent-tui open FILE` titles the screen with the file's path
@@ -167,12 +169,8 @@ class TranscriptScreen(Screen[None]):
         """The worker: run the loop, and hand every event to the transcript and the view."""
         run = self.run_handle
         try:
-            try:
-                stream = run.events(transient=True)  # the reply as it streams in, for display only
-            except TypeError:
-                stream = run.events()
-            async for event in stream:
-                if not getattr(event, "transient", False):
+            async for event in run.events(transient=True):  # with the reply as it streams in, for display
+                if not is_transient(event):
                     self.transcript.add(event)
                 self._pending.append(event)
                 if not self._flush_scheduled:
@@ -210,7 +208,7 @@ class TranscriptScreen(Screen[None]):
                 self._show_line(f"{'ℹ' if event.level == 'info' else '⚠'} {event.text}")
         durable: list[Any] = []
         for event in batch:  # in order: a delta belongs to the block that is running when it arrives
-            if getattr(event, "transient", False):
+            if is_transient(event):
                 if durable:
                     self.view.add_events(durable)
                     durable = []
@@ -223,8 +221,9 @@ class TranscriptScreen(Screen[None]):
         self._refresh_status()
 
     @property
-    def control(self) -> Any | None:
-        return getattr(self.run_handle, "control", None)
+    def control(self) -> RunControl | None:
+        """How the keys steer a live run (None: a saved transcript)."""
+        return self.run_handle.control if self.run_handle is not None else None
 
     def _status_info(self) -> StatusInfo:
         header = self.transcript.header
@@ -237,12 +236,12 @@ class TranscriptScreen(Screen[None]):
             finished = "cancelled"
         return StatusInfo(
             live=self.live,
-            mode=getattr(control, "mode", "step"),
-            waiting=bool(getattr(control, "waiting", False)),
-            pending_steps=int(getattr(control, "pending_steps", 0) or 0),
+            mode=control.mode if control else "step",
+            waiting=control.waiting if control else False,
+            pending_steps=control.pending_steps if control else 0,
             in_flight=in_flight,
-            reflection=getattr(control, "reflection", "off"),
-            reflection_role=getattr(control, "reflection_role", "system"),
+            reflection=control.reflection if control else "off",
+            reflection_role=control.reflection_role if control else "system",
             effective_role=self._effective_role,
             finished=finished,
             provider=header.provider,
