@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.run import cli
+from agent.run.headless import EventPrinter
 from agent.transcripts.importers import open_transcript
 from tests.conftest import DATA, call, reply, write_script
 
@@ -108,7 +109,7 @@ def test_event_printer_folds_long_results_around_the_cause() -> None:
     lines = [f"line {i}" for i in range(50)]
     lines[25] = "E   SyntaxError: '(' was never closed"
     text = "\n".join(lines)
-    cli.EventPrinter(buf).show(ToolResult(iteration=1, tool_call_id="c", name="run_tests", content=text,
+    EventPrinter(buf).show(ToolResult(iteration=1, tool_call_id="c", name="run_tests", content=text,
                                           message={"role": "tool", "tool_call_id": "c", "content": text}))
     shown = buf.getvalue()
     assert "│ line 0\n" in shown and "│ line 49\n" in shown

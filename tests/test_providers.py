@@ -24,7 +24,7 @@ from agent.events import (
 )
 from agent.loop.ordering import check_messages
 from agent.models.profiles import PROFILES, resolve_profile
-from agent.run.runner import RunOptions, build_run
+from agent.run.runner import RunOptions, build_run, run_options
 from agent.models.textcalls import render_text_call
 from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect, reply
@@ -443,7 +443,7 @@ def test_flags_reach_the_profile_and_the_header(tmp_path: Path) -> None:
          "--assistant-content", "empty", "--no-parallel-tool-calls", "--tool-choice", "required",
          "--tool-call-ids", "mistral9", "--max-retries", "0", "--timeout", "30", "--temperature", "0.1",
          "--reflection", "off", "--out", str(tmp_path / "r.jsonl")])
-    opts = cli.run_options(args)
+    opts = run_options(args)
     assert (opts.tool_calls, opts.stream, opts.assistant_content, opts.parallel_tool_calls, opts.tool_choice,
             opts.tool_call_ids, opts.max_retries, opts.timeout) == ("text", False, "empty", False, "required",
                                                                      "mistral9", 0, 30.0)

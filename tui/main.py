@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.run.cli import build_parser, dispatch_headless, run_options
+from agent.run.cli import build_parser, dispatch_headless
 from agent.models.presets import UsageError
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def open_app(args: argparse.Namespace) -> int:
 
 def live_app(args: argparse.Namespace | None) -> int:
     """`agent-tui` (the demo) or `run` without --headless: the loop, live."""
-    from agent.run.runner import build_run, demo_run
+    from agent.run.runner import build_run, demo_run, run_options
 
     if args is None:
         run = demo_run(step_mode=True)
