@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from textual.app import App
 
 
 async def render_svg(app: App, out: Path | str, size: tuple[int, int] = (140, 45)) -> Path:
-    """Run `app` headless at `size` (columns, rows), wait for its first screen, save it to `out` as SVG."""
+    """Run `app` headless at `size` (columns, rows), wait for its first screen, save it to `out` as SVG.
+
+    The file is written as soon as the screen is exported, before the app shuts down, and appears whole
+    (written beside, then renamed): whoever waits for it never reads half a file."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await pilot.wait_for_scheduled_animations()
         await pilot.pause()
-        svg = app.export_screenshot(title=app.title)
-    out.write_text(svg, encoding="utf-8")
+        partial.write_text(app.export_screenshot(title=app.title), encoding="utf-8")
+        os.replace(partial, out)
     return out
