@@ -74,11 +74,15 @@ async def shots() -> None:
 
 def main() -> None:
     os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # the tasks' own test runs, faster
+    home = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
-        grid("abl", "quicksort", "off,system")
-        grid("abl2", "quicksort,wordcount", "off,system,user")
-        asyncio.run(shots())
+        try:
+            grid("abl", "quicksort", "off,system")
+            grid("abl2", "quicksort,wordcount", "off,system,user")
+            asyncio.run(shots())
+        finally:
+            os.chdir(home)  # the folder goes away with the block
 
 
 if __name__ == "__main__":
