@@ -9,8 +9,10 @@ prints wall time, jobs per minute and the most requests the endpoint saw at once
 
     .venv/bin/python bench/bench_ablate.py [--latency 0.5] [--repeats 4] [--concurrency 1,8] [--no-ray]
 
-Ray's overhead per job is (Ray wall - local wall) x slots / jobs, both at the same concurrency and with as
-many Ray slots as local jobs at once (--cpus-per-job = CPUs / concurrency): the time each job occupies a
+Ray's overhead is given in two parts, both against the local backend at the same concurrency and with as
+many Ray slots as local jobs at once (--cpus-per-job = CPUs / concurrency): the wait before the first job
+starts (the grid's coordinator actor, and on a cold run the workers' start), paid once per call; and per
+job, (Ray wall - that wait) - (local wall - its wait), times slots / jobs: the time each job occupies a
 slot beyond what the same job takes in-process (dispatch, the result's way back, the request tokens' actor
 calls). Each job also runs the task's tests three times (two run_tests calls and the final check), CPU that
 concurrency cannot hide on a small machine; to keep it down the bench sets PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
@@ -38,22 +40,36 @@ from agent.run.runner import RunOptions  # noqa: E402
 from tests.loopback import LoopbackServer  # noqa: E402
 
 
+class FirstStart(QuietProgress):
+    """Notes when the first job started on a worker."""
+
+    first: float | None = None
+
+    def job_started(self, job: Job) -> None:
+        super().job_started(job)
+        if self.first is None:
+            self.first = time.perf_counter()
+
+
 def run_once(label: str, jobs: list[Job], base: RunOptions, server: LoopbackServer, concurrency: int,
-             backend: Backend | None = None) -> float:
-    """Run the grid into a fresh folder; print one line; return the wall time."""
+             backend: Backend | None = None) -> tuple[float, float]:
+    """Run the grid into a fresh folder; print one line; return the wall time and the time to the first
+    job's start."""
     server.max_in_flight = 0
     before = server.count
+    progress = FirstStart()
     with tempfile.TemporaryDirectory(prefix="bench-ablate-") as out:
         t0 = time.perf_counter()
         grid: GridRun = asyncio.run(run_grid(jobs, base, Path(out), concurrency=concurrency, backend=backend,
-                                             progress=QuietProgress()))
+                                             progress=progress))
         wall = time.perf_counter() - t0
     ok = sum(r.success for r in grid.ran)
     failed = sum(r.failed for r in grid.ran)
-    print(f"{label:<28} {wall:6.2f}s wall, {60 * len(grid.ran) / wall:5.1f} jobs/min, {len(grid.ran)} jobs "
+    first = (progress.first or t0) - t0
+    print(f"{label:<34} {wall:6.2f}s wall, {60 * len(grid.ran) / wall:5.1f} jobs/min, {len(grid.ran)} jobs "
           f"({ok} passed, {failed} failed), {server.count - before} requests, "
-          f"at most {server.max_in_flight} in flight")
-    return wall
+          f"at most {server.max_in_flight} in flight, first job started after {first:.2f}s")
+    return wall, first
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     cpus = os.cpu_count() or 1
     print(f"grid: quicksort x {','.join(settings)} x {args.repeats} repeats = {len(jobs)} jobs; "
           f"endpoint latency {args.latency:.2f}s per answer; {cpus} CPUs")
-    walls: dict[int, float] = {}
+    walls: dict[int, tuple[float, float]] = {}
     with LoopbackServer.for_tasks(["quicksort"], latency=args.latency) as server:
         base = RunOptions(task=None, provider="vllm", model="loopback", base_url=server.base_url,
                           step_mode="continuous")
@@ -82,13 +98,13 @@ def main(argv: list[str] | None = None) -> int:
             walls[k] = run_once(f"local, concurrency {k}:", jobs, base, server, k)
         if len(levels) >= 2:
             lo, hi = levels[0], levels[-1]
-            print(f"speed-up c={hi} over c={lo}: {walls[lo] / walls[hi]:.1f}x")
+            print(f"speed-up c={hi} over c={lo}: {walls[lo][0] / walls[hi][0]:.1f}x")
         if not args.no_ray:
             bench_ray(jobs, base, server, levels[-1], walls[levels[-1]], cpus)
     return 0
 
 
-def bench_ray(jobs: list[Job], base: RunOptions, server: LoopbackServer, k: int, local_wall: float,
+def bench_ray(jobs: list[Job], base: RunOptions, server: LoopbackServer, k: int, local: tuple[float, float],
               cpus: int) -> None:
     t0 = time.perf_counter()
     import ray
@@ -100,13 +116,13 @@ def bench_ray(jobs: list[Job], base: RunOptions, server: LoopbackServer, k: int,
     print(f"Ray: import {imported - t0:.2f}s, local Ray started in {started - imported:.2f}s (once per call)")
     from agent.run.ray_backend import RayBackend
 
-    per_job = cpus / k
     try:
-        backend = RayBackend(cpus_per_job=per_job)
+        backend = RayBackend(cpus_per_job=cpus / k)
         for label in ("cold workers", "warm workers"):
-            wall = run_once(f"ray, concurrency {k}, {label}:", jobs, base, server, k, backend)
-            print(f"  Ray's overhead per job ({label}): {(wall - local_wall) * k / len(jobs):+.2f}s "
-                  f"({k} slots of {per_job:g} CPU)")
+            wall, first = run_once(f"ray, concurrency {k}, {label}:", jobs, base, server, k, backend)
+            per_job = ((wall - first) - (local[0] - local[1])) * k / len(jobs)
+            print(f"  Ray's overhead: {first - local[1]:.2f}s before the first job starts (once per call), "
+                  f"then {per_job:+.2f}s per job ({k} slots of {cpus / k:g} CPU)")
     finally:
         t1 = time.perf_counter()
         ray.shutdown()

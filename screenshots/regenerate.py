@@ -13,6 +13,7 @@ shows up in a picture.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -27,11 +28,79 @@ sys.path.insert(0, str(ROOT))
 HERE = ROOT / "screenshots"
 
 from agent.transcripts.importers import open_transcript  # noqa: E402
-from agent.run.runner import demo_run  # noqa: E402
+from agent.run.runner import RunOptions, build_run, demo_run  # noqa: E402
 from tui.app import AgentTuiApp  # noqa: E402
 from tui.screens.transcript import TranscriptScreen  # noqa: E402
 
 SIZE = (130, 42)
+SMALL = (80, 24)
+
+WRONG_ORDER = '''"""Quicksort, written for clarity rather than speed."""
+
+
+def quicksort(items):
+    """Return a new list with the items of `items` in ascending order."""
+    if len(items) <= 1:
+        return list(items)
+    pivot = items[len(items) // 2]
+    smaller = [x for x in items if x < pivot]
+    equal = [x for x in items if x == pivot]
+    larger = [x for x in items if x > pivot]
+    return quicksort(larger) + equal + quicksort(smaller)
+'''
+
+
+def _call(call_id: str, name: str, **arguments: Any) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+
+
+REWRITE = [  # a model that rewrites the file with write_file, sorts it the wrong way round, and fixes it
+    {"role": "assistant", "content": "Let me read the sort.", "tool_calls": [_call("call_w1", "read_file", path="quicksort.py")]},
+    {"role": "assistant", "content": "Duplicates of the pivot are dropped. I'll rewrite the function to keep them.",
+     "tool_calls": [_call("call_w2", "write_file", path="quicksort.py", content=WRONG_ORDER)]},
+    {"role": "assistant", "content": "Now the tests.", "tool_calls": [_call("call_w3", "run_tests")]},
+    {"role": "assistant", "content": "The result is in descending order: the two halves are swapped.",
+     "tool_calls": [_call("call_w4", "edit_file", path="quicksort.py",
+                          old="    return quicksort(larger) + equal + quicksort(smaller)",
+                          new="    return quicksort(smaller) + equal + quicksort(larger)")]},
+    {"role": "assistant", "content": "The tests again.", "tool_calls": [_call("call_w5", "run_tests")]},
+    {"role": "assistant", "content": "All tests pass.", "tool_calls": [_call("call_w6", "finish",
+                                                                            summary="keeps duplicates, ascending")]},
+]
+
+
+async def rewrite_run() -> Path:
+    """The REWRITE script run for real (offline, the real tools and tests); its transcript, in the cwd."""
+    script, out = Path("rewrite-script.json"), Path("rewrite.jsonl")
+    script.write_text(json.dumps(REWRITE), encoding="utf-8")
+    run = build_run(RunOptions(task="quicksort", provider="scripted", script=script, out=out, reflection="off"))
+    async for _ in run.events():
+        pass
+    return out
+
+
+def _open_at(screen: Any, number: int, kind: str) -> None:
+    """Open iteration `number` alone, the cursor on its first item of `kind`, scrolled to the top."""
+    view = screen.view
+    view.action_collapse_all()
+    b = next(k for k, block in enumerate(screen.model.blocks) if block.number == number)
+    view.set_expanded(b, True)
+    i = next(k for k, item in enumerate(screen.model.blocks[b].get_items()) if item.kind == kind)
+    view.goto(b, i)
+    view.scroll_to(y=view.block_top(b), animate=False)
+
+
+async def write_file_diff(screen: Any, pilot: Any) -> None:
+    _open_at(screen, 2, "call")  # write_file: its content as code, then what it changed, as a diff
+
+
+async def failing_result(screen: Any, pilot: Any) -> None:
+    _open_at(screen, 3, "result")  # the failing run, folded around its assertion errors
+
+
+async def small_terminal(screen: Any, pilot: Any) -> None:
+    await steps(screen, pilot, 2)
+    await pilot.press("x")  # the failing test run of iteration 2
 
 
 async def wait_for(pilot: Any, cond: Callable[[], bool], timeout: float = 60) -> None:
@@ -105,16 +174,24 @@ async def main() -> None:
     home = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)  # relative run paths in the status bar
+        rewrite = await rewrite_run()
+
+        def rewritten() -> TranscriptScreen:
+            return TranscriptScreen(transcript=open_transcript(rewrite), title=rewrite.name)
+
         shots = [
-            ("demo-step", TranscriptScreen(run=demo_run(step_mode=True)), demo_step),
-            ("reflection-note", TranscriptScreen(run=demo_run(step_mode=True)), reflection),
-            ("what-the-model-saw", TranscriptScreen(run=demo_run(step_mode=True)), request_view),
+            ("demo-step", TranscriptScreen(run=demo_run(step_mode=True)), demo_step, SIZE),
+            ("reflection-note", TranscriptScreen(run=demo_run(step_mode=True)), reflection, SIZE),
+            ("what-the-model-saw", TranscriptScreen(run=demo_run(step_mode=True)), request_view, SIZE),
             ("ordering-violation", TranscriptScreen(transcript=open_transcript(ROOT / "tests/data/bad_order.json"),
-                                                    title="bad_order.json"), violation),
+                                                    title="bad_order.json"), violation, SIZE),
+            ("write-file-diff", rewritten(), write_file_diff, SIZE),
+            ("failing-result-folded", rewritten(), failing_result, SIZE),
+            ("layout-80x24", TranscriptScreen(run=demo_run(step_mode=True)), small_terminal, SMALL),
         ]
-        for name, screen, drive in shots:
-            svg = await shoot(name, screen, drive)
-            print(f"{to_png(svg).relative_to(ROOT)}")
+        for name, screen, drive, size in shots:
+            svg = await shoot(name, screen, drive, size)
+            print(f"{to_png(svg, size).relative_to(ROOT)}")
         os.chdir(home)
 
 

@@ -82,7 +82,7 @@ def main() -> None:
             grid("abl2", "quicksort,wordcount", "off,system,user")
             asyncio.run(shots())
         finally:
-            os.chdir(home)  # the folder goes away with the block
+            os.chdir(home)  # the next script starts from a folder that still exists
 
 
 if __name__ == "__main__":

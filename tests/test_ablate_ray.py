@@ -31,13 +31,16 @@ TIMINGS = {"created", "ts", "latency_s", "ttft_s", "duration_s", "wall_time_s", 
 
 @pytest.fixture(scope="module")
 def deaths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One small local Ray for the module (2 CPUs, no dashboard, on the loopback address), shut down after.
-    Its workers load tests/ray_hooks.py; the folder it yields is where a test marks a job to die."""
+    """One small local Ray for the module (2 CPUs, 100 MB of object store, no dashboard, on the loopback
+    address), shut down after. Its workers load tests/ray_hooks.py; the folder it yields is where a test
+    marks a job to die."""
     folder = tmp_path_factory.mktemp("deaths")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-             logging_level=logging.ERROR, log_to_driver=False,
+    scratch = tmp_path_factory.mktemp("workers")  # what a killed worker leaves behind goes with the test's files
+    ray.init(address="local", num_cpus=2, object_store_memory=100 * 2**20, include_dashboard=False,
+             _node_ip_address="127.0.0.1", logging_level=logging.ERROR, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "AGENT_TUI_TEST_DEATHS": str(folder),
-                                       "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "NO_PROXY": "127.0.0.1,localhost"},
+                                       "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "NO_PROXY": "127.0.0.1,localhost",
+                                       "TMPDIR": str(scratch)},
                           "worker_process_setup_hook": "tests.ray_hooks.arm_deaths"})
     try:
         yield folder

@@ -87,13 +87,13 @@ def test_json_result_shows_its_output_as_lines() -> None:
     assert _plain(result_lines(content)) == [
         "{", '  "returncode": 1,', '  "output": ┐ 3 lines', "    │ Traceback (most recent call last):",
         '    │   File "x.py"', "    │ ValueError: no", "}"]
-    assert _plain(result_lines("plain\ntext\n")) == ["plain", "text"]
+    assert result_lines("plain\ntext\n") == ["plain", "text"]
 
 
 def test_escape_sequences_are_inert_in_every_line() -> None:
     transcript = open_transcript(DATA / "escapes.json")
     result = next(e for e in transcript.events if isinstance(e, ToolResult))
-    lines = _plain(result_lines(result.content))
+    lines = _plain(folded(result_lines(result.content), unfolded=True)[0])
     assert lines[1] == "^[[2J^[[H^[]0;owned^Gprogress 10%^Mprogress 100%"
     assert lines[2] == "done<U+009B>31m"
     args, _ = arguments_lines("bash", json.dumps({"command": "printf '\x1b]52;c;ZXZpbA==\x07'"}))

@@ -158,8 +158,7 @@ def test_an_open_end_is_not_missing_results() -> None:
     assert [v.rule for v in check_messages(closed, open_end=True)] == ["missing-result"]
     assert unanswered_calls(closed) is None
     assert unanswered_calls([system(), user(), asst("a"), tool("a")]) is None
-    assert unanswered_calls([user(), asst("a"), {"role": "exit", "content": ""}], skip_roles={"exit"}) == \
-        Unanswered(1, ("a",))
+    assert unanswered_calls([user(), asst("a"), {"role": "exit", "content": ""}]) == Unanswered(1, ("a",))
 
 
 def test_bad_order_sample_file() -> None:

@@ -342,7 +342,7 @@ def ablation_folder(tmp_path: Path, offline_runs: dict[str, Path], records: bool
 @pytest.mark.parametrize("records", [True, False], ids=["records", "transcripts-only"])
 async def test_the_picker_lists_an_ablation_folder_with_outcomes(tmp_path: Path, offline_runs, records) -> None:
     folder = ablation_folder(tmp_path, offline_runs, records)
-    entries = discover_runs(folder)
+    entries = discover_runs(folder).entries
     assert [e.label for e in entries] == ["runs/quicksort__off__r1.jsonl", "runs/quicksort__system__r1.jsonl"]
     assert all(e.loaded == records for e in entries)
     app = AgentTuiApp(screen := RunsScreen(folder))
@@ -416,7 +416,7 @@ def test_compare_and_open_dir_commands(tmp_path: Path, offline_runs, capsys) -> 
     out = tmp_path / "c.svg"
     assert main(["compare", str(a), str(b), "--snapshot", str(out)]) == 0
     svg = out.read_text(encoding="utf-8")
-    assert "diverges" in svg and "COMPARE" in svg
+    assert "diverge&#160;at&#160;iteration&#160;3" in svg and "COMPARE" in svg
     assert main(["open", str(folder), "--snapshot", str(tmp_path / "p.svg")]) == 0
     assert "quicksort__system__r1.jsonl" in (tmp_path / "p.svg").read_text(encoding="utf-8")
     capsys.readouterr()
@@ -430,7 +430,7 @@ def test_compare_and_open_dir_commands(tmp_path: Path, offline_runs, capsys) -> 
     err = capsys.readouterr().err.strip().split("\n")
     assert len(err) == 4 and all(line.startswith("agent-tui: ") for line in err)
     assert "no such file" in err[0] and "not a transcript" in err[1] and "is a directory" in err[2]
-    assert "no *.jsonl transcripts" in err[3]
+    assert "no transcript in this folder or its subfolders" in err[3]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -481,9 +481,10 @@ def test_lazy_summaries_of_odd_files(tmp_path: Path) -> None:
     with TranscriptWriter(tmp_path / "killed.jsonl", header(settings={"reflection": "user"})) as w:
         for e in killed:
             w.write(e)
-    entries = {e.label: summarize_file(e) for e in discover_runs(tmp_path)}
-    assert set(entries) == {"notes.jsonl", "killed.jsonl"}
-    assert "not an agent-tui transcript" in outcome(entries["notes.jsonl"])[0]
+    runs = discover_runs(tmp_path)
+    entries = {e.label: summarize_file(e) for e in runs.entries}
+    assert set(entries) == {"killed.jsonl"}  # notes.jsonl has no transcript header: counted, not listed
+    assert runs.skipped_text() == "skipped 1 file: 1 .jsonl file without a transcript header"
     k = entries["killed.jsonl"]
     assert (k.reflection, k.reason, k.iterations, k.reflections) == ("user", None, 6, 1)
     assert "no ending" in outcome(k)[0]

@@ -77,9 +77,9 @@ def test_models_agree(jsonl: Path) -> None:
     assert all(block._events is None for block in b.blocks)  # search kept nothing
     console = Console(width=120)
     for x, y in zip(a.blocks, b.blocks):
-        assert (x.kind, x.number, x.tool_names, x.error_count, x.result_count, x.reflection, x.usage, x.fallbacks,
+        assert (x.kind, x.number, x.tool_names, x.marks, x.result_count, x.reflection, x.usage, x.fallbacks,
                 x.request_size, x.previous_request_size) == \
-               (y.kind, y.number, y.tool_names, y.error_count, y.result_count, y.reflection, y.usage, y.fallbacks,
+               (y.kind, y.number, y.tool_names, y.marks, y.result_count, y.reflection, y.usage, y.fallbacks,
                 y.request_size, y.previous_request_size)
         assert dict(x.violations) == dict(y.violations)
         for expanded in (False, True):

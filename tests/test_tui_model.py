@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.events import AssistantMessage, ToolResult, appended_messages
-from tests.tui_helpers import quicksort_events, synthetic_events
-from tui.blocks import fold, pretty_json
-from agent.events import content_text
+from agent.events import AssistantMessage, ToolResult, appended_messages, content_text
 from agent.transcripts.store import TranscriptModel, tool_calls_of
+from tests.tui_helpers import quicksort_events, synthetic_events
 from tui.palette import DEFAULT
 
 
@@ -88,17 +86,6 @@ def test_checker_failure_is_not_fatal() -> None:
     model.extend(quicksort_events())
     assert model.check_order() == set()
     assert model.violation_count == 0
-
-
-def test_fold_and_pretty_json() -> None:
-    text = "\n".join(str(i) for i in range(40))
-    shown, hidden, chars = fold(text)
-    assert shown.count("\n") == 11 and hidden == 28 and chars == 0
-    assert fold("short") == ("short", 0, 0)
-    shown, hidden, chars = fold("x" * 10_000)
-    assert len(shown) == 3000 and chars == 7000
-    assert pretty_json('{"a": 1}') == ('{\n  "a": 1\n}', True)
-    assert pretty_json("{oops") == ("{oops", False)
 
 
 def test_defensive_message_readers() -> None:

@@ -143,10 +143,10 @@ async def test_unfold_long_result() -> None:
         b = view.cursor[0]
         folded = view.block_height(b)
         text = "\n".join(s.text for s in view.get_block(b)[0])
-        assert "more lines (press o / click to unfold)" in text
+        assert "lines hidden (click, or o for all)" in text
         await pilot.press("o")
         assert view.block_height(b) > folded
-        assert "more lines" not in "\n".join(s.text for s in view.get_block(b)[0])
+        assert "lines hidden" not in "\n".join(s.text for s in view.get_block(b)[0])
         await pilot.press("o")
         assert view.block_height(b) == folded
 

@@ -13,15 +13,15 @@ from typing import Any
 
 from rich.cells import cell_len
 from rich.console import Console
-from rich.highlighter import JSONHighlighter
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
+from agent.display.errors import event_mark, marks_label
+from agent.display.folding import FOLD_FROM, HEAD, TAIL
+from agent.display.terminal import inert
 from agent.display.wording import plural, short_tokens, tokens
-from tui.palette import DEFAULT, Palette
-
 from agent.events import (
     AssistantMessage,
     DriverMessage,
@@ -32,23 +32,20 @@ from agent.events import (
     RunFinished,
     RunStarted,
     ToolResult,
-    Usage,
-    content_text,
+    WorkspaceChanged,
 )
 from agent.transcripts.store import (
     Block,
     Item,
     TranscriptModel,
+    content_text,
     item_search_text,
-    pretty_json,
     role_of,
     tool_calls_of,
 )
+from tui.content import arguments_lines, folded, inert_text, result_lines, unified_diff_lines
+from tui.palette import DEFAULT, Palette
 
-FOLD_LINES = 12
-"""Long bodies show this many lines, then '… N more lines'."""
-FOLD_CHARS = 3000
-"""…and at most this many characters (a single huge line folds too)."""
 INDENT = 2
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -59,7 +56,9 @@ ITALIC = Style(italic=True)
 HIGHLIGHT = Style(bold=True, reverse=True)
 """The tool_call_id linked to the cursor: its colour as a background."""
 
-_JSON = JSONHighlighter()
+FOLD_HINT = "click, or o for all"
+"""What a fold line says unfolds it."""
+REFOLD_HINT = "(click to fold)"
 
 
 @dataclass
@@ -75,27 +74,11 @@ class RenderState:
     frame: int = 0
     streaming: Any = None
     """The reply streaming in (an AssistantDelta), shown under the running block until the message lands."""
+    tools_running: bool = False
+    """The calls of this block are being run (live): the ones without a result are shown as running."""
+    unfold_all: bool = False
+    """Every long text shown whole (`o`)."""
     palette: Palette = DEFAULT
-
-
-def fold(text: str, limit: int = FOLD_LINES, max_chars: int = FOLD_CHARS) -> tuple[str, int, int]:
-    """The first `limit` lines of `text` (at most `max_chars`), and how many lines / chars are hidden."""
-    if len(text) <= max_chars and text.count("\n") < limit:
-        return text, 0, 0
-    lines = text.split("\n")
-    shown = "\n".join(lines[:limit])
-    hidden_lines = max(0, len(lines) - limit)
-    hidden_chars = 0
-    if len(shown) > max_chars:
-        hidden_chars = len(shown) - max_chars
-        shown = shown[:max_chars]
-    return shown, hidden_lines, hidden_chars
-
-
-def fmt_tokens(usage: Usage | None) -> str:
-    if usage is None:
-        return ""
-    return f"{usage.total_tokens:,} tok"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -118,6 +101,7 @@ class _Lines:
             prefix = [Segment(" " * indent)] if indent else []
         used = sum(cell_len(s.text) for s in prefix)
         avail = max(self.width - used, 4)
+        text = inert_text(text)
         text.overflow = "fold"
         text.no_wrap = False
         options = self._options.update(width=avail, min_width=avail, max_width=avail, height=None,
@@ -126,7 +110,8 @@ class _Lines:
             self.lines.append(prefix + line)
 
     def line(self, text: Text) -> None:
-        """One line, truncated (never wrapped) at the width."""
+        """One line, truncated (never wrapped) at the width, ending with `…` when cut."""
+        text = inert_text(text)
         text.truncate(self.width, overflow="ellipsis", pad=True)
         self.lines.append(list(text.render(self.console)))
 
@@ -136,27 +121,31 @@ def _bar(style: Style, indent: int = INDENT) -> list[Segment]:
 
 
 def _body(out: _Lines, content: str, *, unfolded: bool, prefix: list[Segment] | None = None,
-          style: Style | str = "", query: str = "", json_highlight: bool = False) -> None:
-    p = out.palette
+          style: Style | str = "", query: str = "") -> None:
+    """Plain text (a message, a note, a detail), folded when long."""
     content = content.rstrip("\n")
     if content == "":
         return
-    shown, hidden_lines, hidden_chars = (content, 0, 0) if unfolded else fold(content)
-    text = Text(shown, style=style)
-    if json_highlight:
-        _JSON.highlight(text)
+    _lines_body(out, content.split("\n"), unfolded=unfolded, prefix=prefix, style=style, query=query)
+
+
+def _lines_body(out: _Lines, lines: list[Text] | list[str], *, unfolded: bool, prefix: list[Segment] | None = None,
+                style: Style | str = "", query: str = "") -> None:
+    """Lines of a body, folded around what carries a failure unless `unfolded` (then, if it is long, a last
+    line says a click folds it again)."""
+    p = out.palette
+    if not lines:
+        return
+    shown, hidden = folded(lines, unfolded=False, hint=FOLD_HINT)
+    if unfolded:
+        shown, _ = folded(lines, unfolded=True)
+    text = Text("\n", style=style).join(shown)
+    text.style = style
     if query:
         text.highlight_words([query], p.match, case_sensitive=False)
     out.text(text, prefix=prefix)
-    if hidden_lines or hidden_chars:
-        more = f"… {hidden_lines:,} more lines" if hidden_lines else f"… {hidden_chars:,} more characters"
-        out.text(Text(more + " (press o / click to unfold)", style=p.muted), prefix=prefix)
-    elif unfolded and _is_foldable(content):
-        out.text(Text("(press o / click to fold)", style=p.muted), prefix=prefix)
-
-
-def _is_foldable(content: str) -> bool:
-    return fold(content)[1:] != (0, 0)
+    if unfolded and hidden:
+        out.text(Text(REFOLD_HINT, style=p.muted), prefix=prefix)
 
 
 def _violations(out: _Lines, block: Block, item: Item) -> None:
@@ -220,8 +209,8 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
             else:
                 left.append("no tool call", p.muted)
         badges = []
-        if block.error_count:
-            badges.append((f"✗ {block.error_count} error" + ("s" if block.error_count > 1 else ""), p.error))
+        if block.marks:
+            badges.append((marks_label(block.marks), p.error))
         if block.reflection:
             badges.append((f"✦ reflection ({block.reflection})", p.reflection))
         if block.fallbacks:
@@ -229,9 +218,10 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
         if block.violations:
             n = block.violation_count
             badges.append((f"⚠ {n} ordering violation" + ("s" if n > 1 else ""), p.error + BOLD))
-        if state.running:
+        if state.running or state.tools_running:
             frame = SPINNER[state.frame % len(SPINNER)]
-            badges.append((f"{frame} running… {state.elapsed:.1f}s", p.running))
+            what = "running" if state.running else "running " + ", ".join(running_calls(block, model))
+            badges.append((f"{frame} {what}… {state.elapsed:.1f}s", p.running))
         elif not block.assistant_seen and block.started_seen and not state.live:
             badges.append(("no reply", p.warning))
         for label, style in badges:
@@ -291,7 +281,7 @@ def render_item(out: _Lines, block: Block, index: int, item: Item, model: Transc
                 state: RenderState) -> None:
     p = out.palette
     event = block.events[item.pos] if 0 <= item.pos < len(block.events) else None
-    unfolded = index in block.unfolded
+    unfolded = (index in block.unfolded) != state.unfold_all  # a click inverts `o` for one item
     q = state.query
     try:
         _render_item(out, block, item, event, model, state, unfolded, q)
@@ -315,7 +305,7 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         new = event.request_size - block.previous_request_size
         t = Text(style=p.muted)
         again = any(isinstance(e, IterationStarted) for e in block.events[:item.pos])
-        t.append(f"{'request sent again' if again else 'request'} · {event.request_size} messages")
+        t.append(f"{'request sent again' if again else 'request'} · {plural(event.request_size, 'message')}")
         if block.previous_request_size:
             t.append(f" · {new:+d} since the previous one")
         if event.reflection != "off":
@@ -357,12 +347,17 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         head.append("  ")
         head.append_text(_id_text(call.id, model, state))
         if call.id and call.id not in model.result_sites:
-            head.append("  no result yet" if state.live else "  no result", p.muted)
+            if state.tools_running:
+                head.append("  ⋯ running…", p.running)
+            elif call.id in model.unanswered:
+                head.append("  never answered: the run stopped before its result", p.warning)
+            else:
+                head.append("  no result", p.muted)
         out.text(head)
-        args, ok = pretty_json(call.arguments)
+        lines, ok = arguments_lines(call.name, call.arguments, p.code_theme)
         if not ok:
             out.text(Text("arguments are not valid JSON", style=p.warning), prefix=_bar(color))
-        _body(out, args, unfolded=unfolded, prefix=_bar(color), query=q, json_highlight=ok)
+        _lines_body(out, lines, unfolded=unfolded, prefix=_bar(color), query=q)
     elif kind == "result" and isinstance(event, ToolResult):
         color = p.link(model.link(event.tool_call_id)) if event.tool_call_id else p.muted
         head = Text()
@@ -372,12 +367,14 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         head.append_text(_id_text(event.tool_call_id, model, state))
         if event.duration_s:
             head.append(f"  {event.duration_s:.2f}s", p.muted)
-        if event.is_error:
-            head.append("  ✗ error", p.error + BOLD)
+        mark = event_mark(event)
+        if mark is not None:
+            head.append(f"  ✗ {mark.label}", p.error + BOLD)
         out.text(head)
         _violations(out, block, item)
-        _body(out, event.content, unfolded=unfolded, prefix=_bar(color),
-              style=p.error if event.is_error else "", query=q)
+        if event.content.strip():
+            _lines_body(out, result_lines(event.content, p.code_theme), unfolded=unfolded, prefix=_bar(color),
+                        style=p.error if event.is_error else "", query=q)
         if event.content == "":
             out.text(Text("(empty)", style=p.muted), prefix=_bar(color))
     elif kind == "reflection" and isinstance(event, ReflectionNote):
@@ -389,7 +386,7 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         if event.model:
             meta.append(event.model)
         if event.usage is not None:
-            meta.append(fmt_tokens(event.usage))
+            meta.append(short_tokens(event.usage))
         if event.latency_s:
             meta.append(f"{event.latency_s:.2f}s")
         head.append("  " + " · ".join(meta), p.muted)
@@ -401,7 +398,7 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
             t.append(f"trigger {trig.kind}", p.reflection)
             if trig.evidence:
                 t.append(": ")
-                t.append(fold(trig.evidence, 3, 300)[0], p.muted)
+                t.append(inert(trig.evidence.split("\n", 1)[0][:300]), p.muted)
             out.text(t, prefix=bar)
         _body(out, event.content, unfolded=True, prefix=bar, style=ITALIC, query=q)
         for follower in event.messages[1:]:
@@ -429,6 +426,9 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         head = Text()
         head.append(f"» {role_of(event.message)}", p.label)
         head.append(f"  {event.kind}", p.muted)
+        mark = event_mark(event)
+        if mark is not None:
+            head.append(f"  ✗ {mark.label}", p.error + BOLD)
         out.text(head)
         _violations(out, block, item)
         msg = event.message
@@ -436,6 +436,15 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         if isinstance(msg, dict) and msg.get("tool_calls"):
             text = (text + "\n" if text else "") + "tool_calls: " + json.dumps(msg.get("tool_calls"), ensure_ascii=False)
         _body(out, text, unfolded=unfolded, prefix=[Segment(" " * INDENT)], query=q)
+    elif kind == "changes" and isinstance(event, WorkspaceChanged):
+        head = Text()
+        head.append("± changed ", p.running + BOLD)
+        head.append(plural(len(event.files), "file"), BOLD)
+        head.append("  " + ", ".join(_file_stat(f) for f in event.files), p.muted)
+        if event.cut:
+            head.append(f"  (diff cut: {plural(event.cut, 'more character')} not recorded)", p.warning)
+        out.text(head)
+        _lines_body(out, unified_diff_lines(event.diff, p.code_theme), unfolded=unfolded, prefix=_bar(p.running), query=q)
     elif kind == "notice" and isinstance(event, Notice):
         icon, style = {"info": ("ℹ", p.muted), "warning": ("⚠", p.warning), "error": ("✗", p.error)}.get(
             event.level, ("ℹ", p.muted))
@@ -512,6 +521,20 @@ def render_streaming(out: _Lines, delta: Any) -> None:
             out.text(Text(call["arguments"], style=p.muted), prefix=_bar(p.muted))
 
 
+def _file_stat(change: Any) -> str:
+    if change.binary:
+        return f"{change.path} ({change.status}, binary)"
+    return f"{change.path} +{change.added} -{change.removed}"
+
+
+def running_calls(block: Block, model: TranscriptModel) -> list[str]:
+    """The tools of `block` still waiting for their result (live: running)."""
+    event = next((e for e in block.events if isinstance(e, AssistantMessage)), None)
+    if event is None:
+        return []
+    return [c.name for c in tool_calls_of(event.message) if c.id and c.id not in model.result_sites]
+
+
 def render_title(console: Console, block: Block, model: TranscriptModel, width: int, state: RenderState) -> Strip:
     out = _Lines(console, width, state.palette)
     out.line(title_text(block, model, out.width, state))
@@ -530,11 +553,9 @@ def estimate_height(block: Block, width: int) -> int:
             if index == 0:
                 continue
             total += 1
-            text = item_search_text(block, item)
-            if index not in block.unfolded:
-                folded = fold(text)
-                total += 1 if folded[1:] != (0, 0) else 0
-                text = folded[0]
-            for line in text.split("\n") if text else []:
+            lines = item_search_text(block, item).split("\n")
+            if index not in block.unfolded and len(lines) > FOLD_FROM:
+                lines = lines[:HEAD] + ["…"] + lines[-TAIL:]  # causes kept in the middle are not guessed
+            for line in lines:
                 total += max(1, -(-len(line) // avail))
     return total

@@ -79,9 +79,9 @@ def _foreground_only(text: Text) -> Text:
     spans = []
     for span in text.spans:
         st = span.style
-        if isinstance(st, Style):
-            st = Style(color=st.color, bold=st.bold, italic=st.italic, underline=st.underline)
-        spans.append(Span(span.start, span.end, st))
+        if isinstance(st, Style):  # a token: its colour and weight; the theme's background (a str) is dropped
+            spans.append(Span(span.start, span.end,
+                              Style(color=st.color, bold=st.bold, italic=st.italic, underline=st.underline)))
     text.spans = spans
     text.style = ""
     return text
@@ -240,9 +240,10 @@ def arguments_lines(name: str, arguments: str, theme: str = CODE_THEME) -> tuple
     return json_lines(value, code={k: path for k in code_keys}, theme=theme), True
 
 
-def result_lines(content: str, theme: str = CODE_THEME) -> list[Text]:
-    """A tool result as lines: a JSON object or array pretty-printed with its strings as text, anything
-    else as its own lines."""
+def result_lines(content: str, theme: str = CODE_THEME) -> list[Text] | list[str]:
+    """A tool result as lines: a JSON object or array pretty-printed with its strings as text (Text), anything
+    else as its own lines (plain strings: `folded` makes Text, inert, of the lines it shows, and a
+    5,000-line log shows about thirty)."""
     stripped = content.strip()
     if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
         try:
@@ -252,18 +253,18 @@ def result_lines(content: str, theme: str = CODE_THEME) -> list[Text]:
         else:
             if isinstance(value, (dict, list)):
                 return json_lines(value, theme=theme)
-    return [Text(inert(line)) for line in content.rstrip("\n").split("\n")]
+    return content.rstrip("\n").split("\n")
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Folding
 
 
-def folded(lines: list[Text], unfolded: bool = False, hint: str = "o unfolds") -> tuple[list[Text], int]:
+def folded(lines: list[Text] | list[str], unfolded: bool = False, hint: str = "o unfolds") -> tuple[list[Text], int]:
     """`lines` folded around the lines that carry a failure (`agent.display.folding.fold_plan`), each
     hidden run shown as one `… N lines hidden` line; and how many lines are hidden in all. `unfolded`: every
-    line, each still cut at `LINE_CHARS`."""
-    plan = fold_plan([t.plain for t in lines]) if not unfolded else None
+    line, each still cut at `LINE_CHARS`. Plain strings become Text (inert) only when they are shown."""
+    plan = fold_plan([t if isinstance(t, str) else t.plain for t in lines]) if not unfolded else None
     out: list[Text] = []
     hidden = 0
     for part in plan or ():
@@ -277,10 +278,15 @@ def folded(lines: list[Text], unfolded: bool = False, hint: str = "o unfolds") -
     return out, hidden
 
 
-def _clipped(lines: Iterable[Text]) -> Iterable[Text]:
+def _clipped(lines: Iterable[Text | str]) -> Iterable[Text]:
     for line in lines:
-        _, cut = clip_line(line.plain)
+        if isinstance(line, str):
+            shown, cut = clip_line(line)
+            line = Text(inert(shown))
+        else:
+            _, cut = clip_line(line.plain)
+            if cut:
+                line = line[: len(line.plain) - cut]
         if cut:
-            line = line[: len(line.plain) - cut]
             line.append(f" … ({plural(cut, 'more character')})", S_FOLD)
         yield line

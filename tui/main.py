@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.display.terminal import complain
+from agent.display.wording import plural
 from agent.run.cli import build_parser, dispatch_headless
 from agent.models.presets import UsageError
 
@@ -48,13 +50,13 @@ def open_folder(args: argparse.Namespace) -> int:
     from tui.screens.runs import RunsScreen
 
     folder = Path(args.file)
-    entries = discover_runs(folder)
-    if not entries:
-        print(f"agent-tui: {folder}: no *.jsonl transcripts in this folder (nor in {folder / 'runs'})",
-              file=sys.stderr)
+    runs = discover_runs(folder)
+    if not runs.entries:
+        skipped = f" ({runs.skipped_text()})" if runs.skipped else ""
+        complain(f"{folder}: no transcript in this folder or its subfolders{skipped}")
         return 2
     _size(args.size)  # a bad --size is a usage error before anything runs
-    return _show(RunsScreen(folder, entries, eager=bool(args.snapshot)), args)
+    return _show(RunsScreen(folder, runs, eager=bool(args.snapshot)), args)
 
 
 def compare_app(args: argparse.Namespace) -> int:
@@ -65,7 +67,7 @@ def compare_app(args: argparse.Namespace) -> int:
     try:
         first, second = open_transcript(args.first), open_transcript(args.second)
     except TranscriptError as exc:
-        print(f"agent-tui: {exc}", file=sys.stderr)
+        complain(str(exc))
         return 2
     from tui.screens.compare import CompareScreen
 
@@ -86,9 +88,11 @@ def open_app(args: argparse.Namespace) -> int:
         transcript = open_transcript(args.file)
         from tui.screens.transcript import TranscriptScreen
 
-        screen = TranscriptScreen(transcript=transcript, title=str(args.file))
+        # A file with no ending may still be written by a run: follow it (not for a snapshot).
+        follow = None if args.snapshot else Path(args.file)
+        screen = TranscriptScreen(transcript=transcript, title=str(args.file), follow=follow)
     except TranscriptError as exc:
-        print(f"agent-tui: {exc}", file=sys.stderr)
+        complain(str(exc))
         return 2
     finally:
         gc.enable()
@@ -107,7 +111,8 @@ def live_app(args: argparse.Namespace | None) -> int:
 
     code = _show(TranscriptScreen(run=run), None)
     done = run.finished
-    print(f"agent-tui: transcript {run.path}" + (f" ({done.reason}, {done.iterations} iterations)" if done else ""))
+    print(f"agent-tui: transcript {run.path}" + (f" ({done.reason}, {plural(done.iterations, 'iteration')})"
+                                                 if done else ""))
     if code:
         return code
     # Quitting the app is not a failure; only a run that could not talk to its model is.
@@ -131,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run" and not args.headless:
             return live_app(args)
     except UsageError as exc:
-        print(f"agent-tui: {exc}", file=sys.stderr)
+        complain(str(exc))
         return 2
     return dispatch_headless(parser, args)
 

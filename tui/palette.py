@@ -23,6 +23,8 @@ LINKS_DARK = ID_PALETTE
 LINKS_LIGHT = ("#1f5f9e", "#8a6500", "#3b7a1e", "#0f7480", "#a4501a", "#4b4fc4", "#17755d", "#76602f")
 REFLECTION_DARK = "#ff79c6"
 REFLECTION_LIGHT = "#b0206a"
+CODE_THEMES = {True: "monokai", False: "default"}
+"""The Pygments style of code, for a dark theme (True) and a light one."""
 
 
 def theme_variables(dark: bool) -> dict[str, str]:
@@ -54,6 +56,8 @@ class Palette:
     cursor: Style
     cursor_blurred: Style
     cursor_mark: Style
+    code_theme: str = "monokai"
+    """The Pygments style of code in arguments and results (a light one on a light theme)."""
 
     def link(self, index: int) -> Style:
         """The colour of the `index`th tool_call_id (in order of first appearance)."""

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from textual.app import App
 
+from agent.display.terminal import inert
+
 
 async def render_svg(app: App, out: Path | str, size: tuple[int, int] = (140, 45)) -> Path:
     """Run `app` headless at `size` (columns, rows), wait for its first screen, save it to `out` as SVG.
@@ -20,6 +22,6 @@ async def render_svg(app: App, out: Path | str, size: tuple[int, int] = (140, 45
         await pilot.pause()
         await pilot.wait_for_scheduled_animations()
         await pilot.pause()
-        partial.write_text(app.export_screenshot(title=app.title), encoding="utf-8")
+        partial.write_text(app.export_screenshot(title=inert(app.title)), encoding="utf-8")  # a file name is data too
         os.replace(partial, out)
     return out

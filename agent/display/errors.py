@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from agent.display.wording import plural
 from agent.events import DriverMessage, ToolResult, content_text
 
 MarkKind = Literal["tool_error", "tests_failed", "exit", "timeout", "format_error"]
@@ -52,10 +54,13 @@ def _exit(code: int) -> ErrorMark:
 
 
 def _edges(text: str) -> list[str]:
-    lines = text.strip().split("\n")
-    if len(lines) <= 2 * EDGE_LINES:
-        return lines
-    return lines[:EDGE_LINES] + lines[-EDGE_LINES:]
+    """The first and last EDGE_LINES lines, without splitting a long text whole (this runs on every result
+    of a file as it opens)."""
+    text = text.strip()
+    head = text.split("\n", EDGE_LINES)  # the first lines, then the rest in one piece
+    if len(head) <= EDGE_LINES or head[-1].count("\n") < EDGE_LINES:
+        return text.split("\n")  # short: every line
+    return head[:EDGE_LINES] + head[-1].rsplit("\n", EDGE_LINES)[1:]
 
 
 def _json_code(text: str) -> int | None:
@@ -122,3 +127,15 @@ def event_mark(event: Any) -> ErrorMark | None:
     if isinstance(event, DriverMessage) and event.kind != "exit":
         return message_mark(event.message)
     return None
+
+
+def marks_label(marks: tuple[str, ...]) -> str:
+    """A block's error marks for its title: `✗ 2 errors · tests failed · exit 1`."""
+    counts = Counter(marks)
+    parts = []
+    for label, n in counts.items():
+        if label == "error":
+            parts.append(plural(n, "error"))
+        else:
+            parts.append(label if n == 1 else f"{label} ×{n}")
+    return "✗ " + " · ".join(parts)

@@ -141,15 +141,16 @@ class Unanswered:
     ids: tuple[str, ...]
 
 
-def unanswered_calls(messages: Sequence[Mapping[str, Any]], *, skip_roles: Collection[str] = ()) -> Unanswered | None:
+def unanswered_calls(messages: Sequence[Mapping[str, Any]]) -> Unanswered | None:
     """The calls of the last assistant message that are still unanswered when only their own results (and
-    neutral roles) follow it: tools still running in a live run, or a run stopped (quit, SIGTERM, SIGKILL)
-    between a call and its result. None when the history ends any other way."""
+    roles the API does not know, such as mini-swe-agent's `exit`) follow it: tools still running in a live
+    run, or a run stopped (quit, SIGTERM, SIGKILL) between a call and its result. None when the history ends
+    any other way."""
     answered: set[str] = set()
     for i in range(len(messages) - 1, -1, -1):
         m = messages[i]
         role = m.get("role")
-        if role in skip_roles:
+        if role not in CHAT_ROLES:
             continue
         if role == "tool":
             answered.add(str(m.get("tool_call_id")))

@@ -80,7 +80,7 @@ class EventPrinter:
     def show(self, event: Event) -> None:
         if isinstance(event, IterationStarted):
             self.line(f"\n── iteration {event.iteration} ── reflection {event.reflection} "
-                      f"── request of {event.request_size} messages")
+                      f"── request of {plural(event.request_size, 'message')}")
         elif isinstance(event, AssistantMessage):
             text = content_text(event.message.get("content")).strip()
             if text:

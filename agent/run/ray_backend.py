@@ -12,12 +12,13 @@ elsewhere through Ray Client. Every node needs agent-tui installed, and the prov
 the shell that ran `ray start` there: keys are not sent through the cluster.
 
 Concurrency: a job sends one request at a time, but a cluster runs many jobs at once, and `--concurrency`
-is about the endpoint's limit, not the cluster's size. One `Coordinator` actor per grid holds K tokens;
-every worker's SDK client takes one per HTTP attempt and gives it back when the response is closed
-(agent.models.gate), so at most K requests are in flight over all workers, however many jobs run. Tokens
-are counted per job, and when a job ends, lost or not, the driver hands back whatever it still held: a
-worker killed in the middle of a request does not shrink the pool. The same actor tells the driver which
-worker started which job, for the progress line and for the record of a job whose worker is lost.
+is about the endpoint's limit, not the cluster's size. One coordinator actor per grid
+(agent.run.coordinator) holds K tokens; every worker's SDK client takes one per HTTP attempt and gives it
+back when the response is closed (agent.models.gate), so at most K requests are in flight over all
+workers, however many jobs run. Tokens are counted per job, and when a job ends, lost or not, the driver
+hands back whatever it still held: a worker killed in the middle of a request does not shrink the pool.
+The same actor tells the driver which worker started which job, for the progress line and for the record
+of a job whose worker is lost.
 
 Ray is imported here only, and only once a grid runs on it.
 """
@@ -28,77 +29,15 @@ import asyncio
 import importlib.util
 import logging
 import tempfile
-import time
-from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 from agent.models.presets import UsageError
 from agent.run.backends import JobSink
+from agent.run.coordinator import Coordinator
 from agent.run.jobs import Job, ResultRow, lost_row, run_job, worker_name
 from agent.run.runner import RunOptions
-
-POLL_SECONDS = 1.0
-"""How long the driver's question "which jobs started?" waits at the coordinator for an answer."""
-
-
-class JobEnded(RuntimeError):
-    """A request from a job the driver has already given up on (its worker was thought lost)."""
-
-
-class Coordinator:
-    """What the driver and the workers of one grid share (a Ray actor): the request tokens, and which
-    worker started which job."""
-
-    def __init__(self, tokens: int) -> None:
-        self._tokens = asyncio.Semaphore(tokens)
-        self._held: Counter[str] = Counter()
-        self._ended: set[str] = set()
-        self._started: list[str] = []  # job ids, in the order they started
-        self._workers: dict[str, tuple[str, float]] = {}  # job id: (worker, when it started)
-        self._news = asyncio.Event()
-
-    async def acquire(self, job_id: str) -> None:
-        if job_id in self._ended:
-            raise JobEnded(f"{job_id} has ended: it may send no more requests")
-        await self._tokens.acquire()
-        if job_id in self._ended:  # it ended while it waited
-            self._tokens.release()
-            raise JobEnded(f"{job_id} has ended: it may send no more requests")
-        self._held[job_id] += 1
-
-    async def release(self, job_id: str) -> None:
-        if self._held[job_id] > 0:  # a job's late release after `job_ended` gave its tokens back is a no-op
-            self._held[job_id] -= 1
-            self._tokens.release()
-
-    async def job_started(self, job_id: str, worker: str) -> None:
-        self._started.append(job_id)
-        self._workers[job_id] = (worker, time.time())
-        self._news.set()
-
-    async def worker_of(self, job_id: str) -> tuple[str, float]:
-        """The worker that started the job and when ("" and 0 if none did): a job started before it took a
-        token, so a worker lost in the middle of a job is known here."""
-        return self._workers.get(job_id, ("", 0.0))
-
-    async def job_ended(self, job_id: str) -> None:
-        """Give back every token the job still holds; it may take no more."""
-        self._ended.add(job_id)
-        for _ in range(self._held.pop(job_id, 0)):
-            self._tokens.release()
-
-    async def started_since(self, cursor: int) -> tuple[list[tuple[str, str]], int]:
-        """The (job id, worker) starts after the first `cursor`, and the new cursor; waits a little for news."""
-        if cursor >= len(self._started):
-            self._news.clear()
-            try:
-                await asyncio.wait_for(self._news.wait(), POLL_SECONDS)
-            except TimeoutError:
-                pass
-        return [(job_id, self._workers[job_id][0]) for job_id in self._started[cursor:]], len(self._started)
-
 
 class CoordinatorGate:
     """A job's side of the coordinator's tokens (agent.models.gate.RequestGate)."""

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.display.errors import marks_label
+from agent.display.wording import plural, tokens
 from agent.events import (
     AssistantMessage,
     DriverMessage,
@@ -168,9 +170,8 @@ def _facts(transcript: Transcript, model: TranscriptModel) -> list[tuple[str, st
         facts.append(("reflection", reflection))
     if h.created:
         facts.append(("started", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(h.created))))
-    facts.append(("iterations", str(model.iterations)))
-    usage = model.usage
-    facts.append(("tokens", f"{usage.prompt_tokens:,} in / {usage.completion_tokens:,} out"))
+    facts.append(("iterations", f"{model.iterations:,}"))
+    facts.append(("tokens", tokens(model.usage)))
     done = model.finished
     if done is not None:
         tests = {True: "tests pass", False: "tests fail", None: ""}[done.tests_passed]
@@ -189,8 +190,8 @@ def _section(block: Block, model: TranscriptModel) -> Section:
         return Section("finish", None, title)
     section = Section("iteration", block.number, f"Iteration {block.number}")
     section.meta.append(", ".join(block.tool_names) if block.tool_names else "no tool call")
-    if block.error_count:
-        section.badges.append((f"✗ {block.error_count} error{'s' if block.error_count > 1 else ''}", "error"))
+    if block.marks:
+        section.badges.append((marks_label(block.marks), "error"))
     if block.reflection:
         section.badges.append((f"✦ reflection ({block.reflection})", "reflect"))
     if block.fallbacks:
@@ -259,7 +260,7 @@ def _entry(kind: str, event: Any, sub: int, model: TranscriptModel) -> Entry | N
         return Entry("notice", f"{icon} {event.level}", body=event.text, error=event.level == "error")
     if kind == "finish" and isinstance(event, RunFinished):
         tests = {True: "tests passed", False: "tests failed", None: "no test command"}[event.tests_passed]
-        meta = [f"after {event.iterations} iterations", tests, *_tokens(event.usage)]
+        meta = [f"after {plural(event.iterations, 'iteration')}", tests, tokens(event.usage)]
         lines = [("detail", event.detail)] if event.detail else []
         lines += [("summary", event.summary)] if event.summary else []
         return Entry("finish", f"run {event.reason.replace('_', ' ')}", meta=meta, lines=lines,

@@ -165,7 +165,7 @@ def check_file(path: Path | str) -> CheckReport:
     messages = transcript.messages()
     foreign = {m.get("role") for m in messages} - CHAT_ROLES
     return CheckReport(transcript, check_messages(messages, skip_roles=foreign, open_end=True),
-                       unanswered_calls(messages, skip_roles=foreign))
+                       unanswered_calls(messages))
 
 
 def _call_names(message: dict[str, Any]) -> dict[str, str]:

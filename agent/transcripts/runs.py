@@ -1,20 +1,26 @@
 """The runs of a folder: which transcripts it holds, and how each run ended, read cheaply.
 
-Any folder of JSONL transcripts works (`runs/`, an ablation's `--out`): its `*.jsonl` files and those of
-its `runs/` subfolder are listed. An ablation folder's result records (`jobs/*.json`, else `results.csv`)
-give each run's outcome at once; a transcript without a record is summarised by `summarize_file` from its
-header line, its last `run_finished` line and a count of its reflection notes, without parsing it all.
+Any folder works (`runs/`, an ablation's `--out`, a folder of other tools' trajectories): every file it
+can open, in its subfolders too, is listed: our `.jsonl`, message lists and mini-swe-agent trajectories
+(`.json`, `.traj.json`). What is left out is counted, with the reason (a `.jsonl` without a transcript
+header, a JSON file that is not a transcript, an ablation's result records). An ablation folder's result
+records (`jobs/*.json`, else `results.csv`) give each run's outcome at once; a transcript without a record
+is summarised by `summarize_file` from its header line, its last `run_finished` line and a count of its
+reflection notes, without parsing it all (another tool's file is read whole: it has no such lines).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.display.wording import plural
 from agent.events import Usage
 
 RUN_NAME = re.compile(r"^(?P<task>.+?)__(?P<setting>[^_].*?)__r(?P<repeat>\d+)\.jsonl$")
@@ -51,7 +57,7 @@ class RunSummary:
     reflections: int | None = None
     """Reflection notes written (one reflection call each)."""
     imported_from: str | None = None
-    """The tool whose transcript format this run was read from (None: ours)."""
+    """Another tool's file: the format it was read from (it records no ending of ours); None: ours."""
     status: str = ""
     """From a record: done or failed."""
     error: str = ""
@@ -85,13 +91,78 @@ class RunSummary:
         return None if self.usage is None else self.usage.total_tokens
 
 
-def find_transcripts(folder: Path) -> list[Path]:
-    """The folder's `*.jsonl` files, then those of its `runs/` subfolder (an ablation's layout)."""
-    found = sorted(p for p in folder.glob("*.jsonl") if p.is_file())
-    sub = folder / "runs"
-    if sub.is_dir():
-        found += sorted(p for p in sub.glob("*.jsonl") if p.is_file())
-    return found
+SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
+"""Folders never searched (hidden ones neither)."""
+PEEK_BYTES = 256 * 1024
+"""How much of a `.json` file is read to tell a transcript from other JSON."""
+SKIP_REASONS = {
+    "no-header": (".jsonl file without a transcript header", ".jsonl files without a transcript header"),
+    "not-transcript": ("JSON file that is not a transcript", "JSON files that are not transcripts"),
+    "record": ("ablation result record", "ablation result records"),
+    "unreadable": ("unreadable file", "unreadable files"),
+}
+
+
+@dataclass
+class RunsFound:
+    """The runs of a folder, and how many files were left out, by reason (see SKIP_REASONS)."""
+
+    entries: list[RunSummary]
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def skipped_text(self) -> str:
+        """`skipped 3 files: 2 ablation result records, 1 JSON file that is not a transcript` ('' if none)."""
+        total = sum(self.skipped.values())
+        if not total:
+            return ""
+        parts = [plural(n, *SKIP_REASONS[reason]) for reason, n in sorted(self.skipped.items())]
+        return f"skipped {plural(total, 'file')}: {', '.join(parts)}"
+
+
+def _kind(path: Path) -> str:
+    """transcript, or why the file is not one (a key of SKIP_REASONS)."""
+    try:
+        with path.open("rb") as f:
+            if path.suffix == ".jsonl":
+                first = f.readline(1 << 20)
+                try:
+                    header = json.loads(first)
+                except ValueError:
+                    return "no-header"
+                return "transcript" if isinstance(header, dict) and header.get("type") == "header" else "no-header"
+            head = f.read(PEEK_BYTES).lstrip()
+    except OSError:
+        return "unreadable"
+    if path.name.endswith(".traj.json"):
+        return "transcript"
+    if head[:1] == b"[":
+        return "transcript" if re.match(rb'\[\s*\{[^{}]{0,4000}?"role"\s*:', head) else "not-transcript"
+    if head[:1] == b"{":
+        if re.search(rb'"messages"\s*:\s*\[', head) or b'"trajectory_format"' in head:
+            return "transcript"
+        if b'"task"' in head and b'"setting"' in head and b'"exit_reason"' in head:
+            return "record"
+    return "not-transcript"
+
+
+def find_transcripts(folder: Path) -> RunsFound:
+    """Every file of `folder` and its subfolders that opens as a transcript (`.jsonl`, `.json`,
+    `.traj.json`), sorted by path; the other `.jsonl` / `.json` files are counted by reason."""
+    found: list[Path] = []
+    skipped: Counter[str] = Counter()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS)
+        for name in filenames:
+            if not name.endswith((".jsonl", ".json")):
+                continue
+            path = Path(dirpath) / name
+            kind = _kind(path)
+            if kind == "transcript":
+                found.append(path)
+            else:
+                skipped[kind] += 1
+    found.sort(key=lambda p: p.relative_to(folder).as_posix())
+    return RunsFound([RunSummary(label=p.relative_to(folder).as_posix(), path=p) for p in found], skipped)
 
 
 def _records(folder: Path) -> dict[str, dict[str, Any]]:
@@ -120,6 +191,28 @@ def _records(folder: Path) -> dict[str, dict[str, Any]]:
         except (OSError, csv.Error):
             pass
     return out
+
+
+def _summarize_import(entry: RunSummary) -> RunSummary:
+    from agent.events import ReflectionNote
+    from agent.transcripts.importers import open_transcript
+    from agent.transcripts.transcript import TranscriptError
+
+    try:
+        transcript = open_transcript(entry.path)
+    except TranscriptError as exc:
+        entry.error, entry.source = str(exc).removeprefix(f"{entry.path}: "), "transcript"
+        return entry
+    finished, usage = transcript.finished, transcript.usage
+    entry.imported_from = transcript.header.source
+    entry.task = entry.task or transcript.header.task
+    entry.reason = finished.reason if finished else None
+    entry.tests_passed = finished.tests_passed if finished else None
+    entry.iterations = len(transcript.iterations)
+    entry.usage = usage
+    entry.reflections = sum(isinstance(e, ReflectionNote) for e in transcript.events)
+    entry.source = "transcript"
+    return entry
 
 
 def _int(value: Any) -> int | None:
@@ -151,29 +244,32 @@ def _apply_record(entry: RunSummary, rec: dict[str, Any]) -> None:
     entry.source = rec["_source"]
 
 
-def discover_runs(folder: Path | str) -> list[RunSummary]:
-    """Every transcript of the folder, with its outcome when a result record has it (else loaded later)."""
+def discover_runs(folder: Path | str) -> RunsFound:
+    """Every transcript of the folder, with its outcome when a result record has it (else loaded later),
+    and what was skipped."""
     folder = Path(folder)
     records = _records(folder)
-    entries = []
-    for path in find_transcripts(folder):
-        rel = path.relative_to(folder).as_posix()
-        entry = RunSummary(label=rel, path=path)
+    runs = find_transcripts(folder)
+    for entry in runs.entries:
+        path, rel = entry.path, entry.label
+        assert path is not None
         m = RUN_NAME.match(path.name)
         if m:
             entry.task, entry.reflection, entry.repeat = m["task"], m["setting"], int(m["repeat"])
         rec = records.get(rel)
         if rec is not None and (path.stat().st_size > 0):
             _apply_record(entry, rec)
-        entries.append(entry)
-    return entries
+    return runs
 
 
 def summarize_file(entry: RunSummary) -> RunSummary:
     """Fill an entry from its transcript without parsing it all: the header line, the last run_finished
-    line (read from the file's tail), and counts of reflection notes and iterations (a byte scan)."""
+    line (read from the file's tail), and counts of reflection notes and iterations (a byte scan). Another
+    tool's file is opened whole."""
     path = entry.path
     assert path is not None, "a run found in a folder has its path"
+    if path.suffix != ".jsonl":
+        return _summarize_import(entry)
     try:
         with path.open("rb") as f:
             first = f.readline()

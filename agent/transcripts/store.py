@@ -32,10 +32,13 @@ from agent.events import (
     RunStarted,
     ToolResult,
     Usage,
+    WorkspaceChanged,
     appended_messages,
     content_text,
     removed_messages,
 )
+from agent.display.errors import event_mark
+from agent.loop.ordering import unanswered_calls
 from agent.transcripts.transcript import EventLog
 
 ID_PALETTE = ("#61afef", "#e5c07b", "#98c379", "#56b6c2", "#d19a66", "#a9b1ff", "#7fd1b9", "#d7c39b")
@@ -57,7 +60,8 @@ Checker = Callable[[list[dict[str, Any]]], "list[ViolationLike]"]
 
 
 def default_checker() -> Checker | None:
-    """`agent.loop.ordering.check_messages`, with roles the API does not know (mini-swe-agent's `exit`) neutral."""
+    """`agent.loop.ordering.check_messages`, with roles the API does not know (mini-swe-agent's `exit`) neutral.
+    The history shown is not a request: calls at its very end are running, or were cut off by a stop."""
     try:
         from agent.loop.ordering import CHAT_ROLES, check_messages
     except Exception:  # pragma: no cover - agent.loop.ordering is part of the package
@@ -68,7 +72,7 @@ def default_checker() -> Checker | None:
             foreign = messages.roles() - CHAT_ROLES
         else:
             foreign = {m.get("role") for m in messages if isinstance(m, dict)} - CHAT_ROLES
-        return check_messages(messages, skip_roles=foreign)
+        return check_messages(messages, skip_roles=foreign, open_end=True)
 
     check.reads_skeleton = True  # type: ignore[attr-defined]
     return check
@@ -162,7 +166,7 @@ class Block:
 
     __slots__ = (
         "kind", "number", "_events", "_refs", "_source", "items", "_item_index", "expanded", "pinned", "unfolded",
-        "tool_names", "error_count", "result_count", "reflection", "_prompt_tokens", "_completion_tokens",
+        "tool_names", "marks", "result_count", "reflection", "_prompt_tokens", "_completion_tokens",
         "latency_s", "assistant_seen", "started_seen", "request_size", "previous_request_size", "violations",
         "fallbacks",
     )
@@ -183,7 +187,8 @@ class Block:
         self.unfolded: frozenset[int] = NOTHING_UNFOLDED
         """Items whose long text is shown whole."""
         self.tool_names: list[str] = []
-        self.error_count = 0
+        self.marks: tuple[str, ...] = ()
+        """The error marks of its results and observations, in order (`agent.display.errors`)."""
         self.result_count = 0
         self.reflection: str | None = None
         self._prompt_tokens = -1
@@ -319,6 +324,8 @@ class Block:
         elif isinstance(event, DriverMessage):
             mark()
             add(Item("driver", pos))
+        elif isinstance(event, WorkspaceChanged):
+            add(Item("changes", pos))
         elif isinstance(event, Notice):
             add(Item("notice", pos))
         elif isinstance(event, RunFinished):
@@ -360,12 +367,18 @@ class TranscriptModel:
         self._loc_pos = array("i")
         self._loc_sub = array("i")
         self.call_sites: dict[str, Site] = {}
+        """Where each tool_call_id was first called."""
+        self._reused_calls: dict[str, list[Site]] = {}
+        """Later calls with an id already used (rare: a few models restart their numbering)."""
         self.result_sites: dict[str, list[Site]] = {}
         self._links: dict[str, int] = {}
         self.checker = checker if checker is not None else (default_checker() if use_default_checker else None)
         self.violation_count = 0
+        self.unanswered: frozenset[str] = frozenset()
+        """Calls at the very end of the history without a result: running, or cut off by a stop."""
         self.finished: RunFinished | None = None
         self.prompt_tokens = 0
+        self.tokens_recorded = False
         self.completion_tokens = 0
         self.iterations = 0
         self.last_request_size = 0
@@ -492,18 +505,22 @@ class TranscriptModel:
             if usage is not None:
                 self.prompt_tokens += usage.prompt_tokens
                 self.completion_tokens += usage.completion_tokens
+                self.tokens_recorded = True
             for sub, call in enumerate(tool_calls_of(event.message)):
                 block.tool_names.append(intern(call.name))
                 if call.id:
                     call_id = intern(call.id)
                     if call_id not in self.call_sites:
                         self.call_sites[call_id] = Site(b, pos, sub)
+                    else:
+                        self._reused_calls.setdefault(call_id, []).append(Site(b, pos, sub))
                     self.link(call_id)
         elif kind is ToolResult:
             self._message_added(b, pos, 0, event.message)
             block.result_count += 1
-            if event.is_error:
-                block.error_count += 1
+            mark = event_mark(event)
+            if mark is not None:
+                block.marks += (intern(mark.label),)
             if event.tool_call_id:
                 call_id = intern(event.tool_call_id)
                 sites = self.result_sites.get(call_id)
@@ -518,6 +535,7 @@ class TranscriptModel:
             if event.usage is not None:
                 self.prompt_tokens += event.usage.prompt_tokens
                 self.completion_tokens += event.usage.completion_tokens
+                self.tokens_recorded = True
         elif kind is RunFinished:
             self.finished = event
         else:
@@ -534,11 +552,17 @@ class TranscriptModel:
                     del self._roles[keep:], self._ids[keep:]
             if kind is ReflectionFallback:
                 block.fallbacks += 1
+            elif kind is DriverMessage:
+                mark = event_mark(event)
+                if mark is not None:
+                    block.marks += (intern(mark.label),)
             self._messages_added(b, pos, added)
 
     @property
-    def usage(self) -> Usage:
-        """Tokens of every completion and reflection call so far."""
+    def usage(self) -> Usage | None:
+        """Tokens of every completion and reflection call so far; None when none recorded any."""
+        if not self.tokens_recorded:
+            return None
         return Usage(prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
 
     def location(self, index: int) -> Site:
@@ -555,18 +579,26 @@ class TranscriptModel:
             found = self._links[call_id] = len(self._links)
         return found
 
-    def partner_sites(self, call_id: str, kind: str) -> list[Site]:
-        """For a call: the result(s) answering it. For a result: the call it answers."""
+    def partner_sites(self, call_id: str, kind: str, block: int | None = None) -> list[Site]:
+        """For a call: the result(s) answering it. For a result: the call it answers. An id used again in
+        another iteration (some models number their calls from 1 every time) links within `block` first."""
         if kind == "call":
-            return list(self.result_sites.get(call_id, []))
-        site = self.call_sites.get(call_id)
-        return [site] if site else []
+            sites = self.result_sites.get(call_id, [])
+            here = [s for s in sites if s.block == block]
+            return here or list(sites)
+        calls = [self.call_sites[call_id]] if call_id in self.call_sites else []
+        calls += self._reused_calls.get(call_id, ())
+        if block is not None and len(calls) > 1:
+            before = [s for s in calls if s.block <= block]
+            return [max(before) if before else calls[0]]
+        return calls[:1]
 
     def blocks_with_id(self, call_id: str) -> set[int]:
         out = {s.block for s in self.result_sites.get(call_id, [])}
         site = self.call_sites.get(call_id)
         if site:
             out.add(site.block)
+        out.update(s.block for s in self._reused_calls.get(call_id, ()))
         return out
 
     # -- ordering ----------------------------------------------------------------------------------------
@@ -599,6 +631,8 @@ class TranscriptModel:
                 changed.add(b)
             block.violations = wanted
         self.violation_count = sum(len(v) for d in new.values() for v in d.values())
+        unanswered = unanswered_calls(self.messages if self._source is None else _Skeleton(self))
+        self.unanswered = frozenset(unanswered.ids) if unanswered else frozenset()
         return changed
 
     # -- search ------------------------------------------------------------------------------------------
@@ -740,8 +774,34 @@ class _Skeleton(Sequence):
         return roles
 
 
+def _strings(value: Any) -> Iterator[str]:
+    """The keys and string values of a JSON value, depth first: what its display shows as text."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+def json_text(text: str) -> str:
+    """Arguments, or a JSON result, as search finds them: as written, and each string decoded (a multi-line
+    `content` is shown, and searched, as its lines, not as `\\n` escapes)."""
+    if text.lstrip()[:1] not in ("{", "["):
+        return text
+    try:
+        value = json.loads(text)
+    except (ValueError, TypeError):
+        return text
+    return "\n".join([text, *_strings(value)])
+
+
 def item_search_text(block: Block, item: Item) -> str:
-    """The text search looks in: message text, tool names and arguments."""
+    """The text search looks in: everything an item shows (message text, tool names, arguments with their
+    strings decoded, results, notes, changed files and their diff)."""
     if item.pos < 0 or item.pos >= len(block.events):
         return ""
     event = block.events[item.pos]
@@ -753,10 +813,10 @@ def item_search_text(block: Block, item: Item) -> str:
     if item.kind == "call" and isinstance(event, AssistantMessage):
         calls = tool_calls_of(event.message)
         if item.sub < len(calls):
-            return f"{calls[item.sub].name}\n{calls[item.sub].arguments}"
+            return f"{calls[item.sub].name}\n{json_text(calls[item.sub].arguments)}"
         return ""
     if item.kind == "result" and isinstance(event, ToolResult):
-        return f"{event.name}\n{event.content}"
+        return f"{event.name}\n{json_text(event.content)}"
     if item.kind == "reflection" and isinstance(event, ReflectionNote):
         return event.content
     if item.kind == "fallback" and isinstance(event, ReflectionFallback):
@@ -764,11 +824,46 @@ def item_search_text(block: Block, item: Item) -> str:
                                            if isinstance(m, dict)])
     if item.kind == "driver" and isinstance(event, DriverMessage):
         return content_text(event.message.get("content"))
+    if item.kind == "changes" and isinstance(event, WorkspaceChanged):
+        return "\n".join([*(f.path for f in event.files), event.diff])
     if item.kind == "notice" and isinstance(event, Notice):
         return event.text
     if item.kind == "finish" and isinstance(event, RunFinished):
         return "\n".join(x for x in (event.reason, event.detail, event.summary or "", event.test_output) if x)
     return ""
+
+
+def item_raw(block: Block, item: Item) -> Any:
+    """What an item is, as JSON-ready data: the message for a message, the call for a call, else the event."""
+    if item.pos < 0 or item.pos >= len(block.events):
+        return None
+    event = block.events[item.pos]
+    if item.kind == "message" and isinstance(event, RunStarted):
+        return event.messages[item.sub] if item.sub < len(event.messages) else None
+    if item.kind == "call" and isinstance(event, AssistantMessage):
+        calls = event.message.get("tool_calls")
+        return calls[item.sub] if isinstance(calls, list) and item.sub < len(calls) else None
+    return json.loads(event.model_dump_json()) if hasattr(event, "model_dump_json") else event
+
+
+def item_copy_text(block: Block, item: Item) -> str:
+    """What `y` copies: an item's text, a call's arguments (pretty JSON), a result's content, a diff."""
+    if item.pos < 0 or item.pos >= len(block.events):
+        return ""
+    event = block.events[item.pos]
+    if item.kind == "call" and isinstance(event, AssistantMessage):
+        calls = tool_calls_of(event.message)
+        if item.sub >= len(calls):
+            return ""
+        try:
+            return json.dumps(json.loads(calls[item.sub].arguments), indent=2, ensure_ascii=False)
+        except ValueError:
+            return calls[item.sub].arguments
+    if item.kind == "result" and isinstance(event, ToolResult):
+        return event.content
+    if item.kind == "changes" and isinstance(event, WorkspaceChanged):
+        return event.diff
+    return item_search_text(block, item)
 
 
 def iter_link_items(blocks: list[Block], start: tuple[int, int], step: int) -> Iterator[tuple[int, int]]:

@@ -89,6 +89,9 @@ class Transcript:
     header: TranscriptHeader
     events: list[Event] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    end_offset: int = 0
+    """Bytes of the file read into events, up to the end of its last complete line: a follower
+    (`TranscriptTail`) goes on from there while a run is still writing the file."""
     _iterations: list[Iteration] | None = field(default=None, repr=False)
 
     def add(self, event: Event) -> None:
@@ -238,12 +241,14 @@ def read_jsonl(f: IO[bytes], source: str, *, not_text: str, lazy: bool | None = 
             lazy = False
     offsets = array("q")
     lengths = array("q")
-    where = [len(first), len(first)]  # [start of the current line, start of the next one]
+    where = [len(first), len(first), len(first)]  # [start of the current line, of the next, end of complete]
 
     def lines() -> Iterator[bytes]:
         for raw in f:
             where[0] = where[1]
             where[1] += len(raw)
+            if raw.endswith(b"\n"):
+                where[2] = where[1]
             yield raw
 
     if lazy:
@@ -254,7 +259,9 @@ def read_jsonl(f: IO[bytes], source: str, *, not_text: str, lazy: bool | None = 
         events: Iterator[bytes] = lines()
     else:
         keep = transcript.events.append  # type: ignore[assignment]
-        rest = f.read().split(b"\n")  # a small file: at once is faster, and costs little
+        data = f.read()  # a small file: at once is faster, and costs little
+        where[2] = len(first) + data.rfind(b"\n") + 1
+        rest = data.split(b"\n")
         if rest and rest[-1] == b"":
             rest.pop()
         events = iter(rest)
@@ -264,7 +271,43 @@ def read_jsonl(f: IO[bytes], source: str, *, not_text: str, lazy: bool | None = 
         raise TranscriptError(not_text) from None
     if lazy:
         transcript.events = EventLog(f.name, offsets, lengths, source)  # type: ignore[assignment]
+    transcript.end_offset = where[2]
     return transcript
+
+
+class TranscriptTail:
+    """Follows a transcript that a run is still writing, like `tail -f`: `read()` returns the events of the
+    lines completed since the last call; a line still being written waits for its newline."""
+
+    def __init__(self, path: Path | str, offset: int) -> None:
+        self.path = Path(path)
+        self.offset = offset
+
+    def read(self) -> list[Event]:
+        """New events (none when nothing was appended). TranscriptError when the file shrank or was
+        replaced, or a completed line is not an event."""
+        try:
+            with self.path.open("rb") as f:
+                if os.fstat(f.fileno()).st_size < self.offset:
+                    raise TranscriptError(f"{self.path}: the file is shorter than when it was opened")
+                f.seek(self.offset)
+                data = f.read()
+        except OSError as exc:
+            raise TranscriptError(f"{self.path}: {exc.strerror or exc}") from None
+        end = data.rfind(b"\n") + 1
+        events: list[Event] = []
+        for line in data[:end].split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                event = EVENT_ADAPTER.validate_json(line)
+            except ValidationError as exc:
+                raise TranscriptError(f"{self.path}: bad event line appended: {_first_error(exc)}") from None
+            if event.__class__ is ToolResult:
+                share_content(event)
+            events.append(event)
+        self.offset += end
+        return events
 
 
 def _parse_header(line: str, source: str) -> TranscriptHeader:
@@ -306,7 +349,7 @@ def _read_events(lines: Iterator[AnyStr], source: str, keep: Callable[[Event], N
             if failed is not None:
                 n, line, _ = failed
                 size = len(line.rstrip(b"\n")) if isinstance(line, bytes) else len(line)
-                warnings.append(f"{source}:{n}: last line is torn or incomplete ({size} bytes); ignored")
+                warnings.append(f"{source}:{n}: last line is torn or incomplete ({size:,} bytes); ignored")
             return
     finally:
         if was_enabled:

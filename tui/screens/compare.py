@@ -18,6 +18,7 @@ from agent.events import IterationStarted
 from agent.transcripts.compare import Alignment, align
 from agent.transcripts.store import TranscriptModel
 from agent.transcripts.transcript import Transcript
+from agent.display.terminal import inert
 from tui.screens.help import HelpScreen, binding_rows
 from tui.widgets.compare_bar import CompareBar, divergence_text
 from tui.widgets.compare_header import CompareHeader
@@ -79,7 +80,7 @@ class CompareScreen(Screen[None]):
         self.call_after_refresh(self._check_order)
         for side, transcript in self.transcripts.items():
             for warning in transcript.warnings:
-                self.notify(warning, title=f"run {side.upper()}", severity="warning", timeout=8)
+                self.notify(inert(warning), title=f"run {side.upper()}", severity="warning", timeout=8, markup=False)
 
     def on_unmount(self) -> None:
         if self._frozen:

@@ -22,10 +22,17 @@ SEARCH_KEYS = [
     ("esc", "again: end the search"),
 ]
 
+FILTER_KEYS = [
+    ("run_tests", "in the filter bar: iterations that call a tool of that name (or part of one)"),
+    ("role:user", "iterations with a message of that role (system, user, assistant, tool, reflection)"),
+    ("errors", "iterations marked with an error; words combine: errors run_tests"),
+    ("enter / esc", "back to the transcript, the filter on / cleared"),
+]
+
 MOUSE = [
     ("click a title", "open or close the iteration"),
     ("click an item", "select it (a call or result highlights its partner)"),
-    ("click '… more lines'", "unfold the long text"),
+    ("click '… lines hidden'", "unfold that text (click its last line to fold it again)"),
 ]
 
 
@@ -51,6 +58,7 @@ class HelpScreen(ModalScreen[None]):
     }
     HelpScreen > VerticalScroll {
         width: 84;
+        max-width: 100%;
         height: 90%;
         border: round $primary;
         background: $background;

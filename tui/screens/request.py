@@ -7,6 +7,7 @@ The list can be long (the whole history): `RequestView` draws it with the lazy l
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 from textual.app import ComposeResult
@@ -16,6 +17,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from agent.display.wording import plural
 from tui.widgets.request_view import RequestView
 
 
@@ -50,6 +52,7 @@ class RequestScreen(ModalScreen[None]):
         Binding("escape", "close", "Close"),
         Binding("q", "close", "Close", show=False),
         Binding("v", "close", "Close", show=False),
+        Binding("y", "copy", "Copy", tooltip="copy the whole request, as JSON"),
     ]
 
     def __init__(self, messages: list[dict[str, Any]], previous_size: int, iteration: int, *,
@@ -67,7 +70,7 @@ class RequestScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         summary = Content.assemble(
-            (f"{len(self.messages)} messages", "bold"), (" sent at iteration ", "$text-muted"),
+            (plural(len(self.messages), "message"), "bold"), (" sent at iteration ", "$text-muted"),
             (str(self.iteration), "bold"), (" · ", "$text-muted"), (f"+ {self.new_count} new", "bold $text-success"),
             (" since the previous request" if self.previous_size else " (first request)", "$text-muted"),
             (f" · reflection {self.reflection}", "$reflection") if self.reflection and self.reflection != "off" else "",
@@ -76,7 +79,8 @@ class RequestScreen(ModalScreen[None]):
             box.border_title = f"What the model saw — iteration {self.iteration}"
             yield Static(summary, id="request-summary")
             yield RequestView(self.messages, self.previous_size, self.link_of, id="request-view")
-            yield Static("j/k scroll · g/G top/bottom · n first new message · esc close", id="request-hint")
+            yield Static("j/k scroll · g/G top/bottom · n first new message · y copy as JSON · esc close",
+                         id="request-hint")
 
     def on_mount(self) -> None:
         view = self.query_one(RequestView)
@@ -90,6 +94,13 @@ class RequestScreen(ModalScreen[None]):
             top = view.block_top(self.previous_size)
             if top + 3 > view.scrollable_content_region.height:
                 view.scroll_to(y=max(0, top - 2), animate=False)
+
+    def action_copy(self) -> None:
+        """The request as the API got it (its messages, as JSON) to the clipboard, through the terminal."""
+        text = json.dumps(self.messages, indent=2, ensure_ascii=False)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"copied the request: {plural(len(self.messages), 'message')}, as JSON", title="clipboard",
+                    timeout=3)
 
     def action_close(self) -> None:
         self.dismiss(None)

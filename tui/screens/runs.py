@@ -19,14 +19,22 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from agent.transcripts.runs import RunSummary, discover_runs, summarize_file
+from agent.display.terminal import inert
+from agent.display.wording import plural
+from agent.transcripts.runs import RunsFound, RunSummary, discover_runs, summarize_file
 from agent.transcripts.transcript import Transcript, TranscriptError
 from tui.blocks import BOLD
 from tui.widgets.runs_table import RunsTable
 
-
-COLUMNS = [("mark", " "), ("run", "run"), ("task", "task"), ("setting", "setting"), ("repeat", "rep"),
+COLUMNS = [("mark", " "), ("run", "run"), ("task", "task"), ("reflection", "setting"), ("repeat", "rep"),
            ("outcome", "outcome"), ("iterations", "iter"), ("tokens", "tokens"), ("reflections", "refl")]
+OPTIONAL = ("task", "reflection", "repeat", "reflections")
+"""Columns shown only when some run fills them (an ablation's), and the width leaves room."""
+CELL_PAD = 2
+"""DataTable's padding around each cell."""
+WIDTHS = {"mark": 1, "task": 12, "reflection": 9, "repeat": 3, "outcome": 26, "iterations": 4, "tokens": 7,
+          "reflections": 4}
+"""Widths of the columns (the run's name takes what is left, at least 16, and is cut at its start)."""
 
 
 def display_folder(folder: Path) -> str:
@@ -37,13 +45,16 @@ def display_folder(folder: Path) -> str:
 
 
 def outcome(entry: RunSummary) -> tuple[str, str]:
-    """The outcome cell: why the run stopped and whether the task's tests pass, and what its colour means."""
+    """The outcome cell: why the run stopped and whether the task's tests pass, and what its colour means
+    (a `RunsTable.cell_style` meaning; "" for none)."""
     if not entry.loaded:
         return "…", "muted"
     if entry.error and entry.source == "transcript":
         return f"✗ {entry.error}", "bad"
     if entry.failed:
         return f"✗ failed: {entry.reason or 'error'}", "bad"
+    if entry.reason is None and entry.imported_from:
+        return f"· {entry.imported_from}, no ending recorded", "muted"
     if entry.reason is None:
         return "… no ending (running or killed)", "warning"
     reason = entry.reason.replace("_", " ")
@@ -79,11 +90,15 @@ class RunsScreen(Screen[None]):
         Binding("q", "close", "Quit", tooltip="quit (back to the screen under this one, if any)"),
     ]
 
-    def __init__(self, folder: Path | str, entries: list[RunSummary] | None = None, *, eager: bool = False,
+    def __init__(self, folder: Path | str, runs: RunsFound | None = None, *, eager: bool = False,
                  opener: Callable[[Path], Transcript] | None = None) -> None:
         super().__init__()
         self.folder = Path(folder)
-        self.entries = entries if entries is not None else discover_runs(self.folder)
+        self.runs = runs if runs is not None else discover_runs(self.folder)
+        self.entries = self.runs.entries
+        self.columns: list[str] = [key for key, _ in COLUMNS]
+        self.name_width = 0
+        """The run column's width when names are cut (0: not cut)."""
         self.marked: list[int] = []
         """Rows marked for a comparison: A first, then B."""
         self.eager = eager
@@ -108,34 +123,80 @@ class RunsScreen(Screen[None]):
             for entry in self.entries:
                 if not entry.loaded:
                     summarize_file(entry)
-        table = self.table
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        for k, entry in enumerate(self.entries):
-            table.add_row(*self._cells(k, entry), key=str(k))
-        table.focus()
+        self._build_table()
+        self.table.focus()
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         if any(not e.loaded for e in self.entries):
             self.run_worker(self._load_lazily, thread=True, exclusive=True, name="summaries")
         else:
             self.loading_done = True
 
+    def _build_table(self) -> None:
+        """The columns that fit the width (the name cut with `…` at its start when needed), and the rows."""
+        width = self.app.size.width or 200  # the terminal: this screen fills it
+        filled = {key for key in OPTIONAL if any(getattr(e, key) is not None for e in self.entries)}
+        keys = [key for key, _ in COLUMNS if key not in OPTIONAL or key in filled]
+        longest = max((len(e.label) for e in self.entries), default=3)
+
+        def room(ks: list[str]) -> int:
+            return width - 2 - sum(WIDTHS[k] + CELL_PAD for k in ks if k != "run") - CELL_PAD
+
+        for key in reversed(OPTIONAL):  # drop optional columns until the names get at least 16 cells
+            if room(keys) >= min(longest, 16):
+                break
+            if key in keys:
+                keys.remove(key)
+        name_width = room(keys) if room(keys) < longest else 0
+        if self.table.columns and (keys, name_width) == (self.columns, self.name_width):
+            return  # the same layout: nothing to rebuild
+        self.columns, self.name_width = keys, name_width
+        table = self.table
+        table.clear(columns=True)
+        labels = dict(COLUMNS)
+        for key in keys:  # fixed widths: a row summarised later cannot push the table past the terminal
+            table.add_column(labels[key], key=key, width=name_width or longest if key == "run" else WIDTHS[key])
+        for k, entry in enumerate(self.entries):
+            table.add_row(*self._cells(k, entry), key=str(k))
+
+    def on_resize(self, event: object) -> None:
+        if self.is_mounted and self.entries:
+            row = self.table.cursor_row
+            self._build_table()
+            self.table.move_cursor(row=row)
+
+    def _theme_changed(self, _theme: Any) -> None:
+        for k in range(len(self.entries)):
+            self._refresh_row(k)
+
     def _cells(self, k: int, entry: RunSummary) -> list[Any]:
+        cells = dict(zip((key for key, _ in COLUMNS), self._all_cells(k, entry)))
+        for key in self.columns:  # fixed widths: what is cut ends with …
+            cell = cells[key]
+            if key != "run" and isinstance(cell, Text) and cell.cell_len > WIDTHS[key]:
+                cell.truncate(WIDTHS[key], overflow="ellipsis")
+        return [cells[key] for key in self.columns]
+
+    def _all_cells(self, k: int, entry: RunSummary) -> list[Any]:
         style = self.table.cell_style
-        dash = Text("—", style=style("muted"))
+
+        def dash() -> Text:
+            return Text("—", style=style("muted"))
 
         def number(value: int | None, text: str, meaning: str = "") -> Text:
-            return dash if value is None else Text(text, justify="right", style=style(meaning) if meaning else "")
+            return dash() if value is None else Text(text, justify="right", style=style(meaning) if meaning else "")
 
         mark = self._mark_of(k)
+        name = inert(entry.label)
+        if self.name_width and len(name) > self.name_width:  # its end (the file's name) is what tells runs apart
+            name = "…" + name[len(name) - self.name_width + 1:]
         label, meaning = outcome(entry)
         return [
             Text(mark, style=style(f"mark-{mark.lower()}")) if mark else Text(" "),
-            Text(entry.label, style=BOLD),
-            entry.task or dash,
+            Text(name, style=BOLD),
+            Text(inert(entry.task)) if entry.task else dash(),
             Text(entry.reflection or "—", style=style("reflection") if entry.reflection not in (None, "off") else ""),
             number(entry.repeat, str(entry.repeat)),
-            Text(label, style=style(meaning) + (BOLD if entry.failed else Style()) if meaning else ""),
+            Text(inert(label), style=style(meaning) + (BOLD if entry.failed else Style()) if meaning else ""),
             number(entry.iterations, str(entry.iterations)),
             number(entry.tokens, f"{entry.tokens or 0:,}"),
             number(entry.reflections, str(entry.reflections), "reflection" if entry.reflections else ""),
@@ -144,21 +205,16 @@ class RunsScreen(Screen[None]):
     def _mark_of(self, k: int) -> str:
         return "AB"[self.marked.index(k)] if k in self.marked else ""
 
-    def _theme_changed(self, _theme: Any) -> None:
-        for k in range(len(self.entries)):
-            self._refresh_row(k)
-
     def _refresh_row(self, k: int) -> None:
         table = self.table
-        for (key, _), value in zip(COLUMNS, self._cells(k, self.entries[k])):
-            table.update_cell(str(k), key, value, update_width=True)
+        for key, value in zip(self.columns, self._cells(k, self.entries[k])):
+            table.update_cell(str(k), key, value)
 
     def _head_text(self) -> Content:
         muted = "$text-muted"
-        n = len(self.entries)
         parts: list[str | tuple[str, str]] = [
             (" RUNS ", "bold $background on $primary"), "  ", (display_folder(self.folder), "bold"),
-            (f" · {n} run{'s' if n != 1 else ''}", muted)]
+            (f" · {plural(len(self.entries), 'run')}", muted)]
         loaded = [e for e in self.entries if e.loaded]
         if loaded:
             ok = sum(e.tests_passed is True and not e.failed for e in loaded)
@@ -176,8 +232,12 @@ class RunsScreen(Screen[None]):
                 parts.append("  ".join(f"{s} {sum(e.tests_passed is True and not e.failed for e in es)}/{len(es)}"
                                        for s, es in by_setting.items()))
         parts.append("\n")
-        parts.append(("enter opens a run · space marks A and B · c compares them · q in a run comes back here", muted))
-        return Content.assemble(*parts)
+        if self.runs.skipped:  # what is not listed, and why, before the key hints the footer repeats
+            parts.append((self.runs.skipped_text(), "$text-warning"))
+        else:
+            parts.append(("enter opens a run · space marks A and B · c compares them · q in a run comes back here",
+                          muted))
+        return Content.assemble(*parts)  # Content makes control characters of a folder's name inert
 
     def _refresh_head(self) -> None:
         self.query_one("#runs-head", Static).update(self._head_text())
@@ -215,7 +275,7 @@ class RunsScreen(Screen[None]):
 
             return open_transcript(entry.path)
         except TranscriptError as exc:
-            self.notify(str(exc), title="cannot open", severity="error", timeout=8)
+            self.notify(inert(str(exc)), title="cannot open", severity="error", timeout=8, markup=False)
             return None
 
     def action_open(self) -> None:
@@ -226,7 +286,8 @@ class RunsScreen(Screen[None]):
         if transcript is not None:
             from tui.screens.transcript import TranscriptScreen
 
-            self.app.push_screen(TranscriptScreen(transcript=transcript, title=str(self.folder / self.entries[k].label)))
+            self.app.push_screen(TranscriptScreen(transcript=transcript, title=str(self.folder / self.entries[k].label),
+                                                  follow=self.entries[k].path))
 
     def action_mark(self) -> None:
         if not self.entries:
@@ -262,12 +323,10 @@ class RunsScreen(Screen[None]):
                                            title=f"{self.folder / a} ⟷ {self.folder / b}"))
 
     def action_rescan(self) -> None:
-        self.entries = discover_runs(self.folder)
+        self.runs = discover_runs(self.folder)
+        self.entries = self.runs.entries
         self.marked = [k for k in self.marked if k < len(self.entries)]
-        table = self.table
-        table.clear()
-        for k, entry in enumerate(self.entries):
-            table.add_row(*self._cells(k, entry), key=str(k))
+        self._build_table()
         self.loading_done = False
         self._refresh_head()
         self.run_worker(self._load_lazily, thread=True, exclusive=True, name="summaries")

@@ -16,21 +16,27 @@ from typing import TYPE_CHECKING, Any, Iterator
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from rich.text import Text
 from textual.widgets import Footer, Static
 from textual.worker import Worker
 
-from agent.events import IterationStarted, Notice, is_transient
+from agent.display.terminal import inert
+from agent.display.wording import plural
+from agent.events import IterationStarted, Notice, WorkspaceChanged, is_transient
 from agent.transcripts.store import Checker, TranscriptModel
-from agent.transcripts.transcript import Transcript, TranscriptHeader
+from agent.transcripts.transcript import Transcript, TranscriptError, TranscriptHeader, TranscriptTail
 from tui.widgets.status_bar import StatusBar, StatusInfo
 from tui.widgets.transcript_view import TranscriptView
 
 if TYPE_CHECKING:
     from agent.loop.control import RunControl
     from agent.protocols import RunHandle
+    from tui.widgets.filter_bar import FilterBar
     from tui.widgets.search_bar import SearchBar
 
 LIVE_ONLY = {"continuous", "pause", "toggle_reflection"}
+FOLLOW_EVERY = 0.5
+"""Seconds between two looks at a transcript that a run is still writing."""
 CHECK_NOW = 10_000
 """Histories up to this many messages (a few ms of ordering check) are checked before the first screen."""
 
@@ -52,23 +58,31 @@ class TranscriptScreen(Screen[None]):
     }
     """
 
+    # The footer shows keys in this order and cuts what does not fit: the essential ones come first.
     BINDINGS = [
-        Binding("n", "step", "Step", tooltip="live: run one more iteration (presses queue); file: open the next one"),
+        Binding("n", "step", "Step", tooltip="live: run one more iteration (presses queue); file: open the next one; "
+                "while a search is on: the next match"),
         Binding("space", "step", "Step", show=False, tooltip="same as n"),
+        Binding("slash", "search", "Search", tooltip="search everything shown: text, arguments, results, notes"),
+        Binding("question_mark", "help", "Keys", tooltip="this list of keys"),
+        Binding("q", "quit_now", "Quit", tooltip="quit now (the run's transcript keeps every finished event); "
+                "back to the runs when opened from a folder"),
         Binding("c", "continuous", "Run", tooltip="run continuously"),
         Binding("p", "pause", "Pause", tooltip="pause at the next iteration boundary"),
         Binding("r", "toggle_reflection", "Reflect", tooltip="reflection on/off for the next iterations"),
         Binding("v", "show_request", "Request", tooltip="what the model saw: the exact request of this iteration"),
-        Binding("slash", "search", "Search", tooltip="search message text and tool names"),
         Binding("N", "search_previous", "Previous match", show=False, tooltip="previous search match"),
-        Binding("escape", "escape", "End search", show=False, tooltip="end the search"),
-        Binding("question_mark", "help", "Keys", tooltip="this list of keys"),
-        Binding("q", "quit_now", "Quit", tooltip="quit now (the run's transcript keeps every finished event); "
-                "back to the runs when opened from a folder"),
+        Binding("escape", "escape", "End search", show=False, tooltip="end the search; with none on, clear the filter"),
+        Binding("f", "filter", "Filter", show=False, tooltip="filter the iterations: tool name, role:NAME, errors"),
+        Binding("d", "changes", "Changes", show=False, tooltip="what the agent changed in the workspace, as diffs"),
+        Binding("y", "copy", "Copy", show=False, tooltip="copy the item at the cursor (text, arguments or result)"),
+        Binding("J", "raw", "Raw JSON", show=False, tooltip="the raw JSON of the item at the cursor"),
     ]
 
     def __init__(self, transcript: Transcript | None = None, run: RunHandle | None = None, title: str = "agent-tui",
-                 *, checker: Checker | None = None, source: str | None = None) -> None:
+                 *, checker: Checker | None = None, source: str | None = None, follow: Path | None = None) -> None:
+        """`follow`: the file `transcript` was read from; if it has no ending yet (a run is still writing
+        it), new events are shown as they are appended, until the run finishes."""
         super().__init__()
         self.run_handle = run
         self.live = run is not None
@@ -101,7 +115,12 @@ class TranscriptScreen(Screen[None]):
         self._lines: list[str] = []
         self._effective_role: str | None = None
         self._search_bar: SearchBar | None = None
-        self._search_mounting: Any = None
+        self._filter_bar: FilterBar | None = None
+        self._typing_into: SearchBar | FilterBar | None = None
+        """The bar being opened: keys typed before its input has the focus go there."""
+        t = self.transcript
+        self._tail = (TranscriptTail(follow, t.end_offset) if follow is not None and not self.live and
+                      t.header.source is None and t.finished is None and t.end_offset > 0 else None)
         self.status = StatusBar(self._status_info(), id="status")
 
     # -- layout ------------------------------------------------------------------------------------------
@@ -120,14 +139,18 @@ class TranscriptScreen(Screen[None]):
 
     @property
     def search_bar(self) -> SearchBar:
-        """The search bar, mounted on first use (its input's widgets and styles would slow the first
-        screen down for a bar that is hidden until `/`)."""
-        if self._search_bar is None:
-            from tui.widgets.search_bar import SearchBar
-
-            self._search_bar = SearchBar(id="search")
-            self._search_mounting = self.mount(self._search_bar, before=self.query_one(Footer))
+        """The search bar (mounted by `/`: its input's widgets and styles would slow the first screen down
+        for a bar that is hidden until then)."""
+        assert self._search_bar is not None, "the search bar is mounted by the first /"
         return self._search_bar
+
+    async def _open_bar(self, bar: SearchBar | FilterBar) -> None:
+        """Mount `bar` if it is new, and give it the focus; what is typed meanwhile goes into it (the view
+        keeps those keys, see `TranscriptView.on_key`)."""
+        self._typing_into = bar
+        if not bar.is_attached:
+            await self.mount(bar, before=self.query_one(Footer))
+        bar.open()
 
     @property
     def searching(self) -> bool:
@@ -139,7 +162,7 @@ class TranscriptScreen(Screen[None]):
         self.mount(Footer())
         for warning in self.transcript.warnings:
             self._show_line(f"⚠ {warning}")
-            self.notify(warning, title="transcript", severity="warning", timeout=8)
+            self.notify(inert(warning), title="transcript", severity="warning", timeout=8, markup=False)
         if self.live:
             self._worker = self.run_worker(self._consume(), name="run", exclusive=True, exit_on_error=False)
             self.run_handle.control.subscribe(self._refresh_status)  # parked, steps queued, reflection
@@ -150,6 +173,41 @@ class TranscriptScreen(Screen[None]):
                 self._check_order()
             else:
                 self.call_after_refresh(self._check_order)
+        if self._tail is not None:
+            self.view.start_tailing()
+            self._follow_timer = self.set_interval(FOLLOW_EVERY, self._follow)
+        self._refresh_status()
+
+    @property
+    def following(self) -> bool:
+        return self._tail is not None
+
+    def _stop_following(self) -> None:
+        self._tail = None
+        self._follow_timer.stop()
+        self.view.run_stopped()
+
+    def _follow(self) -> None:
+        """tail -f: show what the run appended to the file since the last look."""
+        tail = self._tail
+        if tail is None:
+            return
+        try:
+            events = tail.read()
+        except TranscriptError as exc:
+            self._stop_following()
+            self.notify(inert(f"stopped following: {exc}"), severity="warning", timeout=6, markup=False)
+            self._refresh_status()
+            return
+        if not events:
+            return
+        for event in events:
+            self.transcript.add(event)
+        self.view.add_events(events)
+        self.view.check_order()
+        if self.transcript.finished is not None:
+            self._stop_following()
+            self.notify(f"the run finished: {self.transcript.finished.reason.replace('_', ' ')}", timeout=4)
         self._refresh_status()
 
     def _check_order(self) -> None:
@@ -182,17 +240,18 @@ class TranscriptScreen(Screen[None]):
             self.run_error = f"{type(exc).__name__}: {exc}"
             notice = Notice(level="error", text=f"the run stopped with an error: {self.run_error}")
             self._pending.append(notice)
-            self.notify(self.run_error, title="run failed", severity="error", timeout=10)
+            self.notify(inert(self.run_error), title="run failed", severity="error", timeout=10, markup=False)
         finally:
             self.run_done = True
         self._flush()
+        self.view.run_stopped()
         self.refresh_bindings()
 
     def _show_line(self, text: str) -> None:
         """A line above the transcript for what concerns the whole run (a torn file, the offline model)."""
         self._lines.append(text)
         box = self.query_one("#warnings", Static)
-        box.update("\n".join(self._lines[-4:]))
+        box.update(Text(inert("\n".join(self._lines[-4:]))))  # run notices quote providers: no markup
         box.add_class("-shown")
 
     def _flush(self) -> None:
@@ -247,12 +306,21 @@ class TranscriptScreen(Screen[None]):
             provider=header.provider,
             model=header.model,
             iterations=model.iterations,
-            prompt_tokens=model.usage.prompt_tokens,
-            completion_tokens=model.usage.completion_tokens,
+            usage=model.usage,
             violations=model.violation_count,
             source=self.source,
             imported_from=header.source,
+            workspace=header.workspace,
+            following=self.following,
+            filtered=self._filter_summary(),
         )
+
+    def _filter_summary(self) -> str:
+        view = self._view
+        if view is None or view.filter is None:
+            return ""
+        shown, total = view.filter_counts()
+        return f"{view.filter.describe()}: {shown:,} of {plural(total, 'iteration')}"
 
     def _refresh_status(self) -> None:
         self.status.info = self._status_info()
@@ -262,6 +330,8 @@ class TranscriptScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in LIVE_ONLY and not self.live:
             return False
+        if action == "step" and self.searching and self.view.search_query:
+            return True  # n: the next match, whatever the run is doing
         if self.live and self.run_done and action in LIVE_ONLY | {"step"}:
             return None  # shown dimmed: the run is over
         return True
@@ -309,7 +379,8 @@ class TranscriptScreen(Screen[None]):
         try:
             messages, previous = self.transcript.request_at(iteration)
         except (KeyError, ValueError, IndexError) as exc:
-            self.notify(f"no request recorded for iteration {iteration} ({exc})", severity="warning", timeout=4)
+            self.notify(inert(f"no request recorded for iteration {iteration} ({exc})"), severity="warning",
+                        timeout=4, markup=False)
             return
         block = view.cursor_block
         reflection = None
@@ -324,24 +395,123 @@ class TranscriptScreen(Screen[None]):
                                        reflection=reflection))
 
     async def action_search(self) -> None:
-        bar = self.search_bar
-        if self._search_mounting is not None:
-            mounting, self._search_mounting = self._search_mounting, None
-            await mounting
-        bar.open()
+        if self._search_bar is None:
+            from tui.widgets.search_bar import SearchBar
+
+            self._search_bar = SearchBar(id="search")
+        await self._open_bar(self._search_bar)
+
+    async def action_filter(self) -> None:
+        if self._filter_bar is None:
+            from tui.widgets.filter_bar import FilterBar
+
+            self._filter_bar = FilterBar(id="filter")
+        await self._open_bar(self._filter_bar)
+
+    def on_transcript_view_keys_captured(self, message: TranscriptView.KeysCaptured) -> None:
+        bar, self._typing_into = self._typing_into, None
+        if bar is None or not message.text and not message.submit:
+            return
+        bar.prepend(message.text)
+        if message.submit and bar is self._search_bar:
+            self._search(bar.text)
+
+    def on_filter_bar_changed(self, message: FilterBar.Changed) -> None:
+        from agent.transcripts.filters import BlockFilter, FilterError
+
+        assert self._filter_bar is not None
+        try:
+            block_filter = BlockFilter.parse(message.text)
+        except FilterError as exc:
+            self._filter_bar.set_status(str(exc))
+            return
+        shown, total = self.view.set_filter(block_filter)
+        self._filter_bar.set_status("" if block_filter.empty else f"{shown:,} of {plural(total, 'iteration')}")
+        self._refresh_status()
+
+    def on_filter_bar_left(self, message: FilterBar.Left) -> None:
+        assert self._filter_bar is not None
+        if message.clear or self.view.filter is None:
+            self._filter_bar.close()
+            self.view.set_filter(None)
+            self._refresh_status()
+        self.view.focus()
+
+    def action_changes(self) -> None:
+        """`d`: every diff the run recorded, iteration by iteration, opened at the cursor's iteration."""
+        from tui.content import unified_diff_lines
+        from tui.screens.text import TextScreen
+
+        lines: list[Text] = []
+        anchor = 0
+        here = self.view.cursor_iteration
+        for event in self.transcript.events:
+            if not isinstance(event, WorkspaceChanged):
+                continue
+            if here is not None and event.iteration <= here:
+                anchor = len(lines)
+            files = ", ".join(f.path for f in event.files)
+            lines.append(Text(f"iteration {event.iteration} · {plural(len(event.files), 'file')}: {files}",
+                              style="bold"))
+            lines.extend(unified_diff_lines(event.diff))
+            if event.cut:
+                lines.append(Text(f"… {plural(event.cut, 'more character')} of this diff were not recorded",
+                                  style="italic"))
+            lines.append(Text(""))
+        if not lines:
+            why = ("runs of agent-tui record them; imported transcripts carry none" if self.transcript.header.source
+                   else "no iteration changed a file")
+            self.notify(f"no workspace changes recorded ({why})", timeout=4)
+            return
+        workspace = self.transcript.header.workspace
+        title = "What the agent changed" + (f" in {workspace}" if workspace else "")
+        self.app.push_screen(TextScreen(title, lines, "\n".join(t.plain for t in lines), anchor=anchor))
+
+    def action_copy(self) -> None:
+        """`y`: the item at the cursor to the clipboard, through the terminal (OSC 52)."""
+        from agent.transcripts.store import item_copy_text
+
+        block, item = self.view.cursor_block, self.view.cursor_item
+        if block is None or item is None or item.kind == "title":
+            self.notify("move onto a message, call or result to copy it", timeout=3)
+            return
+        text = item_copy_text(block, item)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"copied the {item.kind}: {plural(len(text), 'character')}", title="clipboard", timeout=3)
+
+    def action_raw(self) -> None:
+        """`J`: the raw JSON of the item at the cursor (the message, the call, or the event)."""
+        import json
+
+        from rich.syntax import Syntax
+
+        from agent.display.terminal import inert
+        from agent.transcripts.store import item_raw
+        from tui.screens.text import TextScreen
+
+        block, item = self.view.cursor_block, self.view.cursor_item
+        if block is None or item is None or item.kind == "title":
+            self.notify("move onto a message, call or result to see its JSON", timeout=3)
+            return
+        dumped = json.dumps(item_raw(block, item), indent=2, ensure_ascii=False)
+        text = Syntax(inert(dumped), "json", theme="monokai", background_color="default").highlight(inert(dumped))
+        self.app.push_screen(TextScreen(f"Raw JSON — {item.kind}", text.split("\n"), dumped))
 
     def action_search_previous(self) -> None:
         if self.searching and self.view.search_query:
             self._search(self.view.search_query, backwards=True)
 
     def action_escape(self) -> None:
+        """esc: end the search; with no search on, clear the filter."""
         if self.searching:
             self.search_bar.close()
             self.view.clear_search()
             self.view.focus()
+        elif self.view.filter is not None and self._filter_bar is not None:
+            self.on_filter_bar_left(self._filter_bar.Left(clear=True))
 
     def action_help(self) -> None:
-        from tui.screens.help import MOUSE, SEARCH_KEYS, HelpScreen, binding_rows
+        from tui.screens.help import FILTER_KEYS, MOUSE, SEARCH_KEYS, HelpScreen, binding_rows
         from tui.widgets.request_view import RequestView
 
         sections = [
@@ -351,12 +521,13 @@ class TranscriptScreen(Screen[None]):
             ("Transcript", binding_rows(TranscriptView.BINDINGS)),
             ("Views", binding_rows(
                 b for b in self.BINDINGS if isinstance(b, Binding) and b.action in
-                ("show_request", "search", "help", "quit_now"))),
+                ("show_request", "changes", "copy", "raw", "filter", "search", "help", "quit_now"))),
             ("What the model saw (v)", binding_rows(RequestView.BINDINGS) + [("esc", "close")]),
         ]
         if not self.live:
             sections[0] = ("Stepping", [("n / space", "open the next iteration (closing the previous one)")])
-        self.app.push_screen(HelpScreen(sections + [("Search", SEARCH_KEYS), ("Mouse", MOUSE)]))
+        self.app.push_screen(HelpScreen(sections + [("Search", SEARCH_KEYS), ("Filter (f)", FILTER_KEYS),
+                                                    ("Mouse", MOUSE)]))
 
     def commands(self) -> Iterator[SystemCommand]:
         """In the command palette: export the open transcript beside its file (`agent-tui export`)."""
@@ -414,4 +585,6 @@ class TranscriptScreen(Screen[None]):
         self.last_match = (i, total)
         self.search_bar.set_status(f"match {i}/{total}" if total else "no match")
 
+    def on_transcript_view_cursor_moved(self, message: TranscriptView.CursorMoved) -> None:
+        pass
 

@@ -28,7 +28,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.palette import Palette, foreground
+from tui.palette import CODE_THEMES, Palette, foreground
 
 GUTTER = 2
 """Columns left of every line, for the cursor and link marks."""
@@ -123,7 +123,7 @@ class LazyBlockView(ScrollView):
                 warning=fg("block--warning"), success=fg("block--success"), reflection=fg("block--reflection"),
                 running=fg("block--running"), links=tuple(fg(f"block--link-{k}") for k in range(LINKS)),
                 cursor=bg("block--cursor"), cursor_blurred=bg("block--cursor-blurred"),
-                cursor_mark=fg("block--cursor-mark"))
+                cursor_mark=fg("block--cursor-mark"), code_theme=CODE_THEMES[self.app.current_theme.dark])
         return self._palette
 
     def _theme_changed(self, _theme: Any) -> None:

@@ -11,7 +11,9 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.strip import Strip
 
+from agent.display.terminal import inert
 from tui.blocks import BOLD
+from tui.content import inert_text
 from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
 
 _JSON = JSONHighlighter()
@@ -72,13 +74,14 @@ class RequestView(LazyBlockView, can_focus=True):
             head.append(call_id, palette.link(self.link_of(call_id)) if self.link_of else palette.muted)
         if self.is_new(index):
             head.append("   + new", palette.success + BOLD)
+        head = inert_text(head)
         head.truncate(width, overflow="ellipsis", pad=True)
         lines = [Strip(list(head.render(console)), width)]
         try:
             dumped = json.dumps(message, indent=2, ensure_ascii=False)
         except (TypeError, ValueError):
             dumped = repr(message)
-        body = Text(dumped, overflow="fold")
+        body = Text(inert(dumped), overflow="fold")  # JSON escapes C0 controls, not C1 ones
         _JSON.highlight(body)
         avail = max(width - 2, 4)
         options = console.options.update(width=avail, min_width=avail, max_width=avail, height=None,

@@ -68,6 +68,11 @@ class SearchBar(Horizontal):
     def is_open(self) -> bool:
         return self.has_class("-open")
 
+    @property
+    def text(self) -> str:
+        """What is typed in the bar."""
+        return self.query_one(Input).value
+
     def open(self) -> None:
         self.add_class("-open")
         self.query_one(Input).focus()
@@ -75,6 +80,12 @@ class SearchBar(Horizontal):
     def close(self) -> None:
         self.remove_class("-open")
         self.set_status("")
+
+    def prepend(self, text: str) -> None:
+        """Keys typed before the input had the focus go in front of whatever it got since."""
+        field = self.query_one(Input)
+        field.value = text + field.value
+        field.cursor_position = len(field.value)
 
     def set_status(self, text: str) -> None:
         self.query_one("#search-status", Label).update(text)

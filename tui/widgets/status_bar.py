@@ -2,16 +2,22 @@
 
 Line 1 is the state a researcher acts on: step or continuous, whether the loop is parked waiting for a
 key press, how many steps are queued, the reflection switch. Line 2 is what ran: provider, model,
-iteration count, tokens, ordering violations, where the transcript is.
+iteration count, tokens, ordering violations, where the transcript and the workspace are. Each line is
+fitted to the width: what matters least goes first (line 2 drops the token split, then the file), and what
+still does not fit is cut with `…`, so the two lines stay two lines at 80 columns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual import events
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
+
+from agent.display.wording import plural, tokens
+from agent.events import Usage
 
 MUTED = "$text-muted"
 BADGES = {
@@ -45,13 +51,18 @@ class StatusInfo:
     provider: str = ""
     model: str = ""
     iterations: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    usage: Usage | None = None
+    """None: no completion recorded token counts (an imported file)."""
     violations: int = 0
     source: str = ""
     """The file shown or written."""
     imported_from: str | None = None
-    position: str = ""
+    workspace: str = ""
+    """The folder the agent worked in (our own runs)."""
+    following: bool = False
+    """The file is still being written by a run: new events appear as they are appended."""
+    filtered: str = ""
+    """The filter on, and what it shows (`errors: 3 of 12 iterations`)."""
 
 
 class StatusBar(Static):
@@ -63,8 +74,6 @@ class StatusBar(Static):
         height: 2;
         background: $panel;
         padding: 0 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
     }
     """
 
@@ -80,15 +89,23 @@ class StatusBar(Static):
     def on_mount(self) -> None:
         self.watch_info(self.info)
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.watch_info(self.info)
+
     def watch_info(self, info: StatusInfo) -> None:
-        content = render_status(info)
+        content = render_status(info, self.content_region.width or 200)
         self.text = content.plain
         self.update(content)
 
 
-def render_status(info: StatusInfo) -> Content:
-    parts: list[str | tuple[str, str]] = []
-    add = parts.append
+Part = tuple[str, str]
+"""A piece of a line: its text and its style (theme variables: `bold $text-warning`)."""
+
+
+def render_status(info: StatusInfo, width: int = 200) -> Content:
+    """The two lines, each fitted to `width` cells."""
+    state: list[Part] = []
+    add = state.append
     # Line 1: state.
     if info.finished is not None:
         badge = "FAILED" if info.finished in ("provider_error", "error", "context_length") else (
@@ -98,7 +115,7 @@ def render_status(info: StatusInfo) -> Content:
     else:
         badge = "STEP" if info.mode == "step" else "RUNNING"
     add((f" {badge} ", BADGES[badge]))
-    add("  ")
+    add(("  ", ""))
     if not info.live:
         add(("transcript", "bold"))
         if info.finished:
@@ -118,7 +135,7 @@ def render_status(info: StatusInfo) -> Content:
             add(("running continuously", "bold"))
             add((" · p pauses at the next iteration", MUTED))
         if info.pending_steps:
-            add((f" · {info.pending_steps} step{'s' if info.pending_steps > 1 else ''} queued", "$text-warning"))
+            add((f" · {plural(info.pending_steps, 'step')} queued", "$text-warning"))
         add(("   reflection ", MUTED))
         if info.reflection == "off":
             add(("off", "bold"))
@@ -128,26 +145,44 @@ def render_status(info: StatusInfo) -> Content:
             if info.effective_role and info.effective_role != info.reflection:
                 add((f" → sent as {info.effective_role} (endpoint refused {info.reflection})", "$text-warning"))
             add((" (r: off)", MUTED))
-    add("\n")
     # Line 2: what ran.
-    facts: list[tuple[str, str]] = []
+    parts: list[Part] = []
     if info.provider or info.model:
-        facts.append((f"{info.provider}/{info.model}" if info.provider else info.model, "bold"))
-    facts.append((f"{info.iterations} iteration{'s' if info.iterations != 1 else ''}", ""))
-    tokens = info.prompt_tokens + info.completion_tokens
-    if tokens or info.live:
-        facts.append((f"{tokens:,} tokens ({info.prompt_tokens:,} in / {info.completion_tokens:,} out)", ""))
-    else:
-        facts.append(("tokens not recorded", MUTED))
+        parts.append((f"{info.provider}/{info.model}" if info.provider else info.model, "bold"))
+    parts.append((plural(info.iterations, "iteration"), ""))
+    if info.following:
+        parts.append(("● following", "bold $text-primary"))
+    if info.filtered:
+        parts.append((f"filter {info.filtered}", "$text-warning"))
+    usage = info.usage if info.usage is not None or not info.live else Usage()
+    parts.append((tokens(usage), MUTED if usage is None else ""))
     if info.violations:
-        facts.append((f"⚠ {info.violations} ordering violation{'s' if info.violations > 1 else ''}",
-                      "bold $text-error"))
-    if info.position:
-        facts.append((info.position, MUTED))
+        parts.append((f"⚠ {plural(info.violations, 'ordering violation')}", "bold $text-error"))
     if info.source:
-        facts.append((info.source + (f" (from {info.imported_from})" if info.imported_from else ""), MUTED))
-    for k, fact in enumerate(facts):
+        parts.append((info.source + (f" (from {info.imported_from})" if info.imported_from else ""), MUTED))
+    if info.workspace:
+        parts.append((f"workspace {info.workspace}", MUTED))
+
+    # Too long for the width: first the in/out split of the tokens goes, then the file; the rest is cut.
+    def length() -> int:
+        return sum(len(label) for label, _ in parts) + 3 * (len(parts) - 1)
+
+    if length() > width and usage is not None:
+        parts = [(tokens(usage, split=False), style) if label == tokens(usage) else (label, style)
+                 for label, style in parts]
+    if length() > width and info.source:
+        parts = [p for p in parts if not p[0].startswith(info.source)]
+    facts: list[Part] = []
+    for k, part in enumerate(parts):
         if k:
-            add((" · ", MUTED))
-        add(fact)
-    return Content.assemble(*parts)
+            facts.append((" · ", MUTED))
+        facts.append(part)
+    return Content("\n").join([_fit(state, width), _fit(facts, width)])
+
+
+def _fit(parts: list[Part], width: int) -> Content:
+    """One line of `parts`, control characters made inert, cut at `width` cells with `…` when too long."""
+    line = Content.assemble(*parts)
+    if line.cell_length > width:
+        line = line.truncate(width - 1) + Content("…")
+    return line

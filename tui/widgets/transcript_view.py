@@ -21,10 +21,16 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.timer import Timer
 
+from agent.display.errors import event_mark
+from agent.transcripts.filters import BlockFilter
 from agent.events import AssistantMessage, IterationStarted, RunFinished
-from tui.blocks import BOLD, RenderState, estimate_height, render_block, render_title
+from tui.blocks import BOLD, FOLD_HINT, REFOLD_HINT, RenderState, estimate_height, render_block, render_title, running_calls
 from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
 from agent.transcripts.store import Block, Item, TranscriptModel, iter_link_items
+
+OPENS_INPUT = frozenset({"slash", "f"})
+"""Keys whose screen action gives an input the focus (search, filter)."""
+
 
 class TranscriptView(LazyBlockView, can_focus=True):
     """Blocks of iterations, a cursor, id links, search matches and ordering flags."""
@@ -39,15 +45,20 @@ class TranscriptView(LazyBlockView, can_focus=True):
     BINDINGS = [
         Binding("j,down", "cursor_down", "Down", show=False, tooltip="next item (or next iteration)"),
         Binding("k,up", "cursor_up", "Up", show=False, tooltip="previous item (or previous iteration)"),
-        Binding("enter", "toggle", "Open", tooltip="open / close the iteration at the cursor"),
-        Binding("tab", "next_link", "Next link", tooltip="next tool call or result (its partner lights up)"),
+        Binding("enter", "toggle", "Open", show=False, tooltip="open / close the iteration at the cursor"),
+        Binding("tab", "next_link", "Next link", show=False,
+                tooltip="next tool call or result (its partner lights up)"),
         Binding("shift+tab", "previous_link", "Previous link", show=False, tooltip="previous tool call or result"),
         Binding("l", "partner", "Partner", show=False, tooltip="jump to the linked call / result (same id)"),
-        Binding("o", "unfold", "Unfold", show=False, tooltip="unfold / fold the long text at the cursor"),
+        Binding("o", "unfold_all", "Unfold all", show=False,
+                tooltip="unfold / fold every long text (a click unfolds or folds one)"),
+        Binding("x", "next_error", "Next error", show=False, tooltip="next error: a tool error, failing tests, a "
+                "non-zero exit"),
+        Binding("X", "previous_error", "Previous error", show=False, tooltip="previous error"),
         Binding("e", "expand_all", "Expand all", show=False, tooltip="open every iteration"),
         Binding("E", "collapse_all", "Collapse all", show=False, tooltip="close every iteration"),
         Binding("g,home", "first", "First", show=False, tooltip="first block"),
-        Binding("G,end", "last", "Last", show=False, tooltip="last block"),
+        Binding("G,end", "last", "Last", show=False, tooltip="last block, open"),
         Binding("a", "toggle_auto_collapse", "Auto-collapse", show=False,
                 tooltip="auto-collapse older iterations on / off"),
     ]
@@ -57,6 +68,14 @@ class TranscriptView(LazyBlockView, can_focus=True):
 
     auto_collapse: reactive[bool] = reactive(True, init=False)
     """Collapse older iterations as new ones arrive (and when stepping through a file)."""
+
+    class KeysCaptured(Message):
+        """Keys typed while the search bar was opening (before its input had the focus), for the input."""
+
+        def __init__(self, text: str, submit: bool) -> None:
+            super().__init__()
+            self.text = text
+            self.submit = submit
 
     class CursorMoved(Message):
         """The cursor moved to `(block, item)`; `iteration` is the block's iteration number, if any."""
@@ -81,6 +100,15 @@ class TranscriptView(LazyBlockView, can_focus=True):
         self.matches: list[tuple[int, int]] = []
         self.match_index = -1
         self.running_block: int | None = None
+        self.tools_block: int | None = None
+        """Live: the block whose calls are being run (some have no result yet)."""
+        self.unfold_all = False
+        """`o`: every long text shown whole (a click still folds or unfolds one)."""
+        self.filter: BlockFilter | None = None
+        self.hidden: set[int] = set()
+        """Blocks the filter leaves out (drawn with no line at all)."""
+        self._captured: list[str] | None = None
+        self._captured_submit = False
         self.streaming: Any = None
         self._running_since = 0.0
         self._frame = 0
@@ -88,6 +116,8 @@ class TranscriptView(LazyBlockView, can_focus=True):
         self._newest: int | None = None
         self.follow = True
         """Live runs: keep the newest iteration under the cursor and in view."""
+        self.tailing = False
+        """A file still being written is followed: new iterations come into view as in a live run."""
         if self.model.blocks:
             self._initial_expansion()
 
@@ -110,7 +140,29 @@ class TranscriptView(LazyBlockView, can_focus=True):
         self.refresh()
 
     def on_blur(self) -> None:
+        if self._captured is not None:
+            text, self._captured = "".join(self._captured), None
+            self.post_message(self.KeysCaptured(text, self._captured_submit))
         self.refresh()
+
+    def on_key(self, event: events.Key) -> None:
+        """After a key that opens an input (`/`, `f`), what is typed is text for that input, up to the moment
+        it has the focus: a fast `/ERROR` searches for ERROR instead of collapsing every block (E). Keys are
+        queued to this view before the screen has even seen the `/`, so the view starts keeping them."""
+        if self._captured is None:
+            if event.key in OPENS_INPUT:
+                self._captured = []
+                self._captured_submit = False
+            return
+        event.stop()
+        event.prevent_default()
+        if event.key == "enter":
+            self._captured_submit = True
+        elif event.key == "backspace":
+            if self._captured:
+                self._captured.pop()
+        elif event.is_printable and event.character:
+            self._captured.append(event.character)
 
     # -- rendering ---------------------------------------------------------------------------------------
 
@@ -119,22 +171,60 @@ class TranscriptView(LazyBlockView, can_focus=True):
 
     def _state(self, index: int) -> RenderState:
         running = index == self.running_block
+        tools = index == self.tools_block
         return RenderState(
             highlight_ids=self.highlighted_ids,
             query=self.search_query,
             live=self.live,
             running=running,
-            elapsed=(time.monotonic() - self._running_since) if running else 0.0,
+            elapsed=(time.monotonic() - self._running_since) if running or tools else 0.0,
             frame=self._frame,
             streaming=self.streaming if running else None,
+            tools_running=tools,
+            unfold_all=self.unfold_all,
             palette=self.palette,
         )
 
     def render_block(self, index: int, width: int) -> tuple[list[Strip], list[int]]:
+        if index in self.hidden:
+            return [], [0]  # filtered out: no line at all
         return render_block(self.app.console, self.model.blocks[index], self.model, width, self._state(index))
 
     def estimate_block(self, index: int, width: int) -> int:
-        return estimate_height(self.model.blocks[index], width)
+        return 0 if index in self.hidden else estimate_height(self.model.blocks[index], width)
+
+    # -- filter ------------------------------------------------------------------------------------------
+
+    def set_filter(self, block_filter: BlockFilter | None) -> tuple[int, int]:
+        """Show only the blocks `block_filter` keeps (None or an empty one: all). Returns how many
+        iterations are shown, and how many there are."""
+        self.filter = None if block_filter is None or block_filter.empty else block_filter
+        blocks = self.model.blocks
+        self.hidden = set() if self.filter is None else {
+            b for b, block in enumerate(blocks) if not self.filter.keeps(block)}
+        self.relayout()
+        if self.hidden and self.cursor[0] in self.hidden:
+            self.move_cursor(self.cursor[0], 0)
+        else:
+            self.scroll_cursor_into_view()
+        return self.filter_counts()
+
+    def filter_counts(self) -> tuple[int, int]:
+        iterations = [b for b, block in enumerate(self.model.blocks) if block.kind == "iteration"]
+        return sum(1 for b in iterations if b not in self.hidden), len(iterations)
+
+    def _visible(self, b: int, step: int) -> int:
+        """`b`, or the nearest block the filter shows from it on (step 1) or back (step -1)."""
+        n = len(self.model.blocks)
+        k = b
+        while 0 <= k < n and k in self.hidden:
+            k += step
+        if 0 <= k < n:
+            return k
+        k = b
+        while 0 <= k < n and k in self.hidden:
+            k -= step
+        return k if 0 <= k < n else b
 
     def evicted(self, index: int) -> None:
         # Items are derived from the events in order, so dropping them keeps every (block, item) valid.
@@ -196,7 +286,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
     def add_events(self, new_events: Iterable[Any]) -> None:
         """Append events (live run, or a file growing); re-renders only the blocks they touch."""
         blocks = self.model.blocks
-        follow = self.live and (self.follow or not blocks)
+        follow = (self.live or self.tailing) and (self.follow or not blocks)
         touched: set[int] = set()
         for event in new_events:
             b, is_new = self.model.add(event)
@@ -211,13 +301,22 @@ class TranscriptView(LazyBlockView, can_focus=True):
                 elif block.kind == "finish":
                     block.expanded = True
             touched.add(b)
+            if self.filter is not None:  # a growing block may start or stop matching
+                (self.hidden.discard if self.filter.keeps(block) else self.hidden.add)(b)
             if self.live and isinstance(event, IterationStarted):
                 self._start_running(b)
             elif isinstance(event, (AssistantMessage, RunFinished)) and self.running_block is not None:
                 if isinstance(event, RunFinished) or self.running_block == b:
                     self._stop_running()
+            if isinstance(event, RunFinished):
+                self._stop_tools()
+            elif (self.live or self.tailing) and isinstance(event, AssistantMessage) and running_calls(block, self.model):
+                self.tools_block = b  # its tools run now: shown as running until their results are in
+                self._start_ticker()
+            elif b == self.tools_block and not running_calls(block, self.model):
+                self._stop_tools()
         for b in sorted(touched):
-            if self.model.blocks[b].expanded:
+            if self.model.blocks[b].expanded or b in self.hidden:
                 self.forget_block(b)
                 self.get_block(b)  # exact height now: it is the block being watched
             else:
@@ -236,15 +335,46 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if block.pinned or not block.expanded:
             return
         block.expanded = False
-        self.resize_block(b, 1)
+        self.resize_block(b)
         if self.cursor[0] == b and self.cursor[1] != 0:
             self.cursor = (b, 0)
 
     def _start_running(self, b: int) -> None:
         self.running_block = b
+        self._start_ticker()
+
+    def _start_ticker(self) -> None:
         self._running_since = time.monotonic()
         if self._ticker is None:
             self._ticker = self.set_interval(0.1, self._tick)
+
+    def _stop_tools(self) -> None:
+        """Every call of the tools block has its result (or the run ended)."""
+        self.tools_block = None
+        if self.running_block is None and self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+
+    def start_tailing(self) -> None:
+        """The file is still being written: new iterations come into view, and calls at its end are
+        running (their results are not written yet)."""
+        self.tailing = True
+        last = next((b for b in range(len(self.model.blocks) - 1, -1, -1)
+                     if self.model.blocks[b].kind == "iteration"), None)
+        if last is not None and running_calls(self.model.blocks[last], self.model):
+            self.tools_block = last
+            self.forget_block(last)
+            self._start_ticker()
+
+    def run_stopped(self) -> None:
+        """The live run is over (finished, quit, crashed), or a followed file is no longer followed:
+        nothing is running any more."""
+        self.tailing = False
+        for b in (self.running_block, self.tools_block):
+            if b is not None:
+                self.forget_block(b)
+        self.tools_block = None
+        self._stop_running()
 
     def show_delta(self, delta: Any) -> None:
         """The reply streaming in: re-render the running block with the text and calls so far."""
@@ -262,7 +392,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         b = self.running_block
         self.running_block = None
         self.streaming = None
-        if self._ticker is not None:
+        if self._ticker is not None and self.tools_block is None:
             self._ticker.stop()
             self._ticker = None
         if b is not None:
@@ -271,8 +401,11 @@ class TranscriptView(LazyBlockView, can_focus=True):
 
     def _tick(self) -> None:
         """Spinner and elapsed seconds: re-render the running block's title line only."""
-        b = self.running_block
+        b = self.running_block if self.running_block is not None else self.tools_block
         if b is None:
+            if self._ticker is not None:
+                self._ticker.stop()
+                self._ticker = None
             return
         self._frame += 1
         self.update_line(b, 0, render_title(self.app.console, self.model.blocks[b], self.model, self.line_width,
@@ -292,6 +425,8 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if not blocks:
             return
         b = max(0, min(b, len(blocks) - 1))
+        if self.hidden:
+            b = self._visible(b, 1 if b >= self.cursor[0] else -1)
         items = blocks[b].get_items()
         if not blocks[b].expanded:
             i = 0
@@ -313,7 +448,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if item is not None and item.is_link and item.call_id:
             ids = frozenset([item.call_id])
             partners = []
-            for site in self.model.partner_sites(item.call_id, item.kind):
+            for site in self.model.partner_sites(item.call_id, item.kind, self.cursor[0]):
                 block = self.model.blocks[site.block]
                 if item.kind == "call":
                     j = block.item_for_message(site.pos, 0)
@@ -334,7 +469,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
     def scroll_cursor_into_view(self) -> None:
         """Show the cursor's item, and its linked partner too when both fit."""
         height = self.scrollable_content_region.height
-        if height <= 0:
+        if height <= 0 or not self.model.blocks:
             return
         for _ in range(3):  # rendering newly visible blocks can refine heights: settle
             b, i = self.cursor
@@ -427,7 +562,14 @@ class TranscriptView(LazyBlockView, can_focus=True):
         self.move_cursor(0, 0)
 
     def action_last(self) -> None:
-        self.move_cursor(len(self.model.blocks) - 1, 0)
+        """The last block, open, scrolled so that its contents show (not only its title)."""
+        b = len(self.model.blocks) - 1
+        if b < 0:
+            return
+        self.set_expanded(b, True)
+        self.move_cursor(b, 0, scroll=False)
+        self.prepare_viewport()
+        self.scroll_to(y=max(0, self.total_height - self.scrollable_content_region.height), animate=False)
 
     def goto(self, b: int, i: int) -> None:
         """Move the cursor to item `i` of block `b`, opening the block if needed."""
@@ -437,6 +579,8 @@ class TranscriptView(LazyBlockView, can_focus=True):
 
     def _link_step(self, step: int) -> None:
         for b, i in iter_link_items(self.model.blocks, self.cursor, step):
+            if b in self.hidden:
+                continue
             self.goto(b, i)
             return
         self.app.bell()
@@ -454,10 +598,8 @@ class TranscriptView(LazyBlockView, can_focus=True):
             return
         self.goto(*self.partner_items[0])
 
-    def action_unfold(self) -> None:
-        b, i = self.cursor
-        if not self.model.blocks or i == 0:
-            return
+    def toggle_fold(self, b: int, i: int) -> None:
+        """Fold or unfold the long text of item `i` of block `b` (the inverse of what `o` says for it)."""
         block = self.model.blocks[b]
         block.unfolded = block.unfolded ^ {i}
         self.forget_block(b)
@@ -465,6 +607,43 @@ class TranscriptView(LazyBlockView, can_focus=True):
         self.prepare_viewport()
         self.scroll_cursor_into_view()
         self.refresh()
+
+    def action_unfold_all(self) -> None:
+        """Every long text whole, or folded again around its cause."""
+        self.unfold_all = not self.unfold_all
+        for block in self.model.blocks:
+            block.unfolded = frozenset()
+        self.relayout()
+        self.scroll_cursor_into_view()
+        self.notify("every long text unfolded (o folds them again)" if self.unfold_all
+                    else "long texts folded around their cause", timeout=2)
+
+    def _error_step(self, step: int) -> None:
+        """The next (previous) item that carries an error mark: a tool error, failing tests, a non-zero exit."""
+        blocks = self.model.blocks
+        b, i = self.cursor
+        first = True
+        while 0 <= b < len(blocks):
+            block = blocks[b]
+            if block.marks and b not in self.hidden:
+                items = block.get_items()
+                order = range(len(items)) if step > 0 else range(len(items) - 1, -1, -1)
+                for j in order:
+                    if first and (j <= i if step > 0 else j >= i):
+                        continue
+                    item = items[j]
+                    if item.kind in ("result", "driver") and event_mark(block.events[item.pos]) is not None:
+                        self.goto(b, j)
+                        return
+            first = False
+            b += step
+        self.notify("no error " + ("after" if step > 0 else "before") + " the cursor", timeout=2)
+
+    def action_next_error(self) -> None:
+        self._error_step(1)
+
+    def action_previous_error(self) -> None:
+        self._error_step(-1)
 
     def action_toggle_auto_collapse(self) -> None:
         self.auto_collapse = not self.auto_collapse
@@ -493,7 +672,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         """Move to the next (previous) match of `query`. Returns (1-based match number, match count)."""
         if query != self.search_query:
             self.search_query = query
-            self.matches = self.model.search(query)
+            self.matches = [m for m in self.model.search(query) if m[0] not in self.hidden]
             self.match_index = -1
             self.forget_all()
         if not self.matches:
@@ -510,7 +689,27 @@ class TranscriptView(LazyBlockView, can_focus=True):
             k = (self.match_index + (-1 if backwards else 1)) % len(self.matches)
         self.match_index = k
         self.goto(*self.matches[k])
+        self.reveal(*self.matches[k], query)
         return k + 1, len(self.matches)
+
+    def reveal(self, b: int, i: int, text: str) -> None:
+        """Scroll to the line of item `i` of block `b` that shows `text`; when a fold hides it, unfold that
+        item first (the block is already open: `goto`)."""
+        needle = text.casefold()
+        for attempt in range(2):
+            lo, hi = self.item_lines(b, i)
+            strips, _ = self.get_block(b)
+            top = self.block_top(b)
+            found = next((y for y in range(lo, hi) if needle in strips[y - top].text.casefold()), None)
+            if found is not None:
+                height = self.scrollable_content_region.height
+                if not round(self.scroll_y) <= found < round(self.scroll_y) + height:
+                    self.scroll_to(y=max(0, found - height // 3), animate=False)
+                return
+            if attempt == 0 and any(FOLD_HINT in strips[y - top].text for y in range(lo, hi)):
+                self.toggle_fold(b, i)  # the match is in what the fold hides
+            else:
+                return  # cut by a line wrap: the item is in view, that will do
 
     def clear_search(self) -> None:
         if self.search_query:
@@ -542,5 +741,5 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if not item.selectable:
             return
         self.move_cursor(b, i)
-        if line < len(strips) and "click to" in strips[line].text:
-            self.action_unfold()
+        if line < len(strips) and (FOLD_HINT in strips[line].text or REFOLD_HINT in strips[line].text):
+            self.toggle_fold(b, i)
