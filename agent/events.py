@@ -19,6 +19,8 @@ ReflectionMode = Literal["off", "system", "user", "assistant"]
 
 FinishReason = Literal["finished", "max_steps", "provider_error", "context_length", "cancelled", "error"]
 """Why a run stopped."""
+EXIT_2_REASONS: tuple[FinishReason, ...] = ("provider_error", "error", "context_length")
+"""Runs that ended because of the endpoint or the driver, not the agent: exit 2 with the reason on stderr."""
 
 
 class Usage(BaseModel):
@@ -245,7 +247,14 @@ class RunFinished(_Event):
     summary: str | None = None
     iterations: int = 0
     tests_passed: bool | None = None
+    """The verdict: did the tests pass at the end (None: no test command)."""
     test_output: str = ""
+    """The verdict's test output (its tail)."""
+    verdict: Literal["pristine", "workspace"] | None = None
+    """`pristine`: the task's original test files run against the workspace's code, whatever the agent
+    did to its copy of them; `workspace`: the workspace's own test command (a --workspace that is no task)."""
+    last_run_tests: bool | None = None
+    """What the agent's last run_tests said (None: it never ran them)."""
     usage: Usage | None = None
     """Tokens of every completion and reflection call of the run; None when none recorded token counts."""
 

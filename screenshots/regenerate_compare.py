@@ -1,12 +1,13 @@
-"""Regenerate the comparison screenshots: `compare.png` and `runs-picker.png`.
+"""Regenerate the screenshots of ablation folders: `compare.png`, `runs-picker.png`, `ablation-results.png`.
 
-    python screenshots/regenerate_compare.py        # only these two; regenerate.py makes all of them
+    python screenshots/regenerate_compare.py        # only these three; regenerate.py makes all of them
 
 Both come from offline ablations run in a temporary folder, the way a person would make them:
 
     agent-tui ablate --tasks quicksort --reflection off,system --repeats 1 --provider scripted --out abl
     cd abl && agent-tui compare runs/quicksort__off__r1.jsonl runs/quicksort__system__r1.jsonl
     agent-tui open abl2     # a wider grid, two runs marked A and B
+    agent-tui open abl3     # a grid whose step budget is too short for some scripts: the results beside the runs
 
 Paths are relative to the folder, so no machine-specific path shows up in a picture.
 """
@@ -35,6 +36,7 @@ from regenerate import to_png  # noqa: E402
 
 COMPARE_SIZE = (160, 45)
 PICKER_SIZE = (130, 18)
+RESULTS_SIZE = (170, 40)
 
 
 async def shoot(name: str, app: Any, size: tuple[int, int], keys: list[str] = ()) -> Path:
@@ -53,9 +55,9 @@ async def shoot(name: str, app: Any, size: tuple[int, int], keys: list[str] = ()
     return out
 
 
-def grid(out: str, tasks: str, settings: str) -> None:
+def grid(out: str, tasks: str, settings: str, max_steps: int = 30) -> None:
     code = ablate(["--tasks", tasks, "--reflection", settings, "--repeats", "1", "--provider", "scripted",
-                   "--concurrency", "4", "--out", out])
+                   "--concurrency", "4", "--max-steps", str(max_steps), "--out", out])
     if code != 0:
         raise SystemExit(f"the ablation failed (exit {code})")
 
@@ -70,6 +72,8 @@ async def shots() -> None:
     # the picker: quicksort off marked A, quicksort system marked B, the cursor on the next run
     svg = await shoot("runs-picker", AgentTuiApp(RunsScreen(Path("abl2"))), PICKER_SIZE, ["space", "space"])
     print(to_png(svg, PICKER_SIZE).relative_to(ROOT))
+    svg = await shoot("ablation-results", AgentTuiApp(RunsScreen(Path("abl3"))), RESULTS_SIZE)
+    print(to_png(svg, RESULTS_SIZE).relative_to(ROOT))
 
 
 def main() -> None:
@@ -80,6 +84,8 @@ def main() -> None:
         try:
             grid("abl", "quicksort", "off,system")
             grid("abl2", "quicksort,wordcount", "off,system,user")
+            grid("abl3", "quicksort,wordcount,config_merge,todo_cli,humanevalfix/12,humanevalfix/4",
+                 "off,system,user", max_steps=3)
             asyncio.run(shots())
         finally:
             os.chdir(home)  # the next script starts from a folder that still exists

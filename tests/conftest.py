@@ -41,6 +41,7 @@ def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may reach a real provider: drop every key so runs default to the offline model."""
     for name in ("OPENAI_API_KEY", "TOGETHER_API_KEY", "XAI_API_KEY", "GROQ_API_KEY", "OPENROUTER_API_KEY"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AGENT_TUI_LOCAL_MODEL", "off")  # nor the local model a developer may have set up
 
 
 async def until(control: RunControl, condition: Callable[[], bool], timeout: float = 60) -> None:

@@ -19,6 +19,8 @@ It binds a free port, serves from a daemon thread, and stops on leaving the `wit
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +34,9 @@ REFLECTION_NOTE = "Loopback reflection: re-read the last result and take the nex
 Failure = tuple[int, str]
 """An error answer: HTTP status and the message put in the OpenAI-style error body."""
 
+Raw = tuple[str, bytes]
+"""A 200 answer sent as is: content type and body (a body that is not JSON, an empty one)."""
+
 
 class LoopbackServer:
     """Answers POST /v1/chat/completions from scripts, with optional latency and scripted errors."""
@@ -41,14 +46,20 @@ class LoopbackServer:
                  fail: Callable[[int, dict[str, Any]], Failure | None] | None = None,
                  model: str = "loopback", max_lifetime: float = 300.0, max_requests: int = 10_000,
                  stream_index: bool = True, stream_ids: bool = True, step_by: str = "match",
-                 headers: Callable[[int, int], dict[str, str]] | None = None) -> None:
+                 headers: Callable[[int, int], dict[str, str]] | None = None,
+                 raw: Callable[[int, dict[str, Any]], Raw | None] | None = None,
+                 cut_stream: Callable[[int], int | None] | None = None, ignore_stream: bool = False) -> None:
         """`scripts`: one list of assistant messages, or a mapping from goal (first user message) to one.
         `fail(n, body)` is asked before each answer (n counts every request from 1) and may return an error.
         A request with `stream: true` is answered with server-sent chunks; `stream_index=False` /
         `stream_ids=False` stream tool calls as Ollama does (whole, without index, without ids).
         `headers(n, status)` adds response headers (say `retry-after-ms: 10` to an error).
         `step_by="count"`: the reply is chosen by how many assistant messages the request holds, for
-        scripts whose replies come back in another form (calls parsed from text, ids generated)."""
+        scripts whose replies come back in another form (calls parsed from text, ids generated).
+        Faults: `raw(n, body)` may answer with a 200 that is not a completion (HTML, an empty body);
+        `cut_stream(n)` may give a byte count after which a streamed answer is cut by a connection reset;
+        `ignore_stream=True` answers `stream: true` with a plain JSON completion, as some servers do.
+        A script message may carry `finish_reason` (`length`, `content_filter`), sent instead of the usual."""
         self.scripts = scripts if isinstance(scripts, dict) else {"": list(scripts)}
         self.latency = latency
         self.reflection_note = reflection_note
@@ -60,8 +71,13 @@ class LoopbackServer:
         self.stream_ids = stream_ids
         self.step_by = step_by
         self.headers = headers
+        self.raw = raw
+        self.cut_stream = cut_stream
+        self.ignore_stream = ignore_stream
         self.requests: list[dict[str, Any]] = []
         """Every agent-turn request body, in arrival order."""
+        self.seen: list[tuple[str, str | None]] = []
+        """(path with its query, Authorization header) of every request, in arrival order."""
         self.reflection_requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -73,14 +89,13 @@ class LoopbackServer:
 
     @classmethod
     def for_tasks(cls, names: Iterable[str], **kwargs: Any) -> "LoopbackServer":
-        """Serve each bundled task's own script (agent/tools/taskdata/<name>/script.json)."""
-        from agent.models.offline import load_script
-        from agent.tools.tasks import get_task
+        """Serve each task's reference fix (a bundled task's script.json, or a built suite's)."""
+        from agent.tools.suites import find_task
 
         scripts = {}
         for name in names:
-            task = get_task(name)
-            scripts[task.goal] = load_script(task.script)
+            task = find_task(name)
+            scripts[task.goal] = task.script
         return cls(scripts, **kwargs)
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -129,8 +144,9 @@ class LoopbackServer:
 
     # -- answers ---------------------------------------------------------------------------------------
 
-    def answer(self, body: dict[str, Any], headers: Any) -> tuple[int, dict[str, Any]]:
-        """The status and JSON body for one request (called on a handler thread, latency already added)."""
+    def answer(self, body: dict[str, Any], headers: Any) -> tuple[int, dict[str, Any] | Raw]:
+        """The status and JSON body (or raw answer) for one request (called on a handler thread, latency
+        already added)."""
         with self._lock:
             self.count += 1
             n = self.count
@@ -141,6 +157,9 @@ class LoopbackServer:
         failure = self.fail(n, body) if self.fail else None
         if failure is not None:
             return _error(*failure)
+        raw = self.raw(n, body) if self.raw else None
+        if raw is not None:
+            return 200, raw
         if reflection:
             return 200, self._completion(body, {"role": "assistant", "content": self.reflection_note})
         messages = body.get("messages") or []
@@ -162,14 +181,15 @@ class LoopbackServer:
         return self.scripts.get(goal) if isinstance(goal, str) else None
 
     def _completion(self, body: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+        message = dict(message)
+        finish = message.pop("finish_reason", None) or ("tool_calls" if message.get("tool_calls") else "stop")
         prompt, completion = estimate_tokens(body.get("messages", [])), estimate_tokens(message)
         return {
             "id": f"chatcmpl-loopback-{self.count}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model") or self.model,
-            "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
                       "total_tokens": prompt + completion},
         }
@@ -218,7 +238,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length) if length else b""
-            if not self.path.rstrip("/").endswith("/chat/completions"):
+            with server._lock:
+                server.seen.append((self.path, self.headers.get("authorization")))
+            if not self.path.split("?", 1)[0].rstrip("/").endswith("/chat/completions"):
                 status, payload = _error(404, f"loopback server serves /v1/chat/completions only, not {self.path}")
             else:
                 try:
@@ -229,7 +251,10 @@ class _Handler(BaseHTTPRequestHandler):
                     if server.latency > 0:
                         time.sleep(server.latency)
                     status, payload = server.answer(body, self.headers)
-                    if status == 200 and body.get("stream") and payload.get("choices"):
+                    if isinstance(payload, tuple):
+                        self._send(status, *payload)
+                        return
+                    if status == 200 and body.get("stream") and payload.get("choices") and not server.ignore_stream:
                         self._send_stream(body, payload)
                         return
         finally:
@@ -243,15 +268,33 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send(self, status: int, content_type: str, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _send_stream(self, body: dict[str, Any], payload: dict[str, Any]) -> None:
         from agent.models.streaming import sse_body, sse_chunks
 
         server = self.owner
         usage = payload["usage"] if (body.get("stream_options") or {}).get("include_usage") else None
-        data = sse_body(sse_chunks(payload["choices"][0]["message"], model=payload["model"], usage=usage,
-                                   with_index=server.stream_index, with_ids=server.stream_ids))
+        choice = payload["choices"][0]
+        data = sse_body(sse_chunks(choice["message"], model=payload["model"], usage=usage,
+                                   finish=choice["finish_reason"], with_index=server.stream_index,
+                                   with_ids=server.stream_ids))
+        cut = server.cut_stream(server.count) if server.cut_stream else None
+        if cut is None:
+            self._send(200, "text/event-stream", data)
+            return
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("content-length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        self.wfile.write(data[:cut])
+        self.wfile.flush()
+        # a reset, not a clean close: SO_LINGER 0 makes close() send RST, as a crashing proxy does
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True

@@ -65,12 +65,10 @@ def without_timings(value: Any) -> Any:
 
 def short_quicksort(**kwargs: Any) -> LoopbackServer:
     """The quicksort fix without its second test run, and the final check: two test runs a job, not three."""
-    from agent.models.offline import load_script
     from agent.tools.tasks import get_task
 
     task = get_task("quicksort")
-    script = load_script(task.script)
-    return LoopbackServer({task.goal: [script[i] for i in (0, 1, 3, 5)]}, **kwargs)
+    return LoopbackServer({task.goal: [task.script[i] for i in (0, 1, 3, 5)]}, **kwargs)
 
 
 def jsonl(path: Path) -> list[Any]:

@@ -9,6 +9,7 @@ from agent.events import WorkspaceChanged
 from agent.run.runner import RunOptions, build_run
 from agent.tools import changes
 from agent.tools.changes import ChangeTracker
+from agent.tools.workspace import Workspace
 from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect, reply, write_script
 
@@ -17,7 +18,7 @@ def test_tracker_reports_added_modified_deleted_and_binary(tmp_path: Path) -> No
     (tmp_path / "a.py").write_text("x = 1\ny = 2\n")
     (tmp_path / "gone.txt").write_text("bye\n")
     (tmp_path / "__pycache__").mkdir()
-    tracker = ChangeTracker(tmp_path)
+    tracker = ChangeTracker(Workspace(tmp_path))
     tracker.snapshot()
     assert tracker.changes(1) is None
     (tmp_path / "a.py").write_text("x = 1\ny = 3\n")
@@ -40,7 +41,7 @@ def test_tracker_reports_added_modified_deleted_and_binary(tmp_path: Path) -> No
 
 def test_a_huge_change_is_capped(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(changes, "DIFF_CAP", 1000)
-    tracker = ChangeTracker(tmp_path)
+    tracker = ChangeTracker(Workspace(tmp_path))
     tracker.snapshot()
     (tmp_path / "data.csv").write_text("".join(f"{i},{i * i}\n" for i in range(5000)))
     event = tracker.changes(1)
@@ -68,3 +69,16 @@ async def test_a_run_records_what_each_iteration_changed(tmp_path: Path) -> None
         ("NOTES.md", "added", 1, 0), ("quicksort.py", "modified", 2, 1)]
     assert "+    equal = [x for x in items if x == pivot]" in event.diff and "+kept duplicates" in event.diff
     assert transcript.messages() == run.loop.messages  # a record, not a message: the history is untouched
+
+
+def test_a_file_hard_linked_from_outside_is_not_diffed(tmp_path: Path) -> None:
+    """A command could link a file from outside into the workspace; its text must not reach the transcript."""
+    root, outside = tmp_path / "ws", tmp_path / "outside.txt"
+    root.mkdir()
+    outside.write_text("password=hunter2\n")
+    tracker = ChangeTracker(Workspace(root))
+    tracker.snapshot()
+    (root / "linked.txt").hardlink_to(outside)
+    event = tracker.changes(1)
+    assert event is not None and [(f.path, f.binary) for f in event.files] == [("linked.txt", True)]
+    assert "hunter2" not in event.diff

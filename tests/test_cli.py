@@ -117,6 +117,26 @@ def test_event_printer_folds_long_results_around_the_cause() -> None:
     assert "… 16 lines hidden …" in shown and "… 20 lines hidden …" in shown and "line 30\n" not in shown
 
 
+def test_event_printer_caps_what_the_model_and_tools_wrote() -> None:
+    """A 5 MB reply was printed whole at every iteration: every text is cut, one line or many."""
+    from agent.events import AssistantMessage, DriverMessage, Notice, RunFinished, ToolResult
+
+    buf = io.StringIO()
+    printer = EventPrinter(buf)
+    huge = "\x1b]0;owned\x07" + "y" * 5_000_000
+    many = "\n".join(["z" * 100_000] * 100)
+    for text in (huge, many):
+        printer.show(AssistantMessage(iteration=1, message={"role": "assistant", "content": text}))
+        printer.show(ToolResult(iteration=1, tool_call_id="c", name="read_file", content=text,
+                                message={"role": "tool", "tool_call_id": "c", "content": text}))
+        printer.show(DriverMessage(iteration=1, kind="nudge", message={"role": "user", "content": text}))
+        printer.show(Notice(text=text))
+        printer.show(RunFinished(reason="error", detail=text, summary=text))
+    printed = buf.getvalue()
+    assert len(printed) < 200_000 and "more characters" in printed and "lines hidden" in printed
+    assert "\x1b" not in printed and "^[]0;owned^G" in printed  # shown, not obeyed
+
+
 def test_replay_names_the_first_divergence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first = tmp_path / "first.jsonl"
     assert run_cli(["run", "--headless", "--reflection", "off", "--out", str(first)], capsys)[0] == 0
@@ -153,7 +173,8 @@ def test_a_headless_run_stopped_while_its_tool_runs_leaves_a_checkable_transcrip
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent.run.cli", "run", "--headless", "--provider", "scripted", "--script",
          str(script), "--workspace", str(workspace), "--goal", "test", "--reflection", "off", "--out",
-         str(out_file), "--test-cmd", f"echo $$ > {pid_file}; exec sleep 120"],
+         str(out_file), "--test-cmd", f"echo $$ > {pid_file}; exec sleep 120",
+         "--sandbox", "none"],  # host pids in the pid file (the sandbox: tests/test_sandbox.py)
         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
     try:
         assert proc.stdout is not None

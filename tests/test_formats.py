@@ -180,7 +180,7 @@ def test_bad_middle_line_names_its_line(tmp_path: Path) -> None:
     ('{"a": 1}\n{"b": 2}\n', "not a transcript: expected agent-tui JSONL"),
     ("42", "not a transcript: expected agent-tui JSONL"),
     ('[{"role": "user", "content": "x"}, {"content": "no role"}]', 'item 1 is not a chat message (no "role")'),
-    ('[1, 2]', 'item 0 is not a chat message (no "role")'),
+    ('[1, 2]', 'item 0 is not a chat message (not an object)'),
     ('{"messages": [{"text": "x"}], "info": {}}', 'messages item 0 is not a chat message (no "role")'),
     ('{"info": {"exit_status": "Submitted"}}', 'a JSON object without a "messages" list'),
     ('[{"role": "user",\n  "content": "x"', "invalid JSON at line 2"),

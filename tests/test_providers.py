@@ -6,6 +6,7 @@ network stack: the requests it records are what the SDK really sent.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -519,3 +520,51 @@ def test_no_preset_sends_a_parameter_its_endpoint_rejects(preset: str) -> None:
     assert not {"presence_penalty", "frequency_penalty", "logit_bias"} & set(request.params)
     assert ("stop" in request.params) == (preset == "local")
     assert ("stream_options" in request.params) == (profile.stream and profile.stream_usage)
+
+
+# --- credentials in the base URL ------------------------------------------------------------------------------
+
+
+def with_credentials(base_url: str) -> str:
+    return base_url.replace("http://", "http://alice:pw-s3cret@") + "?api_key=qk-s3cret"
+
+
+def test_credentials_in_the_base_url_are_used_and_recorded_masked(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run.jsonl"
+    with LoopbackServer(SCRIPT) as server:
+        port, url = server.port, with_credentials(server.base_url)
+        code = cli.main(["run", "--headless", "--provider", "vllm", "--base-url", url, "--model", "loopback",
+                         "--reflection", "off", "--out", str(out)])
+    printed, err = capsys.readouterr()
+    assert code == 0, err
+    path, auth = server.seen[0]  # used: the query goes with each request, user:password as basic auth
+    assert path == "/v1/chat/completions?api_key=qk-s3cret"
+    assert auth == "Basic " + base64.b64encode(b"alice:pw-s3cret").decode()
+    assert open_transcript(out).header.base_url == f"http://***@127.0.0.1:{port}/v1?api_key=***"
+    assert "s3cret" not in out.read_text() + printed + err
+
+
+def test_a_provider_error_names_the_base_url_masked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with LoopbackServer(SCRIPT) as server:
+        port = server.port
+    url = with_credentials(f"http://127.0.0.1:{port}/v1")  # stopped: nobody answers there
+    out = tmp_path / "run.jsonl"
+    code = cli.main(["run", "--headless", "--provider", "vllm", "--base-url", url, "--model", "loopback",
+                     "--max-retries", "0", "--reflection", "off", "--out", str(out)])
+    printed, err = capsys.readouterr()
+    assert code == 2 and f"cannot reach vllm at http://***@127.0.0.1:{port}/v1?api_key=***" in err
+    assert "s3cret" not in out.read_text() + printed + err
+
+
+def test_ablation_records_and_summary_mask_the_base_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with LoopbackServer.for_tasks(["quicksort"]) as server:
+        code = cli.main(["ablate", "--tasks", "quicksort", "--reflection", "off", "--repeats", "1",
+                         "--provider", "vllm", "--model", "loopback", "--base-url", with_credentials(server.base_url),
+                         "--out", str(tmp_path / "grid")])
+    printed, err = capsys.readouterr()
+    assert code == 0, printed + err
+    files = [p for p in (tmp_path / "grid").rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"summary.json", "results.csv"} and len(files) >= 4
+    assert not [p.name for p in files if "s3cret" in p.read_text()] and "s3cret" not in printed + err
+    assert "***@127.0.0.1" in (tmp_path / "grid" / "summary.json").read_text()

@@ -5,19 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from agent.tools.tasks import Task, UnknownTaskError, get_task, list_tasks, prepare_workspace
+from agent.tools.tasks import TASKDATA, UnknownTaskError, get_task, list_tasks, prepare_workspace
 from agent.tools.toolbox import Toolbox
 from agent.tools.workspace import Workspace
 
 TASK_NAMES = ["config_merge", "quicksort", "todo_cli", "wordcount"]
-
-
-def script_of(task: Task) -> list[dict[str, Any]]:
-    return json.loads(task.script.read_text(encoding="utf-8"))
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -31,7 +26,8 @@ def test_list_and_get_tasks() -> None:
     for task in tasks:
         assert get_task(task.name) == task
         assert task.goal and task.description and task.kind
-        assert task.repo.is_dir() and task.script.is_file()
+        assert task.files and task.script
+        assert task.tests and all(t in task.files and t.startswith("test_") for t in task.tests)
         assert "{python}" not in task.test_cmd and sys.executable in task.test_cmd
 
 
@@ -49,15 +45,16 @@ def test_prepare_workspace_gives_fresh_copies(tmp_path: Path) -> None:
     second = prepare_workspace("quicksort", tmp_path)
     assert first != second and first.parent == second.parent == tmp_path
     assert first.name.startswith("agent-tui-quicksort-")
-    assert snapshot(first) == snapshot(task.repo) == snapshot(second)
+    assert snapshot(first) == task.files == snapshot(second)
+    assert task.files == snapshot(TASKDATA / "quicksort" / "repo")
     (first / "quicksort.py").write_text("changed")
     assert (second / "quicksort.py").read_text() != "changed"
-    assert (task.repo / "quicksort.py").read_text() != "changed"
+    assert get_task("quicksort").files["quicksort.py"] != b"changed"
 
 
 def test_quicksort_script_shape() -> None:
     turns = [[(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in m["tool_calls"]]
-             for m in script_of(get_task("quicksort"))]
+             for m in get_task("quicksort").script]
     assert turns[0] == [("list_files", {"path": "."}), ("read_file", {"path": "quicksort.py"})]
     assert [[name for name, _ in t] for t in turns[1:]] == [
         ["run_tests"], ["read_file"], ["edit_file"], ["run_tests"], ["finish"]]
@@ -67,7 +64,7 @@ def test_quicksort_script_shape() -> None:
 
 @pytest.mark.parametrize("name", TASK_NAMES)
 def test_script_is_well_formed(name: str) -> None:
-    script = script_of(get_task(name))
+    script = get_task(name).script
     ids = []
     for message in script:
         assert message["role"] == "assistant" and isinstance(message["content"], str)
@@ -84,7 +81,7 @@ def test_script_is_well_formed(name: str) -> None:
 @pytest.mark.parametrize("name", TASK_NAMES)
 async def test_script_fixes_the_task(name: str, tmp_path: Path) -> None:
     task = get_task(name)
-    pristine = snapshot(task.repo)
+    pristine = snapshot(TASKDATA / name / "repo")
     box = Toolbox(Workspace(prepare_workspace(task, tmp_path)), task.test_cmd, test_timeout=120)
 
     before = await box.execute("run_tests", "{}")
@@ -92,7 +89,7 @@ async def test_script_fixes_the_task(name: str, tmp_path: Path) -> None:
 
     test_runs = []
     finished = None
-    for message in script_of(task):
+    for message in task.script:
         for c in message["tool_calls"]:
             out = await box.execute(c["function"]["name"], c["function"]["arguments"])
             assert not out.is_error, (c, out.content)
@@ -104,4 +101,4 @@ async def test_script_fixes_the_task(name: str, tmp_path: Path) -> None:
     assert not test_runs[-1].tests_failed and test_runs[-1].content.startswith("tests passed (exit 0)"), (
         test_runs[-1].content)
     assert finished is not None and finished.summary
-    assert snapshot(task.repo) == pristine
+    assert snapshot(TASKDATA / name / "repo") == pristine

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import pytest
 
 from agent.protocols import ToolOutcome
 from agent.tools.toolbox import MAX_GREP_HITS, Toolbox
-from agent.tools.workspace import Workspace
+from agent.tools.workspace import MAX_FILE_BYTES, Workspace
 
 NAMES = ["list_files", "read_file", "grep", "write_file", "edit_file", "run_tests", "finish"]
 
@@ -221,6 +223,108 @@ async def test_grep_errors_and_cap(box: Toolbox, root: Path) -> None:
     (root / "big.txt").write_text("match\n" * (MAX_GREP_HITS + 50))
     lines = ok(await call(box, "grep", pattern="match", path="big.txt")).splitlines()
     assert len(lines) == MAX_GREP_HITS + 1 and lines[-1].startswith("... 50 more matches not shown")
+
+
+# --- hostile files: every tool reads and writes only regular files of the workspace, bounded ---------------
+
+
+@pytest.fixture
+def fifo(root: Path) -> Any:
+    """A FIFO in the workspace. Should a test open it for reading by mistake, opening the other end at
+    teardown unblocks it instead of hanging the run."""
+    path = root / "pipe"
+    os.mkfifo(path)
+    yield path
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:  # nobody is blocked on it: as it should be
+        pass
+
+
+async def test_a_fifo_is_refused_by_every_tool_without_hanging(box: Toolbox, fifo: Path) -> None:
+    assert "'pipe' is a FIFO; only regular files can be read" in err(await call(box, "read_file", path="pipe"))
+    assert "'pipe' is a FIFO" in err(await call(box, "edit_file", path="pipe", old="a", new="b"))
+    assert "'pipe' is a FIFO; only regular files can be written" in err(
+        await call(box, "write_file", path="pipe", content="x"))
+    assert "'pipe' is a FIFO" in err(await call(box, "grep", pattern="x", path="pipe"))
+    found = ok(await call(box, "grep", pattern="hello"))
+    assert found.startswith("main.py:3: print('hello')") and "skipped 1 file that read_file refuses" in found
+
+
+async def test_grep_follows_no_symlink_out_of_the_workspace(box: Toolbox, root: Path) -> None:
+    """`grep .` printed /etc/shadow through a symlink read_file refused, and read /dev/zero without end."""
+    (root.parent / "outside.txt").write_text("root:$6$hash:19000:0:99999:7:::\n")
+    (root / "shadow").symlink_to(root.parent / "outside.txt")
+    (root / "zero").symlink_to("/dev/zero")
+    (root / "pkg" / "up").symlink_to(root.parent, target_is_directory=True)
+    found = ok(await call(box, "grep", pattern="."))
+    assert "$6$hash" not in found and "secret" not in found
+    assert "skipped 2 files that read_file refuses" in found and "shadow" in found and "zero" in found
+    for path in ("shadow", "zero"):
+        assert "points outside the workspace" in err(await call(box, "read_file", path=path))
+        assert "points outside the workspace" in err(await call(box, "grep", pattern=".", path=path))
+
+
+async def test_a_hard_link_made_after_the_workspace_opened_is_refused(root: Path) -> None:
+    secret = root.parent / "outside.txt"
+    (root / "old-link.txt").hardlink_to(root / "notes.md")  # there when the workspace was opened: fine
+    box = Toolbox(Workspace(root), "true")
+    (root / "linked.txt").hardlink_to(secret)  # made later, as a command could
+    for outcome in [await call(box, "read_file", path="linked.txt"),
+                    await call(box, "edit_file", path="linked.txt", old="secret", new="changed"),
+                    await call(box, "write_file", path="linked.txt", content="changed\n")]:
+        assert "'linked.txt' has 2 hard links made since the workspace was opened" in err(outcome)
+    assert secret.read_text() == "secret\n"  # neither read nor written through the link
+    found = ok(await call(box, "grep", pattern="secret|Notes"))
+    assert "secret" not in found.split("(skipped")[0] and "linked.txt" in found
+    assert "old-link.txt:1: # Notes" in found and ok(await call(box, "read_file", path="old-link.txt"))
+
+
+async def test_files_are_read_up_to_the_size_cap(box: Toolbox, root: Path) -> None:
+    (root / "huge.txt").write_text("x" * (MAX_FILE_BYTES + 1))
+    assert f"'huge.txt' is too large to read ({MAX_FILE_BYTES + 1} bytes" in err(
+        await call(box, "read_file", path="huge.txt"))
+    assert "skipped 1 file that read_file refuses" in ok(await call(box, "grep", pattern="hello"))
+
+
+async def test_write_file_has_a_size_cap(box: Toolbox, root: Path) -> None:
+    content = "x" * (MAX_FILE_BYTES + 1)
+    assert f"a file may hold at most {MAX_FILE_BYTES} bytes" in err(
+        await call(box, "write_file", path="big.txt", content=content))
+    assert not (root / "big.txt").exists()
+    (root / "grow.txt").write_text("x" * (MAX_FILE_BYTES - 10) + "END")
+    assert "a file may hold at most" in err(await call(box, "edit_file", path="grow.txt", old="END", new="END" * 9))
+    assert (root / "grow.txt").read_text().endswith("xEND")  # left as it was
+
+
+GREP_IN_A_CHILD = """
+import asyncio, json, sys
+from agent.tools.sandbox import Sandbox
+from agent.tools.toolbox import Toolbox
+from agent.tools.workspace import MAX_FILE_BYTES, Workspace
+
+async def main():
+    box = Toolbox(Workspace(sys.argv[1], Sandbox("none")), "true", grep_timeout=float(sys.argv[2]))
+    grep = asyncio.ensure_future(box.execute("grep", json.dumps({"pattern": "(a+)+$"})))
+    proc = await asyncio.create_subprocess_exec("true")  # the event loop goes on while grep works
+    await proc.wait()
+    print("loop ran while grep worked:", not grep.done())
+    print((await grep).content)
+
+asyncio.run(main())
+"""
+
+
+def test_a_catastrophic_regex_is_stopped_and_the_loop_keeps_running(root: Path) -> None:
+    """`(a+)+$` on 40 a's and a b held the interpreter lock for good: the event loop (and SIGTERM) froze.
+    Run in a child, so that a regression fails here instead of hanging the test session."""
+    (root / "evil.txt").write_text("a" * 40 + "b\n")
+    done = subprocess.run([sys.executable, "-c", GREP_IN_A_CHILD, str(root), "5"], capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()[:2]
+    assert first == "loop ran while grep worked: True"
+    assert second.startswith("error: grep stopped after 5 s: the pattern '(a+)+$' takes too long")
 
 
 # --- write_file -----------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.tools.workspace import ToolError, Workspace, cap_text, scrubbed_environ
+from agent.tools.sandbox import Sandbox
+from agent.tools.workspace import ToolError, Workspace, cap_text
 
 
 @pytest.fixture
@@ -131,7 +132,7 @@ def _alive(pid: int) -> bool:
 
 
 async def test_run_timeout_kills_the_whole_process_group(tree: tuple[Workspace, Path]) -> None:
-    ws, _ = tree
+    ws = Workspace(tree[0].root, Sandbox("none"))  # pids as the host sees them (bwrap: tests/test_sandbox.py)
     start = time.monotonic()
     result = await ws.run("sleep 30 & echo $! > bg.pid; echo started; sleep 30", timeout=0.5)
     assert time.monotonic() - start < 10
@@ -172,17 +173,19 @@ async def test_run_hides_api_keys_from_commands(tree: tuple[Workspace, Path], mo
     assert "sk-fake-123" not in result.output
     assert "sk-ant-fake" not in result.output
     assert "ghp_fake" not in result.output and "hf_fake" not in result.output
-    assert "OPENAI_BASE_URL=http://localhost:8080/v1" in result.output
+    assert "OPENAI_BASE_URL" not in result.output  # not on the allow-list either
     assert "PATH=" in result.output
 
 
-def test_scrubbed_environ() -> None:
-    env = {"OPENAI_API_KEY": "x", "MY_APIKEY": "x", "API_KEY": "x", "AWS_SECRET_ACCESS_KEY": "x",
-           "DB_PASSWORD": "x", "SLACK_TOKEN": "x", "CLIENT_SECRET": "x",
-           "PATH": "/bin", "HOME": "/h", "TOKENIZERS_PARALLELISM": "false", "OPENAI_BASE_URL": "u"}
-    assert scrubbed_environ(env) == {"PATH": "/bin", "HOME": "/h", "TOKENIZERS_PARALLELISM": "false",
-                                     "OPENAI_BASE_URL": "u"}
-    assert "OPENAI_API_KEY" not in scrubbed_environ({**os.environ, "OPENAI_API_KEY": "x"})
+def test_command_environment_is_an_allow_list(tmp_path: Path) -> None:
+    env = {"OPENAI_API_KEY": "x", "PGPASSWORD": "x", "MYSQL_PWD": "x", "DATABASE_URL": "x", "GH_PAT": "x",
+           "SLACK_WEBHOOK_URL": "x", "SENTRY_DSN": "x", "AUTH": "x", "API_KEYS": "x",
+           "PATH": "/bin", "HOME": "/h", "LANG": "C.UTF-8", "TERM": "xterm", "TOKENIZERS_PARALLELISM": "false"}
+    assert Sandbox().environ(tmp_path, env) == {"PATH": "/bin", "LANG": "C.UTF-8", "TERM": "xterm",
+                                                "HOME": str(tmp_path), "TMPDIR": str(tmp_path / ".agent-tui-tmp")}
+    passed = Sandbox(pass_env=("TOKENIZERS_PARALLELISM", "GH_PAT", "UNSET")).environ(tmp_path, env)
+    assert passed["TOKENIZERS_PARALLELISM"] == "false" and passed["GH_PAT"] == "x" and "UNSET" not in passed
+    assert Sandbox().environ(tmp_path, {})["PATH"] == os.defpath
 
 
 def test_cap_text() -> None:

@@ -14,6 +14,7 @@ from agent.display.terminal import complain
 from agent.display.wording import plural
 from agent.run.cli import build_parser, dispatch_headless
 from agent.models.presets import UsageError
+from agent.tools.sandbox import make_undumpable
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -101,6 +102,7 @@ def open_app(args: argparse.Namespace) -> int:
 
 def live_app(args: argparse.Namespace | None) -> int:
     """`agent-tui` (the demo) or `run` without --headless: the loop, live."""
+    from agent.events import EXIT_2_REASONS
     from agent.run.runner import build_run, demo_run, run_options
 
     if args is None:
@@ -113,13 +115,16 @@ def live_app(args: argparse.Namespace | None) -> int:
     done = run.finished
     print(f"agent-tui: transcript {run.path}" + (f" ({done.reason}, {plural(done.iterations, 'iteration')})"
                                                  if done else ""))
+    if not getattr(args, "keep_workspace", False):
+        run.remove_workspace()  # the copy of a bundled task; nobody else will look at it
     if code:
         return code
     # Quitting the app is not a failure; only a run that could not talk to its model is.
-    return 2 if done is not None and done.reason in ("provider_error", "error") else 0
+    return 2 if done is not None and done.reason in EXIT_2_REASONS else 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    make_undumpable()  # a process of the same user cannot read our memory or environment (the API key)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -16,6 +16,7 @@ ReflectionFallback and starts the same iteration again with the new request.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
@@ -45,6 +46,13 @@ from agent.tools.toolbox import Toolbox
 
 NUDGE = ("You replied without calling a tool. Act only through the tools: call one of {names} "
          "with JSON arguments, or call finish(summary) when the task is done.")
+
+CUT_OFF = {
+    "length": "the reply was cut off at the output token limit (finish_reason length)",
+    "content_filter": "the provider's content filter stopped the reply (finish_reason content_filter)",
+}
+"""Replies that ended before the model finished them: the iteration ends with a notice naming the cause,
+and the model is told, instead of being nudged as if it had not tried."""
 
 
 @dataclass
@@ -110,13 +118,19 @@ class AgentLoop:
                 self.messages.append(completion.message)
                 yield AssistantMessage(iteration=iteration, **dict(completion))
                 calls = completion.message.get("tool_calls") or []
+                cut = CUT_OFF.get(completion.finish_reason or "")
+                if cut:
+                    yield Notice(iteration=iteration, level="warning",
+                                 text=f"{cut}: " + ("calls with incomplete arguments are not run" if calls
+                                                    else "it called no tool"))
                 if not calls:
-                    nudge = {"role": "user", "content": self.nudge.replace("{names}", ", ".join(self.toolbox.names))}
+                    text = self.nudge.replace("{names}", ", ".join(self.toolbox.names))
+                    nudge = {"role": "user", "content": f"Your last reply was cut off: {cut}. {text}" if cut else text}
                     self.messages.append(nudge)
                     yield DriverMessage(iteration=iteration, kind="nudge", message=nudge)
                 results, outcomes = [], []
                 for call in calls:  # every call is run and answered, even after a finish in the same batch
-                    result, outcome = await self._run_call(iteration, call)
+                    result, outcome = await self._run_call(iteration, call, cut)
                     self.messages.append(result.message)
                     results.append(result)
                     outcomes.append(outcome)
@@ -218,14 +232,32 @@ class AgentLoop:
             if not task.done():
                 task.cancel()
 
-    async def _run_call(self, iteration: int, call: dict[str, Any]) -> tuple[ToolResult, ToolOutcome]:
+    async def _run_call(self, iteration: int, call: dict[str, Any],
+                        cut: str | None = None) -> tuple[ToolResult, ToolOutcome]:
+        """Run one call and make its result. A call of a reply that was `cut` off whose arguments are not
+        complete JSON is not run: it is answered with why."""
         function = call.get("function") or {}
         name, arguments = str(function.get("name") or ""), function.get("arguments") or ""
         started = time.perf_counter()
-        outcome = await self.toolbox.execute(name, arguments if isinstance(arguments, str) else str(arguments))
+        if cut and not _complete_json(arguments):
+            outcome = ToolOutcome(f"error: not run: {cut}, and the arguments of this call are incomplete. Send "
+                                  "it again with shorter arguments (edit_file changes part of a file without "
+                                  "sending all of it)", error_kind="malformed_arguments")
+        else:
+            outcome = await self.toolbox.execute(name, arguments if isinstance(arguments, str) else str(arguments))
         message = {"role": "tool", "tool_call_id": call.get("id", ""), "content": outcome.content}
         result = ToolResult(iteration=iteration, tool_call_id=call.get("id", ""), name=name,
                             arguments=arguments if isinstance(arguments, str) else str(arguments),
                             content=outcome.content, is_error=outcome.is_error,
                             duration_s=time.perf_counter() - started, message=message)
         return result, outcome
+
+
+def _complete_json(arguments: Any) -> bool:
+    if not isinstance(arguments, str) or not arguments.strip():
+        return True
+    try:
+        json.loads(arguments)
+    except ValueError:
+        return False
+    return True

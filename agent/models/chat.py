@@ -9,6 +9,7 @@ so a front end can show the wait. Errors become `StopRun` with a line a person c
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from contextlib import contextmanager
@@ -17,7 +18,15 @@ from dataclasses import replace
 from typing import Any, Callable, Iterator
 
 from agent.events import AssistantDelta, Completion, Event, Notice, Usage
-from agent.models.errors import NULL_REFUSED, TOOLS_REFUSED, error_text, is_context_length_error, one_line
+from agent.models.errors import (
+    NULL_REFUSED,
+    TOOLS_REFUSED,
+    BrokenStream,
+    NotACompletion,
+    error_text,
+    is_context_length_error,
+    one_line,
+)
 from agent.models.profiles import Profile
 from agent.models.streaming import StreamAccumulator
 from agent.models.textcalls import parse_text_calls
@@ -59,23 +68,44 @@ class ChatModel:
         emit = emit or (lambda event: None)
         request = self.request(messages, tools)
         started = time.perf_counter()
-        try:
-            with sdk_retry_notices(emit):
-                if request.params.get("stream"):
-                    acc, message = await self._streamed(request, started, emit)
-                else:
-                    acc, message = await self._whole(request, started)
-        except _transport_errors() as exc:
-            if is_context_length_error(exc):
-                raise StopRun("context_length", self._describe(exc)) from exc
-            if self._adapt(exc, request, emit):
-                return await self.complete(messages, tools, emit)
-            raise StopRun("provider_error", self._describe(exc)) from exc
+        restarts = 0
+        while True:
+            try:
+                with sdk_retry_notices(emit):
+                    if request.params.get("stream"):
+                        acc, message = await self._streamed(request, started, emit)
+                    else:
+                        acc, message = await self._whole(request, started)
+                break
+            except BrokenStream as broke:
+                budget = getattr(self.client, "max_retries", 0) or 0
+                if restarts >= budget:
+                    raise StopRun("provider_error", self._describe(broke)) from broke
+                restarts += 1
+                emit(Notice(level="warning", text=f"the stream broke after {broke.chunks} chunks ({broke.why}): "
+                                                  "sending the request again from the start, the partial reply "
+                                                  f"dropped (stream restart {restarts} of {budget}, --max-retries)"))
+            except StreamIgnored as ignored:
+                self.stream = False
+                request = self.request(messages, tools)
+                emit(Notice(level="warning", text=f"the endpoint answered a streamed request with {ignored} instead "
+                                                  "of a stream: sending it again without streaming, and not "
+                                                  "streaming for the rest of the run"))
+            except _transport_errors() as exc:
+                if is_context_length_error(exc):
+                    raise StopRun("context_length", self._describe(exc)) from exc
+                if self._adapt(exc, request, emit):
+                    return await self.complete(messages, tools, emit)
+                raise StopRun("provider_error", self._describe(exc)) from exc
+            except (NotACompletion, json.JSONDecodeError, UnicodeDecodeError) as exc:  # a 200 that is not JSON
+                raise StopRun("provider_error", self._describe(exc)) from exc
         return self._completion(acc, message, messages, tools, time.perf_counter() - started, emit)
 
     async def _whole(self, request: WireRequest, started: float) -> tuple[StreamAccumulator, dict[str, Any]]:
         response = await self.client.chat.completions.create(model=self.model, messages=request.messages,
                                                              **request.params, **self.params)
+        if isinstance(response, (str, bytes)):  # the SDK hands back a body that is not JSON as text
+            raise NotACompletion(response if isinstance(response, str) else response.decode("utf-8", "replace"))
         if not getattr(response, "choices", None):
             raise StopRun("provider_error", "the provider returned a completion with no choices")
         choice = response.choices[0]
@@ -85,20 +115,31 @@ class ChatModel:
 
     async def _streamed(self, request: WireRequest, started: float,
                         emit: Emit) -> tuple[StreamAccumulator, dict[str, Any]]:
+        """The reply, streamed. Raises BrokenStream when the stream stops before its end (the caller sends
+        the request again from the start), StreamIgnored when the endpoint answered without streaming."""
         stream = await self.client.chat.completions.create(model=self.model, messages=request.messages,
                                                            **request.params, **self.params)
         acc = StreamAccumulator(started=started)
         last = 0.0
+        chunks = 0
         try:
             async for chunk in stream:
+                chunks += 1
                 if acc.add(chunk) and time.perf_counter() - last >= DELTA_INTERVAL:
                     last = time.perf_counter()
                     emit(AssistantDelta(text=acc.text, tool_calls=acc.preview(), ttft_s=acc.ttft_s,
                                         elapsed_s=last - started))
+        except _transport_errors() as exc:
+            if not _is_connection_fault(exc):
+                raise
+            raise BrokenStream(chunks, exc) from exc
         finally:
             await stream.close()
-        if acc.ttft_s is None and acc.finish_reason is None and acc.usage is None:
-            raise StopRun("provider_error", "the provider's stream ended without a reply")
+        if acc.finish_reason is None:
+            kind = _content_type(stream)
+            if chunks == 0 and kind and "event-stream" not in kind:
+                raise StreamIgnored(kind)
+            raise BrokenStream(chunks, None)
         return acc, acc.message()
 
     def _completion(self, acc: StreamAccumulator, message: dict[str, Any], history: list[dict[str, Any]],
@@ -181,6 +222,25 @@ def clean_message(message: Any) -> dict[str, Any]:
     if calls:
         out["tool_calls"] = calls
     return out
+
+
+class StreamIgnored(Exception):
+    """The endpoint answered `stream: true` with a whole reply (its content type is the message)."""
+
+
+def _content_type(stream: Any) -> str:
+    response = getattr(stream, "response", None)
+    return str(getattr(response, "headers", {}).get("content-type", "")) if response is not None else ""
+
+
+def _is_connection_fault(exc: BaseException) -> bool:
+    """A connection that broke while the reply came (reset, closed early, timed out), not an error the
+    provider sent inside the stream."""
+    import openai
+
+    if isinstance(exc, openai.APIConnectionError):
+        return True
+    return not isinstance(exc, openai.APIError)  # httpx's own errors
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:

@@ -6,6 +6,7 @@ move a note to another role, the CLI to end a run with a message a person can ac
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,8 +37,38 @@ REFUSAL_TEXTS: tuple[str, ...] = (
 REFUSAL_STATUSES = frozenset({400, 422, 500})
 """Template errors come back as 400 (vLLM, Mistral), 422, or 500 (llama.cpp's server)."""
 
-CONTEXT_LENGTH_TEXTS: tuple[str, ...] = ("context_length", "maximum context length", "context window")
+CONTEXT_LENGTH_TEXTS: tuple[str, ...] = (
+    "context_length",  # OpenAI, Groq: code context_length_exceeded
+    "maximum context length",  # OpenAI, vLLM: "This model's maximum context length is 8192 tokens. ..."
+    "context window",
+    "exceeds the available context size",  # llama.cpp's server: "the request exceeds the available context
+    # size, try increasing it"
+)
 """What endpoints say when the request is longer than the model's context (matched lower-case)."""
+
+
+class NotACompletion(Exception):
+    """A 200 whose body is not a chat completion: HTML from a proxy or a wrong --base-url, plain text, nothing."""
+
+    def __init__(self, body: str) -> None:
+        super().__init__(body)
+        self.body = body
+
+
+class BrokenStream(Exception):
+    """A streamed reply that stopped before its end: the connection broke (`cause`), or the stream ended
+    without a finish_reason. `chunks` is how many chunks had arrived."""
+
+    def __init__(self, chunks: int, cause: BaseException | None) -> None:
+        super().__init__(f"the stream broke after {chunks} chunks")
+        self.chunks = chunks
+        self.cause = cause
+
+    @property
+    def why(self) -> str:
+        if self.cause is None:
+            return "it ended without a finish_reason"
+        return f"the connection failed: {exception_text(self.cause.__cause__ or self.cause)}"
 
 
 def role_refusal(error: BaseException) -> tuple[str, int | None] | None:
@@ -55,10 +86,15 @@ def role_refusal(error: BaseException) -> tuple[str, int | None] | None:
 
 
 def describe_provider_error(exc: BaseException, endpoint: Endpoint | None) -> str:
-    """One line a person can act on, for any error the SDK raises."""
+    """One line a person can act on, for any error the SDK raises (credentials in the base URL masked)."""
+    text = _describe(exc, endpoint)
+    return endpoint.redact(text) if endpoint is not None else text
+
+
+def _describe(exc: BaseException, endpoint: Endpoint | None) -> str:
     import openai
 
-    where = f"{endpoint.provider} at {endpoint.base_url}" if endpoint else "the provider"
+    where = f"{endpoint.provider} at {endpoint.shown_url}" if endpoint else "the provider"
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         text = one_line(error_text(exc))
@@ -69,12 +105,34 @@ def describe_provider_error(exc: BaseException, endpoint: Endpoint | None) -> st
             return f"{where} has no model {endpoint.model!r} (HTTP 404): pass --model with one it serves. {text}"
         if status == 429:
             return f"{where} is rate-limiting (HTTP 429) after the SDK's retries (--max-retries): {text}"
+        if is_context_length_error(exc):
+            return (f"{where}: the conversation no longer fits the model's context (HTTP {status}: {text}); "
+                    "lower --max-steps, or use a model with a longer context")
         return f"{where} answered HTTP {status}: {text}"
     if isinstance(exc, openai.APITimeoutError):
         return f"{where} did not answer in time (after the SDK's retries; see --timeout, --max-retries)"
     if isinstance(exc, openai.APIConnectionError):
-        return f"cannot reach {where}: {one_line(str(exc.__cause__ or exc))}"
-    return f"{type(exc).__name__}: {one_line(str(exc))}"
+        return f"cannot reach {where}: {exception_text(exc.__cause__ or exc)}"
+    if isinstance(exc, (NotACompletion, json.JSONDecodeError, UnicodeDecodeError)):
+        body = exc.body if isinstance(exc, NotACompletion) else getattr(exc, "doc", "?")
+        what = f"a body that is not a chat completion: {one_line(body, 120)!r}" if body.strip() else "an empty body"
+        if isinstance(exc, UnicodeDecodeError):
+            what = "a body that is not UTF-8 text"
+        return (f"{where} answered HTTP 200 with {what}; check --base-url (an OpenAI-compatible API, usually "
+                "ending in /v1)")
+    if isinstance(exc, BrokenStream):
+        return (f"{where} broke off its streamed reply after {exc.chunks} chunks ({exc.why}), after every "
+                "restart --max-retries allows; --no-stream asks for whole replies")
+    if is_context_length_error(exc):
+        return (f"{where}: the conversation no longer fits the model's context ({one_line(error_text(exc))}); "
+                "lower --max-steps, or use a model with a longer context")
+    return exception_text(exc)
+
+
+def exception_text(exc: BaseException) -> str:
+    """`Type: message` on one line; the type alone when the message is empty (a reset gives `ReadError('')`)."""
+    message = one_line(str(exc))
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def one_line(text: str, limit: int = 400) -> str:

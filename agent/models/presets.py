@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 OFFLINE_PROVIDERS = ("scripted", "replay")
 LOCAL_PROVIDER = "local"
@@ -47,9 +48,36 @@ PRESETS: dict[str, ProviderPreset] = {
 PROVIDER_NAMES = (*PRESETS, LOCAL_PROVIDER, *OFFLINE_PROVIDERS)
 
 
+def mask_url(url: str) -> str:
+    """`url` as it may be recorded: a user and password (`user:password@`) become `***@`, every query value
+    `***` (`?api_key=***`), a fragment `#***`. The rest (scheme, host, port, path) is kept."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = "&".join(f"{item.split('=', 1)[0]}=***" if "=" in item else item
+                     for item in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, "***" if parts.fragment else ""))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The pieces of `url` that `mask_url` hides, as they may appear in a message (raw and unquoted)."""
+    parts = urlsplit(url)
+    found = []
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rsplit("@", 1)[0]
+        found += [userinfo, userinfo.split(":", 1)[-1]]  # a lone user may be a token; beside a password, not
+    found += [value for item in parts.query.split("&") if "=" in item for value in [item.split("=", 1)[1]]]
+    if parts.fragment:
+        found.append(parts.fragment)
+    pieces = {p for piece in found for p in (piece, unquote(piece)) if len(p) >= 3}
+    return sorted(pieces, key=len, reverse=True)  # the longest first: a password inside the userinfo goes last
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """A resolved endpoint. `api_key` stays in memory: it is never written to a transcript or log."""
+    """A resolved endpoint. `api_key`, and any credentials in `base_url`, stay in memory: transcripts, notices
+    and records get `shown_url`."""
 
     provider: str
     base_url: str
@@ -57,8 +85,21 @@ class Endpoint:
     api_key: str
     key_env: str | None
 
+    @property
+    def shown_url(self) -> str:
+        """The base URL with its credentials masked: the only form of it that is ever written or printed."""
+        return mask_url(self.base_url)
+
+    def redact(self, text: str) -> str:
+        """`text` with the base URL's credentials, and the API key, masked wherever they occur."""
+        text = text.replace(self.base_url, self.shown_url)
+        key = [self.api_key] if len(self.api_key) >= 8 and self.api_key != "not-needed" else []  # not "offline"
+        for secret in [*url_secrets(self.base_url), *key]:
+            text = text.replace(secret, "***")
+        return text
+
     def __repr__(self) -> str:  # keep the key out of tracebacks and debug prints
-        return f"Endpoint(provider={self.provider!r}, base_url={self.base_url!r}, model={self.model!r})"
+        return f"Endpoint(provider={self.provider!r}, base_url={self.shown_url!r}, model={self.model!r})"
 
 
 def default_provider(environ: os._Environ[str] | dict[str, str] = os.environ) -> str | None:
@@ -93,7 +134,9 @@ def make_client(endpoint: Endpoint, *, max_retries: int = 2, timeout: float = 12
                 gate=None):
     """The SDK client for an endpoint. Retries are the SDK's own (no second layer on top). `transport`
     replaces the network (the offline models); `gate` (agent.models.gate.RequestGate) bounds the requests
-    in flight together with every other client that shares it."""
+    in flight together with every other client that shares it. A query in the base URL (`?api_key=...`)
+    goes with every request as the SDK's `default_query` (the SDK would put the path after it); a
+    `user:password@` is used by httpx as basic auth."""
     from openai import AsyncOpenAI, DefaultAsyncHttpxClient  # imported here: `agent-tui open` should not pay for it
 
     http_client = None
@@ -103,7 +146,10 @@ def make_client(endpoint: Endpoint, *, max_retries: int = 2, timeout: float = 12
         http_client = GatedHttpClient(gate, transport=transport)
     elif transport is not None:
         http_client = DefaultAsyncHttpxClient(transport=transport)
-    return AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key, max_retries=max_retries,
-                       timeout=timeout, http_client=http_client)
+    parts = urlsplit(endpoint.base_url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
+    base_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return AsyncOpenAI(base_url=base_url, api_key=endpoint.api_key, max_retries=max_retries,
+                       timeout=timeout, http_client=http_client, default_query=query)
 
 

@@ -95,10 +95,11 @@ class StreamAccumulator:
 
 
 def sse_chunks(message: dict[str, Any], *, model: str, usage: dict[str, Any] | None = None,
-               piece: int = 8, with_index: bool = True, with_ids: bool = True) -> list[dict[str, Any]]:
+               piece: int = 8, with_index: bool = True, with_ids: bool = True,
+               finish: str | None = None) -> list[dict[str, Any]]:
     """The chunks a server streams for `message`: the text in pieces, each call's name then its arguments
-    in pieces, a finish chunk, and a usage chunk when `usage` is given. `with_index=False` /
-    `with_ids=False` stream calls as Ollama does (each call whole, no index, no id)."""
+    in pieces, a finish chunk (`finish`, or tool_calls / stop), and a usage chunk when `usage` is given.
+    `with_index=False` / `with_ids=False` stream calls as Ollama does (each call whole, no index, no id)."""
     created = int(time.time())
     base = {"id": "chatcmpl-stream", "object": "chat.completion.chunk", "created": created, "model": model}
 
@@ -124,7 +125,7 @@ def sse_chunks(message: dict[str, Any], *, model: str, usage: dict[str, Any] | N
         else:
             head["function"]["arguments"] = fn.get("arguments") or ""
             out.append(chunk({"tool_calls": [head]}))
-    out.append(chunk({}, "tool_calls" if calls else "stop"))
+    out.append(chunk({}, finish or ("tool_calls" if calls else "stop")))
     if usage is not None:
         out.append({**base, "choices": [], "usage": usage})
     return out

@@ -21,20 +21,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import io
 import json
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence, TextIO, get_args
+from typing import Any, Iterable, Iterator, Sequence, TextIO, get_args
 
 from agent.display.terminal import complain, inert
 from agent.display.wording import plural
 from agent.events import ReflectionMode
-from agent.models.presets import UsageError, default_provider, resolve_endpoint
+from agent.models.presets import LOCAL_PROVIDER, UsageError, default_provider, resolve_endpoint
 from agent.run.backends import Backend, LocalBackend
 from agent.run.jobs import (
     CSV_COLUMNS,
@@ -53,6 +54,7 @@ from agent.run.jobs import (
 )
 from agent.run.flags import add_ablate_flags
 from agent.run.runner import RunOptions
+from agent.run.summary import format_statistics, setting_statistics
 
 SETTINGS: tuple[str, ...] = get_args(ReflectionMode)
 """The reflection settings a grid can compare: off, or the role the note is injected with."""
@@ -254,6 +256,7 @@ def write_results(out_dir: Path | str, jobs: Sequence[Job] = (), grid: dict[str,
                    "failed": sum(r.failed for r in rows), "missing": len(missing)},
         "groups": summarize(rows),
         "by_setting": summarize(rows, by_task=False) if len({r.task for r in rows}) > 1 else [],
+        "settings": setting_statistics(rows, out_dir),
         "failures": [{"job": r.job.job_id, "exit_reason": r.exit_reason, "error": r.error} for r in rows if r.failed],
         "missing": missing,
         "runs": [{k: v for k, v in asdict(r).items() if k not in ("config", "traceback")} for r in rows],
@@ -347,16 +350,12 @@ def _split(text: str) -> list[str]:
 
 def parse_grid(args: argparse.Namespace) -> tuple[list[Job], RunOptions, Path]:
     """Check the flags and turn them into the jobs, the shared run options and the folder."""
-    from agent.tools.tasks import get_task, list_tasks
+    from agent.tools.suites import select_tasks
 
-    tasks = [t.name for t in list_tasks()] if args.tasks.strip() == "all" else _split(args.tasks)
-    if not tasks:
-        raise UsageError("--tasks needs at least one task name")
-    for name in tasks:
-        try:
-            get_task(name)
-        except KeyError as exc:
-            raise UsageError(str(exc)) from None
+    try:
+        tasks = select_tasks(args.tasks, report=lambda text: print(text, file=sys.stderr))
+    except KeyError as exc:
+        raise UsageError(str(exc)) from None
     settings = list(SETTINGS) if args.reflection.strip() == "all" else _split(args.reflection)
     bad = [s for s in settings if s not in SETTINGS]
     if bad or not settings:
@@ -373,12 +372,17 @@ def parse_grid(args: argparse.Namespace) -> tuple[list[Job], RunOptions, Path]:
         raise UsageError("--script goes with --provider scripted")
     if args.script is not None and len(tasks) > 1:
         raise UsageError("--script replaces one task's script: give a single --tasks entry with it")
-    if provider != "scripted":
+    if (provider == LOCAL_PROVIDER) != (args.model_path is not None):
+        raise UsageError("--provider local goes with --model-path FILE.gguf (and --model-path with it)")
+    if provider == LOCAL_PROVIDER and getattr(args, "backend", "local") != "local":
+        raise UsageError("--provider local serves the model from this process: use --backend local")
+    if provider not in ("scripted", LOCAL_PROVIDER):
         resolve_endpoint(provider, args.model, args.base_url)  # a missing key is one line, not N failed jobs
     jobs = make_grid(tasks, settings, args.repeats)
     base = RunOptions(task=None, provider=provider, model=args.model, base_url=args.base_url, script=args.script,
                       max_steps=args.max_steps, reflection_model=args.reflection_model,
-                      test_timeout=args.test_timeout, step_mode="continuous")
+                      test_timeout=args.test_timeout, step_mode="continuous", model_path=args.model_path,
+                      stream=False)  # nobody watches a job's reply stream in; a whole reply carries its usage
     out_dir = args.out or Path("runs") / f"ablate-{time.strftime('%Y%m%d-%H%M%S')}"
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir}: is a file; give a folder")
@@ -397,6 +401,25 @@ def parse_backend(args: argparse.Namespace) -> Backend:
     if cpus <= 0:
         raise UsageError("--cpus-per-job must be more than 0")
     return RayBackend(address=args.address, cpus_per_job=cpus)
+
+
+@contextlib.contextmanager
+def _shared_local_server(base: RunOptions, needed: bool) -> Iterator[Any]:
+    """--provider local: one llama-cpp-python server for every job of the grid (loading the model once)."""
+    if base.provider != LOCAL_PROVIDER or not needed:
+        yield None
+        return
+    from agent.models.local import LocalModelError, LocalServer
+
+    server = LocalServer(base.model_path)  # type: ignore[arg-type]
+    try:
+        server.__enter__()
+    except LocalModelError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        yield server
+    finally:
+        server.__exit__(None, None, None)
 
 
 def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -423,8 +446,10 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
             "repeats": args.repeats, "concurrency": args.concurrency, "config": job_config(base)}
     interrupted = False
     try:
-        asyncio.run(run_grid(jobs, base, out_dir, concurrency=args.concurrency, progress=Progress(err),
-                             keep_workspaces=args.keep_workspaces, planned=grid, backend=backend))
+        with _shared_local_server(base, bool(grid.todo)) as server:
+            asyncio.run(run_grid(jobs, replace(base, shared_server=server), out_dir, concurrency=args.concurrency,
+                                 progress=Progress(err), keep_workspaces=args.keep_workspaces, planned=grid,
+                                 backend=backend))
     except (KeyboardInterrupt, asyncio.CancelledError):
         interrupted = True
     except UsageError as exc:
@@ -436,6 +461,9 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     out.write("\n" + format_summary(summarize(current)) + "\n")
     if len({r.task for r in current}) > 1:
         out.write("\nover all tasks:\n" + format_summary(summarize(current, by_task=False)) + "\n")
+    if current:
+        out.write("\nper setting (Wilson 95% CI; paired with off on the same task and repeat: exact McNemar p, "
+                  "bootstrap 95% CI):\n" + format_statistics(setting_statistics(current, out_dir)) + "\n")
     failed = [r for r in current if r.failed]
     out.write(f"\n{len(grid.ran)} ran, {len(grid.skipped)} skipped, {len(failed)} failed; "
               f"results: {out_dir / 'results.csv'}, {out_dir / 'summary.json'}\n")

@@ -17,6 +17,8 @@ from agent.display.terminal import complain, inert
 from agent.display.wording import plural
 from agent.models.presets import UsageError
 from agent.run.flags import add_ablate_parser, add_run_flags, add_share_parsers
+from agent.tools.sandbox import make_undumpable
+from agent.tools.suites import SUITES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_flags(run)
     run.add_argument("--headless", action="store_true", help="print events instead of opening the app")
     run.add_argument("--continuous", action="store_true", help="in the app: start running instead of stepping")
-    sub.add_parser("tasks", help="list the bundled tasks")
+    tasks = sub.add_parser("tasks", help="list the tasks of a suite (default: the bundled ones)")
+    tasks.add_argument("--suite", default="bundled", choices=SUITES,
+                       help="bundled (default), or humanevalfix: HumanEval's problems as repair tasks")
     add_ablate_parser(sub)
     check = sub.add_parser("check", help="check a transcript against the Chat Completions ordering rules")
     check.add_argument("file", type=Path)
@@ -46,12 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_tasks(out: TextIO | None = None) -> int:
+def cmd_tasks(suite: str = "bundled", out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """One task per line: name, kind, description; a built suite's kept and skipped counts on stderr."""
     out = out or sys.stdout
-    from agent.tools.tasks import list_tasks
+    err = err or sys.stderr
+    from agent.tools.suites import suite_tasks
 
-    for task in list_tasks():
-        out.write(f"{task.name:<14} {task.kind:<10} {task.description}\n")
+    def report(text: str) -> None:
+        print(text, file=err)
+
+    try:
+        tasks = suite_tasks(suite, report)
+    except KeyError as exc:  # the suite's package is missing
+        complain(str(exc), err)
+        return 2
+    for task in tasks:
+        out.write(f"{task.name:<16} {task.kind:<12} {task.description}\n")
     return 0
 
 
@@ -82,6 +96,7 @@ def cmd_check(path: Path, out: TextIO | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Headless entry point (the `agent-tui` script goes through `tui.main`, which adds the app)."""
+    make_undumpable()
     parser = build_parser()
     args = parser.parse_args(argv)
     return dispatch_headless(parser, args)
@@ -90,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 def dispatch_headless(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.command == "tasks":
-            return cmd_tasks()
+            return cmd_tasks(args.suite)
         if args.command == "check":
             return cmd_check(args.file)
         if args.command == "run":

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, get_args
 
 from agent.events import ReflectionMode
-from agent.models.presets import PRESETS, PROVIDER_NAMES
+from agent.models.presets import LOCAL_PROVIDER, PRESETS, PROVIDER_NAMES
+from agent.tools.sandbox import SANDBOX_MODES
 
 REFLECTION_MODES: tuple[str, ...] = get_args(ReflectionMode)
 
@@ -17,10 +18,17 @@ REFLECTION_MODES: tuple[str, ...] = get_args(ReflectionMode)
 def add_run_flags(p: argparse.ArgumentParser) -> None:
     """The flags every command that starts a run shares (headless run, TUI run, ablations)."""
     g = p.add_argument_group("what to work on")
-    g.add_argument("--task", default=None, help="bundled task to copy into a fresh workspace (default quicksort)")
+    g.add_argument("--task", default=None,
+                   help="task to copy into a fresh workspace: a bundled one (default quicksort) or humanevalfix/N")
     g.add_argument("--workspace", type=Path, help="work in this folder instead of a bundled task")
     g.add_argument("--goal", help="the user's goal (required with --workspace)")
     g.add_argument("--test-cmd", help="the command run_tests runs in the workspace")
+    g.add_argument("--sandbox", choices=SANDBOX_MODES,
+                   help="where commands run: bwrap (bubblewrap; the default where it is installed) or none")
+    g.add_argument("--pass-env", action="append", default=[], metavar="NAME",
+                   help="pass this variable to commands (repeatable); they get only PATH, LANG, TERM otherwise")
+    g.add_argument("--keep-workspace", action="store_true",
+                   help="keep the bundled task's temporary workspace (default: removed when the run ends)")
     g = p.add_argument_group("model")
     g.add_argument("--provider", choices=PROVIDER_NAMES,
                    help="endpoint preset; default: the first whose API key is set, else the offline script")
@@ -61,7 +69,10 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
 
 def add_ablate_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("grid")
-    g.add_argument("--tasks", default="quicksort", help="comma-separated bundled tasks, or all (default quicksort)")
+    g.add_argument("--tasks", default="quicksort",
+                   help="comma-separated tasks: bundled names, all (the bundled ones), humanevalfix/N, humanevalfix "
+                        "(the suite), humanevalfix:dev or humanevalfix:test (a split), humanevalfix:dev:K (its "
+                        "first K) (default quicksort)")
     g.add_argument("--reflection", default=",".join(REFLECTION_MODES), metavar="SETTINGS",
                    help=f"comma-separated reflection settings from {', '.join(REFLECTION_MODES)}, or all "
                         "(default all)")
@@ -81,11 +92,13 @@ def add_ablate_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cpus-per-job", type=float, metavar="N",
                    help="ray: CPUs each job reserves on its worker, fractions allowed (default 1)")
     g = p.add_argument_group("model")
-    g.add_argument("--provider", choices=(*PRESETS, "scripted"),
+    g.add_argument("--provider", choices=(*PRESETS, LOCAL_PROVIDER, "scripted"),
                    help="endpoint preset; default: the first whose API key is set, else the offline script")
     g.add_argument("--model", help="model name (default: the preset's)")
     g.add_argument("--base-url", help="override the preset's base URL")
     g.add_argument("--script", type=Path, help="scripted provider with one task: JSON list of assistant messages")
+    g.add_argument("--model-path", type=Path, metavar="FILE.gguf",
+                   help="local provider: the GGUF that one llama-cpp-python server, started for the grid, serves")
     g.add_argument("--reflection-model", help="model for reflection calls (default: the agent's)")
     g = p.add_argument_group("loop")
     g.add_argument("--max-steps", type=int, default=30, help="step budget of every run (default 30)")

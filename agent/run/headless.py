@@ -15,6 +15,7 @@ from agent.display.wording import plural, tokens
 from agent.events import (
     AssistantMessage,
     DriverMessage,
+    EXIT_2_REASONS,
     Event,
     IterationStarted,
     Notice,
@@ -49,8 +50,11 @@ def cmd_run_headless(args: argparse.Namespace, out: TextIO | None = None) -> int
         asyncio.run(drive())
     except asyncio.CancelledError:
         pass
+    finally:
+        if not getattr(args, "keep_workspace", False) and run.remove_workspace():
+            out.write(f"agent-tui: removed the temporary workspace {run.workspace} (--keep-workspace keeps it)\n")
     done = run.finished
-    if done is None or done.reason in ("provider_error", "error"):
+    if done is None or done.reason in EXIT_2_REASONS:
         detail = done.detail if done else "the run ended without a result"
         complain(detail)
         return 2
@@ -64,6 +68,8 @@ class EventPrinter:
 
     REPLY_LINES = 40
     """A reply longer than this is folded (its head, its tail, any error lines)."""
+    FIRST_LINE = 400
+    """The most of a reply's, a notice's or a summary's first line printed."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -77,6 +83,15 @@ class EventPrinter:
         for line in fold_text(text, fold_from=fold_from).split("\n"):
             self.line(prefix + line)
 
+    def paragraph(self, label: str, text: str, fold_from: int = FOLD_FROM) -> None:
+        """`label` and the first line of `text`, cut at FIRST_LINE characters, the rest folded below it: a
+        5 MB reply or notice is never printed whole (the transcript keeps it)."""
+        first, _, rest = text.partition("\n")
+        line, cut = clip_line(first, self.FIRST_LINE)
+        self.line(label + line + (f" … ({plural(cut, 'more character')})" if cut else ""))
+        if rest:
+            self.block(rest, "  ", fold_from=fold_from)
+
     def show(self, event: Event) -> None:
         if isinstance(event, IterationStarted):
             self.line(f"\n── iteration {event.iteration} ── reflection {event.reflection} "
@@ -84,14 +99,12 @@ class EventPrinter:
         elif isinstance(event, AssistantMessage):
             text = content_text(event.message.get("content")).strip()
             if text:
-                first, _, rest = text.partition("\n")
-                self.line(f"assistant: {clip_line(first, 400)[0]}")
-                if rest:
-                    self.block(rest, "  ", fold_from=self.REPLY_LINES)
+                self.paragraph("assistant: ", text, fold_from=self.REPLY_LINES)
             parsed = "  (parsed from text)" if event.parsed_from_text else ""
             for call in event.message.get("tool_calls") or []:
                 fn = call.get("function", {})
-                self.line(f"  call {call.get('id')}  {fn.get('name')}({_compact_args(fn.get('arguments'))}){parsed}")
+                self.line(f"  call {clip_line(str(call.get('id')), 80)[0]}  {clip_line(str(fn.get('name')), 80)[0]}"
+                          f"({_compact_args(fn.get('arguments'))}){parsed}")
             usage = event.usage
             counts = f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens, " if usage else ""
             ttft = f"first token {event.ttft_s:.2f}s, " if event.ttft_s is not None else ""
@@ -112,25 +125,24 @@ class EventPrinter:
             self.block(event.content.strip(), "    ✎ ", fold_from=self.REPLY_LINES)
         elif isinstance(event, ReflectionFallback):
             to = f"as {event.to_role}" if event.to_role else "dropped (every role refused)"
-            self.line(f"  reflection note refused as {event.from_role} (HTTP {event.status}: {event.error}); "
-                      f"note {to}, request sent again")
+            self.line(f"  reflection note refused as {event.from_role} (HTTP {event.status}: "
+                      f"{clip_line(event.error, 400)[0]}); note {to}, request sent again")
         elif isinstance(event, DriverMessage):
-            text = content_text(event.message.get("content"))
-            self.line(f"  driver {event.kind} ({event.message.get('role')}): {text}")
+            self.paragraph(f"  driver {event.kind} ({event.message.get('role')}): ", content_text(event.message.get("content")))
         elif isinstance(event, WorkspaceChanged):
             files = ", ".join(f"{f.path} ({f.status}{'' if f.binary else f', +{f.added} -{f.removed}'})"
                               for f in event.files)
             self.line(f"  changed: {files}")
         elif isinstance(event, Notice):
-            self.line(f"{event.level}: {event.text}")
+            self.paragraph(f"{event.level}: ", event.text)
         elif isinstance(event, RunFinished):
             tests = {True: "tests pass", False: "tests FAIL", None: "no test command"}[event.tests_passed]
             self.line(f"\n══ run finished: {event.reason} after {plural(event.iterations, 'iteration')}; {tests}; "
                       f"{tokens(event.usage)}")
             if event.summary:
-                self.line(f"   summary: {event.summary}")
+                self.paragraph("   summary: ", event.summary)
             if event.reason not in ("finished",) and event.detail:
-                self.line(f"   {event.detail}")
+                self.paragraph("   ", event.detail)
 
 
 def _compact_args(arguments: Any) -> str:

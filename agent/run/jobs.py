@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from agent.events import ReflectionNote, RunFinished
-from agent.models.presets import UsageError
+from agent.models.presets import UsageError, mask_url
 from agent.run.runner import RunOptions, build_run
 
 CSV_COLUMNS = ("task", "setting", "repeat", "success", "iterations", "reflection_calls", "prompt_tokens",
@@ -51,7 +51,7 @@ class Job:
 
     @property
     def job_id(self) -> str:
-        return f"{self.task}__{self.setting}__r{self.repeat}"
+        return f"{self.task.replace('/', '-')}__{self.setting}__r{self.repeat}"  # humanevalfix/N: one file name
 
     @property
     def transcript_name(self) -> str:
@@ -116,8 +116,10 @@ def make_grid(tasks: Sequence[str], settings: Sequence[str], repeats: int) -> li
 
 def job_config(base: RunOptions) -> dict[str, Any]:
     """The settings shared by every job of a grid; a folder's records must all agree on them."""
-    return {"provider": base.provider, "model": base.model, "base_url": base.base_url,
+    return {"provider": base.provider, "model": base.model,
+            "base_url": mask_url(base.base_url) if base.base_url else base.base_url,
             "script": str(base.script) if base.script else None, "max_steps": base.max_steps,
+            "model_path": str(base.model_path) if base.model_path else None,
             "reflection_model": base.reflection_model, "test_timeout": base.test_timeout}
 
 

@@ -39,6 +39,7 @@ from agent.run.coordinator import Coordinator
 from agent.run.jobs import Job, ResultRow, lost_row, run_job, worker_name
 from agent.run.runner import RunOptions
 
+
 class CoordinatorGate:
     """A job's side of the coordinator's tokens (agent.models.gate.RequestGate)."""
 

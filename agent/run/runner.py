@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 
 import atexit
+import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
@@ -26,7 +27,11 @@ from agent.models.presets import (
     resolve_endpoint,
 )
 from agent.models.errors import describe_provider_error
+from agent.models.local import DEFAULT_MODEL_ENV, default_model
 from agent.models.profiles import Profile, resolve_profile
+from agent.tools.sandbox import Sandbox, SandboxError, SandboxMode, choose_sandbox
+from agent.tools.tasks import Task, verdict_folder
+from agent.tools.workspace import Workspace
 from agent.transcripts.transcript import TranscriptHeader, TranscriptWriter
 
 if TYPE_CHECKING:
@@ -61,6 +66,9 @@ class RunOptions:
     test_timeout: float = 120.0
     model_path: Path | None = None
     """--provider local: the GGUF file llama-cpp-python's server loads."""
+    shared_server: Any = None
+    """--provider local: a LocalServer already serving `model_path` (an ablation starts one for all its
+    jobs); None: the run starts its own and stops it at the end."""
     tool_calls: str | None = None
     """native | text | auto; None: the preset's (see agent.models.profiles)."""
     stream: bool | None = None
@@ -81,6 +89,10 @@ class RunOptions:
     request_gate: RequestGate | None = None
     """Every request to the endpoint waits for a token of this gate (agent.models.gate), which other runs
     may share: how `ablate --backend ray` keeps --concurrency across worker processes."""
+    sandbox: SandboxMode | None = None
+    """Where commands run (agent.tools.sandbox); None: bwrap where it works here, else none with a warning."""
+    pass_env: tuple[str, ...] = ()
+    """Variables passed to commands on top of the allow-list (`--pass-env NAME`)."""
 
 
 @dataclass
@@ -94,12 +106,21 @@ class Run:
     workspace: Path
     test_cmd: str | None
     notices: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Shown and recorded before the first event, as warnings (commands running without a sandbox)."""
+    temporary_workspace: bool = False
+    """True when the workspace is a fresh copy of a bundled task (`remove_workspace` may delete it)."""
     server: Any = None
     """The offline server, when the model is scripted or replayed (its `requests` are what the SDK sent)."""
     replayed: Any = None
     finished: RunFinished | None = None
     local_server: Any = None
     """The llama-cpp-python server of `--provider local`, stopped when the run ends (`close`)."""
+    model_server: Any = None
+    """The LocalServer this run talks to (its own, or an ablation's): when a request fails because it
+    died, the run's ending says so."""
+    task: Task | None = None
+    """The task worked on (None for your own --workspace): its original tests give the verdict."""
 
     async def events(self, transient: bool = False) -> AsyncIterator[Event]:
         """Drive the run, writing every event to the transcript and yielding it. `transient=True` also
@@ -107,20 +128,22 @@ class Run:
         are never written."""
         writer = TranscriptWriter(self.path, self.header)
         try:
-            for text in self.notices:
-                notice = Notice(level="info", text=text)
-                writer.write(notice)
-                yield notice
+            for level, texts in (("warning", self.warnings), ("info", self.notices)):
+                for text in texts:
+                    notice = Notice(level=level, text=text)  # type: ignore[arg-type]
+                    writer.write(notice)
+                    yield notice
             async for event in self.loop.run():
                 if is_transient(event):
                     if transient:
                         yield event
                     continue
                 if isinstance(event, RunFinished):
-                    for extra in await self._closing_notices():
+                    event = self._with_server_death(event)
+                    event = await self._with_test_result(event)
+                    for extra in [*await self._closing_notices(), *_verdict_notices(event)]:
                         writer.write(extra)
                         yield extra
-                    event = await self._with_test_result(event)
                     self.finished = event
                 writer.write(event)
                 yield event
@@ -138,13 +161,39 @@ class Run:
         if server is not None:
             server.__exit__(None, None, None)
 
+    def remove_workspace(self) -> bool:
+        """Delete the workspace if it is a temporary copy of a bundled task; True when it was removed."""
+        if not self.temporary_workspace or not self.workspace.exists():
+            return False
+        shutil.rmtree(self.workspace, ignore_errors=True)
+        return not self.workspace.exists()
+
+    def _with_server_death(self, event: RunFinished) -> RunFinished:
+        """A provider error from a local server that has died: its end, its log, the fix (not just
+        "peer closed connection without sending complete message body")."""
+        death = self.model_server.death() if event.reason == "provider_error" and self.model_server else None
+        return event.model_copy(update={"detail": f"{death}\n(the request failed with: {event.detail})"}) \
+            if death else event
+
     async def _with_test_result(self, event: RunFinished) -> RunFinished:
+        """The verdict: a task's original tests against the workspace's code (its own tests for a
+        workspace that is not a task), beside what the agent's last run_tests said."""
         if not self.test_cmd:
             return event
-        result = await self.loop.toolbox.workspace.run(self.test_cmd, timeout=self.loop.toolbox.test_timeout)
-        passed = result.exit_code == 0 and not result.timed_out
-        tail = result.output[-2000:]
-        return event.model_copy(update={"tests_passed": passed, "test_output": tail})
+        toolbox = self.loop.toolbox
+        last = None if toolbox.last_test is None else toolbox.last_test.ok
+        if self.task is None:
+            result = await toolbox.workspace.run(self.test_cmd, timeout=toolbox.test_timeout)
+        else:
+            folder = verdict_folder(self.task, self.workspace)
+            try:
+                result = await Workspace(folder, toolbox.workspace.sandbox).run(self.task.verdict_cmd,
+                                                                                timeout=toolbox.test_timeout)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+        return event.model_copy(update={"tests_passed": result.ok, "test_output": result.output[-2000:],
+                                        "last_run_tests": last,
+                                        "verdict": "workspace" if self.task is None else "pristine"})
 
     async def _closing_notices(self) -> list[Notice]:
         if self.replayed is None or self.server is None:
@@ -155,6 +204,13 @@ class Run:
         text = (f"replay diverged: {where}" if where
                 else "replay: every request matched the recorded run (durations in tool output aside)")
         return [Notice(level="warning" if where else "info", text=text)]
+
+
+def _verdict_notices(event: RunFinished) -> list[Notice]:
+    if event.verdict == "pristine" and event.last_run_tests and not event.tests_passed:
+        return [Notice(level="warning", text="the workspace's tests passed, but the task's original tests fail "
+                                             "against its code: were the tests changed?")]
+    return []
 
 
 def _iterations(loop: Any) -> int:
@@ -169,7 +225,7 @@ class _Work:
     goal: str
     test_cmd: str | None
     workspace: Path
-    task: Any = None
+    task: Task | None = None
 
 
 @dataclass
@@ -181,11 +237,25 @@ class _Connection:
     server: Any = None
     replayed: Any = None
     local_server: Any = None
+    model_server: Any = None
 
 
 def build_run(opts: RunOptions) -> Run:
     """Resolve everything a run needs; raise UsageError (one line) when something is missing or wrong."""
+    try:
+        sandbox, unsandboxed = choose_sandbox(opts.sandbox, tuple(opts.pass_env))
+    except SandboxError as exc:
+        raise UsageError(str(exc)) from None
     work = _resolve_work(opts)
+    try:
+        return _build(opts, work, sandbox, unsandboxed)
+    except BaseException:
+        if work.task is not None:  # the fresh copy of the task is nobody's: do not leave it in /tmp
+            shutil.rmtree(work.workspace, ignore_errors=True)
+        raise
+
+
+def _build(opts: RunOptions, work: _Work, sandbox: Sandbox, unsandboxed: str | None) -> Run:
     notices: list[str] = []
     provider = opts.provider
     if provider is None:
@@ -195,7 +265,12 @@ def build_run(opts: RunOptions) -> Run:
             provider = "scripted"
         else:
             provider = default_provider()
-            if provider is None:
+            local = None if provider is not None else default_model()
+            if local is not None:  # no key, but the local extra and a verified model: a real model
+                provider, opts = LOCAL_PROVIDER, replace(opts, model_path=local)
+                notices.append(f"no --provider given and no API key set: running the local model {local.name} "
+                               f"on this CPU ({DEFAULT_MODEL_ENV}=off for the offline scripted model)")
+            elif provider is None:
                 provider = "scripted"
                 notices.append(f"no --provider given and no API key set: using the offline scripted model "
                                f"for task {work.task_name or 'custom'}")
@@ -212,7 +287,9 @@ def build_run(opts: RunOptions) -> Run:
                        "several calls in one reply")
     conn = _connect(opts, provider, work)
     try:
-        return _assemble(opts, provider, work, conn, profile, notices)
+        run = _assemble(opts, provider, work, conn, profile, notices, sandbox)
+        run.warnings += [unsandboxed] if unsandboxed else []
+        return run
     except BaseException:
         if conn.local_server is not None:
             conn.local_server.__exit__(None, None, None)
@@ -220,7 +297,8 @@ def build_run(opts: RunOptions) -> Run:
 
 
 def _resolve_work(opts: RunOptions) -> _Work:
-    from agent.tools.tasks import get_task, prepare_workspace
+    from agent.tools.suites import find_task
+    from agent.tools.tasks import prepare_workspace
 
     if opts.workspace is not None:
         workspace = Path(opts.workspace).resolve()
@@ -230,7 +308,7 @@ def _resolve_work(opts: RunOptions) -> _Work:
             raise UsageError("--workspace needs --goal TEXT (what the agent should do there)")
         return _Work(None, opts.goal, opts.test_cmd, workspace)
     try:
-        task = get_task(opts.task or "quicksort")
+        task = find_task(opts.task or "quicksort")
     except (KeyError, ValueError) as exc:
         raise UsageError(str(exc.args[0] if exc.args else exc)) from None
     return _Work(task.name, opts.goal or task.goal, opts.test_cmd or task.test_cmd, prepare_workspace(task), task)
@@ -247,9 +325,15 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
 
     timeout = _timeout(opts, provider)
     if provider == LOCAL_PROVIDER:
+        if opts.shared_server is not None:  # an ablation's: it outlives this run
+            endpoint = Endpoint(LOCAL_PROVIDER, opts.shared_server.base_url, opts.model or
+                                Path(opts.shared_server.model_path).name, "not-needed", None)
+            return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout,
+                                                     gate=opts.request_gate), model_server=opts.shared_server)
         local_server, endpoint = _start_local(opts)
         return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout,
-                                                 gate=opts.request_gate), local_server=local_server)
+                                                 gate=opts.request_gate),
+                           local_server=local_server, model_server=local_server)
     if provider not in ("scripted", "replay"):
         endpoint = resolve_endpoint(provider, opts.model, opts.base_url)
         return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout,
@@ -259,7 +343,8 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
         if provider == "scripted":
             if opts.script is None and work.task is None:
                 raise UsageError("--provider scripted on your own --workspace needs --script FILE")
-            server = OfflineServer(load_script(opts.script or work.task.script), model=opts.model or "scripted")
+            replies = load_script(opts.script) if opts.script else work.task.script
+            server = OfflineServer(replies, model=opts.model or "scripted")
         else:
             if opts.replay is None:
                 raise UsageError("--provider replay needs --transcript FILE (the run to replay)")
@@ -295,18 +380,17 @@ def _start_local(opts: RunOptions) -> tuple[Any, Endpoint]:
 
 
 def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, profile: Profile,
-              notices: list[str]) -> Run:
+              notices: list[str], sandbox: Sandbox) -> Run:
     from agent.models.chat import ChatModel
     from agent.loop.agent_loop import NUDGE, AgentLoop
     from agent.models.textcalls import TEXT_NUDGE
     from agent.tools.changes import ChangeTracker
     from agent.tools.toolbox import Toolbox
     from agent.models.wire import describe_wire
-    from agent.tools.workspace import Workspace
 
     endpoint, client = conn.endpoint, conn.client
     stream = profile.stream if opts.stream is None else opts.stream
-    toolbox = Toolbox(Workspace(work.workspace), work.test_cmd or "", test_timeout=opts.test_timeout)
+    toolbox = Toolbox(Workspace(work.workspace, sandbox), work.test_cmd or "", test_timeout=opts.test_timeout)
     control = RunControl(mode=opts.step_mode, reflection=opts.reflection)
     model = ChatModel(client, endpoint.model, describe_error=lambda exc: describe_provider_error(exc, endpoint),
                       profile=profile, stream=stream, tool_choice=opts.tool_choice,
@@ -318,11 +402,12 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
     loop = AgentLoop(model=model, toolbox=toolbox, system_prompt=SYSTEM_PROMPT, goal=work.goal, control=control,
                      max_steps=opts.max_steps, reflector=reflector,
                      nudge=TEXT_NUDGE if profile.tool_calls == "text" else NUDGE,
-                     changes=ChangeTracker(work.workspace))
+                     changes=ChangeTracker(toolbox.workspace))
     header = TranscriptHeader(
         task=work.task_name, goal=work.goal, provider=endpoint.provider, model=endpoint.model,
-        base_url=endpoint.base_url, workspace=str(work.workspace), tools=toolbox.schemas(),
+        base_url=endpoint.shown_url, workspace=str(work.workspace), tools=toolbox.schemas(),
         settings={"max_steps": opts.max_steps, "reflection": opts.reflection, "test_cmd": work.test_cmd,
+                  "verdict_cmd": work.task.verdict_cmd if work.task else work.test_cmd,
                   "reflection_model": opts.reflection_model or endpoint.model,
                   "reflection_triggers": opts.reflection_triggers or "all",
                   "script": str(opts.script) if opts.script else None,
@@ -332,6 +417,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
                   "tool_choice": opts.tool_choice, "parallel_tool_calls": opts.parallel_tool_calls,
                   "max_retries": 0 if conn.server is not None else opts.max_retries,
                   "timeout": _timeout(opts, provider),
+                  "sandbox": sandbox.mode, "pass_env": list(sandbox.pass_env),
                   "wire": describe_wire(profile, profile.tool_calls == "text")},
     )
     path = opts.out or opts.runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{work.task_name or 'custom'}-{provider}.jsonl"
@@ -341,7 +427,8 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
         path.unlink()  # the user named this file: a new run replaces it rather than appending to it
     return Run(header=header, path=Path(path), control=control, loop=loop, workspace=work.workspace,
                test_cmd=work.test_cmd, notices=notices, server=conn.server, replayed=conn.replayed,
-               local_server=conn.local_server)
+               local_server=conn.local_server, model_server=conn.model_server, task=work.task,
+               temporary_workspace=work.task is not None)
 
 
 def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, goal: str, refused: set[str]) -> Any:
@@ -378,7 +465,11 @@ def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> RunO
         raise UsageError("--model-path goes with --provider local")
     extra = {name: getattr(args, name, None) for name in (
         "model_path", "tool_calls", "stream", "assistant_content", "parallel_tool_calls", "tool_choice",
-        "tool_call_ids", "temperature", "timeout")}
+        "tool_call_ids", "temperature", "timeout", "sandbox")}
+    extra["pass_env"] = tuple(getattr(args, "pass_env", None) or ())
+    bad = [n for n in extra["pass_env"] if not n or "=" in n or "\0" in n]
+    if bad:
+        raise UsageError(f"--pass-env {bad[0]!r}: give a variable name (its value is taken from the environment)")
     if extra["model_path"] is not None and args.provider is None:
         args.provider = "local"  # a model file says which provider
     return RunOptions(task=args.task or ("quicksort" if args.workspace is None else None),

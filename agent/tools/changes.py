@@ -17,6 +17,7 @@ from pathlib import Path
 
 from agent.events import FileChange, WorkspaceChanged
 from agent.tools.toolbox import SKIP_DIRS
+from agent.tools.workspace import ToolError, Workspace
 
 MAX_FILE_BYTES = 512_000
 """Larger files are tracked by size and time only: changed, but not diffed."""
@@ -39,8 +40,11 @@ class _Seen:
 class ChangeTracker:
     """The files of a workspace as the last snapshot saw them; `changes(iteration)` says what moved since."""
 
-    def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        """Files are read through it, by the tools' rules: a file hard-linked from outside is not diffed
+        into the transcript."""
+        self.root = workspace.root
         self._seen: dict[str, _Seen] = {}
         self._kept = 0
 
@@ -106,8 +110,8 @@ class ChangeTracker:
         if size > MAX_FILE_BYTES or self._kept + size > MAX_KEPT_BYTES:
             return _Seen(stamp, None)
         try:
-            data = (self.root / rel).read_bytes()
-        except OSError:
+            _, data = self.workspace.read_file(rel, limit=MAX_FILE_BYTES)
+        except (ToolError, OSError):  # gone, no longer a regular file, linked from outside, grown past the cap
             return _Seen(stamp, None)
         if b"\0" in data[:8192]:
             return _Seen(stamp, None)

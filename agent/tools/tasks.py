@@ -1,9 +1,14 @@
-"""The bundled tasks: small buggy repos with failing tests, and a script that fixes each one.
+"""What a task is, the bundled tasks, and the two folders a run of one needs: its workspace and its verdict.
 
-A task is data, not code: `taskdata/<name>/task.json` says what to ask and how to test, `repo/` is the
-starting state, `script.json` is a list of assistant messages that fix it when replayed by the offline
-model. The agent never works in `repo/` itself: `prepare_workspace` copies it to a fresh temp folder, so
-every run starts from the same buggy state and the package data is never modified.
+A task is data, not code: the files of a buggy starting state, which of them are its tests, the command
+that runs them, and a reference fix (assistant messages that the offline model replays). The bundled tasks
+live in `taskdata/<name>/` (`task.json`, `repo/`, `script.json`); other suites build theirs at run time
+(agent.tools.humanevalfix). The agent never works on the task's files themselves: `prepare_workspace`
+writes them to a fresh temp folder, so every run starts from the same state.
+
+The verdict is not the agent's word, nor its workspace's tests: `verdict_folder` copies the workspace and
+puts the task's original test files back, and `verdict_cmd` runs exactly those with no conftest or ini
+file of the workspace's, so an agent that rewrote a test to `assert True` still fails.
 """
 
 from __future__ import annotations
@@ -13,14 +18,18 @@ import shlex
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 TASKDATA = Path(__file__).parent / "taskdata"
+PYTEST = "{python} -B -m pytest -q -p no:cacheprovider"
+"""How the tasks run their tests; `{python}` is replaced by this interpreter (it has pytest)."""
+_CACHES = ("__pycache__", ".pytest_cache", "*.pyc")
 
 
 class UnknownTaskError(KeyError):
-    """A task name that is not bundled; the message lists the names that are."""
+    """A task name that does not exist; the message lists the names that do."""
 
     def __str__(self) -> str:  # KeyError would show the message in quotes
         return str(self.args[0])
@@ -35,16 +44,40 @@ class Task:
     """A shell command run at the workspace root; `{python}` already replaced by this interpreter."""
     description: str
     kind: str
-    repo: Path
-    script: Path
+    files: dict[str, bytes] = field(repr=False)
+    """The starting workspace: relative path (forward slashes) to content."""
+    tests: tuple[str, ...]
+    """The test files among `files`: the verdict runs these, as they were."""
+    script: list[dict[str, Any]] = field(repr=False)
+    """The reference fix: assistant messages (Chat Completions format) for the scripted model."""
+
+    @property
+    def verdict_cmd(self) -> str:
+        """The task's original test files run by pytest, ignoring any conftest.py or ini file."""
+        files = " ".join(shlex.quote(t) for t in self.tests)
+        return f"{with_python(PYTEST)} --noconftest -c /dev/null --rootdir . -- {files}"
+
+
+def with_python(cmd: str) -> str:
+    # The tests must run with an interpreter that has pytest, which is the one running us, not `python` on PATH.
+    return cmd.replace("{python}", shlex.quote(sys.executable))
+
+
+def is_test_file(path: str) -> bool:
+    """pytest's own rule for a test module: test_*.py or *_test.py."""
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
 
 
 def _load(folder: Path) -> Task:
     meta = json.loads((folder / "task.json").read_text(encoding="utf-8"))
-    # The tests must run with an interpreter that has pytest, which is the one running us, not `python` on PATH.
-    test_cmd = meta["test_cmd"].replace("{python}", shlex.quote(sys.executable))
-    return Task(name=meta["name"], goal=meta["goal"], test_cmd=test_cmd, description=meta["description"],
-                kind=meta["kind"], repo=folder / "repo", script=folder / "script.json")
+    repo = folder / "repo"
+    files = {p.relative_to(repo).as_posix(): p.read_bytes() for p in sorted(repo.rglob("*"))
+             if p.is_file() and "__pycache__" not in p.parts}
+    return Task(name=meta["name"], goal=meta["goal"], test_cmd=with_python(meta["test_cmd"]),
+                description=meta["description"], kind=meta["kind"], files=files,
+                tests=tuple(p for p in files if is_test_file(p)),
+                script=json.loads((folder / "script.json").read_text(encoding="utf-8")))
 
 
 def list_tasks() -> list[Task]:
@@ -53,6 +86,7 @@ def list_tasks() -> list[Task]:
 
 
 def get_task(name: str) -> Task:
+    """A bundled task by name (agent.tools.suites finds the tasks of every suite)."""
     folder = TASKDATA / name
     if "/" in name or "\\" in name or name.startswith(".") or not (folder / "task.json").is_file():
         names = ", ".join(t.name for t in list_tasks())
@@ -60,11 +94,33 @@ def get_task(name: str) -> Task:
     return _load(folder)
 
 
+def write_files(files: dict[str, bytes], dest: Path) -> None:
+    for rel, content in files.items():
+        path = dest / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
 def prepare_workspace(task: Task | str, parent: Path | None = None) -> Path:
-    """A fresh copy of the task's starting repo in a new temp folder (under `parent` if given)."""
+    """A fresh copy of the task's starting files in a new temp folder (under `parent` if given)."""
     if isinstance(task, str):
         task = get_task(task)
-    dest = Path(tempfile.mkdtemp(prefix=f"agent-tui-{task.name}-", dir=parent))
-    shutil.copytree(task.repo, dest, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.pyc"))
+    dest = Path(tempfile.mkdtemp(prefix=f"agent-tui-{task.name.replace('/', '-')}-", dir=parent))
+    write_files(task.files, dest)
+    return dest
+
+
+def verdict_folder(task: Task, workspace: Path) -> Path:
+    """A copy of the workspace with the task's original test files put back, for `task.verdict_cmd`.
+    Symlinks are copied as links (not followed), caches left out. The caller removes it."""
+    dest = Path(tempfile.mkdtemp(prefix=f"agent-tui-verdict-{task.name.replace('/', '-')}-"))
+    shutil.copytree(workspace, dest, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*_CACHES))
+    for rel in task.tests:  # whatever stands where a test file or its folders go (a link, a folder) goes
+        path = dest
+        for part in rel.split("/"):
+            path = path / part
+            last = path == dest / rel
+            if path.is_symlink() or (path.exists() and (path.is_dir() if last else not path.is_dir())):
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    write_files({rel: task.files[rel] for rel in task.tests}, dest)
     return dest

@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -21,22 +22,31 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.protocols import ToolErrorKind, ToolOutcome
+from agent.tools import regex_worker
+from agent.tools.sandbox import TMP_DIR
 from agent.tools.workspace import (
     BadArguments,
     BadPath,
+    CommandResult,
     EditNotApplied,
     ToolError,
     Workspace,
     cap_text,
 )
 
-SKIP_DIRS = frozenset({".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", "node_modules"})
+SKIP_DIRS = frozenset({".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", "node_modules",
+                       TMP_DIR})
 MAX_LISTED = 500
 MAX_GREP_HITS = 200
 MAX_GREP_LINE = 300
-MAX_FILE_BYTES = 2_000_000
-"""Larger files are refused by read_file/edit_file and skipped by grep: the repos here are small, and a
-multi-megabyte file in a tool message would only drown the context."""
+MAX_GREP_BYTES = 20_000_000
+"""grep searches at most this much text per call; the files after it are left out, and the result says so."""
+GREP_TIMEOUT = 10.0
+"""Seconds a grep may take: a pattern that backtracks without end is stopped, and the model told why."""
+
+
+class NotText(ToolError):
+    """A regular file that is binary or not UTF-8: read_file refuses it, grep passes over it."""
 
 
 class _Args(BaseModel):
@@ -207,11 +217,13 @@ class Toolbox:
     """The tools of one run, bound to its workspace and test command."""
 
     def __init__(self, workspace: Workspace, test_cmd: str, test_timeout: float = 120,
-                 output_cap: int = 12_000) -> None:
+                 output_cap: int = 12_000, grep_timeout: float = GREP_TIMEOUT) -> None:
         self.workspace = workspace
         self.test_cmd = test_cmd
         self.test_timeout = test_timeout
         self.output_cap = output_cap
+        self.grep_timeout = grep_timeout
+        self.last_test: CommandResult | None = None
         """The most recent run_tests result, for a loop that reports whether the tests passed at the end."""
         self._handlers: dict[str, Callable[[Any], Awaitable[ToolOutcome | str]]] = {
             "list_files": self._list_files,
@@ -263,22 +275,15 @@ class Toolbox:
             found.extend(Path(dirpath) / f for f in filenames)
         return sorted(found, key=lambda p: self.workspace.relative(p))
 
-    def _read_text(self, path: str) -> tuple[Path, str]:
-        p = self.workspace.resolve(path)
-        if not p.exists():
-            raise BadPath(f"no such file {path!r}; list_files shows the files that exist")
-        if p.is_dir():
-            raise BadPath(f"{path!r} is a folder, not a file; use list_files to see what it holds")
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ToolError(f"{path!r} is too large to read ({size} bytes; the limit is {MAX_FILE_BYTES})")
-        data = p.read_bytes()
+    def _read_text(self, path: str, real: Path | None = None) -> tuple[Path, str]:
+        """A text file's real path and content: a regular file inside the workspace, not binary, UTF-8."""
+        p, data = self.workspace.read_file(path, real)
         if b"\0" in data[:8192]:
-            raise ToolError(f"{path!r} is a binary file ({size} bytes); only text files can be read")
+            raise NotText(f"{path!r} is a binary file ({len(data)} bytes); only text files can be read")
         try:
             return p, data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ToolError(f"{path!r} is not UTF-8 text (undecodable byte at offset {exc.start})") from None
+            raise NotText(f"{path!r} is not UTF-8 text (undecodable byte at offset {exc.start})") from None
 
     def _numbered(self, lines: list[str], start: int, end: int) -> list[str]:
         """Lines `start..end` with number prefixes, stopping at the output cap with a note on how to go on."""
@@ -333,48 +338,79 @@ class Toolbox:
         return "\n".join(out)
 
     async def _grep(self, args: GrepArgs) -> str:
-        try:
-            rx = re.compile(args.pattern)
-        except re.error as exc:
-            raise ToolError(f"invalid regular expression {args.pattern!r}: {exc}") from None
         top = self.workspace.resolve(args.path)
         if not top.exists():
             raise BadPath(f"no such file or folder {args.path!r}")
-
-        def search() -> tuple[list[str], int]:
-            hits: list[str] = []
-            count = 0
-            for f in [top] if top.is_file() else self._walk(top):
-                try:
-                    if f.stat().st_size > MAX_FILE_BYTES:
-                        continue
-                    data = f.read_bytes()
-                    text = data.decode("utf-8")
-                except (OSError, UnicodeDecodeError):
-                    continue
-                if b"\0" in data[:8192]:
-                    continue
-                rel = self.workspace.relative(f)
-                for n, line in enumerate(text.split("\n"), start=1):
-                    if rx.search(line):
-                        count += 1
-                        if len(hits) < MAX_GREP_HITS:
-                            hits.append(f"{rel}:{n}: {line.rstrip()[:MAX_GREP_LINE]}")
-            return hits, count
-
-        hits, count = await asyncio.to_thread(search)
+        files, skipped = await asyncio.to_thread(self._grep_files, top)
+        answer = await self._match(args.pattern, files)
+        hits, count = answer["hits"], answer["count"]
+        notes = [f"({note})" for note in skipped]
         if not hits:
-            return f"no matches for {args.pattern!r} under {args.path!r}"
+            return "\n".join([f"no matches for {args.pattern!r} under {args.path!r}", *notes])
         if count > len(hits):
             hits.append(f"... {count - len(hits)} more matches not shown; narrow the pattern or the path")
-        return cap_text("\n".join(hits), self.output_cap)[0]
+        return cap_text("\n".join([*hits, *notes]), self.output_cap)[0]
+
+    def _grep_files(self, top: Path) -> tuple[list[tuple[str, str]], list[str]]:
+        """The text of each file grep searches, by read_file's rules (a file symlinked from outside, a FIFO,
+        a device, a file too large are left out and named), and notes on what was left out."""
+        files: list[tuple[str, str]] = []
+        refused: list[str] = []
+        stopped = ""
+        total = 0
+        for f in self._walk(top) if top.is_dir() else [top]:
+            rel = self.workspace.relative(f)
+            try:
+                _, text = self._read_text(rel, top if f is top else self.workspace.resolve(rel))
+            except NotText:
+                continue  # nothing to search
+            except ToolError:
+                if f is top:
+                    raise
+                refused.append(rel)
+                continue
+            if total + len(text) > MAX_GREP_BYTES:
+                stopped = rel
+                break
+            total += len(text)
+            files.append((rel, text))
+        notes = []
+        if refused:
+            shown = ", ".join(refused[:5]) + (", ..." if len(refused) > 5 else "")
+            notes.append(f"skipped {_plural(len(refused), 'file')} that read_file refuses (not a regular file of "
+                         f"the workspace, or too large): {shown}")
+        if stopped:
+            notes.append(f"stopped before {stopped}: grep searches at most {MAX_GREP_BYTES} characters at once; "
+                         "grep a subfolder")
+        return files, notes
+
+    async def _match(self, pattern: str, files: list[tuple[str, str]]) -> dict[str, Any]:
+        """Run the regex over `files` in regex_worker, killed after `grep_timeout` seconds."""
+        request = json.dumps({"pattern": pattern, "files": files, "max_hits": MAX_GREP_HITS,
+                              "max_line": MAX_GREP_LINE}).encode("utf-8")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-I", "-S", regex_worker.__file__, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(request), self.grep_timeout)
+        except asyncio.TimeoutError:
+            raise ToolError(f"grep stopped after {self.grep_timeout:g} s: the pattern {pattern!r} takes too long on "
+                            "these files (nested repeats such as (a+)+ can backtrack without end); use a simpler "
+                            "pattern or a narrower path") from None
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        try:
+            answer = json.loads(out)
+        except ValueError:
+            raise ToolError(f"grep failed: {err.decode('utf-8', 'replace').strip()[-300:] or 'no answer'}") from None
+        if "error" in answer:
+            raise ToolError(answer["error"])
+        return answer
 
     async def _write_file(self, args: WriteFileArgs) -> ToolOutcome:
-        p = self.workspace.resolve(args.path)
-        if p.is_dir():
-            raise BadPath(f"{args.path!r} is a folder; give the path of a file")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(args.content.encode("utf-8"))
+        p = self.workspace.write_file(args.path, args.content.encode("utf-8"))
         lines = _count_lines(args.content)
         return ToolOutcome(f"wrote {_plural(lines, 'line')} to {self.workspace.relative(p)}", changed_files=True)
 
@@ -402,7 +438,7 @@ class Toolbox:
             return ToolOutcome(f"no change: 'old' and 'new' are identical; {rel} was left as it was")
         pos = text.index(old)
         updated = text[:pos] + new + text[pos + len(old):]
-        p.write_bytes(updated.encode("utf-8"))
+        self.workspace.write_file(args.path, updated.encode("utf-8"), p)
         first = text.count("\n", 0, pos) + 1
         lines = updated.split("\n")
         if lines[-1] == "":
@@ -417,6 +453,7 @@ class Toolbox:
         if not self.test_cmd.strip():  # an empty shell command "passes", which would be a lie
             raise ToolError("no test command is configured for this workspace, so run_tests cannot run")
         result = await self.workspace.run(self.test_cmd, timeout=self.test_timeout, output_cap=self.output_cap)
+        self.last_test = result
         if result.timed_out:
             status = f"tests timed out after {self.test_timeout:g}s"
         elif result.exit_code == 0:

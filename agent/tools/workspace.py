@@ -2,9 +2,13 @@
 
 Every path a tool receives goes through `Workspace.resolve`, which is the only place that decides what is
 inside: the model is a stranger typing paths, so `..`, absolute paths and symlinks that lead out are refused
-with a message the model can act on. Commands run in their own process group, so a timeout kills the
-whole tree (a test that forks a server cannot outlive it), with every secret-looking variable removed from
-the environment: a command the model writes must never print the API key into the transcript.
+with a message the model can act on. Every file a tool reads or writes goes through `read_file` /
+`write_file` here: only regular files (a FIFO would hang the read, `/dev/zero` never ends), at most
+`MAX_FILE_BYTES`, and never one hard-linked from outside (a file with more links than it had when the
+workspace was opened may be the other name of a file elsewhere). Commands run in the workspace's sandbox
+(`agent.tools.sandbox`), in their own process group, so a timeout kills the whole tree, with an
+environment built from an allow-list: a command the model writes must never print the API key into the
+transcript.
 """
 
 from __future__ import annotations
@@ -12,16 +16,22 @@ from __future__ import annotations
 import asyncio
 import codecs
 import os
-import re
+import shutil
 import signal
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.protocols import ToolErrorKind
+from agent.tools.sandbox import TMP_DIR, Sandbox, default_sandbox
 
-SECRET_NAME = re.compile(r"(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)
-"""Environment variable names that are never passed to commands (OPENAI_API_KEY, GITHUB_TOKEN, ...)."""
+MAX_FILE_BYTES = 2_000_000
+"""The largest file a tool reads or writes: the repos here are small, and a multi-megabyte file in a tool
+message (or written by one) would only drown the context and the transcript."""
+
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket", stat.S_IFLNK: "a symlink"}
 
 
 class ToolError(Exception):
@@ -61,12 +71,6 @@ class CommandResult:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0 and not self.timed_out
-
-
-def scrubbed_environ(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """A copy of the environment without API keys, tokens, secrets or passwords."""
-    source = os.environ if environ is None else environ
-    return {k: v for k, v in source.items() if not SECRET_NAME.search(k)}
 
 
 def cut_marker(count: int) -> str:
@@ -113,6 +117,20 @@ class _Capped:
         return self.head + cut_marker(cut) + self.tail[-self.tail_cap:], True
 
 
+def _hard_linked(root: Path) -> frozenset[tuple[int, int]]:
+    """The files under `root` that have more than one name now (a checkout may hold some legitimately)."""
+    found = set()
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            try:
+                info = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            if info.st_nlink > 1 and stat.S_ISREG(info.st_mode):
+                found.add((info.st_dev, info.st_ino))
+    return frozenset(found)
+
+
 def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -121,12 +139,16 @@ def _kill_group(pid: int) -> None:
 
 
 class Workspace:
-    """A root folder; paths are relative to it and may not leave it."""
+    """A root folder; paths are relative to it and may not leave it. Commands run in `sandbox` (default:
+    bwrap where it works here)."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, sandbox: Sandbox | None = None) -> None:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise ValueError(f"workspace {self.root} is not a folder")
+        self.sandbox = sandbox or default_sandbox()
+        self._linked = _hard_linked(self.root)
+        """(device, inode) of the files that already had several names when the workspace was opened."""
 
     def resolve(self, path: str) -> Path:
         """The real path `path` names inside the workspace, or a ToolError saying why it is refused."""
@@ -149,18 +171,93 @@ class Workspace:
                 raise BadPath(f"path {path!r} goes through symlink {link!r}, which points outside the workspace")
         raise BadPath(f"path {path!r} leaves the workspace")
 
+    def read_file(self, path: str, real: Path | None = None, limit: int = MAX_FILE_BYTES) -> tuple[Path, bytes]:
+        """The real path and the bytes of regular file `path` (already resolved to `real`, if given), or a
+        ToolError saying why not. Opened without following a last symlink and without blocking, then
+        checked on the open file, so nothing can be swapped in between."""
+        real = real or self.resolve(path)
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(real, flags)
+        except FileNotFoundError:
+            raise BadPath(f"no such file {path!r}; list_files shows the files that exist") from None
+        except OSError as exc:
+            raise BadPath(f"{path!r} cannot be opened: {exc.strerror}") from None
+        try:
+            info = os.fstat(fd)
+            self._check_regular(info, path, "read")
+            if info.st_size > limit:
+                raise ToolError(f"{path!r} is too large to read ({info.st_size} bytes; the limit is {limit})")
+            chunks, size = [], 0
+            while size <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - size))):
+                chunks.append(chunk)
+                size += len(chunk)
+            if size > limit:  # it grew since fstat
+                raise ToolError(f"{path!r} is too large to read (more than {limit} bytes)")
+            return real, b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def write_file(self, path: str, data: bytes, real: Path | None = None) -> Path:
+        """Write `data` as the whole content of regular file `path` (created with its folders if missing),
+        or raise a ToolError. An existing file is checked on the open file before it is truncated."""
+        real = real or self.resolve(path)
+        if len(data) > MAX_FILE_BYTES:
+            raise ToolError(f"the content for {path!r} is {len(data)} bytes; a file may hold at most "
+                            f"{MAX_FILE_BYTES} bytes: write a smaller file")
+        if real.is_dir():
+            raise BadPath(f"{path!r} is a folder; give the path of a file")
+        try:
+            self._check_regular(os.lstat(real), path, "written")  # the precise reason, before opening
+        except FileNotFoundError:
+            pass
+        real.parent.mkdir(parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(real, flags, 0o666)
+        except OSError as exc:  # a FIFO without a reader (ENXIO), a symlink swapped in (ELOOP), ...
+            raise BadPath(f"{path!r} cannot be written: {exc.strerror}") from None
+        try:
+            self._check_regular(os.fstat(fd), path, "written")
+            os.ftruncate(fd, 0)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        return real
+
+    def _check_regular(self, info: os.stat_result, path: str, verb: str) -> None:
+        if stat.S_ISDIR(info.st_mode):
+            raise BadPath(f"{path!r} is a folder, not a file; use list_files to see what it holds")
+        if not stat.S_ISREG(info.st_mode):
+            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+            raise BadPath(f"{path!r} is {kind}; only regular files can be {verb}")
+        if info.st_nlink > 1 and (info.st_dev, info.st_ino) not in self._linked:
+            raise BadPath(f"{path!r} has {info.st_nlink} hard links made since the workspace was opened; it may "
+                          f"be a file outside the workspace, so it is not {verb} (copy it to a new file instead)")
+
     def relative(self, real: Path) -> str:
         """How a resolved path is shown to the model: relative to the root, with forward slashes."""
         rel = real.relative_to(self.root).as_posix()
         return rel if rel else "."
 
     async def run(self, cmd: str, timeout: float = 60, output_cap: int = 12_000) -> CommandResult:
-        """Run `cmd` in a shell at the root; stdout and stderr merged, capped, killed as a group on timeout."""
+        """Run `cmd` in a shell at the root, in the sandbox; stdout and stderr merged, capped, killed as a
+        group on timeout."""
         start = time.monotonic()
-        proc = await asyncio.create_subprocess_shell(
-            cmd,
+        tmp = self.root / TMP_DIR
+        tmp.mkdir(exist_ok=True)
+        try:
+            return await self._run(cmd, timeout, output_cap, start)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    async def _run(self, cmd: str, timeout: float, output_cap: int, start: float) -> CommandResult:
+        proc = await asyncio.create_subprocess_exec(
+            *self.sandbox.argv(cmd, self.root),
             cwd=self.root,
-            env=scrubbed_environ(),
+            env=self.sandbox.environ(self.root),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,

@@ -9,6 +9,7 @@ input exactly and the viewer, the ordering check and the request rebuild work on
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,15 @@ from agent.events import (
     content_text,
 )
 from agent.loop.ordering import CHAT_ROLES, Unanswered, Violation, check_messages, unanswered_calls
-from agent.transcripts.transcript import Transcript, TranscriptError, TranscriptHeader, parse_jsonl, read_jsonl
+from agent.transcripts.transcript import (
+    Transcript,
+    TranscriptError,
+    TranscriptHeader,
+    message_problem,
+    open_regular,
+    parse_jsonl,
+    read_jsonl,
+)
 
 EXPECTED = 'expected agent-tui JSONL, a JSON array of chat messages, or {"messages": [...]}'
 _KINDS = {"user": "observation", "system": "note", "developer": "note", "exit": "exit"}
@@ -32,31 +41,37 @@ _KINDS = {"user": "observation", "system": "note", "developer": "note", "exit": 
 
 HEADER_PEEK = 1 << 20
 """How much of line 1 is read to tell our JSONL (a header line) from a JSON document."""
+MAX_DOCUMENT_BYTES = 512_000_000
+"""The largest JSON document (message array, trajectory) read at once; our JSONL is read line by line."""
 
 
 def open_transcript(path: Path | str) -> Transcript:
-    """Read our JSONL, a JSON message array, a {"messages": [...]} object or a mini-swe-agent trajectory."""
+    """Read our JSONL, a JSON message array, a {"messages": [...]} object or a mini-swe-agent trajectory.
+    Only regular files; anything malformed is a TranscriptError with one line saying what is wrong."""
     p = Path(path)
-    if not p.exists():
-        raise TranscriptError(f"{p}: no such file")
-    if p.is_dir():
-        raise TranscriptError(f"{p}: is a directory, not a transcript file")
-    with p.open("rb") as f:
+    with open_regular(p) as f:
         first = f.readline(HEADER_PEEK)
-        seekable = f.seekable()
-        if seekable and first.endswith(b"\n") and _is_header(first):
+        if first.endswith(b"\n") and _is_header(first):
             # Our JSONL: read line by line, never the whole text at once (big files stay on disk).
             f.seek(0)
             return read_jsonl(f, str(p), not_text=f"{p}: not a transcript: not UTF-8 text; {EXPECTED}")
-        data = None if seekable else first + f.read()  # a pipe: what was read is gone from it
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise TranscriptError(f"{p}: not a transcript: {size} bytes is too large for one JSON document "
+                                  f"(at most {MAX_DOCUMENT_BYTES}); {EXPECTED}")
+        f.seek(0)
+        raw = f.read(MAX_DOCUMENT_BYTES + 1)
+        created = os.fstat(f.fileno()).st_mtime
     try:
-        text = p.read_text(encoding="utf-8") if data is None else data.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise TranscriptError(f"{p}: not a transcript: not UTF-8 text; {EXPECTED}") from None
     if not text.strip():
         raise TranscriptError(f"{p}: empty file, not a transcript")
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise TranscriptError(f"{p}: not a transcript: JSON nested too deeply; {EXPECTED}") from None
     except json.JSONDecodeError as exc:
         # Our JSONL fails as one JSON document ("Extra data" after the header line): look at line 1 only.
         if _is_header(text.split("\n", 1)[0]):
@@ -65,7 +80,6 @@ def open_transcript(path: Path | str) -> Transcript:
             raise TranscriptError(f"{p}: not a transcript: invalid JSON at line {exc.lineno} column "
                                   f"{exc.colno}: {exc.msg}") from None
         raise TranscriptError(f"{p}: not a transcript: {EXPECTED}") from None
-    created = p.stat().st_mtime
     if isinstance(data, list):
         return transcript_from_messages(_chat_list(data, p, "item"), "json-array", {"created": created})
     if not isinstance(data, dict):
@@ -180,15 +194,16 @@ def _call_names(message: dict[str, Any]) -> dict[str, str]:
 def _is_header(line: str | bytes) -> bool:
     try:
         first = json.loads(line)
-    except ValueError:  # not JSON, or (bytes) not text
+    except (ValueError, RecursionError):  # not JSON, (bytes) not text, or nested without end
         return False
     return isinstance(first, dict) and first.get("type") == "header"
 
 
 def _chat_list(items: list[Any], p: Path, what: str) -> list[dict[str, Any]]:
     for i, m in enumerate(items):
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-            raise TranscriptError(f'{p}: not a transcript: {what} {i} is not a chat message (no "role")')
+        problem = message_problem(m)
+        if problem:
+            raise TranscriptError(f"{p}: not a transcript: {what} {i} {problem}")
     return items
 
 

@@ -21,10 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from agent.events import EVENT_ADAPTER
-from agent.tools.workspace import SECRET_NAME
 from agent.transcripts.transcript import Transcript, TranscriptHeader
 
 MARK = "[REDACTED]"
+
+SECRET_NAME = re.compile(r"(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)
+"""Environment variable names whose values are taken out of exports (OPENAI_API_KEY, GITHUB_TOKEN, ...). Only
+redaction guesses by name; commands get an allow-listed environment instead (agent.tools.sandbox)."""
 
 KEY_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")),

@@ -121,17 +121,19 @@ class RunsFound:
 
 def _kind(path: Path) -> str:
     """transcript, or why the file is not one (a key of SKIP_REASONS)."""
+    from agent.transcripts.transcript import TranscriptError, open_regular
+
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:  # a FIFO or a device named *.jsonl would never end
             if path.suffix == ".jsonl":
                 first = f.readline(1 << 20)
                 try:
                     header = json.loads(first)
-                except ValueError:
+                except (ValueError, RecursionError):
                     return "no-header"
                 return "transcript" if isinstance(header, dict) and header.get("type") == "header" else "no-header"
             head = f.read(PEEK_BYTES).lstrip()
-    except OSError:
+    except (OSError, TranscriptError):
         return "unreadable"
     if path.name.endswith(".traj.json"):
         return "transcript"
@@ -170,10 +172,10 @@ def _records(folder: Path) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     jobs = folder / "jobs"
     if jobs.is_dir():
-        for path in sorted(jobs.glob("*.json")):
+        for path in sorted(p for p in jobs.glob("*.json") if p.is_file()):  # a FIFO would hang the read
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 continue
             if isinstance(data, dict) and data.get("task") and data.get("setting"):
                 rel = data.get("transcript") or f"runs/{data['task']}__{data['setting']}__r{data.get('repeat', 1)}.jsonl"
@@ -266,16 +268,18 @@ def summarize_file(entry: RunSummary) -> RunSummary:
     """Fill an entry from its transcript without parsing it all: the header line, the last run_finished
     line (read from the file's tail), and counts of reflection notes and iterations (a byte scan). Another
     tool's file is opened whole."""
+    from agent.transcripts.transcript import TranscriptError, open_regular
+
     path = entry.path
     assert path is not None, "a run found in a folder has its path"
     if path.suffix != ".jsonl":
         return _summarize_import(entry)
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:
             first = f.readline()
             try:
                 header = json.loads(first)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested without end
                 header = None
             if not isinstance(header, dict) or header.get("type") != "header":
                 entry.error, entry.source = "not an agent-tui transcript", "transcript"
@@ -305,13 +309,16 @@ def summarize_file(entry: RunSummary) -> RunSummary:
     except OSError as exc:
         entry.error, entry.source = f"cannot read: {exc.strerror or exc}", "transcript"
         return entry
+    except TranscriptError as exc:  # replaced by a FIFO or a device since it was found
+        entry.error, entry.source = str(exc).removeprefix(f"{path}: "), "transcript"
+        return entry
     finished = None
     for line in reversed(tail.split(b"\n")):
         if _FINISHED.search(line):
             try:
                 finished = json.loads(line)
                 break
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
     entry.reflections = reflections
     if isinstance(finished, dict):

@@ -4,13 +4,21 @@ The file is JSONL: a header line, then one line per event, appended and flushed 
 ever re-written, so a file grows linearly with the run, and a process killed at any moment leaves every
 completed line readable; only the line being written can be torn, and the reader reports it instead of
 failing.
+
+Files come from anywhere, so the reader trusts nothing: only regular files are opened (a FIFO or
+/dev/urandom would never end), every chat message must have the shape the API defines (`tool_calls` a list
+of objects, ...), nesting is bounded, and values that cannot be right (a negative duration, a NaN time, a
+result whose id differs from its message's) are reported as warnings.
 """
 
 from __future__ import annotations
 
 import gc
+import io
 import json
+import math
 import os
+import stat
 import time
 import weakref
 from array import array
@@ -31,6 +39,7 @@ from agent.events import (
     ReflectionFallback,
     ReflectionNote,
     RunFinished,
+    RunStarted,
     ToolResult,
     Usage,
     add_usage,
@@ -42,6 +51,126 @@ FORMAT = "agent-tui/1"
 
 class TranscriptError(Exception):
     """A file that cannot be read as a transcript; the message names the file and what is wrong."""
+
+
+MAX_DEPTH = 64
+"""How deeply the JSON of one chat message may nest (a content of 1,000 nested lists is not a message)."""
+
+_FILE_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+               stat.S_IFSOCK: "a socket"}
+
+
+def open_regular(path: Path | str) -> IO[bytes]:
+    """`path` opened for reading in binary, if it is a regular file; else a TranscriptError saying what it
+    is. Opened without blocking and checked on the open file: a FIFO put in its place cannot hang us."""
+    p = Path(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except FileNotFoundError:
+        raise TranscriptError(f"{p}: no such file") from None
+    except OSError as exc:
+        raise TranscriptError(f"{p}: cannot be read: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise TranscriptError(f"{p}: is a directory, not a transcript file")
+        kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+        raise TranscriptError(f"{p}: is {kind}; only regular files are read")
+    raw = io.FileIO(fd, "rb", closefd=True)
+    raw.name = str(p)  # type: ignore[misc]  # not the descriptor: EventLog opens the file again by name
+    return io.BufferedReader(raw)
+
+
+def message_problem(message: Any) -> str | None:
+    """Why `message` cannot be a chat message (worded to follow its name), or None when its shape is right:
+    an object with a string `role`; `tool_calls`, when present, a list of objects whose `function` is an
+    object with a string `name`; ids strings; nesting at most MAX_DEPTH deep."""
+    if not isinstance(message, dict):
+        return "is not a chat message (not an object)"
+    if not isinstance(message.get("role"), str):
+        return 'is not a chat message (no "role")'
+    calls = message.get("tool_calls")
+    if calls is not None and not isinstance(calls, list):
+        return f'has "tool_calls" that is {_json_kind(calls)}, not a list'
+    for i, call in enumerate(calls or ()):
+        if not isinstance(call, dict):
+            return f"has tool_calls[{i}] that is {_json_kind(call)}, not an object"
+        function = call.get("function")
+        if not isinstance(function, dict):
+            return f"has tool_calls[{i}].function that is {_json_kind(function)}, not an object"
+        if not isinstance(function.get("name", ""), str):
+            return f"has tool_calls[{i}].function.name that is {_json_kind(function['name'])}, not a string"
+        if not isinstance(call.get("id", ""), (str, type(None))):
+            return f"has tool_calls[{i}].id that is {_json_kind(call['id'])}, not a string"
+    if not isinstance(message.get("tool_call_id", ""), (str, type(None))):
+        return f'has a "tool_call_id" that is {_json_kind(message["tool_call_id"])}, not a string'
+    if _deeper_than(message, MAX_DEPTH):
+        return f"nests more than {MAX_DEPTH} levels deep"
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), "a value")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether `value` nests deeper than `limit` (without recursion: it may be 100,000 deep)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = node.values()
+        elif not isinstance(node, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in node if isinstance(child, (dict, list)))
+    return False
+
+
+def event_problem(event: Event) -> str | None:
+    """Why an event that validated still cannot be part of a transcript: a message of the wrong shape."""
+    cls = event.__class__
+    if cls in (AssistantMessage, ToolResult, DriverMessage):
+        problem = message_problem(event.message)  # type: ignore[union-attr]
+        return f"its message {problem}" if problem else None
+    if cls in (RunStarted, ReflectionNote, ReflectionFallback):
+        for i, message in enumerate(event.messages):  # type: ignore[union-attr]
+            problem = message_problem(message)
+            if problem:
+                return f"messages[{i}] {problem}"
+    return None
+
+
+_COUNTS = {"iteration_started": ("request_size",), "assistant_message": ("latency_s", "ttft_s"),
+           "tool_result": ("duration_s",), "reflection_note": ("latency_s",), "run_finished": ("iterations",)}
+"""The fields of each event that hold a size, a duration or a count: never negative, never NaN."""
+
+
+def _bad_count(value: float | int | None) -> bool:
+    return value is not None and not (value >= 0 and math.isfinite(value))
+
+
+def implausible(event: Event) -> str | None:
+    """A value of `event` that cannot be right (a negative or NaN time, duration, size or count; a result
+    whose id is not its message's), or None."""
+    if _bad_count(event.ts):
+        return f"{event.type}: ts is {event.ts}"
+    if isinstance(event, IterationStarted) and event.iteration < 1:
+        return f"iteration_started: iteration is {event.iteration}"
+    if isinstance(event, ToolResult) and event.message.get("tool_call_id") != event.tool_call_id:
+        said = event.message.get("tool_call_id")
+        return f"tool_result: tool_call_id {event.tool_call_id!r} differs from its message's tool_call_id {said!r}"
+    for name in _COUNTS.get(event.type, ()):
+        if _bad_count(getattr(event, name)):
+            return f"{event.type}: {name} is {getattr(event, name)}"
+    usage = getattr(event, "usage", None)
+    for name in ("prompt_tokens", "completion_tokens"):
+        if usage is not None and _bad_count(getattr(usage, name)):
+            return f"{event.type}: usage.{name} is {getattr(usage, name)}"
+    return None
 
 
 class TranscriptHeader(BaseModel):
@@ -287,7 +416,7 @@ class TranscriptTail:
         """New events (none when nothing was appended). TranscriptError when the file shrank or was
         replaced, or a completed line is not an event."""
         try:
-            with self.path.open("rb") as f:
+            with open_regular(self.path) as f:  # replaced by a FIFO, it must not hang the app
                 if os.fstat(f.fileno()).st_size < self.offset:
                     raise TranscriptError(f"{self.path}: the file is shorter than when it was opened")
                 f.seek(self.offset)
@@ -303,6 +432,9 @@ class TranscriptTail:
                 event = EVENT_ADAPTER.validate_json(line)
             except ValidationError as exc:
                 raise TranscriptError(f"{self.path}: bad event line appended: {_first_error(exc)}") from None
+            problem = event_problem(event)
+            if problem:
+                raise TranscriptError(f"{self.path}: bad {event.type} event appended: {problem}")
             if event.__class__ is ToolResult:
                 share_content(event)
             events.append(event)
@@ -315,11 +447,18 @@ def _parse_header(line: str, source: str) -> TranscriptHeader:
         first = json.loads(line)
         if not isinstance(first, dict) or first.get("type") != "header":
             raise TranscriptError(f'{source}:1: not an agent-tui transcript header (no "type": "header")')
-        return TranscriptHeader.model_validate(first)
+        header = TranscriptHeader.model_validate(first)
     except json.JSONDecodeError as exc:
         raise TranscriptError(f"{source}:1: not an agent-tui transcript header ({exc.msg})") from None
+    except RecursionError:
+        raise TranscriptError(f"{source}:1: not an agent-tui transcript header (nested too deeply)") from None
     except ValidationError as exc:
         raise TranscriptError(f"{source}:1: not an agent-tui transcript header ({_first_error(exc)})") from None
+    if _deeper_than(first, MAX_DEPTH):
+        raise TranscriptError(f"{source}:1: the header nests more than {MAX_DEPTH} levels deep")
+    if _bad_count(header.created):
+        raise TranscriptError(f"{source}:1: the header's created time is {header.created}")
+    return header
 
 
 def _read_events(lines: Iterator[AnyStr], source: str, keep: Callable[[Event], None], warnings: list[str]) -> None:
@@ -342,6 +481,12 @@ def _read_events(lines: Iterator[AnyStr], source: str, keep: Callable[[Event], N
             except ValidationError as exc:
                 failed = (number, line, exc)
                 continue
+            problem = event_problem(event)
+            if problem:
+                raise TranscriptError(f"{source}:{number}: bad {event.type} event: {problem}")
+            odd = implausible(event)
+            if odd:
+                warnings.append(f"{source}:{number}: {odd}")
             if event.__class__ is ToolResult:
                 share_content(event)
             keep(event)
@@ -391,7 +536,7 @@ class EventLog(Sequence[Event]):
         self._offsets = offsets
         self._lengths = lengths
         self._tail: list[Event] = []
-        self._fd = os.open(path, os.O_RDONLY)
+        self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         self._closer = weakref.finalize(self, os.close, self._fd)
 
     def close(self) -> None:

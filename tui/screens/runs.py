@@ -13,8 +13,10 @@ from typing import Any, Callable
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
@@ -24,7 +26,11 @@ from agent.display.wording import plural
 from agent.transcripts.runs import RunsFound, RunSummary, discover_runs, summarize_file
 from agent.transcripts.transcript import Transcript, TranscriptError
 from tui.blocks import BOLD
+from tui.screens.results import ResultsPanel, load_settings
 from tui.widgets.runs_table import RunsTable
+
+RESULTS_MIN_SIZE = (150, 28)
+"""An ablation's results panel is shown from this terminal size (columns, lines) up."""
 
 COLUMNS = [("mark", " "), ("run", "run"), ("task", "task"), ("reflection", "setting"), ("repeat", "rep"),
            ("outcome", "outcome"), ("iterations", "iter"), ("tokens", "tokens"), ("reflections", "refl")]
@@ -79,6 +85,15 @@ class RunsScreen(Screen[None]):
     RunsScreen RunsTable {
         height: 1fr;
     }
+    RunsScreen #runs-body {
+        height: 1fr;
+    }
+    RunsScreen #runs-body > RunsTable {
+        width: 3fr;
+    }
+    RunsScreen #runs-body > ResultsPanel {
+        width: 2fr;
+    }
     """
 
     BINDINGS = [
@@ -111,7 +126,13 @@ class RunsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self._head_text(), id="runs-head")
-        yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
+        settings = load_settings(self.folder)  # an ablation's summary: its results beside the runs
+        if settings:
+            with Horizontal(id="runs-body"):
+                yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
+                yield ResultsPanel(settings, id="results")
+        else:
+            yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     @property
@@ -134,6 +155,8 @@ class RunsScreen(Screen[None]):
     def _build_table(self) -> None:
         """The columns that fit the width (the name cut with `…` at its start when needed), and the rows."""
         width = self.app.size.width or 200  # the terminal: this screen fills it
+        if any(panel.display for panel in self.query(ResultsPanel)):
+            width = width * 3 // 5  # the runs' share beside an ablation's results (the CSS's 3fr to 2fr)
         filled = {key for key in OPTIONAL if any(getattr(e, key) is not None for e in self.entries)}
         keys = [key for key, _ in COLUMNS if key not in OPTIONAL or key in filled]
         longest = max((len(e.label) for e in self.entries), default=3)
@@ -158,7 +181,9 @@ class RunsScreen(Screen[None]):
         for k, entry in enumerate(self.entries):
             table.add_row(*self._cells(k, entry), key=str(k))
 
-    def on_resize(self, event: object) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        for panel in self.query(ResultsPanel):  # the results need room: below it the runs get the whole width
+            panel.display = event.size.width >= RESULTS_MIN_SIZE[0] and event.size.height >= RESULTS_MIN_SIZE[1]
         if self.is_mounted and self.entries:
             row = self.table.cursor_row
             self._build_table()

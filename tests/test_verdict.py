@@ -1,0 +1,90 @@
+"""The verdict runs the task's original tests against the workspace's code: rewriting, shadowing or
+configuring the tests away does not pass a task, and the transcript keeps both the agent's last run_tests
+and the verdict."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agent.run.runner import RunOptions, build_run
+from agent.tools.suites import find_task
+from agent.tools.tasks import verdict_folder
+from agent.transcripts.importers import open_transcript
+
+from tests.conftest import call, collect, reply, write_script
+
+CHEATS = {
+    "rewrite": [call("c1", "write_file", path="test_quicksort.py", content="def test_ok():\n    assert True\n")],
+    "conftest": [call("c1", "write_file", path="conftest.py",
+                      content="import pytest\n\ndef pytest_collection_modifyitems(items):\n"
+                              "    for item in items:\n        item.add_marker(pytest.mark.skip)\n")],
+    "ini": [call("c1", "write_file", path="pytest.ini", content="[pytest]\naddopts = --ignore=test_quicksort.py\n"),
+            call("c1b", "write_file", path="test_ok.py", content="def test_ok():\n    pass\n")],
+}
+
+
+@pytest.mark.parametrize("cheat", sorted(CHEATS))
+async def test_a_cheating_agent_fails_the_verdict(cheat: str, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "script.json", [
+        reply("Make the tests pass.", *CHEATS[cheat]),
+        reply("Run them.", call("c2", "run_tests")),
+        reply("Done.", call("c3", "finish", summary="the tests pass")),
+    ])
+    out = tmp_path / "run.jsonl"
+    run = build_run(RunOptions(task="quicksort", script=script, out=out, reflection="off"))
+    events = await collect(run)
+    done = events[-1]
+    assert done.last_run_tests is True  # what the agent saw in its workspace
+    assert done.tests_passed is False and done.verdict == "pristine"  # what the task's own tests say
+    assert "test_keeps_duplicates" in done.test_output
+    warnings = [e.text for e in events if e.type == "notice" and e.level == "warning"]
+    assert warnings == ["the workspace's tests passed, but the task's original tests fail against its code: "
+                        "were the tests changed?"]
+    recorded = open_transcript(out)
+    last = [e for e in recorded.events if e.type == "run_finished"][-1]
+    assert (last.last_run_tests, last.tests_passed, last.verdict) == (True, False, "pristine")
+    assert recorded.header.settings["verdict_cmd"] == find_task("quicksort").verdict_cmd
+    if cheat == "rewrite":  # the agent's workspace is left as it made it
+        assert "assert True" in (run.workspace / "test_quicksort.py").read_text()
+
+
+async def test_a_real_fix_passes_the_verdict_without_a_notice(tmp_path: Path) -> None:
+    run = build_run(RunOptions(task="quicksort", out=tmp_path / "run.jsonl", reflection="off"))
+    events = await collect(run)
+    done = events[-1]
+    assert (done.last_run_tests, done.tests_passed, done.verdict) == (True, True, "pristine")
+    assert not [e for e in events if e.type == "notice" and e.level == "warning"]
+
+
+async def test_a_workspace_that_is_no_task_is_judged_by_its_own_tests(tmp_path: Path) -> None:
+    work = tmp_path / "ws"
+    work.mkdir()
+    (work / "test_x.py").write_text("def test_x():\n    assert True\n")
+    script = write_script(tmp_path / "script.json", [reply("Done.", call("c1", "finish", summary="nothing to do"))])
+    run = build_run(RunOptions(task=None, workspace=work, goal="g", test_cmd=find_task("quicksort").test_cmd,
+                               script=script, out=tmp_path / "run.jsonl", reflection="off"))
+    done = (await collect(run))[-1]
+    assert (done.last_run_tests, done.tests_passed, done.verdict) == (None, True, "workspace")
+
+
+def test_the_verdict_folder_puts_back_tests_replaced_by_links_or_folders(tmp_path: Path) -> None:
+    task = find_task("quicksort")
+    work = tmp_path / "ws"
+    work.mkdir()
+    (work / "quicksort.py").write_text("mine\n")
+    os.symlink("/etc/hostname", work / "test_quicksort.py")
+    (work / "__pycache__").mkdir()
+    (work / "__pycache__" / "x.pyc").write_bytes(b"stale")
+    folder = verdict_folder(task, work)
+    try:
+        assert (folder / "test_quicksort.py").read_bytes() == task.files["test_quicksort.py"]
+        assert not (folder / "test_quicksort.py").is_symlink()
+        assert (folder / "quicksort.py").read_text() == "mine\n"
+        assert not (folder / "__pycache__").exists()
+    finally:
+        shutil.rmtree(folder)
+    assert (work / "test_quicksort.py").is_symlink()  # the workspace itself is untouched
