@@ -8,6 +8,7 @@ the stream alone, without storing the whole list again at every step.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated, Any, ClassVar, Literal, Union
 
@@ -18,6 +19,8 @@ ReflectionMode = Literal["off", "system", "user", "assistant"]
 
 FinishReason = Literal["finished", "max_steps", "provider_error", "context_length", "cancelled", "error"]
 """Why a run stopped."""
+EXIT_2_REASONS: tuple[FinishReason, ...] = ("provider_error", "error", "context_length")
+"""Runs that ended because of the endpoint or the driver, not the agent: exit 2 with the reason on stderr."""
 
 
 class Usage(BaseModel):
@@ -304,3 +307,34 @@ def apply_event(history: list[dict[str, Any]], event: Event) -> None:
     if dropped:
         del history[max(0, len(history) - dropped):]
     history.extend(appended_messages(event))
+
+
+def content_text(content: Any) -> str:
+    """The text of a message's `content`, whatever shape it has (string, list of parts, None, other)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts: list[str] = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict):
+                if isinstance(part.get("text"), str):
+                    parts.append(part["text"])
+                elif part.get("type") in ("image_url", "image", "input_image"):
+                    parts.append("[image]")
+                else:
+                    parts.append(_dump_json(part))
+            else:
+                parts.append(str(part))
+        return "\n".join(parts)
+    return _dump_json(content)
+
+
+def _dump_json(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)

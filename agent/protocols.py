@@ -1,16 +1,21 @@
 """The shared vocabulary of the engine: what a model, a reflector and a tool hand back, and the two ways
 out of a normal iteration.
 
-A leaf module (it imports only `agent.events`): the loop, the request step, reflection and the tools all
-import from here, so none of them needs another to describe what they exchange.
+A leaf module (at run time it imports only `agent.events`): the loop, the request step, reflection, the
+tools and the front ends all import from here, so none of them needs another to describe what they exchange.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Literal, Protocol
 
-from agent.events import Completion, Event, FinishReason, ReflectionMode, ReflectionNote, ToolResult
+from agent.events import Completion, Event, FinishReason, ReflectionMode, ReflectionNote, RunFinished, ToolResult
+
+if TYPE_CHECKING:
+    from agent.loop.control import RunControl
+    from agent.transcripts.transcript import TranscriptHeader
 
 ToolErrorKind = Literal["unknown_tool", "malformed_arguments", "bad_path", "edit_not_applied", "tool_failed"]
 """Why a tool call came back as an error; reflection names it in its evidence."""
@@ -97,4 +102,17 @@ class Reflector(Protocol):
     def role_refused(self, error: StopRun, note: ReflectionNote, role: str) -> RoleFallback | None:
         """When `error` is the endpoint refusing `note` as a `role` message: remember it, and give the
         note in the next role. None when the error is anything else."""
+        ...
+
+
+class RunHandle(Protocol):
+    """A recorded run as a front end drives it (`agent.run.runner.Run`): the app, the tests' fake run."""
+
+    header: TranscriptHeader
+    path: Path | None
+    control: RunControl
+    finished: RunFinished | None
+
+    def events(self, transient: bool = False) -> AsyncIterator[Event]:
+        """Drive the run and yield its events; `transient` adds those meant for live display only."""
         ...

@@ -15,7 +15,8 @@ Then, each in a fresh subprocess, with the same harness for both apps:
 
 - first screen: from just before the subprocess is spawned to the app ready and painted (headless, via
   `App.run_test` at 140x45, then `pilot.pause()`), so it includes interpreter start-up, imports, reading and
-  parsing the file. Ours: `agent.transcripts.importers.open_transcript` + `tui.app.AgentTuiApp` on a `tui.screens.transcript.TranscriptScreen`; the peer:
+  parsing the file. Ours: `agent.transcripts.importers.open_transcript` + `tui.app.AgentTuiApp` on a
+  `tui.screens.transcript.TranscriptScreen`; the peer:
   `minisweagent.run.utilities.inspector.TrajectoryInspector([path])`;
 - peak RSS of that process (VmHWM, read after the key presses below);
 - step, expand, j: the mean over 30 presses of the whole path from a key event posted to the app to the
@@ -25,11 +26,16 @@ Then, each in a fresh subprocess, with the same harness for both apps:
   collapsed iteration (the peer has none); j is our cursor down (the peer's j starts an animated scroll,
   not comparable, so it is not shown).
 
-Whole process (unless --no-pty): `agent-tui open FILE` and `mini-extra inspector FILE.traj.json` run in a
-real pseudo-terminal of 140x45; "pty first screen" is spawn to the first frame that shows the transcript
-(ours: the start block's goal; the peer: its "Step 1/" title), then `q` is sent, and "pty whole" is spawn to
-the process exited, with its peak RSS (VmHWM, read until it exits). Both include each CLI's own start-up
-(ours parses its argument table; the peer's `mini-extra` dispatches through typer and prints a banner).
+Whole process, the figure to compare: `agent-tui open FILE --snapshot OUT.svg`, from spawn to the SVG written
+(interpreter start-up, imports, reading the file, the first screen rendered headless, the SVG export), beside `mini-extra inspector FILE.traj.json` in a real pseudo-terminal of 140x45 from spawn
+to the first frame that shows its transcript (its "Step 1/" title): both whole processes, both to the first
+screen of the same run. Printed last, with their ratio.
+
+Real terminal (unless --no-pty): `agent-tui open FILE` and `mini-extra inspector FILE.traj.json` in a
+pseudo-terminal of 140x45; "pty first screen" is spawn to the first frame that shows the transcript (ours: the
+start block's goal; the peer: its "Step 1/" title), then `q` is sent, and "pty whole" is spawn to the process
+exited, with its peak RSS (VmHWM, read until it exits). Both include each CLI's own start-up (ours parses its
+argument table; the peer's `mini-extra` dispatches through typer and prints a banner).
 
 Each app is run once untimed first, and the children may write bytecode (PYTHONDONTWRITEBYTECODE is dropped
 for them): the peer is an installed package with compiled modules, this tree is not, and compiling our
@@ -325,6 +331,28 @@ def run_pty(argv: list[str], marker: bytes, timeout: float = 60.0) -> dict[str, 
     return {"pty_first_s": first, "pty_whole_s": whole, "pty_rss_mb": rss or 0.0}
 
 
+def run_snapshot(cli: str, path: Path, out: Path) -> dict[str, float]:
+    """Whole process: spawn `agent-tui open FILE --snapshot OUT.svg` to the SVG written (it appears whole:
+    written beside, then renamed); the process's own exit after that is not counted."""
+    if out.exists():
+        out.unlink()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([cli, "open", str(path), "--snapshot", str(out), "--size", f"{SIZE[0]}x{SIZE[1]}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=child_env())
+    written = None
+    while written is None and time.perf_counter() - t0 < 600:
+        if out.exists():
+            written = time.perf_counter() - t0
+        elif proc.poll() is not None:
+            break
+        else:
+            time.sleep(0.002)
+    _, err = proc.communicate(timeout=600)
+    if written is None or proc.returncode != 0:
+        raise RuntimeError(f"agent-tui open --snapshot failed: {err[-2000:]}")
+    return {"snapshot_s": written}
+
+
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for key in runs[0]:
@@ -365,6 +393,9 @@ def main() -> None:
             traj = to_trajectory(path, folder / f"synthetic-{n}.traj.json")
             # The two apps take turns, run by run, so that a change in the machine's load touches both.
             jobs = {"agent-tui": [lambda: run_child(ours_code, path)]}
+            if ours_cli:
+                svg = folder / f"synthetic-{n}.svg"
+                jobs["agent-tui"].append(lambda: run_snapshot(ours_cli, path, svg))
             if not args.no_pty and ours_cli:
                 jobs["agent-tui"].append(lambda: run_pty([ours_cli, "open", str(path)], b"Make the tests pass."))
             if peer:
@@ -402,6 +433,20 @@ def main() -> None:
     for app, n, _, r in rows:
         print(f"({app} at {n:,} iterations: an unbound key, key→screen, {r['overhead_ms']:.2f} ms; "
               f"{r['widgets']} widgets on screen)")
+    by_size: dict[int, dict[str, dict[str, float]]] = {}
+    for app, n, _, r in rows:
+        by_size.setdefault(n, {})[app] = r
+    if any("snapshot_s" in apps.get("agent-tui", {}) for apps in by_size.values()):
+        print()
+        print("whole process, spawn to first screen (medians): agent-tui `open FILE --snapshot OUT.svg` to the SVG "
+              "written;")
+        print("mini-swe-agent `mini-extra inspector FILE.traj.json` in a pseudo-terminal to its first screen drawn")
+        print(f"{'iterations':>10}  {'agent-tui --snapshot':>20}  {'mini-swe-agent inspector':>24}  {'ratio':>6}")
+        for n, apps in by_size.items():
+            ours = apps.get("agent-tui", {}).get("snapshot_s")
+            peer_first = apps.get("mini-swe-agent", {}).get("pty_first_s")
+            ratio = f"{ours / peer_first:.2f}x" if ours and peer_first else "—"
+            print(f"{n:>10,}  {fmt(ours, 's', 3):>20}  {fmt(peer_first, 's', 3):>24}  {ratio:>6}")
     if not peer:
         why = "--no-peer" if args.no_peer else "mini-swe-agent is not installed (pip install mini-swe-agent)"
         print(f"peer columns skipped: {why}")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
 from agent.events import Event
+from agent.loop.control import RunControl
 
 DATA = Path(__file__).parent / "data"
 
@@ -40,3 +42,18 @@ def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OPENAI_API_KEY", "TOGETHER_API_KEY", "XAI_API_KEY", "GROQ_API_KEY", "OPENROUTER_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AGENT_TUI_LOCAL_MODEL", "off")  # nor the local model a developer may have set up
+
+
+async def until(control: RunControl, condition: Callable[[], bool], timeout: float = 60) -> None:
+    """Wait until `condition()` holds, checking it whenever the run control changes (the loop parks, a step
+    is taken); a run that never gets there fails after `timeout` seconds (each iteration may run the task's
+    tests, which is slow on a busy machine)."""
+    changed = asyncio.Event()
+    control.subscribe(changed.set)
+    try:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await changed.wait()
+                changed.clear()
+    finally:
+        control.unsubscribe(changed.set)

@@ -332,7 +332,8 @@ def test_progress_redraws_one_line_on_a_terminal() -> None:
 def test_the_ablate_command_plugs_into_a_subcommand_parser(tmp_path: Path, capsys) -> None:
     import argparse
 
-    from agent.run.ablate import add_ablate_parser, cmd_ablate
+    from agent.run.ablate import cmd_ablate
+    from agent.run.flags import add_ablate_parser
 
     parser = argparse.ArgumentParser(prog="agent-tui")
     sub = parser.add_subparsers(dest="command")

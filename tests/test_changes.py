@@ -10,7 +10,7 @@ from agent.run.runner import RunOptions, build_run
 from agent.tools import changes
 from agent.tools.changes import ChangeTracker
 from agent.tools.workspace import Workspace
-from agent.transcripts.transcript import load_transcript
+from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect, reply, write_script
 
 
@@ -60,7 +60,7 @@ async def test_a_run_records_what_each_iteration_changed(tmp_path: Path) -> None
     out = tmp_path / "run.jsonl"
     run = build_run(RunOptions(task="quicksort", script=script, out=out, reflection="off"))
     await collect(run)
-    transcript = load_transcript(out)
+    transcript = open_transcript(out)
     assert transcript.header.workspace == str(run.workspace) and Path(transcript.header.workspace).is_dir()
     changed = [e for e in transcript.events if isinstance(e, WorkspaceChanged)]
     assert [e.iteration for e in changed] == [2]  # reading and finishing change nothing

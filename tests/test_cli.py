@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent.run import cli
-from agent.transcripts.transcript import load_transcript
+from agent.run.headless import EventPrinter
+from agent.transcripts.importers import open_transcript
 from tests.conftest import DATA, call, reply, write_script
 
 
@@ -86,7 +87,7 @@ def test_replay_reports_divergence_or_match(tmp_path: Path, capsys: pytest.Captu
                             str(first), "--out", str(tmp_path / "second.jsonl")], capsys)
     assert code == 0
     assert "replay: every request matched the recorded run" in out  # pytest's own durations aside
-    replayed = load_transcript(tmp_path / "second.jsonl")
+    replayed = open_transcript(tmp_path / "second.jsonl")
     assert replayed.header.provider == "replay"
 
 
@@ -108,7 +109,7 @@ def test_event_printer_folds_long_results_around_the_cause() -> None:
     lines = [f"line {i}" for i in range(50)]
     lines[25] = "E   SyntaxError: '(' was never closed"
     text = "\n".join(lines)
-    cli.EventPrinter(buf).show(ToolResult(iteration=1, tool_call_id="c", name="run_tests", content=text,
+    EventPrinter(buf).show(ToolResult(iteration=1, tool_call_id="c", name="run_tests", content=text,
                                           message={"role": "tool", "tool_call_id": "c", "content": text}))
     shown = buf.getvalue()
     assert "│ line 0\n" in shown and "│ line 49\n" in shown
@@ -121,7 +122,7 @@ def test_event_printer_caps_what_the_model_and_tools_wrote() -> None:
     from agent.events import AssistantMessage, DriverMessage, Notice, RunFinished, ToolResult
 
     buf = io.StringIO()
-    printer = cli.EventPrinter(buf)
+    printer = EventPrinter(buf)
     huge = "\x1b]0;owned\x07" + "y" * 5_000_000
     many = "\n".join(["z" * 100_000] * 100)
     for text in (huge, many):

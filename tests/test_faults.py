@@ -16,7 +16,7 @@ import pytest
 from agent.events import AssistantMessage, DriverMessage, Notice, RunFinished, ToolResult
 from agent.run import cli
 from agent.run.runner import RunOptions, build_run
-from agent.transcripts.transcript import load_transcript
+from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect
 from tests.loopback import LoopbackServer
 
@@ -71,7 +71,7 @@ def test_a_200_that_is_not_json_ends_with_a_provider_error(tmp_path: Path, capsy
     _, err = capsys.readouterr()
     assert code == 2
     assert f"answered HTTP 200 with {said}" in one_line_error(err) and "check --base-url" in err
-    finished = load_transcript(out).finished
+    finished = open_transcript(out).finished
     assert finished is not None and finished.reason == "provider_error" and finished.iterations == 2
 
 
@@ -87,7 +87,7 @@ def test_a_context_length_error_exits_2_saying_what_to_change(tmp_path: Path, ca
     _, err = capsys.readouterr()
     line = one_line_error(err)
     assert code == 2 and text in line and "lower --max-steps, or use a model with a longer context" in line
-    assert load_transcript(out).finished.reason == "context_length"
+    assert open_transcript(out).finished.reason == "context_length"
 
 
 # --- a stream that breaks -----------------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def test_a_stream_reset_midway_is_sent_again_from_the_start(tmp_path: Path) -> N
     assert "stream restart 1 of 2" in restart
     assert len(server.requests) == len(SCRIPT) + 1 and server.requests[1] == server.requests[2]
     # the reply kept is the whole second one, once: nothing of the broken attempt
-    replies = [e.message for e in load_transcript(run.path).events if isinstance(e, AssistantMessage)]
+    replies = [e.message for e in open_transcript(run.path).events if isinstance(e, AssistantMessage)]
     assert [r["tool_calls"] for r in replies] == [m["tool_calls"] for m in SCRIPT]
     assert [r["content"] for r in replies] == [m["content"] for m in SCRIPT]
 
@@ -118,7 +118,7 @@ def test_a_stream_that_keeps_breaking_ends_with_a_named_error(tmp_path: Path,
     assert code == 2 and len(server.requests) == 2  # one restart: the budget of --max-retries 1
     assert "broke off its streamed reply" in line and "(the connection failed: ReadError)" in line
     assert "stream restart 1 of 1" in printed
-    assert load_transcript(out).finished.reason == "provider_error"
+    assert open_transcript(out).finished.reason == "provider_error"
 
 
 def test_a_stream_without_a_finish_reason_is_broken_too(tmp_path: Path) -> None:

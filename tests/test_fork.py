@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from agent.events import AssistantMessage, Notice, ReflectionNote, RunFinished, ToolResult
-from agent.models.presets import UsageError
+from agent.events import AssistantMessage, Notice, ReflectionNote, RunFinished
 from agent.reflection.reflector import frame
 from agent.run import cli
 from agent.run.fork import ForkSpec, build_fork

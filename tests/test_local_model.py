@@ -14,7 +14,7 @@ import pytest
 
 from agent.run import cli
 from agent.events import AssistantMessage, RunFinished, ToolResult
-from agent.transcripts.transcript import load_transcript
+from agent.transcripts.importers import open_transcript
 
 pytestmark = pytest.mark.local_model
 
@@ -48,7 +48,7 @@ def test_a_short_session_against_the_real_model(gguf: Path, tmp_path: Path,
                      "--max-steps", "3", "--reflection", "off", "--out", str(out)])
     printed, err = capsys.readouterr()
     assert code in (0, 1), err  # tests pass or not: the model's skill is not what is tested
-    transcript = load_transcript(out)
+    transcript = open_transcript(out)
     done = transcript.events[-1]
     assert isinstance(done, RunFinished) and done.reason in ("finished", "max_steps"), done.detail
     answers = [e for e in transcript.events if isinstance(e, AssistantMessage)]

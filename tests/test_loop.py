@@ -15,8 +15,8 @@ from agent.events import (
 )
 from agent.loop.ordering import check_messages
 from agent.run.runner import RunOptions, build_run
-from agent.transcripts.transcript import load_transcript
-from tests.conftest import call, collect, reply, write_script
+from agent.transcripts.importers import open_transcript
+from tests.conftest import call, collect, reply, until, write_script
 
 
 def start_consuming(run) -> tuple[list, asyncio.Task]:
@@ -30,13 +30,10 @@ def start_consuming(run) -> tuple[list, asyncio.Task]:
     return seen, asyncio.create_task(consume())
 
 
-async def parked_after(run, seen: list, iterations: int, timeout: float = 30) -> None:
+async def parked_after(run, seen: list, iterations: int) -> None:
     """Wait until `iterations` assistant messages arrived and the loop waits for the next step."""
-    async def parked() -> None:
-        while not (run.control.waiting and sum(isinstance(e, AssistantMessage) for e in seen) == iterations):
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(parked(), timeout)
+    await until(run.control, lambda: run.control.waiting
+                and sum(isinstance(e, AssistantMessage) for e in seen) == iterations)
 
 
 def options(tmp_path: Path, **kw) -> RunOptions:
@@ -56,7 +53,7 @@ async def test_quicksort_demo_fixes_the_bug_and_keeps_order(tmp_path: Path) -> N
     starts = [e for e in events if isinstance(e, IterationStarted)]
     assert [len(b["messages"]) for b in run.server.requests] == [s.request_size for s in starts]
     # the transcript on disk rebuilds the exact last request
-    transcript = load_transcript(run.path)
+    transcript = open_transcript(run.path)
     last = starts[-1].iteration
     assert transcript.request_at(last)[0] == run.server.requests[-1]["messages"]
 
@@ -116,14 +113,14 @@ async def test_provider_error_ends_the_run_and_says_why(tmp_path: Path) -> None:
     assert isinstance(done, RunFinished) and done.reason == "provider_error"
     assert "HTTP 400" in done.detail and "no reply left" in done.detail
     # the completed iteration is on disk
-    transcript = load_transcript(run.path)
+    transcript = open_transcript(run.path)
     assert len(transcript.iterations) == 2 and transcript.iterations[0].results[0].tool_call_id == "c1"
 
 
 async def test_step_mode_runs_exactly_one_iteration_per_step(tmp_path: Path) -> None:
     run = build_run(options(tmp_path, task="quicksort", step_mode="step"))
     seen, task = start_consuming(run)
-    await asyncio.sleep(0.05)
+    await parked_after(run, seen, 0)
     assert not any(isinstance(e, IterationStarted) for e in seen)  # parked before iteration 1
     run.control.step()
     run.control.step()  # two quick presses: queued, not merged
@@ -141,7 +138,7 @@ async def test_cancelling_leaves_a_complete_transcript(tmp_path: Path) -> None:
     await parked_after(run, seen, 2)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    transcript = load_transcript(run.path)
+    transcript = open_transcript(run.path)
     assert transcript.warnings == []
     assert isinstance(transcript.events[0], RunStarted) or transcript.events[0].type == "notice"
     assert len(transcript.iterations) == 2

@@ -25,9 +25,9 @@ from agent.events import (
 )
 from agent.loop.ordering import check_messages
 from agent.models.profiles import PROFILES, resolve_profile
-from agent.run.runner import RunOptions, build_run
+from agent.run.runner import RunOptions, build_run, run_options
 from agent.models.textcalls import render_text_call
-from agent.transcripts.transcript import load_transcript
+from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect, reply
 from tests.loopback import LoopbackServer
 
@@ -107,7 +107,7 @@ def test_text_tool_calls_against_a_llamacpp_like_endpoint(tmp_path: Path, capsys
     assert code == 0, err
     assert "(parsed from text)" in printed and "tests pass" in printed
     assert cli.main(["check", str(out)]) == 0
-    transcript = load_transcript(out)
+    transcript = open_transcript(out)
     answers = [e for e in transcript.events if isinstance(e, AssistantMessage)]
     assert len(answers) == 5 and all(a.parsed_from_text and a.tool_call_mode == "text" for a in answers)
     assert [c["id"] for a in answers for c in a.message["tool_calls"]] == [f"call_{n:04d}" for n in range(1, 6)]
@@ -168,7 +168,7 @@ def test_ollama_like_stream_without_index_or_ids(tmp_path: Path) -> None:
     deltas = [e for e in events if isinstance(e, AssistantDelta)]
     assert deltas and all(d.iteration >= 1 for d in deltas)
     assert not any(ollama_refusals(0, b) for b in server.requests)  # "" from the start: the preset knows
-    assert check_messages(load_transcript(run.path).messages()) == []
+    assert check_messages(open_transcript(run.path).messages()) == []
 
 
 def test_ollama_null_refusal_is_adapted_once(tmp_path: Path) -> None:
@@ -232,7 +232,7 @@ def test_mistral_like_ids(tmp_path: Path, model: str, adapted: bool) -> None:
     answered = [b for b in server.requests if not mistral_refusals(0, b)]
     assert len(answered) == len(SCRIPT)
     # the transcript keeps the provider's ids; only the wire form maps them
-    transcript = load_transcript(run.path)
+    transcript = open_transcript(run.path)
     assert transcript.messages()[2]["tool_calls"][0]["id"] == "call_qs01a"
     if not adapted:
         assert transcript.header.settings["profile"]["id_style"] == "mistral9"
@@ -259,7 +259,7 @@ def test_openai_reasoning_models_take_developer(tmp_path: Path, monkeypatch, mod
     assert finished(events).tests_passed, finished(events).detail
     assert server.requests[-1]["messages"][0]["role"] == first_role
     assert sum("sending system messages as developer" in t for t in notices(events)) == int(adapted)
-    assert load_transcript(run.path).messages()[0]["role"] == "system"  # the history is canonical
+    assert open_transcript(run.path).messages()[0]["role"] == "system"  # the history is canonical
 
 
 # --- vLLM: no tool parser, or the wrong one --------------------------------------------------------------
@@ -307,7 +307,7 @@ def test_401_is_one_line_naming_provider_key_and_base_url(tmp_path: Path, monkey
     _, err = capsys.readouterr()
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "openai" in err and "OPENAI_API_KEY" in err and url in err and "HTTP 401" in err
-    assert load_transcript(out).events[-1].reason == "provider_error"  # the transcript is complete
+    assert open_transcript(out).events[-1].reason == "provider_error"  # the transcript is complete
 
 
 def test_404_model_names_the_model_and_suggests_the_flag(tmp_path: Path, capsys) -> None:
@@ -331,7 +331,7 @@ def test_sdk_retries_then_success_and_the_wait_is_shown(tmp_path: Path, status: 
     [wait] = [e for e in events if isinstance(e, Notice) and "retrying" in e.text]
     assert wait.text == f"HTTP {status}: retrying in 0.0 s (SDK retry 1 of 2)"
     assert wait.level == "warning" and wait.iteration == 1
-    assert any(n.text == wait.text for n in load_transcript(run.path).events if isinstance(n, Notice))
+    assert any(n.text == wait.text for n in open_transcript(run.path).events if isinstance(n, Notice))
 
 
 def test_retries_used_up_end_the_run_with_the_transcript_kept(tmp_path: Path) -> None:
@@ -343,7 +343,7 @@ def test_retries_used_up_end_the_run_with_the_transcript_kept(tmp_path: Path) ->
     done = finished(events)
     assert done.reason == "provider_error" and "rate-limiting (HTTP 429)" in done.detail
     assert len(server.requests) == 2 and sum("SDK retry 1 of 1" in t for t in notices(events)) == 1
-    assert load_transcript(run.path).events[-1].reason == "provider_error"
+    assert open_transcript(run.path).events[-1].reason == "provider_error"
 
 
 def test_timeouts_are_retried_by_the_sdk_then_reported(tmp_path: Path) -> None:
@@ -362,7 +362,7 @@ def test_context_length_ends_the_run_with_that_status(tmp_path: Path) -> None:
         events = asyncio_run(collect(run))
     done = finished(events)
     assert done.reason == "context_length" and "maximum context length" in done.detail and done.iterations == 3
-    transcript = load_transcript(run.path)
+    transcript = open_transcript(run.path)
     assert transcript.events[-1].reason == "context_length" and check_messages(transcript.messages()) == []
 
 
@@ -418,7 +418,7 @@ def test_offline_scripted_model_streams_when_asked(tmp_path: Path) -> None:
     assert finished(events).tests_passed
     assert all(b["stream"] for b in run.server.requests)
     assert any(isinstance(e, AssistantDelta) for e in events)
-    assert load_transcript(run.path).header.settings["stream"] is True
+    assert open_transcript(run.path).header.settings["stream"] is True
 
 
 # --- profiles and flags -------------------------------------------------------------------------------------
@@ -444,7 +444,7 @@ def test_flags_reach_the_profile_and_the_header(tmp_path: Path) -> None:
          "--assistant-content", "empty", "--no-parallel-tool-calls", "--tool-choice", "required",
          "--tool-call-ids", "mistral9", "--max-retries", "0", "--timeout", "30", "--temperature", "0.1",
          "--reflection", "off", "--out", str(tmp_path / "r.jsonl")])
-    opts = cli.run_options(args)
+    opts = run_options(args)
     assert (opts.tool_calls, opts.stream, opts.assistant_content, opts.parallel_tool_calls, opts.tool_choice,
             opts.tool_call_ids, opts.max_retries, opts.timeout) == ("text", False, "empty", False, "required",
                                                                      "mistral9", 0, 30.0)
@@ -541,7 +541,7 @@ def test_credentials_in_the_base_url_are_used_and_recorded_masked(tmp_path: Path
     path, auth = server.seen[0]  # used: the query goes with each request, user:password as basic auth
     assert path == "/v1/chat/completions?api_key=qk-s3cret"
     assert auth == "Basic " + base64.b64encode(b"alice:pw-s3cret").decode()
-    assert load_transcript(out).header.base_url == f"http://***@127.0.0.1:{port}/v1?api_key=***"
+    assert open_transcript(out).header.base_url == f"http://***@127.0.0.1:{port}/v1?api_key=***"
     assert "s3cret" not in out.read_text() + printed + err
 
 

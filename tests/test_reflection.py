@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +38,8 @@ from agent.reflection.reflector import (
 )
 from agent.run.runner import RunOptions, build_run
 from agent.protocols import ToolOutcome
-from agent.transcripts.transcript import load_transcript
-from tests.conftest import call, collect, reply, write_script
+from agent.transcripts.importers import open_transcript
+from tests.conftest import call, collect, reply, until, write_script
 
 QS_EDIT = call("e1", "edit_file", path="quicksort.py",
                old="    larger = [x for x in items if x > pivot]\n    return quicksort(smaller) + [pivot] + quicksort(larger)\n",
@@ -70,7 +69,7 @@ def assert_requests_clean(requests: list[dict[str, Any]]) -> None:
 
 def assert_transcript_exact(run: Any, events: list) -> None:
     """The transcript on disk rebuilds every request that was answered, exactly."""
-    transcript = load_transcript(run.path)
+    transcript = open_transcript(run.path)
     numbers = list(dict.fromkeys(e.iteration for e in events if isinstance(e, IterationStarted)))
     answered = [b for b in run.server.requests if not b.get("_refused")]
     assert len(answered) == len(numbers)
@@ -229,7 +228,7 @@ async def test_quicksort_demo_notes_the_failing_run_after_the_batch(tmp_path: Pa
     assert_requests_clean(run.server.requests)
     assert_transcript_exact(run, events)
     assert isinstance(events[-1], RunFinished) and events[-1].tests_passed is True
-    transcript = load_transcript(run.path)
+    transcript = open_transcript(run.path)
     assert transcript.iterations[1].reflection is not None
     assert transcript.iterations[1].reflection.triggers[0].kind == "tests_failed"
     assert transcript.usage.prompt_tokens == sum(b.prompt_tokens for b in
@@ -378,7 +377,7 @@ async def test_system_refused_past_the_first_falls_back_to_user(tmp_path: Path, 
     assert len(refused) == 1
     assert_requests_clean(run.server.requests)  # the refused request too
     assert_transcript_exact(run, events)
-    transcript = load_transcript(run.path)
+    transcript = open_transcript(run.path)
     assert transcript.iterations[1].fallbacks[0].to_role == "user"
     assert transcript.messages()[: len(run.server.requests[-1]["messages"])] == run.server.requests[-1]["messages"]
 
@@ -412,7 +411,7 @@ async def test_every_role_refused_drops_the_note_and_stops_reflecting(tmp_path: 
     assert run.loop.reflector.disabled
     assert_requests_clean(run.server.requests)
     assert_transcript_exact(run, events)
-    assert not any("[reflection on" in str(m.get("content")) for m in load_transcript(run.path).messages())
+    assert not any("[reflection on" in str(m.get("content")) for m in open_transcript(run.path).messages())
 
 
 async def test_another_400_after_a_note_is_not_a_fallback(tmp_path: Path, monkeypatch) -> None:
@@ -454,7 +453,7 @@ async def test_loopback_endpoint_refusing_a_late_system_message(tmp_path: Path) 
     for body in server.requests:  # every request sent, the refused one included
         assert check_messages(body["messages"]) == []
     answered = [b for b in server.requests if refuse(0, b) is None]
-    transcript = load_transcript(run.path)
+    transcript = open_transcript(run.path)
     numbers = list(dict.fromkeys(e.iteration for e in events if isinstance(e, IterationStarted)))
     assert [transcript.request_at(n)[0] for n in numbers] == [b["messages"] for b in answered]
 
@@ -487,11 +486,7 @@ async def test_live_toggle_takes_effect_from_the_next_iteration(tmp_path: Path) 
 
     async def step_and_wait(n: int) -> None:
         run.control.step()
-        deadline = time.monotonic() + 60  # each iteration runs the task's tests: slow on a busy machine
-        while not (run.control.waiting and sum(isinstance(e, AssistantMessage) for e in seen) == n):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"iteration {n} did not finish")
-            await asyncio.sleep(0.01)
+        await until(run.control, lambda: run.control.waiting and sum(isinstance(e, AssistantMessage) for e in seen) == n)
 
     task = asyncio.create_task(consume())
     await step_and_wait(1)  # run_tests fails with reflection off: no note
@@ -507,7 +502,7 @@ async def test_live_toggle_takes_effect_from_the_next_iteration(tmp_path: Path) 
     assert [n.iteration for n in notes_of(seen)] == [3]
     assert len(run.server.reflection_requests) == 1
     assert_requests_clean(run.server.requests)
-    on_disk = {e.iteration: e.reflection for e in load_transcript(run.path).events if isinstance(e, IterationStarted)}
+    on_disk = {e.iteration: e.reflection for e in open_transcript(run.path).events if isinstance(e, IterationStarted)}
     assert on_disk == modes
 
 

@@ -6,8 +6,6 @@ installs bubblewrap); elsewhere they are skipped with the reason shown.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import select
 import shutil
@@ -24,7 +22,7 @@ import pytest
 from agent.run import cli
 from agent.tools.sandbox import Sandbox, SandboxError, choose_sandbox
 from agent.tools.workspace import Workspace
-from agent.transcripts.transcript import load_transcript
+from agent.transcripts.importers import open_transcript
 from tests.conftest import call, reply, write_script
 
 REPO = Path(__file__).resolve().parent.parent
@@ -268,7 +266,7 @@ def test_without_bwrap_runs_are_unsandboxed_with_a_warning(tmp_path: Path, monke
     assert cli.main(["run", "--headless", "--max-steps", "1", "--out", str(tmp_path / "r.jsonl")]) == 1
     printed = capsys.readouterr().out
     assert printed.index("warning: commands run WITHOUT a sandbox") < printed.index("iteration 1")
-    transcript = load_transcript(tmp_path / "r.jsonl")
+    transcript = open_transcript(tmp_path / "r.jsonl")
     assert transcript.header.settings["sandbox"] == "none"
     assert transcript.events[0].level == "warning" and "WITHOUT a sandbox" in transcript.events[0].text
 
@@ -276,11 +274,11 @@ def test_without_bwrap_runs_are_unsandboxed_with_a_warning(tmp_path: Path, monke
 def test_headless_runs_use_bwrap_and_remove_their_workspace(tmp_path: Path, bwrap: Sandbox,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", "--headless", "--out", str(tmp_path / "r.jsonl")]) == 0
-    header = load_transcript(tmp_path / "r.jsonl").header
+    header = open_transcript(tmp_path / "r.jsonl").header
     assert header.settings["sandbox"] == "bwrap"
     assert not Path(header.workspace).exists() and "removed the temporary workspace" in capsys.readouterr().out
     assert cli.main(["run", "--headless", "--keep-workspace", "--out", str(tmp_path / "k.jsonl")]) == 0
-    kept = Path(load_transcript(tmp_path / "k.jsonl").header.workspace)
+    kept = Path(open_transcript(tmp_path / "k.jsonl").header.workspace)
     assert (kept / "quicksort.py").is_file()
     shutil.rmtree(kept)
 

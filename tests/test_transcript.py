@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from agent.events import AssistantMessage, IterationStarted, RunStarted, ToolResult
-from agent.transcripts.transcript import TranscriptError, TranscriptHeader, TranscriptWriter, load_transcript, parse_jsonl
+from agent.transcripts.transcript import TranscriptError, TranscriptHeader, TranscriptWriter, parse_jsonl
+from agent.transcripts.importers import open_transcript
 
 
 def write_sample(path: Path, iterations: int = 3) -> None:
@@ -32,7 +33,7 @@ def write_sample(path: Path, iterations: int = 3) -> None:
 def test_round_trip_and_request_rebuild(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     write_sample(path)
-    t = load_transcript(path)
+    t = open_transcript(path)
     assert t.header.task == "t" and len(t.iterations) == 3 and t.warnings == []
     request, previous = t.request_at(3)
     assert len(request) == 6 and previous == 4
@@ -61,7 +62,7 @@ def test_torn_last_line_is_a_warning(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     write_sample(path)
     path.write_bytes(path.read_bytes()[:-25])
-    t = load_transcript(path)
+    t = open_transcript(path)
     assert len(t.warnings) == 1 and "torn" in t.warnings[0]
     assert len([it for it in t.iterations if it.results]) == 2
 
@@ -73,16 +74,16 @@ def test_bad_middle_line_names_its_number(tmp_path: Path) -> None:
     lines[3] = '{"type": "assistant_message", "oops": 1}'
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(TranscriptError, match=r"t.jsonl:4: bad event line"):
-        load_transcript(path)
+        open_transcript(path)
 
 
 def test_missing_and_foreign_files(tmp_path: Path) -> None:
     with pytest.raises(TranscriptError, match="no such file"):
-        load_transcript(tmp_path / "nope.jsonl")
+        open_transcript(tmp_path / "nope.jsonl")
     other = tmp_path / "x.jsonl"
     other.write_text('{"hello": 1}\n')
-    with pytest.raises(TranscriptError, match=r"x.jsonl:1: not an agent-tui transcript header"):
-        load_transcript(other)
+    with pytest.raises(TranscriptError, match=r'x.jsonl: not a transcript: a JSON object without a "messages" list'):
+        open_transcript(other)
 
 
 def test_a_run_killed_with_sigkill_leaves_a_readable_file(tmp_path: Path) -> None:
@@ -107,7 +108,7 @@ def test_a_run_killed_with_sigkill_leaves_a_readable_file(tmp_path: Path) -> Non
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    t = load_transcript(out)
+    t = open_transcript(out)
     done = [it for it in t.iterations if it.results]
     assert len(done) >= 4
     assert t.finished is None  # killed: no closing line, and that is fine

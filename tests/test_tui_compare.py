@@ -21,13 +21,14 @@ from agent.events import (
     Trigger,
     Usage,
 )
-from agent.transcripts.transcript import Transcript, TranscriptWriter, load_transcript
+from agent.transcripts.transcript import Transcript, TranscriptWriter
+from agent.transcripts.importers import open_transcript
 from agent.transcripts.runs import discover_runs
 from tests.tui_helpers import GOAL, SYSTEM, T0, header
 from tui.app import AgentTuiApp
 from tui.screens.compare import CompareScreen
 from tui.screens.help import HelpScreen
-from tui.screens.runs import RunsScreen, outcome_text
+from tui.screens.runs import RunsScreen, outcome
 from tui.screens.transcript import TranscriptScreen
 from tui.widgets.compare_view import CompareView
 
@@ -120,7 +121,7 @@ def test_identical_runs_do_not_diverge() -> None:
     alignment = align(a, transcript(run_events(quicksort_plan())))
     assert alignment.divergence is None and alignment.diff is None
     assert [r.number for r in alignment.rows] == [1, 2, 3, 4, 5, 6]
-    assert not any(r.request_differs or r.calls_differ or r.reply_differs for r in alignment.rows)
+    assert not any(r.request_differs or r.calls_differ for r in alignment.rows)
     assert "no divergence" in alignment.describe()
 
 
@@ -238,7 +239,7 @@ def text_of(view: CompareView, row: int) -> list[str]:
 
 
 async def test_offline_runs_diverge_at_iteration_3_and_d_goes_there(offline_runs: dict[str, Path]) -> None:
-    a, b = load_transcript(offline_runs["off"]), load_transcript(offline_runs["system"])
+    a, b = open_transcript(offline_runs["off"]), open_transcript(offline_runs["system"])
     alignment = align(a, b)
     assert alignment.divergence == 3
     assert alignment.diff is not None and alignment.diff.index == 7 and alignment.diff.kind == "only_b"
@@ -326,7 +327,7 @@ def ablation_folder(tmp_path: Path, offline_runs: dict[str, Path], records: bool
         from agent.run.jobs import ResultRow, write_record
 
         for setting, path in offline_runs.items():
-            t = load_transcript(path)
+            t = open_transcript(path)
             done = t.finished
             assert done is not None
             write_record(folder / "jobs" / f"quicksort__{setting}__r1.json", ResultRow(
@@ -342,7 +343,7 @@ def ablation_folder(tmp_path: Path, offline_runs: dict[str, Path], records: bool
 async def test_the_picker_lists_an_ablation_folder_with_outcomes(tmp_path: Path, offline_runs, records) -> None:
     folder = ablation_folder(tmp_path, offline_runs, records)
     entries = discover_runs(folder).entries
-    assert [e.name for e in entries] == ["runs/quicksort__off__r1.jsonl", "runs/quicksort__system__r1.jsonl"]
+    assert [e.label for e in entries] == ["runs/quicksort__off__r1.jsonl", "runs/quicksort__system__r1.jsonl"]
     assert all(e.loaded == records for e in entries)
     app = AgentTuiApp(screen := RunsScreen(folder))
     async with app.run_test(size=(140, 30)) as pilot:
@@ -354,8 +355,8 @@ async def test_the_picker_lists_an_ablation_folder_with_outcomes(tmp_path: Path,
         table = screen.table
         assert table.row_count == 2
         off, system = screen.entries
-        assert (off.task, off.setting, off.repeat, off.reflections) == ("quicksort", "off", 1, 0)
-        assert (system.setting, system.reflections, system.iterations) == ("system", 1, 6)
+        assert (off.task, off.reflection, off.repeat, off.reflections) == ("quicksort", "off", 1, 0)
+        assert (system.reflection, system.reflections, system.iterations) == ("system", 1, 6)
         assert system.reason == "finished" and system.tests_passed is True
         assert system.tokens and off.tokens and system.tokens > off.tokens
         assert "finished · tests pass" in str(table.get_row_at(1)[5])
@@ -456,17 +457,15 @@ def test_snapshot_compare_divergence(snap_compare) -> None:
 def test_big_files_kept_on_disk_compare_the_same(tmp_path: Path, monkeypatch) -> None:
     import agent.transcripts.transcript as transcript_module
 
-    if not hasattr(transcript_module, "LAZY_BYTES"):
-        pytest.skip("transcripts are always read into memory")
     a, b = pair()
     pa, pb = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     for path, t in ((pa, a), (pb, b)):
         with TranscriptWriter(path, t.header) as w:
             for e in t.events:
                 w.write(e)
-    in_memory = align(load_transcript(pa), load_transcript(pb))
+    in_memory = align(open_transcript(pa), open_transcript(pb))
     monkeypatch.setattr(transcript_module, "LAZY_BYTES", 0)
-    la, lb = load_transcript(pa), load_transcript(pb)
+    la, lb = open_transcript(pa), open_transcript(pb)
     assert not isinstance(la.events, list)  # kept on disk
     on_disk = align(la, lb)
     assert (on_disk.divergence, on_disk.diff, on_disk.calls_differ_count) == (
@@ -483,9 +482,9 @@ def test_lazy_summaries_of_odd_files(tmp_path: Path) -> None:
         for e in killed:
             w.write(e)
     runs = discover_runs(tmp_path)
-    entries = {e.name: summarize_file(e) for e in runs.entries}
+    entries = {e.label: summarize_file(e) for e in runs.entries}
     assert set(entries) == {"killed.jsonl"}  # notes.jsonl has no transcript header: counted, not listed
     assert runs.skipped_text() == "skipped 1 file: 1 .jsonl file without a transcript header"
     k = entries["killed.jsonl"]
-    assert (k.setting, k.reason, k.iterations, k.reflections) == ("user", None, 6, 1)
-    assert "no ending" in str(outcome_text(k))
+    assert (k.reflection, k.reason, k.iterations, k.reflections) == ("user", None, 6, 1)
+    assert "no ending" in outcome(k)[0]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agent.events import ToolResult
-from agent.transcripts.transcript import load_transcript
+from agent.transcripts.importers import open_transcript
 from tests.tui_helpers import T0, quicksort_events, transcript_app, write_jsonl
 
 SECRET = "ghp_PLANTEDinTheAppTest0123456789abcdef"
@@ -28,7 +28,7 @@ async def test_palette_exports_the_open_transcript(tmp_path: Path, monkeypatch: 
                                  content=f"GITHUB_TOKEN={SECRET}",
                                  message={"role": "tool", "tool_call_id": "call_env", "content": f"GITHUB_TOKEN={SECRET}"}))
     path = write_jsonl(tmp_path / "run.jsonl", events)
-    app, screen = transcript_app(transcript=load_transcript(path), title=str(path))
+    app, screen = transcript_app(transcript=open_transcript(path), title=str(path))
     shown = toasts(app, monkeypatch)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+p", *"export", "space", *"html")
@@ -47,7 +47,7 @@ async def test_palette_exports_the_open_transcript(tmp_path: Path, monkeypatch: 
 async def test_palette_lists_every_format_and_a_file_that_cannot_be_written_is_a_toast(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_jsonl(tmp_path / "run.jsonl", quicksort_events())
-    app, screen = transcript_app(transcript=load_transcript(path), title=str(path))
+    app, screen = transcript_app(transcript=open_transcript(path), title=str(path))
     shown = toasts(app, monkeypatch)
     async with app.run_test(size=(120, 40)) as pilot:
         titles = [c.title for c in app.get_system_commands(screen)]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable
-
-import pytest
+from typing import Any, AsyncIterator, Callable
 
 from agent.events import IterationStarted, RunFinished
+from agent.run.runner import demo_run
+from agent.transcripts.importers import open_transcript
 from tests.tui_helpers import FakeRun, fake_run, transcript_app
 from tui.screens.transcript import TranscriptScreen
 
 
-async def wait_for(pilot: Any, cond: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_for(pilot: Any, cond: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Let the app run until `cond()` holds (what it checks is updated by the app's own event loop)."""
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
@@ -41,25 +42,23 @@ async def test_rapid_presses_queue_one_iteration_each() -> None:
         assert "press n for the next iteration" in screen.status.text
         await pilot.press("n", "n", "n")  # faster than the loop: queued, never merged
         await wait_for(pilot, lambda: started(screen) == 3 and run.control.waiting)
-        await pilot.pause(0.1)
-        assert run.started == 3
+        # parked with no step queued: the gate is shut, no fourth iteration can start
+        assert run.control.pending_steps == 0 and run.started == 3
         assert started(screen) == 3
         assert screen.model.iterations == 3
-        assert run.control.pending_steps == 0
         await pilot.press("space")
         await wait_for(pilot, lambda: started(screen) == 4 and run.control.waiting)
         assert run.started == 4
 
 
 async def test_step_with_the_demo_run(tmp_path: Path) -> None:
-    runner = pytest.importorskip("agent.run.runner")
-    run = runner.demo_run(step_mode=True, runs_dir=tmp_path)
+    run = demo_run(step_mode=True, runs_dir=tmp_path)
     app, screen = transcript_app(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: run.control.waiting)
         await pilot.press("n", "n")
-        await wait_for(pilot, lambda: started(screen) == 2 and run.control.waiting, timeout=20)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: started(screen) == 2 and run.control.waiting)
+        await pilot.pause()  # the view takes the last events in
         assert started(screen) == 2
         view = screen.view
         # Newest open, older collapsed.
@@ -71,9 +70,7 @@ async def test_step_with_the_demo_run(tmp_path: Path) -> None:
         assert screen.model.finished is not None
         assert view.cursor_block is not None
     # The transcript file holds the whole run.
-    from agent.transcripts.transcript import load_transcript
-
-    saved = load_transcript(run.path)
+    saved = open_transcript(run.path)
     assert isinstance(saved.events[-1], RunFinished)
 
 
@@ -88,11 +85,10 @@ async def test_continuous_then_pause() -> None:
         await wait_for(pilot, lambda: started(screen) >= 3)
         await pilot.press("p")
         assert run.control.mode == "step"
-        await wait_for(pilot, lambda: run.control.waiting)
-        await pilot.pause(0.1)
-        stopped_at = started(screen)
-        await pilot.pause(0.2)
-        assert started(screen) == stopped_at < 40
+        await wait_for(pilot, lambda: run.control.waiting and started(screen) == run.started)
+        # parked in step mode with no step queued: the gate is shut, the run cannot go on by itself
+        assert run.control.pending_steps == 0 and run.started < 40
+        assert "paused" in screen.status.text
 
 
 async def test_reflection_toggle_changes_control_and_header() -> None:
@@ -155,13 +151,13 @@ async def test_quit_while_parked_cancels_the_worker() -> None:
         await pilot.press("q")
         await pilot.pause()
     assert screen._worker is not None and screen._worker.is_finished
-    assert app.return_code in (0, None)
+    assert app.return_code == 0
 
 
 async def test_a_crashing_run_is_shown_not_fatal() -> None:
     class Broken(FakeRun):
-        async def events(self):  # type: ignore[override]
-            async for e in super().events():
+        async def events(self, transient: bool = False) -> AsyncIterator[Any]:
+            async for e in super().events(transient):
                 yield e
                 if isinstance(e, IterationStarted):
                     raise RuntimeError("provider exploded")
@@ -180,17 +176,14 @@ async def test_a_crashing_run_is_shown_not_fatal() -> None:
 
 
 async def test_quit_mid_run_leaves_a_readable_transcript(tmp_path: Path) -> None:
-    runner = pytest.importorskip("agent.run.runner")
-    from agent.transcripts.transcript import load_transcript
-
-    run = runner.demo_run(step_mode=True, runs_dir=tmp_path)
+    run = demo_run(step_mode=True, runs_dir=tmp_path)
     app, screen = transcript_app(run=run)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: run.control.waiting)
         await pilot.press("n")
-        await wait_for(pilot, lambda: started(screen) == 1 and run.control.waiting, timeout=20)
+        await wait_for(pilot, lambda: started(screen) == 1 and run.control.waiting)
         await pilot.press("n", "q")
-    saved = load_transcript(run.path)
+    saved = open_transcript(run.path)
     assert not saved.warnings
     assert isinstance(saved.events[-1], RunFinished)
     assert saved.events[-1].reason == "cancelled"
@@ -223,8 +216,7 @@ async def test_cursor_left_behind_is_not_dragged_along() -> None:
 
 async def test_a_streamed_reply_shows_in_the_running_block(tmp_path: Path) -> None:
     """With streaming on, deltas reach the view while the request is in flight; none reach the file."""
-    runner = pytest.importorskip("agent.run.runner")
-    run = runner.demo_run(step_mode=True, runs_dir=tmp_path, stream=True, reflection="off")
+    run = demo_run(step_mode=True, runs_dir=tmp_path, stream=True, reflection="off")
     app, screen = transcript_app(run=run)
     shown: list[Any] = []
     async with app.run_test(size=(120, 40)) as pilot:
@@ -237,8 +229,7 @@ async def test_a_streamed_reply_shows_in_the_running_block(tmp_path: Path) -> No
         screen.view.show_delta = spy  # type: ignore[method-assign]
         await wait_for(pilot, lambda: run.control.waiting)
         await pilot.press("n")
-        await wait_for(pilot, lambda: started(screen) == 1 and run.control.waiting and screen.view.running_block is None,
-                       timeout=20)
+        await wait_for(pilot, lambda: started(screen) == 1 and run.control.waiting and screen.view.running_block is None)
         await pilot.pause()
         assert shown and all(block is not None for block, _ in shown)
         first = shown[0][1]

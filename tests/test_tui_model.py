@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.events import AssistantMessage, ToolResult, appended_messages
+from agent.events import AssistantMessage, ToolResult, appended_messages, content_text
+from agent.transcripts.store import TranscriptModel, tool_calls_of
 from tests.tui_helpers import quicksort_events, synthetic_events
-from agent.transcripts.store import ID_PALETTE, TranscriptModel, content_text, tool_calls_of
+from tui.palette import DEFAULT
 
 
 def test_every_message_maps_to_the_item_showing_it() -> None:
@@ -42,11 +43,13 @@ def test_items_only_grow_as_events_arrive() -> None:
 
 def test_id_colours_by_order_of_appearance() -> None:
     model = TranscriptModel(use_default_checker=False)
-    model.extend(synthetic_events(len(ID_PALETTE) + 2))
-    ids = [f"call_{i:05d}" for i in range(1, len(ID_PALETTE) + 3)]
-    colours = [model.color(i) for i in ids]
-    assert len(set(colours[: len(ID_PALETTE)])) == len(ID_PALETTE)
-    assert colours[len(ID_PALETTE)] == colours[0]
+    n = len(DEFAULT.links)
+    model.extend(synthetic_events(n + 2))
+    ids = [f"call_{i:05d}" for i in range(1, n + 3)]
+    assert [model.link(i) for i in ids] == list(range(n + 2))
+    colours = [DEFAULT.link(model.link(i)) for i in ids]
+    assert len(set(colours[:n])) == n
+    assert colours[n] == colours[0]
     # A call and its result share the id, hence the colour; partner sites point at each other.
     (res,) = model.partner_sites("call_00001", "call")
     assert isinstance(model.blocks[res.block].events[res.pos], ToolResult)

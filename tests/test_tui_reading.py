@@ -9,6 +9,7 @@ import json
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any, AsyncIterator
 
 from textual import events
 
@@ -23,6 +24,11 @@ from tui.snapshot import render_svg
 
 SIZE = (120, 40)
 
+
+
+def item_of(block: Any, call_id: str, kind: str) -> int:
+    """The index of the `kind` item (call or result) of `call_id` in `block`."""
+    return next(i for i, item in enumerate(block.get_items()) if item.kind == kind and item.call_id == call_id)
 
 def block_text(screen: TranscriptScreen, b: int) -> str:
     return "\n".join(strip.text for strip in screen.view.get_block(b)[0])
@@ -187,7 +193,7 @@ async def test_keys_typed_right_after_slash_land_in_the_search_box() -> None:
             app.post_message(events.Key(key, char))  # as a terminal delivers a fast burst: all at once
         await pilot.pause()
         await pilot.pause()
-        assert screen.search_bar.query == "ERROR" and [b.expanded for b in screen.model.blocks] == before
+        assert screen.search_bar.text == "ERROR" and [b.expanded for b in screen.model.blocks] == before
 
 
 async def test_n_moves_between_matches_after_a_live_run_ended() -> None:
@@ -230,7 +236,7 @@ async def test_l_on_a_reused_id_goes_to_the_partner_in_the_same_iteration() -> N
     async with app.run_test(size=SIZE) as pilot:
         view = screen.view
         b2 = await open_to(screen, pilot, 2)
-        result = view.model.blocks[b2].item_for_call("call_1", "result")
+        result = item_of(view.model.blocks[b2], "call_1", "result")
         view.goto(b2, result)
         await pilot.press("l")
         assert view.cursor[0] == b2 and view.cursor_item.kind == "call"
@@ -243,7 +249,7 @@ async def test_y_copies_the_item_and_J_shows_its_raw_json() -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = screen.view
         b = await open_to(screen, pilot, 4)
-        view.goto(b, view.model.blocks[b].item_for_call("call_se04", "call"))
+        view.goto(b, item_of(view.model.blocks[b], "call_se04", "call"))
         await pilot.press("y")
         copied = json.loads(app.clipboard)
         assert copied["path"] == "quicksort.py" and copied["content"].startswith('"""Quicksort')
@@ -264,8 +270,8 @@ async def test_a_running_call_is_running_not_an_ordering_violation() -> None:
     gate = asyncio.Event()
 
     class SlowTool(FakeRun):
-        async def events(self):  # the call arrives, its result only when the test says so
-            async for event in super().events():
+        async def events(self, transient: bool = False) -> AsyncIterator[Any]:  # the result waits for the test
+            async for event in super().events(transient):
                 if isinstance(event, ToolResult):
                     await gate.wait()
                 yield event
@@ -389,12 +395,12 @@ async def test_runs_picker_lists_every_format_in_subfolders_and_counts_what_it_s
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         screen = app.screen
-        names = [e.name for e in screen.entries]
+        names = [e.label for e in screen.entries]
         assert names == ["mine/deep/calc.traj.json", "mine/syntax_error_run.jsonl", "plain.json"]
         head = str(screen.query_one("#runs-head").render())
         assert "3 runs" in head and "skipped 2 files: 1 .jsonl file without a transcript header, " \
                                     "1 JSON file that is not a transcript" in head
-        mini = next(e for e in screen.entries if e.name.endswith(".traj.json"))
+        mini = next(e for e in screen.entries if e.label.endswith(".traj.json"))
         assert mini.reason == "finished" and mini.iterations == 4
         table = screen.table
         assert table.virtual_size.width <= 80  # the columns fit the terminal

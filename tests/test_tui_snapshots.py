@@ -37,3 +37,12 @@ def test_snapshot_ordering_violation(snap_compare) -> None:
 def test_snapshot_reflection_and_error(snap_compare) -> None:
     # The second iteration: a failing tool result and the reflection note it triggered.
     assert snap_compare(quicksort_app(), press=["n"], terminal_size=SIZE)
+
+
+def test_snapshot_light_theme(snap_compare) -> None:
+    # textual-light: the second iteration (an error, a reflection note) and a call linked to its result,
+    # every label, link and badge readable on a light background.
+    async def light(pilot) -> None:
+        pilot.app.theme = "textual-light"
+
+    assert snap_compare(quicksort_app(), press=["n", "tab"], run_before=light, terminal_size=SIZE)

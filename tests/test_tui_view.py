@@ -4,6 +4,9 @@ every file format, bad input, and big files."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,8 @@ from agent.events import (
     RunStarted,
     ToolResult,
 )
-from agent.transcripts.transcript import Transcript, load_transcript
+from agent.transcripts.transcript import Transcript
+from agent.transcripts.importers import open_transcript
 from tests.tui_helpers import T0, header, quicksort_transcript, synthetic_events, transcript_app, write_jsonl
 from tui.screens.help import HelpScreen
 from tui.screens.request import RequestScreen
@@ -27,6 +31,7 @@ from tui.widgets.request_view import RequestView
 from tui.widgets.transcript_view import TranscriptView
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
 SIZE = (120, 40)
 
 
@@ -44,7 +49,7 @@ async def test_opens_with_first_iteration_open_and_cursor_on_it() -> None:
         blocks = screen.model.blocks
         assert [b.kind for b in blocks] == ["start", "iteration", "iteration", "iteration", "iteration", "finish"]
         assert [b.expanded for b in blocks] == [False, True, False, False, False, True]
-        assert "VIEW" not in screen.status.text or "transcript" in screen.status.text
+        assert screen.status.text.startswith(" DONE   transcript · run ended: finished")  # a saved, finished run
         assert "4 iterations" in screen.status.text
 
 
@@ -71,7 +76,7 @@ async def test_keys_move_expand_collapse() -> None:
         assert view.cursor == (len(screen.model.blocks) - 1, 0)
         await pilot.press("g")
         assert view.cursor == (0, 0)
-        assert view.total_height == sum(view._heights)
+        assert view.total_height == sum(view.block_height(i) for i in range(view.block_count()))
 
 
 async def test_step_key_opens_the_next_iteration_of_a_file() -> None:
@@ -101,7 +106,7 @@ async def test_call_and_result_are_linked() -> None:
         line = view.decorate_line(pb, 0, pi, view.get_block(pb)[0][0], 100)
         assert line.text.startswith("┃")
         # Same colour on the call and on its result, a different one for the other call.
-        assert screen.model.color("call_read_1") != screen.model.color("call_ls_1")
+        assert screen.model.link("call_read_1") != screen.model.link("call_ls_1")
         # tab again: the second call; shift+tab back; l jumps to the partner result.
         await pilot.press("tab")
         assert view.cursor_item.call_id == "call_ls_1"
@@ -168,7 +173,7 @@ async def test_search_finds_tool_name_and_moves_cursor() -> None:
         await pilot.press("N")
         assert view.cursor_item.kind == "result"
         await pilot.press("escape")
-        assert not screen.search_bar.is_open and view.query == ""
+        assert not screen.search_bar.is_open and view.search_query == ""
 
 
 async def test_search_message_text() -> None:
@@ -211,7 +216,6 @@ async def test_request_view_on_the_start_block_explains() -> None:
 
 
 async def test_ordering_violation_flagged_on_the_right_message() -> None:
-    from agent.transcripts.importers import open_transcript
 
     transcript = open_transcript(DATA / "bad_order.json")
     app, screen = transcript_app(transcript=transcript)
@@ -255,7 +259,6 @@ async def test_ordering_check_with_injected_checker() -> None:
 @pytest.mark.parametrize("name", ["messages_array.json", "messages_object.json", "mini_swe_agent.traj.json",
                                   "bad_order.json"])
 async def test_opens_each_sample_format(name: str) -> None:
-    from agent.transcripts.importers import open_transcript
 
     transcript = open_transcript(DATA / name)
     app, screen = transcript_app(transcript=transcript, title=name)
@@ -271,7 +274,6 @@ async def test_opens_each_sample_format(name: str) -> None:
 
 
 async def test_mini_swe_agent_exit_role_is_not_a_violation() -> None:
-    from agent.transcripts.importers import open_transcript
 
     app, screen = transcript_app(transcript=open_transcript(DATA / "mini_swe_agent.traj.json"))
     async with app.run_test(size=SIZE) as pilot:
@@ -283,7 +285,7 @@ async def test_torn_last_line_is_warned(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "run.jsonl", synthetic_events(3))
     with path.open("a") as f:
         f.write('{"type": "assistant_mess')
-    transcript = load_transcript(path)
+    transcript = open_transcript(path)
     assert transcript.warnings
     app, screen = transcript_app(transcript=transcript)
     async with app.run_test(size=SIZE) as pilot:
@@ -294,7 +296,6 @@ async def test_torn_last_line_is_warned(tmp_path: Path) -> None:
 
 
 async def test_own_jsonl_round_trip(tmp_path: Path) -> None:
-    from agent.transcripts.importers import open_transcript
 
     path = write_jsonl(tmp_path / "run.jsonl", synthetic_events(12))
     app, screen = transcript_app(transcript=open_transcript(path))
@@ -386,7 +387,7 @@ async def test_thousand_iterations_without_a_widget_per_block() -> None:
         assert nodes < 40, nodes
         assert len(screen.model.blocks) == 1002
         view = screen.view
-        assert len(view._cache) < 60  # only what was painted got rendered
+        assert view.cached_blocks < 60  # only what was painted got rendered
         await pilot.press("G", "k", "enter", "e", "G", "g", "E")
         assert len(list(app.screen.walk_children())) == nodes
         assert view.total_height == len(screen.model.blocks)
@@ -418,9 +419,52 @@ async def test_resize_keeps_layout_consistent() -> None:
         await pilot.pause()
         view.prepare_viewport()
         assert view.line_width < 60
-        assert view.total_height == sum(view._heights) and view.total_height > before  # narrower: more wrapping
+        assert view.total_height == sum(view.block_height(i) for i in range(view.block_count())) and view.total_height > before  # narrower: more wrapping
         for b in range(len(screen.model.blocks)):
             strips, _ = view.get_block(b)
             assert all(s.cell_length == view.line_width for s in strips)
         await pilot.press("tab", "j", "k")
         assert view.highlighted_ids
+
+
+async def test_double_and_triple_clicks_leave_the_app_running() -> None:
+    # A double-click selects the widget's text (Textual walks `widget.query("*")`), a triple-click its
+    # container's: neither may take the app down.
+    app, screen = transcript_app(transcript=quicksort_transcript())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        view = screen.view
+        b1 = iteration_block(screen, 1)
+        await pilot.double_click(view, offset=(6, view.block_top(b1)))
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        await pilot.triple_click(view, offset=(6, view.block_top(b1) + 2))
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        await pilot.double_click(screen.status)
+        await pilot.press("slash")
+        await pilot.double_click("#search-input")
+        await pilot.triple_click("#search-input")
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        await pilot.press("escape", "j")  # still answering keys
+        assert view.cursor != (b1, 0)
+        await pilot.press("q")
+    assert app.return_code == 0  # q: a clean exit
+
+
+def test_an_app_that_crashes_exits_non_zero(tmp_path: Path) -> None:
+    # A crash in the app (here: forced in the transcript screen) must not look like a clean quit.
+    code = (
+        "import sys\n"
+        "import tui.screens.transcript as t\n"
+        "def boom(self):\n"
+        "    raise RuntimeError('boom')\n"
+        "t.TranscriptScreen.on_mount = boom\n"
+        "from tui.main import main\n"
+        f"sys.exit(main(['open', {str(DATA / 'bad_order.json')!r}]))\n"
+    )
+    env = dict(os.environ, TEXTUAL="headless")
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "RuntimeError" in done.stdout + done.stderr and "boom" in done.stdout + done.stderr

@@ -127,7 +127,8 @@ def write_jsonl(path: Path, events: list[Any], hdr: TranscriptHeader | None = No
 
 
 class FakeRun:
-    """Stands in for agent.run.runner.Run: replays scripted iterations, gated by `control.wait_turn()`."""
+    """A `RunHandle` (what the app drives, like agent.run.runner.Run) that replays scripted iterations,
+    gated by `control.wait_turn()`."""
 
     def __init__(self, iterations: list[list[Any]], seed: list[Any] | None = None, *, step_mode: bool = True,
                  path: Path | None = None, delay: float = 0.0, finish: bool = True) -> None:
@@ -141,8 +142,10 @@ class FakeRun:
         self.finish = finish
         self.started = 0
         """How many iterations passed the gate."""
+        self.finished: RunFinished | None = None
 
-    async def events(self) -> AsyncIterator[Any]:
+    async def events(self, transient: bool = False) -> AsyncIterator[Any]:
+        """The seed, then each iteration once the control lets it start (no transient events here)."""
         for e in self.seed:
             yield e
         for evs in self.iterations:
@@ -153,7 +156,8 @@ class FakeRun:
                     await asyncio.sleep(self.delay)
                 yield e
         if self.finish:
-            yield RunFinished(ts=T0 + 99, reason="finished", iterations=len(self.iterations))
+            self.finished = RunFinished(ts=T0 + 99, reason="finished", iterations=len(self.iterations))
+            yield self.finished
 
 
 def fake_run(n: int = 5, **kw: Any) -> FakeRun:

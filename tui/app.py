@@ -11,6 +11,8 @@ from typing import Any, Iterable
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from tui.palette import theme_variables
+
 
 class AgentTuiApp(App[None]):
     """The app, opened on `first`."""
@@ -30,6 +32,10 @@ class AgentTuiApp(App[None]):
         """The command palette: Textual's commands, and those of the screen it was opened on (`commands()`)."""
         yield from super().get_system_commands(screen)
         yield from getattr(screen, "commands", tuple)()
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """`$reflection` and the tool_call_id link colours `$link-0`..., in a shade for this theme."""
+        return theme_variables(self.current_theme.dark)
 
     def close_screen(self) -> None:
         """`q` on a screen: back to the one under it, or quit from the first one."""

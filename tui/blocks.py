@@ -35,7 +35,6 @@ from agent.events import (
     WorkspaceChanged,
 )
 from agent.transcripts.store import (
-    ID_PALETTE,
     Block,
     Item,
     TranscriptModel,
@@ -45,23 +44,17 @@ from agent.transcripts.store import (
     tool_calls_of,
 )
 from tui.content import arguments_lines, folded, inert_text, result_lines, unified_diff_lines
+from tui.palette import DEFAULT, Palette
 
 INDENT = 2
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 # Restrained styles: colour carries meaning (id links, errors, reflection, warnings), the rest is weight.
-ERROR = "#e06c75"
-WARN = "#e5c07b"
-REFLECT = "#ff79c6"
-MUTED = "#8b949e"
-S_TITLE_NUM = Style(bold=True)
-S_MUTED = Style(color=MUTED)
-S_LABEL = Style(bold=True, color="#c8ccd4")
-S_ERROR = Style(color=ERROR)
-S_ERROR_BOLD = Style(color=ERROR, bold=True)
-S_WARN = Style(color=WARN)
-S_REFLECT = Style(color=REFLECT)
-S_MATCH = Style(color="#1e1e1e", bgcolor=WARN)
+# The colours come from the theme, in `RenderState.palette`.
+BOLD = Style(bold=True)
+ITALIC = Style(italic=True)
+HIGHLIGHT = Style(bold=True, reverse=True)
+"""The tool_call_id linked to the cursor: its colour as a background."""
 
 FOLD_HINT = "click, or o for all"
 """What a fold line says unfolds it."""
@@ -85,16 +78,7 @@ class RenderState:
     """The calls of this block are being run (live): the ones without a result are shown as running."""
     unfold_all: bool = False
     """Every long text shown whole (`o`)."""
-
-
-def id_color(call_id: str, model: TranscriptModel | None = None) -> str:
-    """The colour of a tool_call_id: by order of appearance in `model`, else a stable hash."""
-    if model is not None:
-        return model.color(call_id)
-    h = 0
-    for ch in call_id:
-        h = (h * 31 + ord(ch)) & 0xFFFFFFFF
-    return ID_PALETTE[h % len(ID_PALETTE)]
+    palette: Palette = DEFAULT
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -104,8 +88,9 @@ def id_color(call_id: str, model: TranscriptModel | None = None) -> str:
 class _Lines:
     """Accumulates the lines of a block at a fixed width."""
 
-    def __init__(self, console: Console, width: int) -> None:
+    def __init__(self, console: Console, width: int, palette: Palette) -> None:
         self.console = console
+        self.palette = palette
         self.width = max(width, 8)
         self.lines: list[list[Segment]] = []
         self._options = console.options
@@ -131,8 +116,8 @@ class _Lines:
         self.lines.append(list(text.render(self.console)))
 
 
-def _bar(color: str, indent: int = INDENT) -> list[Segment]:
-    return [Segment(" " * indent), Segment("│ ", Style(color=color))]
+def _bar(style: Style, indent: int = INDENT) -> list[Segment]:
+    return [Segment(" " * indent), Segment("│ ", style)]
 
 
 def _body(out: _Lines, content: str, *, unfolded: bool, prefix: list[Segment] | None = None,
@@ -148,6 +133,7 @@ def _lines_body(out: _Lines, lines: list[Text] | list[str], *, unfolded: bool, p
                 style: Style | str = "", query: str = "") -> None:
     """Lines of a body, folded around what carries a failure unless `unfolded` (then, if it is long, a last
     line says a click folds it again)."""
+    p = out.palette
     if not lines:
         return
     shown, hidden = folded(lines, unfolded=False, hint=FOLD_HINT)
@@ -156,26 +142,28 @@ def _lines_body(out: _Lines, lines: list[Text] | list[str], *, unfolded: bool, p
     text = Text("\n", style=style).join(shown)
     text.style = style
     if query:
-        text.highlight_words([query], S_MATCH, case_sensitive=False)
+        text.highlight_words([query], p.match, case_sensitive=False)
     out.text(text, prefix=prefix)
     if unfolded and hidden:
-        out.text(Text(REFOLD_HINT, style=S_MUTED), prefix=prefix)
+        out.text(Text(REFOLD_HINT, style=p.muted), prefix=prefix)
 
 
 def _violations(out: _Lines, block: Block, item: Item) -> None:
+    p = out.palette
     keys = [(item.pos, item.sub)] if item.kind == "message" else [k for k in block.violations if k[0] == item.pos]
     for key in keys:
         for v in block.violations.get(key, []):
-            out.text(Text(f"⚠ {getattr(v, 'rule', '?')}: {getattr(v, 'message', '')}", style=S_ERROR_BOLD))
+            out.text(Text(f"⚠ {v.rule}: {v.message}", style=p.error + BOLD))
 
 
 def _id_text(call_id: str | None, model: TranscriptModel, state: RenderState) -> Text:
+    p = state.palette
     if not call_id:
-        return Text("(no id)", style=S_MUTED)
-    color = model.color(call_id)
+        return Text("(no id)", style=p.muted)
+    style = state.palette.link(model.link(call_id))
     if call_id in state.highlight_ids:
-        return Text(f" {call_id} ", style=Style(color="#1e1e1e", bgcolor=color, bold=True))
-    return Text(call_id, style=Style(color=color))
+        return Text(f" {call_id} ", style=style + HIGHLIGHT)
+    return Text(call_id, style=style)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -204,12 +192,13 @@ def text_action(block: Block) -> str:
 
 
 def title_text(block: Block, model: TranscriptModel, width: int, state: RenderState) -> Text:
+    p = state.palette
     arrow = "▼" if block.expanded else "▶"
     left = Text()
-    right = Text(style=S_MUTED)
+    right = Text(style=p.muted)
     if block.kind == "iteration":
-        left.append(f"{arrow} ", S_MUTED)
-        left.append(f"{block.number}", S_TITLE_NUM)
+        left.append(f"{arrow} ", p.muted)
+        left.append(f"{block.number}", BOLD)
         left.append("  ")
         if block.tool_names:
             left.append(", ".join(block.tool_names))
@@ -218,23 +207,23 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
             if action:
                 left.append(action)
             else:
-                left.append("no tool call", S_MUTED)
+                left.append("no tool call", p.muted)
         badges = []
         if block.marks:
-            badges.append((marks_label(block.marks), S_ERROR))
+            badges.append((marks_label(block.marks), p.error))
         if block.reflection:
-            badges.append((f"✦ reflection ({block.reflection})", S_REFLECT))
+            badges.append((f"✦ reflection ({block.reflection})", p.reflection))
         if block.fallbacks:
-            badges.append(("↺ note role refused", S_REFLECT))
+            badges.append(("↺ note role refused", p.reflection))
         if block.violations:
             n = block.violation_count
-            badges.append((f"⚠ {n} ordering violation" + ("s" if n > 1 else ""), S_ERROR_BOLD))
+            badges.append((f"⚠ {n} ordering violation" + ("s" if n > 1 else ""), p.error + BOLD))
         if state.running or state.tools_running:
             frame = SPINNER[state.frame % len(SPINNER)]
             what = "running" if state.running else "running " + ", ".join(running_calls(block, model))
-            badges.append((f"{frame} {what}… {state.elapsed:.1f}s", Style(color="#56b6c2")))
+            badges.append((f"{frame} {what}… {state.elapsed:.1f}s", p.running))
         elif not block.assistant_seen and block.started_seen and not state.live:
-            badges.append(("no reply", S_WARN))
+            badges.append(("no reply", p.warning))
         for label, style in badges:
             left.append("   ")
             left.append(label, style)
@@ -243,12 +232,12 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
                              f"{block.latency_s:.2f}s" if block.latency_s else "") if p]
         right.append(" · ".join(parts))
     elif block.kind == "start":
-        left.append(f"{arrow} ", S_MUTED)
-        left.append("start", S_TITLE_NUM)
+        left.append(f"{arrow} ", p.muted)
+        left.append("start", BOLD)
         seed = next((e for e in block.events if isinstance(e, RunStarted)), None)
         if seed is not None:
             roles = " · ".join(role_of(m) for m in seed.messages)
-            left.append(f"  {roles}", S_MUTED)
+            left.append(f"  {roles}", p.muted)
             goal = next((content_text(m.get("content")) for m in seed.messages
                          if isinstance(m, dict) and m.get("role") == "user"), "")
             if goal:
@@ -256,22 +245,22 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
                 left.append(goal.strip().split("\n", 1)[0])
         if block.violations:
             left.append("   ")
-            left.append(f"⚠ {block.violation_count} ordering violation(s)", S_ERROR_BOLD)
+            left.append(f"⚠ {block.violation_count} ordering violation(s)", p.error + BOLD)
     else:  # finish
         fin = next((e for e in block.events if isinstance(e, RunFinished)), None)
         reason = fin.reason if fin else "finished"
         bad = reason in ("provider_error", "error", "context_length")
-        left.append(f"{arrow} ", S_MUTED)
-        left.append("■ " + reason.replace("_", " "), S_ERROR_BOLD if bad else Style(bold=True, color="#98c379"))
+        left.append(f"{arrow} ", p.muted)
+        left.append("■ " + reason.replace("_", " "), p.error + BOLD if bad else p.success + BOLD)
         if fin is not None:
             if fin.detail and bad:
                 left.append("  ")
-                left.append(fin.detail.strip().split("\n", 1)[0], S_ERROR)
+                left.append(fin.detail.strip().split("\n", 1)[0], p.error)
             if fin.tests_passed is not None:
                 left.append("   ")
                 left.append("tests passed" if fin.tests_passed else "tests failed",
-                            Style(color="#98c379") if fin.tests_passed else S_ERROR)
-            right.append(" · ".join(p for p in (plural(fin.iterations, "iteration"), short_tokens(fin.usage)) if p))
+                            p.success if fin.tests_passed else p.error)
+            right.append(" · ".join(part for part in (plural(fin.iterations, "iteration"), short_tokens(fin.usage)) if part))
     right_len = right.cell_len
     avail = width - (right_len + 2 if right_len else 0)
     if left.cell_len > avail:
@@ -290,29 +279,31 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
 
 def render_item(out: _Lines, block: Block, index: int, item: Item, model: TranscriptModel,
                 state: RenderState) -> None:
+    p = out.palette
     event = block.events[item.pos] if 0 <= item.pos < len(block.events) else None
     unfolded = (index in block.unfolded) != state.unfold_all  # a click inverts `o` for one item
     q = state.query
     try:
         _render_item(out, block, item, event, model, state, unfolded, q)
     except Exception as exc:  # never let one odd event take the view down
-        out.text(Text(f"(cannot render this {item.kind}: {type(exc).__name__}: {exc})", style=S_ERROR))
+        out.text(Text(f"(cannot render this {item.kind}: {type(exc).__name__}: {exc})", style=p.error))
 
 
 def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: TranscriptModel, state: RenderState,
                  unfolded: bool, q: str) -> None:
+    p = out.palette
     kind = item.kind
     if kind == "message" and isinstance(event, RunStarted):
         msg = event.messages[item.sub] if item.sub < len(event.messages) else {}
         head = Text()
-        head.append(role_of(msg), S_LABEL)
+        head.append(role_of(msg), p.label)
         out.text(head)
         _violations(out, block, item)
         _body(out, content_text(msg.get("content") if isinstance(msg, dict) else msg), unfolded=unfolded,
               prefix=[Segment(" " * INDENT)], query=q)
     elif kind == "request" and isinstance(event, IterationStarted):
         new = event.request_size - block.previous_request_size
-        t = Text(style=S_MUTED)
+        t = Text(style=p.muted)
         again = any(isinstance(e, IterationStarted) for e in block.events[:item.pos])
         t.append(f"{'request sent again' if again else 'request'} · {plural(event.request_size, 'message')}")
         if block.previous_request_size:
@@ -323,7 +314,7 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         out.text(t)
     elif kind == "assistant" and isinstance(event, AssistantMessage):
         head = Text()
-        head.append(role_of(event.message) if role_of(event.message) != "?" else "assistant", S_LABEL)
+        head.append(role_of(event.message) if role_of(event.message) != "?" else "assistant", p.label)
         meta = []
         if event.model:
             meta.append(event.model)
@@ -331,64 +322,64 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
             meta.append(f"{event.usage.prompt_tokens:,} in / {event.usage.completion_tokens:,} out")
         if event.latency_s:
             meta.append(f"{event.latency_s:.2f}s")
-        if getattr(event, "ttft_s", None):
+        if event.ttft_s:
             meta.append(f"first token {event.ttft_s:.2f}s")
         if event.finish_reason:
             meta.append(f"finish {event.finish_reason}")
         if event.parsed_from_text:
             meta.append("action parsed from text")
         if meta:
-            head.append("  " + " · ".join(meta), S_MUTED)
+            head.append("  " + " · ".join(meta), p.muted)
         out.text(head)
         _violations(out, block, item)
         text = content_text(event.message.get("content"))
         if text.strip():
             _body(out, text, unfolded=True, prefix=[Segment(" " * INDENT)], query=q)
         elif not tool_calls_of(event.message):
-            out.text(Text("(empty reply)", style=S_MUTED))
+            out.text(Text("(empty reply)", style=p.muted))
     elif kind == "call" and isinstance(event, AssistantMessage):
         calls = tool_calls_of(event.message)
         call = calls[item.sub]
-        color = model.color(call.id) if call.id else MUTED
+        color = p.link(model.link(call.id)) if call.id else p.muted
         head = Text()
-        head.append("→ call   ", Style(color=color, bold=True))
-        head.append(call.name, Style(bold=True))
+        head.append("→ call   ", color + BOLD)
+        head.append(call.name, BOLD)
         head.append("  ")
         head.append_text(_id_text(call.id, model, state))
         if call.id and call.id not in model.result_sites:
             if state.tools_running:
-                head.append("  ⋯ running…", Style(color="#56b6c2"))
+                head.append("  ⋯ running…", p.running)
             elif call.id in model.unanswered:
-                head.append("  never answered: the run stopped before its result", S_WARN)
+                head.append("  never answered: the run stopped before its result", p.warning)
             else:
-                head.append("  no result", S_MUTED)
+                head.append("  no result", p.muted)
         out.text(head)
-        lines, ok = arguments_lines(call.name, call.arguments)
+        lines, ok = arguments_lines(call.name, call.arguments, p.code_theme)
         if not ok:
-            out.text(Text("arguments are not valid JSON", style=S_WARN), prefix=_bar(color))
+            out.text(Text("arguments are not valid JSON", style=p.warning), prefix=_bar(color))
         _lines_body(out, lines, unfolded=unfolded, prefix=_bar(color), query=q)
     elif kind == "result" and isinstance(event, ToolResult):
-        color = model.color(event.tool_call_id) if event.tool_call_id else MUTED
+        color = p.link(model.link(event.tool_call_id)) if event.tool_call_id else p.muted
         head = Text()
-        head.append("← result ", Style(color=color, bold=True))
-        head.append(event.name or "?", Style(bold=True))
+        head.append("← result ", color + BOLD)
+        head.append(event.name or "?", BOLD)
         head.append("  ")
         head.append_text(_id_text(event.tool_call_id, model, state))
         if event.duration_s:
-            head.append(f"  {event.duration_s:.2f}s", S_MUTED)
+            head.append(f"  {event.duration_s:.2f}s", p.muted)
         mark = event_mark(event)
         if mark is not None:
-            head.append(f"  ✗ {mark.label}", S_ERROR_BOLD)
+            head.append(f"  ✗ {mark.label}", p.error + BOLD)
         out.text(head)
         _violations(out, block, item)
         if event.content.strip():
-            _lines_body(out, result_lines(event.content), unfolded=unfolded, prefix=_bar(color),
-                        style=S_ERROR if event.is_error else "", query=q)
+            _lines_body(out, result_lines(event.content, p.code_theme), unfolded=unfolded, prefix=_bar(color),
+                        style=p.error if event.is_error else "", query=q)
         if event.content == "":
-            out.text(Text("(empty)", style=S_MUTED), prefix=_bar(color))
+            out.text(Text("(empty)", style=p.muted), prefix=_bar(color))
     elif kind == "reflection" and isinstance(event, ReflectionNote):
         head = Text()
-        head.append("✦ reflection", Style(color=REFLECT, bold=True))
+        head.append("✦ reflection", p.reflection + BOLD)
         meta = [f"as {event.role}"]
         if event.fallback_from:
             meta.append(f"{event.fallback_from} refused, fell back")
@@ -398,46 +389,46 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
             meta.append(short_tokens(event.usage))
         if event.latency_s:
             meta.append(f"{event.latency_s:.2f}s")
-        head.append("  " + " · ".join(meta), S_MUTED)
+        head.append("  " + " · ".join(meta), p.muted)
         out.text(head)
         _violations(out, block, item)
-        bar = [Segment(" " * INDENT), Segment("┊ ", S_REFLECT)]
+        bar = [Segment(" " * INDENT), Segment("┊ ", p.reflection)]
         for trig in event.triggers:
             t = Text()
-            t.append(f"trigger {trig.kind}", Style(color=REFLECT))
+            t.append(f"trigger {trig.kind}", p.reflection)
             if trig.evidence:
                 t.append(": ")
-                t.append(inert(trig.evidence.split("\n", 1)[0][:300]), S_MUTED)
+                t.append(inert(trig.evidence.split("\n", 1)[0][:300]), p.muted)
             out.text(t, prefix=bar)
-        _body(out, event.content, unfolded=True, prefix=bar, style=Style(italic=True), query=q)
+        _body(out, event.content, unfolded=True, prefix=bar, style=ITALIC, query=q)
         for follower in event.messages[1:]:
             if isinstance(follower, dict):
-                t = Text(f"followed by a {role_of(follower)} message: ", style=S_MUTED)
+                t = Text(f"followed by a {role_of(follower)} message: ", style=p.muted)
                 t.append(content_text(follower.get("content")))
                 out.text(t, prefix=bar)
     elif kind == "fallback" and isinstance(event, ReflectionFallback):
         head = Text()
-        head.append("↺ reflection note refused", Style(color=REFLECT, bold=True))
+        head.append("↺ reflection note refused", p.reflection + BOLD)
         outcome = (f"re-sent as {event.to_role}" if event.to_role else
                    "every role refused: notes are off for the rest of the run")
         status = f" (HTTP {event.status})" if event.status else ""
-        head.append(f"  as {event.from_role}{status} → {outcome}", S_MUTED)
+        head.append(f"  as {event.from_role}{status} → {outcome}", p.muted)
         out.text(head)
         _violations(out, block, item)
-        bar = [Segment(" " * INDENT), Segment("┊ ", S_REFLECT)]
-        _body(out, event.error, unfolded=unfolded, prefix=bar, style=S_ERROR, query=q)
+        bar = [Segment(" " * INDENT), Segment("┊ ", p.reflection)]
+        _body(out, event.error, unfolded=unfolded, prefix=bar, style=p.error, query=q)
         for m in event.messages:
             if isinstance(m, dict):
-                t = Text(f"{role_of(m)}: ", style=S_LABEL)
-                t.append(content_text(m.get("content")), Style(italic=True))
+                t = Text(f"{role_of(m)}: ", style=p.label)
+                t.append(content_text(m.get("content")), ITALIC)
                 out.text(t, prefix=bar)
     elif kind == "driver" and isinstance(event, DriverMessage):
         head = Text()
-        head.append(f"» {role_of(event.message)}", S_LABEL)
-        head.append(f"  {event.kind}", S_MUTED)
+        head.append(f"» {role_of(event.message)}", p.label)
+        head.append(f"  {event.kind}", p.muted)
         mark = event_mark(event)
         if mark is not None:
-            head.append(f"  ✗ {mark.label}", S_ERROR_BOLD)
+            head.append(f"  ✗ {mark.label}", p.error + BOLD)
         out.text(head)
         _violations(out, block, item)
         msg = event.message
@@ -447,51 +438,51 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         _body(out, text, unfolded=unfolded, prefix=[Segment(" " * INDENT)], query=q)
     elif kind == "changes" and isinstance(event, WorkspaceChanged):
         head = Text()
-        head.append("± changed ", Style(color="#56b6c2", bold=True))
-        head.append(plural(len(event.files), "file"), Style(bold=True))
-        head.append("  " + ", ".join(_file_stat(f) for f in event.files), S_MUTED)
+        head.append("± changed ", p.running + BOLD)
+        head.append(plural(len(event.files), "file"), BOLD)
+        head.append("  " + ", ".join(_file_stat(f) for f in event.files), p.muted)
         if event.cut:
-            head.append(f"  (diff cut: {plural(event.cut, 'more character')} not recorded)", S_WARN)
+            head.append(f"  (diff cut: {plural(event.cut, 'more character')} not recorded)", p.warning)
         out.text(head)
-        _lines_body(out, unified_diff_lines(event.diff), unfolded=unfolded, prefix=_bar("#56b6c2"), query=q)
+        _lines_body(out, unified_diff_lines(event.diff, p.code_theme), unfolded=unfolded, prefix=_bar(p.running), query=q)
     elif kind == "notice" and isinstance(event, Notice):
-        icon, style = {"info": ("ℹ", S_MUTED), "warning": ("⚠", S_WARN), "error": ("✗", S_ERROR)}.get(
-            event.level, ("ℹ", S_MUTED))
+        icon, style = {"info": ("ℹ", p.muted), "warning": ("⚠", p.warning), "error": ("✗", p.error)}.get(
+            event.level, ("ℹ", p.muted))
         t = Text(f"{icon} ", style=style)
         t.append(event.text, style)
         if q:
-            t.highlight_words([q], S_MATCH, case_sensitive=False)
+            t.highlight_words([q], p.match, case_sensitive=False)
         out.text(t)
     elif kind == "finish" and isinstance(event, RunFinished):
         bad = event.reason in ("provider_error", "error", "context_length")
         t = Text()
-        t.append(f"run {event.reason.replace('_', ' ')}", S_ERROR_BOLD if bad else Style(bold=True))
-        t.append(f"  after {plural(event.iterations, 'iteration')} · {tokens(event.usage)}", S_MUTED)
+        t.append(f"run {event.reason.replace('_', ' ')}", p.error + BOLD if bad else BOLD)
+        t.append(f"  after {plural(event.iterations, 'iteration')} · {tokens(event.usage)}", p.muted)
         out.text(t)
         if event.detail:
-            _body(out, event.detail, unfolded=unfolded, style=S_ERROR if bad else "", query=q,
+            _body(out, event.detail, unfolded=unfolded, style=p.error if bad else "", query=q,
                   prefix=[Segment(" " * INDENT)])
         if event.summary:
-            out.text(Text("summary", style=S_LABEL))
+            out.text(Text("summary", style=p.label))
             _body(out, event.summary, unfolded=True, prefix=[Segment(" " * INDENT)], query=q)
         if event.tests_passed is not None:
             out.text(Text("tests passed" if event.tests_passed else "tests failed",
-                          style=Style(color="#98c379", bold=True) if event.tests_passed else S_ERROR_BOLD))
+                          style=p.success + BOLD if event.tests_passed else p.error + BOLD))
             _body(out, event.test_output, unfolded=unfolded, prefix=[Segment(" " * INDENT)], query=q)
     else:
         name = getattr(event, "type", type(event).__name__)
-        out.text(Text(f"? {kind} ({name})", style=S_WARN))
+        out.text(Text(f"? {kind} ({name})", style=p.warning))
         try:
             raw = event.model_dump_json() if hasattr(event, "model_dump_json") else repr(event)
         except Exception:
             raw = repr(event)
-        _body(out, raw, unfolded=unfolded, prefix=[Segment(" " * INDENT)], style=S_MUTED)
+        _body(out, raw, unfolded=unfolded, prefix=[Segment(" " * INDENT)], style=p.muted)
 
 
 def render_block(console: Console, block: Block, model: TranscriptModel, width: int,
                  state: RenderState) -> tuple[list[Strip], list[int]]:
     """The lines of a block at `width` (title first), and the first line of each item."""
-    out = _Lines(console, width)
+    out = _Lines(console, width, state.palette)
     out.line(title_text(block, model, out.width, state))
     starts = [0]
     if block.expanded:
@@ -509,24 +500,25 @@ def render_block(console: Console, block: Block, model: TranscriptModel, width: 
 
 def render_streaming(out: _Lines, delta: Any) -> None:
     """The reply as it streams in: its text so far and the calls whose arguments are still arriving."""
+    p = out.palette
     head = Text()
-    head.append("assistant", S_LABEL)
+    head.append("assistant", p.label)
     meta = [f"streaming {delta.elapsed_s:.1f}s"]
     if delta.ttft_s is not None:
         meta.append(f"first token {delta.ttft_s:.2f}s")
-    head.append("  " + " · ".join(meta), S_MUTED)
+    head.append("  " + " · ".join(meta), p.muted)
     out.text(head)
     if delta.text:
         out.text(Text(delta.text))
     for call in delta.tool_calls:
         line = Text()
-        line.append("→ call   ", S_MUTED)
-        line.append(call.get("name") or "…", S_LABEL)
+        line.append("→ call   ", p.muted)
+        line.append(call.get("name") or "…", p.label)
         if call.get("id"):
-            line.append(f"  {call['id']}", S_MUTED)
+            line.append(f"  {call['id']}", p.muted)
         out.text(line)
         if call.get("arguments"):
-            out.text(Text(call["arguments"], style=S_MUTED), prefix=_bar("#5c6370"))
+            out.text(Text(call["arguments"], style=p.muted), prefix=_bar(p.muted))
 
 
 def _file_stat(change: Any) -> str:
@@ -544,7 +536,7 @@ def running_calls(block: Block, model: TranscriptModel) -> list[str]:
 
 
 def render_title(console: Console, block: Block, model: TranscriptModel, width: int, state: RenderState) -> Strip:
-    out = _Lines(console, width)
+    out = _Lines(console, width, state.palette)
     out.line(title_text(block, model, out.width, state))
     return Strip(out.lines[0], out.width)
 

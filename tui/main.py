@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from agent.display.terminal import complain
 from agent.display.wording import plural
-from agent.run.cli import EXIT_2_REASONS, build_parser, dispatch_headless, fork_spec, run_options
+from agent.run.cli import build_parser, dispatch_headless
 from agent.models.presets import UsageError
-from agent.run.runner import Run, build_run, demo_run
 from agent.tools.sandbox import make_undumpable
 
 if TYPE_CHECKING:
     from textual.screen import Screen
+
+    from agent.run.runner import Run
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -103,6 +104,7 @@ def open_app(args: argparse.Namespace) -> int:
 
 def live_app(run: Run, keep_workspace: bool = False) -> int:
     """`agent-tui` (the demo), `run` or `fork` without --headless: the loop, live."""
+    from agent.events import EXIT_2_REASONS
     from tui.screens.transcript import TranscriptScreen
 
     code = _show(TranscriptScreen(run=run), None)
@@ -123,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command is None:
+            from agent.run.runner import demo_run
+
             return live_app(demo_run(step_mode=True))
         if args.command == "open":
             return open_app(args)
@@ -133,10 +137,12 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve_app(args)
         if args.command == "run" and not args.headless:
+            from agent.run.runner import build_run, run_options
+
             return live_app(build_run(run_options(args, step_mode="continuous" if args.continuous else "step")),
                             args.keep_workspace)
         if args.command == "fork" and not (args.headless or args.each_note):
-            from agent.run.fork import build_fork
+            from agent.run.fork import build_fork, fork_spec
 
             return live_app(build_fork(fork_spec(args)), args.keep_workspace)
     except UsageError as exc:

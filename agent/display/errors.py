@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent.display.wording import plural
-from agent.events import DriverMessage, ToolResult
-from agent.transcripts.importers import content_text
+from agent.events import DriverMessage, ToolResult, content_text
 
 MarkKind = Literal["tool_error", "tests_failed", "exit", "timeout", "format_error"]
 

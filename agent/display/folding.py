@@ -40,11 +40,6 @@ CAUSE = re.compile(
 )
 
 
-def is_cause(line: str) -> bool:
-    """Whether `line` carries a failure (a pytest `E`/`FAILED` line, a traceback, an error, a non-zero exit)."""
-    return CAUSE.search(line) is not None
-
-
 @dataclass(frozen=True)
 class Hidden:
     """Lines `start` to `end` (exclusive) are folded away."""
@@ -104,11 +99,6 @@ def fold_plan(lines: list[str], *, head: int = HEAD, tail: int = TAIL, fold_from
         plan.append(Shown(i, j) if keep[i] else Hidden(i, j))
         i = j
     return plan
-
-
-def hidden_lines(plan: list[Shown | Hidden]) -> int:
-    """How many lines a plan folds away."""
-    return sum(p.count for p in plan if isinstance(p, Hidden))
 
 
 def clip_line(line: str, limit: int = LINE_CHARS) -> tuple[str, int]:

@@ -3,12 +3,15 @@
 Steps are tokens in a counter, not a flag: every press of "next" adds one, and the loop takes one before
 each iteration, so presses that arrive faster than iterations finish are queued, never merged (an
 `asyncio.Event` would merge them).
+
+A front end that shows the state (parked or not, steps queued, the reflection switch) subscribes to it
+instead of polling it: listeners are called on every change, on the loop's own event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Callable, Literal
 
 from agent.events import ReflectionMode
 
@@ -27,6 +30,19 @@ class RunControl:
         self._wake = asyncio.Event()
         self.waiting = False
         """True while the loop is parked at an iteration boundary, waiting for a step."""
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after every change of the mode, the queued steps, `waiting` or reflection."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
     @property
     def pending_steps(self) -> int:
@@ -35,6 +51,7 @@ class RunControl:
     def _notify(self) -> None:
         # The Event only wakes the waiter; the count lives in _tokens, so nothing is merged.
         self._wake.set()
+        self._changed()
 
     def step(self, count: int = 1) -> None:
         """Let `count` more iterations run (queued in step mode)."""
@@ -49,6 +66,7 @@ class RunControl:
         """Stop at the next iteration boundary; queued steps are dropped."""
         self.mode = "step"
         self._tokens = 0
+        self._changed()
 
     def toggle_reflection(self) -> ReflectionMode:
         """Flip reflection on (with the last role used) or off, for the iterations that follow."""
@@ -57,16 +75,13 @@ class RunControl:
         else:
             self.reflection_role = self.reflection
             self.reflection = "off"
+        self._changed()
         return self.reflection
-
-    def set_reflection(self, mode: ReflectionMode) -> None:
-        if mode != "off":
-            self.reflection_role = mode
-        self.reflection = mode
 
     async def wait_turn(self) -> None:
         """Called by the loop before each iteration: returns when that iteration may run."""
         self.waiting = True
+        self._changed()
         try:
             while not (self.mode == "continuous" or self._tokens > 0):
                 self._wake.clear()
@@ -75,3 +90,4 @@ class RunControl:
             self.waiting = False
         if self.mode == "step":
             self._tokens -= 1
+        self._changed()

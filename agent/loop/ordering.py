@@ -27,16 +27,6 @@ class Violation:
         return f"message {self.index}: {self.message} [{self.rule}]"
 
 
-class OrderingError(Exception):
-    """A history that breaks the ordering rules; `violations` holds every one of them."""
-
-    def __init__(self, violations: Sequence[Violation]) -> None:
-        self.violations = list(violations)
-        shown = "; ".join(str(v) for v in self.violations[:3])
-        more = f" (and {len(self.violations) - 3} more)" if len(self.violations) > 3 else ""
-        super().__init__(f"{len(self.violations)} ordering violation(s): {shown}{more}")
-
-
 def _ids(ids: Collection[str]) -> str:
     return ", ".join(ids)
 
@@ -171,10 +161,3 @@ def unanswered_calls(messages: Sequence[Mapping[str, Any]]) -> Unanswered | None
         missing = tuple(cid for cid in ids if cid not in answered)
         return Unanswered(i, missing) if missing else None
     return None
-
-
-def assert_ordered(messages: Sequence[Mapping[str, Any]], *, skip_roles: Collection[str] = ()) -> None:
-    """Raise OrderingError if the history breaks any rule; the loop calls this before each request."""
-    violations = check_messages(messages, skip_roles=skip_roles)
-    if violations:
-        raise OrderingError(violations)

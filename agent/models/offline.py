@@ -18,8 +18,8 @@ try:  # the openai SDK 3.x is built on httpx2; older releases on httpx
 except ImportError:  # pragma: no cover
     import httpx  # type: ignore[no-redef]
 
-from agent.reflection.reflector import PURPOSE_HEADER
-from agent.transcripts.compare import mask_durations
+from agent.reflection.reflector import PURPOSE_HEADER, parse_triggers
+from agent.transcripts.compare import describe_difference, normalise_messages
 from agent.transcripts.transcript import Transcript
 
 OFFLINE_BASE_URL = "http://offline.agent-tui.invalid/v1"
@@ -61,14 +61,10 @@ def default_reflection_answer(body: dict[str, Any]) -> str:
     The reflection prompt carries its triggers as `<trigger kind="...">evidence</trigger>` blocks
     (`agent.reflection.reflector.trigger_block`); the note answers each one, quoting its concrete evidence.
     """
-    import re
-
-    from agent.reflection.reflector import parse_triggers
-
     prompt = next((m.get("content") or "" for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
     triggers = parse_triggers(str(prompt))
     if not triggers:
-        return _legacy_reflection_answer(str(prompt))
+        return "Reconsider the last result and pick the next action that moves toward passing the tests."
     parts: list[str] = []
     for t in triggers:
         lines = [line.strip() for line in t.evidence.splitlines() if line.strip()]
@@ -100,27 +96,6 @@ def default_reflection_answer(body: dict[str, Any]) -> str:
             parts.append(f"{t.kind}: {first[:160]}. Reconsider the last result and pick the next action that "
                          "moves toward passing the tests.")
     return " ".join(parts)
-
-
-def _legacy_reflection_answer(prompt: str) -> str:
-    """For a reflection prompt without trigger blocks: keyword rules."""
-    evidence = [line.strip() for line in prompt.splitlines() if line.strip()]
-    lowered = prompt.lower()
-    if "tests_failed" in lowered or "tests failed" in lowered:
-        failing = next((l for l in evidence if "FAILED" in l or "assert" in l.lower()), "")
-        hint = f" The first failure: {failing[:160]}" if failing else ""
-        return ("The test run failed." + hint + " Read the failing test to see the expected output, fix the "
-                "function it exercises with a minimal edit, then run the tests again.")
-    if "tool_error" in lowered:
-        return ("The last tool call returned an error. Check the tool's arguments against its schema and the "
-                "path against list_files, then retry with corrected input instead of repeating the same call.")
-    if "repeated" in lowered:
-        return "The same call was repeated without progress. Try a different action: read another file or edit."
-    if "no_change" in lowered or "no file changed" in lowered:
-        return "No file has changed for several iterations. Stop exploring and make the edit the goal needs."
-    if "budget" in lowered:
-        return "Most of the step budget is used. Make the smallest fix that passes the tests and call finish."
-    return "Reconsider the last result and pick the next action that moves toward passing the tests."
 
 
 class OfflineServer:
@@ -218,37 +193,14 @@ def first_divergence(recorded: Transcript, sent: list[dict[str, Any]]) -> str | 
         if k >= len(numbers):
             return f"request {k + 1}: the recorded run sent only {len(numbers)} requests"
         old, _ = recorded.request_at(numbers[k])
-        new = body.get("messages", [])
-        for i in range(max(len(old), len(new))):
-            a = old[i] if i < len(old) else None
-            b = new[i] if i < len(new) else None
-            if _norm(a) != _norm(b):
-                what = _describe_difference(a, b)
-                return f"iteration {numbers[k]}: message {i} differs ({what})"
+        recorded_norm, new_norm = normalise_messages(old), normalise_messages(body.get("messages", []))
+        for i in range(max(len(recorded_norm), len(new_norm))):
+            a = recorded_norm[i] if i < len(recorded_norm) else None
+            b = new_norm[i] if i < len(new_norm) else None
+            if a != b:
+                diff = describe_difference(i, a, b)
+                detail = f", {diff.detail}" if diff.detail and diff.kind == "content" else ""
+                return f"iteration {numbers[k]}: message {i} differs ({diff.what}{detail}; A: recorded, B: this run)"
     if len(sent) < len(numbers):
         return f"the new run sent {len(sent)} requests, the recorded one {len(numbers)}"
     return None
-
-
-def _norm(message: dict[str, Any] | None) -> Any:
-    """A message as compared across runs: durations in tool output (pytest's "in 0.02s") differ every run."""
-    if message is None:
-        return None
-    out = {k: v for k, v in message.items() if v is not None}
-    if isinstance(out.get("content"), str):
-        out["content"] = mask_durations(out["content"])
-    return out
-
-
-def _describe_difference(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
-    if a is None:
-        return f"new run added a {b.get('role')} message"  # type: ignore[union-attr]
-    if b is None:
-        return f"new run lacks the recorded {a.get('role')} message"
-    if a.get("role") != b.get("role"):
-        return f"role {a.get('role')} became {b.get('role')}"
-    ca, cb = str(a.get("content") or ""), str(b.get("content") or "")
-    if ca != cb:
-        at = next((i for i, (x, y) in enumerate(zip(ca, cb)) if x != y), min(len(ca), len(cb)))
-        return f"{a.get('role')} content, at character {at}: {ca[at:at + 40]!r} became {cb[at:at + 40]!r}"
-    return f"{a.get('role')} message fields differ"

@@ -119,13 +119,3 @@ def resolve_profile(provider: str, model: str | None = None, **overrides: Any) -
     if _MISTRAL_MODEL.search(name):
         profile = replace(profile, id_style="mistral9")
     return profile.with_overrides(**overrides)
-
-
-def profile_table() -> str:
-    """The presets' profiles as a Markdown table (for the README)."""
-    cols = ["tool_calls", "system_after_first", "assistant_content", "parallel_tool_calls",
-            "tool_choice_required", "stream", "stream_usage", "text_tools", "text_results"]
-    lines = ["| preset | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for name, p in PROFILES.items():
-        lines.append(f"| `{name}` | " + " | ".join(str(getattr(p, c)) for c in cols) + " |")
-    return "\n".join(lines)

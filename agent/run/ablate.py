@@ -35,7 +35,7 @@ from typing import Any, Iterable, Iterator, Sequence, TextIO, get_args
 from agent.display.terminal import complain, inert
 from agent.display.wording import plural
 from agent.events import ReflectionMode
-from agent.models.presets import LOCAL_PROVIDER, PRESETS, UsageError, default_provider, resolve_endpoint
+from agent.models.presets import LOCAL_PROVIDER, UsageError, default_provider, resolve_endpoint
 from agent.run.backends import Backend, LocalBackend
 from agent.run.jobs import (
     CSV_COLUMNS,
@@ -52,6 +52,7 @@ from agent.run.jobs import (
     make_grid,
     write_record,
 )
+from agent.run.flags import add_ablate_flags
 from agent.run.runner import RunOptions
 from agent.run.summary import format_statistics, setting_statistics
 
@@ -336,53 +337,6 @@ def compare_hint(rows: Sequence[ResultRow], out_dir: Path) -> str | None:
 
 
 # -- command line -------------------------------------------------------------------------------------
-
-
-def add_ablate_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("grid")
-    g.add_argument("--tasks", default="quicksort",
-                   help="comma-separated tasks: bundled names, all (the bundled ones), humanevalfix/N, humanevalfix "
-                        "(the suite), humanevalfix:dev or humanevalfix:test (a split), humanevalfix:dev:K (its "
-                        "first K) (default quicksort)")
-    g.add_argument("--reflection", default=",".join(SETTINGS), metavar="SETTINGS",
-                   help=f"comma-separated reflection settings from {', '.join(SETTINGS)}, or all (default all)")
-    g.add_argument("--repeats", type=int, default=1, help="runs of every (task, setting) (default 1)")
-    g.add_argument("--concurrency", type=int, default=4,
-                   help="requests in flight against the endpoint, over all workers (default 4)")
-    g.add_argument("--out", type=Path, metavar="DIR", help="grid folder; an existing one is resumed (default runs/ablate-<time>)")
-    g.add_argument("--keep-failed", action="store_true", help="do not re-run jobs that failed in an earlier call")
-    g.add_argument("--keep-workspaces", action="store_true", help="keep each job's workspace copy (default: remove)")
-    g = p.add_argument_group("where the jobs run")
-    g.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="local: asyncio tasks in this process (default); ray: one Ray task per job "
-                        "(pip install 'agent-tui[ray]')")
-    g.add_argument("--address", metavar="ADDR",
-                   help="ray: the cluster to join, auto (started with `ray start` here) or ray://HOST:PORT; "
-                        "default: a local Ray started for this call")
-    g.add_argument("--cpus-per-job", type=float, metavar="N",
-                   help="ray: CPUs each job reserves on its worker, fractions allowed (default 1)")
-    g = p.add_argument_group("model")
-    g.add_argument("--provider", choices=(*PRESETS, LOCAL_PROVIDER, "scripted"),
-                   help="endpoint preset; default: the first whose API key is set, else the offline script")
-    g.add_argument("--model", help="model name (default: the preset's)")
-    g.add_argument("--base-url", help="override the preset's base URL")
-    g.add_argument("--script", type=Path, help="scripted provider with one task: JSON list of assistant messages")
-    g.add_argument("--model-path", type=Path, metavar="FILE.gguf",
-                   help="local provider: the GGUF that one llama-cpp-python server, started for the grid, serves")
-    g.add_argument("--reflection-model", help="model for reflection calls (default: the agent's)")
-    g = p.add_argument_group("loop")
-    g.add_argument("--max-steps", type=int, default=30, help="step budget of every run (default 30)")
-    g.add_argument("--test-timeout", type=float, default=120.0, help="seconds a test run may take (default 120)")
-
-
-def add_ablate_parser(sub: Any) -> argparse.ArgumentParser:
-    """Add the `ablate` command to a subparsers object."""
-    p = sub.add_parser("ablate", help="run tasks x reflection settings x repeats and tabulate the results",
-                       description="Run every (task, reflection setting, repeat) as an independent job, "
-                                   "write each transcript under DIR/runs, a row per run in DIR/results.csv "
-                                   "and DIR/summary.json. Calling again with the same --out resumes.")
-    add_ablate_flags(p)
-    return p
 
 
 def _split(text: str) -> list[str]:

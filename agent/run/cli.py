@@ -1,6 +1,7 @@
-"""The command line: flags, the headless commands, and the event printer.
+"""The command line: the table of commands, and the headless ones (each imported when it runs).
 
-`tui.main` adds the commands that open the app; everything here runs without Textual.
+`tui.main` adds the commands that open the app; everything here runs without Textual. The flags are in
+`agent.run.flags`, the headless run in `agent.run.headless`.
 Exit status of a run: 0 when the task's tests pass at the end, 1 when they do not, 2 on a usage or
 provider error (with a one-line message on stderr).
 """
@@ -8,123 +9,16 @@ provider error (with a one-line message on stderr).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import re
-import signal
 import sys
 from pathlib import Path
-from typing import Any, TextIO, get_args
+from typing import TextIO
 
-from agent.display.folding import FOLD_FROM, clip_line, fold_text
 from agent.display.terminal import complain, inert
-from agent.display.wording import plural, tokens
-from agent.run.ablate import add_ablate_parser, cmd_ablate
-from agent.run.share import add_share_parsers, cmd_export
-from agent.events import (
-    AssistantMessage,
-    DriverMessage,
-    Event,
-    IterationStarted,
-    Notice,
-    ReflectionFallback,
-    ReflectionMode,
-    ReflectionNote,
-    RunFinished,
-    ToolResult,
-    WorkspaceChanged,
-)
-from agent.models.presets import PROVIDER_NAMES, UsageError
-from agent.tools.sandbox import SANDBOX_MODES, make_undumpable
+from agent.display.wording import plural
+from agent.models.presets import UsageError
+from agent.run.flags import add_ablate_parser, add_fork_parser, add_run_flags, add_share_parsers
+from agent.tools.sandbox import make_undumpable
 from agent.tools.suites import SUITES
-
-REFLECTION_MODES = get_args(ReflectionMode)
-EXIT_2_REASONS = ("provider_error", "error", "context_length")
-"""Runs that ended because of the endpoint or the driver, not the agent: exit 2 with the reason on stderr."""
-
-
-def add_run_flags(p: argparse.ArgumentParser, work: bool = True) -> None:
-    """The flags every command that starts a run shares (headless run, TUI run, fork; `work=False`: no task,
-    workspace, goal or test command, which a fork takes from its parent)."""
-    g = p.add_argument_group("what to work on")
-    if work:
-        g.add_argument("--task", default=None,
-                       help="task to copy into a fresh workspace: a bundled one (default quicksort) or humanevalfix/N")
-        g.add_argument("--workspace", type=Path, help="work in this folder instead of a bundled task")
-        g.add_argument("--goal", help="the user's goal (required with --workspace)")
-        g.add_argument("--test-cmd", help="the command run_tests runs in the workspace")
-    g.add_argument("--sandbox", choices=SANDBOX_MODES,
-                   help="where commands run: bwrap (bubblewrap; the default where it is installed) or none")
-    g.add_argument("--pass-env", action="append", default=[], metavar="NAME",
-                   help="pass this variable to commands (repeatable); they get only PATH, LANG, TERM otherwise")
-    g.add_argument("--keep-workspace", action="store_true",
-                   help="keep the bundled task's temporary workspace (default: removed when the run ends)")
-    g = p.add_argument_group("model")
-    g.add_argument("--provider", choices=PROVIDER_NAMES,
-                   help="endpoint preset; default: the first whose API key is set, else the offline script")
-    g.add_argument("--model", help="model name (default: the preset's)")
-    g.add_argument("--base-url", help="override the preset's base URL")
-    g.add_argument("--script", type=Path, help="scripted provider: JSON list of assistant messages")
-    g.add_argument("--transcript", type=Path, dest="replay", help="replay provider: the transcript to replay")
-    g.add_argument("--model-path", type=Path, metavar="FILE.gguf",
-                   help="local provider: the GGUF that llama-cpp-python's server loads (pip install -e '.[local]')")
-    g.add_argument("--max-retries", type=int, default=2,
-                   help="the SDK's own retries on 408/409/429/5xx and timeouts (default 2)")
-    g.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help="per request attempt (default 120; 600 for --provider local)")
-    g = p.add_argument_group("endpoint capabilities (default: the provider's profile)")
-    g.add_argument("--tool-calls", choices=("native", "text", "auto"),
-                   help="native tool_calls; text: tools in the prompt, calls parsed from replies; auto: native, "
-                        "and calls written as text are taken too")
-    g.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
-                   help="stream replies (default: on where the provider supports it)")
-    g.add_argument("--assistant-content", choices=("null", "empty"),
-                   help='content of a tool-call turn on the wire: null or "" (some servers reject null)')
-    g.add_argument("--no-parallel-tool-calls", dest="parallel_tool_calls", action="store_const", const=False,
-                   default=None, help="send parallel_tool_calls=false (where the endpoint takes it)")
-    g.add_argument("--tool-choice", choices=("auto", "required"),
-                   help="required: send tool_choice=required (where the endpoint takes it)")
-    g.add_argument("--tool-call-ids", choices=("any", "mistral9"),
-                   help="ids the endpoint accepts (mistral9: 9 letters and digits; default for Mistral models)")
-    g.add_argument("--temperature", type=float, help="sampling temperature (default: the profile's or endpoint's)")
-    g = p.add_argument_group("loop")
-    g.add_argument("--max-steps", type=int, default=30, help="step budget (default 30)")
-    g.add_argument("--reflection", choices=REFLECTION_MODES, default="system",
-                   help="reflection note role, or off (default system)")
-    g.add_argument("--reflection-model", help="model for reflection calls (default: the agent's)")
-    g.add_argument("--reflection-triggers", metavar="SPEC",
-                   help='which triggers fire: "all" (default), "none", "-budget", "tests_failed,repeat=4"')
-    g.add_argument("--out", type=Path, help="transcript file (default: runs/<time>-<task>-<provider>.jsonl)")
-
-
-def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> Any:
-    from agent.run.runner import RunOptions
-
-    if args.max_steps < 1:
-        raise UsageError("--max-steps must be at least 1")
-    if args.workspace is not None and args.task is not None:
-        raise UsageError("give either --task or --workspace, not both")
-    if getattr(args, "max_retries", 2) < 0:
-        raise UsageError("--max-retries must be 0 or more")
-    if getattr(args, "timeout", None) is not None and args.timeout <= 0:
-        raise UsageError("--timeout must be more than 0 seconds")
-    if getattr(args, "model_path", None) is not None and args.provider not in (None, "local"):
-        raise UsageError("--model-path goes with --provider local")
-    extra = {name: getattr(args, name, None) for name in (
-        "model_path", "tool_calls", "stream", "assistant_content", "parallel_tool_calls", "tool_choice",
-        "tool_call_ids", "temperature", "timeout", "sandbox")}
-    extra["pass_env"] = tuple(getattr(args, "pass_env", None) or ())
-    bad = [n for n in extra["pass_env"] if not n or "=" in n or "\0" in n]
-    if bad:
-        raise UsageError(f"--pass-env {bad[0]!r}: give a variable name (its value is taken from the environment)")
-    if extra["model_path"] is not None and args.provider is None:
-        args.provider = "local"  # a model file says which provider
-    return RunOptions(task=args.task or ("quicksort" if args.workspace is None else None),
-                      workspace=args.workspace, goal=args.goal, test_cmd=args.test_cmd, provider=args.provider,
-                      model=args.model, base_url=args.base_url, script=args.script, replay=args.replay,
-                      max_steps=args.max_steps, reflection=args.reflection, reflection_model=args.reflection_model,
-                      reflection_triggers=args.reflection_triggers, out=args.out, step_mode=step_mode,
-                      max_retries=getattr(args, "max_retries", 2), **extra)  # type: ignore[arg-type]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,189 +95,6 @@ def cmd_check(path: Path, out: TextIO | None = None) -> int:
     return 1
 
 
-def add_fork_parser(sub: Any) -> None:
-    fk = sub.add_parser("fork", help="replay a run through iteration K, then go on live (in the app, or --headless)",
-                        description="Replay FILE's iterations 1..K (its replies; the tool calls run again on a fresh "
-                                    "workspace and their results are checked against the recording), then go on "
-                                    "live from K+1. Provider, model and loop settings are the parent's unless given.")
-    fk.add_argument("file", type=Path, help="the parent run's transcript")
-    fk.add_argument("--at", type=int, metavar="K", help="the last iteration replayed")
-    fk.add_argument("--drop-note", action="store_true", help="leave out the reflection note written after K")
-    fk.add_argument("--edit-note", metavar="TEXT", help="put TEXT in place of the note after K")
-    fk.add_argument("--each-note", action="store_true", help="fork just before every note with it dropped, "
-                    "--repeats times each, into an ablation folder (--out DIR), and print what each note changed")
-    fk.add_argument("--repeats", type=int, default=1, help="--each-note: forks per note (default 1)")
-    fk.add_argument("--concurrency", type=int, default=4, help="--each-note: forks at once (default 4)")
-    fk.add_argument("--workspace", type=Path, help="a parent run in its own folder: that folder as the run found it")
-    fk.add_argument("--headless", action="store_true", help="print events instead of opening the app")
-    add_run_flags(fk, work=False)
-    fk.set_defaults(reflection=None, max_steps=None)
-
-
-def fork_spec(args: argparse.Namespace) -> Any:
-    """The fork the flags ask for; run options not given (None) stay the parent's."""
-    from dataclasses import fields
-
-    from agent.run.fork import ForkSpec
-    from agent.run.runner import RunOptions
-
-    if args.each_note and (args.at is not None or args.drop_note or args.edit_note is not None):
-        raise UsageError("--each-note forks before every note with it dropped: no --at, --drop-note or --edit-note")
-    if not args.each_note and args.at is None:
-        raise UsageError("fork needs --at K (the last iteration to replay), or --each-note")
-    overrides = {f.name: getattr(args, f.name, None) for f in fields(RunOptions) if f.name != "workspace"}
-    overrides["pass_env"] = tuple(args.pass_env) or None  # none given: the parent's
-    return ForkSpec(args.file, args.at or 0, args.drop_note, args.edit_note, args.workspace, overrides)
-
-
-def cmd_fork(args: argparse.Namespace) -> int:
-    spec = fork_spec(args)
-    if args.each_note:
-        from agent.run.fork_notes import cmd_each_note
-
-        return cmd_each_note(spec, args)
-    from agent.run.fork import build_fork
-
-    return drive_headless(build_fork(spec), keep_workspace=args.keep_workspace)
-
-
-def cmd_run_headless(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from agent.run.runner import build_run
-
-    return drive_headless(build_run(run_options(args)), out, keep_workspace=args.keep_workspace)
-
-
-def drive_headless(run: Any, out: TextIO | None = None, *, keep_workspace: bool = False) -> int:
-    """Drive a prepared run to its end, printing its events (exit status: see the module docstring)."""
-    out = out or sys.stdout
-    out.write(f"agent-tui: {run.header.provider} / {run.header.model}, task {run.header.task or 'custom'}, "
-              f"workspace {run.workspace}\n")
-    out.write(f"agent-tui: transcript {run.path}\n")
-    printer = EventPrinter(out)
-
-    async def drive() -> None:
-        task = asyncio.current_task()
-        try:  # SIGTERM stops the run as Ctrl-C does: the transcript is closed, a local model's server stopped
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)  # type: ignore[union-attr]
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform
-            pass
-        async for event in run.events():
-            printer.show(event)
-
-    try:
-        asyncio.run(drive())
-    except asyncio.CancelledError:
-        pass
-    finally:
-        if not keep_workspace and run.remove_workspace():
-            out.write(f"agent-tui: removed the temporary workspace {run.workspace} (--keep-workspace keeps it)\n")
-    done = run.finished
-    if done is None or done.reason in EXIT_2_REASONS:
-        detail = done.detail if done else "the run ended without a result"
-        complain(detail)
-        return 2
-    return 0 if done.tests_passed else 1
-
-
-class EventPrinter:
-    """Prints each event as it happens, in the order the model sees them. Every line goes out inert (model and
-    tool text never reach the terminal as control sequences), and long texts are folded around the lines
-    that carry a failure (the full texts are in the transcript)."""
-
-    REPLY_LINES = 40
-    """A reply longer than this is folded (its head, its tail, any error lines)."""
-    FIRST_LINE = 400
-    """The most of a reply's, a notice's or a summary's first line printed."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-
-    def line(self, text: str = "") -> None:
-        self.out.write(inert(text) + "\n")
-        self.out.flush()
-
-    def block(self, text: str, prefix: str, fold_from: int = FOLD_FROM) -> None:
-        """`text` folded, each line after `prefix`."""
-        for line in fold_text(text, fold_from=fold_from).split("\n"):
-            self.line(prefix + line)
-
-    def paragraph(self, label: str, text: str, fold_from: int = FOLD_FROM) -> None:
-        """`label` and the first line of `text`, cut at FIRST_LINE characters, the rest folded below it: a
-        5 MB reply or notice is never printed whole (the transcript keeps it)."""
-        first, _, rest = text.partition("\n")
-        line, cut = clip_line(first, self.FIRST_LINE)
-        self.line(label + line + (f" … ({plural(cut, 'more character')})" if cut else ""))
-        if rest:
-            self.block(rest, "  ", fold_from=fold_from)
-
-    def show(self, event: Event) -> None:
-        if isinstance(event, IterationStarted):
-            self.line(f"\n── iteration {event.iteration} ── reflection {event.reflection} "
-                      f"── request of {plural(event.request_size, 'message')}")
-        elif isinstance(event, AssistantMessage):
-            text = _text(event.message.get("content")).strip()
-            if text:
-                self.paragraph("assistant: ", text, fold_from=self.REPLY_LINES)
-            parsed = "  (parsed from text)" if event.parsed_from_text else ""
-            for call in event.message.get("tool_calls") or []:
-                fn = call.get("function", {})
-                self.line(f"  call {clip_line(str(call.get('id')), 80)[0]}  {clip_line(str(fn.get('name')), 80)[0]}"
-                          f"({_compact_args(fn.get('arguments'))}){parsed}")
-            usage = event.usage
-            counts = f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens, " if usage else ""
-            ttft = f"first token {event.ttft_s:.2f}s, " if event.ttft_s is not None else ""
-            wire = ", text tool calls" if event.tool_call_mode == "text" else ""
-            self.line(f"  [{counts}{ttft}{event.latency_s:.2f}s, finish_reason {event.finish_reason}{wire}]")
-        elif isinstance(event, ToolResult):
-            mark = "ERROR " if event.is_error else ""
-            self.line(f"  result {event.tool_call_id}  {mark}{event.name}:")
-            self.block(event.content.rstrip("\n"), "    │ ")
-        elif isinstance(event, ReflectionNote):
-            triggers = ", ".join(t.kind for t in event.triggers) or "manual"
-            fallback = f" (fell back from {event.fallback_from})" if event.fallback_from else ""
-            follower = " + a user follower" if event.follower_added else ""
-            self.line(f"  reflection [{event.role}{fallback}{follower}] on {triggers}:")
-            for t in event.triggers:
-                if t.evidence:
-                    self.line(f"    evidence ({t.kind}): {t.evidence.splitlines()[0][:160]}")
-            self.block(event.content.strip(), "    ✎ ", fold_from=self.REPLY_LINES)
-        elif isinstance(event, ReflectionFallback):
-            to = f"as {event.to_role}" if event.to_role else "dropped (every role refused)"
-            self.line(f"  reflection note refused as {event.from_role} (HTTP {event.status}: "
-                      f"{clip_line(event.error, 400)[0]}); note {to}, request sent again")
-        elif isinstance(event, DriverMessage):
-            self.paragraph(f"  driver {event.kind} ({event.message.get('role')}): ", _text(event.message.get("content")))
-        elif isinstance(event, WorkspaceChanged):
-            files = ", ".join(f"{f.path} ({f.status}{'' if f.binary else f', +{f.added} -{f.removed}'})"
-                              for f in event.files)
-            self.line(f"  changed: {files}")
-        elif isinstance(event, Notice):
-            self.paragraph(f"{event.level}: ", event.text)
-        elif isinstance(event, RunFinished):
-            tests = {True: "tests pass", False: "tests FAIL", None: "no test command"}[event.tests_passed]
-            self.line(f"\n══ run finished: {event.reason} after {plural(event.iterations, 'iteration')}; {tests}; "
-                      f"{tokens(event.usage)}")
-            if event.summary:
-                self.paragraph("   summary: ", event.summary)
-            if event.reason not in ("finished",) and event.detail:
-                self.paragraph("   ", event.detail)
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return "" if content is None else str(content)
-
-
-def _compact_args(arguments: Any) -> str:
-    try:
-        parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
-    except (json.JSONDecodeError, TypeError):
-        return repr(arguments)[:200]
-    text = json.dumps(parsed, ensure_ascii=False)
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
 def main(argv: list[str] | None = None) -> int:
     """Headless entry point (the `agent-tui` script goes through `tui.main`, which adds the app)."""
     make_undumpable()
@@ -399,12 +110,20 @@ def dispatch_headless(parser: argparse.ArgumentParser, args: argparse.Namespace)
         if args.command == "check":
             return cmd_check(args.file)
         if args.command == "run":
+            from agent.run.headless import cmd_run_headless
+
             return cmd_run_headless(args)
         if args.command == "ablate":
+            from agent.run.ablate import cmd_ablate
+
             return cmd_ablate(args)
         if args.command == "export":
+            from agent.run.share import cmd_export
+
             return cmd_export(args)
         if args.command == "fork":
+            from agent.run.headless import cmd_fork
+
             return cmd_fork(args)
     except UsageError as exc:
         complain(str(exc))

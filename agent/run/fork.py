@@ -15,10 +15,11 @@ aside) and a notice says whether it matched or where it differs.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, get_args
 
@@ -385,3 +386,15 @@ def seed_fork(run: Run, recording: Recording, opts: RunOptions, spec: ForkSpec) 
     run.notices.append(f"fork of {recording.path} at iteration {at}: iterations 1-{at} replay its replies "
                        f"(their tool calls run again on a fresh workspace), then live on {run.header.provider} / "
                        f"{run.header.model}; the note after iteration {at}: {note}")
+
+
+def fork_spec(args: argparse.Namespace) -> ForkSpec:
+    """The fork the flags of `fork` (agent.run.flags.add_fork_parser) ask for; run options not given (None)
+    stay the parent's."""
+    if args.each_note and (args.at is not None or args.drop_note or args.edit_note is not None):
+        raise UsageError("--each-note forks before every note with it dropped: no --at, --drop-note or --edit-note")
+    if not args.each_note and args.at is None:
+        raise UsageError("fork needs --at K (the last iteration to replay), or --each-note")
+    overrides = {f.name: getattr(args, f.name, None) for f in fields(RunOptions) if f.name != "workspace"}
+    overrides["pass_env"] = tuple(args.pass_env) or None  # none given: the parent's
+    return ForkSpec(args.file, args.at or 0, args.drop_note, args.edit_note, args.workspace, overrides)

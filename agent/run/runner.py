@@ -7,6 +7,8 @@ happens, and yields it on to whichever front end is watching.
 
 from __future__ import annotations
 
+import argparse
+
 import atexit
 import shutil
 import time
@@ -447,3 +449,32 @@ def demo_run(step_mode: bool = True, **overrides: Any) -> Run:
     for name, value in overrides.items():
         setattr(opts, name, value)
     return build_run(opts)
+
+
+def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> RunOptions:
+    """The options of a run from the flags of `run` (`agent.run.flags.add_run_flags`), checked."""
+    if args.max_steps < 1:
+        raise UsageError("--max-steps must be at least 1")
+    if args.workspace is not None and args.task is not None:
+        raise UsageError("give either --task or --workspace, not both")
+    if getattr(args, "max_retries", 2) < 0:
+        raise UsageError("--max-retries must be 0 or more")
+    if getattr(args, "timeout", None) is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be more than 0 seconds")
+    if getattr(args, "model_path", None) is not None and args.provider not in (None, "local"):
+        raise UsageError("--model-path goes with --provider local")
+    extra = {name: getattr(args, name, None) for name in (
+        "model_path", "tool_calls", "stream", "assistant_content", "parallel_tool_calls", "tool_choice",
+        "tool_call_ids", "temperature", "timeout", "sandbox")}
+    extra["pass_env"] = tuple(getattr(args, "pass_env", None) or ())
+    bad = [n for n in extra["pass_env"] if not n or "=" in n or "\0" in n]
+    if bad:
+        raise UsageError(f"--pass-env {bad[0]!r}: give a variable name (its value is taken from the environment)")
+    if extra["model_path"] is not None and args.provider is None:
+        args.provider = "local"  # a model file says which provider
+    return RunOptions(task=args.task or ("quicksort" if args.workspace is None else None),
+                      workspace=args.workspace, goal=args.goal, test_cmd=args.test_cmd, provider=args.provider,
+                      model=args.model, base_url=args.base_url, script=args.script, replay=args.replay,
+                      max_steps=args.max_steps, reflection=args.reflection, reflection_model=args.reflection_model,
+                      reflection_triggers=args.reflection_triggers, out=args.out, step_mode=step_mode,
+                      max_retries=getattr(args, "max_retries", 2), **extra)  # type: ignore[arg-type]

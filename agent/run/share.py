@@ -1,29 +1,11 @@
-"""Sharing a run: the flags of `export` and `serve`, and `export` itself (headless; `tui.serve` serves the app)."""
+"""Sharing a run: `export` (headless; its flags are in `agent.run.flags`, and `tui.serve` serves the app)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Any
 
 from agent.transcripts.export import FORMATS, default_output, export_transcript
-
-
-def add_share_parsers(sub: Any) -> None:
-    ex = sub.add_parser("export", help="write a transcript as one HTML page, Markdown, or a plain message list "
-                                       "(secrets redacted)")
-    ex.add_argument("file", type=Path, help="any transcript `open` reads")
-    ex.add_argument("--format", choices=FORMATS, default="html", help="html (default), md or json")
-    ex.add_argument("-o", "--out", type=Path, metavar="OUT",
-                    help="output file, - for standard output (default: beside FILE, e.g. run.html)")
-    ex.add_argument("--no-redact", dest="redact", action="store_false",
-                    help="keep API keys, tokens and passwords as they are")
-    sv = sub.add_parser("serve", help="the app in a browser (textual-serve)")
-    sv.add_argument("file", type=Path, nargs="?", help="a transcript or a folder of runs (default: the demo)")
-    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    sv.add_argument("--port", type=int, default=8000, help="default 8000")
-    sv.add_argument("--public-url", help="the URL browsers reach the server by, when it is not http://HOST:PORT")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -31,6 +13,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from agent.transcripts.importers import open_transcript
     from agent.transcripts.transcript import TranscriptError
 
+    if args.format not in FORMATS:
+        print(f"agent-tui: --format {args.format!r}: choose one of {', '.join(FORMATS)}", file=sys.stderr)
+        return 2
     try:
         transcript = open_transcript(args.file)
     except TranscriptError as exc:

@@ -1,6 +1,6 @@
 """Two transcripts aligned by iteration: where their requests part, which calls differ, where the notes are.
 
-    alignment = align(load_transcript("off.jsonl"), load_transcript("system.jsonl"))
+    alignment = align(open_transcript("off.jsonl"), open_transcript("system.jsonl"))
     alignment.divergence        # 3: the first iteration whose request differs
     alignment.diff.describe()   # "message 7: only in B (system message, the reflection note of iteration 2)"
 
@@ -38,8 +38,10 @@ from agent.events import (
     Usage,
     add_usage,
     appended_messages,
+    content_text,
     removed_messages,
 )
+from agent.transcripts.runs import RunSummary
 from agent.transcripts.transcript import Transcript
 
 Side = Literal["a", "b"]
@@ -65,17 +67,6 @@ ORIGIN_LABELS = {
 
 # ---------------------------------------------------------------------------------------------------------
 # Normalisation
-
-
-def content_str(content: Any) -> str:
-    """A message's content as text (a list of parts joined), for comparison and display."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(p.get("text", p)) if isinstance(p, dict) else str(p) for p in content)
-    return json.dumps(content, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def _norm_text(text: str, workspace: str) -> str:
@@ -117,7 +108,7 @@ class _Normaliser:
         if isinstance(content, str):
             out["content"] = _norm_text(content, self.workspace)
         elif isinstance(content, list):
-            out["content"] = _norm_text(content_str(content), self.workspace)
+            out["content"] = _norm_text(content_text(content), self.workspace)
         if out.get("content") == "" and "tool_calls" in out:
             out.pop("content")  # "" and None are the same empty reply
         calls = out.get("tool_calls")
@@ -235,7 +226,7 @@ def describe_difference(index: int, a: Any, b: Any, origin_a: Origin | None = No
     cb = b.get("content") if isinstance(b, dict) else b
     if ca != cb:
         return MessageDiff(index, "content", ra, rb, origin_a, origin_b,
-                           _text_detail(content_str(ca), content_str(cb)))
+                           _text_detail(content_text(ca), content_text(cb)))
     if isinstance(a, dict) and isinstance(b, dict) and a.get("tool_calls") != b.get("tool_calls"):
         return MessageDiff(index, "tool_calls", ra, rb, origin_a, origin_b)
     keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k)) if isinstance(a, dict) and isinstance(b, dict) else []
@@ -244,42 +235,6 @@ def describe_difference(index: int, a: Any, b: Any, origin_a: Origin | None = No
 
 # ---------------------------------------------------------------------------------------------------------
 # One run, read once
-
-
-@dataclass
-class RunSummary:
-    """What the header of a comparison says about one run."""
-
-    label: str
-    task: str | None = None
-    provider: str = ""
-    model: str = ""
-    reflection: str = "?"
-    iterations: int = 0
-    usage: Usage | None = None
-    """None when the file recorded no token counts."""
-    reason: str | None = None
-    """The RunFinished reason; None when the run has no ending (still running, or killed)."""
-    tests_passed: bool | None = None
-    reflections: int = 0
-    """Reflection notes written (one reflection call each)."""
-    imported_from: str | None = None
-
-    @property
-    def outcome(self) -> str:
-        if self.reason is None:
-            return "no ending recorded"
-        tests = {True: "tests pass", False: "tests fail", None: "no tests"}[self.tests_passed]
-        return f"{self.reason.replace('_', ' ')} · {tests}"
-
-    @property
-    def success(self) -> bool | None:
-        return None if self.reason is None else (self.tests_passed is True)
-
-
-def summarize_run(transcript: Transcript, label: str = "") -> RunSummary:
-    """What the header of a comparison says about one run (one pass over its events)."""
-    return _RunScan(transcript).summary(label)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -304,9 +259,6 @@ class IterationInfo:
     calls: list[CallSig] = field(default_factory=list)
     results: list[tuple[str, int, bool]] = field(default_factory=list)
     """Per tool result: its name, a digest of its normalised content, whether it is an error."""
-    reply: int = 0
-    """A digest of the assistant's text (its calls aside)."""
-    replied: bool = False
     reflection: str | None = None
     """The role of the reflection note written after this iteration, if any."""
 
@@ -372,9 +324,7 @@ class _RunScan:
         if kind is AssistantMessage:
             self.usage = add_usage(self.usage, event.usage)
             normalised = self.norm(event.message)
-            info.replied = True  # type: ignore[union-attr]
             plain = normalised if isinstance(normalised, dict) else {}
-            info.reply = hash(content_str(plain.get("content")).strip())  # type: ignore[union-attr]
             calls = plain.get("tool_calls")
             info.calls = [CallSig(str(c.get("name") or "?"), hash(c.get("arguments"))) if isinstance(c, dict)  # type: ignore[union-attr]
                           else CallSig("?", _digest(c)) for c in (calls if isinstance(calls, list) else ())]
@@ -434,13 +384,13 @@ class _RunScan:
         header = self.transcript.header
         reflection = header.settings.get("reflection") if isinstance(header.settings, dict) else None
         if not isinstance(reflection, str):
-            reflection = self.first_reflection_mode if header.source is None and self.first_reflection_mode else "?"
+            reflection = self.first_reflection_mode if header.source is None and self.first_reflection_mode else None
         done = self.finished
         return RunSummary(
             label=label, task=header.task, provider=header.provider, model=header.model, reflection=reflection,
             iterations=len(self.infos), usage=self.usage, reason=done.reason if done else None,
             tests_passed=done.tests_passed if done else None, reflections=self.reflections,
-            imported_from=header.source)
+            imported_from=header.source, source="transcript")
 
 
 def origin_kind(event: Any) -> str:
@@ -449,18 +399,6 @@ def origin_kind(event: Any) -> str:
         return "seed"
     return {AssistantMessage: "assistant", ToolResult: "tool", ReflectionNote: "reflection",
             ReflectionFallback: "fallback", DriverMessage: "driver"}.get(type(event), "other")
-
-
-def call_signatures(message: Any, workspace: str = "") -> list[CallSig]:
-    """The calls of an assistant message, by name and normalised arguments."""
-    if not isinstance(message, dict):
-        return []
-    out = []
-    for call in message.get("tool_calls") or []:
-        fn = call.get("function") if isinstance(call, dict) and isinstance(call.get("function"), dict) else {}
-        out.append(CallSig(str(fn.get("name") or "?"),
-                           hash(_norm_text(canonical_arguments(fn.get("arguments", "")), workspace))))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -488,8 +426,6 @@ class AlignedIteration:
     result_differs_a: list[bool] = field(default_factory=list)
     """Per tool result of A: its content differs from B's result at the same position."""
     result_differs_b: list[bool] = field(default_factory=list)
-    reply_differs: bool = False
-    """The assistant's text differs (its calls aside)."""
 
     @property
     def calls_a(self) -> list[CallSig]:
@@ -569,8 +505,6 @@ class Alignment:
     """The first iteration whose request differs (None: every request the two runs share is the same)."""
     diff: MessageDiff | None
     """The first differing message of that request."""
-    first_message_diff: int | None
-    """Index of the first message in which the two histories differ (None: identical histories)."""
     cause_a: Origin | None = None
     """Where that message sits in A (None: A has no message there)."""
     cause_b: Origin | None = None
@@ -656,21 +590,12 @@ def align(a: Transcript, b: Transcript, label_a: str = "A", label_b: str = "B") 
         res_b = ib.results if ib is not None else []
         row.result_differs_a = _flags(res_a, res_b)
         row.result_differs_b = _flags(res_b, res_a)
-        row.reply_differs = (ia is not None and ib is not None and ia.replied and ib.replied
-                             and ia.reply != ib.reply)
         if row.request_differs and divergence is None:
             divergence, diff = n, row.diff
         rows.append(row)
     cause_a = cause_b = None
     if first is not None:
         cause_a, cause_b = va.origin(first), vb.origin(first)
-    return Alignment(rows=rows, divergence=divergence, diff=diff, first_message_diff=first,
+    return Alignment(rows=rows, divergence=divergence, diff=diff,
                      cause_a=cause_a, cause_b=cause_b, a=va.summary(label_a), b=vb.summary(label_b),
                      fork=fork_point(a, b, label_a, label_b))
-
-
-def align_files(first: Path | str, second: Path | str) -> Alignment:
-    """Open two transcripts (any format `open_transcript` reads) and align them."""
-    from agent.transcripts.importers import open_transcript
-
-    return align(open_transcript(first), open_transcript(second), Path(first).name, Path(second).name)

@@ -26,8 +26,8 @@ from agent.events import (
     RunStarted,
     ToolResult,
     Usage,
+    content_text,
 )
-from agent.transcripts.importers import content_text
 from agent.transcripts.store import ID_PALETTE, Block, TranscriptModel, pretty_json, role_of, tool_calls_of
 from agent.transcripts.transcript import Transcript
 
@@ -133,7 +133,7 @@ def build_document(transcript: Transcript, redaction: str) -> Document:
                 continue
             if entry.call_id:
                 entry.link = links.setdefault(entry.call_id, len(links))
-                entry.color = ID_PALETTE.index(model.color(entry.call_id))
+                entry.color = model.link(entry.call_id) % len(ID_PALETTE)
                 sites = model.result_sites if entry.kind == "call" else model.call_sites
                 entry.partner = entry.call_id in sites
                 if f"{entry.kind}-{entry.link}" not in anchors:  # a reused id: only its first call and result
@@ -151,7 +151,7 @@ def build_document(transcript: Transcript, redaction: str) -> Document:
     header = transcript.header
     goal = header.goal
     title = "agent-tui run" + (f": {header.task}" if header.task else "")
-    colors = {cid: ID_PALETTE.index(model.color(cid)) for cid in links}
+    colors = {cid: model.link(cid) % len(ID_PALETTE) for cid in links}
     return Document(title, goal, _facts(transcript, model), sections, redaction, list(transcript.warnings),
                     model.violation_count, colors)
 

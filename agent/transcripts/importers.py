@@ -22,6 +22,7 @@ from agent.events import (
     RunFinished,
     RunStarted,
     ToolResult,
+    content_text,
 )
 from agent.loop.ordering import CHAT_ROLES, Unanswered, Violation, check_messages, unanswered_calls
 from agent.transcripts.transcript import (
@@ -188,37 +189,6 @@ def _call_names(message: dict[str, Any]) -> dict[str, str]:
             fn = call.get("function")
             out[str(call["id"])] = str(fn.get("name") if isinstance(fn, dict) else "?")
     return out
-
-
-def content_text(content: Any) -> str:
-    """The text of a message's `content`, whatever shape it has (string, list of parts, None, other)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts: list[str] = []
-        for part in content:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, dict):
-                if isinstance(part.get("text"), str):
-                    parts.append(part["text"])
-                elif part.get("type") in ("image_url", "image", "input_image"):
-                    parts.append("[image]")
-                else:
-                    parts.append(_dump_json(part))
-            else:
-                parts.append(str(part))
-        return "\n".join(parts)
-    return _dump_json(content)
-
-
-def _dump_json(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError, RecursionError):
-        return f"[{type(value).__name__} that cannot be shown as JSON]"
 
 
 def _is_header(line: str | bytes) -> bool:

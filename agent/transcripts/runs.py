@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.display.wording import plural
+from agent.events import Usage
 
 RUN_NAME = re.compile(r"^(?P<task>.+?)__(?P<setting>[^_].*?)__r(?P<repeat>\d+)\.jsonl$")
 """An ablation's transcript name: <task>__<setting>__r<repeat>.jsonl."""
@@ -33,28 +34,35 @@ FAILED_REASONS = ("provider_error", "error", "crashed")
 
 
 @dataclass
-class RunEntry:
-    """One row of the table."""
+class RunSummary:
+    """How one run went, as the runs table and the comparison's header show it: what it was (task,
+    provider/model, reflection setting) and how it ended. From an ablation's result record, from a cheap
+    look at its transcript (`summarize_file`), or from a full pass over it (the comparison)."""
 
-    path: Path
-    name: str
-    """The path shown, relative to the folder."""
+    label: str
+    """The name shown: the path relative to the folder, or as given."""
+    path: Path | None = None
     task: str | None = None
-    setting: str | None = None
+    reflection: str | None = None
+    """The reflection setting: off, system, user or assistant (None: not recorded)."""
     repeat: int | None = None
+    provider: str = ""
+    model: str = ""
+    iterations: int | None = None
+    usage: Usage | None = None
+    """Tokens of every completion and reflection call (None: not recorded)."""
     reason: str | None = None
     """The run's exit reason (RunFinished.reason, or a record's exit_reason); None: no ending recorded."""
     tests_passed: bool | None = None
-    iterations: int | None = None
-    tokens: int | None = None
     reflections: int | None = None
+    """Reflection notes written (one reflection call each)."""
+    imported_from: str | None = None
+    """Another tool's file: the format it was read from (it records no ending of ours); None: ours."""
     status: str = ""
     """From a record: done or failed."""
     error: str = ""
     source: str = ""
-    """Where the outcome came from: record, csv, transcript (read lazily), or "" (not read yet)."""
-    imported: str | None = None
-    """Another tool's file: the format it was read from (it records no ending of ours)."""
+    """Where the outcome came from: record, csv, transcript, or "" (not read yet)."""
     fork_parent: str | None = None
     """For a fork (`agent-tui fork`): its parent's file, as its header names it."""
     fork_at: int | None = None
@@ -71,7 +79,25 @@ class RunEntry:
 
     @property
     def failed(self) -> bool:
+        """The run broke (a provider error, a crash), as opposed to ending with failing tests."""
         return self.status == "failed" or (self.reason in FAILED_REASONS)
+
+    @property
+    def success(self) -> bool | None:
+        """The run ended and the task's tests pass (None: no ending recorded)."""
+        return None if self.reason is None else (self.tests_passed is True)
+
+    @property
+    def outcome(self) -> str:
+        """`finished · tests pass`, `max steps · tests fail`, `no ending recorded`..."""
+        if self.reason is None:
+            return "no ending recorded"
+        tests = {True: "tests pass", False: "tests fail", None: "no tests"}[self.tests_passed]
+        return f"{self.reason.replace('_', ' ')} · {tests}"
+
+    @property
+    def tokens(self) -> int | None:
+        return None if self.usage is None else self.usage.total_tokens
 
 
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
@@ -90,7 +116,7 @@ SKIP_REASONS = {
 class RunsFound:
     """The runs of a folder, and how many files were left out, by reason (see SKIP_REASONS)."""
 
-    entries: list[RunEntry]
+    entries: list[RunSummary]
     skipped: Counter[str] = field(default_factory=Counter)
 
     def skipped_text(self) -> str:
@@ -147,7 +173,7 @@ def find_transcripts(folder: Path) -> RunsFound:
             else:
                 skipped[kind] += 1
     found.sort(key=lambda p: p.relative_to(folder).as_posix())
-    return RunsFound([RunEntry(path=p, name=p.relative_to(folder).as_posix()) for p in found], skipped)
+    return RunsFound([RunSummary(label=p.relative_to(folder).as_posix(), path=p) for p in found], skipped)
 
 
 def _records(folder: Path) -> dict[str, dict[str, Any]]:
@@ -178,7 +204,7 @@ def _records(folder: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _summarize_import(entry: RunEntry) -> RunEntry:
+def _summarize_import(entry: RunSummary) -> RunSummary:
     from agent.events import ReflectionNote
     from agent.transcripts.importers import open_transcript
     from agent.transcripts.transcript import TranscriptError
@@ -189,12 +215,12 @@ def _summarize_import(entry: RunEntry) -> RunEntry:
         entry.error, entry.source = str(exc).removeprefix(f"{entry.path}: "), "transcript"
         return entry
     finished, usage = transcript.finished, transcript.usage
-    entry.imported = transcript.header.source
+    entry.imported_from = transcript.header.source
     entry.task = entry.task or transcript.header.task
     entry.reason = finished.reason if finished else None
     entry.tests_passed = finished.tests_passed if finished else None
     entry.iterations = len(transcript.iterations)
-    entry.tokens = usage.total_tokens if usage is not None else None
+    entry.usage = usage
     entry.reflections = sum(isinstance(e, ReflectionNote) for e in transcript.events)
     entry.source = "transcript"
     return entry
@@ -207,9 +233,14 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _apply_record(entry: RunEntry, rec: dict[str, Any]) -> None:
+def _usage(prompt: Any, completion: Any) -> Usage | None:
+    pt, ct = _int(prompt), _int(completion)
+    return None if pt is None and ct is None else Usage(prompt_tokens=pt or 0, completion_tokens=ct or 0)
+
+
+def _apply_record(entry: RunSummary, rec: dict[str, Any]) -> None:
     entry.task = rec.get("task") or entry.task
-    entry.setting = rec.get("setting") or entry.setting
+    entry.reflection = rec.get("setting") or entry.reflection
     entry.repeat = _int(rec.get("repeat")) or entry.repeat
     success = rec.get("success")
     if isinstance(success, str):
@@ -217,19 +248,18 @@ def _apply_record(entry: RunEntry, rec: dict[str, Any]) -> None:
     entry.reason = rec.get("exit_reason") or None
     entry.tests_passed = bool(success) if entry.reason not in FAILED_REASONS else None
     entry.iterations = _int(rec.get("iterations"))
-    pt, ct = _int(rec.get("prompt_tokens")), _int(rec.get("completion_tokens"))
-    entry.tokens = (pt or 0) + (ct or 0) if pt is not None or ct is not None else None
+    entry.usage = _usage(rec.get("prompt_tokens"), rec.get("completion_tokens"))
     entry.reflections = _int(rec.get("reflection_calls"))
     entry.status = str(rec.get("status") or ("failed" if entry.reason in FAILED_REASONS else "done"))
     entry.error = str(rec.get("error") or "")
     entry.source = rec["_source"]
 
 
-def _read_fork(entry: RunEntry) -> None:
+def _read_fork(entry: RunSummary) -> None:
     """Fill the entry's fork fields from its header line (one line read, of a regular file only)."""
     from agent.transcripts.transcript import TranscriptError, open_regular
 
-    if entry.path.suffix != ".jsonl":
+    if entry.path is None or entry.path.suffix != ".jsonl":
         return
     try:
         with open_regular(entry.path) as f:
@@ -242,15 +272,16 @@ def _read_fork(entry: RunEntry) -> None:
         entry.fork_note = str(fork.get("note") or "")
 
 
-def fork_tree(entries: list[RunEntry]) -> list[RunEntry]:
+def fork_tree(entries: list[RunSummary]) -> list[RunSummary]:
     """The entries with every fork right under its parent (depth-first, forks in folder order), each with
     its `tree` place. A fork's parent is found by path, else by file name (a folder copied elsewhere, the
     copy of the original an `--each-note` folder keeps); a fork whose parent is not here stays on top."""
-    by_path = {e.path.resolve(): e for e in entries}
-    by_name: dict[str, list[RunEntry]] = {}
+    by_path = {e.path.resolve(): e for e in entries if e.path is not None}
+    by_name: dict[str, list[RunSummary]] = {}
     for e in entries:
-        by_name.setdefault(e.path.name, []).append(e)
-    children: dict[int, list[RunEntry]] = {}
+        if e.path is not None:
+            by_name.setdefault(e.path.name, []).append(e)
+    children: dict[int, list[RunSummary]] = {}
     has_parent: set[int] = set()
     for e in entries:
         if e.fork_parent is None:
@@ -261,10 +292,10 @@ def fork_tree(entries: list[RunEntry]) -> list[RunEntry]:
         if parent is not None and parent is not e:
             children.setdefault(id(parent), []).append(e)
             has_parent.add(id(e))
-    out: list[RunEntry] = []
+    out: list[RunSummary] = []
     seen: set[int] = set()
 
-    def visit(entry: RunEntry, tree: tuple[bool, ...]) -> None:
+    def visit(entry: RunSummary, tree: tuple[bool, ...]) -> None:
         seen.add(id(entry))
         entry.tree = tree
         out.append(entry)
@@ -288,10 +319,11 @@ def discover_runs(folder: Path | str) -> RunsFound:
     records = _records(folder)
     runs = find_transcripts(folder)
     for entry in runs.entries:
-        path, rel = entry.path, entry.name
+        path, rel = entry.path, entry.label
+        assert path is not None
         m = RUN_NAME.match(path.name)
         if m:
-            entry.task, entry.setting, entry.repeat = m["task"], m["setting"], int(m["repeat"])
+            entry.task, entry.reflection, entry.repeat = m["task"], m["setting"], int(m["repeat"])
         rec = records.get(rel)
         if rec is not None and (path.stat().st_size > 0):
             _apply_record(entry, rec)
@@ -300,13 +332,14 @@ def discover_runs(folder: Path | str) -> RunsFound:
     return runs
 
 
-def summarize_file(entry: RunEntry) -> RunEntry:
+def summarize_file(entry: RunSummary) -> RunSummary:
     """Fill an entry from its transcript without parsing it all: the header line, the last run_finished
     line (read from the file's tail), and counts of reflection notes and iterations (a byte scan). Another
     tool's file is opened whole."""
     from agent.transcripts.transcript import TranscriptError, open_regular
 
     path = entry.path
+    assert path is not None, "a run found in a folder has its path"
     if path.suffix != ".jsonl":
         return _summarize_import(entry)
     try:
@@ -321,7 +354,8 @@ def summarize_file(entry: RunEntry) -> RunEntry:
                 return entry
             settings = header.get("settings") if isinstance(header.get("settings"), dict) else {}
             entry.task = entry.task or header.get("task")
-            entry.setting = entry.setting or settings.get("reflection")
+            entry.reflection = entry.reflection or settings.get("reflection")
+            entry.provider, entry.model = str(header.get("provider") or ""), str(header.get("model") or "")
             f.seek(0, 2)
             size = f.tell()
             f.seek(max(0, size - TAIL_BYTES))
@@ -361,7 +395,7 @@ def summarize_file(entry: RunEntry) -> RunEntry:
         entry.iterations = _int(finished.get("iterations"))
         usage = finished.get("usage")
         if isinstance(usage, dict):  # null: the run recorded no token counts
-            entry.tokens = (_int(usage.get("prompt_tokens")) or 0) + (_int(usage.get("completion_tokens")) or 0)
+            entry.usage = _usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
     else:
         entry.iterations = iterations
     entry.source = "transcript"

@@ -34,26 +34,17 @@ from agent.events import (
     Usage,
     WorkspaceChanged,
     appended_messages,
+    content_text,
     removed_messages,
 )
 from agent.display.errors import event_mark
 from agent.loop.ordering import unanswered_calls
-from agent.transcripts.importers import content_text
 from agent.transcripts.transcript import EventLog
 
-# Colours of the tool_call_id links: restrained, distinct on a dark background, none of them red (red
-# means error) or pink (pink means reflection).
-ID_PALETTE = (
-    "#61afef",  # blue
-    "#e5c07b",  # gold
-    "#98c379",  # green
-    "#56b6c2",  # cyan
-    "#d19a66",  # orange
-    "#a9b1ff",  # lavender
-    "#7fd1b9",  # teal
-    "#d7c39b",  # sand
-)
-
+ID_PALETTE = ("#61afef", "#e5c07b", "#98c379", "#56b6c2", "#d19a66", "#a9b1ff", "#7fd1b9", "#d7c39b")
+"""The colours of tool_call_id link numbers (`TranscriptModel.link`) on a dark background: blue, gold, green,
+cyan, orange, lavender, teal, sand; none red (red means error) nor pink (pink means reflection). The app's
+dark themes and the HTML export use them; `tui.palette` gives their light shades."""
 
 NO_VIOLATIONS: Mapping[Any, Any] = MappingProxyType({})
 NOTHING_UNFOLDED: frozenset[int] = frozenset()
@@ -231,14 +222,6 @@ class Block:
         self._events = events
         self._refs = self._source = None
 
-    @property
-    def is_lazy(self) -> bool:
-        return self._refs is not None
-
-    @property
-    def event_count(self) -> int:
-        return len(self._refs) if self._refs is not None else len(self._events or ())
-
     def _add_ref(self, source: Any, index: int) -> int:
         """A lazy block gains the event at `index` of `source`; returns its position in the block."""
         refs = self._refs
@@ -359,12 +342,6 @@ class Block:
             found = self._item_index.get((pos, 0))
         return found
 
-    def item_for_call(self, call_id: str, kind: str) -> int | None:
-        for i, item in enumerate(self.get_items()):
-            if item.kind == kind and item.call_id == call_id:
-                return i
-        return None
-
     def selectable_items(self) -> list[int]:
         return [i for i, item in enumerate(self.get_items()) if item.selectable]
 
@@ -394,7 +371,7 @@ class TranscriptModel:
         self._reused_calls: dict[str, list[Site]] = {}
         """Later calls with an id already used (rare: a few models restart their numbering)."""
         self.result_sites: dict[str, list[Site]] = {}
-        self._colors: dict[str, str] = {}
+        self._links: dict[str, int] = {}
         self.checker = checker if checker is not None else (default_checker() if use_default_checker else None)
         self.violation_count = 0
         self.unanswered: frozenset[str] = frozenset()
@@ -537,7 +514,7 @@ class TranscriptModel:
                         self.call_sites[call_id] = Site(b, pos, sub)
                     else:
                         self._reused_calls.setdefault(call_id, []).append(Site(b, pos, sub))
-                    self.color(call_id)
+                    self.link(call_id)
         elif kind is ToolResult:
             self._message_added(b, pos, 0, event.message)
             block.result_count += 1
@@ -551,7 +528,7 @@ class TranscriptModel:
                     self.result_sites[call_id] = [Site(b, pos)]
                 else:
                     sites.append(Site(b, pos))
-                self.color(call_id)
+                self.link(call_id)
         elif kind is ReflectionNote:
             self._messages_added(b, pos, event.messages)
             block.reflection = intern(event.role) if isinstance(event.role, str) else event.role
@@ -594,11 +571,12 @@ class TranscriptModel:
 
     # -- ids ---------------------------------------------------------------------------------------------
 
-    def color(self, call_id: str) -> str:
-        """The link colour of a tool_call_id: palette colours in order of first appearance."""
-        found = self._colors.get(call_id)
+    def link(self, call_id: str) -> int:
+        """The link number of a tool_call_id: 0, 1, 2... in order of first appearance (the view gives
+        each number a colour, so that a call and its result share one)."""
+        found = self._links.get(call_id)
         if found is None:
-            found = self._colors[call_id] = ID_PALETTE[len(self._colors) % len(ID_PALETTE)]
+            found = self._links[call_id] = len(self._links)
         return found
 
     def partner_sites(self, call_id: str, kind: str, block: int | None = None) -> list[Site]:
@@ -657,9 +635,6 @@ class TranscriptModel:
         self.unanswered = frozenset(unanswered.ids) if unanswered else frozenset()
         return changed
 
-    def violation_item(self, b: int, key: tuple[int, int]) -> int | None:
-        return self.blocks[b].item_for_message(*key)
-
     # -- search ------------------------------------------------------------------------------------------
 
     def search(self, query: str) -> list[tuple[int, int]]:
@@ -678,14 +653,6 @@ class TranscriptModel:
 
 def _violation_keys(d: Mapping[tuple[int, int], list[ViolationLike]]) -> list[tuple[Any, ...]]:
     return sorted((k, tuple((getattr(v, "rule", ""), getattr(v, "message", "")) for v in vs)) for k, vs in d.items())
-
-
-def _transient_items(block: Block) -> list[Item]:
-    """Items of a block without caching them (its events stay as they were: read back if lazy)."""
-    if block.items is not None:
-        return block.items
-    with block.transient():
-        return block.get_items()
 
 
 intern = sys.intern

@@ -224,10 +224,6 @@ class Iteration:
             return []
         return [c.get("function", {}).get("name", "?") for c in self.assistant.message.get("tool_calls") or []]
 
-    @property
-    def has_error(self) -> bool:
-        return any(r.is_error for r in self.results)
-
 
 @dataclass
 class Transcript:
@@ -353,7 +349,7 @@ class TranscriptWriter:
 
 
 LAZY_BYTES = 4_000_000
-"""From this size on, `load_transcript` keeps a file's events on disk (`EventLog`): it validates every line
+"""From this size on, `read_jsonl` keeps a file's events on disk (`EventLog`): it validates every line
 once, then remembers where each event is, and reads an event back when it is used. A 10,000-iteration run
 then costs a few hundred kB of offsets instead of ~100 MB of objects."""
 
@@ -368,13 +364,6 @@ def parse_jsonl(text: str, source: str = "<transcript>") -> Transcript:
     transcript = Transcript(header=_parse_header(lines[0], source))
     _read_events(iter(lines[1:]), source, transcript.events.append, transcript.warnings)
     return transcript
-
-
-def load_transcript(path: Path | str) -> Transcript:
-    """Read one of our JSONL transcripts from disk, line by line (the whole text is never held at once)."""
-    p = Path(path)
-    with open_regular(p) as f:
-        return read_jsonl(f, str(p), not_text=f"{p}: not a text file")
 
 
 def read_jsonl(f: IO[bytes], source: str, *, not_text: str, lazy: bool | None = None) -> Transcript:
@@ -567,11 +556,6 @@ class EventLog(Sequence[Event]):
     def close(self) -> None:
         self._closer()
 
-    @property
-    def on_disk(self) -> int:
-        """How many of the events are read from the file (the rest were appended in memory)."""
-        return len(self._offsets)
-
     def __len__(self) -> int:
         return len(self._offsets) + len(self._tail)
 
@@ -655,7 +639,3 @@ def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(x) for x in err.get("loc", ()))
     return f"{loc}: {err['msg']}" if loc else err["msg"]
-
-
-def dump_event(event: Event) -> dict[str, Any]:
-    return json.loads(event.model_dump_json())

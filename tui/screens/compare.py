@@ -94,9 +94,7 @@ class CompareScreen(Screen[None]):
             self.view.relayout()
 
     def on_compare_view_cursor_moved(self, message: CompareView.CursorMoved) -> None:
-        header = self.query_one(CompareHeader)
-        if header.active != message.side:
-            header.show_active(message.side)
+        self.query_one(CompareHeader).active = message.side
 
     def on_compare_view_request_wanted(self, message: CompareView.RequestWanted) -> None:
         from tui.screens.request import RequestScreen
@@ -116,7 +114,7 @@ class CompareScreen(Screen[None]):
             return
         block = self.view.side_block(self.view.rows.index(row), side) if row.kind == "iteration" else None
         started = next((e for e in block.events if isinstance(e, IterationStarted)), None) if block else None
-        self.app.push_screen(RequestScreen(messages, previous, number, color_of=self.models[side].color,
+        self.app.push_screen(RequestScreen(messages, previous, number, link_of=self.models[side].link,
                                            reflection=started.reflection if started else None))
 
     def action_help(self) -> None:

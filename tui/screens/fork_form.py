@@ -13,11 +13,10 @@ import asyncio
 from pathlib import Path
 from typing import Any, get_args
 
-from rich.style import Style
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static, TextArea
 
@@ -26,8 +25,7 @@ from agent.models.presets import PROVIDER_NAMES, UsageError
 from agent.run.fork import ForkSpec, build_fork, fork_path
 from agent.transcripts.transcript import Transcript
 
-MUTED = Style(color="#8b949e")
-REFLECT = Style(color="#ff79c6")
+MUTED = "$text-muted"
 NOTE_CHOICES = ("keep", "drop", "edit")
 
 
@@ -148,26 +146,22 @@ class ForkForm(ModalScreen[Any]):
                 yield Button("Fork", variant="primary", id="fork")
                 yield Button("Cancel", id="cancel")
 
-    def _intro(self) -> Text:
-        t = Text()
-        t.append("⎇ Fork ", Style(bold=True))
-        t.append(self.parent_path.name, Style(bold=True, color="#61afef"))
-        t.append(f" at iteration {self.fork_at}\n", Style(bold=True))
-        t.append(f"Iterations 1–{self.fork_at} replay the recording (their tool calls run again on a fresh workspace, "
-                 f"results checked); live from iteration {self.fork_at + 1}. Writes {fork_path(self.parent_path, self.fork_at).name}.",
-                 MUTED)
-        return t
+    def _intro(self) -> Content:
+        return Content.assemble(
+            ("⎇ Fork ", "bold"), (self.parent_path.name, "bold $text-primary"),
+            (f" at iteration {self.fork_at}\n", "bold"),
+            (f"Iterations 1–{self.fork_at} replay the recording (their tool calls run again on a fresh workspace, "
+             f"results checked); live from iteration {self.fork_at + 1}. Writes "
+             f"{fork_path(self.parent_path, self.fork_at).name}.", MUTED))
 
-    def _recorded(self) -> Text:
-        t = Text(no_wrap=False, overflow="ellipsis")
+    def _recorded(self) -> Content:
+        """The note the parent wrote after K (a model's text: Content shows its control characters inert)."""
         if self.recorded_note is None:
-            t.append("The run wrote no note after this iteration.", MUTED)
-            return t
+            return Content.styled("The run wrote no note after this iteration.", MUTED)
         kinds = ", ".join(x.kind for x in self.recorded_note.triggers) or "manual"
-        t.append(f"✦ {self.recorded_note.role} note on {kinds}: ", REFLECT)
         text = " ".join(self.recorded_note.content.split())
-        t.append(text if len(text) <= 200 else text[:199] + "…", MUTED)
-        return t
+        return Content.assemble((f"✦ {self.recorded_note.role} note on {kinds}: ", "$reflection"),
+                                (text if len(text) <= 200 else text[:199] + "…", MUTED))
 
     def on_mount(self) -> None:
         self.query_one("#fork", Button).focus()  # enter forks with what the parent had; tab goes to the fields

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from rich.style import Style
-from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -67,6 +64,23 @@ class HelpScreen(ModalScreen[None]):
         background: $background;
         padding: 0 1;
     }
+    HelpScreen Grid {
+        grid-size: 2;
+        grid-columns: 22 1fr;
+        grid-rows: auto;
+        grid-gutter: 0 1;
+        height: auto;
+    }
+    HelpScreen .help-title {
+        column-span: 2;
+        padding-top: 1;
+        color: $foreground;
+        text-style: bold underline;
+    }
+    HelpScreen .help-key {
+        color: $text-warning;
+        text-style: bold;
+    }
     """
 
     BINDINGS = [
@@ -78,17 +92,14 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style=Style(bold=True, color="#e5c07b"), min_width=16, no_wrap=True)
-        table.add_column()
-        for title, rows in self.sections:
-            table.add_row(Text.assemble((title, Style(bold=True, underline=True, color="#c8ccd4"))), "")
-            for key, desc in rows:
-                table.add_row(key, desc)
-            table.add_row("", "")
         with VerticalScroll() as box:
             box.border_title = "Keys — esc closes"
-            yield Static(table)
+            with Grid():
+                for title, rows in self.sections:
+                    yield Static(title, classes="help-title", markup=False)
+                    for key, desc in rows:
+                        yield Static(key, classes="help-key", markup=False)
+                        yield Static(desc, markup=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

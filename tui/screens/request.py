@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from rich.style import Style
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from agent.display.wording import plural
-from tui.widgets.request_view import MUTED, NEW, RequestView
+from tui.widgets.request_view import RequestView
 
 
 class RequestScreen(ModalScreen[None]):
@@ -57,12 +56,12 @@ class RequestScreen(ModalScreen[None]):
     ]
 
     def __init__(self, messages: list[dict[str, Any]], previous_size: int, iteration: int, *,
-                 color_of: Callable[[str], str] | None = None, reflection: str | None = None) -> None:
+                 link_of: Callable[[str], int] | None = None, reflection: str | None = None) -> None:
         super().__init__()
         self.messages = messages
         self.previous_size = previous_size
         self.iteration = iteration
-        self.color_of = color_of
+        self.link_of = link_of
         self.reflection = reflection
 
     @property
@@ -70,19 +69,16 @@ class RequestScreen(ModalScreen[None]):
         return max(0, len(self.messages) - self.previous_size)
 
     def compose(self) -> ComposeResult:
-        summary = Text()
-        summary.append(plural(len(self.messages), "message"), Style(bold=True))
-        summary.append(" sent at iteration ", MUTED)
-        summary.append(str(self.iteration), Style(bold=True))
-        summary.append(" · ", MUTED)
-        summary.append(f"+ {self.new_count} new", Style(color=NEW, bold=True))
-        summary.append(" since the previous request" if self.previous_size else " (first request)", MUTED)
-        if self.reflection and self.reflection != "off":
-            summary.append(f" · reflection {self.reflection}", Style(color="#ff79c6"))
+        summary = Content.assemble(
+            (plural(len(self.messages), "message"), "bold"), (" sent at iteration ", "$text-muted"),
+            (str(self.iteration), "bold"), (" · ", "$text-muted"), (f"+ {self.new_count} new", "bold $text-success"),
+            (" since the previous request" if self.previous_size else " (first request)", "$text-muted"),
+            (f" · reflection {self.reflection}", "$reflection") if self.reflection and self.reflection != "off" else "",
+        )
         with Vertical() as box:
             box.border_title = f"What the model saw — iteration {self.iteration}"
             yield Static(summary, id="request-summary")
-            yield RequestView(self.messages, self.previous_size, self.color_of, id="request-view")
+            yield RequestView(self.messages, self.previous_size, self.link_of, id="request-view")
             yield Static("j/k scroll · g/G top/bottom · n first new message · y copy as JSON · esc close",
                          id="request-hint")
 

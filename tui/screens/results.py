@@ -11,17 +11,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.style import Style
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from agent.run.summary import interval
 
-GOOD = "#98c379"
-MUTED = Style(color="#8b949e")
+MUTED = "$text-muted"
 
 
 def load_settings(folder: Path) -> list[dict[str, Any]] | None:
@@ -38,25 +36,26 @@ def load_settings(folder: Path) -> list[dict[str, Any]] | None:
     return good or None
 
 
-def results_text(settings: list[dict[str, Any]]) -> Text:
-    """One line per setting: successes/runs, interval, and against off: wins/losses/ties and McNemar p."""
-    t = Text(no_wrap=True, overflow="ellipsis")
+def results_text(settings: list[dict[str, Any]]) -> Content:
+    """One line per setting: successes/runs, interval, and against off: wins/losses/ties and McNemar p (in the
+    theme's colours)."""
+    parts: list[str | tuple[str, str]] = []
     width = max(len(s["setting"]) for s in settings)
     for s in settings:
-        t.append(f"{s['setting']:<{width}}  ", Style(bold=True))
-        t.append(f"{s.get('successes', 0)}/{s['runs']} ", Style(color=GOOD))
-        t.append(interval(s["ci95"]), MUTED)
+        parts.append((f"{s['setting']:<{width}}  ", "bold"))
+        parts.append((f"{s.get('successes', 0)}/{s['runs']} ", "$text-success"))
+        parts.append((interval(s["ci95"]), MUTED))
         versus = s.get("vs_off")
         if isinstance(versus, dict):
-            t.append(f"  vs off {versus.get('wins', 0)}/{versus.get('losses', 0)}/{versus.get('ties', 0)}")
-            t.append(f" p={versus.get('p_value', 1):.3g}", MUTED)
+            parts.append(f"  vs off {versus.get('wins', 0)}/{versus.get('losses', 0)}/{versus.get('ties', 0)}")
+            parts.append((f" p={versus.get('p_value', 1):.3g}", MUTED))
         tokens = s.get("total_tokens")
         if isinstance(tokens, (int, float)):
-            t.append(f"  {tokens:,.0f} tok/run", MUTED)
-        t.append("\n")
-    t.append("W/L/T: pairs with the same task and repeat where only this setting passed / only off / both or "
-             "neither; p: exact McNemar", MUTED)
-    return t
+            parts.append((f"  {tokens:,.0f} tok/run", MUTED))
+        parts.append("\n")
+    parts.append(("W/L/T: pairs with the same task and repeat where only this setting passed / only off / both "
+                  "or neither; p: exact McNemar", MUTED))
+    return Content.assemble(*parts)
 
 
 class RateChart(PlotextPlot):
@@ -104,7 +103,7 @@ class ResultsPanel(Vertical):
     }
     ResultsPanel > RateChart { height: 3fr; }
     ResultsPanel > TokensChart { height: 2fr; }
-    ResultsPanel > #results-numbers { height: auto; }
+    ResultsPanel > #results-numbers { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, settings: list[dict[str, Any]], **kwargs: Any) -> None:

@@ -17,33 +17,29 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from agent.display.terminal import inert
 from agent.display.wording import plural
-from agent.transcripts.runs import RunEntry, RunsFound, discover_runs, summarize_file
+from agent.transcripts.runs import RunsFound, RunSummary, discover_runs, summarize_file
 from agent.transcripts.transcript import Transcript, TranscriptError
-from tui.content import inert_text
+from tui.blocks import BOLD
 from tui.screens.results import ResultsPanel, load_settings
 from tui.widgets.run_tree import run_label
 from tui.widgets.runs_table import RunsTable
 
-GOOD = "#98c379"
-BAD = "#e06c75"
-WARN = "#e5c07b"
-MUTED = Style(color="#8b949e")
-MARK_COLORS = {"A": "#61afef", "B": "#d7a65f"}
 RESULTS_MIN_SIZE = (150, 28)
 """An ablation's results panel is shown from this terminal size (columns, lines) up."""
 
-COLUMNS = [("mark", " "), ("run", "run"), ("task", "task"), ("setting", "setting"), ("repeat", "rep"),
+COLUMNS = [("mark", " "), ("run", "run"), ("task", "task"), ("reflection", "setting"), ("repeat", "rep"),
            ("outcome", "outcome"), ("iterations", "iter"), ("tokens", "tokens"), ("reflections", "refl")]
-OPTIONAL = ("task", "setting", "repeat", "reflections")
+OPTIONAL = ("task", "reflection", "repeat", "reflections")
 """Columns shown only when some run fills them (an ablation's), and the width leaves room."""
 CELL_PAD = 2
 """DataTable's padding around each cell."""
-WIDTHS = {"mark": 1, "task": 12, "setting": 9, "repeat": 3, "outcome": 26, "iterations": 4, "tokens": 7,
+WIDTHS = {"mark": 1, "task": 12, "reflection": 9, "repeat": 3, "outcome": 26, "iterations": 4, "tokens": 7,
           "reflections": 4}
 """Widths of the columns (the run's name takes what is left, at least 16, and is cut at its start)."""
 
@@ -55,24 +51,25 @@ def display_folder(folder: Path) -> str:
     return str(folder)
 
 
-def outcome_text(entry: RunEntry) -> Text:
-    """The outcome cell: why the run stopped, and whether the task's tests pass."""
+def outcome(entry: RunSummary) -> tuple[str, str]:
+    """The outcome cell: why the run stopped and whether the task's tests pass, and what its colour means
+    (a `RunsTable.cell_style` meaning; "" for none)."""
     if not entry.loaded:
-        return Text("…", style=MUTED)
+        return "…", "muted"
     if entry.error and entry.source == "transcript":
-        return Text(f"✗ {entry.error}", style=Style(color=BAD))
+        return f"✗ {entry.error}", "bad"
     if entry.failed:
-        return Text(f"✗ failed: {entry.reason or 'error'}", style=Style(color=BAD, bold=True))
-    if entry.reason is None and entry.imported:
-        return Text(f"· {entry.imported}, no ending recorded", style=MUTED)
+        return f"✗ failed: {entry.reason or 'error'}", "bad"
+    if entry.reason is None and entry.imported_from:
+        return f"· {entry.imported_from}, no ending recorded", "muted"
     if entry.reason is None:
-        return Text("… no ending (running or killed)", style=Style(color=WARN))
+        return "… no ending (running or killed)", "warning"
     reason = entry.reason.replace("_", " ")
     if entry.tests_passed is True:
-        return Text(f"✓ {reason} · tests pass", style=Style(color=GOOD))
+        return f"✓ {reason} · tests pass", "good"
     if entry.tests_passed is False:
-        return Text(f"✗ {reason} · tests fail", style=Style(color=BAD))
-    return Text(f"· {reason}", style=Style(color="#c8ccd4"))
+        return f"✗ {reason} · tests fail", "bad"
+    return f"· {reason}", ""
 
 
 class RunsScreen(Screen[None]):
@@ -83,6 +80,8 @@ class RunsScreen(Screen[None]):
         height: 2;
         background: $panel;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     RunsScreen RunsTable {
         height: 1fr;
@@ -148,6 +147,7 @@ class RunsScreen(Screen[None]):
                     summarize_file(entry)
         self._build_table()
         self.table.focus()
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         if any(not e.loaded for e in self.entries):
             self.run_worker(self._load_lazily, thread=True, exclusive=True, name="summaries")
         else:
@@ -190,7 +190,11 @@ class RunsScreen(Screen[None]):
             self._build_table()
             self.table.move_cursor(row=row)
 
-    def _cells(self, k: int, entry: RunEntry) -> list[Any]:
+    def _theme_changed(self, _theme: Any) -> None:
+        for k in range(len(self.entries)):
+            self._refresh_row(k)
+
+    def _cells(self, k: int, entry: RunSummary) -> list[Any]:
         cells = dict(zip((key for key, _ in COLUMNS), self._all_cells(k, entry)))
         for key in self.columns:  # fixed widths: what is cut ends with …
             cell = cells[key]
@@ -198,23 +202,31 @@ class RunsScreen(Screen[None]):
                 cell.truncate(WIDTHS[key], overflow="ellipsis")
         return [cells[key] for key in self.columns]
 
-    def _all_cells(self, k: int, entry: RunEntry) -> list[Any]:
+    def _all_cells(self, k: int, entry: RunSummary) -> list[Any]:
+        style = self.table.cell_style
+
+        def dash() -> Text:
+            return Text("—", style=style("muted"))
+
+        def number(value: int | None, text: str, meaning: str = "") -> Text:
+            return dash() if value is None else Text(text, justify="right", style=style(meaning) if meaning else "")
+
         mark = self._mark_of(k)
-        name = inert(entry.name)
+        name = inert(entry.label)
         room = self.name_width - run_label(entry, "").cell_len  # less the tree guides and the fork mark
         if self.name_width and len(name) > room:  # its end (the file's name) is what tells runs apart
             name = "…" + name[len(name) - max(room, 2) + 1:]
+        label, meaning = outcome(entry)
         return [
-            Text(mark, style=Style(color="#1e1e1e", bgcolor=MARK_COLORS[mark], bold=True)) if mark else Text(" "),
-            run_label(entry, name),
-            Text(inert(entry.task)) if entry.task else Text("—", style=MUTED),
-            Text(entry.setting or "—", style=Style(color="#ff79c6") if entry.setting not in (None, "off") else ""),
-            Text(str(entry.repeat), justify="right") if entry.repeat is not None else Text("—", style=MUTED),
-            outcome_text(entry),
-            Text(str(entry.iterations), justify="right") if entry.iterations is not None else Text("—", style=MUTED),
-            Text(f"{entry.tokens:,}", justify="right") if entry.tokens is not None else Text("—", style=MUTED),
-            Text(str(entry.reflections), justify="right", style=Style(color="#ff79c6") if entry.reflections else "")
-            if entry.reflections is not None else Text("—", style=MUTED),
+            Text(mark, style=style(f"mark-{mark.lower()}")) if mark else Text(" "),
+            run_label(entry, name, style),
+            Text(inert(entry.task)) if entry.task else dash(),
+            Text(entry.reflection or "—", style=style("reflection") if entry.reflection not in (None, "off") else ""),
+            number(entry.repeat, str(entry.repeat)),
+            Text(inert(label), style=style(meaning) + (BOLD if entry.failed else Style()) if meaning else ""),
+            number(entry.iterations, str(entry.iterations)),
+            number(entry.tokens, f"{entry.tokens or 0:,}"),
+            number(entry.reflections, str(entry.reflections), "reflection" if entry.reflections else ""),
         ]
 
     def _mark_of(self, k: int) -> str:
@@ -225,36 +237,34 @@ class RunsScreen(Screen[None]):
         for key, value in zip(self.columns, self._cells(k, self.entries[k])):
             table.update_cell(str(k), key, value)
 
-    def _head_text(self) -> Text:
-        t = Text(no_wrap=True, overflow="ellipsis")
-        t.append(" RUNS ", Style(color="#1e1e1e", bgcolor="#61afef", bold=True))
-        t.append("  ")
-        t.append(display_folder(self.folder), Style(bold=True))
-        t.append(f" · {plural(len(self.entries), 'run')}", MUTED)
+    def _head_text(self) -> Content:
+        muted = "$text-muted"
+        parts: list[str | tuple[str, str]] = [
+            (" RUNS ", "bold $background on $primary"), "  ", (display_folder(self.folder), "bold"),
+            (f" · {plural(len(self.entries), 'run')}", muted)]
         loaded = [e for e in self.entries if e.loaded]
         if loaded:
             ok = sum(e.tests_passed is True and not e.failed for e in loaded)
             failed = sum(e.failed for e in loaded)
-            t.append(" · ")
-            t.append(f"{ok} pass", Style(color=GOOD))
-            t.append(" · ")
-            t.append(f"{len(loaded) - ok - failed} fail", Style(color=BAD) if len(loaded) - ok - failed else MUTED)
+            parts += [" · ", (f"{ok} pass", "$text-success"), " · ",
+                      (f"{len(loaded) - ok - failed} fail", "$text-error" if len(loaded) - ok - failed else muted)]
             if failed:
-                t.append(f" · {failed} failed", Style(color=BAD, bold=True))
-            by_setting: dict[str, list[RunEntry]] = {}
+                parts.append((f" · {failed} failed", "bold $text-error"))
+            by_setting: dict[str, list[RunSummary]] = {}
             for e in loaded:
-                if e.setting:
-                    by_setting.setdefault(e.setting, []).append(e)
+                if e.reflection:
+                    by_setting.setdefault(e.reflection, []).append(e)
             if len(by_setting) > 1:
-                t.append("   by setting: ", MUTED)
-                t.append("  ".join(f"{s} {sum(e.tests_passed is True and not e.failed for e in es)}/{len(es)}"
-                                   for s, es in by_setting.items()))
-        t.append("\n")
+                parts.append(("   by setting: ", muted))
+                parts.append("  ".join(f"{s} {sum(e.tests_passed is True and not e.failed for e in es)}/{len(es)}"
+                                       for s, es in by_setting.items()))
+        parts.append("\n")
         if self.runs.skipped:  # what is not listed, and why, before the key hints the footer repeats
-            t.append(self.runs.skipped_text(), Style(color=WARN))
+            parts.append((self.runs.skipped_text(), "$text-warning"))
         else:
-            t.append("enter opens a run · space marks A and B · c compares them · q in a run comes back here", MUTED)
-        return inert_text(t)
+            parts.append(("enter opens a run · space marks A and B · c compares them · q in a run comes back here",
+                          muted))
+        return Content.assemble(*parts)  # Content makes control characters of a folder's name inert
 
     def _refresh_head(self) -> None:
         self.query_one("#runs-head", Static).update(self._head_text())
@@ -303,7 +313,7 @@ class RunsScreen(Screen[None]):
         if transcript is not None:
             from tui.screens.transcript import TranscriptScreen
 
-            self.app.push_screen(TranscriptScreen(transcript=transcript, title=str(self.folder / self.entries[k].name),
+            self.app.push_screen(TranscriptScreen(transcript=transcript, title=str(self.folder / self.entries[k].label),
                                                   follow=self.entries[k].path))
 
     def action_mark(self) -> None:
@@ -335,7 +345,7 @@ class RunsScreen(Screen[None]):
             return
         from tui.screens.compare import CompareScreen
 
-        a, b = (self.entries[k].name for k in marked)
+        a, b = (self.entries[k].label for k in marked)
         self.app.push_screen(CompareScreen(first, second, label_a=a, label_b=b,
                                            title=f"{self.folder / a} ⟷ {self.folder / b}"))
 

@@ -16,7 +16,7 @@ from tui.content import inert_text
 
 
 class TextScreen(ModalScreen[None]):
-    """Titled lines in a scrollable box; `anchor` (a line number) is scrolled to the top when it opens."""
+    """Titled lines in a scrollable box; `start_line` (a line number) is scrolled to the top when it opens."""
 
     DEFAULT_CSS = """
     TextScreen {
@@ -47,7 +47,8 @@ class TextScreen(ModalScreen[None]):
         self.title_text = title
         self.lines = lines
         self.copy_text = copy_text
-        self.anchor = anchor
+        self.start_line = anchor
+        """The line scrolled to the top when the screen opens (`anchor` would hide Widget.anchor)."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
@@ -58,8 +59,8 @@ class TextScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         box = self.query_one(VerticalScroll)
         box.focus()
-        if self.anchor:
-            self.call_after_refresh(box.scroll_to, y=self.anchor, animate=False)
+        if self.start_line:
+            self.call_after_refresh(box.scroll_to, y=self.start_line, animate=False)
 
     def action_scroll_down(self) -> None:
         self.query_one(VerticalScroll).scroll_down(animate=False)

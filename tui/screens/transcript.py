@@ -16,21 +16,21 @@ from typing import TYPE_CHECKING, Any, Iterator
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
-from textual.worker import Worker
-
 from rich.text import Text
+from textual.widgets import Footer, Static
+from textual.worker import Worker
 
 from agent.display.terminal import inert
 from agent.display.wording import plural
-from agent.events import IterationStarted, Notice, WorkspaceChanged
+from agent.events import IterationStarted, Notice, WorkspaceChanged, is_transient
 from agent.transcripts.store import Checker, TranscriptModel
 from agent.transcripts.transcript import Transcript, TranscriptError, TranscriptHeader, TranscriptTail
-from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.status_bar import StatusBar, StatusInfo
 from tui.widgets.transcript_view import TranscriptView
 
 if TYPE_CHECKING:
+    from agent.loop.control import RunControl
+    from agent.protocols import RunHandle
     from tui.widgets.filter_bar import FilterBar
     from tui.widgets.search_bar import SearchBar
 
@@ -81,7 +81,7 @@ class TranscriptScreen(Screen[None]):
         Binding("J", "raw", "Raw JSON", show=False, tooltip="the raw JSON of the item at the cursor"),
     ]
 
-    def __init__(self, transcript: Transcript | None = None, run: Any | None = None, title: str = "agent-tui",
+    def __init__(self, transcript: Transcript | None = None, run: RunHandle | None = None, title: str = "agent-tui",
                  *, checker: Checker | None = None, source: str | None = None, follow: Path | None = None) -> None:
         """`follow`: the file `transcript` was read from; if it has no ending yet (a run is still writing
         it), new events are shown as they are appended, until the run finishes."""
@@ -102,7 +102,7 @@ class TranscriptScreen(Screen[None]):
             gc.freeze()
             self._frozen = True
         self.title = title
-        if source is None and run is not None and getattr(run, "path", None) is not None:
+        if source is None and run is not None and run.path is not None:
             source = str(run.path)
         if source is None and run is None and title != "agent-tui":
             source = title  # `agent-tui open FILE` titles the screen with the file's path
@@ -123,11 +123,12 @@ class TranscriptScreen(Screen[None]):
         t = self.transcript
         self._tail = (TranscriptTail(follow, t.end_offset) if follow is not None and not self.live and
                       t.header.source is None and t.finished is None and t.end_offset > 0 else None)
+        self.status = StatusBar(self._status_info(), id="status")
 
     # -- layout ------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(self._status_info(), id="status")
+        yield self.status
         yield Static("", id="warnings")
         self._view = TranscriptView(self.model, live=self.live, id="transcript")
         yield self._view
@@ -137,9 +138,6 @@ class TranscriptScreen(Screen[None]):
         assert self._view is not None, "the app is not composed yet"
         return self._view
 
-    @property
-    def status(self) -> StatusBar:
-        return self.query_one(StatusBar)
 
     @property
     def search_bar(self) -> SearchBar:
@@ -153,7 +151,7 @@ class TranscriptScreen(Screen[None]):
         keeps those keys, see `TranscriptView.on_key`)."""
         self._typing_into = bar
         if not bar.is_attached:
-            await self.mount(bar, before=self.query_one(KeysFooter))
+            await self.mount(bar, before=self.query_one(Footer))
         bar.open()
 
     @property
@@ -163,13 +161,13 @@ class TranscriptScreen(Screen[None]):
     def on_mount(self) -> None:
         self.view.focus()
         # The footer comes after the focus, so that it builds its keys once, with the transcript's.
-        self.mount(KeysFooter())
+        self.mount(Footer())
         for warning in self.transcript.warnings:
             self._show_line(f"⚠ {warning}")
             self.notify(inert(warning), title="transcript", severity="warning", timeout=8, markup=False)
         if self.live:
             self._worker = self.run_worker(self._consume(), name="run", exclusive=True, exit_on_error=False)
-            self.set_interval(0.2, self._refresh_status)
+            self.run_handle.control.subscribe(self._refresh_status)  # parked, steps queued, reflection
         else:
             # The ordering check walks the whole history. A short one runs now, so that the first screen
             # already shows its flags; a long one right after the first screen is painted.
@@ -219,6 +217,8 @@ class TranscriptScreen(Screen[None]):
         self._refresh_status()
 
     def on_unmount(self) -> None:
+        if self.live:
+            self.run_handle.control.unsubscribe(self._refresh_status)
         if self._frozen:
             self._frozen = False
             gc.unfreeze()
@@ -229,12 +229,8 @@ class TranscriptScreen(Screen[None]):
         """The worker: run the loop, and hand every event to the transcript and the view."""
         run = self.run_handle
         try:
-            try:
-                stream = run.events(transient=True)  # the reply as it streams in, for display only
-            except TypeError:
-                stream = run.events()
-            async for event in stream:
-                if not getattr(event, "transient", False):
+            async for event in run.events(transient=True):  # with the reply as it streams in, for display
+                if not is_transient(event):
                     self.transcript.add(event)
                 self._pending.append(event)
                 if not self._flush_scheduled:
@@ -273,7 +269,7 @@ class TranscriptScreen(Screen[None]):
                 self._show_line(f"{'ℹ' if event.level == 'info' else '⚠'} {event.text}")
         durable: list[Any] = []
         for event in batch:  # in order: a delta belongs to the block that is running when it arrives
-            if getattr(event, "transient", False):
+            if is_transient(event):
                 if durable:
                     self.view.add_events(durable)
                     durable = []
@@ -286,8 +282,9 @@ class TranscriptScreen(Screen[None]):
         self._refresh_status()
 
     @property
-    def control(self) -> Any | None:
-        return getattr(self.run_handle, "control", None)
+    def control(self) -> RunControl | None:
+        """How the keys steer a live run (None: a saved transcript)."""
+        return self.run_handle.control if self.run_handle is not None else None
 
     def _status_info(self) -> StatusInfo:
         header = self.transcript.header
@@ -300,12 +297,12 @@ class TranscriptScreen(Screen[None]):
             finished = "cancelled"
         return StatusInfo(
             live=self.live,
-            mode=getattr(control, "mode", "step"),
-            waiting=bool(getattr(control, "waiting", False)),
-            pending_steps=int(getattr(control, "pending_steps", 0) or 0),
+            mode=control.mode if control else "step",
+            waiting=control.waiting if control else False,
+            pending_steps=control.pending_steps if control else 0,
             in_flight=in_flight,
-            reflection=getattr(control, "reflection", "off"),
-            reflection_role=getattr(control, "reflection_role", "system"),
+            reflection=control.reflection if control else "off",
+            reflection_role=control.reflection_role if control else "system",
             effective_role=self._effective_role,
             finished=finished,
             provider=header.provider,
@@ -328,25 +325,22 @@ class TranscriptScreen(Screen[None]):
         return f"{view.filter.describe()}: {shown:,} of {plural(total, 'iteration')}"
 
     def _refresh_status(self) -> None:
-        try:
-            self.status.show(self._status_info())
-        except Exception:
-            pass  # during shutdown
+        self.status.info = self._status_info()
 
     # -- actions -----------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in LIVE_ONLY and not self.live:
             return False
-        if action == "step" and self.searching and self.view.query:
+        if action == "step" and self.searching and self.view.search_query:
             return True  # n: the next match, whatever the run is doing
         if self.live and self.run_done and action in LIVE_ONLY | {"step"}:
             return None  # shown dimmed: the run is over
         return True
 
     def action_step(self) -> None:
-        if self.searching and self.view.query:
-            self._search(self.view.query)
+        if self.searching and self.view.search_query:
+            self._search(self.view.search_query)
             return
         if not self.live:
             self.view.step_file()
@@ -399,7 +393,7 @@ class TranscriptScreen(Screen[None]):
             reflection = started.reflection if started else None
         from tui.screens.request import RequestScreen
 
-        self.app.push_screen(RequestScreen(messages, previous, iteration, color_of=self.model.color,
+        self.app.push_screen(RequestScreen(messages, previous, iteration, link_of=self.model.link,
                                        reflection=reflection))
 
     def action_fork(self) -> None:
@@ -441,7 +435,7 @@ class TranscriptScreen(Screen[None]):
             return
         bar.prepend(message.text)
         if message.submit and bar is self._search_bar:
-            self._search(bar.query)
+            self._search(bar.text)
 
     def on_filter_bar_changed(self, message: FilterBar.Changed) -> None:
         from agent.transcripts.filters import BlockFilter, FilterError
@@ -525,8 +519,8 @@ class TranscriptScreen(Screen[None]):
         self.app.push_screen(TextScreen(f"Raw JSON — {item.kind}", text.split("\n"), dumped))
 
     def action_search_previous(self) -> None:
-        if self.searching and self.view.query:
-            self._search(self.view.query, backwards=True)
+        if self.searching and self.view.search_query:
+            self._search(self.view.search_query, backwards=True)
 
     def action_escape(self) -> None:
         """esc: end the search; with no search on, clear the filter."""
@@ -594,10 +588,10 @@ class TranscriptScreen(Screen[None]):
     # -- messages from widgets ---------------------------------------------------------------------------
 
     def on_search_bar_submitted(self, message: SearchBar.Submitted) -> None:
-        self._search(message.query)
+        self._search(message.text)
 
     def on_search_bar_left(self, message: SearchBar.Left) -> None:
-        if not self.view.query or not self.view.matches:
+        if not self.view.search_query or not self.view.matches:
             self.search_bar.close()
             self.view.clear_search()
         else:

@@ -2,42 +2,37 @@
 
 from __future__ import annotations
 
-from rich.style import Style
-from rich.text import Text
+from textual.content import Content
 from textual.widgets import Static
 
 from agent.transcripts.compare import Alignment
-from tui.widgets.compare_view import S_DIFF_MARK, S_DIVERGE_MARK, S_FORK_MARK, S_MUTED
 
 
-def divergence_text(alignment: Alignment) -> Text:
-    """The line above the header: where the runs part, and how much differs."""
-    t = Text(no_wrap=True, overflow="ellipsis")
-    t.append(" COMPARE ", Style(color="#1e1e1e", bgcolor="#61afef", bold=True))
-    t.append("  ")
+def divergence_text(alignment: Alignment) -> Content:
+    """Where the runs part, and how many shared iterations' calls differ."""
+    muted = "$text-muted"
     shared = sum(r.only_in is None for r in alignment.rows)
+    parts: list[str | tuple[str, str]] = [(" COMPARE ", "bold $background on $primary"), "  "]
     fork = alignment.fork
     if fork is not None:
         other = "A" if fork.side == "b" else "B"
-        t.append(f"⎇ {fork.side.upper()} forks {other} at iteration {fork.at}", S_FORK_MARK)
+        parts.append((f"⎇ {fork.side.upper()} forks {other} at iteration {fork.at}", "bold $text-secondary"))
         if fork.note and fork.note != "none":
-            t.append(f" (note {fork.note})", S_MUTED)
-        t.append(" · ")
+            parts.append((f" (note {fork.note})", muted))
+        parts.append(" · ")
     if alignment.divergence is None:
-        t.append(f"≡ same requests in all {shared} shared iterations", Style(color="#98c379", bold=True))
+        parts.append((f"≡ same requests in all {shared} shared iterations", "bold $text-success"))
         only = [r for r in alignment.rows if r.only_in is not None]
         if only:
-            t.append(f" · {len(only)} more in {only[0].only_in.upper()}", S_MUTED)
+            parts.append((f" · {len(only)} more in {only[0].only_in.upper()}", muted))
     else:
-        diff = alignment.diff
-        t.append(f"⟂ requests diverge at iteration {alignment.divergence}", S_DIVERGE_MARK)
-        if diff is not None:
-            t.append(f": {diff.describe()}", S_MUTED)
+        parts.append((f"⟂ requests diverge at iteration {alignment.divergence}", "bold $link-4"))
+        if alignment.diff is not None:
+            parts.append((f": {alignment.diff.describe()}", muted))
     n = alignment.calls_differ_count
-    t.append(" · ")
-    t.append(f"≠ calls differ in {n} of {shared} iteration{'s' if shared != 1 else ''}",
-             S_DIFF_MARK if n else S_MUTED)
-    return t
+    parts += [" · ", (f"≠ calls differ in {n} of {shared} iteration{'s' if shared != 1 else ''}",
+                      "bold $text-warning" if n else muted)]
+    return Content.assemble(*parts)
 
 
 class CompareBar(Static):
@@ -48,5 +43,7 @@ class CompareBar(Static):
         height: 1;
         background: $panel;
         padding: 0 1 0 0;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     """

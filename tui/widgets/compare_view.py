@@ -28,34 +28,16 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
+from textual.reactive import reactive
 from textual.strip import Strip
 
 from agent.events import ToolResult
 from agent.transcripts.compare import AlignedIteration, Alignment, Side
 from agent.transcripts.store import Block, TranscriptModel
-from tui.blocks import MUTED, REFLECT, RenderState, estimate_height, render_block
+from tui.blocks import BOLD, ITALIC, RenderState, estimate_height, render_block
 from tui.widgets.lazy_view import GUTTER, LazyBlockView
 
-SIDE_COLORS = {"a": "#61afef", "b": "#d7a65f"}
-"""A is blue, B amber: the badges in the header and the active side's cursor."""
-DIVERGE = "#d19a66"
-DIFF = "#e5c07b"
-S_DIVERGE_BANNER = Style(color="#1e1e1e", bgcolor=DIVERGE, bold=True)
-S_DIVERGE_MARK = Style(color=DIVERGE, bold=True)
-S_DIFF_MARK = Style(color=DIFF, bold=True)
-S_RESULT_DIFF_MARK = Style(color="#a08c5a")
-S_REFLECT_MARK = Style(color=REFLECT, bold=True)
-FORK = "#c678dd"
-S_FORK_MARK = Style(color=FORK, bold=True)
-S_FORK_BANNER = Style(color="#1e1e1e", bgcolor=FORK, bold=True)
-REFLECT_BG = Style(bgcolor="#2a1f2b")
-S_MUTED = Style(color=MUTED)
-S_SEP = Style(color="#3e4451")
-CURSOR_BG = Style(bgcolor="#2c323c")
-CURSOR_BG_OTHER = Style(bgcolor="#24282f")
-CURSOR_BG_BLURRED = Style(bgcolor="#262a30")
-CURSOR_MARK_OTHER = Style(color="#5c6370")
-
+REVERSE = Style(reverse=True)
 Mark = tuple[str, Style] | None
 
 
@@ -109,11 +91,29 @@ def build_rows(model_a: TranscriptModel, model_b: TranscriptModel, alignment: Al
 class CompareView(LazyBlockView, can_focus=True):
     """Both runs, row by row, in one line-API widget (one scroll position for both columns)."""
 
+    COMPONENT_CLASSES = {
+        "compare--side-a", "compare--side-b", "compare--diverge", "compare--diff", "compare--result-diff",
+        "compare--reflection-tint", "compare--separator", "compare--cursor-other", "compare--cursor-mark-other",
+        "compare--fork",
+    }
+    """Run A and B's colours; the divergence, a differing call, a differing result; the tint of a note; where
+    a fork went live."""
+
     DEFAULT_CSS = """
     CompareView {
         height: 1fr;
         background: $background;
     }
+    CompareView > .compare--side-a { color: $text-primary; text-style: bold; }
+    CompareView > .compare--side-b { color: $text-accent; text-style: bold; }
+    CompareView > .compare--diverge { color: $link-4; text-style: bold; }
+    CompareView > .compare--diff { color: $text-warning; text-style: bold; }
+    CompareView > .compare--result-diff { color: $warning-muted; }
+    CompareView > .compare--reflection-tint { background: $reflection 12%; }
+    CompareView > .compare--separator { color: $foreground 25%; }
+    CompareView > .compare--cursor-other { background: $foreground 5%; }
+    CompareView > .compare--cursor-mark-other { color: $text-muted; }
+    CompareView > .compare--fork { color: $text-secondary; text-style: bold; }
     """
 
     BINDINGS = [
@@ -132,6 +132,11 @@ class CompareView(LazyBlockView, can_focus=True):
         Binding("g,home", "first", "First", show=False, tooltip="first row"),
         Binding("G,end", "last", "Last", show=False, tooltip="last row"),
     ]
+
+    cursor: reactive[int] = reactive(0, init=False, always_update=True)
+    """The row under the cursor (both runs)."""
+    side: reactive[Side] = reactive("a", init=False)
+    """The active run: tab switches it, v shows its request."""
 
     class CursorMoved(Message):
         """The cursor moved to `row`, or the active run is now `side`."""
@@ -154,8 +159,6 @@ class CompareView(LazyBlockView, can_focus=True):
         self.models = models
         self.alignment = alignment
         self.rows = build_rows(models["a"], models["b"], alignment)
-        self.cursor = 0
-        self.side: Side = "a"
         self.divergence_row: int | None = None
         if alignment.divergence is not None:
             self.divergence_row = next((k for k, r in enumerate(self.rows)
@@ -167,7 +170,7 @@ class CompareView(LazyBlockView, can_focus=True):
         # a tool result, a reply), the divergence banner under it; else on the first iteration.
         self.cause_row = self._cause_row()
         first = next((k for k, r in enumerate(self.rows) if r.kind == "iteration"), 0)
-        self.cursor = self.cause_row if self.cause_row is not None else first
+        self.set_reactive(CompareView.cursor, self.cause_row if self.cause_row is not None else first)
         if self.cause_row is not None:
             self._set_row_expanded(self.cause_row, True)
         elif self.divergence_row is not None:
@@ -180,11 +183,11 @@ class CompareView(LazyBlockView, can_focus=True):
             self.fork_row = next((k for k, r in enumerate(self.rows)
                                   if r.kind == "iteration" and r.number == fork.at), None)
         if self.fork_row is not None:
-            self.cursor = self.fork_row
+            self.set_reactive(CompareView.cursor, self.fork_row)
             self._set_row_expanded(self.fork_row, True)
 
     def _find_cause(self) -> None:
-        diff, index = self.alignment.diff, self.alignment.first_message_diff
+        diff = self.alignment.diff
         if diff is None or diff.index < 0:
             return
         for side in ("a", "b"):
@@ -250,7 +253,8 @@ class CompareView(LazyBlockView, can_focus=True):
         lines: list[Strip] = []
         if index == self.divergence_row:
             banner = self._banner(cw)
-            lines.append(self._join_sides(full, cw, banner, ("⟂", S_DIVERGE_BANNER), banner, ("⟂", S_DIVERGE_BANNER)))
+            mark = ("⟂", self.component_style("compare--diverge") + REVERSE)
+            lines.append(self._join_sides(full, cw, banner, mark, banner, mark))
         blank = Strip.blank(cw)
         for k in range(height):
             parts = []
@@ -264,7 +268,8 @@ class CompareView(LazyBlockView, can_focus=True):
             lines.append(self._join_sides(full, cw, parts[0][0], parts[0][1], parts[1][0], parts[1][1]))
         if index == self.fork_row:
             line = self._fork_line(cw)
-            lines.append(self._join_sides(full, cw, line, ("⎇", S_FORK_MARK), line, ("⎇", S_FORK_MARK)))
+            fork_mark = ("⎇", self.component_style("compare--fork"))
+            lines.append(self._join_sides(full, cw, line, fork_mark, line, fork_mark))
         return lines, [0]
 
     def _note_gap(self, index: int, sides: dict[str, tuple[list[Strip], list[Mark], list[Style | None]]],
@@ -283,8 +288,8 @@ class CompareView(LazyBlockView, can_focus=True):
                 marks.append(None)
                 bgs.append(None)
             text = Text("  ")
-            text.append("┊ ", Style(color="#7a4f6e"))
-            text.append("no reflection note here", Style(color=MUTED, italic=True))
+            text.append("┊ ", self.palette.reflection)
+            text.append("no reflection note here", self.palette.muted + ITALIC)
             text.truncate(cw, overflow="ellipsis", pad=True)
             strips[at] = Strip(list(text.render(self.app.console)), cw)
 
@@ -295,7 +300,7 @@ class CompareView(LazyBlockView, can_focus=True):
         segs.append(Segment(left_mark[0], left_mark[1]) if left_mark else Segment(" "))
         segs.extend(left.crop(0, cw).extend_cell_length(cw))
         segs.append(Segment(" "))
-        segs.append(Segment("│", S_SEP))
+        segs.append(Segment("│", self.component_style("compare--separator")))
         segs.append(Segment(" "))
         segs.append(Segment(right_mark[0], right_mark[1]) if right_mark else Segment(" "))
         segs.extend(right.crop(0, right_width).extend_cell_length(right_width))
@@ -307,14 +312,14 @@ class CompareView(LazyBlockView, can_focus=True):
         text.append(" diverges here")
         if diff is not None:
             text.append(f": message {diff.index} ({diff.what})" if diff.index >= 0 else f": {diff.what}")
-        return self._line(text, cw, S_DIVERGE_BANNER)
+        return self._line(text, cw, self.component_style("compare--diverge") + REVERSE)
 
     def _fork_line(self, cw: int) -> Strip:
         fork = self.alignment.fork
         assert fork is not None
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {fork.side.upper()} forked here: iterations 1–{fork.at} replayed, live from {fork.at + 1}")
-        return self._line(text, cw, S_FORK_BANNER)
+        return self._line(text, cw, self.component_style("compare--fork") + REVERSE)
 
     def _line(self, text: Text, width: int, style: Style) -> Strip:
         """`text` on one line of `width` cells, all of it in `style` (Text.render ignores a base style)."""
@@ -330,9 +335,11 @@ class CompareView(LazyBlockView, can_focus=True):
         if b is None:
             what = (f"no iteration {row.number} in this run" if row.kind == "iteration" else
                     "no ending recorded in this run" if row.kind == "finish" else "no start recorded")
-            return [self._line(Text(f"   — {what} —"), cw, Style(color=MUTED, italic=True))], [None], [None]
+            return [self._line(Text(f"   — {what} —"), cw, self.palette.muted + ITALIC)], [None], [None]
         block = model.blocks[b]
-        strips, starts = render_block(self.app.console, block, model, cw, RenderState())
+        strips, starts = render_block(self.app.console, block, model, cw, RenderState(palette=self.palette))
+        diff_mark = self.component_style("compare--diff")
+        diverge_mark = self.component_style("compare--diverge")
         marks: list[Mark] = [None] * len(strips)
         bgs: list[Style | None] = [None] * len(strips)
         aligned = row.aligned
@@ -340,9 +347,9 @@ class CompareView(LazyBlockView, can_focus=True):
         cause_item = cause[1] if cause is not None and cause[0] == b else None
         # The title: ≠ when the calls differ; ⟂ when the message that made the difference hides in it.
         if aligned is not None and aligned.calls_differ and aligned.only_in is None:
-            marks[0] = ("≠", S_DIFF_MARK)
+            marks[0] = ("≠", diff_mark)
         elif cause_item is not None and not block.expanded:
-            marks[0] = ("⟂", S_DIVERGE_MARK)
+            marks[0] = ("⟂", diverge_mark)
         if block.expanded and len(starts) > 1:
             items = block.get_items()
             call_flags = aligned.call_differs(side) if aligned is not None else []  # type: ignore[arg-type]
@@ -356,17 +363,17 @@ class CompareView(LazyBlockView, can_focus=True):
                     continue
                 mark: Mark = None
                 if item.kind == "reflection":
-                    mark = ("✦", S_REFLECT_MARK) if line == starts[i] else None
-                    bgs[line] = REFLECT_BG
+                    mark = ("✦", self.palette.reflection + BOLD) if line == starts[i] else None
+                    bgs[line] = self.component_style("compare--reflection-tint", background=True)
                 elif item.kind == "call" and item.sub < len(call_flags) and call_flags[item.sub] \
                         and aligned is not None and aligned.only_in is None:
-                    mark = ("≠", S_DIFF_MARK)
+                    mark = ("≠", diff_mark)
                 elif item.kind == "result" and aligned is not None and aligned.only_in is None:
                     k = result_pos.get(item.pos)
                     if k is not None and k < len(result_flags) and result_flags[k]:
-                        mark = ("≠", S_RESULT_DIFF_MARK)
+                        mark = ("≠", self.component_style("compare--result-diff"))
                 if cause_item is not None and i == cause_item and line == starts[i]:
-                    mark = ("⟂", S_DIVERGE_MARK)
+                    mark = ("⟂", diverge_mark)
                 marks[line] = mark
         return strips, marks, bgs
 
@@ -376,14 +383,16 @@ class CompareView(LazyBlockView, can_focus=True):
         cw, sep, right = self._layout(width)
         focused = self.has_focus
         styles = {}
+        palette, style = self.palette, self.component_style
+        other_mark = style("compare--cursor-mark-other")
         for side in ("a", "b"):
             active = side == self.side
             if not focused:
-                styles[side] = (Style(color="#8b949e", bold=True) if active else CURSOR_MARK_OTHER, CURSOR_BG_BLURRED)
+                styles[side] = (palette.muted + BOLD if active else other_mark, palette.cursor_blurred)
             elif active:
-                styles[side] = (Style(color=SIDE_COLORS[side], bold=True), CURSOR_BG)
+                styles[side] = (style(f"compare--side-{side}"), palette.cursor)
             else:
-                styles[side] = (CURSOR_MARK_OTHER, CURSOR_BG_OTHER)
+                styles[side] = (other_mark, style("compare--cursor-other", background=True))
         left = strip.crop(1, sep)
         middle = strip.crop(sep, right)
         rest = strip.crop(right + 1, width)
@@ -393,9 +402,6 @@ class CompareView(LazyBlockView, can_focus=True):
         ])
 
     # -- state -------------------------------------------------------------------------------------------
-
-    def on_mount(self) -> None:
-        self.relayout()
 
     def on_focus(self) -> None:
         self.refresh()
@@ -425,12 +431,18 @@ class CompareView(LazyBlockView, can_focus=True):
             return
         self.cursor = max(0, min(row, len(self.rows) - 1))
         self.scroll_row_into_view(self.cursor, top=top)
+
+    def watch_cursor(self, row: int) -> None:
         self.refresh()
-        self.post_message(self.CursorMoved(self.cursor, self.side))
+        self.post_message(self.CursorMoved(row, self.side))
+
+    def watch_side(self, side: Side) -> None:
+        self.refresh()
+        self.post_message(self.CursorMoved(self.cursor, side))
 
     def scroll_row_into_view(self, row: int, *, top: bool = False) -> None:
         height = self.scrollable_content_region.height
-        if height <= 0 or not self._heights:
+        if height <= 0 or not self.laid_out:
             return
         for _ in range(3):  # rendering the row can refine heights: settle
             self.get_block(row)
@@ -489,10 +501,8 @@ class CompareView(LazyBlockView, can_focus=True):
         self.move_to(row)
 
     def _relayout_row(self, row: int) -> None:
-        self._cache.pop(row, None)
-        if self._heights:
-            self._heights[row] = self.estimate_block(row, self.line_width)
-            self._recompute_from(row)
+        self.resize_block(row)
+        if self.laid_out:
             self.get_block(row)
         self.refresh()
 
@@ -520,8 +530,6 @@ class CompareView(LazyBlockView, can_focus=True):
 
     def action_switch_side(self) -> None:
         self.side = "b" if self.side == "a" else "a"
-        self.refresh()
-        self.post_message(self.CursorMoved(self.cursor, self.side))
 
     def action_expand_all(self) -> None:
         for k in range(len(self.rows)):

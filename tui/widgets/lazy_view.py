@@ -6,7 +6,11 @@ the virtual size is the last prefix sum. Rendered blocks sit in a bounded LRU ca
 does not grow with the number of blocks visited. No child widgets: a 10,000-block transcript is one widget.
 
 Subclasses say how many blocks there are, how to render one, how to guess its height, and how to
-decorate a line (cursor, gutter marks) at paint time.
+decorate a line (cursor, gutter marks) at paint time; when a block changes they call `forget_block`
+(same height) or `resize_block` (new height), never the cache itself.
+
+Colours: the view's component classes (`block--muted`, `block--error`...) take theme variables, and
+`palette` hands them to the renderer as one `tui.palette.Palette`. A theme change repaints everything.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from bisect import bisect_right
 from collections import OrderedDict
 from itertools import accumulate
 
+from typing import Any
+
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -22,20 +28,44 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.palette import CODE_THEMES, Palette, foreground
+
 GUTTER = 2
 """Columns left of every line, for the cursor and link marks."""
 CACHE_BLOCKS = 200
 """Rendered blocks kept; the rest are re-rendered when they come back into view."""
 
 
+LINKS = 8
+"""Colours of tool_call_id links (`$link-0`... in the theme)."""
+
+
 class LazyBlockView(ScrollView):
+    """Blocks of lines, rendered when on screen; the subclass says what a block is."""
+
+    COMPONENT_CLASSES = {
+        "block--muted", "block--label", "block--error", "block--warning", "block--success", "block--reflection",
+        "block--running", "block--cursor", "block--cursor-blurred", "block--cursor-mark",
+        *(f"block--link-{k}" for k in range(LINKS)),
+    }
+
     DEFAULT_CSS = """
     LazyBlockView {
         overflow-x: hidden;
         overflow-y: scroll;
         scrollbar-size-vertical: 1;
     }
-    """
+    LazyBlockView > .block--muted { color: $text-muted; }
+    LazyBlockView > .block--label { color: $foreground; text-style: bold; }
+    LazyBlockView > .block--error { color: $text-error; }
+    LazyBlockView > .block--warning { color: $text-warning; }
+    LazyBlockView > .block--success { color: $text-success; }
+    LazyBlockView > .block--reflection { color: $reflection; }
+    LazyBlockView > .block--running { color: $text-primary; }
+    LazyBlockView > .block--cursor { background: $primary 25%; }
+    LazyBlockView > .block--cursor-blurred { background: $foreground 8%; }
+    LazyBlockView > .block--cursor-mark { color: $foreground; text-style: bold; }
+    """ + "\n".join(f"    LazyBlockView > .block--link-{k} {{ color: $link-{k}; }}" for k in range(LINKS))
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -44,6 +74,8 @@ class LazyBlockView(ScrollView):
         self._cache: OrderedDict[int, tuple[list[Strip], list[int]]] = OrderedDict()
         self._cache_width = 0
         self._fix_scheduled = False
+        self._palette: Palette | None = None
+        self._styles: dict[tuple[str, bool], Style] = {}
 
     # -- to implement ------------------------------------------------------------------------------------
 
@@ -63,6 +95,41 @@ class LazyBlockView(ScrollView):
     def decorate_line(self, index: int, line: int, item: int, strip: Strip, width: int) -> Strip:
         """The final line: by default a blank gutter and the strip."""
         return Strip([Segment(" " * GUTTER)] + list(strip), width)
+
+    # -- colours -----------------------------------------------------------------------------------------
+
+    def component_style(self, name: str, *, background: bool = False) -> Style:
+        """The colour (or, with `background`, the background) of component class `name`, as a Rich style
+        to lay over a line (read once per theme)."""
+        key = (name, background)
+        found = self._styles.get(key)
+        if found is None:
+            style = self.get_component_rich_style(name)
+            found = self._styles[key] = Style(bgcolor=style.bgcolor) if background else foreground(style)
+        return found
+
+    @property
+    def palette(self) -> Palette:
+        """The theme's colours for the renderer (read once per theme)."""
+        if self._palette is None:
+            def fg(name: str) -> Style:
+                return self.component_style(name)
+
+            def bg(name: str) -> Style:
+                return self.component_style(name, background=True)
+
+            self._palette = Palette(
+                text=Style(), muted=fg("block--muted"), label=fg("block--label"), error=fg("block--error"),
+                warning=fg("block--warning"), success=fg("block--success"), reflection=fg("block--reflection"),
+                running=fg("block--running"), links=tuple(fg(f"block--link-{k}") for k in range(LINKS)),
+                cursor=bg("block--cursor"), cursor_blurred=bg("block--cursor-blurred"),
+                cursor_mark=fg("block--cursor-mark"), code_theme=CODE_THEMES[self.app.current_theme.dark])
+        return self._palette
+
+    def _theme_changed(self, _theme: Any) -> None:
+        self._palette = None
+        self._styles.clear()
+        self.forget_all()
 
     # -- geometry ----------------------------------------------------------------------------------------
 
@@ -86,6 +153,16 @@ class LazyBlockView(ScrollView):
         index = bisect_right(self._starts, y) - 1
         index = min(max(index, 0), len(self._heights) - 1)
         return index, y - self._starts[index]
+
+    @property
+    def laid_out(self) -> bool:
+        """Whether every block has a height yet (the view is mounted and has a width)."""
+        return bool(self._heights)
+
+    @property
+    def cached_blocks(self) -> int:
+        """How many blocks are rendered and kept."""
+        return len(self._cache)
 
     def _recompute_from(self, index: int) -> None:
         index = max(0, min(index, len(self._heights)))
@@ -120,22 +197,34 @@ class LazyBlockView(ScrollView):
         self._heights.extend(self.estimate_block(i, width) for i in range(first, self.block_count()))
         self._recompute_from(first)
 
-    def invalidate(self, index: int, *, reestimate: bool = False) -> None:
-        """Block `index` looks different now (re-rendered when next painted)."""
+    def forget_block(self, index: int) -> None:
+        """Block `index` looks different now, at the same height: rendered again when next painted."""
+        self._cache.pop(index, None)
+
+    def resize_block(self, index: int, height: int | None = None) -> None:
+        """Block `index` looks different and may have another height: `height`, else an estimate until it
+        is rendered. The blocks below move."""
         self._cache.pop(index, None)
         if 0 <= index < len(self._heights):
-            if reestimate:
-                self._heights[index] = self.estimate_block(index, self.line_width)
-                self._recompute_from(index)
-            self.refresh_block(index)
+            self._heights[index] = self.estimate_block(index, self.line_width) if height is None else height
+            self._recompute_from(index)
 
-    def invalidate_all(self) -> None:
+    def forget_all(self) -> None:
+        """Every block looks different now (a search, a theme): rendered again when next painted."""
         self._cache.clear()
         self.refresh()
 
-    def refresh_block(self, index: int) -> None:
-        # Repainting the visible lines is cheap (their strips are cached); no need to be finer.
-        self.refresh()
+    def update_line(self, index: int, line: int, strip: Strip) -> None:
+        """Replace one line of block `index` if it is rendered (a spinner in a title), and repaint it."""
+        found = self._cache.get(index)
+        if found is None:
+            return
+        strips, starts = found
+        if line < len(strips):
+            strips = list(strips)
+            strips[line] = strip
+            self._cache[index] = (strips, starts)
+            self.refresh_lines(self._starts[index] + line, 1)
 
     def get_block(self, index: int) -> tuple[list[Strip], list[int]]:
         """The rendering of block `index` at the current width (rendering it now if needed)."""
@@ -178,6 +267,10 @@ class LazyBlockView(ScrollView):
         self.refresh()
 
     # -- Textual hooks -----------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.relayout()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         self.prepare_viewport()

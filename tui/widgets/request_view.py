@@ -7,17 +7,15 @@ from typing import Any, Callable
 
 from rich.highlighter import JSONHighlighter
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.strip import Strip
 
 from agent.display.terminal import inert
+from tui.blocks import BOLD
 from tui.content import inert_text
 from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
 
-NEW = "#98c379"
-MUTED = Style(color="#8b949e")
 _JSON = JSONHighlighter()
 
 
@@ -41,14 +39,12 @@ class RequestView(LazyBlockView, can_focus=True):
     ]
 
     def __init__(self, messages: list[dict[str, Any]], previous_size: int,
-                 color_of: Callable[[str], str] | None = None, *, id: str | None = None) -> None:
+                 link_of: Callable[[str], int] | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.messages = messages
         self.previous_size = previous_size
-        self.color_of = color_of
-
-    def on_mount(self) -> None:
-        self.relayout()
+        self.link_of = link_of
+        """The link number of a tool_call_id in the transcript (so it has the same colour here)."""
 
     def block_count(self) -> int:
         return len(self.messages)
@@ -66,17 +62,18 @@ class RequestView(LazyBlockView, can_focus=True):
 
     def render_block(self, index: int, width: int) -> tuple[list[Strip], list[int]]:
         console = self.app.console
+        palette = self.palette
         message = self.messages[index]
         head = Text(no_wrap=True, overflow="ellipsis")
-        head.append(f"[{index}] ", MUTED)
+        head.append(f"[{index}] ", palette.muted)
         role = message.get("role", "?") if isinstance(message, dict) else "?"
-        head.append(str(role), Style(bold=True))
+        head.append(str(role), BOLD)
         call_id = message.get("tool_call_id") if isinstance(message, dict) else None
         if isinstance(call_id, str) and call_id:
             head.append("  ")
-            head.append(call_id, Style(color=self.color_of(call_id)) if self.color_of else MUTED)
+            head.append(call_id, palette.link(self.link_of(call_id)) if self.link_of else palette.muted)
         if self.is_new(index):
-            head.append("   + new", Style(color=NEW, bold=True))
+            head.append("   + new", palette.success + BOLD)
         head = inert_text(head)
         head.truncate(width, overflow="ellipsis", pad=True)
         lines = [Strip(list(head.render(console)), width)]
@@ -95,7 +92,7 @@ class RequestView(LazyBlockView, can_focus=True):
 
     def decorate_line(self, index: int, line: int, item: int, strip: Strip, width: int) -> Strip:
         if self.is_new(index):
-            return Strip(gutter("+", Style(color=NEW, bold=True)) + list(strip), width)
+            return Strip(gutter("+", self.palette.success + BOLD) + list(strip), width)
         return Strip([Segment(" " * GUTTER)] + list(strip), width)
 
     def action_next_new(self) -> None:

@@ -50,11 +50,11 @@ class SearchBar(Horizontal):
     BINDINGS = [Binding("escape", "leave", "Leave search", show=False)]
 
     class Submitted(Message):
-        """Enter in the search input: go to the next match of `query`."""
+        """Enter in the search input: go to the next match of `text`."""
 
-        def __init__(self, query: str) -> None:
+        def __init__(self, text: str) -> None:
             super().__init__()
-            self.query = query
+            self.text = text
 
     class Left(Message):
         """Escape in the input: focus goes back to the transcript (the search stays on if it matched)."""
@@ -69,7 +69,8 @@ class SearchBar(Horizontal):
         return self.has_class("-open")
 
     @property
-    def query(self) -> str:
+    def text(self) -> str:
+        """What is typed in the bar."""
         return self.query_one(Input).value
 
     def open(self) -> None:

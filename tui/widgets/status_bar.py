@@ -11,24 +11,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.style import Style
-from rich.text import Text
 from textual import events
+from textual.content import Content
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from agent.display.wording import plural, tokens
 from agent.events import Usage
-from tui.content import inert_text
 
-MUTED = Style(color="#8b949e")
+MUTED = "$text-muted"
 BADGES = {
-    "STEP": Style(color="#1e1e1e", bgcolor="#e5c07b", bold=True),
-    "RUNNING": Style(color="#1e1e1e", bgcolor="#98c379", bold=True),
-    "VIEW": Style(color="#1e1e1e", bgcolor="#61afef", bold=True),
-    "DONE": Style(color="#1e1e1e", bgcolor="#98c379", bold=True),
-    "FAILED": Style(color="#1e1e1e", bgcolor="#e06c75", bold=True),
-    "STOPPED": Style(color="#1e1e1e", bgcolor="#d19a66", bold=True),
+    "STEP": "bold $background on $warning",
+    "RUNNING": "bold $background on $success",
+    "VIEW": "bold $background on $primary",
+    "DONE": "bold $background on $success",
+    "FAILED": "bold $background on $error",
+    "STOPPED": "bold $background on $warning",
 }
+"""Line 1 starts with the state in a badge: the theme's colours, the background's colour for the text."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class StatusInfo:
 
 
 class StatusBar(Static):
-    """Two lines docked at the top of the screen."""
+    """Two lines docked at the top of the screen; set `info` and it shows it."""
 
     DEFAULT_CSS = """
     StatusBar {
@@ -77,31 +77,35 @@ class StatusBar(Static):
     }
     """
 
+    info: reactive[StatusInfo] = reactive(StatusInfo, layout=False)
+
     def __init__(self, info: StatusInfo | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.info = info or StatusInfo()
+        if info is not None:
+            self.set_reactive(StatusBar.info, info)
         self.text = ""
+        """What the bar says, as plain text."""
 
     def on_mount(self) -> None:
-        self._render_info()
+        self.watch_info(self.info)
 
     def on_resize(self, event: events.Resize) -> None:
-        self._render_info()
+        self.watch_info(self.info)
 
-    def show(self, info: StatusInfo) -> None:
-        if info != self.info:
-            self.info = info
-            self._render_info()
-
-    def _render_info(self) -> None:
-        text = render_status(self.info, self.content_region.width or 200)
-        self.text = text.plain
-        self.update(text)
+    def watch_info(self, info: StatusInfo) -> None:
+        content = render_status(info, self.content_region.width or 200)
+        self.text = content.plain
+        self.update(content)
 
 
-def render_status(info: StatusInfo, width: int = 200) -> Text:
+Part = tuple[str, str]
+"""A piece of a line: its text and its style (theme variables: `bold $text-warning`)."""
+
+
+def render_status(info: StatusInfo, width: int = 200) -> Content:
     """The two lines, each fitted to `width` cells."""
-    t = Text()
+    state: list[Part] = []
+    add = state.append
     # Line 1: state.
     if info.finished is not None:
         badge = "FAILED" if info.finished in ("provider_error", "error", "context_length") else (
@@ -110,58 +114,55 @@ def render_status(info: StatusInfo, width: int = 200) -> Text:
         badge = "VIEW"
     else:
         badge = "STEP" if info.mode == "step" else "RUNNING"
-    t.append(f" {badge} ", BADGES[badge])
-    t.append("  ")
+    add((f" {badge} ", BADGES[badge]))
+    add(("  ", ""))
     if not info.live:
-        t.append("transcript", Style(bold=True))
+        add(("transcript", "bold"))
         if info.finished:
-            t.append(f" · run ended: {info.finished.replace('_', ' ')}", MUTED)
-        t.append("   n next iteration · v request · / search · ? keys", MUTED)
+            add((f" · run ended: {info.finished.replace('_', ' ')}", MUTED))
+        add(("   n next iteration · v request · / search · ? keys", MUTED))
     elif info.finished is not None:
-        t.append(f"run ended: {info.finished.replace('_', ' ')}", Style(bold=True))
-        t.append("   v request · / search · q quit", MUTED)
+        add((f"run ended: {info.finished.replace('_', ' ')}", "bold"))
+        add(("   v request · / search · q quit", MUTED))
     else:
         if info.in_flight:
-            t.append("⋯ waiting for the model", Style(color="#56b6c2"))
+            add(("⋯ waiting for the model", "$text-primary"))
         elif info.mode == "step" and info.waiting and info.pending_steps == 0:
-            t.append("paused — press n for the next iteration", Style(color="#e5c07b", bold=True))
+            add(("paused — press n for the next iteration", "bold $text-warning"))
         elif info.mode == "step":
-            t.append("stepping", Style(bold=True))
+            add(("stepping", "bold"))
         else:
-            t.append("running continuously", Style(bold=True))
-            t.append(" · p pauses at the next iteration", MUTED)
+            add(("running continuously", "bold"))
+            add((" · p pauses at the next iteration", MUTED))
         if info.pending_steps:
-            t.append(f" · {info.pending_steps} step{'s' if info.pending_steps > 1 else ''} queued",
-                     Style(color="#e5c07b"))
-        t.append("   reflection ", MUTED)
+            add((f" · {plural(info.pending_steps, 'step')} queued", "$text-warning"))
+        add(("   reflection ", MUTED))
         if info.reflection == "off":
-            t.append("off", Style(bold=True))
-            t.append(f" (r: on as {info.reflection_role})", MUTED)
+            add(("off", "bold"))
+            add((f" (r: on as {info.reflection_role})", MUTED))
         else:
-            t.append(f"on · as {info.reflection}", Style(color="#ff79c6", bold=True))
+            add((f"on · as {info.reflection}", "bold $reflection"))
             if info.effective_role and info.effective_role != info.reflection:
-                t.append(f" → sent as {info.effective_role} (endpoint refused {info.reflection})",
-                         Style(color="#e5c07b"))
-            t.append(" (r: off)", MUTED)
-    t = _fit(t, width)
-    t.append("\n")
+                add((f" → sent as {info.effective_role} (endpoint refused {info.reflection})", "$text-warning"))
+            add((" (r: off)", MUTED))
     # Line 2: what ran.
-    parts: list[tuple[str, Style | str]] = []
+    parts: list[Part] = []
     if info.provider or info.model:
-        parts.append((f"{info.provider}/{info.model}" if info.provider else info.model, Style(bold=True)))
+        parts.append((f"{info.provider}/{info.model}" if info.provider else info.model, "bold"))
     parts.append((plural(info.iterations, "iteration"), ""))
     if info.following:
-        parts.append(("● following", Style(color="#56b6c2", bold=True)))
+        parts.append(("● following", "bold $text-primary"))
     if info.filtered:
-        parts.append((f"filter {info.filtered}", Style(color="#e5c07b")))
+        parts.append((f"filter {info.filtered}", "$text-warning"))
     usage = info.usage if info.usage is not None or not info.live else Usage()
     parts.append((tokens(usage), MUTED if usage is None else ""))
     if info.violations:
-        parts.append((f"⚠ {plural(info.violations, 'ordering violation')}", Style(color="#e06c75", bold=True)))
+        parts.append((f"⚠ {plural(info.violations, 'ordering violation')}", "bold $text-error"))
     if info.source:
         parts.append((info.source + (f" (from {info.imported_from})" if info.imported_from else ""), MUTED))
     if info.workspace:
         parts.append((f"workspace {info.workspace}", MUTED))
+
     # Too long for the width: first the in/out split of the tokens goes, then the file; the rest is cut.
     def length() -> int:
         return sum(len(label) for label, _ in parts) + 3 * (len(parts) - 1)
@@ -171,18 +172,17 @@ def render_status(info: StatusInfo, width: int = 200) -> Text:
                  for label, style in parts]
     if length() > width and info.source:
         parts = [p for p in parts if not p[0].startswith(info.source)]
-    line = Text()
-    for k, (label, style) in enumerate(parts):
+    facts: list[Part] = []
+    for k, part in enumerate(parts):
         if k:
-            line.append(" · ", MUTED)
-        line.append(label, style)
-    t.append_text(_fit(line, width))
-    return t
+            facts.append((" · ", MUTED))
+        facts.append(part)
+    return Content("\n").join([_fit(state, width), _fit(facts, width)])
 
 
-def _fit(line: Text, width: int) -> Text:
-    """`line` made inert and cut at `width` cells, ending with `…` when it was cut."""
-    line = inert_text(line)
-    if line.cell_len > width:
-        line.truncate(width, overflow="ellipsis")
+def _fit(parts: list[Part], width: int) -> Content:
+    """One line of `parts`, control characters made inert, cut at `width` cells with `…` when too long."""
+    line = Content.assemble(*parts)
+    if line.cell_length > width:
+        line = line.truncate(width - 1) + Content("…")
     return line

@@ -14,7 +14,6 @@ import time
 from typing import Any, Iterable
 
 from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
@@ -25,15 +24,12 @@ from textual.timer import Timer
 from agent.display.errors import event_mark
 from agent.transcripts.filters import BlockFilter
 from agent.events import AssistantMessage, IterationStarted, RunFinished
-from tui.blocks import FOLD_HINT, REFOLD_HINT, RenderState, estimate_height, render_block, render_title, running_calls
+from tui.blocks import BOLD, FOLD_HINT, REFOLD_HINT, RenderState, estimate_height, render_block, render_title, running_calls
 from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
 from agent.transcripts.store import Block, Item, TranscriptModel, iter_link_items
 
 OPENS_INPUT = frozenset({"slash", "f"})
 """Keys whose screen action gives an input the focus (search, filter)."""
-CURSOR_BG = Style(bgcolor="#2c323c")
-CURSOR_BG_BLURRED = Style(bgcolor="#262a30")
-CURSOR_MARK = Style(color="#e6e6e6", bold=True)
 
 
 class TranscriptView(LazyBlockView, can_focus=True):
@@ -67,6 +63,9 @@ class TranscriptView(LazyBlockView, can_focus=True):
                 tooltip="auto-collapse older iterations on / off"),
     ]
 
+    cursor: reactive[tuple[int, int]] = reactive((0, 0), init=False, always_update=True)
+    """(block, item) under the cursor; item 0 is the block's title line."""
+
     auto_collapse: reactive[bool] = reactive(True, init=False)
     """Collapse older iterations as new ones arrive (and when stepping through a file)."""
 
@@ -92,12 +91,12 @@ class TranscriptView(LazyBlockView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.model = model if model is not None else TranscriptModel()
         self.live = live
-        self.cursor: tuple[int, int] = (0, 0)
         self.highlighted_ids: frozenset[str] = frozenset()
         """The tool_call_ids linked to the item at the cursor."""
         self.partner_items: list[tuple[int, int]] = []
         """(block, item) of the call/result(s) that the item at the cursor is linked to."""
-        self.query = ""
+        self.search_query = ""
+        """The text searched for ("" when no search is on)."""
         self.matches: list[tuple[int, int]] = []
         self.match_index = -1
         self.running_block: int | None = None
@@ -131,11 +130,10 @@ class TranscriptView(LazyBlockView, can_focus=True):
         blocks[first].expanded = True
         if blocks[-1].kind == "finish":
             blocks[-1].expanded = True
-        self.cursor = (first, 0)
+        self.set_reactive(TranscriptView.cursor, (first, 0))
         self._newest = first if blocks[first].kind == "iteration" else None
 
     def on_mount(self) -> None:
-        self.relayout()
         self._update_links()
 
     def on_focus(self) -> None:
@@ -176,7 +174,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         tools = index == self.tools_block
         return RenderState(
             highlight_ids=self.highlighted_ids,
-            query=self.query,
+            query=self.search_query,
             live=self.live,
             running=running,
             elapsed=(time.monotonic() - self._running_since) if running or tools else 0.0,
@@ -184,6 +182,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
             streaming=self.streaming if running else None,
             tools_running=tools,
             unfold_all=self.unfold_all,
+            palette=self.palette,
         )
 
     def render_block(self, index: int, width: int) -> tuple[list[Strip], list[int]]:
@@ -233,14 +232,16 @@ class TranscriptView(LazyBlockView, can_focus=True):
             self.model.blocks[index].drop_items()
 
     def decorate_line(self, index: int, line: int, item: int, strip: Strip, width: int) -> Strip:
+        palette = self.palette
         if (index, item) == self.cursor:
-            mark = gutter("▌", CURSOR_MARK)
-            return Strip(mark + list(strip), width).apply_style(CURSOR_BG if self.has_focus else CURSOR_BG_BLURRED)
+            mark = gutter("▌", palette.cursor_mark)
+            return Strip(mark + list(strip), width).apply_style(
+                palette.cursor if self.has_focus else palette.cursor_blurred)
         if (index, item) in self.partner_items:
             items = self.model.blocks[index].get_items()
             call_id = items[item].call_id if item < len(items) else None
-            color = self.model.color(call_id) if call_id else "#e6e6e6"
-            return Strip(gutter("┃", Style(color=color, bold=True)) + list(strip), width)
+            color = palette.link(self.model.link(call_id)) if call_id else palette.cursor_mark
+            return Strip(gutter("┃", color + BOLD) + list(strip), width)
         return Strip([Segment(" " * GUTTER)] + list(strip), width)
 
     # -- public queries ----------------------------------------------------------------------------------
@@ -315,12 +316,11 @@ class TranscriptView(LazyBlockView, can_focus=True):
             elif b == self.tools_block and not running_calls(block, self.model):
                 self._stop_tools()
         for b in sorted(touched):
-            self._cache.pop(b, None)
             if self.model.blocks[b].expanded or b in self.hidden:
+                self.forget_block(b)
                 self.get_block(b)  # exact height now: it is the block being watched
-            elif self._heights[b] != 1:
-                self._heights[b] = 1
-                self._recompute_from(b)
+            else:
+                self.resize_block(b, 1)
         if follow and blocks:
             target = self._newest if self._newest is not None else len(blocks) - 1
             if blocks[-1].kind == "finish":
@@ -335,12 +335,9 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if block.pinned or not block.expanded:
             return
         block.expanded = False
-        self._cache.pop(b, None)
-        self._heights[b] = self.estimate_block(b, self.line_width)
-        self._recompute_from(b)
+        self.resize_block(b)
         if self.cursor[0] == b and self.cursor[1] != 0:
             self.cursor = (b, 0)
-            self._update_links()
 
     def _start_running(self, b: int) -> None:
         self.running_block = b
@@ -366,7 +363,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
                      if self.model.blocks[b].kind == "iteration"), None)
         if last is not None and running_calls(self.model.blocks[last], self.model):
             self.tools_block = last
-            self._cache.pop(last, None)
+            self.forget_block(last)
             self._start_ticker()
 
     def run_stopped(self) -> None:
@@ -375,7 +372,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         self.tailing = False
         for b in (self.running_block, self.tools_block):
             if b is not None:
-                self._cache.pop(b, None)
+                self.forget_block(b)
         self.tools_block = None
         self._stop_running()
 
@@ -385,7 +382,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if b is None:
             return
         self.streaming = delta
-        self._cache.pop(b, None)
+        self.forget_block(b)
         if self.model.blocks[b].expanded:
             self.get_block(b)
         self.prepare_viewport()
@@ -399,7 +396,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
             self._ticker.stop()
             self._ticker = None
         if b is not None:
-            self._cache.pop(b, None)
+            self.forget_block(b)
             self.refresh()
 
     def _tick(self) -> None:
@@ -411,19 +408,13 @@ class TranscriptView(LazyBlockView, can_focus=True):
                 self._ticker = None
             return
         self._frame += 1
-        cached = self._cache.get(b)
-        if cached is not None:
-            strips, starts = cached
-            strips = list(strips)
-            strips[0] = render_title(self.app.console, self.model.blocks[b], self.model, self.line_width,
-                                     self._state(b))
-            self._cache[b] = (strips, starts)
-            self.refresh_lines(self.block_top(b), 1)
+        self.update_line(b, 0, render_title(self.app.console, self.model.blocks[b], self.model, self.line_width,
+                                            self._state(b)))
 
     def check_order(self) -> None:
         """Re-run the ordering check and re-render the blocks whose flags changed."""
         for b in self.model.check_order():
-            self._cache.pop(b, None)
+            self.forget_block(b)
         self.prepare_viewport()
         self.refresh()
 
@@ -440,13 +431,15 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if not blocks[b].expanded:
             i = 0
         i = max(0, min(i, len(items) - 1))
-        self.cursor = (b, i)
         self.follow = b == len(blocks) - 1 or b == self._newest
-        self._update_links()
+        self.cursor = (b, i)
         if scroll:
             self.scroll_cursor_into_view()
+
+    def watch_cursor(self, cursor: tuple[int, int]) -> None:
+        self._update_links()
         self.refresh()
-        self.post_message(self.CursorMoved(b, i, self.cursor_iteration))
+        self.post_message(self.CursorMoved(cursor[0], cursor[1], self.cursor_iteration))
 
     def _update_links(self) -> None:
         """Recompute which ids and items are linked to the cursor; re-render the blocks that show them."""
@@ -471,7 +464,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
             self.highlighted_ids = ids
             for call_id in old_ids | ids:
                 for b in self.model.blocks_with_id(call_id):
-                    self._cache.pop(b, None)
+                    self.forget_block(b)
 
     def scroll_cursor_into_view(self) -> None:
         """Show the cursor's item, and its linked partner too when both fit."""
@@ -533,13 +526,10 @@ class TranscriptView(LazyBlockView, can_focus=True):
             return
         block.expanded = expanded
         block.pinned = expanded and pinned
-        self._cache.pop(b, None)
-        self._heights[b] = self.estimate_block(b, self.line_width)
-        self._recompute_from(b)
+        self.resize_block(b)
         self.get_block(b)
         if not expanded and self.cursor[0] == b:
             self.cursor = (b, 0)
-            self._update_links()
 
     def action_toggle(self) -> None:
         b = self.cursor[0]
@@ -565,9 +555,8 @@ class TranscriptView(LazyBlockView, can_focus=True):
         for block in self.model.blocks:
             block.expanded = False
             block.pinned = False
-        self.cursor = (self.cursor[0], 0)
         self.relayout()
-        self.move_cursor(*self.cursor)
+        self.move_cursor(self.cursor[0], 0)
 
     def action_first(self) -> None:
         self.move_cursor(0, 0)
@@ -613,7 +602,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         """Fold or unfold the long text of item `i` of block `b` (the inverse of what `o` says for it)."""
         block = self.model.blocks[b]
         block.unfolded = block.unfolded ^ {i}
-        self._cache.pop(b, None)
+        self.forget_block(b)
         self.get_block(b)
         self.prepare_viewport()
         self.scroll_cursor_into_view()
@@ -681,11 +670,11 @@ class TranscriptView(LazyBlockView, can_focus=True):
 
     def search(self, query: str, *, backwards: bool = False) -> tuple[int, int]:
         """Move to the next (previous) match of `query`. Returns (1-based match number, match count)."""
-        if query != self.query:
-            self.query = query
+        if query != self.search_query:
+            self.search_query = query
             self.matches = [m for m in self.model.search(query) if m[0] not in self.hidden]
             self.match_index = -1
-            self.invalidate_all()
+            self.forget_all()
         if not self.matches:
             return 0, 0
         if self.match_index < 0:
@@ -723,11 +712,11 @@ class TranscriptView(LazyBlockView, can_focus=True):
                 return  # cut by a line wrap: the item is in view, that will do
 
     def clear_search(self) -> None:
-        if self.query:
-            self.query = ""
+        if self.search_query:
+            self.search_query = ""
             self.matches = []
             self.match_index = -1
-            self.invalidate_all()
+            self.forget_all()
 
     # -- mouse -------------------------------------------------------------------------------------------
 
