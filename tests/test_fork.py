@@ -16,7 +16,8 @@ from agent.run import cli
 from agent.run.fork import ForkSpec, build_fork
 from agent.run.runner import RunOptions, build_run
 from agent.transcripts.compare import align, normalise_messages
-from agent.transcripts.transcript import Transcript, load_transcript
+from agent.transcripts.importers import open_transcript
+from agent.transcripts.transcript import Transcript
 from tests.conftest import call, collect, reply, write_script
 from tests.loopback import REFLECTION_NOTE, LoopbackServer
 
@@ -69,8 +70,8 @@ def without_note(transcript: Transcript, iteration: int, note_after: int) -> lis
 async def test_fork_replays_then_goes_on_live_without_the_dropped_note(parent: Path, tmp_path: Path) -> None:
     run = build_fork(ForkSpec(parent, 2, drop_note=True, overrides={"out": tmp_path / "fork.jsonl"}))
     events = await collect(run)
-    recorded = load_transcript(parent)
-    fork = load_transcript(tmp_path / "fork.jsonl")
+    recorded = open_transcript(parent)
+    fork = open_transcript(tmp_path / "fork.jsonl")
     assert fork.header.fork is not None
     assert (fork.header.fork.parent, fork.header.fork.at, fork.header.fork.note) == (str(parent.resolve()), 2, "dropped")
     # iterations 1-2 are the recorded replies; their tools ran again on a fresh workspace
@@ -102,7 +103,7 @@ async def test_the_note_after_k_is_kept_rewritten_or_asked_again(parent: Path, t
         overrides["reflection"] = "user"
     run = build_fork(ForkSpec(parent, 2, edit_note="Fix the pivot." if how == "edit" else None, overrides=overrides))
     events = await collect(run)
-    recorded = notes(load_transcript(parent).events)[1]
+    recorded = notes(open_transcript(parent).events)[1]
     note = notes(events)[1]
     assert note.iteration == 2
     if how == "keep":
@@ -142,7 +143,7 @@ def test_a_fork_against_a_loopback_endpoint(tmp_path: Path) -> None:
         base = dict(task="quicksort", provider="vllm", base_url=server.base_url, model="loopback")
         parent = tmp_path / "parent.jsonl"
         asyncio.run(collect(build_run(RunOptions(reflection="system", out=parent, **base))))
-        recorded = load_transcript(parent)
+        recorded = open_transcript(parent)
         [note] = notes(recorded.events)
         assert note.content == REFLECTION_NOTE and note.iteration == 2
         asked, reflections = len(server.requests), len(server.reflection_requests)
@@ -196,9 +197,9 @@ def test_fork_headless_writes_beside_its_parent(parent: Path, capsys: pytest.Cap
     assert code == 0, out
     fork = parent.with_name("parent.fork1.jsonl")
     assert f"transcript {fork}" in out and "the note after iteration 1: dropped" in out
-    header = load_transcript(fork).header
+    header = open_transcript(fork).header
     assert header.settings["reflection"] == "off" and header.fork.at == 1
-    assert [e.iteration for e in notes(load_transcript(fork).events)] == []
+    assert [e.iteration for e in notes(open_transcript(fork).events)] == []
     fork.unlink()
 
 
@@ -218,13 +219,13 @@ def test_each_note_writes_an_ablation_folder_and_a_table(parent: Path, tmp_path:
     summary = json.loads((out_dir / "summary.json").read_text())
     assert [n["iteration"] for n in summary["grid"]["notes"]] == [1, 2]
     assert summary["grid"]["notes"][0]["without"]["successes"] == 2
-    fork = load_transcript(out_dir / "runs" / "quicksort__no-note-1__r1.jsonl")
+    fork = open_transcript(out_dir / "runs" / "quicksort__no-note-1__r1.jsonl")
     assert fork.header.fork.at == 1 and fork.header.fork.note == "dropped"
     assert [n.iteration for n in notes(fork.events)] == [2]  # only the note after 1 is dropped
     assert (out_dir / "runs" / "parent.jsonl").read_bytes() == parent.read_bytes()
     from agent.transcripts.runs import discover_runs
 
-    names = sorted(e.name for e in discover_runs(out_dir).entries)
+    names = sorted(e.label for e in discover_runs(out_dir).entries)
     assert names == ["runs/parent.jsonl"] + [f"runs/quicksort__no-note-{k}__r{r}.jsonl" for k in (1, 2) for r in (1, 2)]
     # a second call finds every fork done
     code, out, _ = run_cli(["fork", str(parent), "--each-note", "--repeats", "2", "--out", str(out_dir)], capsys)

@@ -16,7 +16,7 @@ from agent.run.fork import ForkSpec, build_fork
 from agent.run.runner import RunOptions, build_run
 from agent.transcripts.compare import ForkPoint, align
 from agent.transcripts.runs import discover_runs
-from agent.transcripts.transcript import load_transcript
+from agent.transcripts.importers import open_transcript
 from tui.app import AgentTuiApp
 from tui.screens.compare import CompareScreen
 from tui.screens.fork_form import ForkForm
@@ -55,7 +55,7 @@ def family(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_the_runs_of_a_folder_are_a_tree_of_forks(family: dict[str, Path]) -> None:
     entries = discover_runs(family["demo"].parent).entries
-    rows = [(e.name, e.tree, e.fork_at, e.fork_note) for e in entries]
+    rows = [(e.label, e.tree, e.fork_at, e.fork_note) for e in entries]
     assert rows == [
         ("demo.jsonl", (), None, ""),
         ("demo.fork1.jsonl", (False,), 1, "none"),
@@ -85,12 +85,12 @@ async def test_the_runs_screen_draws_the_tree(family: dict[str, Path]) -> None:
 
 
 async def test_comparing_a_fork_with_its_parent_opens_where_it_forked(family: dict[str, Path]) -> None:
-    parent, fork = load_transcript(family["demo"]), load_transcript(family["fork2"])
+    parent, fork = open_transcript(family["demo"]), open_transcript(family["fork2"])
     alignment = align(parent, fork, str(family["demo"]), str(family["fork2"]))
     assert alignment.fork == ForkPoint("b", 2, "dropped")
     assert alignment.divergence == 3  # iterations 1-2 are the same; the parent's note is where they part
     assert align(fork, parent, "x/demo.fork2.jsonl", "y/demo.jsonl").fork == ForkPoint("a", 2, "dropped")
-    assert align(parent, load_transcript(family["other"]), "demo.jsonl", "other.jsonl").fork is None
+    assert align(parent, open_transcript(family["other"]), "demo.jsonl", "other.jsonl").fork is None
     assert divergence_text(alignment).plain.startswith(" COMPARE   ⎇ B forks A at iteration 2 (note dropped) · ")
     app = AgentTuiApp(screen := CompareScreen(parent, fork, label_a=str(family["demo"]), label_b=str(family["fork2"])))
     async with app.run_test(size=(160, 45)) as pilot:
@@ -106,7 +106,7 @@ async def test_shift_f_opens_the_form_and_the_fork_runs_live_in_a_new_screen(fam
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     parent = family["demo"]
-    app = AgentTuiApp(first := TranscriptScreen(transcript=load_transcript(parent), title=str(parent)))
+    app = AgentTuiApp(first := TranscriptScreen(transcript=open_transcript(parent), title=str(parent)))
     async with app.run_test(size=(130, 42)) as pilot:
         await pilot.pause()
         first.view.goto(next(k for k, b in enumerate(first.model.blocks) if b.number == 2), 0)

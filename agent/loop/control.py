@@ -78,6 +78,13 @@ class RunControl:
         self._changed()
         return self.reflection
 
+    def set_reflection(self, mode: ReflectionMode) -> None:
+        """Set the switch to `mode` for the iterations that follow (a fork starts in its parent's setting)."""
+        if mode != "off":
+            self.reflection_role = mode
+        self.reflection = mode
+        self._changed()
+
     async def wait_turn(self) -> None:
         """Called by the loop before each iteration: returns when that iteration may run."""
         self.waiting = True

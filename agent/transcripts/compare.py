@@ -283,6 +283,11 @@ def _digest(value: Any) -> int:
     return hash(_freeze(value))
 
 
+def summarize_run(transcript: Transcript, label: str = "") -> RunSummary:
+    """How one run went, in one pass over its events (what a fork's table says of its parent)."""
+    return _RunScan(transcript).summary(label)
+
+
 class _RunScan:
     """One pass over a run's events: request sizes, a digest and the origin of every message of the
     history, and an `IterationInfo` per iteration. Memory is a few numbers per message, whatever the texts."""
