@@ -77,6 +77,15 @@ def test_unknown_tools_and_garbage_are_not_calls() -> None:
         assert calls == [], text
 
 
+def test_a_set_of_dicts_is_not_a_call_and_does_not_crash() -> None:
+    # Qwen2.5-Coder-1.5B wrote this in a real run: Python reads {{...}} as a set of dicts, which cannot be
+    # built (TypeError), and the parser took the whole run down with it.
+    text = 'I will call {{"name": "read_file", "arguments": {"path": "solution.py"}}} now.'
+    calls, rest = parse_text_calls(text, TOOLS)
+    assert [c.name for c in calls] in ([], ["read_file"])
+    assert rest is not None
+
+
 def test_blocks_win_over_bare_objects_and_made_up_results_are_cut() -> None:
     text = ('Example: {"name": "list_files", "arguments": {}}\n'
             '<tool_call>{"name": "run_tests", "arguments": {}}</tool_call>\n'

@@ -156,7 +156,7 @@ def _decode(text: str, start: int) -> tuple[Any, int] | None:
         pass
     try:
         value = ast.literal_eval(candidate)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):  # TypeError: {{...}}, a set of dicts
         return None
     return (value, end) if isinstance(value, (dict, list)) else None
 
