@@ -342,8 +342,10 @@ def ablation_folder(tmp_path: Path, offline_runs: dict[str, Path], records: bool
 @pytest.mark.parametrize("records", [True, False], ids=["records", "transcripts-only"])
 async def test_the_picker_lists_an_ablation_folder_with_outcomes(tmp_path: Path, offline_runs, records) -> None:
     folder = ablation_folder(tmp_path, offline_runs, records)
-    entries = discover_runs(folder).entries
+    runs = discover_runs(folder)
+    entries = runs.entries
     assert [e.label for e in entries] == ["runs/quicksort__off__r1.jsonl", "runs/quicksort__system__r1.jsonl"]
+    assert runs.skipped_text() == ""  # the job records and summary.json are read, not left out
     assert all(e.loaded == records for e in entries)
     app = AgentTuiApp(screen := RunsScreen(folder))
     async with app.run_test(size=(140, 30)) as pilot:

@@ -3,7 +3,8 @@
 Any folder works (`runs/`, an ablation's `--out`, a folder of other tools' trajectories): every file it
 can open, in its subfolders too, is listed: our `.jsonl`, message lists and mini-swe-agent trajectories
 (`.json`, `.traj.json`). What is left out is counted, with the reason (a `.jsonl` without a transcript
-header, a JSON file that is not a transcript, an ablation's result records). An ablation folder's result
+header, a JSON file that is not a transcript); an ablation's result records and summary are read, not
+left out, so they are not counted. An ablation folder's result
 records (`jobs/*.json`, else `results.csv`) give each run's outcome at once; a transcript without a record
 is summarised by `summarize_file` from its header line, its last `run_finished` line and a count of its
 reflection notes, without parsing it all (another tool's file is read whole: it has no such lines).
@@ -107,7 +108,6 @@ PEEK_BYTES = 256 * 1024
 SKIP_REASONS = {
     "no-header": (".jsonl file without a transcript header", ".jsonl files without a transcript header"),
     "not-transcript": ("JSON file that is not a transcript", "JSON files that are not transcripts"),
-    "record": ("ablation result record", "ablation result records"),
     "unreadable": ("unreadable file", "unreadable files"),
 }
 
@@ -120,7 +120,8 @@ class RunsFound:
     skipped: Counter[str] = field(default_factory=Counter)
 
     def skipped_text(self) -> str:
-        """`skipped 3 files: 2 ablation result records, 1 JSON file that is not a transcript` ('' if none)."""
+        """`skipped 3 files: 2 .jsonl files without a transcript header, 1 JSON file that is not a transcript`
+        ('' if none)."""
         total = sum(self.skipped.values())
         if not total:
             return ""
@@ -129,7 +130,8 @@ class RunsFound:
 
 
 def _kind(path: Path) -> str:
-    """transcript, or why the file is not one (a key of SKIP_REASONS)."""
+    """transcript, record (an ablation's job record or summary), or why the file is not one (a key of
+    SKIP_REASONS)."""
     from agent.transcripts.transcript import TranscriptError, open_regular
 
     try:
@@ -170,7 +172,7 @@ def find_transcripts(folder: Path) -> RunsFound:
             kind = _kind(path)
             if kind == "transcript":
                 found.append(path)
-            else:
+            elif kind != "record":
                 skipped[kind] += 1
     found.sort(key=lambda p: p.relative_to(folder).as_posix())
     return RunsFound([RunSummary(label=p.relative_to(folder).as_posix(), path=p) for p in found], skipped)
