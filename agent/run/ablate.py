@@ -422,6 +422,18 @@ def _shared_local_server(base: RunOptions, needed: bool) -> Iterator[Any]:
         server.__exit__(None, None, None)
 
 
+def write_tally(out: TextIO, grid: GridRun, rows: Sequence[ResultRow], out_dir: Path, after: str = "") -> list[ResultRow]:
+    """The closing lines of a grid call: how many jobs ran, were skipped and failed, where the results are
+    (`after` follows on that line), then each failure (its error is inert: it may quote a model). Returns
+    the failed rows."""
+    failed = [r for r in rows if r.failed]
+    out.write(f"\n{len(grid.ran)} ran, {len(grid.skipped)} skipped, {len(failed)} failed; "
+              f"results: {out_dir / 'results.csv'}, {out_dir / 'summary.json'}{after}\n")
+    for r in failed:
+        out.write(inert(f"  failed {r.job.job_id}: {r.error}\n"))
+    return failed
+
+
 def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """The `ablate` command. Exit status: 0 when every job finished, 1 when some failed, 2 on a usage
     error, 130 when interrupted (every finished job is kept)."""
@@ -464,11 +476,7 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     if current:
         out.write("\nper setting (Wilson 95% CI; paired with off on the same task and repeat: exact McNemar p, "
                   "bootstrap 95% CI):\n" + format_statistics(setting_statistics(current, out_dir)) + "\n")
-    failed = [r for r in current if r.failed]
-    out.write(f"\n{len(grid.ran)} ran, {len(grid.skipped)} skipped, {len(failed)} failed; "
-              f"results: {out_dir / 'results.csv'}, {out_dir / 'summary.json'}\n")
-    for r in failed:
-        out.write(inert(f"  failed {r.job.job_id}: {r.error}\n"))
+    failed = write_tally(out, grid, current, out_dir)
     if interrupted:
         missing = len(jobs) - len(current)
         out.write(f"interrupted: {len(current)} of {len(jobs)} jobs kept, {missing} left; "

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from agent.display.terminal import complain, inert
 from agent.events import ReflectionNote
 from agent.models.presets import UsageError
-from agent.run.ablate import Progress, plan, run_grid, summarize, write_results
+from agent.run.ablate import Progress, plan, run_grid, summarize, write_results, write_tally
 from agent.run.backends import LocalBackend
 from agent.run.fork import ForkSpec, Recording, build_fork, fork_options, read_recording
 from agent.run.jobs import RUNS_DIR, GridError, Job, ResultRow, check_compatible, job_config, make_grid
@@ -167,11 +167,7 @@ def cmd_each_note(spec: ForkSpec, args: argparse.Namespace, out: TextIO | None =
             "settings": [n.setting for n in notes], "tasks": sorted({j.task for j in jobs})}
     write_results(out_dir, jobs, info)
     out.write("\n" + inert(format_note_table(table)) + "\n")  # the notes are a model's text
-    failed = [r for r in rows if r.failed]
-    out.write(f"\n{len(grid.ran)} ran, {len(grid.skipped)} skipped, {len(failed)} failed; results: "
-              f"{out_dir / 'results.csv'}, {out_dir / 'summary.json'}; see them with: agent-tui open {out_dir}\n")
-    for r in failed:
-        out.write(inert(f"  failed {r.job.job_id}: {r.error}\n"))
+    failed = write_tally(out, grid, rows, out_dir, f"; see them with: agent-tui open {out_dir}")
     if interrupted:
         out.write(f"interrupted: {len(rows)} of {len(jobs)} forks kept; run the same command again to finish\n")
         return 130
