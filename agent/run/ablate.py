@@ -448,10 +448,10 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
         complain(str(exc), err)
         return 2
     where = "" if args.backend == "local" else f", on Ray ({args.address or 'a local Ray started for this call'})"
-    out.write(f"agent-tui ablate: {len(jobs)} job{'s' if len(jobs) != 1 else ''} ({base.provider}"
+    out.write(f"agent-tui ablate: {plural(len(jobs), 'job')} ({base.provider}"
               f"{' / ' + base.model if base.model else ''}, concurrency {args.concurrency}) in {out_dir}{where}\n")
     if grid.skipped:
-        out.write(f"skipped {len(grid.skipped)} jobs already finished in {out_dir}; "
+        out.write(f"skipped {plural(len(grid.skipped), 'job')} already finished in {out_dir}; "
                   f"{len(grid.todo)} to run\n")
     out.flush()
     info = {"tasks": sorted({j.task for j in jobs}), "settings": list(dict.fromkeys(j.setting for j in jobs)),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from agent.display.terminal import complain, inert
+from agent.display.wording import plural
 from agent.events import ReflectionNote
 from agent.models.presets import UsageError
 from agent.run.ablate import Progress, plan, run_grid, summarize, write_results, write_tally
@@ -145,7 +146,7 @@ def cmd_each_note(spec: ForkSpec, args: argparse.Namespace, out: TextIO | None =
               f"repeat{'s' if args.repeats != 1 else ''} ({base.provider} / {base.model or 'its default model'}, "
               f"concurrency {args.concurrency}) in {out_dir}\n")
     if grid.skipped:
-        out.write(f"skipped {len(grid.skipped)} forks already finished; {len(grid.todo)} to run\n")
+        out.write(f"skipped {plural(len(grid.skipped), 'fork')} already finished; {len(grid.todo)} to run\n")
     out.flush()
     interrupted = False
     try:
