@@ -41,7 +41,9 @@ CELL_PAD = 2
 """DataTable's padding around each cell."""
 WIDTHS = {"mark": 1, "task": 12, "reflection": 9, "repeat": 3, "outcome": 26, "iterations": 4, "tokens": 7,
           "reflections": 4}
-"""Widths of the columns (the run's name takes what is left, at least 16, and is cut at its start)."""
+"""Widths of the columns (the run's name takes what is left, at least 16, and is cut at its start); the task
+column widens to the longest task name, up to TASK_MAX: in a grid the task is what tells runs apart."""
+TASK_MAX = 18
 
 
 def display_folder(folder: Path) -> str:
@@ -115,6 +117,8 @@ class RunsScreen(Screen[None]):
         self.columns: list[str] = [key for key, _ in COLUMNS]
         self.name_width = 0
         """The run column's width when names are cut (0: not cut)."""
+        self.widths: dict[str, int] = dict(WIDTHS)
+        """The columns' widths in the current layout (WIDTHS, the task column fitted to the task names)."""
         self.marked: list[int] = []
         """Rows marked for a comparison: A first, then B."""
         self.eager = eager
@@ -161,9 +165,11 @@ class RunsScreen(Screen[None]):
         filled = {key for key in OPTIONAL if any(getattr(e, key) is not None for e in self.entries)}
         keys = [key for key, _ in COLUMNS if key not in OPTIONAL or key in filled]
         longest = max((run_label(e).cell_len for e in self.entries), default=3)
+        widths = self.widths = dict(WIDTHS)
+        widths["task"] = max(WIDTHS["task"], min(TASK_MAX, max((len(e.task or "") for e in self.entries), default=0)))
 
         def room(ks: list[str]) -> int:
-            return width - 2 - sum(WIDTHS[k] + CELL_PAD for k in ks if k != "run") - CELL_PAD
+            return width - 2 - sum(widths[k] + CELL_PAD for k in ks if k != "run") - CELL_PAD
 
         for key in reversed(OPTIONAL):  # drop optional columns until the names get at least 16 cells
             if room(keys) >= min(longest, 16):
@@ -178,7 +184,7 @@ class RunsScreen(Screen[None]):
         table.clear(columns=True)
         labels = dict(COLUMNS)
         for key in keys:  # fixed widths: a row summarised later cannot push the table past the terminal
-            table.add_column(labels[key], key=key, width=name_width or longest if key == "run" else WIDTHS[key])
+            table.add_column(labels[key], key=key, width=name_width or longest if key == "run" else widths[key])
         for k, entry in enumerate(self.entries):
             table.add_row(*self._cells(k, entry), key=str(k))
 
@@ -198,8 +204,8 @@ class RunsScreen(Screen[None]):
         cells = dict(zip((key for key, _ in COLUMNS), self._all_cells(k, entry)))
         for key in self.columns:  # fixed widths: what is cut ends with …
             cell = cells[key]
-            if key != "run" and isinstance(cell, Text) and cell.cell_len > WIDTHS[key]:
-                cell.truncate(WIDTHS[key], overflow="ellipsis")
+            if key != "run" and isinstance(cell, Text) and cell.cell_len > self.widths[key]:
+                cell.truncate(self.widths[key], overflow="ellipsis")
         return [cells[key] for key in self.columns]
 
     def _all_cells(self, k: int, entry: RunSummary) -> list[Any]:
