@@ -233,7 +233,9 @@ def generate(n: int, path: Path) -> Path:
                                        triggers=[Trigger(kind="tool_error", evidence="1 failed")],
                                        messages=[{"role": "system", "content": note}]))
                 size += 1
-        w.write(RunFinished(ts=t0 + n + 1, reason="max_steps", iterations=n))
+        # As the loop writes it: the run's tokens, summed.
+        usage = Usage(prompt_tokens=sum(1000 + 10 * i for i in range(1, n + 1)), completion_tokens=60 * n)
+        w.write(RunFinished(ts=t0 + n + 1, reason="max_steps", iterations=n, usage=usage))
     return path
 
 

@@ -17,7 +17,6 @@ import json
 from typing import Any, Iterable
 
 from rich.style import Style
-from rich.syntax import Syntax
 from rich.text import Span, Text
 
 from agent.display.folding import Hidden, clip_line, fold_plan
@@ -96,6 +95,8 @@ def highlighted(path: str, code: str, theme: str = CODE_THEME) -> list[Text]:
         lines.pop()
     if len(code) > HIGHLIGHT_LIMIT:
         return [Text(line) for line in lines]
+    from rich.syntax import Syntax  # pygments: ~25 ms of imports, for the first code shown, not at start
+
     lexer = Syntax.guess_lexer(path or "", code)
     if lexer in ("default", "text"):
         return [Text(line) for line in lines]
@@ -198,6 +199,8 @@ def _emit(value: Any, out: list[Text], *, indent: int, lead: Text, comma: bool, 
 
 
 def _language(path: str, code: str) -> str:
+    from rich.syntax import Syntax
+
     lexer = Syntax.guess_lexer(path or "", code[:2000])
     return "text" if lexer == "default" else lexer
 

@@ -88,7 +88,7 @@ def open_app(args: argparse.Namespace) -> int:
 
     gc.disable()  # loading makes many objects and frees none: collections here are pure cost
     try:
-        transcript = open_transcript(args.file)
+        transcript = open_transcript(args.file, in_steps=True)  # a big file: the first screen, then the rest
         from tui.screens.transcript import TranscriptScreen
 
         # A file with no ending may still be written by a run: follow it (not for a snapshot).

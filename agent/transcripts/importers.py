@@ -27,6 +27,7 @@ from agent.events import (
 from agent.loop.ordering import CHAT_ROLES, Unanswered, Violation, check_messages, unanswered_calls
 from agent.transcripts.transcript import (
     Transcript,
+    JsonlReader,
     TranscriptError,
     TranscriptHeader,
     message_problem,
@@ -45,16 +46,24 @@ MAX_DOCUMENT_BYTES = 512_000_000
 """The largest JSON document (message array, trajectory) read at once; our JSONL is read line by line."""
 
 
-def open_transcript(path: Path | str) -> Transcript:
+def open_transcript(path: Path | str, *, in_steps: bool = False) -> Transcript:
     """Read our JSONL, a JSON message array, a {"messages": [...]} object or a mini-swe-agent trajectory.
-    Only regular files; anything malformed is a TranscriptError with one line saying what is wrong."""
+    Only regular files; anything malformed is a TranscriptError with one line saying what is wrong.
+
+    `in_steps`: of our JSONL, read only the header now, and leave the events to `transcript.rest` (the app
+    shows the first screen of a big file while it reads the rest); other formats are read whole."""
     p = Path(path)
     with open_regular(p) as f:
         first = f.readline(HEADER_PEEK)
         if first.endswith(b"\n") and _is_header(first):
             # Our JSONL: read line by line, never the whole text at once (big files stay on disk).
             f.seek(0)
-            return read_jsonl(f, str(p), not_text=f"{p}: not a transcript: not UTF-8 text; {EXPECTED}")
+            not_text = f"{p}: not a transcript: not UTF-8 text; {EXPECTED}"
+            if in_steps:
+                reader = JsonlReader(open_regular(p), str(p), not_text=not_text, close_at_end=True)
+                reader.transcript.rest = reader
+                return reader.transcript
+            return read_jsonl(f, str(p), not_text=not_text)
         size = os.fstat(f.fileno()).st_size
         if size > MAX_DOCUMENT_BYTES:
             raise TranscriptError(f"{p}: not a transcript: {size} bytes is too large for one JSON document "

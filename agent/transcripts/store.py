@@ -411,32 +411,38 @@ class TranscriptModel:
             block._extend_items(pos, event)
         return b, b >= before
 
-    def extend(self, events: Iterable[Any]) -> None:
+    def extend(self, events: Iterable[Any], *, read: list[Any] | None = None) -> None:
         """Add many events (opening a file). The collector is paused meanwhile: building a few objects per
         event over a heap of already-loaded events would otherwise trigger full collections for nothing.
 
-        From an EventLog (a big file kept on disk), each event is read once, accounted for, and dropped: the
-        blocks keep its index, and read it back when they are shown."""
+        From an EventLog (a big file kept on disk), each event is accounted for and dropped: the blocks keep
+        its index, and read it back when they are shown. `read`: the log's newest events, just read from the
+        file (a `JsonlReader` step), so that they are not read from disk a second time."""
         was_enabled = gc.isenabled()
         gc.disable()
         try:
             if isinstance(events, EventLog) and (self._source is events or (not self.blocks and not self.messages)):
-                self._feed_lazily(events)
+                self._feed_lazily(events, read)
             else:
                 add = self.add
-                for event in events:
+                for event in (events if read is None else read):
                     add(event)
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _feed_lazily(self, source: EventLog) -> None:
+    def _feed_lazily(self, source: EventLog, read: list[Any] | None) -> None:
         if self._source is None:
             self._source = source
             self.messages = _Messages(self)  # type: ignore[assignment]
         blocks, block_for, account = self.blocks, self._block_for, self._account
         start, self._fed = self._fed, len(source)
-        for index, event in enumerate(source._stream(range(start, len(source)), source.CHUNK), start):
+        if read is not None:
+            assert start + len(read) == len(source), "`read` are the events after those already fed"
+            events: Iterable[Any] = read
+        else:
+            events = source._stream(range(start, len(source)), source.CHUNK)
+        for index, event in enumerate(events, start):
             b = block_for(event)
             block = blocks[b]
             if block._refs is None and block._events:  # a block already held in memory stays so
@@ -445,6 +451,8 @@ class TranscriptModel:
             else:
                 pos = block._add_ref(source, index)
             account(block, b, pos, event)
+            if block.items is not None:  # shown already (a file read in steps): its items grow with it
+                block._extend_items(pos, event)
 
     def _new_block(self, kind: str, number: int | None = None) -> int:
         self.blocks.append(Block(kind, number))

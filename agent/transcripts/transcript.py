@@ -25,7 +25,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, AnyStr, Callable, Iterable, Iterator, Literal
+from typing import IO, Any, Iterable, Iterator, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -235,6 +235,9 @@ class Transcript:
     end_offset: int = 0
     """Bytes of the file read into events, up to the end of its last complete line: a follower
     (`TranscriptTail`) goes on from there while a run is still writing the file."""
+    rest: JsonlReader | None = field(default=None, repr=False, compare=False)
+    """Opened in steps (`open_transcript(..., in_steps=True)`): reads the lines not read yet; None once the
+    whole file is read."""
     _iterations: list[Iteration] | None = field(default=None, repr=False)
 
     def add(self, event: Event) -> None:
@@ -355,67 +358,176 @@ then costs a few hundred kB of offsets instead of ~100 MB of objects."""
 
 
 def parse_jsonl(text: str, source: str = "<transcript>") -> Transcript:
-    """Parse our JSONL format. A torn last line is a warning; a bad line elsewhere is an error."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if not lines:
-        raise TranscriptError(f"{source}: empty file, not a transcript")
-    transcript = Transcript(header=_parse_header(lines[0], source))
-    _read_events(iter(lines[1:]), source, transcript.events.append, transcript.warnings)
-    return transcript
+    """Parse our JSONL format from a text. A torn last line is a warning; a bad line elsewhere is an error."""
+    return read_jsonl(io.BytesIO(text.encode("utf-8")), source, not_text=f"{source}: not UTF-8 text", lazy=False)
 
 
 def read_jsonl(f: IO[bytes], source: str, *, not_text: str, lazy: bool | None = None) -> Transcript:
-    """Read our JSONL from a binary file positioned at its start. Lines are validated one at a time with the
-    collector paused; a big file (`lazy`, by default from `LAZY_BYTES` on) keeps only where each event is."""
-    first = f.readline()
-    if not first.strip():
-        raise TranscriptError(f"{source}: empty file, not a transcript")
-    try:
-        header = _parse_header(first.decode("utf-8"), source)
-    except UnicodeDecodeError:
-        raise TranscriptError(not_text) from None
-    transcript = Transcript(header=header)
-    if lazy is None:
+    """Read our JSONL from a binary file positioned at its start, all of it (see `JsonlReader`)."""
+    reader = JsonlReader(f, source, not_text=not_text, lazy=lazy)
+    while not reader.done:
+        reader.read(JsonlReader.STEP)  # a big file's events are dropped step by step: only their places stay
+    if reader.error is not None:
+        raise reader.error
+    return reader.transcript
+
+
+ENDING_PEEK = 1 << 16
+"""Bytes read from the end of a file for its last line (`JsonlReader.ending`)."""
+
+
+class JsonlReader:
+    """Our JSONL, read in steps: the header when it is made, then `read(budget)` validates the next complete
+    lines, about `budget` bytes of them, and appends their events to `transcript.events`. The app shows the
+    first screen of a big file after the first step and reads the rest behind it; `read_jsonl` reads every
+    step at once. Either way each line is validated once, with the collector paused, and the same rules
+    hold: a line that fails is an error when any line follows it, and a warning (a torn write) when it is
+    the last one. A big file (`lazy`, by default from `LAZY_BYTES` on) keeps only where each event is."""
+
+    STEP = 1 << 20
+    """Bytes of lines validated per step when the whole file is read at once."""
+
+    def __init__(self, f: IO[bytes], source: str, *, not_text: str, lazy: bool | None = None,
+                 close_at_end: bool = False) -> None:
+        """`close_at_end`: the file is the reader's, closed once it is read (or when its header fails)."""
         try:
-            lazy = os.fstat(f.fileno()).st_size >= LAZY_BYTES
-        except (OSError, ValueError, AttributeError):
-            lazy = False
-    offsets = array("q")
-    lengths = array("q")
-    where = [len(first), len(first), len(first)]  # [start of the current line, of the next, end of complete]
+            first = f.readline()
+            if not first.strip():
+                raise TranscriptError(f"{source}: empty file, not a transcript")
+            try:
+                header = _parse_header(first.decode("utf-8"), source)
+            except UnicodeDecodeError:
+                raise TranscriptError(not_text) from None
+        except BaseException:
+            if close_at_end:
+                f.close()
+            raise
+        self._close_at_end = close_at_end
+        self.transcript = Transcript(header=header, end_offset=len(first))
+        try:
+            self.size = os.fstat(f.fileno()).st_size
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            self.size = 0
+        """The file's size when it was opened (how far `position` has to go)."""
+        self.lazy = self.size >= LAZY_BYTES if lazy is None else lazy
+        self.position = len(first)
+        """Bytes read so far, the header included."""
+        self.done = False
+        """Nothing more to read: every line is read, or a broken one was found (`error`)."""
+        self.error: TranscriptError | None = None
+        """The broken line that stopped the reading (the events before it are read)."""
+        self._f = f
+        self._source = source
+        self._not_text = not_text
+        self._number = 1
+        self._failed: tuple[int, bytes, ValidationError] | None = None
+        if self.lazy:
+            self._offsets, self._lengths = array("q"), array("q")
+            self.transcript.events = EventLog(f.name, self._offsets, self._lengths, source)  # type: ignore[assignment]
 
-    def lines() -> Iterator[bytes]:
-        for raw in f:
-            where[0] = where[1]
-            where[1] += len(raw)
-            if raw.endswith(b"\n"):
-                where[2] = where[1]
-            yield raw
+    @property
+    def fraction(self) -> float:
+        """How much of the file is read (0 to 1)."""
+        return 1.0 if self.done or not self.size else min(self.position / self.size, 1.0)
 
-    if lazy:
-        def keep(event: Event) -> None:  # only where the event is: it is dropped right after validation
-            offsets.append(where[0])
-            lengths.append(where[1] - where[0])
+    def read(self, budget: int | None = None) -> list[Event]:
+        """Validate the next lines, at least `budget` bytes of them (the rest of the file when None), and
+        return their events. A big file's events are not kept (only where each one is): the list is the
+        one chance to look at them without reading them back. A broken line ends the reading: the events
+        before it are returned, and `error` says what is wrong."""
+        if self.done:
+            return []
+        transcript, source = self.transcript, self._source
+        validate, warnings = EVENT_ADAPTER.validate_json, transcript.warnings
+        keep = transcript.events.append
+        offsets, lengths = (self._offsets, self._lengths) if self.lazy else (None, None)
+        out: list[Event] = []
+        stop = None if budget is None else self.position + budget
+        was_enabled = gc.isenabled()
+        gc.disable()  # only new, long-lived objects: a collection now would walk them all for nothing
+        try:
+            for line in self._f:
+                start = self.position
+                self.position += len(line)
+                self._number += 1
+                if self._failed is not None:
+                    self._fail()
+                if line.endswith(b"\n"):
+                    transcript.end_offset = self.position
+                if not line.isspace():
+                    try:
+                        event = validate(line)
+                    except ValidationError as exc:
+                        self._failed = (self._number, line, exc)
+                        continue
+                    problem = event_problem(event)
+                    if problem:
+                        raise TranscriptError(f"{source}:{self._number}: bad {event.type} event: {problem}")
+                    odd = implausible(event)
+                    if odd:
+                        warnings.append(f"{source}:{self._number}: {odd}")
+                    if event.__class__ is ToolResult:
+                        share_content(event)
+                    if offsets is not None:
+                        offsets.append(start)
+                        lengths.append(len(line))
+                    else:
+                        keep(event)
+                    out.append(event)
+                if stop is not None and self.position >= stop:
+                    return out
+        except TranscriptError as exc:
+            self.error = exc
+            self.close()
+            return out
+        except OSError as exc:
+            self.error = TranscriptError(f"{source}: {exc.strerror or exc}")
+            self.close()
+            return out
+        finally:
+            if was_enabled:
+                gc.enable()
+        self.close()
+        if self._failed is not None:
+            n, line, _ = self._failed
+            size = len(line.rstrip(b"\n"))
+            warnings.append(f"{source}:{n}: last line is torn or incomplete ({size:,} bytes); ignored")
+        return out
 
-        events: Iterator[bytes] = lines()
-    else:
-        keep = transcript.events.append  # type: ignore[assignment]
-        data = f.read()  # a small file: at once is faster, and costs little
-        where[2] = len(first) + data.rfind(b"\n") + 1
-        rest = data.split(b"\n")
-        if rest and rest[-1] == b"":
-            rest.pop()
-        events = iter(rest)
-    try:
-        _read_events(events, source, keep, transcript.warnings)
-    except UnicodeDecodeError:
-        raise TranscriptError(not_text) from None
-    if lazy:
-        transcript.events = EventLog(f.name, offsets, lengths, source)  # type: ignore[assignment]
-    transcript.end_offset = where[2]
-    return transcript
+    def ending(self) -> RunFinished | None:
+        """How the run ended, from the file's last line, before the lines up to it are read (the first
+        screen of a big file says so at once); None when that line is not a valid ending."""
+        if self.done or self.size <= self.position:
+            return None
+        start = max(self.position, self.size - ENDING_PEEK)
+        try:
+            data = os.pread(self._f.fileno(), self.size - start, start)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return None
+        lines = data.rstrip(b"\n").rsplit(b"\n", 1)
+        if len(lines) < 2 and start > self.position:
+            return None  # the last line is longer than the peek: not an ending anyway
+        try:
+            event = EVENT_ADAPTER.validate_json(lines[-1])
+        except ValidationError:
+            return None
+        return event if isinstance(event, RunFinished) and event_problem(event) is None else None
+
+    def close(self) -> None:
+        """Stop reading: nothing more is read, and the file is closed if it is the reader's."""
+        self.done = True
+        if self._close_at_end:
+            self._f.close()
+
+    def _fail(self) -> None:
+        """A line failed and another follows it: the file is broken there, not torn at its end."""
+        assert self._failed is not None
+        n, line, exc = self._failed
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TranscriptError(self._not_text) from None
+        raise TranscriptError(f"{self._source}:{n}: bad event line: {_first_error(exc)}")
 
 
 class TranscriptTail:
@@ -473,51 +585,6 @@ def _parse_header(line: str, source: str) -> TranscriptHeader:
     if _bad_count(header.created):
         raise TranscriptError(f"{source}:1: the header's created time is {header.created}")
     return header
-
-
-def _read_events(lines: Iterator[AnyStr], source: str, keep: Callable[[Event], None], warnings: list[str]) -> None:
-    """Validate event lines (line 2 on) and hand each event to `keep`. A line that fails is an error when
-    any line follows it, and a warning (a torn write) when it is the last one."""
-    validate = EVENT_ADAPTER.validate_json
-    failed: tuple[int, AnyStr, ValidationError] | None = None
-    number = 1
-    was_enabled = gc.isenabled()
-    gc.disable()  # only new, long-lived objects: a collection now would walk them all for nothing
-    try:
-        for line in lines:
-            number += 1
-            if failed is not None:
-                break
-            if not line or line.isspace():
-                continue
-            try:
-                event = validate(line)
-            except ValidationError as exc:
-                failed = (number, line, exc)
-                continue
-            problem = event_problem(event)
-            if problem:
-                raise TranscriptError(f"{source}:{number}: bad {event.type} event: {problem}")
-            odd = implausible(event)
-            if odd:
-                warnings.append(f"{source}:{number}: {odd}")
-            if event.__class__ is ToolResult:
-                share_content(event)
-            keep(event)
-        else:
-            if failed is not None:
-                n, line, _ = failed
-                size = len(line.rstrip(b"\n")) if isinstance(line, bytes) else len(line)
-                warnings.append(f"{source}:{n}: last line is torn or incomplete ({size:,} bytes); ignored")
-            return
-    finally:
-        if was_enabled:
-            gc.enable()
-    assert failed is not None
-    n, line, exc = failed
-    if isinstance(line, bytes):
-        line.decode("utf-8")  # a line that is not text at all: UnicodeDecodeError, for the caller to word
-    raise TranscriptError(f"{source}:{n}: bad event line: {_first_error(exc)}")
 
 
 def share_content(event: ToolResult) -> None:

@@ -22,7 +22,7 @@ from textual.worker import Worker
 
 from agent.display.terminal import inert
 from agent.display.wording import plural
-from agent.events import IterationStarted, Notice, WorkspaceChanged, is_transient
+from agent.events import IterationStarted, Notice, RunFinished, WorkspaceChanged, is_transient
 from agent.transcripts.store import Checker, TranscriptModel
 from agent.transcripts.transcript import Transcript, TranscriptError, TranscriptHeader, TranscriptTail
 from tui.widgets.status_bar import StatusBar, StatusInfo
@@ -39,6 +39,13 @@ FOLLOW_EVERY = 0.5
 """Seconds between two looks at a transcript that a run is still writing."""
 CHECK_NOW = 10_000
 """Histories up to this many messages (a few ms of ordering check) are checked before the first screen."""
+FIRST_STEP = 128_000
+"""Bytes of a file read in steps before its first screen: a screenful of iterations, most often."""
+READ_STEP = 128_000
+"""Bytes read per step behind the first screen (~10 ms each)."""
+STEP_PAUSE = 0.002
+"""Seconds given to the app between two steps: time for its messages to go all the way through (a key to
+the view, a refresh to the screen), not one hop each step."""
 
 
 class TranscriptScreen(Screen[None]):
@@ -94,8 +101,13 @@ class TranscriptScreen(Screen[None]):
             self.transcript = transcript if transcript is not None else Transcript(header=TranscriptHeader())
         self.model = TranscriptModel(checker)
         self._frozen = False
+        self.ending: RunFinished | None = None
+        """A file read in steps: how its run ended, from its last line, until the lines up to it are read."""
         if not self.live:
             self.model.extend(self.transcript.events)
+            if self.transcript.rest is not None:
+                self.ending = self.transcript.rest.ending()
+                self._read_step(FIRST_STEP)  # a broken line here fails the opening, as for a file read whole
             # What is loaded now (the modules, the transcript, its model) lives as long as the screen: take it
             # out of the collector's sight, so that no full collection walks it, neither while the first
             # screen is built nor later between two key presses. Given back when the screen goes.
@@ -120,10 +132,20 @@ class TranscriptScreen(Screen[None]):
         self._filter_bar: FilterBar | None = None
         self._typing_into: SearchBar | FilterBar | None = None
         """The bar being opened: keys typed before its input has the focus go there."""
-        t = self.transcript
-        self._tail = (TranscriptTail(follow, t.end_offset) if follow is not None and not self.live and
-                      t.header.source is None and t.finished is None and t.end_offset > 0 else None)
+        self._follow_path = follow
+        self._warned = 0
+        """How many of the transcript's warnings are shown."""
+        self._tail: TranscriptTail | None = None
+        if self.transcript.rest is None:
+            self._start_tail()
         self.status = StatusBar(self._status_info(), id="status")
+
+    def _start_tail(self) -> None:
+        """Follow the file from where it was read to, if it has no ending yet (a run is still writing it)."""
+        t, follow = self.transcript, self._follow_path
+        if follow is not None and not self.live and t.header.source is None and t.end_offset > 0 and (
+                self.model.finished is None):
+            self._tail = TranscriptTail(follow, t.end_offset)
 
     # -- layout ------------------------------------------------------------------------------------------
 
@@ -161,13 +183,13 @@ class TranscriptScreen(Screen[None]):
     def on_mount(self) -> None:
         self.view.focus()
         # The footer comes after the focus, so that it builds its keys once, with the transcript's.
-        self.mount(Footer())
-        for warning in self.transcript.warnings:
-            self._show_line(f"⚠ {warning}")
-            self.notify(inert(warning), title="transcript", severity="warning", timeout=8, markup=False)
+        self._footer_mounted = self.mount(Footer())
+        self._show_warnings()
         if self.live:
             self._worker = self.run_worker(self._consume(), name="run", exclusive=True, exit_on_error=False)
             self.run_handle.control.subscribe(self._refresh_status)  # parked, steps queued, reflection
+        elif self.reading:
+            self.run_worker(self._read_rest(), name="read", exit_on_error=False)
         else:
             # The ordering check walks the whole history. A short one runs now, so that the first screen
             # already shows its flags; a long one right after the first screen is painted.
@@ -176,8 +198,62 @@ class TranscriptScreen(Screen[None]):
             else:
                 self.call_after_refresh(self._check_order)
         if self._tail is not None:
-            self.view.start_tailing()
-            self._follow_timer = self.set_interval(FOLLOW_EVERY, self._follow)
+            self._follow_now()
+        self._refresh_status()
+
+    def _show_warnings(self) -> None:
+        """What the reader warned about and is not shown yet: a line above the transcript, and a toast."""
+        warnings = self.transcript.warnings
+        for warning in warnings[self._warned:]:
+            self._show_line(f"⚠ {warning}")
+            self.notify(inert(warning), title="transcript", severity="warning", timeout=8, markup=False)
+        self._warned = len(warnings)
+
+    def _follow_now(self) -> None:
+        self.view.start_tailing()
+        self._follow_timer = self.set_interval(FOLLOW_EVERY, self._follow)
+
+    @property
+    def reading(self) -> bool:
+        """A file read in steps is not all read yet."""
+        return self.transcript.rest is not None
+
+    def _read_step(self, budget: int) -> None:
+        """Read about `budget` more bytes of a file read in steps into the model (each event once)."""
+        reader = self.transcript.rest
+        assert reader is not None
+        self.model.extend(self.transcript.events, read=reader.read(budget))
+        if reader.done:
+            self.transcript.rest = None
+        if reader.error is not None:
+            raise reader.error
+
+    async def _read_rest(self) -> None:
+        """The worker: read the rest of the file a step at a time, giving the keys a turn after each one.
+        A broken line stops the reading there: what was read stays shown, and a line says where it broke."""
+        await self._footer_mounted  # the first screen is whole...
+        await self.wait_for_refresh()  # ...and drawn: only then is the rest read
+        broken = False
+        while self.reading:
+            await asyncio.sleep(STEP_PAUSE)
+            first = len(self.model.blocks)
+            try:
+                self._read_step(READ_STEP)
+            except TranscriptError as exc:
+                broken = True
+                self._show_line(f"⚠ {exc}: shown up to that line")
+                self.notify(inert(str(exc)), title="transcript", severity="error", timeout=10, markup=False)
+            self.view.blocks_read(first, complete=not self.reading)
+            self._refresh_status()
+        self.ending = None
+        gc.freeze()  # what was read lives as long as the screen, as for a file read at once
+        self._frozen = True
+        self._show_warnings()  # those of the lines read since the first screen (a torn last line)
+        self._check_order()
+        if not broken:  # a file still being written is followed from its end, not from a broken line
+            self._start_tail()
+        if self._tail is not None:
+            self._follow_now()
         self._refresh_status()
 
     @property
@@ -217,6 +293,8 @@ class TranscriptScreen(Screen[None]):
         self._refresh_status()
 
     def on_unmount(self) -> None:
+        if self.transcript.rest is not None:
+            self.transcript.rest.close()
         if self.live:
             self.run_handle.control.unsubscribe(self._refresh_status)
         if self._frozen:
@@ -295,6 +373,12 @@ class TranscriptScreen(Screen[None]):
         finished = model.finished.reason if model.finished else ("error" if self.run_error else None)
         if self.live and self.run_done and finished is None:
             finished = "cancelled"
+        ending, iterations, usage = self.ending, model.iterations, model.usage
+        reader = self.transcript.rest
+        if ending is not None:  # still reading: what the file's last line says, until it is read
+            finished = ending.reason
+            iterations = max(iterations, ending.iterations)
+            usage = ending.usage if ending.usage is not None else usage
         return StatusInfo(
             live=self.live,
             mode=control.mode if control else "step",
@@ -307,13 +391,15 @@ class TranscriptScreen(Screen[None]):
             finished=finished,
             provider=header.provider,
             model=header.model,
-            iterations=model.iterations,
-            usage=model.usage,
+            iterations=iterations,
+            usage=usage,
             violations=model.violation_count,
             source=self.source,
             imported_from=header.source,
             workspace=header.workspace,
             following=self.following,
+            reading=None if reader is None else reader.fraction,
+            tokens_so_far=reader is not None and (ending is None or ending.usage is None),
             filtered=self._filter_summary(),
         )
 

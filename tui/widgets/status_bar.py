@@ -61,6 +61,10 @@ class StatusInfo:
     """The folder the agent worked in (our own runs)."""
     following: bool = False
     """The file is still being written by a run: new events appear as they are appended."""
+    reading: float | None = None
+    """A big file is still being read behind the first screen: how much of it is (0 to 1)."""
+    tokens_so_far: bool = False
+    """`usage` counts the lines read so far only (the file's ending, not read yet, does not say the total)."""
     filtered: str = ""
     """The filter on, and what it shows (`errors: 3 of 12 iterations`)."""
 
@@ -152,10 +156,15 @@ def render_status(info: StatusInfo, width: int = 200) -> Content:
     parts.append((plural(info.iterations, "iteration"), ""))
     if info.following:
         parts.append(("● following", "bold $text-primary"))
+    if info.reading is not None:
+        parts.append((f"reading the file {info.reading:.0%}", "bold $text-primary"))
     if info.filtered:
         parts.append((f"filter {info.filtered}", "$text-warning"))
     usage = info.usage if info.usage is not None or not info.live else Usage()
-    parts.append((tokens(usage), MUTED if usage is None else ""))
+    if not info.tokens_so_far:
+        parts.append((tokens(usage), MUTED if usage is None else ""))
+    elif usage is not None:
+        parts.append((f"{tokens(usage, split=False)} so far", MUTED))
     if info.violations:
         parts.append((f"⚠ {plural(info.violations, 'ordering violation')}", "bold $text-error"))
     if info.source:

@@ -330,6 +330,27 @@ class TranscriptView(LazyBlockView, can_focus=True):
         self.prepare_viewport()
         self.refresh()
 
+    def blocks_read(self, first: int, *, complete: bool) -> None:
+        """A file read in steps: blocks `first` on are new or grew (the one that was last may have gained
+        events). They come in as a file opens: collapsed, but for its ending, once the file is `complete`
+        (a run resumed has more than one)."""
+        blocks = self.model.blocks
+        if not blocks:
+            return
+        if first == 0:
+            self._initial_expansion()
+        elif complete and blocks[-1].kind == "finish":
+            blocks[-1].expanded = True  # new, or the last block before this step: measured below
+        if self.filter is not None:
+            for b in range(max(first - 1, 0), len(blocks)):
+                (self.hidden.discard if self.filter.keeps(blocks[b]) else self.hidden.add)(b)
+        if first:
+            self.resize_block(first - 1)
+        self.blocks_added()
+        self._update_links()
+        self.prepare_viewport()
+        self.refresh()
+
     def _collapse_auto(self, b: int) -> None:
         block = self.model.blocks[b]
         if block.pinned or not block.expanded:
