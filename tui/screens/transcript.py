@@ -25,6 +25,7 @@ from agent.display.wording import plural
 from agent.events import IterationStarted, Notice, RunFinished, WorkspaceChanged, is_transient
 from agent.transcripts.store import Checker, TranscriptModel
 from agent.transcripts.transcript import Transcript, TranscriptError, TranscriptHeader, TranscriptTail
+from tui.drawn import drawn
 from tui.widgets.status_bar import StatusBar, StatusInfo
 from tui.widgets.transcript_view import TranscriptView
 
@@ -183,7 +184,7 @@ class TranscriptScreen(Screen[None]):
     def on_mount(self) -> None:
         self.view.focus()
         # The footer comes after the focus, so that it builds its keys once, with the transcript's.
-        self._footer_mounted = self.mount(Footer())
+        self.mount(Footer())
         self._show_warnings()
         if self.live:
             self._worker = self.run_worker(self._consume(), name="run", exclusive=True, exit_on_error=False)
@@ -231,8 +232,7 @@ class TranscriptScreen(Screen[None]):
     async def _read_rest(self) -> None:
         """The worker: read the rest of the file a step at a time, giving the keys a turn after each one.
         A broken line stops the reading there: what was read stays shown, and a line says where it broke."""
-        await self._footer_mounted  # the first screen is whole...
-        await self.wait_for_refresh()  # ...and drawn: only then is the rest read
+        await drawn(self)  # the first screen comes first, footer and all
         broken = False
         while self.reading:
             await asyncio.sleep(STEP_PAUSE)
