@@ -280,8 +280,13 @@ def _vm_hwm(pid: int) -> float | None:
     return None
 
 
+FOOTER_KEY = b"Quit"
+"""In both apps' footers (`q Quit`): drawn a refresh or two after the first frame, as Textual's Footer is."""
+
+
 def run_pty(argv: list[str], marker: bytes, timeout: float = 60.0) -> dict[str, float]:
-    """Run `argv` in a pseudo-terminal; time to the first frame showing `marker`, send q, time to exit."""
+    """Run `argv` in a pseudo-terminal; time to the first frame showing `marker`, then to the first screen
+    drawn whole (its footer's keys too), send q, time to exit."""
     import fcntl
     import pty
     import struct
@@ -297,6 +302,7 @@ def run_pty(argv: list[str], marker: bytes, timeout: float = 60.0) -> dict[str, 
         finally:
             os._exit(127)
     first: float | None = None
+    drawn: float | None = None
     whole: float | None = None
     rss: float | None = None
     retried = False
@@ -310,16 +316,20 @@ def run_pty(argv: list[str], marker: bytes, timeout: float = 60.0) -> dict[str, 
                 except OSError:
                     data = b""
                 screen = (screen + data)[-(1 << 20):]
-                if first is None and data and marker in ANSI.sub(b"", screen):
-                    first = time.perf_counter() - t0
-                    os.write(fd, b"q")
+                if drawn is None and data:
+                    plain = ANSI.sub(b"", screen)
+                    if first is None and marker in plain:
+                        first = time.perf_counter() - t0
+                    if first is not None and FOOTER_KEY in plain:
+                        drawn = time.perf_counter() - t0
+                        os.write(fd, b"q")
             if first is not None:
                 rss = _vm_hwm(pid) or rss
             done, _status, _ = os.wait4(pid, os.WNOHANG)
             if done:
                 whole = time.perf_counter() - t0
                 break
-            if first is not None and not retried and time.perf_counter() - t0 > first + 5:
+            if drawn is not None and not retried and time.perf_counter() - t0 > drawn + 5:
                 os.write(fd, b"q")  # once more, in case the first one came before the app listened
                 retried = True
     finally:
@@ -327,10 +337,10 @@ def run_pty(argv: list[str], marker: bytes, timeout: float = 60.0) -> dict[str, 
             os.kill(pid, 9)
             os.waitpid(pid, 0)
         os.close(fd)
-    if first is None or whole is None:
+    if first is None or drawn is None or whole is None:
         raise RuntimeError(f"{argv}: no first screen (or no exit) within {timeout}s; last output: "
                            f"{ANSI.sub(b'', screen)[-500:]!r}")
-    return {"pty_first_s": first, "pty_whole_s": whole, "pty_rss_mb": rss or 0.0}
+    return {"pty_first_s": first, "pty_drawn_s": drawn, "pty_whole_s": whole, "pty_rss_mb": rss or 0.0}
 
 
 def run_snapshot(cli: str, path: Path, out: Path) -> dict[str, float]:
@@ -389,6 +399,9 @@ def main() -> None:
     ours_code = OURS.format(root=str(ROOT), size=SIZE, presses=PRESSES)
     peer_code = PEER.format(size=SIZE, presses=PRESSES)
     rows = []
+    paired: dict[int, dict[str, float]] = {}
+    """Per size: the median of the run-by-run ratios of our snapshot to the peer's screen (robust to the
+    machine's speed drifting between rounds, which a ratio of medians is not)."""
     try:
         for n in args.sizes:
             path = generate(n, folder / f"synthetic-{n}.jsonl")
@@ -417,20 +430,25 @@ def main() -> None:
             sizes = {"agent-tui": path.stat().st_size / 1e6, "mini-swe-agent": traj.stat().st_size / 1e6}
             for app, runs in results.items():
                 rows.append((app, n, sizes[app], median_of(runs)))
+            for ours_run, peer_run in zip(results["agent-tui"], results.get("mini-swe-agent", [])):
+                for key in ("pty_drawn_s", "pty_first_s"):
+                    if ours_run.get("snapshot_s") and peer_run.get(key):
+                        paired.setdefault(n, {}).setdefault(key, []).append(ours_run["snapshot_s"] / peer_run[key])
             print(f"  {n:>7,} iterations measured", file=sys.stderr)
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
 
     head = (f"{'iterations':>10}  {'app':<15}{'file':>8}  {'first screen':>12}  {'peak RSS':>8}  {'step':>8}  "
-            f"{'expand':>8}  {'j':>8}  {'pty first':>9}  {'pty whole':>9}  {'pty RSS':>8}")
+            f"{'expand':>8}  {'j':>8}  {'pty first':>9}  {'pty drawn':>9}  {'pty whole':>9}  {'pty RSS':>8}")
     print(f"key→screen latencies are means over {PRESSES} presses; other figures are medians of {args.runs} runs")
     print(head)
     print("-" * len(head))
     for app, n, mb, r in rows:
         print(f"{n:>10,}  {app:<15}{mb:>5.1f} MB  {r['first_screen_s']:>11.3f}s  {r['peak_rss_mb']:>5.0f} MB  "
               f"{fmt(r.get('step_ms'), 'ms'):>8}  {fmt(r.get('expand_ms'), 'ms'):>8}  {fmt(r.get('j_ms'), 'ms'):>8}  "
-              f"{fmt(r.get('pty_first_s'), 's', 3):>9}  {fmt(r.get('pty_whole_s'), 's', 3):>9}  "
+              f"{fmt(r.get('pty_first_s'), 's', 3):>9}  {fmt(r.get('pty_drawn_s'), 's', 3):>9}  "
+              f"{fmt(r.get('pty_whole_s'), 's', 3):>9}  "
               f"{fmt(r.get('pty_rss_mb'), 'MB', 0):>8}")
     for app, n, _, r in rows:
         print(f"({app} at {n:,} iterations: an unbound key, key→screen, {r['overhead_ms']:.2f} ms; "
@@ -440,15 +458,20 @@ def main() -> None:
         by_size.setdefault(n, {})[app] = r
     if any("snapshot_s" in apps.get("agent-tui", {}) for apps in by_size.values()):
         print()
-        print("whole process, spawn to first screen (medians): agent-tui `open FILE --snapshot OUT.svg` to the SVG "
-              "written;")
-        print("mini-swe-agent `mini-extra inspector FILE.traj.json` in a pseudo-terminal to its first screen drawn")
-        print(f"{'iterations':>10}  {'agent-tui --snapshot':>20}  {'mini-swe-agent inspector':>24}  {'ratio':>6}")
+        print("whole process, from spawn (medians): agent-tui `open FILE --snapshot OUT.svg` to the SVG written (its first")
+        print("screen drawn whole, footer keys included, then exported); mini-swe-agent `mini-extra inspector")
+        print("FILE.traj.json` in a pseudo-terminal to its first frame showing the run (`Step 1/`), and to its first")
+        print("screen drawn whole (its footer's keys too: the same point agent-tui's snapshot waits for)")
+        print(f"{'iterations':>10}  {'agent-tui --snapshot':>20}  {'inspector first frame':>21}  "
+              f"{'inspector drawn':>15}  {'ratio to drawn':>14}  {'to first frame':>14}   (ratios: run by run)")
         for n, apps in by_size.items():
             ours = apps.get("agent-tui", {}).get("snapshot_s")
-            peer_first = apps.get("mini-swe-agent", {}).get("pty_first_s")
-            ratio = f"{ours / peer_first:.2f}x" if ours and peer_first else "—"
-            print(f"{n:>10,}  {fmt(ours, 's', 3):>20}  {fmt(peer_first, 's', 3):>24}  {ratio:>6}")
+            peer = apps.get("mini-swe-agent", {})
+            first, drawn = peer.get("pty_first_s"), peer.get("pty_drawn_s")
+            ratios = {key: f"{statistics.median(values):.2f}x" for key, values in paired.get(n, {}).items()}
+            to_drawn, to_first = ratios.get("pty_drawn_s", "—"), ratios.get("pty_first_s", "—")
+            print(f"{n:>10,}  {fmt(ours, 's', 3):>20}  {fmt(first, 's', 3):>21}  {fmt(drawn, 's', 3):>15}  "
+                  f"{to_drawn:>14}  {to_first:>14}")
     if not peer:
         why = "--no-peer" if args.no_peer else "mini-swe-agent is not installed (pip install mini-swe-agent)"
         print(f"peer columns skipped: {why}")
