@@ -12,7 +12,6 @@ import gc
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from agent.events import IterationStarted
 from agent.transcripts.compare import Alignment, align
@@ -23,6 +22,7 @@ from tui.screens.help import HelpScreen, binding_rows
 from tui.widgets.compare_bar import CompareBar, divergence_text
 from tui.widgets.compare_header import CompareHeader
 from tui.widgets.compare_view import CompareView
+from tui.widgets.key_bar import KeyBar
 
 BIG = 20_000
 """Events (both runs together) from which the loaded events are frozen out of the garbage collector."""
@@ -68,7 +68,7 @@ class CompareScreen(Screen[None]):
         yield CompareHeader(self.alignment.a, self.alignment.b, id="compare-header")
         self._view = CompareView(self.models, self.alignment, id="compare")
         yield self._view
-        yield Footer()
+        yield KeyBar()
 
     @property
     def view(self) -> CompareView:

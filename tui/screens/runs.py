@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from agent.display.terminal import inert
 from agent.display.wording import plural
@@ -27,6 +27,7 @@ from agent.transcripts.runs import RunsFound, RunSummary, discover_runs, summari
 from agent.transcripts.transcript import Transcript, TranscriptError
 from tui.blocks import BOLD
 from tui.screens.results import ResultsPanel, load_settings
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.run_tree import run_label
 from tui.widgets.runs_table import RunsTable
 
@@ -138,7 +139,7 @@ class RunsScreen(Screen[None]):
                 yield ResultsPanel(settings, id="results")
         else:
             yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyBar()
 
     @property
     def table(self) -> RunsTable:

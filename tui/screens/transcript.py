@@ -17,7 +17,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from rich.text import Text
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from agent.display.terminal import inert
@@ -26,6 +26,7 @@ from agent.events import IterationStarted, Notice, RunFinished, WorkspaceChanged
 from agent.transcripts.store import Checker, TranscriptModel
 from agent.transcripts.transcript import Transcript, TranscriptError, TranscriptHeader, TranscriptTail
 from tui.drawn import drawn
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.status_bar import StatusBar, StatusInfo
 from tui.widgets.transcript_view import TranscriptView
 
@@ -155,6 +156,7 @@ class TranscriptScreen(Screen[None]):
         yield Static("", id="warnings")
         self._view = TranscriptView(self.model, live=self.live, id="transcript")
         yield self._view
+        yield KeyBar()
 
     @property
     def view(self) -> TranscriptView:
@@ -174,7 +176,7 @@ class TranscriptScreen(Screen[None]):
         keeps those keys, see `TranscriptView.on_key`)."""
         self._typing_into = bar
         if not bar.is_attached:
-            await self.mount(bar, before=self.query_one(Footer))
+            await self.mount(bar, before=self.query_one(KeyBar))
         bar.open()
 
     @property
@@ -183,8 +185,6 @@ class TranscriptScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.view.focus()
-        # The footer comes after the focus, so that it builds its keys once, with the transcript's.
-        self.mount(Footer())
         self._show_warnings()
         if self.live:
             self._worker = self.run_worker(self._consume(), name="run", exclusive=True, exit_on_error=False)

@@ -134,9 +134,16 @@ class LazyBlockView(ScrollView):
     # -- geometry ----------------------------------------------------------------------------------------
 
     @property
+    def content_width(self) -> int:
+        """The width inside the scrollbar. Before the view is laid out (mounting), the terminal's width less
+        the scrollbar: the view's own width most often, and then its first frame is drawn from blocks
+        rendered at the right width, and not laid out again once it knows its width."""
+        return self.scrollable_content_region.width or max(self.app.size.width - self.styles.scrollbar_size_vertical, 0)
+
+    @property
     def line_width(self) -> int:
         """Width of the blocks' lines (the content width minus the gutter)."""
-        return max(self.scrollable_content_region.width - GUTTER, 0)
+        return max(self.content_width - GUTTER, 0)
 
     @property
     def total_height(self) -> int:
@@ -173,7 +180,7 @@ class LazyBlockView(ScrollView):
         self._update_virtual_size()
 
     def _update_virtual_size(self) -> None:
-        size = Size(self.scrollable_content_region.width, self._starts[-1])
+        size = Size(self.content_width, self._starts[-1])
         if size != self.virtual_size:
             self.virtual_size = size
 
@@ -250,7 +257,7 @@ class LazyBlockView(ScrollView):
         """Render the blocks on screen so their heights are exact before painting."""
         if not self._heights or self.line_width <= 0:
             return
-        height = self.scrollable_content_region.height
+        height = self.scrollable_content_region.height or self.app.size.height  # not laid out yet: at most that
         for _ in range(8):
             before = self._starts[-1]
             top = round(self.scroll_y)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual import events
 from textual.content import Content
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.widget import Widget
 
 from agent.display.wording import plural, tokens
 from agent.events import Usage
@@ -69,8 +68,9 @@ class StatusInfo:
     """The filter on, and what it shows (`errors: 3 of 12 iterations`)."""
 
 
-class StatusBar(Static):
-    """Two lines docked at the top of the screen; set `info` and it shows it."""
+class StatusBar(Widget):
+    """Two lines docked at the top of the screen; set `info` and it shows it, fitted to its width when it
+    is drawn (so the first frame already has the fitted lines, and a resize re-fits them without a layout)."""
 
     DEFAULT_CSS = """
     StatusBar {
@@ -87,19 +87,14 @@ class StatusBar(Static):
         super().__init__(id=id)
         if info is not None:
             self.set_reactive(StatusBar.info, info)
-        self.text = ""
+
+    @property
+    def text(self) -> str:
         """What the bar says, as plain text."""
+        return render_status(self.info, self.content_region.width or 200).plain
 
-    def on_mount(self) -> None:
-        self.watch_info(self.info)
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.watch_info(self.info)
-
-    def watch_info(self, info: StatusInfo) -> None:
-        content = render_status(info, self.content_region.width or 200)
-        self.text = content.plain
-        self.update(content)
+    def render(self) -> Content:
+        return render_status(self.info, self.content_region.width or 200)
 
 
 Part = tuple[str, str]
