@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.app import App
 
 from agent.display.terminal import inert
-from tui.drawn import drawn
+from tui.drawn import first_drawn
 
 
 async def render_svg(app: App, out: Path | str, size: tuple[int, int] = (140, 45)) -> Path:
@@ -20,7 +20,7 @@ async def render_svg(app: App, out: Path | str, size: tuple[int, int] = (140, 45
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
     async with app.run_test(size=size):
-        await drawn(app.screen)
+        await first_drawn(app.screen)
         partial.write_text(app.export_screenshot(title=inert(app.title)), encoding="utf-8")  # a file name is data too
         os.replace(partial, out)
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -24,8 +25,8 @@ from agent.display.terminal import inert
 from agent.display.wording import plural
 from agent.events import IterationStarted, Notice, RunFinished, WorkspaceChanged, is_transient
 from agent.transcripts.store import Checker, TranscriptModel
-from agent.transcripts.transcript import Transcript, TranscriptError, TranscriptHeader, TranscriptTail
-from tui.drawn import drawn
+from agent.transcripts.transcript import JsonlReader, Transcript, TranscriptError, TranscriptHeader, TranscriptTail
+from tui.drawn import first_drawn
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.status_bar import StatusBar, StatusInfo
 from tui.widgets.transcript_view import TranscriptView
@@ -48,6 +49,9 @@ READ_STEP = 128_000
 STEP_PAUSE = 0.002
 """Seconds given to the app between two steps: time for its messages to go all the way through (a key to
 the view, a refresh to the screen), not one hop each step."""
+SHOW_READ_EVERY = 0.2
+"""Seconds between two updates of the screen while a file is read (the blocks read, how far it is): each
+one draws a frame, and a frame per step would take longer than the steps."""
 
 
 class TranscriptScreen(Screen[None]):
@@ -107,9 +111,10 @@ class TranscriptScreen(Screen[None]):
         """A file read in steps: how its run ended, from its last line, until the lines up to it are read."""
         if not self.live:
             self.model.extend(self.transcript.events)
-            if self.transcript.rest is not None:
-                self.ending = self.transcript.rest.ending()
-                self._read_step(FIRST_STEP)  # a broken line here fails the opening, as for a file read whole
+            rest = self.transcript.rest
+            if rest is not None:
+                self.ending = rest.ending()
+                self._take(rest, rest.read(FIRST_STEP))  # a broken line here fails the opening, as a whole read
             # What is loaded now (the modules, the transcript, its model) lives as long as the screen: take it
             # out of the collector's sight, so that no full collection walks it, neither while the first
             # screen is built nor later between two key presses. Given back when the screen goes.
@@ -219,11 +224,10 @@ class TranscriptScreen(Screen[None]):
         """A file read in steps is not all read yet."""
         return self.transcript.rest is not None
 
-    def _read_step(self, budget: int) -> None:
-        """Read about `budget` more bytes of a file read in steps into the model (each event once)."""
-        reader = self.transcript.rest
-        assert reader is not None
-        self.model.extend(self.transcript.events, read=reader.read(budget))
+    def _take(self, reader: JsonlReader, read: list[Any]) -> None:
+        """Give the model the events just `read` from `reader` (each event is read once); then a broken
+        line found by the reader is a TranscriptError."""
+        self.model.extend(self.transcript.events, read=read)
         if reader.done:
             self.transcript.rest = None
         if reader.error is not None:
@@ -231,20 +235,32 @@ class TranscriptScreen(Screen[None]):
 
     async def _read_rest(self) -> None:
         """The worker: read the rest of the file a step at a time, giving the keys a turn after each one.
-        A broken line stops the reading there: what was read stays shown, and a line says where it broke."""
-        await drawn(self)  # the first screen comes first, footer and all
+        What is read goes to the model and the view every `SHOW_READ_EVERY` seconds (in between, the two
+        agree on the blocks there are). A broken line stops the reading there: what was read stays shown,
+        and a line says where it broke."""
+        await first_drawn(self)  # the first screen comes first
         broken = False
+        shown_at = time.monotonic()
+        held: list[Any] = []
+        """Events read, not given to the model yet."""
         while self.reading:
             await asyncio.sleep(STEP_PAUSE)
+            reader = self.transcript.rest
+            assert reader is not None
+            held += reader.read(READ_STEP)
+            if not reader.done and time.monotonic() - shown_at < SHOW_READ_EVERY:
+                continue
             first = len(self.model.blocks)
             try:
-                self._read_step(READ_STEP)
+                self._take(reader, held)
             except TranscriptError as exc:
                 broken = True
                 self._show_line(f"⚠ {exc}: shown up to that line")
                 self.notify(inert(str(exc)), title="transcript", severity="error", timeout=10, markup=False)
+            held = []
             self.view.blocks_read(first, complete=not self.reading)
             self._refresh_status()
+            shown_at = time.monotonic()
         self.ending = None
         gc.freeze()  # what was read lives as long as the screen, as for a file read at once
         self._frozen = True
