@@ -13,51 +13,41 @@ tenth iteration a failing run_tests and a reflection note), and the same run in 
 format (`{"messages": transcript.messages(), "info": {}}`, as `*.traj.json`: the identical chat history).
 Then, each in a fresh subprocess, with the same harness for both apps:
 
-- first screen: from just before the subprocess is spawned to the app ready and painted (headless, via
-  `App.run_test` at 140x45, then `pilot.pause()`), so it includes interpreter start-up, imports, reading and
-  parsing the file. Ours: `agent.transcripts.importers.open_transcript` + `tui.app.AgentTuiApp` on a
-  `tui.screens.transcript.TranscriptScreen`; the peer:
-  `minisweagent.run.utilities.inspector.TrajectoryInspector([path])`;
+- first screen: from just before the subprocess is spawned to the first screen drawn (headless, via
+  `App.run_test` at 140x45, then `tui.drawn.first_drawn`: every widget has handled what it was sent and the
+  screen has been refreshed, again while that mounts widgets), so it includes interpreter start-up,
+  imports, reading and parsing what the first screen needs. Ours: `open_transcript(path, in_steps=True)`
+  (as `agent-tui open FILE`: a big file's first 128 kB, the rest read behind the first screen) +
+  `tui.app.AgentTuiApp` on a `tui.screens.transcript.TranscriptScreen`; the peer:
+  `minisweagent.run.utilities.inspector.TrajectoryInspector([path])` (it reads its whole JSON file first);
+- all read (ours): to the whole file read and shown, behind the first screen;
 - peak RSS of that process (VmHWM, read after the key presses below);
 - step, expand, j: the mean over 30 presses of the whole path from a key event posted to the app to the
   screen updated ("key→screen": Textual's dispatch, the binding, the handler, mounting if any, layout,
-  compositor and paint). Step is our `n` (open the next iteration, closing the previous) and the peer's
-  `l` (next step: it removes the step's widgets and mounts the next step's); expand is our `enter` on a
-  collapsed iteration (the peer has none); j is our cursor down (the peer's j starts an animated scroll,
-  not comparable, so it is not shown).
-
-Whole process, the figure to compare: `agent-tui open FILE --snapshot OUT.svg`, from spawn to the SVG written
-(interpreter start-up, imports, reading the file, the first screen rendered headless, the SVG export), beside `mini-extra inspector FILE.traj.json` in a real pseudo-terminal of 140x45 from spawn
-to the first frame that shows its transcript (its "Step 1/" title): both whole processes, both to the first
-screen of the same run. Printed last, with their ratio.
+  compositor and paint), once the file is all read. Step is our `n` (open the next iteration, closing the
+  previous) and the peer's `l` (next step: it removes the step's widgets and mounts the next step's);
+  expand is our `enter` on a collapsed iteration (the peer has none); j is our cursor down (the peer's j
+  starts an animated scroll, not comparable, so it is not shown).
 
 Real terminal (unless --no-pty): `agent-tui open FILE` and `mini-extra inspector FILE.traj.json` in a
-pseudo-terminal of 140x45; "pty first screen" is spawn to the first frame that shows the transcript (ours: the
-start block's goal; the peer: its "Step 1/" title), then `q` is sent, and "pty whole" is spawn to the process
-exited, with its peak RSS (VmHWM, read until it exits). Both include each CLI's own start-up (ours parses its
-argument table; the peer's `mini-extra` dispatches through typer and prints a banner).
+pseudo-terminal of 140x45: "pty first" is spawn to the first frame that shows the transcript (ours: the
+start block's goal; the peer: its "Step 1/" title); "pty drawn" is spawn to the first screen drawn whole,
+its footer's keys included (`q Quit`: Textual's Footer, which the peer uses, adds its keys two frames
+after the first; our KeyBar draws them in the first frame); then `q` is sent, and "pty whole" is spawn to
+the process exited, with its peak RSS (VmHWM, read until it exits). Both include each CLI's own start-up
+(ours parses its argument table; the peer's `mini-extra` dispatches through typer and prints a banner).
+
+Whole process, the figure of the target, printed last: `agent-tui open FILE --snapshot OUT.svg`, from
+spawn to the SVG written (interpreter start-up, imports, reading the first step of the file, the first
+screen drawn headless, footer keys included, the SVG export), beside the inspector in the pseudo-terminal
+to its first screen drawn whole (the same point: its footer's keys) and to its first frame (before its
+keys). The ratios are medians of the run-by-run ratios (the machine's speed drifts between rounds).
 
 Each app is run once untimed first, and the children may write bytecode (PYTHONDONTWRITEBYTECODE is dropped
 for them): the peer is an installed package with compiled modules, this tree is not, and compiling our
 modules at every start would be measured otherwise. The two apps take turns run by run.
 
-Figures on this kind of machine (2 cores, shared: load average ~2.3 while measuring), medians of 7 runs,
-Textual 6, mini-swe-agent 2.4.6 (first screen / peak RSS under run_test; keys key→screen; pty = real CLI):
-
-    iterations  app              first screen  peak RSS  step     expand  j       pty first  pty whole  pty RSS
-            10  agent-tui             0.339 s     48 MB   3.8 ms  6.2 ms  1.5 ms    0.311 s    0.600 s    49 MB
-            10  mini-swe-agent        0.386 s     45 MB  19.3 ms       —       —    0.304 s    0.595 s    47 MB
-         1,000  agent-tui             0.361 s     59 MB   9.3 ms  7.2 ms  4.5 ms    0.326 s    0.655 s    56 MB
-         1,000  mini-swe-agent        0.407 s     49 MB  21.6 ms       —       —    0.293 s    0.596 s    49 MB
-        10,000  agent-tui             0.720 s     64 MB  10.1 ms  7.4 ms  5.0 ms    0.643 s    0.954 s    62 MB
-        10,000  mini-swe-agent        0.429 s     69 MB  22.3 ms       —       —    0.349 s    0.668 s    75 MB
-
-Before the performance pass (this harness, medians of 5): 10 iterations 0.373 s / 49 MB, 1,000 0.432 s /
-59 MB, 10,000 0.706 s / 160 MB (after: 0.316 s, 0.356 s, 0.682 s / 64 MB in the same session). Where the time goes now: ~190 ms of imports (pydantic and the event models ~60 ms of it,
-which the peer does not load), reading and checking the file (1,000 iterations: ~20 ms; 10,000: the file
-is kept on disk, so it is read twice, ~300 ms), the rest is Textual's. Memory at 10,000 iterations is
-flat because a big file's events stay on disk (`agent.transcripts.transcript.EventLog`) and the view renders only
-what is on screen. Run-to-run noise on this machine is about ±20 ms on first-screen times.
+FIGURES
 
 If mini-swe-agent is not installed, the peer's rows are skipped with a note (it is not a dependency of
 agent-tui; `pip install mini-swe-agent` brings it).

@@ -6,45 +6,17 @@ Words: a tool name (or part of one), `role:NAME` (system, user, assistant, tool,
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Input, Label
+from textual.widgets import Input
+
+from tui.widgets.input_bar import InputBar
 
 
-class FilterBar(Horizontal):
-    DEFAULT_CSS = """
-    FilterBar {
-        height: 1;
-        display: none;
-        background: $panel;
-    }
-    FilterBar.-open {
-        display: block;
-    }
-    FilterBar > Label {
-        width: auto;
-        padding: 0 1;
-    }
-    FilterBar > #filter-prompt {
-        color: $accent;
-        text-style: bold;
-    }
-    FilterBar > #filter-status {
-        color: $text-muted;
-    }
-    FilterBar > Input {
-        width: 1fr;
-        height: 1;
-        border: none;
-        padding: 0;
-        background: $panel;
-    }
-    FilterBar > Input:focus {
-        border: none;
-    }
-    """
+class FilterBar(InputBar):
+    NAME = "filter"
+    PROMPT = "filter"
+    PLACEHOLDER = "tool name · role:user · errors — enter: back · esc: clear"
 
     BINDINGS = [Binding("escape", "clear", "Clear the filter", show=False)]
 
@@ -62,36 +34,10 @@ class FilterBar(Horizontal):
             super().__init__()
             self.clear = clear
 
-    def compose(self) -> ComposeResult:
-        yield Label("filter", id="filter-prompt")
-        yield Input(placeholder="tool name · role:user · errors — enter: back · esc: clear", id="filter-input")
-        yield Label("", id="filter-status")
-
-    @property
-    def is_open(self) -> bool:
-        return self.has_class("-open")
-
-    @property
-    def text(self) -> str:
-        return self.query_one(Input).value
-
-    def open(self) -> None:
-        self.add_class("-open")
-        self.query_one(Input).focus()
-
     def close(self) -> None:
-        self.remove_class("-open")
+        """Closed, the filter is gone: its text too."""
         self.query_one(Input).value = ""
-        self.set_status("")
-
-    def prepend(self, text: str) -> None:
-        """Keys typed before the input had the focus go in front of whatever it got since."""
-        field = self.query_one(Input)
-        field.value = text + field.value
-        field.cursor_position = len(field.value)
-
-    def set_status(self, text: str) -> None:
-        self.query_one("#filter-status", Label).update(text)
+        super().close()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
