@@ -221,6 +221,21 @@ def to_png(svg: Path, size: tuple[int, int] = SIZE, window: tuple[int, int] | No
     return png
 
 
+def big_file() -> None:
+    """`agent-tui open` on a 10,000-iteration run (bench_tui's synthetic one), saved as the command saves
+    it: the first screen, drawn from the file's first 128 kB and its last line, the rest still being read."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_tui import generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(10_000, Path(tmp) / "synthetic-10000.jsonl")
+        svg = HERE / "big-file-first-screen.svg"
+        subprocess.run([sys.executable, "-m", "tui.main", "open", "synthetic-10000.jsonl", "--snapshot", str(svg),
+                        "--size", f"{SIZE[0]}x{SIZE[1]}"], check=True, cwd=tmp, capture_output=True,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        print(f"{to_png(svg, SIZE).relative_to(ROOT)}")
+
+
 async def main() -> None:
     os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # the tasks' own test runs, faster
     home = os.getcwd()
@@ -250,6 +265,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    big_file()
     import regenerate_compare  # the compare view and the runs picker
     import regenerate_export  # the exported page
 

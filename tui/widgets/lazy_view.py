@@ -138,7 +138,8 @@ class LazyBlockView(ScrollView):
         """The width inside the scrollbar. Before the view is laid out (mounting), the terminal's width less
         the scrollbar: the view's own width most often, and then its first frame is drawn from blocks
         rendered at the right width, and not laid out again once it knows its width."""
-        return self.scrollable_content_region.width or max(self.app.size.width - self.styles.scrollbar_size_vertical, 0)
+        laid_out = self.scrollable_content_region.width
+        return laid_out or max(self.app.size.width - self.styles.scrollbar_size_vertical, 0)
 
     @property
     def line_width(self) -> int:
