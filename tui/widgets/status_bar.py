@@ -91,7 +91,7 @@ class StatusBar(Widget):
     @property
     def text(self) -> str:
         """What the bar says, as plain text."""
-        return render_status(self.info, self.content_region.width or 200).plain
+        return self.render().plain
 
     def render(self) -> Content:
         return render_status(self.info, self.content_region.width or 200)
