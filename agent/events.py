@@ -100,6 +100,15 @@ class Completion(BaseModel):
     """How the request that was answered carried tools and calls: `native` (the `tools` parameter and
     `tool_calls` fields) or `text` (tools described in the prompt, calls written as `<tool_call>` text,
     results as the template renders them; see `agent.models.wire`). The history is canonical either way."""
+    request_params: dict[str, Any] | None = None
+    """The request that was answered, as sent besides its `messages` and `tools`: `model`, and `stream`,
+    `temperature`, `max_tokens`, `stop`, `tool_choice`, `parallel_tool_calls`... when they were sent (they
+    can change during a run: an endpoint that ignores streaming). None in files written before they were
+    recorded (the header's settings stand in)."""
+    profile_changes: dict[str, Any] = {}
+    """Fields of the header's profile the run had changed by the time of this request, after an endpoint
+    refused one (`system_role`, `id_style`, `assistant_content`): with `tool_call_mode`, the history and
+    the header, what rebuilds the request's messages exactly (`agent.transcripts.sent`)."""
 
 
 class AssistantMessage(_Event, Completion):

@@ -76,6 +76,8 @@ class LoopbackServer:
         self.ignore_stream = ignore_stream
         self.requests: list[dict[str, Any]] = []
         """Every agent-turn request body, in arrival order."""
+        self.raw_requests: list[bytes] = []
+        """The same bodies as received, byte for byte."""
         self.seen: list[tuple[str, str | None]] = []
         """(path with its query, Authorization header) of every request, in arrival order."""
         self.reflection_requests: list[dict[str, Any]] = []
@@ -144,14 +146,16 @@ class LoopbackServer:
 
     # -- answers ---------------------------------------------------------------------------------------
 
-    def answer(self, body: dict[str, Any], headers: Any) -> tuple[int, dict[str, Any] | Raw]:
+    def answer(self, body: dict[str, Any], headers: Any, raw: bytes = b"") -> tuple[int, dict[str, Any] | Raw]:
         """The status and JSON body (or raw answer) for one request (called on a handler thread, latency
-        already added)."""
+        already added); `raw`: the body as received."""
         with self._lock:
             self.count += 1
             n = self.count
             reflection = headers.get(PURPOSE_HEADER) == "reflection"
             (self.reflection_requests if reflection else self.requests).append(body)
+            if not reflection:
+                self.raw_requests.append(raw)
         if n > self.max_requests:
             return _error(503, f"loopback server: request limit of {self.max_requests} reached")
         failure = self.fail(n, body) if self.fail else None
@@ -250,7 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     if server.latency > 0:
                         time.sleep(server.latency)
-                    status, payload = server.answer(body, self.headers)
+                    status, payload = server.answer(body, self.headers, raw)
                     if isinstance(payload, tuple):
                         self._send(status, *payload)
                         return

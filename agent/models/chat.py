@@ -49,6 +49,8 @@ class ChatModel:
         self.client = client
         self.model = model
         self.profile = profile or Profile(tool_calls="native", stream=False)
+        self._first_profile = self.profile
+        """The profile the run began with (the header's): a request records how the current one differs."""
         self.stream = self.profile.stream if stream is None else stream
         self.text_mode = self.profile.tool_calls == "text"
         """True once requests go in text form (from the start, or after the endpoint refused `tools`)."""
@@ -99,7 +101,7 @@ class ChatModel:
                 raise StopRun("provider_error", self._describe(exc)) from exc
             except (NotACompletion, json.JSONDecodeError, UnicodeDecodeError) as exc:  # a 200 that is not JSON
                 raise StopRun("provider_error", self._describe(exc)) from exc
-        return self._completion(acc, message, messages, tools, time.perf_counter() - started, emit)
+        return self._completion(acc, message, messages, tools, time.perf_counter() - started, emit, request)
 
     async def _whole(self, request: WireRequest, started: float) -> tuple[StreamAccumulator, dict[str, Any]]:
         response = await self.client.chat.completions.create(model=self.model, messages=request.messages,
@@ -143,7 +145,7 @@ class ChatModel:
         return acc, acc.message()
 
     def _completion(self, acc: StreamAccumulator, message: dict[str, Any], history: list[dict[str, Any]],
-                    tools: list[dict[str, Any]], latency: float, emit: Emit) -> Completion:
+                    tools: list[dict[str, Any]], latency: float, emit: Emit, request: WireRequest) -> Completion:
         raw_content = None
         parsed = False
         calls = message.get("tool_calls") or []
@@ -174,7 +176,14 @@ class ChatModel:
                           completion_tokens=getattr(acc.usage, "completion_tokens", 0) or 0)
         return Completion(message=message, usage=usage, finish_reason=acc.finish_reason, model=acc.model,
                           latency_s=latency, parsed_from_text=parsed, raw_content=raw_content,
-                          ttft_s=acc.ttft_s, tool_call_mode="text" if self.text_mode else "native")
+                          ttft_s=acc.ttft_s, tool_call_mode="text" if self.text_mode else "native",
+                          **self._sent_with(request))
+
+    def _sent_with(self, request: WireRequest) -> dict[str, Any]:
+        """What the transcript records of how `request` was sent, besides the history (see `Completion`)."""
+        first, now = self._first_profile.settings(), self.profile.settings()
+        params = {"model": self.model, **{k: v for k, v in request.params.items() if k != "tools"}, **self.params}
+        return {"request_params": params, "profile_changes": {k: v for k, v in now.items() if first[k] != v}}
 
     def _adapt(self, exc: BaseException, request: WireRequest, emit: Emit) -> bool:
         """When the endpoint refused the request for something the profile can change (native tools, `null`

@@ -107,14 +107,16 @@ class CompareScreen(Screen[None]):
         if number is None or row.blocks.get(side) is None and row.kind != "finish":
             self.notify(f"run {side.upper()} has no request here", timeout=3)
             return
+        from agent.transcripts.sent import sent_request
+
         try:
-            messages, previous = self.transcripts[side].request_at(number)
+            sent = sent_request(self.transcripts[side], number)
         except (KeyError, ValueError, IndexError) as exc:
             self.notify(f"no request recorded for iteration {number} ({exc})", severity="warning", timeout=4)
             return
         block = self.view.side_block(self.view.rows.index(row), side) if row.kind == "iteration" else None
         started = next((e for e in block.events if isinstance(e, IterationStarted)), None) if block else None
-        self.app.push_screen(RequestScreen(messages, previous, number, link_of=self.models[side].link,
+        self.app.push_screen(RequestScreen(sent, link_of=self.models[side].link,
                                            reflection=started.reflection if started else None))
 
     def action_help(self) -> None:

@@ -475,28 +475,24 @@ class TranscriptScreen(Screen[None]):
         self._refresh_status()
 
     def action_show_request(self) -> None:
+        from agent.transcripts.sent import sent_request
+        from tui.screens.request import RequestScreen
+
         view = self.view
         iteration = view.cursor_iteration
         if iteration is None:
             self.notify("put the cursor on an iteration to see its request", timeout=3)
             return
         try:
-            messages, previous = self.transcript.request_at(iteration)
+            sent = sent_request(self.transcript, iteration)
         except (KeyError, ValueError, IndexError) as exc:
             self.notify(inert(f"no request recorded for iteration {iteration} ({exc})"), severity="warning",
                         timeout=4, markup=False)
             return
         block = view.cursor_block
-        reflection = None
-        if block is not None:
-            from agent.events import IterationStarted
-
-            started = next((e for e in block.events if isinstance(e, IterationStarted)), None)
-            reflection = started.reflection if started else None
-        from tui.screens.request import RequestScreen
-
-        self.app.push_screen(RequestScreen(messages, previous, iteration, link_of=self.model.link,
-                                       reflection=reflection))
+        started = next((e for e in block.events if isinstance(e, IterationStarted)), None) if block else None
+        self.app.push_screen(RequestScreen(sent, link_of=self.model.link,
+                                           reflection=started.reflection if started else None))
 
     def action_fork(self) -> None:
         """`F`: the fork form for the iteration at the cursor; the fork then runs live in a screen of its own."""
@@ -635,6 +631,7 @@ class TranscriptScreen(Screen[None]):
 
     def action_help(self) -> None:
         from tui.screens.help import FILTER_KEYS, MOUSE, SEARCH_KEYS, HelpScreen, binding_rows
+        from tui.screens.request import RequestScreen
         from tui.widgets.request_view import RequestView
 
         sections = [
@@ -645,7 +642,9 @@ class TranscriptScreen(Screen[None]):
             ("Views", binding_rows(
                 b for b in self.BINDINGS if isinstance(b, Binding) and b.action in
                 ("show_request", "fork", "changes", "copy", "raw", "filter", "search", "help", "quit_now"))),
-            ("What the model saw (v)", binding_rows(RequestView.BINDINGS) + [("esc", "close")]),
+            ("What the model saw (v)", binding_rows(RequestView.BINDINGS) + binding_rows(
+                b for b in RequestScreen.BINDINGS if isinstance(b, Binding) and b.action in ("switch", "copy"))
+             + [("esc", "close")]),
         ]
         if not self.live:
             sections[0] = ("Stepping", [("n / space", "open the next iteration (closing the previous one)")])
