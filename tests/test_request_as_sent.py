@@ -118,3 +118,22 @@ def test_another_tools_file_shows_its_history_and_says_so() -> None:
     sent = sent_request(transcript, 2)
     assert sent.body is None and sent.raw is None and "another tool's file" in sent.how
     assert sent.messages == transcript.request_at(2)[0]
+
+
+async def test_compare_says_when_the_same_history_was_sent_another_way(tmp_path: Path) -> None:
+    from agent.transcripts.compare import align
+    from tui.widgets.compare_bar import divergence_text
+
+    paths = []
+    for temperature in (0.2, 0.7):
+        out = tmp_path / f"t{temperature}.jsonl"
+        await collect(build_run(RunOptions(task="quicksort", provider="scripted", reflection="off", out=out,
+                                           temperature=temperature)))
+        paths.append(out)
+    a, b = (open_transcript(p) for p in paths)
+    alignment = align(a, b)
+    assert alignment.divergence is None  # the same histories...
+    assert (alignment.sent_divergence, alignment.sent_detail) == (1, "temperature 0.2 vs 0.7")  # ...sent otherwise
+    bar = divergence_text(alignment).plain
+    assert "same histories" in bar and "sent differently from iteration 1: temperature 0.2 vs 0.7" in bar
+    assert align(a, open_transcript(paths[0])).sent_divergence is None
