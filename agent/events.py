@@ -42,6 +42,13 @@ class Usage(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
 
+def made_a_call(event: Any) -> bool:
+    """Whether `event` stands for a call to the model whose tokens count: a reply, or a note written by a
+    reflection call (not one edited by hand in a fork)."""
+    kind = getattr(event, "type", None)
+    return kind == "assistant_message" or (kind == "reflection_note" and bool(getattr(event, "request", None)))
+
+
 def add_usage(total: Usage | None, usage: Usage | None) -> Usage | None:
     """A running total that stays None until some completion recorded token counts (an endpoint or an
     imported file without them reads "tokens not recorded", not 0)."""
@@ -265,7 +272,10 @@ class RunFinished(_Event):
     last_run_tests: bool | None = None
     """What the agent's last run_tests said (None: it never ran them)."""
     usage: Usage | None = None
-    """Tokens of every completion and reflection call of the run; None when none recorded token counts."""
+    """Tokens of every completion and reflection call of the run that the endpoint reported; None when none
+    recorded token counts."""
+    unreported_calls: int = 0
+    """Completions and reflection calls whose tokens the endpoint did not report (not counted in `usage`)."""
 
 
 Event = Annotated[

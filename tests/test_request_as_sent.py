@@ -27,11 +27,12 @@ SIZE = (120, 40)
 
 
 async def text_run(tmp_path: Path, **kw: Any) -> tuple[Path, LoopbackServer]:
-    """The quicksort task in text tool-call mode against a llama.cpp-like loopback endpoint, reflection on."""
+    """The quicksort task in text tool-call mode against a llama.cpp-like loopback endpoint, reflection on (a
+    note after iteration 4, on the step budget)."""
     out = tmp_path / "text.jsonl"
     with LoopbackServer(TEXT_SCRIPT, step_by="count", **kw) as server:
         run = build_run(RunOptions(task="quicksort", provider="llamacpp", base_url=server.base_url, model="qwen",
-                                   tool_calls="text", reflection="system", out=out))
+                                   tool_calls="text", reflection="system", out=out, max_steps=5))
         events = await collect(run)
     assert events[-1].tests_passed, events[-1].detail
     return out, server

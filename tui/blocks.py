@@ -260,7 +260,9 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
                 left.append("   ")
                 left.append("tests passed" if fin.tests_passed else "tests failed",
                             p.success if fin.tests_passed else p.error)
-            right.append(" · ".join(part for part in (plural(fin.iterations, "iteration"), short_tokens(fin.usage)) if part))
+            usage, unreported = run_tokens(model, fin)
+            right.append(" · ".join(part for part in (plural(fin.iterations, "iteration"),
+                                                      short_tokens(usage, unreported)) if part))
     right_len = right.cell_len
     avail = width - (right_len + 2 if right_len else 0)
     if left.cell_len > avail:
@@ -320,6 +322,8 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
             meta.append(event.model)
         if event.usage is not None:
             meta.append(f"{event.usage.prompt_tokens:,} in / {event.usage.completion_tokens:,} out")
+        elif not model.imported:
+            meta.append("tokens not reported")
         if event.latency_s:
             meta.append(f"{event.latency_s:.2f}s")
         if event.ttft_s:
@@ -387,6 +391,8 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
             meta.append(event.model)
         if event.usage is not None:
             meta.append(short_tokens(event.usage))
+        elif event.request and not model.imported:
+            meta.append("tokens not reported")
         if event.latency_s:
             meta.append(f"{event.latency_s:.2f}s")
         head.append("  " + " · ".join(meta), p.muted)
@@ -457,7 +463,8 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         bad = event.reason in ("provider_error", "error", "context_length")
         t = Text()
         t.append(f"run {event.reason.replace('_', ' ')}", p.error + BOLD if bad else BOLD)
-        t.append(f"  after {plural(event.iterations, 'iteration')} · {tokens(event.usage)}", p.muted)
+        usage, unreported = run_tokens(model, event)
+        t.append(f"  after {plural(event.iterations, 'iteration')} · {tokens(usage, unreported=unreported)}", p.muted)
         out.text(t)
         if event.detail:
             _body(out, event.detail, unfolded=unfolded, style=p.error if bad else "", query=q,
@@ -519,6 +526,14 @@ def render_streaming(out: _Lines, delta: Any) -> None:
         out.text(line)
         if call.get("arguments"):
             out.text(Text(call["arguments"], style=p.muted), prefix=_bar(p.muted))
+
+
+def run_tokens(model: TranscriptModel, finished: RunFinished) -> tuple[Any, int]:
+    """The run's tokens and its calls without any: counted from the events when the model holds them all
+    (a file written before `unreported_calls` was recorded says them too), else as its ending says."""
+    if model.finished is finished and model.iterations:
+        return model.usage, model.unreported
+    return finished.usage, finished.unreported_calls
 
 
 def _file_stat(change: Any) -> str:

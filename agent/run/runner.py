@@ -150,7 +150,8 @@ class Run:
         finally:
             if self.finished is None:  # cancelled or crashed: still say so in the file
                 self.finished = RunFinished(reason="cancelled", detail="the run was stopped before it ended",
-                                            iterations=_iterations(self.loop), usage=self.loop.usage)
+                                            iterations=_iterations(self.loop), usage=self.loop.usage,
+                                            unreported_calls=self.loop.unreported_calls)
                 writer.write(self.finished)
             writer.close()
             self.close()

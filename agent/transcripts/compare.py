@@ -41,6 +41,7 @@ from agent.events import (
     add_usage,
     appended_messages,
     content_text,
+    made_a_call,
     removed_messages,
 )
 from agent.transcripts.runs import RunSummary
@@ -307,6 +308,8 @@ class _RunScan:
         self.event_index = array("q")
         self.subs = array("i")
         self.usage: Usage | None = None
+        self.unreported = 0
+        """Calls whose tokens the endpoint did not report (our own runs only: another tool records none)."""
         self.finished: RunFinished | None = None
         self.reflections = 0
         self.first_reflection_mode: str | None = None
@@ -334,6 +337,7 @@ class _RunScan:
             return
         if kind is AssistantMessage:
             self.usage = add_usage(self.usage, event.usage)
+            self.unreported += event.usage is None
             self._note_how(event)
             normalised = self.norm(event.message)
             plain = normalised if isinstance(normalised, dict) else {}
@@ -352,6 +356,7 @@ class _RunScan:
             return
         if kind is ReflectionNote:
             self.usage = add_usage(self.usage, event.usage)
+            self.unreported += event.usage is None and made_a_call(event)
             self.reflections += 1
             if info is not None:
                 info.reflection = event.role
@@ -411,6 +416,7 @@ class _RunScan:
         return RunSummary(
             label=label, task=header.task, provider=header.provider, model=header.model, reflection=reflection,
             iterations=len(self.infos), usage=self.usage, reason=done.reason if done else None,
+            unreported=0 if header.source is not None else self.unreported,
             tests_passed=done.tests_passed if done else None, reflections=self.reflections,
             imported_from=header.source, source="transcript")
 

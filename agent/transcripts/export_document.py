@@ -117,6 +117,7 @@ def color_class(color: int | None) -> str:
 def build_document(transcript: Transcript, redaction: str) -> Document:
     """Read the transcript through the app's display model into sections of entries."""
     model = TranscriptModel()
+    model.imported = transcript.header.source is not None
     model.extend(transcript.events)
     model.check_order()
     links: dict[str, int] = {}
@@ -171,7 +172,7 @@ def _facts(transcript: Transcript, model: TranscriptModel) -> list[tuple[str, st
     if h.created:
         facts.append(("started", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(h.created))))
     facts.append(("iterations", f"{model.iterations:,}"))
-    facts.append(("tokens", tokens(model.usage)))
+    facts.append(("tokens", tokens(model.usage, unreported=model.unreported)))
     done = model.finished
     if done is not None:
         tests = {True: "tests pass", False: "tests fail", None: ""}[done.tests_passed]
@@ -260,7 +261,8 @@ def _entry(kind: str, event: Any, sub: int, model: TranscriptModel) -> Entry | N
         return Entry("notice", f"{icon} {event.level}", body=event.text, error=event.level == "error")
     if kind == "finish" and isinstance(event, RunFinished):
         tests = {True: "tests passed", False: "tests failed", None: "no test command"}[event.tests_passed]
-        meta = [f"after {plural(event.iterations, 'iteration')}", tests, tokens(event.usage)]
+        usage, unreported = (model.usage, model.unreported) if model.finished is event else (event.usage, 0)
+        meta = [f"after {plural(event.iterations, 'iteration')}", tests, tokens(usage, unreported=unreported)]
         lines = [("detail", event.detail)] if event.detail else []
         lines += [("summary", event.summary)] if event.summary else []
         return Entry("finish", f"run {event.reason.replace('_', ' ')}", meta=meta, lines=lines,

@@ -52,6 +52,8 @@ class RunSummary:
     iterations: int | None = None
     usage: Usage | None = None
     """Tokens of every completion and reflection call (None: not recorded)."""
+    unreported: int = 0
+    """Calls whose tokens the endpoint did not report (not in `usage`)."""
     reason: str | None = None
     """The run's exit reason (RunFinished.reason, or a record's exit_reason); None: no ending recorded."""
     tests_passed: bool | None = None
@@ -398,6 +400,7 @@ def summarize_file(entry: RunSummary) -> RunSummary:
         usage = finished.get("usage")
         if isinstance(usage, dict):  # null: the run recorded no token counts
             entry.usage = _usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
+        entry.unreported = _int(finished.get("unreported_calls")) or 0
     else:
         entry.iterations = iterations
     entry.source = "transcript"

@@ -35,6 +35,7 @@ from agent.events import (
     WorkspaceChanged,
     appended_messages,
     content_text,
+    made_a_call,
     removed_messages,
 )
 from agent.display.errors import event_mark
@@ -380,6 +381,11 @@ class TranscriptModel:
         self.prompt_tokens = 0
         self.tokens_recorded = False
         self.completion_tokens = 0
+        self.unreported_calls = 0
+        """Replies and reflection calls whose tokens the endpoint did not report (not in `usage`)."""
+        self.imported = False
+        """Another tool's file (its header's `source`): a reply without tokens was not recorded with any,
+        rather than not reported by the endpoint. Set by the screen that shows it."""
         self.iterations = 0
         self.last_request_size = 0
         self._checked_upto = -1
@@ -514,6 +520,8 @@ class TranscriptModel:
                 self.prompt_tokens += usage.prompt_tokens
                 self.completion_tokens += usage.completion_tokens
                 self.tokens_recorded = True
+            else:
+                self.unreported_calls += 1
             for sub, call in enumerate(tool_calls_of(event.message)):
                 block.tool_names.append(intern(call.name))
                 if call.id:
@@ -544,6 +552,8 @@ class TranscriptModel:
                 self.prompt_tokens += event.usage.prompt_tokens
                 self.completion_tokens += event.usage.completion_tokens
                 self.tokens_recorded = True
+            elif made_a_call(event):
+                self.unreported_calls += 1
         elif kind is RunFinished:
             self.finished = event
         else:
@@ -572,6 +582,11 @@ class TranscriptModel:
         if not self.tokens_recorded:
             return None
         return Usage(prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
+
+    @property
+    def unreported(self) -> int:
+        """Calls whose tokens the endpoint did not report (0 for another tool's file: it records none)."""
+        return 0 if self.imported else self.unreported_calls
 
     def location(self, index: int) -> Site:
         """Where message `index` of the history is shown."""

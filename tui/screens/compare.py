@@ -54,6 +54,7 @@ class CompareScreen(Screen[None]):
         self.models: dict[str, TranscriptModel] = {}
         for side, transcript in self.transcripts.items():
             model = TranscriptModel()
+            model.imported = transcript.header.source is not None
             model.extend(transcript.events)
             self.models[side] = model
         self._frozen = len(a.events) + len(b.events) > BIG

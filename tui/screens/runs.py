@@ -232,7 +232,7 @@ class RunsScreen(Screen[None]):
             number(entry.repeat, str(entry.repeat)),
             Text(inert(label), style=style(meaning) + (BOLD if entry.failed else Style()) if meaning else ""),
             number(entry.iterations, str(entry.iterations)),
-            number(entry.tokens, f"{entry.tokens or 0:,}"),
+            number(entry.tokens, f"{'≥' if entry.unreported else ''}{entry.tokens or 0:,}"),
             number(entry.reflections, str(entry.reflections), "reflection" if entry.reflections else ""),
         ]
 
@@ -372,7 +372,8 @@ class RunsScreen(Screen[None]):
             ("Runs", binding_rows(self.BINDINGS) + [("j / k / ↑ / ↓", "move")]),
             ("Columns", [("run", "its file; a fork (⎇K: forked at iteration K) sits under its parent"),
                          ("outcome", "why the run stopped, and whether the task's tests pass at the end"),
-                         ("iter", "iterations"), ("tokens", "prompt + completion tokens, reflection calls included"),
+                         ("iter", "iterations"), ("tokens", "prompt + completion tokens, reflection calls included "
+                                                             "(≥: some calls' tokens were not reported)"),
                          ("refl", "reflection notes written (one reflection call each)")]),
         ]))
 

@@ -106,6 +106,7 @@ class TranscriptScreen(Screen[None]):
         else:
             self.transcript = transcript if transcript is not None else Transcript(header=TranscriptHeader())
         self.model = TranscriptModel(checker)
+        self.model.imported = self.transcript.header.source is not None
         self._frozen = False
         self.ending: RunFinished | None = None
         """A file read in steps: how its run ended, from its last line, until the lines up to it are read."""
@@ -389,12 +390,13 @@ class TranscriptScreen(Screen[None]):
         finished = model.finished.reason if model.finished else ("error" if self.run_error else None)
         if self.live and self.run_done and finished is None:
             finished = "cancelled"
-        ending, iterations, usage = self.ending, model.iterations, model.usage
+        ending, iterations, usage, unreported = self.ending, model.iterations, model.usage, model.unreported
         reader = self.transcript.rest
         if ending is not None:  # still reading: what the file's last line says, until it is read
             finished = ending.reason
             iterations = max(iterations, ending.iterations)
-            usage = ending.usage if ending.usage is not None else usage
+            if ending.usage is not None:
+                usage, unreported = ending.usage, ending.unreported_calls
         return StatusInfo(
             live=self.live,
             mode=control.mode if control else "step",
@@ -409,6 +411,7 @@ class TranscriptScreen(Screen[None]):
             model=header.model,
             iterations=iterations,
             usage=usage,
+            unreported=unreported,
             violations=model.violation_count,
             source=self.source,
             imported_from=header.source,

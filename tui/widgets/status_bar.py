@@ -52,6 +52,8 @@ class StatusInfo:
     iterations: int = 0
     usage: Usage | None = None
     """None: no completion recorded token counts (an imported file)."""
+    unreported: int = 0
+    """Calls whose tokens the endpoint did not report: `usage` is the rest, never shown as the whole."""
     violations: int = 0
     source: str = ""
     """The file shown or written."""
@@ -155,11 +157,12 @@ def render_status(info: StatusInfo, width: int = 200) -> Content:
         parts.append((f"reading the file {info.reading:.0%}", "bold $text-primary"))
     if info.filtered:
         parts.append((f"filter {info.filtered}", "$text-warning"))
-    usage = info.usage if info.usage is not None or not info.live else Usage()
+    usage = info.usage if info.usage is not None or not info.live or info.unreported else Usage()
+    tokens_text = tokens(usage, unreported=info.unreported)
     if not info.tokens_so_far:
-        parts.append((tokens(usage), MUTED if usage is None else ""))
+        parts.append((tokens_text, MUTED if usage is None or info.unreported else ""))
     elif usage is not None:
-        parts.append((f"{tokens(usage, split=False)} so far", MUTED))
+        parts.append((f"{tokens(usage, split=False, unreported=info.unreported)} so far", MUTED))
     if info.violations:
         parts.append((f"⚠ {plural(info.violations, 'ordering violation')}", "bold $text-error"))
     if info.source:
@@ -172,8 +175,8 @@ def render_status(info: StatusInfo, width: int = 200) -> Content:
         return sum(len(label) for label, _ in parts) + 3 * (len(parts) - 1)
 
     if length() > width and usage is not None:
-        parts = [(tokens(usage, split=False), style) if label == tokens(usage) else (label, style)
-                 for label, style in parts]
+        parts = [(tokens(usage, split=False, unreported=info.unreported), style) if label == tokens_text
+                 else (label, style) for label, style in parts]
     if length() > width and info.source:
         parts = [p for p in parts if not p[0].startswith(info.source)]
     facts: list[Part] = []
