@@ -55,7 +55,9 @@ class LoopbackServer:
         `stream_ids=False` stream tool calls as Ollama does (whole, without index, without ids).
         `headers(n, status)` adds response headers (say `retry-after-ms: 10` to an error).
         `step_by="count"`: the reply is chosen by how many assistant messages the request holds, for
-        scripts whose replies come back in another form (calls parsed from text, ids generated).
+        scripts whose replies come back in another form (calls parsed from text, ids generated);
+        `step_by="request"`: by how many agent requests came before (for a client that drops a reply it
+        refuses, as mini-swe-agent does with a format error).
         Faults: `raw(n, body)` may answer with a 200 that is not a completion (HTML, an empty body);
         `cut_stream(n)` may give a byte count after which a streamed answer is cut by a connection reset;
         `ignore_stream=True` answers `stream: true` with a plain JSON completion, as some servers do.
@@ -170,7 +172,9 @@ class LoopbackServer:
         script = self._script_for(messages)
         if script is None:
             return _error(400, "loopback server: no script for this conversation's goal")
-        if self.step_by == "count":
+        if self.step_by == "request":
+            step = len(self.requests) - 1
+        elif self.step_by == "count":
             step = sum(1 for m in messages if m.get("role") == "assistant")
         else:
             step = _steps_taken(script, messages)

@@ -105,10 +105,12 @@ def text_mark(text: str) -> ErrorMark | None:
 
 def message_mark(message: Any) -> ErrorMark | None:
     """What an imported observation message says went wrong: mini-swe-agent keeps the exit code in
-    `extra.returncode` as well as in the text."""
+    `extra.returncode` as well as in the text, and names a format error in `extra.interrupt_type`."""
     if not isinstance(message, dict):
         return None
     extra = message.get("extra")
+    if isinstance(extra, dict) and extra.get("interrupt_type") == "FormatError":
+        return FORMAT_ERROR
     code = extra.get("returncode") if isinstance(extra, dict) else None
     mark = text_mark(content_text(message.get("content")))
     if mark is not None:

@@ -119,14 +119,16 @@ def transcript_from_messages(messages: list[dict[str, Any]], source: str,
     """Synthesize the loop's events for a bare history: one iteration per assistant message.
 
     Everything before the first assistant message seeds the run; `tool` messages become results of the
-    call they answer; any other message is a DriverMessage of the current iteration. Original dicts are
-    kept, so `messages()` round-trips exactly, even for roles the API does not know (`exit`).
+    call they answer; any other message is a DriverMessage of the current iteration. A format error that
+    stands for a reply not kept in the history (mini-swe-agent 2's) is an iteration of its own. Original
+    dicts are kept, so `messages()` round-trips exactly, even for roles the API does not know (`exit`).
     """
     fields: dict[str, Any] = {"source": source, "goal": _goal(messages)}
     fields.update({k: v for k, v in (header_extra or {}).items() if v is not None})
     transcript = Transcript(header=TranscriptHeader(**fields))
     ts = transcript.header.created
-    first = next((i for i, m in enumerate(messages) if m.get("role") == "assistant"), len(messages))
+    first = next((i for i, m in enumerate(messages) if m.get("role") == "assistant" or _rejected(messages, i)),
+                 len(messages))
     events: list[Event] = [RunStarted(messages=messages[:first], ts=ts)]
     calls: dict[str, dict[str, Any]] = {}
     iteration = 0
@@ -147,10 +149,22 @@ def transcript_from_messages(messages: list[dict[str, Any]], source: str,
             events.append(ToolResult(iteration=iteration, tool_call_id=cid, name=fn.get("name") or m.get("name") or "?",
                                      arguments=args if isinstance(args, str) else json.dumps(args),
                                      content=content_text(m.get("content")), message=m, ts=ts))
+        elif _rejected(messages, i):  # the model was asked, its reply refused and not kept
+            iteration += 1
+            events.append(IterationStarted(iteration=iteration, request_size=i, ts=ts))
+            events.append(DriverMessage(iteration=iteration, kind="format_error", message=m, ts=ts))
         else:
             events.append(DriverMessage(iteration=iteration, kind=_KINDS.get(str(role), str(role)), message=m, ts=ts))
     transcript.events = events
     return transcript
+
+
+def _rejected(messages: list[dict[str, Any]], i: int) -> bool:
+    """Whether message `i` is mini-swe-agent 2's format error for a reply it did not keep (its model refuses
+    a reply before the agent appends it: the error follows another message than an assistant one)."""
+    extra = messages[i].get("extra")
+    return (isinstance(extra, dict) and extra.get("interrupt_type") == "FormatError" and i > 0
+            and messages[i - 1].get("role") != "assistant")
 
 
 @dataclass

@@ -822,6 +822,14 @@ def json_text(text: str) -> str:
     return "\n".join([text, *_strings(value)])
 
 
+def rejected_reply(message: Any) -> str | None:
+    """The reply that caused a format error, as the model wrote it, where another tool keeps it beside its
+    error message (mini-swe-agent: `extra.model_response`; the reply itself is not in the history)."""
+    extra = message.get("extra") if isinstance(message, dict) else None
+    reply = extra.get("model_response") if isinstance(extra, dict) else None
+    return reply if isinstance(reply, str) and reply else None
+
+
 def item_search_text(block: Block, item: Item) -> str:
     """The text search looks in: everything an item shows (message text, tool names, arguments with their
     strings decoded, results, notes, changed files and their diff)."""
@@ -832,7 +840,7 @@ def item_search_text(block: Block, item: Item) -> str:
         msg = event.messages[item.sub] if item.sub < len(event.messages) else {}
         return content_text(msg.get("content") if isinstance(msg, dict) else msg)
     if item.kind == "assistant" and isinstance(event, AssistantMessage):
-        return content_text(event.message.get("content"))
+        return event.raw_content or content_text(event.message.get("content"))
     if item.kind == "call" and isinstance(event, AssistantMessage):
         calls = tool_calls_of(event.message)
         if item.sub < len(calls):
@@ -846,7 +854,9 @@ def item_search_text(block: Block, item: Item) -> str:
         return "\n".join([event.error] + [content_text(m.get("content")) for m in event.messages
                                            if isinstance(m, dict)])
     if item.kind == "driver" and isinstance(event, DriverMessage):
-        return content_text(event.message.get("content"))
+        text = content_text(event.message.get("content"))
+        reply = rejected_reply(event.message)
+        return f"{text}\n{reply}" if reply else text
     if item.kind == "changes" and isinstance(event, WorkspaceChanged):
         return "\n".join([*(f.path for f in event.files), event.diff])
     if item.kind == "notice" and isinstance(event, Notice):

@@ -253,10 +253,13 @@ class RunsScreen(Screen[None]):
         if loaded:
             ok = sum(e.tests_passed is True and not e.failed for e in loaded)
             failed = sum(e.failed for e in loaded)
-            parts += [" · ", (f"{ok} pass", "$text-success"), " · ",
-                      (f"{len(loaded) - ok - failed} fail", "$text-error" if len(loaded) - ok - failed else muted)]
+            unknown = sum(e.reason is None and not e.failed for e in loaded)  # no ending recorded: not a fail
+            fail = len(loaded) - ok - failed - unknown
+            parts += [" · ", (f"{ok} pass", "$text-success"), " · ", (f"{fail} fail", "$text-error" if fail else muted)]
             if failed:
                 parts.append((f" · {failed} failed", "bold $text-error"))
+            if unknown:
+                parts.append((f" · {unknown} unknown", "$text-warning"))
             by_setting: dict[str, list[RunSummary]] = {}
             for e in loaded:
                 if e.reflection:

@@ -144,6 +144,9 @@ class TranscriptScreen(Screen[None]):
         self._warned = 0
         """How many of the transcript's warnings are shown."""
         self._tail: TranscriptTail | None = None
+        workspace = self.transcript.header.workspace
+        self._workspace_gone = bool(workspace) and not self.live and not Path(workspace).exists()
+        """A saved run's workspace that is no longer there (a task's copy is removed when its run ends)."""
         if self.transcript.rest is None:
             self._start_tail()
         self.status = StatusBar(self._status_info(), id="status")
@@ -391,9 +394,10 @@ class TranscriptScreen(Screen[None]):
         if self.live and self.run_done and finished is None:
             finished = "cancelled"
         ending, iterations, usage, unreported = self.ending, model.iterations, model.usage, model.unreported
+        tests_passed = model.finished.tests_passed if model.finished else None
         reader = self.transcript.rest
         if ending is not None:  # still reading: what the file's last line says, until it is read
-            finished = ending.reason
+            finished, tests_passed = ending.reason, ending.tests_passed
             iterations = max(iterations, ending.iterations)
             if ending.usage is not None:
                 usage, unreported = ending.usage, ending.unreported_calls
@@ -407,6 +411,7 @@ class TranscriptScreen(Screen[None]):
             reflection_role=control.reflection_role if control else "system",
             effective_role=self._effective_role,
             finished=finished,
+            tests_passed=tests_passed,
             provider=header.provider,
             model=header.model,
             iterations=iterations,
@@ -416,6 +421,7 @@ class TranscriptScreen(Screen[None]):
             source=self.source,
             imported_from=header.source,
             workspace=header.workspace,
+            workspace_gone=self._workspace_gone,
             following=self.following,
             reading=None if reader is None else reader.fraction,
             tokens_so_far=reader is not None and (ending is None or ending.usage is None),

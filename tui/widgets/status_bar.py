@@ -47,6 +47,8 @@ class StatusInfo:
     """The role notes really go in, when the endpoint refused the one asked for (a role fallback)."""
     finished: str | None = None
     """The RunFinished reason, once the run is over."""
+    tests_passed: bool | None = None
+    """The verdict, once the run is over: did the task's tests pass (None: no test command, or not said)."""
     provider: str = ""
     model: str = ""
     iterations: int = 0
@@ -60,6 +62,8 @@ class StatusInfo:
     imported_from: str | None = None
     workspace: str = ""
     """The folder the agent worked in (our own runs)."""
+    workspace_gone: bool = False
+    """That folder is no longer there (a task's temporary copy is removed when its run ends)."""
     following: bool = False
     """The file is still being written by a run: new events appear as they are appended."""
     reading: float | None = None
@@ -115,15 +119,23 @@ def render_status(info: StatusInfo, width: int = 200) -> Content:
         badge = "VIEW"
     else:
         badge = "STEP" if info.mode == "step" else "RUNNING"
-    add((f" {badge} ", BADGES[badge]))
+    style = BADGES[badge]
+    if info.finished is not None and info.tests_passed is not None and badge != "FAILED":
+        badge += " ✓" if info.tests_passed else " ✗"  # the verdict: a run that finished with failing tests
+        style = BADGES["DONE"] if info.tests_passed else BADGES["FAILED"]
+    add((f" {badge} ", style))
     add(("  ", ""))
     if not info.live:
         add(("transcript", "bold"))
         if info.finished:
             add((f" · run ended: {info.finished.replace('_', ' ')}", MUTED))
+            if info.tests_passed is not None:
+                add((", tests pass" if info.tests_passed else ", tests fail", MUTED))
         add(("   n next iteration · v request · / search · ? keys", MUTED))
     elif info.finished is not None:
         add((f"run ended: {info.finished.replace('_', ' ')}", "bold"))
+        if info.tests_passed is not None:
+            add((", tests pass" if info.tests_passed else ", tests fail", "bold"))
         add(("   v request · / search · q quit", MUTED))
     else:
         if info.in_flight:
@@ -168,7 +180,7 @@ def render_status(info: StatusInfo, width: int = 200) -> Content:
     if info.source:
         parts.append((info.source + (f" (from {info.imported_from})" if info.imported_from else ""), MUTED))
     if info.workspace:
-        parts.append((f"workspace {info.workspace}", MUTED))
+        parts.append((f"workspace {info.workspace}" + (" (removed)" if info.workspace_gone else ""), MUTED))
 
     # Too long for the width: first the in/out split of the tokens goes, then the file; the rest is cut.
     def length() -> int:
