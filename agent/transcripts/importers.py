@@ -36,7 +36,8 @@ from agent.transcripts.transcript import (
     read_jsonl,
 )
 
-EXPECTED = 'expected agent-tui JSONL, a JSON array of chat messages, or {"messages": [...]}'
+EXPECTED = ('expected agent-tui JSONL, a JSON array of chat messages, {"messages": [...]}, or JSONL of one chat '
+            'message per line')
 _KINDS = {"user": "observation", "system": "note", "developer": "note", "exit": "exit"}
 
 
@@ -85,6 +86,9 @@ def open_transcript(path: Path | str, *, in_steps: bool = False) -> Transcript:
         # Our JSONL fails as one JSON document ("Extra data" after the header line): look at line 1 only.
         if _is_header(text.split("\n", 1)[0]):
             return parse_jsonl(text, str(p))
+        lines = _message_lines(text)  # a log of one chat message per line
+        if lines is not None:
+            return transcript_from_messages(_chat_list(lines, p, "line"), "jsonl-messages", {"created": created})
         if text.lstrip()[:1] in ("[", "{") and exc.msg != "Extra data":
             raise TranscriptError(f"{p}: not a transcript: invalid JSON at line {exc.lineno} column "
                                   f"{exc.colno}: {exc.msg}") from None
@@ -212,6 +216,23 @@ def _call_names(message: dict[str, Any]) -> dict[str, str]:
             fn = call.get("function")
             out[str(call["id"])] = str(fn.get("name") if isinstance(fn, dict) else "?")
     return out
+
+
+def _message_lines(text: str) -> list[Any] | None:
+    """The messages of a JSONL file that holds one chat message (an object with a `role`) per line; None
+    when it is not one (then the file is not a transcript, and says why as the other formats do)."""
+    out = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(value, dict) or not isinstance(value.get("role"), str):
+            return None
+        out.append(value)
+    return out or None
 
 
 def _is_header(line: str | bytes) -> bool:

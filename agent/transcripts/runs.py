@@ -144,7 +144,9 @@ def _kind(path: Path) -> str:
                     header = json.loads(first)
                 except (ValueError, RecursionError):
                     return "no-header"
-                return "transcript" if isinstance(header, dict) and header.get("type") == "header" else "no-header"
+                if isinstance(header, dict) and (header.get("type") == "header" or isinstance(header.get("role"), str)):
+                    return "transcript"  # ours, or a log of one chat message per line
+                return "no-header"
             head = f.read(PEEK_BYTES).lstrip()
     except (OSError, TranscriptError):
         return "unreadable"
@@ -176,8 +178,13 @@ def find_transcripts(folder: Path) -> RunsFound:
                 found.append(path)
             elif kind != "record":
                 skipped[kind] += 1
-    found.sort(key=lambda p: p.relative_to(folder).as_posix())
+    found.sort(key=lambda p: natural_key(p.relative_to(folder).as_posix()))
     return RunsFound([RunSummary(label=p.relative_to(folder).as_posix(), path=p) for p in found], skipped)
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sorts names as a person reads them: `humanevalfix-4` before `humanevalfix-42` (numbers by value)."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
 
 
 def _records(folder: Path) -> dict[str, dict[str, Any]]:
@@ -200,7 +207,8 @@ def _records(folder: Path) -> dict[str, dict[str, Any]]:
                 for row in csv.DictReader(f):
                     if not row.get("task") or not row.get("setting"):
                         continue
-                    rel = f"runs/{row['task']}__{row['setting']}__r{row.get('repeat', '1')}.jsonl"
+                    task = row["task"].replace("/", "-")  # as the grid names its files (agent.run.jobs)
+                    rel = f"runs/{task}__{row['setting']}__r{row.get('repeat', '1')}.jsonl"
                     if rel not in out:
                         out[rel] = dict(row, _source="csv")
         except (OSError, csv.Error):
@@ -357,7 +365,7 @@ def summarize_file(entry: RunSummary) -> RunSummary:
                 entry.error, entry.source = "not an agent-tui transcript", "transcript"
                 return entry
             settings = header.get("settings") if isinstance(header.get("settings"), dict) else {}
-            entry.task = entry.task or header.get("task")
+            entry.task = header.get("task") or entry.task  # humanevalfix/4, not the file name's humanevalfix-4
             entry.reflection = entry.reflection or settings.get("reflection")
             entry.provider, entry.model = str(header.get("provider") or ""), str(header.get("model") or "")
             f.seek(0, 2)

@@ -574,6 +574,8 @@ class TranscriptModel:
                 mark = event_mark(event)
                 if mark is not None:
                     block.marks += (intern(mark.label),)
+                if event.kind == "note":  # another tool's note (a system message mid-run): a note all the same
+                    block.reflection = intern(role_of(event.message))
             self._messages_added(b, pos, added)
 
     @property

@@ -164,7 +164,8 @@ class ForkForm(ModalScreen[Any]):
                                 (text if len(text) <= 200 else text[:199] + "…", MUTED))
 
     def on_mount(self) -> None:
-        self.query_one("#fork", Button).focus()  # enter forks with what the parent had; tab goes to the fields
+        # The first choice, not Fork: a stray enter must not start a live (maybe paid) run; ctrl+s forks.
+        self.query_one("#reflection", RadioSet).focus()
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         if event.radio_set.id == "note":

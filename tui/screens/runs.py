@@ -102,8 +102,9 @@ class RunsScreen(Screen[None]):
 
     BINDINGS = [
         Binding("enter", "open", "Open", tooltip="open the run at the cursor"),
-        Binding("space", "mark", "Mark", tooltip="mark / unmark the run for a comparison (A, then B)"),
-        Binding("c", "compare", "Compare", tooltip="compare the two marked runs (or the marked one and the cursor's)"),
+        Binding("space", "mark", "Mark", tooltip="mark / unmark the run at the cursor for a comparison (A, then "
+                "B); the cursor stays where it is"),
+        Binding("c", "compare", "Compare", tooltip="compare the two marked runs, A and B"),
         Binding("r", "rescan", "Rescan", tooltip="read the folder again (new runs, new outcomes)"),
         Binding("question_mark", "help", "Keys", tooltip="this list of keys"),
         Binding("q", "close", "Quit", tooltip="quit (back to the screen under this one, if any)"),
@@ -340,13 +341,13 @@ class RunsScreen(Screen[None]):
             marked.append(k)
         for j in set(marked) | {k}:
             self._refresh_row(j)
-        if k + 1 < len(self.entries) and k in marked:
-            self.table.move_cursor(row=k + 1)
+        if k in marked:  # the cursor stays on the run marked: c compares what the marks say, nothing else
+            self.notify(f"marked {'AB'[marked.index(k)]}: {inert(self.entries[k].label)}"
+                        + (" · c compares A and B" if len(marked) == 2 else " · now mark B, then c"), timeout=3,
+                        markup=False)
 
     def action_compare(self) -> None:
         marked = list(self.marked)
-        if len(marked) == 1 and self.cursor not in marked:
-            marked.append(self.cursor)
         if len(marked) != 2:
             self.notify("mark two runs with space (A, then B), then press c", timeout=3)
             return

@@ -69,6 +69,15 @@ class TranscriptScreen(Screen[None]):
     TranscriptScreen #warnings.-shown {
         display: block;
     }
+    TranscriptScreen #no-match {
+        height: 1;
+        padding: 0 1;
+        color: $text-warning;
+        display: none;
+    }
+    TranscriptScreen #no-match.-shown {
+        display: block;
+    }
     """
 
     # The footer shows keys in this order and cuts what does not fit: the essential ones come first.
@@ -163,6 +172,7 @@ class TranscriptScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield self.status
         yield Static("", id="warnings")
+        yield Static("", id="no-match", markup=False)
         self._view = TranscriptView(self.model, live=self.live, id="transcript")
         yield self._view
         yield KeyBar()
@@ -554,14 +564,24 @@ class TranscriptScreen(Screen[None]):
             self._filter_bar.set_status(str(exc))
             return
         shown, total = self.view.set_filter(block_filter)
-        self._filter_bar.set_status("" if block_filter.empty else f"{shown:,} of {plural(total, 'iteration')}")
+        nothing = not block_filter.empty and shown == 0
+        self._filter_bar.set_status("" if block_filter.empty else "no iteration matches" if nothing else
+                                    f"{shown:,} of {plural(total, 'iteration')}")
+        self._show_no_match(f"no iteration matches {block_filter.describe()!r} (esc clears the filter)" if nothing else "")
         self._refresh_status()
+
+    def _show_no_match(self, text: str) -> None:
+        """A line above the transcript when the filter leaves no iteration (else the screen looks empty)."""
+        line = self.query_one("#no-match", Static)
+        line.update(text)
+        line.set_class(bool(text), "-shown")
 
     def on_filter_bar_left(self, message: FilterBar.Left) -> None:
         assert self._filter_bar is not None
         if message.clear or self.view.filter is None:
             self._filter_bar.close()
             self.view.set_filter(None)
+            self._show_no_match("")
             self._refresh_status()
         self.view.focus()
 
