@@ -567,7 +567,7 @@ def render_streaming(out: _Lines, delta: Any) -> None:
 def run_tokens(model: TranscriptModel, finished: RunFinished) -> tuple[Any, int]:
     """The run's tokens and its calls without any: counted from the events when the model holds them all
     (a file written before `unreported_calls` was recorded says them too), else as its ending says."""
-    if model.finished is finished and model.iterations:
+    if model.iterations and (model.finished is finished or model.finished == finished):  # a big file reads it anew
         return model.usage, model.unreported
     return finished.usage, finished.unreported_calls
 
