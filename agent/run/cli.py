@@ -18,6 +18,7 @@ from agent.display.wording import plural
 from agent.models.presets import UsageError
 from agent.run.flags import add_ablate_parser, add_fork_parser, add_run_flags, add_share_parsers
 from agent.tools.sandbox import make_undumpable
+from agent.tools.scratch import sweep
 from agent.tools.suites import SUITES
 
 
@@ -95,9 +96,17 @@ def cmd_check(path: Path, out: TextIO | None = None) -> int:
     return 1
 
 
+def start_process() -> None:
+    """What every agent-tui process does first: make itself non-dumpable (a process of the same user cannot
+    read its memory or environment, where the API key is), and remove what runs killed before they could
+    clean up left in the scratch folder (workspaces, verdict copies)."""
+    make_undumpable()
+    sweep()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Headless entry point (the `agent-tui` script goes through `tui.main`, which adds the app)."""
-    make_undumpable()
+    start_process()
     parser = build_parser()
     args = parser.parse_args(argv)
     return dispatch_headless(parser, args)
