@@ -13,13 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
-from agent.transcripts.formats import chat, mini_swe_agent, ours
 
-FORMATS: tuple[ModuleType, ...] = (
-    ours,
-    mini_swe_agent,
-    chat,
-)
 
 
 @dataclass
@@ -38,3 +32,19 @@ class Session:
     tokens: tuple[int, int] | None = None
     """(prompt, completion) tokens, when the file says."""
     error: str = ""
+
+
+from agent.transcripts.formats import (  # noqa: E402 - they use Session
+    atif, chat, claude_code, codex, inspect_ai, mini_swe_agent, openhands, ours, swe_agent)
+
+FORMATS: tuple[ModuleType, ...] = (
+    ours,
+    inspect_ai,
+    atif,
+    swe_agent,
+    openhands,
+    claude_code,
+    codex,
+    mini_swe_agent,
+    chat,
+)

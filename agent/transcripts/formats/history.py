@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator
 
 from agent.events import (
@@ -185,6 +187,35 @@ class HistoryReader:
                 kind = entry.kind or _KINDS.get(str(role), str(role))
                 out.append(DriverMessage.model_construct(iteration=self._iteration, kind=kind, message=m, ts=ts))
         self._index += 1
+
+
+def iso_time(value: Any) -> float | None:
+    """Unix time of an ISO 8601 timestamp (`2025-01-31T11:00:00.000Z`), None when it is not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except (ValueError, OverflowError, OSError):
+        return None
+    return ts if math.isfinite(ts) and ts >= 0 else None
+
+
+def chat_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
+    """A Chat Completions tool call (arguments as JSON text, ids and names as strings whatever the file
+    held)."""
+    return {"id": "" if call_id is None else str(call_id), "type": "function",
+            "function": {"name": name if isinstance(name, str) else dumps(name),
+                         "arguments": arguments if isinstance(arguments, str) else dumps(arguments)}}
+
+
+def usage_of(prompt: Any, completion: Any) -> Usage | None:
+    """Token counts from a file's numbers (None when it has neither)."""
+    def count(x: Any) -> int:
+        return x if isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 1 << 62 else 0
+
+    if not isinstance(prompt, int) and not isinstance(completion, int):
+        return None
+    return Usage(prompt_tokens=count(prompt), completion_tokens=count(completion))
 
 
 def new_transcript(source: str, **header: Any) -> Transcript:

@@ -47,15 +47,15 @@ class Peek:
 
     def first_lines(self, n: int = 8) -> list[Any]:
         """The first `n` complete lines of the head, each parsed as JSON (None where a line is not JSON)."""
-        if self._lines is None:
+        if self._lines is None or len(self._lines) < n:
             out: list[Any] = []
-            for line in self.head.split(b"\n")[:-1][:n]:
+            for line in self.head.split(b"\n")[:-1][:max(n, 200)]:
                 try:
                     out.append(json.loads(line) if line.strip() else None)
                 except (ValueError, RecursionError):
                     out.append(None)
             self._lines = out
-        return self._lines
+        return self._lines[:n]
 
     def open(self) -> IO[bytes]:
         return open_regular(self.path)
