@@ -158,3 +158,22 @@ def test_swe_agent_and_openhands_endings() -> None:
     oh = open_transcript(FILES["openhands"])
     assert oh.header.model == "claude-3-5-sonnet-20241022" and oh.finished.reason == "finished"
     assert oh.iterations[0].assistant.message["content"].startswith("I'll help you create a simple 2048 game")
+
+
+def test_a_folder_lists_every_format_and_each_sample_of_a_log() -> None:
+    from agent.transcripts.runs import discover_runs, summarize_file
+
+    runs = discover_runs(DATA)
+    labels = [e.label for e in runs.entries]
+    for path in FILES.values():
+        if path.suffix != ".eval":
+            assert path.relative_to(DATA).as_posix() in labels
+    samples = [label for label in labels if label.startswith("inspect_ai/popularity_10_samples.eval#")]
+    assert samples[0].endswith("#1_epoch_1") and samples[-1].endswith("#10_epoch_1") and len(samples) == 10
+    by_label = {e.label: e for e in runs.entries}
+    sample = by_label["inspect_ai/log_message_deduplication.eval#0_epoch_1"]
+    assert sample.loaded and sample.model == "hardcoded/hardcoded" and sample.detail == "score: closeness_log 0.0"
+    assert open_transcript(sample.path).header.source == "inspect-ai"  # each listed sample opens
+    claude = summarize_file(by_label["claude_code/tool_call_conversation.jsonl"])
+    assert (claude.imported_from, claude.model, claude.iterations) == ("claude-code", "claude-opus-4-5-20251101", 2)
+    assert claude.size == FILES["claude-code"].stat().st_size and claude.created is not None
