@@ -84,6 +84,14 @@ def open_app(args: argparse.Namespace) -> int:
 
     if Path(args.file).is_dir():
         return open_folder(args)
+    from agent.transcripts.importers import sessions_of
+
+    try:
+        runs = sessions_of(args.file) if Path(args.file).is_file() else None
+    except TranscriptError:
+        runs = None  # opening it says what is wrong
+    if runs is not None and len(runs) > 1:  # an Inspect log of many samples: its samples, each openable
+        return open_folder(args)
 
     gc.disable()  # loading makes many objects and frees none: collections here are pure cost
     try:

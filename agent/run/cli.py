@@ -72,6 +72,21 @@ def cmd_tasks(suite: str = "bundled", out: TextIO | None = None, err: TextIO | N
 
 
 def cmd_check(path: Path, out: TextIO | None = None) -> int:
+    """Check one transcript, or each run of a file that holds many (an Inspect log's samples): the worst
+    exit status of them."""
+    from agent.transcripts.importers import sessions_of
+    from agent.transcripts.transcript import TranscriptError
+
+    try:
+        sessions = sessions_of(path) if path.is_file() else None
+    except TranscriptError:
+        sessions = None  # check_file says what is wrong with it
+    if sessions and len(sessions) > 1:
+        return max(_check_one(path.with_name(f"{path.name}#{s.member}"), out) for s in sessions)
+    return _check_one(path, out)
+
+
+def _check_one(path: Path, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     from agent.transcripts.importers import check_file
     from agent.transcripts.transcript import TranscriptError
