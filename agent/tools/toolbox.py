@@ -392,8 +392,9 @@ class Toolbox:
             sys.executable, "-I", "-S", regex_worker.__file__, stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         try:
-            out, err = await asyncio.wait_for(proc.communicate(request), self.grep_timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.grep_timeout):  # not wait_for, which can swallow a cancel in 3.11
+                out, err = await proc.communicate(request)
+        except TimeoutError:
             raise ToolError(f"grep stopped after {self.grep_timeout:g} s: the pattern {pattern!r} takes too long on "
                             "these files (nested repeats such as (a+)+ can backtrack without end); use a simpler "
                             "pattern or a narrower path") from None
