@@ -57,7 +57,7 @@ def run_events(server: LoopbackServer, tmp_path: Path, **kw: Any) -> tuple[Any, 
     try:
         return run, asyncio.run(collect())
     finally:
-        run.remove_workspace()
+        run.release_workspace()
 
 
 def notices(events: list[Any]) -> list[str]:

@@ -26,7 +26,6 @@ from agent.models.errors import (
     NULL_REFUSED,
     TOOLS_REFUSED,
     BrokenStream,
-    DeadlinePassed,
     MalformedReply,
     NotACompletion,
     error_text,
@@ -34,7 +33,7 @@ from agent.models.errors import (
     one_line,
     undecodable,
 )
-from agent.models.limits import ReplyLimits, within_deadline
+from agent.models.limits import DeadlinePassed, ReplyLimits, within_deadline
 from agent.models.profiles import Profile
 from agent.models.reply import read_completion
 from agent.models.streaming import StreamAccumulator

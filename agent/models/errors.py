@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from agent.models.limits import DeadlinePassed
+
 if TYPE_CHECKING:
     from agent.models.presets import Endpoint
 
@@ -69,15 +71,6 @@ class BrokenStream(Exception):
         if self.cause is None:
             return "it ended without a finish_reason"
         return f"the connection failed: {exception_text(self.cause.__cause__ or self.cause)}"
-
-
-class DeadlinePassed(Exception):
-    """A request that was not over (its reply whole) `seconds` after it was sent: the SDK's `timeout` per
-    attempt times (1 + its `retries`), plus its waits between them (see agent.models.limits)."""
-
-    def __init__(self, seconds: float, timeout: float, retries: int) -> None:
-        self.seconds, self.timeout, self.retries = seconds, timeout, retries
-        super().__init__(f"the request was not over after {seconds:g} s")
 
 
 class MalformedReply(Exception):

@@ -22,8 +22,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Iterator
 
-from agent.models.errors import DeadlinePassed
-
 DEFAULT_MAX_REPLY_CHARS = 1_000_000
 """Four times the longest output any model writes (about 128k tokens), and a bounded transcript line."""
 DEFAULT_MAX_TOOL_CALLS = 100
@@ -54,6 +52,15 @@ class ReplyLimits:
     def calls_passed(self) -> str:
         return (f"the reply had more than {self.max_tool_calls} tool calls (--max-tool-calls "
                 f"{self.max_tool_calls}): the first {self.max_tool_calls} were kept and the rest not read")
+
+
+class DeadlinePassed(Exception):
+    """A request that was not over (its reply whole) `seconds` after it was sent: the SDK's `timeout` per
+    attempt times (1 + its `retries`), plus its waits between them."""
+
+    def __init__(self, seconds: float, timeout: float, retries: int) -> None:
+        self.seconds, self.timeout, self.retries = seconds, timeout, retries
+        super().__init__(f"the request was not over after {seconds:g} s")
 
 
 def request_deadline(client: Any) -> DeadlinePassed | None:
