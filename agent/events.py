@@ -101,6 +101,10 @@ class Completion(BaseModel):
     """How the request that was answered carried tools and calls: `native` (the `tools` parameter and
     `tool_calls` fields) or `text` (tools described in the prompt, calls written as `<tool_call>` text,
     results as the template renders them; see `agent.models.wire`). The history is canonical either way."""
+    cut: str | None = None
+    """Set when agent-tui stopped taking the reply at one of its limits (`agent.models.limits`): which limit,
+    and the flag that changes it. The message holds the reply up to there; the turn ends as for a reply the
+    provider cut off."""
 
 
 class AssistantMessage(_Event, Completion):
