@@ -1,9 +1,8 @@
 """The small things that cost a person time: the runs picker's marks and names, the results' legend, other
-tools' notes, an empty filter, the fork form's focus, the help, a JSONL of chat messages."""
+tools' notes, an empty filter, the fork form's focus, the help."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -95,14 +94,3 @@ async def test_help_scrolls_with_j_and_k_and_names_the_palette() -> None:
         await pilot.pause()
         assert box.scroll_y == 2
         assert any("ctrl+p" in str(s.render()) for s in app.screen.query(Static))
-
-
-def test_a_jsonl_of_one_chat_message_per_line_opens(tmp_path: Path) -> None:
-    messages = json.loads((DATA / "messages_array.json").read_text())
-    path = tmp_path / "chat.jsonl"
-    path.write_text("".join(json.dumps(m) + "\n" for m in messages))
-    transcript = open_transcript(path)
-    assert transcript.header.source == "jsonl-messages" and transcript.messages() == messages
-    from agent.transcripts.runs import discover_runs
-
-    assert [e.label for e in discover_runs(tmp_path).entries] == ["chat.jsonl"]
