@@ -22,7 +22,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Iterable, Literal, Mapping
 
 SandboxMode = Literal["bwrap", "none"]
 SANDBOX_MODES: tuple[SandboxMode, ...] = ("bwrap", "none")
@@ -53,9 +53,7 @@ class Sandbox:
 
     def environ(self, root: Path, source: dict[str, str] | os._Environ[str] | None = None) -> dict[str, str]:
         """The command's whole environment: the allow-list, HOME and TMPDIR in the workspace, `pass_env`."""
-        source = os.environ if source is None else source
-        env = {name: source[name] for name in (*ALLOWED_ENV, *self.pass_env) if name in source}
-        env.setdefault("PATH", os.defpath)
+        env = allowed_environ(self.pass_env, source)
         env["HOME"] = str(root)
         env["TMPDIR"] = str(root / TMP_DIR)
         return env
@@ -67,6 +65,16 @@ class Sandbox:
             return shell
         assert self.bwrap is not None
         return [self.bwrap, *bwrap_options(root), "--chdir", str(root), "--", *shell]
+
+
+def allowed_environ(names: Iterable[str] = (), source: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The allow-listed variables of `source` (default: ours) and those in `names`, PATH always: what every
+    process agent-tui starts gets of its environment (commands here, its own helpers in agent.tools.children),
+    never a copy of it minus the names that look secret."""
+    source = os.environ if source is None else source
+    env = {name: source[name] for name in (*ALLOWED_ENV, *names) if name in source}
+    env.setdefault("PATH", os.defpath)
+    return env
 
 
 def bwrap_options(root: Path) -> list[str]:

@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -23,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.protocols import ToolErrorKind, ToolOutcome
 from agent.tools import regex_worker
+from agent.tools.children import helper_argv, helper_environ
 from agent.tools.sandbox import TMP_DIR
 from agent.tools.workspace import (
     BadArguments,
@@ -389,7 +389,7 @@ class Toolbox:
         request = json.dumps({"pattern": pattern, "files": files, "max_hits": MAX_GREP_HITS,
                               "max_line": MAX_GREP_LINE}).encode("utf-8")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", "-S", regex_worker.__file__, stdin=asyncio.subprocess.PIPE,
+            *helper_argv(regex_worker.__name__, isolated=True), env=helper_environ(), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         try:
             out, err = await asyncio.wait_for(proc.communicate(request), self.grep_timeout)
