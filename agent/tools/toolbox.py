@@ -472,7 +472,7 @@ def _error(message: str, kind: ToolErrorKind = "tool_failed") -> ToolOutcome:
 
 def _not_found_hint(old: str, text: str) -> str:
     """Why an exact match may have failed, from the two most common causes."""
-    if re.search(r"^\s*\d+\| ?", old, re.MULTILINE):
+    if re.search(r"^[ \t]*\d+\|", old, re.MULTILINE):  # [ \t], not \s: \s* ran over every newline (quadratic)
         return " 'old' seems to include the line-number prefixes read_file shows; leave them out."
     first = next((line.strip() for line in old.split("\n") if line.strip()), "")
     near = [str(n) for n, line in enumerate(text.split("\n"), start=1) if first and first in line][:5]
