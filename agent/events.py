@@ -17,9 +17,10 @@ from pydantic import BaseModel, Field, TypeAdapter
 ReflectionMode = Literal["off", "system", "user", "assistant"]
 """Where reflection notes go: off, or the role the note is injected with."""
 
-FinishReason = Literal["finished", "max_steps", "provider_error", "context_length", "cancelled", "error"]
-"""Why a run stopped."""
-EXIT_2_REASONS: tuple[FinishReason, ...] = ("provider_error", "error", "context_length")
+FinishReason = Literal["finished", "max_steps", "provider_error", "context_length", "cancelled", "error",
+                       "harness_error"]
+"""Why a run stopped. `harness_error`: the harness failed the agent (its test command could not start)."""
+EXIT_2_REASONS: tuple[FinishReason, ...] = ("provider_error", "error", "context_length", "harness_error")
 """Runs that ended because of the endpoint or the driver, not the agent: exit 2 with the reason on stderr."""
 
 
@@ -100,6 +101,10 @@ class Completion(BaseModel):
     """How the request that was answered carried tools and calls: `native` (the `tools` parameter and
     `tool_calls` fields) or `text` (tools described in the prompt, calls written as `<tool_call>` text,
     results as the template renders them; see `agent.models.wire`). The history is canonical either way."""
+    cut: str | None = None
+    """Set when agent-tui stopped taking the reply at one of its limits (`agent.models.limits`): which limit,
+    and the flag that changes it. The message holds the reply up to there; the turn ends as for a reply the
+    provider cut off."""
 
 
 class AssistantMessage(_Event, Completion):

@@ -93,7 +93,7 @@ def test_the_regex_worker_gets_the_allow_list_not_our_environment() -> None:
     seen = _peek_at_the_worker(sys.executable, "toolbox")
     assert seen["secret"] is False
     if seen["read"]:  # as root: readable, and only the allow-list is there
-        assert set(seen["env"]) <= {"PATH", "LANG", "TERM"}  # type: ignore[arg-type]
+        assert set(seen["env"]) <= {"PATH", "LANG", "TERM", "PYTHONPATH", "PYTHONUSERBASE"}  # type: ignore[arg-type]
     if seen["uid"] != 0:
         assert (seen["read"], seen["root_owned"]) == (False, True)
 

@@ -52,7 +52,8 @@ CUT_OFF = {
     "content_filter": "the provider's content filter stopped the reply (finish_reason content_filter)",
 }
 """Replies that ended before the model finished them: the iteration ends with a notice naming the cause,
-and the model is told, instead of being nudged as if it had not tried."""
+and the model is told, instead of being nudged as if it had not tried. A reply agent-tui stopped taking at
+one of its limits (`Completion.cut`) ends the same way."""
 
 
 @dataclass
@@ -118,7 +119,7 @@ class AgentLoop:
                 self.messages.append(completion.message)
                 yield AssistantMessage(iteration=iteration, **dict(completion))
                 calls = completion.message.get("tool_calls") or []
-                cut = CUT_OFF.get(completion.finish_reason or "")
+                cut = completion.cut or CUT_OFF.get(completion.finish_reason or "")
                 if cut:
                     yield Notice(iteration=iteration, level="warning",
                                  text=f"{cut}: " + ("calls with incomplete arguments are not run" if calls
@@ -139,6 +140,11 @@ class AgentLoop:
                     changed = await asyncio.to_thread(self.changes.changes, iteration)
                     if changed is not None:
                         yield changed
+                harness = next((o.harness for o in outcomes if o.harness), None)
+                if harness is not None:
+                    reason, detail = "harness_error", harness
+                    yield Notice(iteration=iteration, level="error", text=harness)
+                    break
                 finished = next((o for o in outcomes if o.finished), None)
                 if finished is not None:
                     reason, detail, summary = "finished", "the agent called finish", finished.summary

@@ -25,6 +25,8 @@ from typing import Any, Callable, Iterable
 
 from agent.events import ReflectionMode, ReflectionNote, Trigger, Usage
 from agent.models.errors import role_refusal
+from agent.models.limits import within_deadline
+from agent.models.reply import read_completion
 from agent.protocols import IterationRecord, ReflectionFailed, RoleFallback, StopRun
 from agent.tools.workspace import cap_text
 
@@ -402,23 +404,24 @@ class Reflector:
         kinds = ", ".join(t.kind for t in triggers)
         started = time.perf_counter()
         try:
-            response = await self.client.chat.completions.create(model=self.model, messages=request,
-                                                                 extra_headers=self.headers, **self.params)
+            async with within_deadline(self.client):  # the agent's requests' deadline
+                response = await self.client.chat.completions.create(model=self.model, messages=request,
+                                                                     extra_headers=self.headers, **self.params)
+            reply = read_completion(response)  # checked as it enters, lone surrogates replaced
         except Exception as exc:  # a failing reflection call must not end the run
             raise ReflectionFailed(f"the reflection call on {kinds} failed: {self._describe(exc)}") from exc
         latency = time.perf_counter() - started
-        choice = response.choices[0] if getattr(response, "choices", None) else None
-        text = without_thinking(str(getattr(choice.message, "content", None) or "") if choice else "").strip()
+        choice = reply.choices[0] if reply.choices else None
+        text = without_thinking((choice.message.content or "") if choice else "").strip()
         if not text:
             raise ReflectionFailed(f"the reflection call on {kinds} returned no text")
         usage = None
-        if getattr(response, "usage", None) is not None:
-            usage = Usage(prompt_tokens=response.usage.prompt_tokens or 0,
-                          completion_tokens=response.usage.completion_tokens or 0)
+        if reply.usage is not None:
+            usage = Usage(prompt_tokens=reply.usage.prompt_tokens, completion_tokens=reply.usage.completion_tokens)
         content = frame(text, triggers)
         return ReflectionNote(iteration=record.iteration, role=role, content=text, triggers=triggers,
                               messages=note_messages(content, role), request=request, usage=usage,
-                              latency_s=latency, model=getattr(response, "model", None) or self.model,
+                              latency_s=latency, model=reply.model or self.model,
                               fallback_from=mode if role != mode else None, follower_added=role == "assistant")
 
 

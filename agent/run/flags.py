@@ -9,10 +9,19 @@ from pathlib import Path
 from typing import Any, get_args
 
 from agent.events import ReflectionMode
+from agent.models.limits import DEFAULT_MAX_REPLY_CHARS, DEFAULT_MAX_TOOL_CALLS
 from agent.models.presets import LOCAL_PROVIDER, PRESETS, PROVIDER_NAMES
 from agent.tools.sandbox import SANDBOX_MODES
 
 REFLECTION_MODES: tuple[str, ...] = get_args(ReflectionMode)
+
+
+def add_sandbox_flags(g: Any) -> None:
+    """Where the commands a run causes run (agent.tools.sandbox), for every command that starts runs."""
+    g.add_argument("--sandbox", choices=SANDBOX_MODES,
+                   help="where commands run: bwrap (bubblewrap; the default where it is installed) or none")
+    g.add_argument("--pass-env", action="append", default=[], metavar="NAME",
+                   help="pass this variable to commands (repeatable); they get only PATH, LANG, TERM otherwise")
 
 
 def add_run_flags(p: argparse.ArgumentParser, work: bool = True) -> None:
@@ -25,10 +34,7 @@ def add_run_flags(p: argparse.ArgumentParser, work: bool = True) -> None:
         g.add_argument("--workspace", type=Path, help="work in this folder instead of a bundled task")
         g.add_argument("--goal", help="the user's goal (required with --workspace)")
         g.add_argument("--test-cmd", help="the command run_tests runs in the workspace")
-    g.add_argument("--sandbox", choices=SANDBOX_MODES,
-                   help="where commands run: bwrap (bubblewrap; the default where it is installed) or none")
-    g.add_argument("--pass-env", action="append", default=[], metavar="NAME",
-                   help="pass this variable to commands (repeatable); they get only PATH, LANG, TERM otherwise")
+    add_sandbox_flags(g)
     g.add_argument("--keep-workspace", action="store_true",
                    help="keep the bundled task's temporary workspace (default: removed when the run ends)")
     g = p.add_argument_group("model")
@@ -43,7 +49,15 @@ def add_run_flags(p: argparse.ArgumentParser, work: bool = True) -> None:
     g.add_argument("--max-retries", type=int, default=2,
                    help="the SDK's own retries on 408/409/429/5xx and timeouts (default 2)")
     g.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help="per request attempt (default 120; 600 for --provider local)")
+                   help="per request attempt (default 120; 600 for --provider local); a request, its retries "
+                        "and the whole streamed reply included, ends after --timeout x (1 + --max-retries)")
+    g.add_argument("--max-reply-chars", type=int, metavar="N",
+                   help=f"the most characters of one reply taken, content and tool calls (default "
+                        f"{DEFAULT_MAX_REPLY_CHARS:,}); past it the reply is cut and the turn ends, as at the "
+                        "provider's token limit")
+    g.add_argument("--max-tool-calls", type=int, metavar="N",
+                   help=f"the most tool calls of one reply taken (default {DEFAULT_MAX_TOOL_CALLS}); the rest "
+                        "are not read and the turn ends")
     g = p.add_argument_group("endpoint capabilities (default: the provider's profile)")
     g.add_argument("--tool-calls", choices=("native", "text", "auto"),
                    help="native tool_calls; text: tools in the prompt, calls parsed from replies; auto: native, "
@@ -84,6 +98,7 @@ def add_ablate_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--out", type=Path, metavar="DIR", help="grid folder; an existing one is resumed (default runs/ablate-<time>)")
     g.add_argument("--keep-failed", action="store_true", help="do not re-run jobs that failed in an earlier call")
     g.add_argument("--keep-workspaces", action="store_true", help="keep each job's workspace copy (default: remove)")
+    add_sandbox_flags(g)
     g = p.add_argument_group("where the jobs run")
     g.add_argument("--backend", choices=("local", "ray"), default="local",
                    help="local: asyncio tasks in this process (default); ray: one Ray task per job "
@@ -139,7 +154,8 @@ def add_fork_parser(sub: Any) -> None:
     fk = sub.add_parser("fork", help="replay a run through iteration K, then go on live (in the app, or --headless)",
                         description="Replay FILE's iterations 1..K (its replies; the tool calls run again on a fresh "
                                     "workspace and their results are checked against the recording), then go on "
-                                    "live from K+1. Provider, model and loop settings are the parent's unless given.")
+                                    "live from K+1. The loop settings, provider and model are the parent's unless "
+                                    "given; where requests go and what runs is yours (see --from-header).")
     fk.add_argument("file", type=Path, help="the parent run's transcript")
     fk.add_argument("--at", type=int, metavar="K", help="the last iteration replayed")
     fk.add_argument("--drop-note", action="store_true", help="leave out the reflection note written after K")
@@ -149,6 +165,10 @@ def add_fork_parser(sub: Any) -> None:
     fk.add_argument("--repeats", type=int, default=1, help="--each-note: forks per note (default 1)")
     fk.add_argument("--concurrency", type=int, default=4, help="--each-note: forks at once (default 4)")
     fk.add_argument("--workspace", type=Path, help="a parent run in its own folder: that folder as the run found it")
+    fk.add_argument("--test-cmd", help="a parent run in its own folder: the command run_tests runs")
+    fk.add_argument("--from-header", action="store_true",
+                    help="take the base URL, test command, passed variables and workspace folder that the parent's "
+                         "header names (a transcript is data: without this flag a fork takes none of them)")
     fk.add_argument("--headless", action="store_true", help="print events instead of opening the app")
     add_run_flags(fk, work=False)
     fk.set_defaults(reflection=None, max_steps=None)

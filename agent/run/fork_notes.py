@@ -124,7 +124,7 @@ def cmd_each_note(spec: ForkSpec, args: argparse.Namespace, out: TextIO | None =
         out_dir = Path(spec.overrides.get("out") or parent.with_name(f"{parent.stem}.notes"))
         if out_dir.exists() and not out_dir.is_dir():
             raise UsageError(f"--out {out_dir}: is a file; give a folder")
-        base = fork_options(recording, spec)
+        base, _ = fork_options(recording, spec)
         check_compatible(out_dir, job_config(base))
         check_parent(out_dir, parent)
         jobs = make_grid([recording.transcript.header.task or "custom"], [n.setting for n in notes], args.repeats)
@@ -140,7 +140,7 @@ def cmd_each_note(spec: ForkSpec, args: argparse.Namespace, out: TextIO | None =
 
     def build(job: Job, transcript: Path) -> Run:
         return build_fork(ForkSpec(parent, at[job.setting], drop_note=True, workspace=spec.workspace,
-                                   overrides={**spec.overrides, "out": transcript}))
+                                   overrides={**spec.overrides, "out": transcript}, from_header=spec.from_header))
 
     out.write(f"agent-tui fork --each-note: {len(notes)} note{'s' if len(notes) != 1 else ''} x {args.repeats} "
               f"repeat{'s' if args.repeats != 1 else ''} ({base.provider} / {base.model or 'its default model'}, "

@@ -14,7 +14,7 @@ import runpy
 import sys
 from pathlib import Path
 
-from agent.tools.sandbox import allowed_environ, make_undumpable
+from agent.tools.sandbox import allowed_environ, make_undumpable, python_paths
 
 CODE_ROOT = str(Path(__file__).resolve().parents[2])
 """The folder holding the `agent` package, for a helper started with `python -I` (no site-packages)."""
@@ -32,9 +32,9 @@ def helper_argv(module: str, *args: str, isolated: bool = False) -> list[str]:
 
 
 def helper_environ(*names: str) -> dict[str, str]:
-    """A helper's whole environment: the allow-list and `names` (never an API key: a helper has no use for
-    one, and anything it holds a same-user process may be able to read)."""
-    return allowed_environ(names)
+    """A helper's whole environment: the allow-list, `names`, and where the interpreter finds its packages
+    (never an API key: a helper has no use for one, and what it holds a same-user process may read)."""
+    return {**allowed_environ(names), **python_paths().env}
 
 
 def die_with_parent() -> None:

@@ -230,7 +230,7 @@ class Redactor:
 def _json(text: str) -> Any:
     try:
         return json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+    except (ValueError, RecursionError):  # JSON nested past the parser: kept as text
         return None
 
 
