@@ -30,14 +30,17 @@ CAUSE = re.compile(
     r"^E\s"                                   # pytest: the assertion and exception lines
     r"|\b(FAILED|ERROR)\b"                    # pytest -v lines, its short summary, collection errors
     r"|^_{3,} .* _{3,}$"                      # pytest: the header of each failing test
-    r"|^=+ .*\b(failed|errors?)\b.* =+$"      # pytest's closing summary when something failed
+    r"|^=+ (?=.* =+$).*?\b(failed|errors?)\b"  # pytest's closing summary when something failed
     r"|Traceback \(most recent call last\)"
-    r"|\b[A-Za-z_][\w.]*(Error|Exception)\b"  # SyntaxError, ValueError, requests.HTTPError, ...
+    r"|[\w.](Error|Exception)\b"              # SyntaxError, ValueError, requests.HTTPError, ...
     r"|^error\b|^fatal\b"                     # compilers, git, our own tools' error results
     r"|\b(exit(\s+(code|status))?|returncode)\W{0,3}[1-9]\d*"  # a non-zero exit, however it is written
     r"|<returncode>\s*[1-9]\d*"               # mini-swe-agent
     r"|\btimed out\b"
 )
+r"""Linear: no part scans a stretch that another part, or the same part from the next position, scans again
+(`\b[A-Za-z_][\w.]*Error` rescanned the rest of the line from every word of `a.a.a...`: a 200 kB line took
+minutes; the pytest summary's two `.*` split the line every way)."""
 
 
 STRING_RULE = "│ "

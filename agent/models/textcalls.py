@@ -17,8 +17,10 @@ from typing import Any, Callable, Iterable
 TOOL_CALL_OPEN, TOOL_CALL_CLOSE = "<tool_call>", "</tool_call>"
 TOOL_RESPONSE_OPEN, TOOL_RESPONSE_CLOSE = "<tool_response>", "</tool_response>"
 
-_BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
-_FENCE = re.compile(r"```[ \t]*(?:json|JSON|tool_call)?[ \t]*\n(.*?)```", re.DOTALL)
+# No two repeats side by side over the same characters (`\s*(.*?)\s*` and `[ \t]*(...)?[ \t]*` were quadratic
+# on a long run of spaces); the bodies' spaces are JSON's to skip.
+_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
+_FENCE = re.compile(r"```[ \t]*+(?:(?:json|JSON|tool_call)[ \t]*+)?\n(.*?)```", re.DOTALL)
 _DECODER = json.JSONDecoder(strict=False)  # small models put raw newlines inside strings
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _META_KEYS = {"name", "type", "id", "function", "tool", "tool_name"}

@@ -146,6 +146,8 @@ def add_share_parsers(sub: Any) -> None:
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     sv.add_argument("--port", type=int, default=8000, help="default 8000")
     sv.add_argument("--public-url", help="the URL browsers reach the server by, when it is not http://HOST:PORT")
+    sv.add_argument("--max-sessions", type=int, default=2,
+                    help="at most this many browser tabs at once, each its own app process (default 2)")
 
 
 def add_fork_parser(sub: Any) -> None:
