@@ -446,6 +446,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="write the transcripts here and keep them")
     parser.add_argument("--no-eval", action="store_true", help="skip the Inspect .eval log of 100 samples")
     args = parser.parse_args()
+    load_at_start = os.getloadavg()[0]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-tui-"))
     folder.mkdir(parents=True, exist_ok=True)
     peer = not args.no_peer and peer_available()
@@ -474,6 +475,10 @@ def main() -> None:
                 jobs["agent-tui"].append(lambda: run_snapshot(ours_cli, traj, svg, "traj"))
             if not args.no_pty and ours_cli:
                 jobs["agent-tui"].append(lambda: run_pty([ours_cli, "open", str(path)], b"Make the tests pass."))
+                # The peer's own files in a real terminal too: our first frame beside the inspector's.
+                for fmt_, doc in (("list", bare), ("traj", traj)):
+                    jobs["agent-tui"].append(lambda fmt_=fmt_, doc=doc: {
+                        f"{fmt_}_{k}": v for k, v in run_pty([ours_cli, "open", str(doc)], b"Make the tests pass.").items()})
             if peer:
                 jobs["mini-swe-agent"] = [lambda: run_child(peer_code, traj)]
                 if not args.no_pty and peer_cli:
@@ -499,6 +504,9 @@ def main() -> None:
                         if ours_run.get(f"{fmt_}_s") and peer_run.get(key):
                             paired.setdefault(n, {}).setdefault(f"{fmt_}/{key}", []).append(
                                 ours_run[f"{fmt_}_s"] / peer_run[key])
+                        if ours_run.get(f"{fmt_}_{key}") and peer_run.get(key):
+                            paired.setdefault(n, {}).setdefault(f"{fmt_}_pty/{key}", []).append(
+                                ours_run[f"{fmt_}_{key}"] / peer_run[key])
                 if ours_run.get("traj_rss_mb") and peer_run.get("pty_rss_mb"):
                     for fmt_ in ("list", "traj"):
                         paired.setdefault(n, {}).setdefault(f"{fmt_}/rss", []).append(
@@ -546,15 +554,19 @@ def main() -> None:
         print()
         print("the peer's own files, whole process (targets: time <= 1.0x the inspector's, peak RSS at 10,000 <= 1.2x):")
         print("agent-tui `open FILE --snapshot` on the bare message list (.json) and on the trajectory (.traj.json),")
-        print("against `mini-extra inspector FILE.traj.json` drawn whole / first frame, and its peak RSS (ratios run by run)")
-        print(f"{'iterations':>10}  {'file':<6}  {'agent-tui':>9}  {'to drawn':>8}  {'to first':>8}  {'RSS':>7}  {'RSS ratio':>9}")
+        print("against `mini-extra inspector FILE.traj.json` drawn whole / first frame, and its peak RSS (ratios run by run);")
+        print("pty: `agent-tui open FILE` in a pseudo-terminal, its first frame (keys included) against the inspector's")
+        print(f"{'iterations':>10}  {'file':<6}  {'agent-tui':>9}  {'to drawn':>8}  {'to first':>8}  {'RSS':>7}  {'RSS ratio':>9}"
+              f"  {'pty first':>9}  {'to drawn':>8}  {'to first':>8}")
         for n, apps in by_size.items():
             ours = apps.get("agent-tui", {})
             for fmt_ in ("list", "traj"):
                 ratios = {k: f"{statistics.median(v):.2f}x" for k, v in paired.get(n, {}).items()}
                 print(f"{n:>10,}  {fmt_:<6}  {fmt(ours.get(f'{fmt_}_s'), 's', 3):>9}  "
                       f"{ratios.get(f'{fmt_}/pty_drawn_s', '—'):>8}  {ratios.get(f'{fmt_}/pty_first_s', '—'):>8}  "
-                      f"{fmt(ours.get(f'{fmt_}_rss_mb'), 'MB', 0):>7}  {ratios.get(f'{fmt_}/rss', '—'):>9}")
+                      f"{fmt(ours.get(f'{fmt_}_rss_mb'), 'MB', 0):>7}  {ratios.get(f'{fmt_}/rss', '—'):>9}  "
+                      f"{fmt(ours.get(f'{fmt_}_pty_first_s'), 's', 3):>9}  "
+                      f"{ratios.get(f'{fmt_}_pty/pty_drawn_s', '—'):>8}  {ratios.get(f'{fmt_}_pty/pty_first_s', '—'):>8}")
     if ours_cli and not args.no_eval:
         where = args.keep or Path(tempfile.mkdtemp(prefix="bench-eval-"))
         log = inspect_log(where / "bench-100x50.eval")
@@ -569,6 +581,8 @@ def main() -> None:
               f"(peak RSS {statistics.median(r['one_rss_mb'] for r in sample):.0f} MB)")
         if args.keep is None:
             shutil.rmtree(where, ignore_errors=True)
+    print(f"\nthe machine's load (1-minute average): {load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end "
+          f"({os.cpu_count()} cores)")
     if not peer:
         why = "--no-peer" if args.no_peer else "mini-swe-agent is not installed (pip install mini-swe-agent)"
         print(f"peer columns skipped: {why}")
