@@ -1,6 +1,7 @@
-"""A history saved as one JSON document is parsed as it is read (`formats.document.JsonList`): opening it in
-steps parses its first items only, reading it gives what parsing it whole gives, and a document broken
-anywhere fails with the line that parsing it whole says."""
+"""A history saved as one JSON document is read and parsed as it is needed (`formats.document.JsonList`):
+opening it in steps reads its first items only, reading it gives what parsing it whole gives, whatever the
+size of the chunks it is read in, and a document broken anywhere fails with the line that parsing it whole
+says."""
 
 from __future__ import annotations
 
@@ -10,9 +11,17 @@ from typing import Any
 
 import pytest
 
+from agent.transcripts.formats import document
 from agent.transcripts.formats.peek import parse_json
 from agent.transcripts.importers import open_transcript
 from agent.transcripts.transcript import TranscriptError
+
+
+@pytest.fixture(autouse=True, params=[5, document.CHUNK], ids=["chunks-of-5-bytes", "chunks"])
+def chunk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Every test twice: read in chunks of 5 bytes (every value cut somewhere), and as `agent-tui` reads."""
+    monkeypatch.setattr(document, "CHUNK", request.param)
+    return request.param
 
 
 def history(n: int) -> list[dict[str, Any]]:
@@ -34,7 +43,7 @@ def read_through(path: Path) -> Any:
     return t
 
 
-def test_the_first_step_parses_only_the_first_items(tmp_path: Path) -> None:
+def test_the_first_step_reads_only_the_first_items(tmp_path: Path) -> None:
     messages = history(2000)
     path = tmp_path / "big.json"
     text = json.dumps(messages)
@@ -56,7 +65,7 @@ def test_the_first_step_parses_only_the_first_items(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("document", [
     {"info": {"model": "m"}, "messages": history(300), "z": [1, {"a": "]"}]},
-    {"messages": history(300), "info": {"model": "m", "odd": "\"]}"}},
+    {"messages": history(300), "info": {"model": "m", "odd": "\"]}", "n": 12345678901234567890, "f": -1.5e-7}},
 ])
 def test_keys_after_the_list_reach_the_header_once_it_is_read(tmp_path: Path, document: dict[str, Any]) -> None:
     path = tmp_path / "doc.json"

@@ -1,25 +1,28 @@
-"""A JSON document whose list of messages is parsed an item at a time.
+"""A JSON document whose list of messages is read and parsed an item at a time.
 
 A chat history saved as one JSON document (a bare array of messages, or `{"messages": [...], ...}`) can be
-tens of megabytes. Parsed whole, it is all parsed before the first screen, which needs only its first
-items. Here the text is decoded once and `json.JSONDecoder.raw_decode` parses one item of the list at a
-time, when the reader asks for it: the first screen costs the same at any size, and the rest is parsed
-behind it. An object's other keys are parsed as they come: those before the list when it is opened, those
-after it once the list is read.
+tens of megabytes. Parsed whole, it is all read and parsed before the first screen, which needs only its
+first items. Here the file is read a chunk at a time into a window of text, and `json.JSONDecoder`'s
+scanner parses one item of the list at a time from it, when the reader asks for it: the first screen
+costs the same at any size, and the rest is read behind it. An object's other keys are parsed as they come:
+those before the list when it is opened, those after it once the list is read.
 
-Every failure is the line `peek.parse_json` gives for the whole document (on an error, the document is
-parsed whole once more to say it in the same words), found when the item that holds it is read.
+Every failure is the line `peek.parse_json` gives for the whole document (on an error, the document is read
+and parsed whole once more to say it in the same words), found when the item that holds it is read.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
-from typing import Any, Iterator, NoReturn
+from typing import Any, Callable, Iterator, NoReturn
 
-from agent.transcripts.formats.peek import Peek, json_error, parse_json, without_surrogates
+from agent.transcripts.formats.peek import MAX_DOCUMENT_BYTES, Peek, json_error, parse_json, without_surrogates
 from agent.transcripts.transcript import TranscriptError
 
+CHUNK = 256 * 1024
+"""Bytes read at a time: the first screen needs one or two chunks."""
 _SPACE = re.compile(r"[ \t\n\r]*")
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _scan = json.JSONDecoder().scan_once
@@ -28,31 +31,32 @@ _string = json.decoder.scanstring
 
 class JsonList:
     """The list of a JSON document (the document itself, or the value of `key` in a top-level object),
-    parsed an item at a time. `head` is the object's other keys read so far (None when the document is
-    the list); `found` says whether the object has a list under `key` (when it does not, `head` is the
-    whole object)."""
+    read and parsed an item at a time. `head` is the object's other keys read so far (None when the
+    document is the list); `found` says whether the object has a list under `key` (when it does not, `head`
+    is the whole object)."""
 
     def __init__(self, peek: Peek, what: str, key: str = "messages", extra: str | None = None) -> None:
         """`extra`: what to say of text after the document (default: the parser's "Extra data")."""
-        self.label = peek.label
-        raw = peek.read_bytes(what)
-        try:
-            self.text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise TranscriptError(f"{self.label}: not a transcript: not UTF-8 text") from None
-        del raw
-        self.length = len(self.text) or 1
-        """The document's length in characters: `items()` counts its progress in them."""
+        if peek.size > MAX_DOCUMENT_BYTES:
+            peek.read_bytes(what)  # says it is too large
+        self.peek, self.what, self.label = peek, what, peek.label
         self.key = key
         self.extra = extra
+        self.length = max(peek.size, 1)
+        """The file's size: `items()` counts its progress in characters read, up to about that."""
         self.head: dict[str, Any] | None = None
         self.found = False
         self.done = False
+        self.text = ""
+        """The window: the document's text from `base` on, as far as it is read."""
+        self.base = 0
+        self._file = peek.open()
+        self._decode = codecs.getincrementaldecoder("utf-8")().decode
         self._buffer: list[tuple[Any, int]] = []
         """Items parsed ahead of `items()` (by `first`), with the offset after each."""
         self._items = self._parse_items()
         pos = self._space(0)
-        start = self.text[pos:pos + 1]
+        start = self._char(pos)
         if start == "[":
             self._pos = pos + 1
         elif start == "{":
@@ -77,54 +81,87 @@ class JsonList:
             yield self._buffer.pop(0)
         yield from self._items
 
-    # -- the parser --------------------------------------------------------------------------------------
+    # -- the window --------------------------------------------------------------------------------------
+
+    def _more(self) -> bool:
+        """Read the next chunk into the window; False at the end of the file."""
+        if self._file.closed:
+            return False
+        raw = self._file.read(CHUNK)
+        try:
+            self.text += self._decode(raw, final=not raw)
+        except UnicodeDecodeError:
+            self._file.close()
+            raise TranscriptError(f"{self.label}: not a transcript: not UTF-8 text") from None
+        if not raw:
+            self._file.close()
+        return True
+
+    def _slide(self, pos: int) -> int:
+        """Drop what is parsed before `pos` once it is a chunk's worth; `pos` in the window that is left."""
+        if pos < CHUNK:
+            return pos
+        self.text = self.text[pos:]
+        self.base += pos
+        return 0
+
+    def _char(self, pos: int) -> str:
+        """The character at `pos` ('' at the end of the document)."""
+        while pos >= len(self.text) and self._more():
+            pass
+        return self.text[pos:pos + 1]
 
     def _space(self, pos: int) -> int:
-        return _SPACE.match(self.text, pos).end()  # type: ignore[union-attr]
+        """The end of the white space at `pos`."""
+        while True:
+            end = _SPACE.match(self.text, pos).end()  # type: ignore[union-attr]
+            if end < len(self.text) or not self._more():
+                return end
 
-    def _value(self, pos: int) -> tuple[Any, int]:
-        """The JSON value at `pos` and the offset after it; lone surrogates replaced, as `parse_json` does."""
-        try:
-            value, end = _scan(self.text, pos)
-        except StopIteration:
-            self._fail(None)
-        except (ValueError, RecursionError) as exc:
-            self._fail(exc)
+    def _parse(self, parse: Callable[[str, int], tuple[Any, int]], pos: int) -> tuple[Any, int]:
+        """`parse(window, pos)`, read further while what it parses may be cut by the end of the window (a
+        number ending there may go on in the next chunk); lone surrogates replaced, as `parse_json` does."""
+        while True:
+            try:
+                value, end = parse(self.text, pos)
+            except RecursionError as exc:  # nested too deeply, however far it is read
+                self._fail(exc)
+            except (StopIteration, ValueError) as exc:
+                if not self._more():
+                    self._fail(exc if isinstance(exc, ValueError) else None)
+                continue
+            if end < len(self.text) or not self._more():
+                break
         if _SURROGATE.search(self.text, pos, end):
             value = without_surrogates(value)
         return value, end
+
+    # -- the parser --------------------------------------------------------------------------------------
 
     def _members(self, pos: int) -> int:
         """Read the object's members into `head` up to the list under `key` (then return the offset of its
         first item) or to the object's end (then the document is read)."""
         assert self.head is not None
-        text = self.text
         pos = self._space(pos)
-        if text[pos:pos + 1] == "}":
+        if self._char(pos) == "}":
             return self._end(pos + 1)
         while True:
-            if text[pos:pos + 1] != '"':
+            if self._char(pos) != '"':
                 self._fail(None)
-            start = pos
-            try:
-                name, pos = _string(text, pos + 1)
-            except ValueError as exc:
-                self._fail(exc)
-            if _SURROGATE.search(text, start, pos):
-                name = without_surrogates(name)
+            name, pos = self._parse(lambda text, at: _string(text, at + 1), pos)
             pos = self._space(pos)
-            if text[pos:pos + 1] != ":":
+            if self._char(pos) != ":":
                 self._fail(None)
             pos = self._space(pos + 1)
-            if name == self.key and text[pos:pos + 1] == "[" and not self.found:
+            if name == self.key and self._char(pos) == "[" and not self.found:
                 self.found = True
                 self.head.pop(name, None)  # an earlier value under the same key: the parser keeps the last
                 return pos + 1
             if name == self.key and self.found:
                 raise TranscriptError(f'{self.label}: not a transcript: a JSON object with two "{self.key}" keys')
-            self.head[name], pos = self._value(pos)
+            self.head[name], pos = self._parse(_scan, pos)
             pos = self._space(pos)
-            c = text[pos:pos + 1]
+            c = self._char(pos)
             if c == "}":
                 return self._end(pos + 1)
             if c != ",":
@@ -134,7 +171,7 @@ class JsonList:
     def _end(self, pos: int) -> int:
         """The document ends at `pos`: only white space may follow."""
         pos = self._space(pos)
-        if pos < len(self.text):
+        if self._char(pos):
             if self.extra is not None:
                 raise TranscriptError(f"{self.label}: not a transcript: {self.extra}")
             self._fail(None)
@@ -145,21 +182,20 @@ class JsonList:
     def _parse_items(self) -> Iterator[tuple[Any, int]]:
         if self.done or (self.head is not None and not self.found):
             return
-        text = self.text
         pos = self._space(self._pos)
-        if text[pos:pos + 1] == "]":
+        if self._char(pos) == "]":
             self._after(pos + 1)
             return
         while True:
-            item, pos = self._value(pos)
+            item, pos = self._parse(_scan, pos)
             pos = self._space(pos)
-            c = text[pos:pos + 1]
+            c = self._char(pos)
             if c == ",":
-                yield item, pos
-                pos = self._space(pos + 1)
+                yield item, self.base + pos
+                pos = self._space(self._slide(pos + 1))
             elif c == "]":
                 self._after(pos + 1)
-                yield item, pos + 1
+                yield item, self.length
                 return
             else:
                 self._fail(None)
@@ -170,7 +206,7 @@ class JsonList:
             self._end(pos)
             return
         pos = self._space(pos)
-        c = self.text[pos:pos + 1]
+        c = self._char(pos)
         if c == "}":
             self._end(pos + 1)
         elif c == ",":
@@ -180,6 +216,7 @@ class JsonList:
 
     def _fail(self, exc: BaseException | None) -> NoReturn:
         """The document is broken here: say so as `parse_json` says it of the whole document."""
-        parse_json(self.text, self.label)  # raises the one-line error for the whole document
-        raise json_error(exc, self.label) if exc is not None else TranscriptError(  # parsed whole, it was fine
-            f"{self.label}: not a transcript: invalid JSON")
+        self._file.close()
+        parse_json(self.peek.read_bytes(self.what), self.label)  # raises the one-line error for the whole document
+        raise json_error(exc, self.label) if isinstance(exc, (ValueError, RecursionError)) else TranscriptError(
+            f"{self.label}: not a transcript: invalid JSON")  # parsed whole, it was fine: the file changed
