@@ -511,7 +511,7 @@ def main() -> None:
                     for fmt_ in ("list", "traj"):
                         paired.setdefault(n, {}).setdefault(f"{fmt_}/rss", []).append(
                             ours_run[f"{fmt_}_rss_mb"] / peer_run["pty_rss_mb"])
-            print(f"  {n:>7,} iterations measured", file=sys.stderr)
+            print(f"  {n:>7,} iterations measured (load {os.getloadavg()[0]:.2f})", file=sys.stderr)
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -570,9 +570,10 @@ def main() -> None:
     if ours_cli and not args.no_eval:
         where = args.keep or Path(tempfile.mkdtemp(prefix="bench-eval-"))
         log = inspect_log(where / "bench-100x50.eval")
-        listing = [run_snapshot(ours_cli, log, log.with_suffix(".list.svg"), "list") for _ in range(args.runs)]
-        sample = [run_snapshot(ours_cli, f"{log}#1_epoch_1", log.with_suffix(".one.svg"), "one")
-                  for _ in range(args.runs)]
+        listing, sample = [], []
+        for _ in range(args.runs):  # taking turns, as above
+            listing.append(run_snapshot(ours_cli, log, log.with_suffix(".list.svg"), "list"))
+            sample.append(run_snapshot(ours_cli, f"{log}#1_epoch_1", log.with_suffix(".one.svg"), "one"))
         print()
         print(f"an Inspect .eval of 100 samples x 50 turns ({log.stat().st_size / 1e6:.1f} MB), whole process "
               "(targets: the list < 1 s, a sample's first screen < 1 s more):")
