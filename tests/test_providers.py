@@ -20,6 +20,7 @@ from agent.events import (
     AssistantMessage,
     DriverMessage,
     Notice,
+    ReflectionNote,
     RunFinished,
     ToolResult,
 )
@@ -260,6 +261,25 @@ def test_openai_reasoning_models_take_developer(tmp_path: Path, monkeypatch, mod
     assert server.requests[-1]["messages"][0]["role"] == first_role
     assert sum("sending system messages as developer" in t for t in notices(events)) == int(adapted)
     assert open_transcript(run.path).messages()[0]["role"] == "system"  # the history is canonical
+
+
+@pytest.mark.parametrize("model", ["o3-mini", "house-reasoner"])
+def test_reflection_calls_take_the_same_adaptation_as_the_agents(tmp_path: Path, monkeypatch, model: str) -> None:
+    """The notes are written through a ChatModel like the agent's: against an endpoint that refuses `system`
+    for reasoning models, the reflection request goes as `developer` too (a known model from its first
+    request, another after its first refusal), and every note is written (each call was refused before)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with LoopbackServer(SCRIPT, fail=reasoning_refusals) as server:
+        run = build_run(options(tmp_path, provider="openai", base_url=server.base_url, model=model,
+                                reflection="system"))
+        events = asyncio_run(collect(run))
+    assert finished(events).tests_passed, finished(events).detail
+    notes = [e for e in events if isinstance(e, ReflectionNote)]
+    assert notes and not any("reflection skipped" in t for t in notices(events))
+    answered = [b for b in server.reflection_requests if not reasoning_refusals(0, b)]
+    assert len(answered) == len(notes) and len(server.reflection_requests) == len(notes) + (model != "o3-mini")
+    assert all(b["messages"][0]["role"] == "developer" and "tools" not in b for b in answered)
+    assert [n.request[0]["role"] for n in notes] == ["system"] * len(notes)  # the note's record is canonical
 
 
 # --- vLLM: no tool parser, or the wrong one --------------------------------------------------------------

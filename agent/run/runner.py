@@ -405,7 +405,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
     refused: set[str] = set(profile.refused_roles)  # what the preset knows its templates refuse
     if conn.replayed is not None:  # the recorded endpoint refused these roles: replay the note where it ended up
         refused |= {e.from_role for e in conn.replayed.events if e.type == "reflection_fallback"}
-    reflector = _make_reflector(client, endpoint, opts, work.goal, refused)
+    reflector = _make_reflector(client, endpoint, opts, provider, work.goal, refused)
     loop = AgentLoop(model=model, toolbox=toolbox, system_prompt=SYSTEM_PROMPT, goal=work.goal, control=control,
                      max_steps=opts.max_steps, reflector=reflector,
                      nudge=TEXT_NUDGE if profile.tool_calls == "text" else NUDGE,
@@ -438,14 +438,22 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
                temporary_workspace=work.task is not None)
 
 
-def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, goal: str, refused: set[str]) -> Any:
-    """The reflection step. It observes every iteration, so a live toggle finds its counters right."""
-    from agent.reflection.reflector import make_reflector
+def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, provider: str, goal: str,
+                    refused: set[str]) -> Any:
+    """The reflection step. It observes every iteration, so a live toggle finds its counters right. Its notes
+    are written by a ChatModel of their own, on the agent's client, with the reflection model's profile (the
+    endpoint's roles and parameters), no tools and no streaming."""
+    from agent.models.chat import ChatModel
+    from agent.reflection.reflector import REQUEST_HEADERS, make_reflector
 
+    name = opts.reflection_model or endpoint.model
+    profile = resolve_profile(provider, name, assistant_content=opts.assistant_content, id_style=opts.tool_call_ids,
+                              temperature=opts.temperature)
+    model = ChatModel(client, name, describe_error=lambda exc: describe_provider_error(exc, endpoint),
+                      profile=replace(profile, tool_calls="native", stream=False), stream=False,
+                      extra_headers=dict(REQUEST_HEADERS))
     try:
-        return make_reflector(client, opts.reflection_model or endpoint.model, goal,
-                              triggers=opts.reflection_triggers, refused_roles=refused,
-                              describe_error=lambda exc: describe_provider_error(exc, endpoint))
+        return make_reflector(model, goal, triggers=opts.reflection_triggers, refused_roles=refused)
     except ValueError as exc:
         raise UsageError(f"--reflection-triggers: {exc}") from None
 
