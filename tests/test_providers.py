@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -349,7 +350,7 @@ def test_sdk_retries_then_success_and_the_wait_is_shown(tmp_path: Path, status: 
     assert finished(events).tests_passed
     assert len(server.requests) == len(SCRIPT) + 1  # one retry, made by the SDK
     [wait] = [e for e in events if isinstance(e, Notice) and "retrying" in e.text]
-    assert wait.text == f"HTTP {status}: retrying in 0.0 s (SDK retry 1 of 2)"
+    assert wait.text == f"HTTP {status}: retrying after 0.0 s (SDK retry 1 of 2)"
     assert wait.level == "warning" and wait.iteration == 1
     assert any(n.text == wait.text for n in open_transcript(run.path).events if isinstance(n, Notice))
 
@@ -373,7 +374,19 @@ def test_timeouts_are_retried_by_the_sdk_then_reported(tmp_path: Path) -> None:
         events = asyncio_run(collect(run))
     done = finished(events)
     assert done.reason == "provider_error" and "did not answer in time" in done.detail
-    assert any(t.startswith("timed out: retrying in") for t in notices(events))
+    assert any(t.startswith("timed out: retrying after") for t in notices(events))
+
+
+def test_a_refused_connection_is_retried_by_the_sdk_and_says_why(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = build_run(options(tmp_path, provider="vllm", base_url=f"http://127.0.0.1:{port}/v1", model="loopback",
+                            max_retries=1))
+    events = asyncio_run(collect(run))
+    assert finished(events).reason == "provider_error"
+    [wait] = [t for t in notices(events) if "retrying" in t]
+    assert re.fullmatch(r"connection failed \(ConnectError\): retrying after \d+\.\d s \(SDK retry 1 of 1\)", wait)
 
 
 def test_context_length_ends_the_run_with_that_status(tmp_path: Path) -> None:
