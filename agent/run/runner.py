@@ -8,7 +8,7 @@ happens, and yields it on to whichever front end is watching.
 from __future__ import annotations
 
 import argparse
-
+import asyncio
 import atexit
 import time
 from dataclasses import dataclass, field, replace
@@ -142,7 +142,7 @@ class Run:
                         yield event
                     continue
                 if isinstance(event, RunFinished):
-                    event = self._with_server_death(event)
+                    event = await self._with_server_death(event)
                     event = await self._with_test_result(event)
                     for extra in [*await self._closing_notices(), *_verdict_notices(event)]:
                         writer.write(extra)
@@ -175,10 +175,12 @@ class Run:
         remove_tree(self.workspace)
         return not self.workspace.exists()
 
-    def _with_server_death(self, event: RunFinished) -> RunFinished:
+    async def _with_server_death(self, event: RunFinished) -> RunFinished:
         """A provider error from a local server that has died: its end, its log, the fix (not just
         "peer closed connection without sending complete message body")."""
-        death = self.model_server.death() if event.reason == "provider_error" and self.model_server else None
+        if event.reason != "provider_error" or self.model_server is None:
+            return event
+        death = await asyncio.to_thread(self.model_server.death)
         return event.model_copy(update={"detail": f"{death}\n(the request failed with: {event.detail})"}) \
             if death else event
 
