@@ -51,6 +51,7 @@ def records(out: Path) -> list[Path]:
     return sorted((out / "jobs").glob("*.json"))
 
 
+@pytest.mark.real_pytest  # one grid end to end with the tasks' own pytest
 def test_offline_grid_writes_every_run_and_a_second_call_runs_nothing(tmp_path: Path, capsys) -> None:
     out = tmp_path / "grid"
     assert main([*GRID, "--out", str(out)]) == 0

@@ -20,6 +20,8 @@ from agent.tools.tasks import UnknownTaskError, prepare_workspace
 from tests.conftest import collect
 
 
+pytestmark = pytest.mark.real_pytest  # about running the tasks' tests: pytest itself, not the stand-in
+
 @pytest.fixture
 def fresh(monkeypatch: pytest.MonkeyPatch) -> dict[int, Problem]:
     """An empty problem table and no remembered verdicts: build() sees only the problems a test adds."""

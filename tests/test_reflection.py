@@ -102,6 +102,7 @@ async def test_tool_errors_fire_with_their_evidence(tmp_path: Path) -> None:
     assert run.server.reflection_requests[0].get("tools") is None  # no tools in the reflection call
 
 
+@pytest.mark.real_pytest  # the evidence quotes pytest's own assertion message
 async def test_failing_tests_fire_with_the_first_failing_test(tmp_path: Path) -> None:
     run = scripted(tmp_path, [reply(None, call("t1", "run_tests")), reply(None, FINISH)])
     events = await collect(run)

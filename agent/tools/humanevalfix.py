@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from agent.tools.mutations import Mutation, mutate
-from agent.tools.tasks import PYTEST, Task, UnknownTaskError, with_python
+from agent.tools.tasks import Task, UnknownTaskError, with_python
 
 SUITE = "humanevalfix"
 SPLITS = ("dev", "test")
@@ -148,7 +148,7 @@ def reference_fix(problem: Problem) -> list[dict[str, Any]]:
 def make_task(problem: Problem, mutation: Mutation) -> Task:
     goal = (f"The tests in test_solution.py fail: the function `{problem.entry_point}` in solution.py has a bug. "
             "Fix solution.py so that all tests pass, then call finish.")
-    return Task(name=problem.name, goal=goal, test_cmd=with_python(PYTEST),
+    return Task(name=problem.name, goal=goal, test_cmd=with_python("{pytest}"),
                 description=f"HumanEval/{problem.number} {problem.entry_point}(), {mutation.operator} "
                             f"at line {mutation.line}",
                 kind=SUITE,
