@@ -205,7 +205,7 @@ def test_ctrl_c_exits_130_and_keeps_every_finished_job(tmp_path: Path) -> None:
 
 
 def test_concurrency_bounds_the_requests_in_flight(tmp_path: Path) -> None:
-    with LoopbackServer.for_tasks(["quicksort"], latency=0.2) as server:
+    with LoopbackServer.for_tasks(["quicksort"], latency=0.1) as server:
         base = RunOptions(task=None, provider="vllm", model="loopback", base_url=server.base_url)
         jobs = make_grid(["quicksort"], ["off", "system"], 3)
         grid = asyncio.run(run_grid(jobs, base, tmp_path / "k3", concurrency=3, progress=QuietProgress()))

@@ -82,7 +82,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 def test_a_grid_through_ray_has_the_local_backends_runs_and_records(tmp_path: Path, deaths: Path, capsys) -> None:
     local, remote = tmp_path / "local", tmp_path / "ray"
-    with short_quicksort(latency=0.25) as server:
+    with short_quicksort(latency=0.1) as server:
         flags = ["--tasks", "quicksort", "--reflection", "off,system", "--provider", "vllm", "--model", "loopback",
                  "--base-url", server.base_url, "--concurrency", "1"]
         assert main([*flags, "--out", str(local)]) == 0
