@@ -82,6 +82,15 @@ def _stand_in_for_the_tasks_pytest() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _a_cache_folder_of_the_sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What agent-tui caches (the humanevalfix suite's verdicts) goes to a folder of this session's, shared
+    with the agent-tui processes the tests start, never to the user's own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _real_pytest_when_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """A test marked `real_pytest` (about running tests: the verdict, the tasks, the sandbox...) gets pytest."""
