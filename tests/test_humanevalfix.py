@@ -87,6 +87,16 @@ def test_the_cache_file_is_named_by_the_package_python_and_our_code() -> None:
     assert humanevalfix.cache_file().parent == Path(os.environ["XDG_CACHE_HOME"]) / "agent-tui"
 
 
+def test_the_task_list_shows_the_split(fresh: dict[int, Problem]) -> None:
+    for number in (4, 5):  # 4 falls in dev, 5 in test
+        fresh[number] = problem(number, "    return a < b\n", "def check(c):\n    assert c(1, 2)\n    assert not c(2, 2)\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert cmd_tasks("humanevalfix", out, err) == 0
+    assert [line.split()[:3] for line in out.getvalue().splitlines()] == [
+        ["humanevalfix/4", "humanevalfix", "dev"], ["humanevalfix/5", "humanevalfix", "test"]]
+    assert "split: 1 dev (--tasks humanevalfix:dev), 1 test (humanevalfix:test)" in err.getvalue()
+
+
 def test_a_check_that_kills_its_process_fails_and_the_rest_still_run(fresh: dict[int, Problem]) -> None:
     outcomes = humanevalfix.run_checks([
         ("def f(a, b):\n    return 1\n", "import os\ndef check(c):\n    os._exit(3)\n", "f"),
@@ -107,7 +117,7 @@ def test_the_installed_suite(capsys: pytest.CaptureFixture[str]) -> None:
     assert cmd_tasks("humanevalfix", out, err) == 0
     lines = out.getvalue().splitlines()
     assert len(lines) == len(report.kept) and lines[0].split()[:2] == ["humanevalfix/0", "humanevalfix"]
-    assert err.getvalue() == report.summary() + "\n"
+    assert err.getvalue().startswith(report.summary() + "\nsplit: ")
 
 
 def test_task_12_is_a_workspace_with_one_bug(tmp_path: Path) -> None:

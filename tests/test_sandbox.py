@@ -487,3 +487,31 @@ def _a_dead_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
     return proc.pid
+
+
+@pytest.mark.parametrize("mode", sandboxes())
+def test_sigterm_during_run_tests_ends_the_run_without_a_traceback(tmp_path: Path, mode: str,
+                                                                   request: pytest.FixtureRequest) -> None:
+    if mode == "bwrap":
+        request.getfixturevalue("bwrap")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    script = write_script(tmp_path / "script.json", [reply(None, call("c1", "run_tests"))])
+    out = tmp_path / "run.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "agent.run.cli", "run", "--headless", "--workspace", str(ws),
+                             "--goal", "g", "--test-cmd", f"touch started; {sys.executable} -c 'import time; "
+                             "time.sleep(60)'", "--sandbox", mode, "--provider", "scripted", "--script",
+                             str(script), "--out", str(out)], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (ws / "started").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in err and "Event loop is closed" not in err, err
+    assert open_transcript(out).events[-1].reason == "cancelled"

@@ -52,7 +52,8 @@ CUT_OFF = {
     "content_filter": "the provider's content filter stopped the reply (finish_reason content_filter)",
 }
 """Replies that ended before the model finished them: the iteration ends with a notice naming the cause,
-and the model is told, instead of being nudged as if it had not tried."""
+and the model is told, instead of being nudged as if it had not tried. A reply agent-tui stopped taking at
+one of its limits (`Completion.cut`) ends the same way."""
 
 
 @dataclass
@@ -80,6 +81,8 @@ class AgentLoop:
     """When set, each iteration whose tools changed files in the workspace records them (WorkspaceChanged)."""
     messages: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage | None = None
+    unreported_calls: int = 0
+    """Completions and reflection calls whose tokens the endpoint did not report (not in `usage`)."""
     _injected: _InjectedNote | None = field(default=None, repr=False)
 
     async def run(self) -> AsyncIterator[Event]:
@@ -115,10 +118,11 @@ class AgentLoop:
                             yield event
                 self._injected = None  # the endpoint accepted the note where it stands
                 self.usage = add_usage(self.usage, completion.usage)
+                self.unreported_calls += completion.usage is None
                 self.messages.append(completion.message)
                 yield AssistantMessage(iteration=iteration, **dict(completion))
                 calls = completion.message.get("tool_calls") or []
-                cut = CUT_OFF.get(completion.finish_reason or "")
+                cut = completion.cut or CUT_OFF.get(completion.finish_reason or "")
                 if cut:
                     yield Notice(iteration=iteration, level="warning",
                                  text=f"{cut}: " + ("calls with incomplete arguments are not run" if calls
@@ -155,7 +159,8 @@ class AgentLoop:
         except StopRun as stop:
             reason, detail = stop.reason, stop.detail
             yield Notice(iteration=iteration, level="error", text=detail)
-        yield RunFinished(reason=reason, detail=detail, summary=summary, iterations=iteration, usage=self.usage)
+        yield RunFinished(reason=reason, detail=detail, summary=summary, iterations=iteration, usage=self.usage,
+                          unreported_calls=self.unreported_calls)
 
     async def _reflect(self, record: IterationRecord, mode: ReflectionMode) -> AsyncIterator[Event]:
         """Let the reflector look at the iteration; a note goes after the last tool message of the batch,
@@ -169,6 +174,7 @@ class AgentLoop:
             return
         if note is not None and note.messages:
             self.usage = add_usage(self.usage, note.usage)
+            self.unreported_calls += note.usage is None
             self._injected = _InjectedNote(note, len(self.messages), note.role, list(note.messages))
             self.messages.extend(note.messages)
             yield note

@@ -126,6 +126,7 @@ ERROR_KIND_LABELS: dict[str, str] = {"unknown_tool": "unknown tool", "malformed_
 
 _FAILED_LINE = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$")
 _SECTION = re.compile(r"^_{3,} (.+?) _{3,}$")
+_TOTALS = re.compile(r"(?<!\d)\d+ (failed|error)")  # from a run's first digit only: a long run of digits, once
 
 
 def summarize_test_failure(content: str) -> str:
@@ -152,7 +153,7 @@ def summarize_test_failure(content: str) -> str:
         short = node.split("::")[-1]
         why = first_error.get(short) or first_error.get(node.replace("::", ".")) or (m.group(3) or "").strip()
         failed.append(f"{m.group(1)} {node}" + (f" - {why[:200]}" if why else ""))
-    totals = next((x.strip("= ").strip() for x in reversed(lines) if re.search(r"\d+ (failed|error)", x)), "")
+    totals = next((x.strip("= ").strip() for x in reversed(lines) if _TOTALS.search(x)), "")
     if failed:
         head = f"{status}" + (f", {totals}" if totals else "") + f"; first failure: {failed[0]}"
         return "\n".join([head, *failed[:8]] + ([f"... and {len(failed) - 8} more"] if len(failed) > 8 else []))
@@ -279,12 +280,20 @@ def trigger_block(triggers: Iterable[Trigger]) -> str:
     return "\n".join(f'<trigger kind="{t.kind}">\n{t.evidence}\n</trigger>' for t in triggers)
 
 
-_TRIGGER_TAG = re.compile(r'<trigger kind="([a-z_]+)">\n(.*?)\n</trigger>', re.DOTALL)
+_TRIGGER_OPEN = re.compile(r'<trigger kind="([a-z_]+)">\n')
+_TRIGGER_CLOSE = "\n</trigger>"
 
 
 def parse_triggers(text: str) -> list[Trigger]:
-    """The triggers of a reflection prompt, as `trigger_block` wrote them."""
-    return [Trigger(kind=k, evidence=e) for k, e in _TRIGGER_TAG.findall(text)]
+    """The triggers of a reflection prompt, as `trigger_block` wrote them. Found with `str.find`, not a lazy
+    `(.*?)`: a regex would scan to the end of the text from every tag left open (the evidence quotes tool
+    output), which is quadratic."""
+    found: list[Trigger] = []
+    pos = 0
+    while (tag := _TRIGGER_OPEN.search(text, pos)) and (end := text.find(_TRIGGER_CLOSE, tag.end())) >= 0:
+        found.append(Trigger(kind=tag.group(1), evidence=text[tag.end():end]))
+        pos = end + len(_TRIGGER_CLOSE)
+    return found
 
 
 def frame(note: ReflectionNote | str, triggers: Iterable[Trigger] = ()) -> str:
@@ -303,7 +312,16 @@ def note_messages(text: str, role: str) -> list[dict[str, Any]]:
     return [{"role": role, "content": text}]
 
 
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
+def without_thinking(text: str) -> str:
+    """`text` without its `<think>...</think>` blocks. With `str.find`: `<think>.*?</think>` scanned to the
+    end of the reply from every unclosed `<think>` (quadratic)."""
+    kept: list[str] = []
+    pos = 0
+    while (start := text.find("<think>", pos)) >= 0 and (end := text.find("</think>", start + 7)) >= 0:
+        kept.append(text[pos:start])
+        pos = end + len("</think>")
+    kept.append(text[pos:])
+    return "".join(kept)
 
 
 class Reflector:
@@ -386,7 +404,7 @@ class Reflector:
             why = exc.detail if isinstance(exc, StopRun) else f"{type(exc).__name__}: {exc}"
             raise ReflectionFailed(f"the reflection call on {kinds} failed: {why}") from exc
         written = completion.raw_content or completion.message.get("content") or ""
-        text = _THINK.sub("", str(written)).strip()
+        text = without_thinking(str(written)).strip()
         if not text:
             raise ReflectionFailed(f"the reflection call on {kinds} returned no text")
         content = frame(text, triggers)

@@ -88,7 +88,12 @@ class RunOptions:
     max_retries: int = 2
     """The SDK's own retries on 408/409/429/5xx and timeouts (no second retry loop on top)."""
     timeout: float | None = None
-    """Seconds per request attempt; None: 120, or 600 for a local model on the CPU."""
+    """Seconds per request attempt; None: 120, or 600 for a local model on the CPU. A request, retries and
+    the whole streamed reply included, ends after timeout x (1 + max_retries) (agent.models.limits)."""
+    max_reply_chars: int | None = None
+    """The most characters of one reply taken (agent.models.limits.ReplyLimits); None: the default."""
+    max_tool_calls: int | None = None
+    """The most tool calls of one reply taken; None: the default."""
     request_gate: RequestGate | None = None
     """Every request to the endpoint waits for a token of this gate (agent.models.gate), which other runs
     may share: how `ablate --backend ray` keeps --concurrency across worker processes."""
@@ -153,7 +158,8 @@ class Run:
         finally:
             if self.finished is None:  # cancelled or crashed: still say so in the file
                 self.finished = RunFinished(reason="cancelled", detail="the run was stopped before it ended",
-                                            iterations=_iterations(self.loop), usage=self.loop.usage)
+                                            iterations=_iterations(self.loop), usage=self.loop.usage,
+                                            unreported_calls=self.loop.unreported_calls)
                 writer.write(self.finished)
             writer.close()
             self.close()
@@ -391,6 +397,7 @@ def _start_local(opts: RunOptions) -> tuple[Any, Endpoint]:
 def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, profile: Profile,
               notices: list[str], sandbox: Sandbox) -> Run:
     from agent.models.chat import ChatModel
+    from agent.models.limits import ReplyLimits
     from agent.loop.agent_loop import NUDGE, AgentLoop
     from agent.models.textcalls import TEXT_NUDGE
     from agent.tools.changes import ChangeTracker
@@ -403,7 +410,8 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
     control = RunControl(mode=opts.step_mode, reflection=opts.reflection)
     model = ChatModel(client, endpoint.model, describe_error=lambda exc: describe_provider_error(exc, endpoint),
                       profile=profile, stream=stream, tool_choice=opts.tool_choice,
-                      parallel_tool_calls=opts.parallel_tool_calls)
+                      parallel_tool_calls=opts.parallel_tool_calls,
+                      limits=ReplyLimits.of(opts.max_reply_chars, opts.max_tool_calls))
     refused: set[str] = set(profile.refused_roles)  # what the preset knows its templates refuse
     if conn.replayed is not None:  # the recorded endpoint refused these roles: replay the note where it ended up
         refused |= {e.from_role for e in conn.replayed.events if e.type == "reflection_fallback"}
@@ -426,6 +434,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
                   "tool_choice": opts.tool_choice, "parallel_tool_calls": opts.parallel_tool_calls,
                   "max_retries": 0 if conn.server is not None else opts.max_retries,
                   "timeout": _timeout(opts, provider),
+                  "max_reply_chars": model.limits.max_chars, "max_tool_calls": model.limits.max_tool_calls,
                   "sandbox": sandbox.mode, "pass_env": list(sandbox.pass_env),
                   "wire": describe_wire(profile, profile.tool_calls == "text")},
     )
@@ -487,11 +496,14 @@ def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> RunO
         raise UsageError("--max-retries must be 0 or more")
     if getattr(args, "timeout", None) is not None and args.timeout <= 0:
         raise UsageError("--timeout must be more than 0 seconds")
+    for flag in ("max_reply_chars", "max_tool_calls"):
+        if getattr(args, flag, None) is not None and getattr(args, flag) < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
     if getattr(args, "model_path", None) is not None and args.provider not in (None, "local"):
         raise UsageError("--model-path goes with --provider local")
     extra = {name: getattr(args, name, None) for name in (
         "model_path", "tool_calls", "stream", "assistant_content", "parallel_tool_calls", "tool_choice",
-        "tool_call_ids", "temperature", "timeout", "sandbox")}
+        "tool_call_ids", "temperature", "timeout", "sandbox", "max_reply_chars", "max_tool_calls")}
     extra["pass_env"] = pass_env_flag(args)
     if extra["model_path"] is not None and args.provider is None:
         args.provider = "local"  # a model file says which provider

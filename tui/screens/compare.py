@@ -54,6 +54,7 @@ class CompareScreen(Screen[None]):
         self.models: dict[str, TranscriptModel] = {}
         for side, transcript in self.transcripts.items():
             model = TranscriptModel()
+            model.imported = transcript.header.source is not None
             model.extend(transcript.events)
             self.models[side] = model
         self._frozen = len(a.events) + len(b.events) > BIG
@@ -107,14 +108,16 @@ class CompareScreen(Screen[None]):
         if number is None or row.blocks.get(side) is None and row.kind != "finish":
             self.notify(f"run {side.upper()} has no request here", timeout=3)
             return
+        from agent.transcripts.sent import sent_request
+
         try:
-            messages, previous = self.transcripts[side].request_at(number)
+            sent = sent_request(self.transcripts[side], number)
         except (KeyError, ValueError, IndexError) as exc:
             self.notify(f"no request recorded for iteration {number} ({exc})", severity="warning", timeout=4)
             return
         block = self.view.side_block(self.view.rows.index(row), side) if row.kind == "iteration" else None
         started = next((e for e in block.events if isinstance(e, IterationStarted)), None) if block else None
-        self.app.push_screen(RequestScreen(messages, previous, number, link_of=self.models[side].link,
+        self.app.push_screen(RequestScreen(sent, link_of=self.models[side].link,
                                            reflection=started.reflection if started else None))
 
     def action_help(self) -> None:

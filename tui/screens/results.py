@@ -53,9 +53,12 @@ def results_text(settings: list[dict[str, Any]]) -> Content:
         if isinstance(tokens, (int, float)):
             parts.append((f"  {tokens:,.0f} tok/run", MUTED))
         parts.append("\n")
-    parts.append(("W/L/T: pairs with the same task and repeat where only this setting passed / only off / both "
-                  "or neither; p: exact McNemar", MUTED))
-    return Content.assemble(*parts)
+    return Content.assemble(*parts[:-1])
+
+
+LEGEND = ("W/L/T: pairs with the same task and repeat where only this setting passed / only off / both or neither; "
+          "p: exact McNemar")
+"""Under the numbers, wrapped to the panel's width (a line this long was cut in a 220-column terminal)."""
 
 
 class RateChart(PlotextPlot):
@@ -104,6 +107,7 @@ class ResultsPanel(Vertical):
     ResultsPanel > RateChart { height: 3fr; }
     ResultsPanel > TokensChart { height: 2fr; }
     ResultsPanel > #results-numbers { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    ResultsPanel > #results-legend { height: auto; color: $text-muted; }
     """
 
     def __init__(self, settings: list[dict[str, Any]], **kwargs: Any) -> None:
@@ -114,3 +118,4 @@ class ResultsPanel(Vertical):
         yield RateChart(self.settings, id="rate-chart")
         yield TokensChart(self.settings, id="tokens-chart")
         yield Static(results_text(self.settings), id="results-numbers")
+        yield Static(LEGEND, id="results-legend", markup=False)
