@@ -112,9 +112,13 @@ class RunHandle(Protocol):
     """A recorded run as a front end drives it (`agent.run.runner.Run`): the app, the tests' fake run."""
 
     header: TranscriptHeader
-    path: Path | None
     control: RunControl
     finished: RunFinished | None
+
+    @property
+    def path(self) -> Path | None:
+        """Where the transcript is written (None: nowhere, as in the tests' fake run)."""
+        ...
 
     def events(self, transient: bool = False) -> AsyncIterator[Event]:
         """Drive the run and yield its events; `transient` adds those meant for live display only."""

@@ -152,7 +152,7 @@ def _streamed(body: dict[str, Any], message: dict[str, Any], model: str) -> http
 
 def _completion(body: dict[str, Any], message: dict[str, Any], model: str) -> httpx.Response:
     has_calls = bool(message.get("tool_calls"))
-    payload = {
+    payload: dict[str, Any] = {
         "id": f"chatcmpl-offline-{int(time.time() * 1000)}",
         "object": "chat.completion",
         "created": int(time.time()),

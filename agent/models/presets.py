@@ -142,6 +142,7 @@ def make_client(endpoint: Endpoint, *, max_retries: int = 2, timeout: float = 12
 
     from agent.models.retries import RETRY_HOOKS
 
+    http_client: DefaultAsyncHttpxClient
     if gate is not None:
         from agent.models.gate import GatedHttpClient
 

@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, get_args
+from typing import Any, Callable, cast, get_args
 
 from agent.display.terminal import inert
 from agent.events import (
@@ -306,12 +306,13 @@ def fork_options(recording: Recording, spec: ForkSpec,
     reflection = settings.get("reflection")
     opts = RunOptions(task=header.task, goal=header.goal or None, provider=provider,
                       max_steps=int(settings.get("max_steps") or 30),
-                      reflection=reflection if reflection in get_args(ReflectionMode) else "system",
+                      reflection=cast(ReflectionMode, reflection) if reflection in get_args(ReflectionMode)
+                      else "system",
                       reflection_triggers=settings.get("reflection_triggers"), step_mode=step_mode)
     if provider == header.provider:
         profile = settings.get("profile") or {}
         script, model_path = settings.get("script"), settings.get("model_path")
-        same = dict(model=header.model or None, script=Path(script) if script else None,
+        same: dict[str, Any] = dict(model=header.model or None, script=Path(script) if script else None,
                     model_path=Path(model_path) if model_path else None,
                     tool_calls=profile.get("tool_calls"), assistant_content=profile.get("assistant_content"),
                     tool_call_ids=profile.get("id_style"), temperature=profile.get("temperature"),

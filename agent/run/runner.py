@@ -356,9 +356,12 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
     replayed = None
     try:
         if provider == "scripted":
-            if opts.script is None and work.task is None:
+            if opts.script is not None:
+                replies = load_script(opts.script)
+            elif work.task is not None:
+                replies = work.task.script
+            else:
                 raise UsageError("--provider scripted on your own --workspace needs --script FILE")
-            replies = load_script(opts.script) if opts.script else work.task.script
             server = OfflineServer(replies, model=opts.model or "scripted")
         else:
             if opts.replay is None:
@@ -486,7 +489,7 @@ def pass_env_flag(args: argparse.Namespace) -> tuple[str, ...]:
     return names
 
 
-def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> RunOptions:
+def run_options(args: argparse.Namespace, step_mode: StepMode = "continuous") -> RunOptions:
     """The options of a run from the flags of `run` (`agent.run.flags.add_run_flags`), checked."""
     if args.max_steps < 1:
         raise UsageError("--max-steps must be at least 1")
