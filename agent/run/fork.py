@@ -39,7 +39,7 @@ from agent.events import (
     removed_messages,
 )
 from agent.loop.control import RunControl, StepMode
-from agent.models.presets import LOCAL_PROVIDER, UsageError
+from agent.models.presets import UsageError
 from agent.protocols import IterationRecord, Model, Reflector, RoleFallback, StopRun
 from agent.reflection.reflector import frame, note_messages
 from agent.run.runner import Run, RunOptions, build_run, pass_env_flag
