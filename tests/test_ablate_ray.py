@@ -23,6 +23,10 @@ from tests.loopback import LoopbackServer
 ray = pytest.importorskip("ray")
 from agent.run.ray_backend import RayBackend  # noqa: E402  (after the skip: it is only useful with Ray)
 
+
+pytestmark = pytest.mark.real_pytest  # Ray's workers run pytest itself: the local grid beside them must too
+
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMINGS = {"created", "ts", "latency_s", "ttft_s", "duration_s", "wall_time_s", "started", "generated", "worker",
            "workspace"}
