@@ -281,6 +281,10 @@ def test_reflection_calls_take_the_same_adaptation_as_the_agents(tmp_path: Path,
     assert len(answered) == len(notes) and len(server.reflection_requests) == len(notes) + (model != "o3-mini")
     assert all(b["messages"][0]["role"] == "developer" and "tools" not in b for b in answered)
     assert [n.request[0]["role"] for n in notes] == ["system"] * len(notes)  # the note's record is canonical
+    adapted = [e for e in events if isinstance(e, Notice) and "sending system messages as developer" in e.text]
+    assert len(adapted) == (0 if model == "o3-mini" else 2)  # the agent's model, then the note's, each said once
+    if adapted:
+        assert adapted[1].iteration == notes[0].iteration  # in the iteration whose note it was
 
 
 # --- vLLM: no tool parser, or the wrong one --------------------------------------------------------------

@@ -20,9 +20,9 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from agent.events import ReflectionMode, ReflectionNote, Trigger
+from agent.events import Event, ReflectionMode, ReflectionNote, Trigger
 from agent.models.errors import role_refusal
 from agent.protocols import IterationRecord, Model, ReflectionFailed, RoleFallback, StopRun
 from agent.tools.workspace import cap_text
@@ -390,8 +390,8 @@ class Reflector:
                 "Write the note now.")
         return [{"role": "system", "content": PROMPT}, {"role": "user", "content": user}]
 
-    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
-                              mode: ReflectionMode) -> ReflectionNote | None:
+    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]], mode: ReflectionMode,
+                              emit: Callable[[Event], None] | None = None) -> ReflectionNote | None:
         triggers = self.watch.observe(record)  # always: the counts must be right when reflection goes on
         role = self.effective_role(mode)
         if not triggers or role is None:
@@ -399,7 +399,7 @@ class Reflector:
         request = self.prompt(record, messages, triggers)
         kinds = ", ".join(t.kind for t in triggers)
         try:
-            completion = await self.model.complete(request, [])
+            completion = await self.model.complete(request, [], emit)
         except Exception as exc:  # a failing reflection call must not end the run
             why = exc.detail if isinstance(exc, StopRun) else f"{type(exc).__name__}: {exc}"
             raise ReflectionFailed(f"the reflection call on {kinds} failed: {why}") from exc

@@ -241,15 +241,15 @@ class PrefixReflector:
             return "dropped"
         return "kept" if role == recorded.role else f"asked again as {role}"
 
-    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
-                              mode: ReflectionMode) -> ReflectionNote | None:
+    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]], mode: ReflectionMode,
+                              emit: Callable[[Event], None] | None = None) -> ReflectionNote | None:
         at = self.recording.at
         if record.iteration > at:
-            return await self.live.after_iteration(record, messages, mode)
+            return await self.live.after_iteration(record, messages, mode, emit)
         choice = self.choice(mode) if record.iteration == at else "replayed"
         if choice == "none" or choice.startswith("asked"):
-            return await self.live.after_iteration(record, messages, mode)
-        await self.live.after_iteration(record, messages, "off")  # counts the triggers, writes nothing
+            return await self.live.after_iteration(record, messages, mode, emit)
+        await self.live.after_iteration(record, messages, "off", emit)  # counts the triggers, writes nothing
         if record.iteration < at:
             following = record.iteration + 1
             self.control.set_reflection(self.recording.modes.get(following, self.mode) if following < at
