@@ -173,10 +173,14 @@ class Redactor:
             text = self._env.sub(lambda m: self._replace(m.group(0), "environment value"), text)
         text = URL_USERINFO.sub(lambda m: m.group(1) + self._replace(m.group(2), "URL credentials") + "@", text)
         for pattern, kind in ((BEARER, "bearer token"), (BASIC, "basic auth"), (HEADER, "header")):
-            text = pattern.sub(lambda m, kind=kind: m.group(1) + self._replace(m.group(2), kind), text)
+            def after_name(m: re.Match[str], kind: str = kind) -> str:
+                return m.group(1) + self._replace(m.group(2), kind)
+            text = pattern.sub(after_name, text)
         text = CURL_USER.sub(lambda m: m.group(1) + m.group(2) + self._replace(m.group(3), "basic auth"), text)
         for kind, pattern in KEY_SHAPES:
-            text = pattern.sub(lambda m, kind=kind: self._replace(m.group(0), kind), text)
+            def whole(m: re.Match[str], kind: str = kind) -> str:
+                return self._replace(m.group(0), kind)
+            text = pattern.sub(whole, text)
         text = YAML_BLOCK.sub(self._block, text)
         for pattern in PAIRS:
             text = pattern.sub(self._pair, text)

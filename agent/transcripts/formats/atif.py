@@ -69,7 +69,7 @@ def _step(step: Any) -> list[Entry]:
     if not isinstance(step, dict):
         raise TranscriptError(f"a step that is {type(step).__name__}, not an object")
     ts = iso_time(step.get("timestamp"))
-    role = _ROLES.get(step.get("source"), "user")
+    role = _ROLES.get(str(step.get("source")), "user")
     message: dict[str, Any] = {"role": role, "content": content_text(step.get("message")), ORIGINAL: step}
     calls = step.get("tool_calls")
     called: set[str] = set()
@@ -83,7 +83,7 @@ def _step(step: Any) -> list[Entry]:
     if step.get("reasoning_content"):
         out.append(foreign("reasoning", content_text(step["reasoning_content"]), ts=ts))
     observation = mapping(step.get("observation"))
-    results = observation.get("results") if isinstance(observation.get("results"), list) else []
+    results = observation["results"] if isinstance(observation.get("results"), list) else []
     for result in results:
         if not isinstance(result, dict):
             continue

@@ -135,7 +135,7 @@ def _join(entry: Entry, thinking: list[Entry], message: dict[str, Any], record: 
     m["content"] = "\n\n".join(t for t in texts if t)
     usage = message.get("usage")
     if isinstance(usage, dict):  # every record of a message repeats it: the last one holds
-        prompt = sum(usage.get(k) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+        prompt = sum(usage[k] for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
                      if isinstance(usage.get(k), int))
         entry.usage = usage_of(prompt, usage.get("output_tokens"))
 

@@ -43,7 +43,8 @@ def detect(peek: Peek) -> bool:
 
 def open(peek: Peek, in_steps: bool) -> Transcript:  # noqa: A001
     head = [line for line in peek.first_lines(200) if isinstance(line, dict)]
-    meta: dict[str, Any] = next((r["payload"] for r in head if r.get("type") == "session_meta" and isinstance(r.get("payload"), dict)), {})
+    meta: dict[str, Any] = next((r["payload"] for r in head
+                                 if r.get("type") == "session_meta" and isinstance(r.get("payload"), dict)), {})
     model = next((r["payload"].get("model") for r in head if r.get("type") == "turn_context"
                   and isinstance(r.get("payload"), dict) and isinstance(r["payload"].get("model"), str)), None)
     goal = next((t for t in (_user_text(r) for r in head) if t and not t.lstrip().startswith("<")), "")
@@ -75,7 +76,7 @@ def _texts(content: Any) -> Any:
     """Responses content parts (`input_text`, `output_text`) as text; other parts as they are."""
     if not isinstance(content, list):
         return content
-    parts = [p.get("text") if isinstance(p, dict) and isinstance(p.get("text"), str) else p for p in content]
+    parts: list[Any] = [p.get("text") if isinstance(p, dict) and isinstance(p.get("text"), str) else p for p in content]
     return "\n".join(parts) if all(isinstance(p, str) for p in parts) else parts
 
 

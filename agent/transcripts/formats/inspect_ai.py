@@ -299,6 +299,6 @@ def _tokens(model_usage: Any) -> tuple[int, int] | None:
     for usage in model_usage.values():
         if isinstance(usage, dict):
             for key in ("input_tokens", "input_tokens_cache_read", "input_tokens_cache_write"):
-                prompt += usage.get(key) if isinstance(usage.get(key), int) else 0
-            completion += usage.get("output_tokens") if isinstance(usage.get("output_tokens"), int) else 0
+                prompt += usage[key] if isinstance(usage.get(key), int) else 0
+            completion += usage["output_tokens"] if isinstance(usage.get("output_tokens"), int) else 0
     return prompt, completion
