@@ -35,9 +35,8 @@ GRID = ["--tasks", "quicksort", "--reflection", "off,system", "--repeats", "2", 
 
 
 @pytest.fixture(autouse=True)
-def _fast_task_tests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tasks' own test runs need no pytest plugin; skipping their autoload halves each job's CPU."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+def _loopback_direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests to the loopback endpoints go direct, whatever proxy the environment names."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
 

@@ -43,7 +43,7 @@ def deaths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     ray.init(address="local", num_cpus=2, object_store_memory=100 * 2**20, include_dashboard=False,
              _node_ip_address="127.0.0.1", logging_level=logging.ERROR, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "AGENT_TUI_TEST_DEATHS": str(folder),
-                                       "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "NO_PROXY": "127.0.0.1,localhost",
+                                       "NO_PROXY": "127.0.0.1,localhost",
                                        "TMPDIR": str(scratch)},
                           "worker_process_setup_hook": "tests.ray_hooks.arm_deaths"})
     try:
@@ -53,9 +53,8 @@ def deaths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
-def _fast_task_tests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As in test_ablate: the local backend's jobs run the tasks' tests without pytest's plugins."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+def _loopback_direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in test_ablate: requests to the loopback endpoint go direct, whatever proxy the environment names."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
 
