@@ -71,6 +71,15 @@ from agent.models.textcalls import parse_text_calls
 parse_text_calls("<tool_call>x" + " " * N + "y", ["finish"])
 parse_text_calls("```" + " " * N + "x", ["finish"])
 """,
+    "text tool calls, brackets that never close and nest too deep": """
+from agent.models.textcalls import parse_text_calls
+assert parse_text_calls("{" * N, ["finish"])[0] == []
+assert parse_text_calls("<tool_call>" + "{" * N, ["finish"])[0] == []
+assert parse_text_calls(("<tool_call>" + "{" * 4000 + "</tool_call>") * (N // 4000), ["finish"])[0] == []
+assert parse_text_calls("[" * 3000, ["finish"])[0] == []  # deeper than the JSON parser goes: no RecursionError
+calls, _ = parse_text_calls("{" * 1000 + ' {"name": "finish", "arguments": {"summary": "s"},}', ["finish"])
+assert [c.name for c in calls] == ["finish"]  # near-JSON after the junk is still found
+""",
     "reflection, unclosed think and trigger tags, digits": """
 from agent.reflection.reflector import parse_triggers, summarize_test_failure, without_thinking
 assert without_thinking("<think>" * (N // 7)) == "<think>" * (N // 7)

@@ -86,8 +86,8 @@ def test_a_server_dripping_a_byte_at_a_time_is_stopped_at_the_request_deadline(
                                  "--timeout", "0.5", "--max-retries", "1"))
     _, err = capsys.readouterr()
     line = one_line_error(err)
-    assert code == 2 and "had not finished its reply 1.5 s after the request was sent" in line
-    assert "--timeout 0.5 x (1 + --max-retries 1) and the waits between retries)" in line
+    assert code == 2 and "had not finished its reply 2.5 s after the request was sent" in line
+    assert "--timeout 0.5 x (1 + --max-retries 1), the waits between retries and 1 s)" in line
     assert "raise --timeout to wait longer" in line
     assert len(server.requests) == 1  # no retry layer on top of the SDK's
     assert open_transcript(out).finished.reason == "provider_error"
@@ -101,8 +101,8 @@ def test_a_stream_of_keepalives_only_is_stopped_at_the_request_deadline(
         code = cli.main(headless(server, out, "--stream", "--timeout", "1", "--max-retries", "0"))
     _, err = capsys.readouterr()
     line = one_line_error(err)
-    assert code == 2 and "had not finished its reply 1 s after the request was sent" in line
-    assert "--timeout 1 x (1 + --max-retries 0));" in line
+    assert code == 2 and "had not finished its reply 2 s after the request was sent" in line
+    assert "--timeout 1 x (1 + --max-retries 0) and 1 s);" in line
     assert len(server.requests) == 1
     checks_clean(out, capsys)
 
@@ -122,7 +122,7 @@ class SlowGate:
 
 
 def test_waiting_for_a_turn_at_a_shared_gate_is_not_counted_against_the_deadline(tmp_path: Path) -> None:
-    gate = SlowGate(1.5)  # three times the deadline of 0.5 s, for each request
+    gate = SlowGate(3.0)  # twice the deadline of 1.5 s (0.5 s and the slack), for each request
     with LoopbackServer(SCRIPT) as server:
         _, events = run_events(server, tmp_path, timeout=0.5, max_retries=0, request_gate=gate, max_steps=2)
     assert gate.acquired == 2 and len(server.requests) == 2
@@ -295,7 +295,7 @@ def test_a_reflection_call_that_drips_is_skipped_at_the_deadline(tmp_path: Path)
                                timeout=0.5, max_retries=0)
     [skipped] = [t for t in notices(events) if t.startswith("reflection skipped")]
     assert "the reflection call on tests_failed failed:" in skipped
-    assert "had not finished its reply 0.5 s after the request was sent" in skipped
+    assert "had not finished its reply 1.5 s after the request was sent" in skipped
     assert len(server.reflection_requests) == 1 and events[-1].reason == "finished"
 
 

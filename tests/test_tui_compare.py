@@ -223,14 +223,12 @@ def offline_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     folder = tmp_path_factory.mktemp("abl")
     paths = {}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # the task's own test run, without plugins: faster
-        for setting in ("off", "system"):
-            out = folder / "runs" / f"quicksort__{setting}__r1.jsonl"
-            run = build_run(RunOptions(task="quicksort", reflection=setting, out=out))  # type: ignore[arg-type]
-            asyncio.run(_drive(run))
-            shutil.rmtree(run.workspace, ignore_errors=True)
-            paths[setting] = out
+    for setting in ("off", "system"):
+        out = folder / "runs" / f"quicksort__{setting}__r1.jsonl"
+        run = build_run(RunOptions(task="quicksort", reflection=setting, out=out))  # type: ignore[arg-type]
+        asyncio.run(_drive(run))
+        shutil.rmtree(run.workspace, ignore_errors=True)
+        paths[setting] = out
     return paths
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,11 @@ from tui.screens.runs import RunsScreen
 from tui.screens.transcript import TranscriptScreen
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    """A finished scripted ablation (made outside the test's event loop: ablate runs its own)."""
-    out = tmp_path / "abl"
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished scripted ablation, made once for the module and only read (outside the tests' event loops:
+    ablate runs its own)."""
+    out = tmp_path_factory.mktemp("ablation") / "abl"
     assert ablate(["--tasks", "quicksort", "--reflection", "off,system", "--provider", "scripted",
                    "--concurrency", "2", "--out", str(out)]) == 0
     return out
@@ -49,7 +51,8 @@ async def test_a_small_terminal_gives_the_runs_the_whole_width(folder: Path) -> 
         assert screen.table.region.width == 130
 
 
-async def test_a_folder_without_a_summary_has_no_panel(folder: Path) -> None:
+async def test_a_folder_without_a_summary_has_no_panel(folder: Path, tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(folder, tmp_path / "abl"))  # changed here: the module's stays as it was
     (folder / "summary.json").write_text(json.dumps({"settings": "garbage"}))
     assert load_settings(folder) is None
     app = AgentTuiApp(screen := RunsScreen(folder, eager=True))

@@ -362,8 +362,8 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         _violations(out, block, item)
         text = content_text(event.message.get("content"))
         if event.raw_content:  # what the model wrote, its calls parsed out of it (listed under it)
-            calls = len(tool_calls_of(event.message))
-            said = (f"the reply as written; {plural(calls, 'call')} parsed from it, below" if calls else
+            parsed = len(tool_calls_of(event.message))
+            said = (f"the reply as written; {plural(parsed, 'call')} parsed from it, below" if parsed else
                     "the reply as written (a <tool_response> it made up is cut from the history)")
             out.text(Text(said, style=p.muted))
             _body(out, event.raw_content, unfolded=unfolded, prefix=_bar(p.muted), query=q)

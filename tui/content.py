@@ -234,7 +234,7 @@ def arguments_lines(name: str, arguments: str, theme: str = CODE_THEME) -> tuple
     if not isinstance(value, dict) or spec is None:
         return json_lines(value, theme=theme), True
     path_key, code_keys = spec
-    path = value.get(path_key) if isinstance(value.get(path_key), str) else ""
+    path: str = value[path_key] if isinstance(value.get(path_key), str) else ""
     if name == "edit_file" and isinstance(value.get("old"), str) and isinstance(value.get("new"), str):
         rest = {k: v for k, v in value.items() if k not in ("old", "new")}
         lines = json_lines(rest, theme=theme) if rest else []

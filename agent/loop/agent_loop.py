@@ -166,12 +166,18 @@ class AgentLoop:
         """Let the reflector look at the iteration; a note goes after the last tool message of the batch,
         never between a call and its results. A failed reflection call is shown, and the run goes on."""
         assert self.reflector is not None
+        said: list[Event] = []  # what the model writing the note handed over (its retries, adaptations)
         try:
-            note = await self.reflector.after_iteration(record, self.messages, mode)
+            note = await self.reflector.after_iteration(record, self.messages, mode,
+                                                        lambda event: said.append(_stamped(event, record.iteration)))
         except ReflectionFailed as exc:
+            for event in said:
+                yield event
             yield Notice(iteration=record.iteration, level="warning",
                          text=f"reflection skipped after iteration {record.iteration}: {exc}")
             return
+        for event in said:
+            yield event
         if note is not None and note.messages:
             self.usage = add_usage(self.usage, note.usage)
             self.unreported_calls += note.usage is None
@@ -224,9 +230,7 @@ class AgentLoop:
         done = object()
 
         def emit(event: Event) -> None:
-            if getattr(event, "iteration", 0) is None:  # the model does not know which iteration it serves
-                event.iteration = iteration  # type: ignore[union-attr]
-            queue.put_nowait(event)
+            queue.put_nowait(_stamped(event, iteration))
 
         async def complete() -> Completion:
             try:
@@ -262,6 +266,13 @@ class AgentLoop:
                             content=outcome.content, is_error=outcome.is_error,
                             duration_s=time.perf_counter() - started, message=message)
         return result, outcome
+
+
+def _stamped(event: Event, iteration: int) -> Event:
+    """`event` with the iteration it belongs to, where the model that made it could not know it."""
+    if getattr(event, "iteration", 0) is None:
+        event.iteration = iteration  # type: ignore[union-attr]
+    return event
 
 
 def _complete_json(arguments: Any) -> bool:

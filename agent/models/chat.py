@@ -14,12 +14,9 @@ deadline and each reply a size and a call count it may not pass (`agent.models.l
 from __future__ import annotations
 
 import json
-import logging
 import time
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import replace
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from agent.events import AssistantDelta, Completion, Event, Notice, Usage
 from agent.models.errors import (
@@ -36,6 +33,7 @@ from agent.models.errors import (
 from agent.models.limits import DeadlinePassed, ReplyLimits, within_deadline
 from agent.models.profiles import Profile
 from agent.models.reply import read_completion
+from agent.models.retries import sdk_retry_notices
 from agent.models.streaming import StreamAccumulator
 from agent.models.textcalls import parse_text_calls
 from agent.models.wire import WireRequest, build_request, ensure_ids
@@ -89,7 +87,7 @@ class ChatModel:
         restarts = 0
         while True:
             try:
-                with sdk_retry_notices(emit):
+                with sdk_retry_notices(emit, getattr(self.client, "max_retries", 0) or 0):
                     if request.params.get("stream"):
                         acc, message = await self._streamed(request, started, emit)
                     else:
@@ -277,67 +275,3 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
         except ImportError:
             pass
     return tuple(errors)
-
-
-# --- the SDK's retries, shown -----------------------------------------------------------------------------
-
-_retry_sink: ContextVar[Callable[[logging.LogRecord], None] | None] = ContextVar("agent_tui_retry_sink",
-                                                                                   default=None)
-_SDK_LOGGER = "openai._base_client"
-
-
-class _RetryFilter(logging.Filter):
-    """Hands the SDK's retry records to the request that is waiting on them (found by context), and lets
-    through to the usual handlers only what the logger's own level would have let through."""
-
-    def __init__(self, original_level: int) -> None:
-        super().__init__()
-        self.original_level = original_level
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        sink = _retry_sink.get()
-        if sink is not None:
-            try:
-                sink(record)
-            except Exception:  # a display problem must never break a request
-                pass
-        threshold = self.original_level or logging.getLogger("openai").getEffectiveLevel()
-        return record.levelno >= threshold
-
-
-def _install_retry_filter() -> None:
-    logger = logging.getLogger(_SDK_LOGGER)
-    if any(isinstance(f, _RetryFilter) for f in logger.filters):
-        return
-    logger.addFilter(_RetryFilter(logger.level))
-    logger.setLevel(logging.DEBUG)  # the filter keeps what reaches handlers as it was
-
-
-class _RetryWatch:
-    def __init__(self, emit: Emit) -> None:
-        self.emit = emit
-        self.cause = "the request failed"
-
-    def __call__(self, record: logging.LogRecord) -> None:
-        template, args = str(record.msg), record.args or ()
-        if template.startswith("Encountered an HTTP status error"):
-            self.cause = f"HTTP {args[0]}"  # type: ignore[index]
-        elif template.startswith("Encountered a timeout"):
-            self.cause = "timed out"
-        elif template.startswith("Encountered exception"):
-            self.cause = f"connection failed ({args[0]})"  # type: ignore[index]
-        elif template.startswith("Retrying request in"):
-            wait, number, total = args  # type: ignore[misc]
-            self.emit(Notice(level="warning",
-                             text=f"{self.cause}: retrying in {float(wait):.1f} s (SDK retry {number} of {total})"))
-
-
-@contextmanager
-def sdk_retry_notices(emit: Emit) -> Iterator[None]:
-    """While the block runs, every retry the SDK makes becomes a warning Notice handed to `emit`."""
-    _install_retry_filter()
-    token = _retry_sink.set(_RetryWatch(emit))
-    try:
-        yield
-    finally:
-        _retry_sink.reset(token)

@@ -144,7 +144,7 @@ def _describe(exc: BaseException, endpoint: Endpoint | None) -> str:
     if isinstance(exc, DeadlinePassed):
         return (f"{where} had not finished its reply {exc.seconds:g} s after the request was sent (the deadline "
                 f"of a request, retries and the whole stream included: --timeout {exc.timeout:g} x "
-                f"(1 + --max-retries {exc.retries}){' and the waits between retries' if exc.retries else ''}); "
+                f"(1 + --max-retries {exc.retries}){', the waits between retries' if exc.retries else ''} and 1 s); "
                 "raise --timeout to wait longer")
     if isinstance(exc, MalformedReply) or undecodable(exc):
         return (f"{where} sent a reply that is not a valid chat completion ({undecodable(exc) or exc}); "

@@ -58,5 +58,5 @@ class GatedHttpClient(DefaultAsyncHttpxClient):
                     released = True
                     self._gate.release()
 
-        response.aclose = aclose  # the response reads `self.aclose` when its stream ends, so this catches both
+        response.aclose = aclose  # type: ignore[method-assign]  # the response reads `self.aclose` when its stream ends, so this catches both
         return response

@@ -4,7 +4,8 @@ The SDK's `timeout` (`--timeout`) bounds each attempt's connect and each read, n
 sends a byte every few seconds, or a stream of nothing but `: ping` keep-alives, never trips it. So every
 request also has a wall-clock deadline over all of it (the SDK's own retries, stream restarts and the whole
 streamed reply included): `--timeout x (1 + --max-retries)` plus the SDK's waits between retries, as long
-as the SDK's own retries could take on a server that answered nothing. Passing it ends the request as a
+as the SDK's own retries could take on a server that answered nothing, plus a second of slack, so that
+where the SDK's own timeout applies it is what the user hears. Passing it ends the request as a
 timeout does, with no retry on top (the SDK has already retried inside it). Time a request spends waiting
 for its turn at a gate shared with other runs (an ablation's `--concurrency`) is not counted.
 
@@ -27,6 +28,9 @@ DEFAULT_MAX_REPLY_CHARS = 1_000_000
 DEFAULT_MAX_TOOL_CALLS = 100
 """Far more calls than any model makes in one reply; each is run and answered before the next request."""
 
+DEADLINE_SLACK = 1.0
+"""Seconds a request's deadline leaves past the SDK's worst case: connecting and reading take some time
+too, and a deadline exactly at the SDK's last timeout raced it (the user heard one or the other)."""
 SDK_RETRY_WAIT = (0.5, 8.0)
 """The SDK's wait before its retry n (from 0): 0.5 s doubling up to 8 s, less a random part. (A server's
 `retry-after`, which the SDK honours instead, can outlast the deadline.)"""
@@ -75,7 +79,7 @@ def request_deadline(client: Any) -> DeadlinePassed | None:
     first, most = SDK_RETRY_WAIT
     doubling = min(retries, max(0, math.ceil(math.log2(most / first))))  # the waits before the cap is reached
     waits = first * (2 ** doubling - 1) + most * (retries - doubling)
-    return DeadlinePassed(seconds * (1 + retries) + waits, float(seconds), retries)
+    return DeadlinePassed(seconds * (1 + retries) + waits + DEADLINE_SLACK, float(seconds), retries)
 
 
 _running: ContextVar[asyncio.Timeout | None] = ContextVar("agent_tui_request_deadline", default=None)

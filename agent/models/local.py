@@ -226,11 +226,16 @@ class LocalServer:
         self.__exit__()
         raise LocalModelError(f"llama-cpp server did not answer within {self.startup_timeout:.0f}s; see {self.log.name}")
 
-    def death(self, lines: int = 8) -> str | None:
-        """If the server has died: what it died of, the last lines of its log, and the fix; else None."""
-        if self.process is None or self.process.poll() is None:
+    def death(self, lines: int = 8, wait: float = 2.0) -> str | None:
+        """If the server has died: what it died of, the last lines of its log, and the fix; else None. A
+        process that crashes closes its sockets before it can be reaped, so the request may fail before the
+        process is seen to end: it is waited for, up to `wait` seconds (blocking: call it from a thread)."""
+        if self.process is None:
             return None
-        code = self.process.returncode
+        try:
+            code = self.process.wait(wait)
+        except subprocess.TimeoutExpired:
+            return None
         how = f"signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals() else f"exit {code}"
         try:
             tail = Path(self.log.name).read_text(encoding="utf-8", errors="replace").rstrip().splitlines()[-lines:]

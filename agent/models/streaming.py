@@ -139,6 +139,7 @@ class StreamAccumulator:
             self.calls.append(target)
             if index is not None:
                 self._by_index[index] = target
+        assert target is not None  # found, or made just above
         if cid is not None and cid != target.id:
             target.id = self._clip(cid)
         if name and not target.name:  # names come whole (some servers repeat them in every delta)

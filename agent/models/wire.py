@@ -105,7 +105,7 @@ def request_body(model: str, messages: list[dict[str, Any]], params: dict[str, A
     client = openai.OpenAI(api_key="not-sent", base_url="http://body.invalid/v1", max_retries=0,
                            http_client=openai.DefaultHttpxClient(transport=httpx.MockTransport(keep)))
     try:
-        client.chat.completions.create(model=model, messages=messages, **params)  # type: ignore[call-overload]
+        client.chat.completions.create(model=model, messages=messages, **params)  # type: ignore[call-overload, arg-type]
     except (_Kept, openai.APIConnectionError):
         pass
     finally:

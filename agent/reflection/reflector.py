@@ -19,19 +19,18 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from agent.events import ReflectionMode, ReflectionNote, Trigger, Usage
+from agent.events import Event, ReflectionMode, ReflectionNote, Trigger
 from agent.models.errors import role_refusal
-from agent.models.limits import within_deadline
-from agent.models.reply import read_completion
-from agent.protocols import IterationRecord, ReflectionFailed, RoleFallback, StopRun
+from agent.protocols import IterationRecord, Model, ReflectionFailed, RoleFallback, StopRun
 from agent.tools.workspace import cap_text
 
 PURPOSE_HEADER = "x-agent-tui-purpose"
 """Sent with every reflection request, so an offline or loopback endpoint can tell it from an agent turn."""
+REQUEST_HEADERS = {PURPOSE_HEADER: "reflection"}
+"""The extra headers of the model that writes the notes (`extra_headers=` of its ChatModel)."""
 
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
 DEFAULT_FALLBACK_ORDER: tuple[str, ...] = ("system", "user", "assistant")
@@ -328,12 +327,12 @@ def without_thinking(text: str) -> str:
 class Reflector:
     """Watches every iteration; when a trigger fires and reflection is on, writes and shapes the note."""
 
-    def __init__(self, client: Any, model: str, goal: str, *, triggers: TriggerConfig | None = None,
+    def __init__(self, model: Model, goal: str, *, triggers: TriggerConfig | None = None,
                  fallback_order: Iterable[str] = DEFAULT_FALLBACK_ORDER, refused_roles: Iterable[str] = (),
-                 initial_role: str | None = None, history_chars: int = 8000,
-                 describe_error: Callable[[BaseException], str] | None = None, **params: Any) -> None:
-        self.client = client
+                 initial_role: str | None = None, history_chars: int = 8000) -> None:
         self.model = model
+        """Writes the notes: a `Model` like the agent's (agent.models.chat.ChatModel), so the request takes
+        the endpoint's adaptations (`developer` for `system`...), its retries and its error lines."""
         self.goal = goal
         self.watch = TriggerWatch(triggers or TriggerConfig())
         self.fallback_order = tuple(fallback_order)
@@ -350,9 +349,6 @@ class Reflector:
         self.disabled = False
         """True once every role was refused: no more notes in this run."""
         self.history_chars = history_chars
-        self.params = params
-        self.headers = {PURPOSE_HEADER: "reflection"}
-        self._describe = describe_error or (lambda exc: f"{type(exc).__name__}: {exc}")
 
     # --- roles ----------------------------------------------------------------------------------------
 
@@ -394,49 +390,37 @@ class Reflector:
                 "Write the note now.")
         return [{"role": "system", "content": PROMPT}, {"role": "user", "content": user}]
 
-    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
-                              mode: ReflectionMode) -> ReflectionNote | None:
+    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]], mode: ReflectionMode,
+                              emit: Callable[[Event], None] | None = None) -> ReflectionNote | None:
         triggers = self.watch.observe(record)  # always: the counts must be right when reflection goes on
         role = self.effective_role(mode)
         if not triggers or role is None:
             return None
         request = self.prompt(record, messages, triggers)
         kinds = ", ".join(t.kind for t in triggers)
-        started = time.perf_counter()
         try:
-            async with within_deadline(self.client):  # the agent's requests' deadline
-                response = await self.client.chat.completions.create(model=self.model, messages=request,
-                                                                     extra_headers=self.headers, **self.params)
-            reply = read_completion(response)  # checked as it enters, lone surrogates replaced
+            completion = await self.model.complete(request, [], emit)
         except Exception as exc:  # a failing reflection call must not end the run
-            raise ReflectionFailed(f"the reflection call on {kinds} failed: {self._describe(exc)}") from exc
-        latency = time.perf_counter() - started
-        choice = reply.choices[0] if reply.choices else None
-        text = without_thinking((choice.message.content or "") if choice else "").strip()
+            why = exc.detail if isinstance(exc, StopRun) else f"{type(exc).__name__}: {exc}"
+            raise ReflectionFailed(f"the reflection call on {kinds} failed: {why}") from exc
+        written = completion.raw_content or completion.message.get("content") or ""
+        text = without_thinking(str(written)).strip()
         if not text:
             raise ReflectionFailed(f"the reflection call on {kinds} returned no text")
-        usage = None
-        if reply.usage is not None:
-            usage = Usage(prompt_tokens=reply.usage.prompt_tokens, completion_tokens=reply.usage.completion_tokens)
         content = frame(text, triggers)
         return ReflectionNote(iteration=record.iteration, role=role, content=text, triggers=triggers,
-                              messages=note_messages(content, role), request=request, usage=usage,
-                              latency_s=latency, model=reply.model or self.model,
+                              messages=note_messages(content, role), request=request, usage=completion.usage,
+                              latency_s=completion.latency_s, model=completion.model,
                               fallback_from=mode if role != mode else None, follower_added=role == "assistant")
 
 
-
-
-def make_reflector(client: Any, model: str, goal: str, *, triggers: TriggerConfig | str | None = None,
+def make_reflector(model: Model, goal: str, *, triggers: TriggerConfig | str | None = None,
                    fallback_order: Iterable[str] = DEFAULT_FALLBACK_ORDER, refused_roles: Iterable[str] = (),
-                   initial_role: str | None = None,
-                   describe_error: Callable[[BaseException], str] | None = None, **params: Any) -> Reflector:
-    """The reflector of one run. `client`: an AsyncOpenAI client (the agent's); `model`: the reflection
-    model; `triggers`: a TriggerConfig or a flag string (`TriggerConfig.parse`); `refused_roles` /
-    `initial_role`: what a provider preset knows its endpoint refuses, so notes start in a role that works;
-    `params`: extra arguments of the reflection request (temperature, max_tokens...)."""
+                   initial_role: str | None = None) -> Reflector:
+    """The reflector of one run. `model`: what writes the notes (a ChatModel sending `REQUEST_HEADERS`, no
+    tools); `triggers`: a TriggerConfig or a flag string (`TriggerConfig.parse`); `refused_roles` /
+    `initial_role`: what a provider preset knows its endpoint refuses, so notes start in a role that works."""
     if isinstance(triggers, str):
         triggers = TriggerConfig.parse(triggers)
-    return Reflector(client, model, goal, triggers=triggers, fallback_order=fallback_order,
-                     refused_roles=refused_roles, initial_role=initial_role, describe_error=describe_error,
-                     **params)
+    return Reflector(model, goal, triggers=triggers, fallback_order=fallback_order, refused_roles=refused_roles,
+                     initial_role=initial_role)

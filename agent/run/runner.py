@@ -8,7 +8,7 @@ happens, and yields it on to whichever front end is watching.
 from __future__ import annotations
 
 import argparse
-
+import asyncio
 import atexit
 import time
 from dataclasses import dataclass, field, replace
@@ -147,7 +147,7 @@ class Run:
                         yield event
                     continue
                 if isinstance(event, RunFinished):
-                    event = self._with_server_death(event)
+                    event = await self._with_server_death(event)
                     event = await self._with_test_result(event)
                     for extra in [*await self._closing_notices(), *_verdict_notices(event)]:
                         writer.write(extra)
@@ -181,10 +181,12 @@ class Run:
         remove_tree(self.workspace)
         return not self.workspace.exists()
 
-    def _with_server_death(self, event: RunFinished) -> RunFinished:
+    async def _with_server_death(self, event: RunFinished) -> RunFinished:
         """A provider error from a local server that has died: its end, its log, the fix (not just
         "peer closed connection without sending complete message body")."""
-        death = self.model_server.death() if event.reason == "provider_error" and self.model_server else None
+        if event.reason != "provider_error" or self.model_server is None:
+            return event
+        death = await asyncio.to_thread(self.model_server.death)
         return event.model_copy(update={"detail": f"{death}\n(the request failed with: {event.detail})"}) \
             if death else event
 
@@ -354,9 +356,12 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
     replayed = None
     try:
         if provider == "scripted":
-            if opts.script is None and work.task is None:
+            if opts.script is not None:
+                replies = load_script(opts.script)
+            elif work.task is not None:
+                replies = work.task.script
+            else:
                 raise UsageError("--provider scripted on your own --workspace needs --script FILE")
-            replies = load_script(opts.script) if opts.script else work.task.script
             server = OfflineServer(replies, model=opts.model or "scripted")
         else:
             if opts.replay is None:
@@ -413,7 +418,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
     refused: set[str] = set(profile.refused_roles)  # what the preset knows its templates refuse
     if conn.replayed is not None:  # the recorded endpoint refused these roles: replay the note where it ended up
         refused |= {e.from_role for e in conn.replayed.events if e.type == "reflection_fallback"}
-    reflector = _make_reflector(client, endpoint, opts, work.goal, refused)
+    reflector = _make_reflector(client, endpoint, opts, provider, work.goal, refused)
     loop = AgentLoop(model=model, toolbox=toolbox, system_prompt=SYSTEM_PROMPT, goal=work.goal, control=control,
                      max_steps=opts.max_steps, reflector=reflector,
                      nudge=TEXT_NUDGE if profile.tool_calls == "text" else NUDGE,
@@ -447,14 +452,22 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
                temporary_workspace=work.task is not None)
 
 
-def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, goal: str, refused: set[str]) -> Any:
-    """The reflection step. It observes every iteration, so a live toggle finds its counters right."""
-    from agent.reflection.reflector import make_reflector
+def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, provider: str, goal: str,
+                    refused: set[str]) -> Any:
+    """The reflection step. It observes every iteration, so a live toggle finds its counters right. Its notes
+    are written by a ChatModel of their own, on the agent's client, with the reflection model's profile (the
+    endpoint's roles and parameters), no tools and no streaming."""
+    from agent.models.chat import ChatModel
+    from agent.reflection.reflector import REQUEST_HEADERS, make_reflector
 
+    name = opts.reflection_model or endpoint.model
+    profile = resolve_profile(provider, name, assistant_content=opts.assistant_content, id_style=opts.tool_call_ids,
+                              temperature=opts.temperature)
+    model = ChatModel(client, name, describe_error=lambda exc: describe_provider_error(exc, endpoint),
+                      profile=replace(profile, tool_calls="native", stream=False), stream=False,
+                      extra_headers=dict(REQUEST_HEADERS))
     try:
-        return make_reflector(client, opts.reflection_model or endpoint.model, goal,
-                              triggers=opts.reflection_triggers, refused_roles=refused,
-                              describe_error=lambda exc: describe_provider_error(exc, endpoint))
+        return make_reflector(model, goal, triggers=opts.reflection_triggers, refused_roles=refused)
     except ValueError as exc:
         raise UsageError(f"--reflection-triggers: {exc}") from None
 
@@ -476,7 +489,7 @@ def pass_env_flag(args: argparse.Namespace) -> tuple[str, ...]:
     return names
 
 
-def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> RunOptions:
+def run_options(args: argparse.Namespace, step_mode: StepMode = "continuous") -> RunOptions:
     """The options of a run from the flags of `run` (`agent.run.flags.add_run_flags`), checked."""
     if args.max_steps < 1:
         raise UsageError("--max-steps must be at least 1")

@@ -164,8 +164,8 @@ def bwrap_options(root: Path, writable: tuple[Path, ...] = (), disable_userns: b
     opts += ["--proc", "/proc", "--dev", "/dev"]
     for folder in python_paths().folders:
         opts += ["--ro-bind", folder, folder]
-    for folder in (*writable, root):
-        opts += ["--bind", str(folder), str(folder)]
+    for place in (*writable, root):
+        opts += ["--bind", str(place), str(place)]
     return opts
 
 

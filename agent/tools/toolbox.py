@@ -29,7 +29,6 @@ from agent.tools.trees import walk_files
 from agent.tools.workspace import (
     BadArguments,
     BadPath,
-    CommandResult,
     EditNotApplied,
     ToolError,
     Workspace,

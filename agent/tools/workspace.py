@@ -261,10 +261,11 @@ class Workspace:
             start_new_session=True,
         )
         assert proc.stdout is not None
+        stdout = proc.stdout
         out = _Capped(output_cap)
 
         async def pump() -> int:
-            while chunk := await proc.stdout.read(65536):
+            while chunk := await stdout.read(65536):
                 out.feed(chunk)
             return await proc.wait()
 

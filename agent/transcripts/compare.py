@@ -122,7 +122,7 @@ class _Normaliser:
                 if not isinstance(call, dict):
                     norm_calls.append(call)
                     continue
-                fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+                fn: dict[str, Any] = call["function"] if isinstance(call.get("function"), dict) else {}
                 norm_calls.append({"id": self._id(call.get("id")), "type": call.get("type"),
                                    "name": fn.get("name"),
                                    "arguments": _norm_text(canonical_arguments(fn.get("arguments", "")),
@@ -426,7 +426,7 @@ def origin_kind(event: Any) -> str:
     if isinstance(event, RunStarted):
         return "seed"
     return {AssistantMessage: "assistant", ToolResult: "tool", ReflectionNote: "reflection",
-            ReflectionFallback: "fallback", DriverMessage: "driver"}.get(type(event), "other")
+            ReflectionFallback: "fallback", DriverMessage: "driver"}.get(event.__class__, "other")
 
 
 # ---------------------------------------------------------------------------------------------------------

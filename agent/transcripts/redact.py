@@ -109,6 +109,8 @@ _SECRET_WORD = re.compile(r"(?:secret|passw(?:or)?d|(?:key|token|pwd|credentials
 _CODE_VALUES = frozenset({"lambda", "None", "True", "False", "null", "true", "false", "undefined", "self", "str",
                           "bytes", "int", "bool", "float", "Any", "Optional", "string", "number", "boolean"})
 
+MEMO_LENGTH, MEMO_ENTRIES = 256, 100_000
+"""The strings a Redactor remembers: up to this long, this many (some 50 MB at the worst)."""
 ENV_MIN_LENGTH = 8
 """Environment values shorter than this are not replaced literally (they would hit ordinary words)."""
 
@@ -126,6 +128,9 @@ class Redactor:
         source = os.environ if self.environ is None else self.environ
         values = {v for k, v in source.items() if SECRET_NAME.search(k) and len(v) >= ENV_MIN_LENGTH}
         self._env = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))) if values else None
+        self._seen: dict[str, str] = {}
+        """Short strings already redacted, and what they became: a transcript repeats its keys, roles, tool
+        names and every message twice (in the event and in its `message`)."""
 
     @property
     def count(self) -> int:
@@ -146,6 +151,16 @@ class Redactor:
     def text(self, text: str) -> str:
         """`text` with every secret in it replaced by [REDACTED]. JSON text (tool arguments) is redacted value
         by value and written again, so that its escaped strings are read as the text they hold."""
+        if len(text) > MEMO_LENGTH:
+            return self._text(text)
+        done = self._seen.get(text)
+        if done is None:
+            done = self._text(text)
+            if len(self._seen) < MEMO_ENTRIES:
+                self._seen[text] = done
+        return done
+
+    def _text(self, text: str) -> str:
         if text[:1] in ("{", "[") and (parsed := _json(text)) is not None:
             try:
                 redacted = self.value(parsed)
@@ -158,10 +173,14 @@ class Redactor:
             text = self._env.sub(lambda m: self._replace(m.group(0), "environment value"), text)
         text = URL_USERINFO.sub(lambda m: m.group(1) + self._replace(m.group(2), "URL credentials") + "@", text)
         for pattern, kind in ((BEARER, "bearer token"), (BASIC, "basic auth"), (HEADER, "header")):
-            text = pattern.sub(lambda m, kind=kind: m.group(1) + self._replace(m.group(2), kind), text)
+            def after_name(m: re.Match[str], kind: str = kind) -> str:
+                return m.group(1) + self._replace(m.group(2), kind)
+            text = pattern.sub(after_name, text)
         text = CURL_USER.sub(lambda m: m.group(1) + m.group(2) + self._replace(m.group(3), "basic auth"), text)
         for kind, pattern in KEY_SHAPES:
-            text = pattern.sub(lambda m, kind=kind: self._replace(m.group(0), kind), text)
+            def whole(m: re.Match[str], kind: str = kind) -> str:
+                return self._replace(m.group(0), kind)
+            text = pattern.sub(whole, text)
         text = YAML_BLOCK.sub(self._block, text)
         for pattern in PAIRS:
             text = pattern.sub(self._pair, text)

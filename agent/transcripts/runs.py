@@ -503,7 +503,7 @@ def summarize_file(entry: RunSummary) -> RunSummary:
             if not isinstance(header, dict) or header.get("type") != "header":
                 entry.error, entry.source = "not an agent-tui transcript", "transcript"
                 return entry
-            settings = header.get("settings") if isinstance(header.get("settings"), dict) else {}
+            settings: dict[str, Any] = header["settings"] if isinstance(header.get("settings"), dict) else {}
             entry.task = header.get("task") or entry.task  # humanevalfix/4, not the file name's humanevalfix-4
             entry.reflection = entry.reflection or settings.get("reflection")
             entry.provider, entry.model = str(header.get("provider") or ""), str(header.get("model") or "")

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol, cast
 
 from agent.events import (
     AssistantMessage,
@@ -635,7 +635,8 @@ class TranscriptModel:
         self._checked_upto = len(self.messages)
         try:
             if self._source is not None and getattr(self.checker, "reads_skeleton", False):
-                found = list(self.checker(_Skeleton(self)))  # roles and ids are all it reads
+                skeleton = cast("list[dict[str, Any]]", _Skeleton(self))  # roles and ids are all it reads
+                found = list(self.checker(skeleton))
             else:
                 found = list(self.checker(self.messages))
         except Exception:

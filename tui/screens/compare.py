@@ -123,11 +123,11 @@ class CompareScreen(Screen[None]):
     def action_help(self) -> None:
         rows = binding_rows
         self.app.push_screen(HelpScreen([
-            ("Rows (both runs)", rows(b for b in CompareView.BINDINGS if b.action in (
+            ("Rows (both runs)", rows(b for b in CompareView.BINDINGS if isinstance(b, Binding) and b.action in (
                 "next_row", "previous_row", "toggle", "unfold", "expand_all", "collapse_all", "first", "last"))),
-            ("Differences", rows(b for b in CompareView.BINDINGS if b.action in (
+            ("Differences", rows(b for b in CompareView.BINDINGS if isinstance(b, Binding) and b.action in (
                 "divergence", "next_difference", "previous_difference")) + MARKS_HELP),
-            ("Runs", rows(b for b in CompareView.BINDINGS if b.action in ("switch_side", "show_request"))
+            ("Runs", rows(b for b in CompareView.BINDINGS if isinstance(b, Binding) and b.action in ("switch_side", "show_request"))
              + [("click", "a title opens / closes the row; a side becomes the active run")]),
             ("App", rows(self.BINDINGS)),
         ]))

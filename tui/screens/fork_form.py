@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -115,7 +115,8 @@ class ForkForm(ModalScreen[Any]):
         self.fork_at = at
         header = transcript.header
         setting = (header.settings or {}).get("reflection")
-        self.parent_reflection: ReflectionMode = setting if setting in get_args(ReflectionMode) else "system"
+        self.parent_reflection: ReflectionMode = cast(ReflectionMode, setting) if setting in get_args(ReflectionMode) \
+            else "system"
         self.recorded_note: ReflectionNote | None = next(
             (e for e in transcript.events if isinstance(e, ReflectionNote) and e.iteration == at), None)
         self.parent_provider = header.provider if header.provider in PROVIDER_NAMES and header.provider != "replay" else None

@@ -76,7 +76,7 @@ class RateChart(PlotextPlot):
         for x, s in zip(xs, self.settings):
             low, high = s["ci95"]
             plt.plot([x, x], [100 * low, 100 * high], color="red", marker="┃")
-        plt.xticks(xs, names)
+        plt.xticks(xs, names)  # type: ignore[arg-type]  # plotext's stub asks for list[float]; ints are numbers
         plt.ylim(0, 100)
         plt.title("success rate % (Wilson 95% interval)")
 

@@ -79,7 +79,7 @@ def outcome(entry: RunSummary) -> tuple[str, str]:
         return f"· {entry.imported_from}, no ending recorded", "muted"
     if entry.imported_from and entry.detail:  # another tool's ending, in its words (an Inspect score)
         mark, meaning = {True: ("✓", "good"), False: ("✗", "bad"), None: ("·", "")}[entry.tests_passed]
-        return f"{mark} {entry.reason.replace('_', ' ')} · {entry.detail}", meaning
+        return f"{mark} {(entry.reason or '').replace('_', ' ')} · {entry.detail}", meaning
     if entry.reason is None:
         return "… no ending (running or killed)", "warning"
     reason = entry.reason.replace("_", " ")
@@ -340,6 +340,7 @@ class RunsScreen(Screen[None]):
 
     def _open(self, k: int) -> Transcript | None:
         entry = self.entries[k]
+        assert entry.path is not None, "a folder's runs are files"
         try:
             if self.opener is not None:
                 return self.opener(entry.path)

@@ -205,7 +205,7 @@ class TranscriptScreen(Screen[None]):
     def on_mount(self) -> None:
         self.view.focus()
         self._show_warnings()
-        if self.live:
+        if self.run_handle is not None:
             self._worker = self.run_worker(self._consume(), name="run", exclusive=True, exit_on_error=False)
             self.run_handle.control.subscribe(self._refresh_status)  # parked, steps queued, reflection
         elif self.reading:
@@ -325,7 +325,7 @@ class TranscriptScreen(Screen[None]):
     def on_unmount(self) -> None:
         if self.transcript.rest is not None:
             self.transcript.rest.close()
-        if self.live:
+        if self.run_handle is not None:
             self.run_handle.control.unsubscribe(self._refresh_status)
         if self._frozen:
             self._frozen = False
@@ -336,6 +336,7 @@ class TranscriptScreen(Screen[None]):
     async def _consume(self) -> None:
         """The worker: run the loop, and hand every event to the transcript and the view."""
         run = self.run_handle
+        assert run is not None, "only a live screen runs the loop"
         try:
             async for event in run.events(transient=True):  # with the reply as it streams in, for display
                 if not is_transient(event):
@@ -470,6 +471,7 @@ class TranscriptScreen(Screen[None]):
             self.notify("the run is over", timeout=2)
             return
         control = self.control
+        assert control is not None, "a live screen has its run's control"
         if control.mode == "continuous":
             self.notify("running continuously: p pauses at the next iteration", timeout=3)
             return
@@ -643,7 +645,7 @@ class TranscriptScreen(Screen[None]):
             return
         dumped = json.dumps(item_raw(block, item), indent=2, ensure_ascii=False)
         text = Syntax(inert(dumped), "json", theme="monokai", background_color="default").highlight(inert(dumped))
-        self.app.push_screen(TextScreen(f"Raw JSON — {item.kind}", text.split("\n"), dumped))
+        self.app.push_screen(TextScreen(f"Raw JSON — {item.kind}", list(text.split("\n")), dumped))
 
     def action_search_previous(self) -> None:
         if self.searching and self.view.search_query:

@@ -24,9 +24,9 @@ def divergence_text(alignment: Alignment) -> Content:
     if alignment.divergence is None:
         same = "requests" if sent_at is None else "histories"
         parts.append((f"≡ same {same} in all {shared} shared iterations", "bold $text-success"))
-        only = [r for r in alignment.rows if r.only_in is not None]
+        only = [r.only_in for r in alignment.rows if r.only_in is not None]
         if only:
-            parts.append((f" · {len(only)} more in {only[0].only_in.upper()}", muted))
+            parts.append((f" · {len(only)} more in {only[0].upper()}", muted))
     else:
         parts.append((f"⟂ requests diverge at iteration {alignment.divergence}", "bold $link-4"))
         if alignment.diff is not None:

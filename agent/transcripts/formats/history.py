@@ -63,6 +63,11 @@ def foreign(role: str, text: str, original: Any = None, *, kind: str | None = No
     return Entry(message, ts=ts, kind=kind or role)
 
 
+def mapping(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one: a stranger's file may hold anything anywhere."""
+    return value if isinstance(value, dict) else {}
+
+
 def dumps(value: Any) -> str:
     """JSON text of a value a file gave (arguments as an object); never raises."""
     try:

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 from agent.events import RunFinished
 from agent.transcripts.formats.document import JsonList
-from agent.transcripts.formats.history import Entry, HistoryReader, dumps, goal_of, new_transcript, read_all
+from agent.transcripts.formats.history import Entry, HistoryReader, dumps, goal_of, mapping, new_transcript, read_all
 from agent.transcripts.formats.peek import Peek
 from agent.transcripts.transcript import Transcript, TranscriptError, message_problem
 
@@ -63,8 +63,7 @@ def from_document(document: JsonList, peek: Peek, in_steps: bool) -> Transcript:
             header.source = NAME
 
     def ending() -> RunFinished | None:
-        info = rest.get("info")
-        return _ending(info if isinstance(info, dict) else {}, peek.mtime) if header.source == NAME else None
+        return _ending(mapping(rest.get("info")), peek.mtime) if header.source == NAME else None
 
     reader = HistoryReader(transcript, entries(), total=document.length, size=peek.size, source=peek.label,
                            what="messages item", ending=ending)
@@ -83,8 +82,8 @@ def _ending(info: dict[str, Any], ts: float) -> RunFinished | None:
 
 def model_name(rest: dict[str, Any]) -> str | None:
     """The model, wherever the file keeps it (mini-swe-agent: info.config.model.model_name)."""
-    info = rest.get("info") if isinstance(rest.get("info"), dict) else {}
-    config = info.get("config") if isinstance(info.get("config"), dict) else {}
+    info = mapping(rest.get("info"))
+    config = mapping(info.get("config"))
     model = config.get("model")
     candidates = [rest.get("model"), info.get("model"), model]
     if isinstance(model, dict):
