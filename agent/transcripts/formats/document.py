@@ -2,8 +2,8 @@
 
 A chat history saved as one JSON document (a bare array of messages, or `{"messages": [...], ...}`) can be
 tens of megabytes. Parsed whole, it is all read and parsed before the first screen, which needs only its
-first items. Here the file is read a chunk at a time into a window of text, and `json.JSONDecoder`'s
-scanner parses one item of the list at a time from it, when the reader asks for it: the first screen
+first items. Here the file is read a chunk at a time into a window of text, and
+`json.JSONDecoder.raw_decode` parses one item of the list at a time from it, when the reader asks for it: the first screen
 costs the same at any size, and the rest is read behind it. An object's other keys are parsed as they come:
 those before the list when it is opened, those after it once the list is read.
 
@@ -25,8 +25,7 @@ CHUNK = 256 * 1024
 """Bytes read at a time: the first screen needs one or two chunks."""
 _SPACE = re.compile(r"[ \t\n\r]*")
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_scan = json.JSONDecoder().scan_once
-_string = json.decoder.scanstring
+_decode = json.JSONDecoder().raw_decode
 
 
 class JsonList:
@@ -126,9 +125,9 @@ class JsonList:
                 value, end = parse(self.text, pos)
             except RecursionError as exc:  # nested too deeply, however far it is read
                 self._fail(exc)
-            except (StopIteration, ValueError) as exc:
+            except ValueError as exc:
                 if not self._more():
-                    self._fail(exc if isinstance(exc, ValueError) else None)
+                    self._fail(exc)
                 continue
             if end < len(self.text) or not self._more():
                 break
@@ -148,7 +147,7 @@ class JsonList:
         while True:
             if self._char(pos) != '"':
                 self._fail(None)
-            name, pos = self._parse(lambda text, at: _string(text, at + 1), pos)
+            name, pos = self._parse(_decode, pos)  # a string: its first character is a quote
             pos = self._space(pos)
             if self._char(pos) != ":":
                 self._fail(None)
@@ -159,7 +158,7 @@ class JsonList:
                 return pos + 1
             if name == self.key and self.found:
                 raise TranscriptError(f'{self.label}: not a transcript: a JSON object with two "{self.key}" keys')
-            self.head[name], pos = self._parse(_scan, pos)
+            self.head[name], pos = self._parse(_decode, pos)
             pos = self._space(pos)
             c = self._char(pos)
             if c == "}":
@@ -187,7 +186,7 @@ class JsonList:
             self._after(pos + 1)
             return
         while True:
-            item, pos = self._parse(_scan, pos)
+            item, pos = self._parse(_decode, pos)
             pos = self._space(pos)
             c = self._char(pos)
             if c == ",":
