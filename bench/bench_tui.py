@@ -41,38 +41,49 @@ Whole process, the figure of the target, printed last: `agent-tui open FILE --sn
 spawn to the SVG written (interpreter start-up, imports, reading the first step of the file, the first
 screen drawn headless, footer keys included, the SVG export), beside the inspector in the pseudo-terminal
 to its first screen drawn whole (the same point: its footer's keys) and to its first frame (before its
-keys). The ratios are medians of the run-by-run ratios (the machine's speed drifts between rounds).
+keys). The ratios are medians of the run-by-run ratios (the machine's speed drifts between rounds). Then
+the same for the inspector's own files opened by agent-tui (the bare message list, `FILE.json`, and the
+trajectory), `--snapshot` and the first frame in the pseudo-terminal, with the peak RSS of the snapshot
+against the inspector's; and an Inspect `.eval` of 100 samples x 50 turns: its sample list and one sample's
+first screen, each `--snapshot`, taking turns.
 
 Each app is run once untimed first, and the children may write bytecode (PYTHONDONTWRITEBYTECODE is dropped
 for them): the peer is an installed package with compiled modules, this tree is not, and compiling our
 modules at every start would be measured otherwise. The two apps take turns run by run.
 
-Figures on this kind of machine (2 cores, a VM whose speed drifts by ±30% from one minute to the next),
-medians of 7 runs, Textual 8.2, mini-swe-agent 2.4.6 (first screen / all read / peak RSS under run_test;
-keys key→screen; pty = the real CLI in a pseudo-terminal):
+Figures on this kind of machine (2 cores shared with other work, a VM whose speed drifts by ±30% from one
+minute to the next; the load is printed at the end), medians of 7 runs at a load of 1.2-2.0, Textual 8.2,
+mini-swe-agent 2.4.6 (first screen / all read / peak RSS under run_test; keys key→screen; pty = the real
+CLI in a pseudo-terminal):
 
     iterations  app              first screen  all read  peak RSS  step     expand  j       pty first  pty drawn
-            10  agent-tui             0.526 s    0.53 s     49 MB   6.9 ms  5.8 ms  2.0 ms    0.511 s    0.512 s
-            10  mini-swe-agent        0.608 s         —     45 MB  32.9 ms       —       —    0.488 s    0.590 s
-         1,000  agent-tui             0.471 s    0.60 s     59 MB  14.3 ms  5.3 ms  7.4 ms    0.362 s    0.363 s
-         1,000  mini-swe-agent        0.616 s         —     49 MB  31.2 ms       —       —    0.472 s    0.598 s
-        10,000  agent-tui             0.486 s    1.88 s     74 MB  17.3 ms  6.9 ms  6.6 ms    0.470 s    0.471 s
-        10,000  mini-swe-agent        0.678 s         —     69 MB  34.2 ms       —       —    0.443 s    0.561 s
+            10  agent-tui             0.321 s    0.32 s     49 MB   3.7 ms  3.7 ms  1.2 ms    0.326 s    0.327 s
+            10  mini-swe-agent        0.362 s         —     45 MB  20.9 ms       —       —    0.311 s    0.401 s
+         1,000  agent-tui             0.313 s    0.41 s     59 MB   9.1 ms  3.5 ms  4.8 ms    0.295 s    0.296 s
+         1,000  mini-swe-agent        0.339 s         —     49 MB  20.1 ms       —       —    0.297 s    0.372 s
+        10,000  agent-tui             0.321 s    1.34 s     77 MB  10.7 ms  4.6 ms  5.0 ms    0.311 s    0.312 s
+        10,000  mini-swe-agent        0.404 s         —     69 MB  21.0 ms       —       —    0.355 s    0.447 s
 
     whole process   agent-tui --snapshot   inspector first frame   inspector drawn   ratio to drawn   to first frame
-            10                  0.555 s                0.488 s           0.590 s            0.92x            1.17x
-         1,000                  0.444 s                0.472 s           0.598 s            0.81x            1.02x
-        10,000                  0.502 s                0.443 s           0.561 s            0.78x            0.96x
+            10                  0.382 s                0.311 s           0.401 s            0.94x            1.19x
+         1,000                  0.349 s                0.297 s           0.372 s            0.92x            1.18x
+        10,000                  0.382 s                0.355 s           0.447 s            0.84x            1.06x
+
+    the inspector's files   --snapshot  to drawn  to first  RSS    RSS ratio  pty first  to drawn  to first
+         1,000  list           0.352 s     0.94x     1.19x  52 MB      1.00x    0.303 s     0.82x     1.02x
+         1,000  traj           0.360 s     0.95x     1.18x  52 MB      1.00x    0.304 s     0.83x     1.03x
+        10,000  list           0.339 s     0.76x     0.95x  52 MB      0.68x    0.304 s     0.72x     0.87x
+        10,000  traj           0.332 s     0.73x     0.93x  52 MB      0.68x    0.311 s     0.70x     0.89x
+
+    an Inspect .eval of 100 samples x 50 turns: the sample list 0.398 s, a sample's first screen 0.324 s
 
 Our first screen costs the same whatever the file's size: it is drawn from the file's first 128 kB and
-its last line (how the run ended), and the rest is read behind it (1.9 s for 21.8 MB, keys answered
-meanwhile). Before this pass (the same harness, the same day): 0.69 s against the inspector's first frame
-at 0.47 s at 1,000 iterations (1.48x), 1.80 s against 0.47 s at 10,000 (3.83x): the whole file was read
-and validated before the first screen, then read again from disk to index it, and the first screen took
-three frames (Textual's Footer adds its keys two frames after the first). Where the time goes now: ~250 ms
-of interpreter start-up and Textual's imports (the peer's too), ~150 ms of pydantic and the event models
-(the peer loads neither: 100 ms more imports than the peer), ~30 ms of our own modules, then one frame
-and the SVG export. Memory at 10,000 iterations stays flat because a big file's events stay on disk
+its last line (how the run ended), and the rest is read behind it (1.3 s for 22.4 MB, keys answered
+meanwhile); the inspector's files (a message list, a trajectory) are read 256 kB at a time and parsed a
+message at a time, so theirs too. Where the time goes: ~250 ms of interpreter start-up and Textual's imports
+(the peer's too), ~100-150 ms of pydantic and the event models (the peer loads neither), ~30 ms of our own
+modules, then one frame and the SVG export; the collector stays off until the first screen is drawn.
+Memory at 10,000 iterations stays flat because a big file's events stay on disk
 (`agent.transcripts.transcript.EventLog`) and the view renders only what is on screen. Run-to-run noise is
 ±30 ms on these times, more when the machine drifts; compare the run-by-run ratios.
 
