@@ -100,3 +100,14 @@ def test_two_message_lists_in_one_object_are_refused(tmp_path: Path) -> None:
     path.write_text('{"messages": [], "messages": [{"role": "user", "content": "x"}]}')
     with pytest.raises(TranscriptError, match='a JSON object with two "messages" keys'):
         open_transcript(path)
+
+
+def test_numbers_cut_anywhere_are_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    numbers = {"a": -1.5e-7, "b": 12.25, "c": 1e5, "d": -0.0, "e": 123456789012345678901234567890, "f": 2.5e10}
+    path = tmp_path / "numbers.json"
+    for pad in range(8):  # numbers as the object's own values (each parsed alone), at every offset
+        path.write_text('{"p": "' + "x" * pad + '", "a": -1.5e-7, "b": 12.25, "c": 1e5, "messages": [{"role": '
+                        '"user", "content": "x"}], "d": -0.0, "e": 123456789012345678901234567890, "f": 2.5E+10}')
+        for size in range(1, 48):  # and the window cut in chunks of every size up to the document's
+            monkeypatch.setattr(document, "CHUNK", size)
+            assert read_through(path).header.settings == {"p": "x" * pad, **numbers}, (pad, size)

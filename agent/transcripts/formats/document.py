@@ -3,9 +3,11 @@
 A chat history saved as one JSON document (a bare array of messages, or `{"messages": [...], ...}`) can be
 tens of megabytes. Parsed whole, it is all read and parsed before the first screen, which needs only its
 first items. Here the file is read a chunk at a time into a window of text, and
-`json.JSONDecoder.raw_decode` parses one item of the list at a time from it, when the reader asks for it: the first screen
-costs the same at any size, and the rest is read behind it. An object's other keys are parsed as they come:
-those before the list when it is opened, those after it once the list is read.
+`json.JSONDecoder.raw_decode` parses one item of the list at a time from it, when the reader asks for it:
+the first screen costs the same at any size, and the rest is read behind it. An object's other keys are
+parsed as they come: those before the list when it is opened, those after it once the list is read. What
+is parsed leaves the window, so a stranger's file (a value of hundreds of megabytes, as much white space)
+costs time in proportion to its size, never more.
 
 Every failure is the line `peek.parse_json` gives for the whole document (on an error, the document is read
 and parsed whole once more to say it in the same words), found when the item that holds it is read.
@@ -16,16 +18,18 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from typing import Any, Callable, Iterator, NoReturn
+from typing import Any, Iterator, NoReturn
 
 from agent.transcripts.formats.peek import MAX_DOCUMENT_BYTES, Peek, json_error, parse_json, without_surrogates
 from agent.transcripts.transcript import TranscriptError
 
 CHUNK = 256 * 1024
 """Bytes read at a time: the first screen needs one or two chunks."""
+LOOKAHEAD = 2
+"""The most a number cut short can leave unparsed after it (`e-` of `1.5e-7`)."""
 _SPACE = re.compile(r"[ \t\n\r]*")
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_decode = json.JSONDecoder().raw_decode
+_json_value = json.JSONDecoder().raw_decode
 
 
 class JsonList:
@@ -50,7 +54,7 @@ class JsonList:
         """The window: the document's text from `base` on, as far as it is read."""
         self.base = 0
         self._file = peek.open()
-        self._decode = codecs.getincrementaldecoder("utf-8")().decode
+        self._utf8 = codecs.getincrementaldecoder("utf-8")().decode
         self._buffer: list[tuple[Any, int]] = []
         """Items parsed ahead of `items()` (by `first`), with the offset after each."""
         self._items = self._parse_items()
@@ -82,13 +86,14 @@ class JsonList:
 
     # -- the window --------------------------------------------------------------------------------------
 
-    def _more(self) -> bool:
-        """Read the next chunk into the window; False at the end of the file."""
+    def _more(self, at_least: int = 0) -> bool:
+        """Read a chunk more into the window (`at_least` bytes, if that is more); False at the end of the
+        file."""
         if self._file.closed:
             return False
-        raw = self._file.read(CHUNK)
+        raw = self._file.read(max(CHUNK, at_least))
         try:
-            self.text += self._decode(raw, final=not raw)
+            self.text += self._utf8(raw, final=not raw)
         except UnicodeDecodeError:
             self._file.close()
             raise TranscriptError(f"{self.label}: not a transcript: not UTF-8 text") from None
@@ -111,25 +116,31 @@ class JsonList:
         return self.text[pos:pos + 1]
 
     def _space(self, pos: int) -> int:
-        """The end of the white space at `pos`."""
+        """The end of the white space at `pos` (where the window ends in white space, it is left behind)."""
         while True:
-            end = _SPACE.match(self.text, pos).end()  # type: ignore[union-attr]
-            if end < len(self.text) or not self._more():
-                return end
+            pos = _SPACE.match(self.text, pos).end()  # type: ignore[union-attr]
+            if pos < len(self.text):
+                return pos
+            self.base, self.text, pos = self.base + pos, "", 0
+            if not self._more():
+                return pos
 
-    def _parse(self, parse: Callable[[str, int], tuple[Any, int]], pos: int) -> tuple[Any, int]:
-        """`parse(window, pos)`, read further while what it parses may be cut by the end of the window (a
-        number ending there may go on in the next chunk); lone surrogates replaced, as `parse_json` does."""
+    def _value(self, pos: int) -> tuple[Any, int]:
+        """The JSON value at `pos` and the offset after it, read further while it may be cut by the end of
+        the window (a window as large again each time, so that a value of any size is read in time linear in
+        it); lone surrogates replaced, as `parse_json` does. A number cut by the window's end parses as a
+        shorter one (`1.5e-7` cut after `1.5e` is 1.5, and `e` is left): one is taken only with LOOKAHEAD
+        characters read after it."""
         while True:
             try:
-                value, end = parse(self.text, pos)
+                value, end = _json_value(self.text, pos)
             except RecursionError as exc:  # nested too deeply, however far it is read
                 self._fail(exc)
             except ValueError as exc:
-                if not self._more():
+                if not self._more(len(self.text)):
                     self._fail(exc)
                 continue
-            if end < len(self.text) or not self._more():
+            if len(self.text) - end > LOOKAHEAD or not self._more():
                 break
         if _SURROGATE.search(self.text, pos, end):
             value = without_surrogates(value)
@@ -147,7 +158,7 @@ class JsonList:
         while True:
             if self._char(pos) != '"':
                 self._fail(None)
-            name, pos = self._parse(_decode, pos)  # a string: its first character is a quote
+            name, pos = self._value(pos)  # a string: its first character is a quote
             pos = self._space(pos)
             if self._char(pos) != ":":
                 self._fail(None)
@@ -158,14 +169,14 @@ class JsonList:
                 return pos + 1
             if name == self.key and self.found:
                 raise TranscriptError(f'{self.label}: not a transcript: a JSON object with two "{self.key}" keys')
-            self.head[name], pos = self._parse(_decode, pos)
+            self.head[name], pos = self._value(pos)
             pos = self._space(pos)
             c = self._char(pos)
             if c == "}":
                 return self._end(pos + 1)
             if c != ",":
                 self._fail(None)
-            pos = self._space(pos + 1)
+            pos = self._space(self._slide(pos + 1))
 
     def _end(self, pos: int) -> int:
         """The document ends at `pos`: only white space may follow."""
@@ -186,7 +197,7 @@ class JsonList:
             self._after(pos + 1)
             return
         while True:
-            item, pos = self._parse(_decode, pos)
+            item, pos = self._value(pos)
             pos = self._space(pos)
             c = self._char(pos)
             if c == ",":
@@ -218,4 +229,4 @@ class JsonList:
         self._file.close()
         parse_json(self.peek.read_bytes(self.what), self.label)  # raises the one-line error for the whole document
         raise json_error(exc, self.label) if isinstance(exc, (ValueError, RecursionError)) else TranscriptError(
-            f"{self.label}: not a transcript: invalid JSON")  # parsed whole, it was fine: the file changed
+            f"{self.label}: not a transcript: invalid JSON")  # parsed whole, it parses: the file changed meanwhile
