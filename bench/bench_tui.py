@@ -52,30 +52,30 @@ for them): the peer is an installed package with compiled modules, this tree is 
 modules at every start would be measured otherwise. The two apps take turns run by run.
 
 Figures on this kind of machine (2 cores shared with other work, a VM whose speed drifts by ±30% from one
-minute to the next; the load is printed at the end), medians of 7 runs at a load of 1.2-2.0, Textual 8.2,
+minute to the next; the load is printed at the end), medians of 7 runs at a load of 1.0-1.9, Textual 8.2,
 mini-swe-agent 2.4.6 (first screen / all read / peak RSS under run_test; keys key→screen; pty = the real
 CLI in a pseudo-terminal):
 
     iterations  app              first screen  all read  peak RSS  step     expand  j       pty first  pty drawn
-            10  agent-tui             0.321 s    0.32 s     49 MB   3.7 ms  3.7 ms  1.2 ms    0.326 s    0.327 s
-            10  mini-swe-agent        0.362 s         —     45 MB  20.9 ms       —       —    0.311 s    0.401 s
-         1,000  agent-tui             0.313 s    0.41 s     59 MB   9.1 ms  3.5 ms  4.8 ms    0.295 s    0.296 s
-         1,000  mini-swe-agent        0.339 s         —     49 MB  20.1 ms       —       —    0.297 s    0.372 s
-        10,000  agent-tui             0.321 s    1.34 s     77 MB  10.7 ms  4.6 ms  5.0 ms    0.311 s    0.312 s
-        10,000  mini-swe-agent        0.404 s         —     69 MB  21.0 ms       —       —    0.355 s    0.447 s
+            10  agent-tui             0.303 s    0.30 s     49 MB   3.3 ms  3.5 ms  1.0 ms    0.291 s    0.293 s
+            10  mini-swe-agent        0.339 s         —     45 MB  18.1 ms       —       —    0.284 s    0.366 s
+         1,000  agent-tui             0.299 s    0.39 s     59 MB   8.9 ms  4.5 ms  4.7 ms    0.298 s    0.298 s
+         1,000  mini-swe-agent        0.349 s         —     48 MB  22.3 ms       —       —    0.308 s    0.385 s
+        10,000  agent-tui             0.297 s    1.27 s     79 MB   9.8 ms  4.1 ms  4.7 ms    0.283 s    0.284 s
+        10,000  mini-swe-agent        0.381 s         —     69 MB  19.8 ms       —       —    0.333 s    0.407 s
 
     whole process   agent-tui --snapshot   inspector first frame   inspector drawn   ratio to drawn   to first frame
-            10                  0.382 s                0.311 s           0.401 s            0.94x            1.19x
-         1,000                  0.349 s                0.297 s           0.372 s            0.92x            1.18x
-        10,000                  0.382 s                0.355 s           0.447 s            0.84x            1.06x
+            10                  0.310 s                0.284 s           0.366 s            0.84x            1.09x
+         1,000                  0.368 s                0.308 s           0.385 s            0.95x            1.20x
+        10,000                  0.334 s                0.333 s           0.407 s            0.81x            0.99x
 
     the inspector's files   --snapshot  to drawn  to first  RSS    RSS ratio  pty first  to drawn  to first
-         1,000  list           0.352 s     0.94x     1.19x  52 MB      1.00x    0.303 s     0.82x     1.02x
-         1,000  traj           0.360 s     0.95x     1.18x  52 MB      1.00x    0.304 s     0.83x     1.03x
-        10,000  list           0.339 s     0.76x     0.95x  52 MB      0.68x    0.304 s     0.72x     0.87x
-        10,000  traj           0.332 s     0.73x     0.93x  52 MB      0.68x    0.311 s     0.70x     0.89x
+         1,000  list           0.361 s     0.96x     1.21x  51 MB      0.99x    0.317 s     0.82x     1.03x
+         1,000  traj           0.351 s     0.95x     1.19x  52 MB      0.99x    0.309 s     0.79x     1.00x
+        10,000  list           0.342 s     0.84x     1.05x  52 MB      0.68x    0.287 s     0.73x     0.90x
+        10,000  traj           0.338 s     0.85x     1.06x  52 MB      0.68x    0.294 s     0.72x     0.89x
 
-    an Inspect .eval of 100 samples x 50 turns: the sample list 0.398 s, a sample's first screen 0.324 s
+    an Inspect .eval of 100 samples x 50 turns: the sample list 0.412 s, a sample's first screen 0.346 s
 
 Our first screen costs the same whatever the file's size: it is drawn from the file's first 128 kB and
 its last line (how the run ended), and the rest is read behind it (1.3 s for 22.4 MB, keys answered
