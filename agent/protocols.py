@@ -8,14 +8,14 @@ tools and the front ends all import from here, so none of them needs another to 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Literal, Protocol
+from typing import Any, Callable, Literal, Protocol
 
-from agent.events import Completion, Event, FinishReason, ReflectionMode, ReflectionNote, RunFinished, ToolResult
+from agent.events import Completion, Event, FinishReason, ReflectionMode, ReflectionNote, ToolResult
 
-if TYPE_CHECKING:
-    from agent.loop.control import RunControl
-    from agent.transcripts.transcript import TranscriptHeader
+
+PURPOSE_HEADER = "x-agent-tui-purpose"
+"""Sent with every reflection request (value "reflection"), so an offline or loopback endpoint can tell it
+from an agent turn."""
 
 ToolErrorKind = Literal["unknown_tool", "malformed_arguments", "bad_path", "edit_not_applied", "tool_failed"]
 """Why a tool call came back as an error; reflection names it in its evidence."""
@@ -106,21 +106,4 @@ class Reflector(Protocol):
     def role_refused(self, error: StopRun, note: ReflectionNote, role: str) -> RoleFallback | None:
         """When `error` is the endpoint refusing `note` as a `role` message: remember it, and give the
         note in the next role. None when the error is anything else."""
-        ...
-
-
-class RunHandle(Protocol):
-    """A recorded run as a front end drives it (`agent.run.runner.Run`): the app, the tests' fake run."""
-
-    header: TranscriptHeader
-    control: RunControl
-    finished: RunFinished | None
-
-    @property
-    def path(self) -> Path | None:
-        """Where the transcript is written (None: nowhere, as in the tests' fake run)."""
-        ...
-
-    def events(self, transient: bool = False) -> AsyncIterator[Event]:
-        """Drive the run and yield its events; `transient` adds those meant for live display only."""
         ...

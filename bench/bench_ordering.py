@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.loop.ordering import check_messages  # noqa: E402
+from agent.ordering import check_messages  # noqa: E402
 
 
 def history(iterations: int) -> list[dict]:

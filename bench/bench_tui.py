@@ -14,7 +14,7 @@ format (`{"messages": transcript.messages(), "info": {}}`, as `*.traj.json`: the
 Then, each in a fresh subprocess, with the same harness for both apps:
 
 - first screen: from just before the subprocess is spawned to the first screen drawn (headless, via
-  `App.run_test` at 140x45, then `tui.drawn.first_drawn`: every widget has handled what it was sent and the
+  `App.run_test` at 140x45, then `tui.screens.drawn.first_drawn`: every widget has handled what it was sent and the
   screen has been refreshed, again while that mounts widgets), so it includes interpreter start-up,
   imports, reading and parsing what the first screen needs. Ours: `open_transcript(path, in_steps=True)`
   (as `agent-tui open FILE`: a big file's first 128 kB, the rest read behind the first screen) +
@@ -145,7 +145,7 @@ import asyncio, json, sys, time
 sys.path.insert(0, {root!r})
 from agent.transcripts.importers import open_transcript
 from tui.app import AgentTuiApp
-from tui.drawn import first_drawn
+from tui.screens.drawn import first_drawn
 from tui.screens.transcript import TranscriptScreen
 """ + KEY_TO_SCREEN + r"""
 async def main(path, t_spawn):
@@ -189,7 +189,7 @@ import asyncio, json, sys, time
 from pathlib import Path
 from minisweagent.run.utilities.inspector import TrajectoryInspector
 sys.path.insert(0, {root!r})
-from tui.drawn import first_drawn
+from tui.screens.drawn import first_drawn
 """ + KEY_TO_SCREEN + r"""
 async def main(path, t_spawn):
     app = TrajectoryInspector([Path(path)])

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from agent.events import Event
-from agent.tools import tasks
+from agent.tasks import task as tasks
 from agent.loop.control import RunControl
 from agent.tools.sandbox import Sandbox, SandboxError, choose_sandbox
 

@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, Iterator
 
 from agent.models.offline import estimate_tokens
-from agent.reflection.reflector import PURPOSE_HEADER
+from agent.protocols import PURPOSE_HEADER
 
 REFLECTION_NOTE = "Loopback reflection: re-read the last result and take the next step toward passing the tests."
 
@@ -105,7 +105,7 @@ class LoopbackServer:
     @classmethod
     def for_tasks(cls, names: Iterable[str], **kwargs: Any) -> "LoopbackServer":
         """Serve each task's reference fix (a bundled task's script.json, or a built suite's)."""
-        from agent.tools.suites import find_task
+        from agent.tasks.suites import find_task
 
         scripts = {}
         for name in names:

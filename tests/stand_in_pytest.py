@@ -2,7 +2,7 @@
 
 The suite's runs of the bundled tasks and of humanevalfix tasks call the tasks' tests hundreds of times, and
 pytest's start-up is most of each call. tests/conftest.py puts this script, run as `python -I -S -B -c
-SOURCE`, where the tasks' commands start pytest (`agent.tools.tasks.PYTEST`), unless a test is marked
+SOURCE`, where the tasks' commands start pytest (`agent.tasks.task.PYTEST`), unless a test is marked
 `real_pytest` (the tests of the verdict, the tasks, the sandbox, the harness, humanevalfix, the demo and one
 ablation run the real one). It takes the same arguments and answers in the same shapes: it imports each test
 module (the files given after `--`, else every test_*.py / *_test.py under the working folder), calls its

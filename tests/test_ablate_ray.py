@@ -68,7 +68,7 @@ def without_timings(value: Any) -> Any:
 
 def short_quicksort(**kwargs: Any) -> LoopbackServer:
     """The quicksort fix without its second test run, and the final check: two test runs a job, not three."""
-    from agent.tools.tasks import get_task
+    from agent.tasks.task import get_task
 
     task = get_task("quicksort")
     return LoopbackServer({task.goal: [task.script[i] for i in (0, 1, 3, 5)]}, **kwargs)

@@ -11,7 +11,7 @@ from rich.text import Text
 from agent.events import AssistantMessage, ToolResult
 from agent.transcripts.importers import open_transcript
 from tests.conftest import DATA
-from tui.content import arguments_lines, diff_lines, folded, inert_text, result_lines, unified_diff_lines
+from tui.render.content import arguments_lines, diff_lines, folded, inert_text, result_lines, unified_diff_lines
 
 
 def _calls(name: str) -> dict[str, dict]:

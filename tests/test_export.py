@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from agent.run import cli
-from agent.transcripts.export import FORMATS, export_transcript
+from agent.export.export import FORMATS, export_transcript
 from agent.transcripts.importers import open_transcript
-from agent.transcripts.store import ID_PALETTE
+from agent.view.model import ID_PALETTE
 from tests.conftest import DATA, call, reply, write_script
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwbGFudGVkIn0.c2lnbmF0dXJlLXBsYW50ZWQtMTIz"

@@ -20,7 +20,7 @@ from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect
 from tests.loopback import LoopbackServer
 
-SCRIPT = json.loads((Path(__file__).parent.parent / "agent/tools/taskdata/quicksort/script.json").read_text())
+SCRIPT = json.loads((Path(__file__).parent.parent / "agent/tasks/taskdata/quicksort/script.json").read_text())
 
 OPENAI_CONTEXT = ("This model's maximum context length is 8192 tokens. However, your messages resulted in 9120 "
                   "tokens. Please reduce the length of the messages.")  # OpenAI, and vLLM's wording of it

@@ -13,10 +13,10 @@ import pytest
 
 from agent.display.errors import event_mark
 from agent.events import AssistantMessage, DriverMessage, ToolResult
-from agent.transcripts.export import export_transcript
+from agent.export.export import export_transcript
 from agent.transcripts.formats.history import ORIGINAL
 from agent.transcripts.importers import check_file, open_transcript, sessions_of
-from agent.transcripts.store import TranscriptModel
+from agent.view.model import TranscriptModel
 from agent.transcripts.transcript import TranscriptError
 
 DATA = Path(__file__).parent / "data"

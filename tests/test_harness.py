@@ -13,7 +13,7 @@ import pytest
 from agent.events import ReflectionNote
 from agent.run import ablate, cli
 from agent.run.runner import RunOptions, build_run
-from agent.tools import tasks
+from agent.tasks import task as tasks
 from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect, reply, write_script
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from agent.transcripts.export import export_transcript
+from agent.export.export import export_transcript
 from agent.transcripts.importers import open_transcript
 from tests.tui_helpers import transcript_app
 from tui.app import AgentTuiApp

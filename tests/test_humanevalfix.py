@@ -15,10 +15,10 @@ import pytest
 
 from agent.run.cli import cmd_tasks
 from agent.run.runner import RunOptions, build_run
-from agent.tools import humanevalfix
-from agent.tools.humanevalfix import Problem, build, split_of
-from agent.tools.suites import find_task, select_tasks
-from agent.tools.tasks import UnknownTaskError, prepare_workspace
+from agent.tasks import humanevalfix
+from agent.tasks.humanevalfix import Problem, build, split_of
+from agent.tasks.suites import find_task, select_tasks
+from agent.tasks.task import UnknownTaskError, prepare_workspace
 
 from tests.conftest import collect
 
@@ -176,6 +176,6 @@ def test_bad_task_lists(spec: str, message: str) -> None:
 
 
 def test_the_check_worker_is_a_module_entry_point() -> None:
-    done = subprocess.run([sys.executable, "-m", "agent.tools.humanevalfix", "--check", "2"], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "agent.tasks.humanevalfix", "--check", "2"], capture_output=True,
                           text=True, input='[["def f():\\n    return 1\\n", "def check(c):\\n    assert c() == 1\\n", "f"]]')
     assert done.stdout == "pass\n"

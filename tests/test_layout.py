@@ -91,7 +91,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_is_read() -> None:
     graph = import_graph()
-    assert "agent.transcripts.store" in graph["tui.widgets.transcript_view"]
+    assert "agent.view.model" in graph["tui.widgets.transcript_view"]
     assert "agent.events" in graph["agent.transcripts.transcript"]
 
 
@@ -123,6 +123,6 @@ def test_open_imports_neither_the_sdk_nor_the_runner_nor_the_provider_stack(tmp_
     unwanted = [m for m in loaded if m == "openai" or m.startswith(("openai.", "agent.run.ablate", "agent.run.runner",
                                                                     "agent.models.chat", "agent.models.wire",
                                                                     "agent.models.streaming", "agent.loop.agent_loop",
-                                                                    "agent.transcripts.export"))]
+                                                                    "agent.export.export"))]
     assert unwanted == []
     assert "agent.transcripts.importers" in loaded and "tui.screens.transcript" in loaded

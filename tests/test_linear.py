@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.transcripts.redact import KEY_SHAPES
+from agent.export.redact import KEY_SHAPES
 from tests.conftest import call, reply, write_script
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,28 +86,28 @@ assert without_thinking("<think>" * (N // 7)) == "<think>" * (N // 7)
 assert parse_triggers('<trigger kind="a">\\n' * (N // 19)) == []
 summarize_test_failure("tests failed\\n" + "1" * N)
 """,
-    "redact: a name without a value (100 kB of a)": "from agent.transcripts.redact import Redactor\n"
+    "redact: a name without a value (100 kB of a)": "from agent.export.redact import Redactor\n"
                                                     "Redactor(environ={}).text('a' * N)",
-    "redact: a jwt that never ends (eyJ-)": "from agent.transcripts.redact import Redactor\n"
+    "redact: a jwt that never ends (eyJ-)": "from agent.export.redact import Redactor\n"
                                             "Redactor(environ={}).text('eyJ-' * (N // 4))",
-    "redact: a bare value that is called": "from agent.transcripts.redact import Redactor\n"
+    "redact: a bare value that is called": "from agent.export.redact import Redactor\n"
                                            "Redactor(environ={}).text('a=' * (N // 2) + '(')",
-    "redact: quoted values left open": "from agent.transcripts.redact import Redactor\n"
+    "redact: quoted values left open": "from agent.export.redact import Redactor\n"
                                        "r = Redactor(environ={})\n"
                                        "r.text('password=\"' + 'a' * N); r.text('key: \\\\\"' * (N // 7))",
-    "redact: url schemes and user parts": "from agent.transcripts.redact import Redactor\n"
+    "redact: url schemes and user parts": "from agent.export.redact import Redactor\n"
                                           "r = Redactor(environ={})\n"
                                           "r.text('a-' * (N // 2)); r.text('a://' + 'b:' * (N // 2)); "
                                           "r.text('http://u@' + '.' * N)",
-    "redact: authorization headers": "from agent.transcripts.redact import Redactor\n"
+    "redact: authorization headers": "from agent.export.redact import Redactor\n"
                                      "r = Redactor(environ={})\n"
                                      "r.text('Authorization: Basic ' * (N // 21)); r.text('Bearer' + ' ' * N); "
                                      "r.text('X-Api-Key:' + ' ' * N); r.text('-u ' + 'a' * N)",
-    "redact: private keys without an end": "from agent.transcripts.redact import Redactor\n"
+    "redact: private keys without an end": "from agent.export.redact import Redactor\n"
                                            "r = Redactor(environ={})\n"
                                            "r.text('-----BEGIN PRIVATE KEY-----' * (N // 27)); "
                                            "r.text('-----BEGIN ' + 'A' * N)",
-    "redact: yaml block values": "from agent.transcripts.redact import Redactor\n"
+    "redact: yaml block values": "from agent.export.redact import Redactor\n"
                                  "r = Redactor(environ={})\n"
                                  "r.text('password: |\\n' + '  x\\n' * (N // 4)); r.text('a: |\\n' * (N // 6)); "
                                  "r.text('  12|' + ' ' * N)",
@@ -133,7 +133,7 @@ KEY_SHAPE_UNITS = {
 def test_each_key_shape_is_linear_on_its_own_prefix(kind: str) -> None:
     """Its prefix repeated, alone and with a character that ends each try, 200 kB each."""
     unit = KEY_SHAPE_UNITS[kind]
-    finishes("from agent.transcripts.redact import KEY_SHAPES\n"
+    finishes("from agent.export.redact import KEY_SHAPES\n"
              f"[pattern] = [p for k, p in KEY_SHAPES if k == {kind!r}]\n"
              f"for text in ({unit!r} * (N // {len(unit)}), ({unit!r} + 'a!') * (N // {len(unit) + 2})):\n"
              "    pattern.sub('', text)")

@@ -13,7 +13,7 @@ from agent.events import (
     RunStarted,
     ToolResult,
 )
-from agent.loop.ordering import check_messages
+from agent.ordering import check_messages
 from agent.run.runner import RunOptions, build_run
 from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect, reply, until, write_script

@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from agent.tools.mutations import OPERATORS, mutate, mutations
+from agent.tasks.mutations import OPERATORS, mutate, mutations
 
 
 def only(source: str, operator: str) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.loop.ordering import Unanswered, check_messages, unanswered_calls
+from agent.ordering import Unanswered, check_messages, unanswered_calls
 
 DATA = Path(__file__).parent / "data"
 

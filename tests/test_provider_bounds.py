@@ -20,7 +20,7 @@ from agent.transcripts.importers import open_transcript
 from tests.conftest import call, reply
 from tests.loopback import LoopbackServer, chunk_of, dripping, endless_calls, endless_text, keepalives, sse
 
-SCRIPT = json.loads((Path(__file__).parent.parent / "agent/tools/taskdata/quicksort/script.json").read_text())
+SCRIPT = json.loads((Path(__file__).parent.parent / "agent/tasks/taskdata/quicksort/script.json").read_text())
 
 GUARD_S = 120
 """A run that does not end by then fails its test instead of hanging the suite (without the bounds, these

@@ -25,7 +25,7 @@ from agent.events import (
     RunFinished,
     ToolResult,
 )
-from agent.loop.ordering import check_messages
+from agent.ordering import check_messages
 from agent.models.profiles import PROFILES, resolve_profile
 from agent.run.runner import RunOptions, build_run, run_options
 from agent.models.textcalls import render_text_call
@@ -33,7 +33,7 @@ from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect, reply
 from tests.loopback import LoopbackServer
 
-SCRIPT = json.loads((Path(__file__).parent.parent / "agent/tools/taskdata/quicksort/script.json").read_text())
+SCRIPT = json.loads((Path(__file__).parent.parent / "agent/tasks/taskdata/quicksort/script.json").read_text())
 SILENT = [{**m, "content": None} for m in SCRIPT]
 """The same calls with `null` content, as most models send them."""
 FIX = json.loads(SCRIPT[3]["tool_calls"][0]["function"]["arguments"])

@@ -10,9 +10,9 @@ import string
 
 import pytest
 
-from agent.transcripts.export import FORMATS, export_transcript
+from agent.export.export import FORMATS, export_transcript
 from agent.transcripts.importers import open_transcript
-from agent.transcripts.redact import MARK, Redactor
+from agent.export.redact import MARK, Redactor
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
 

@@ -25,11 +25,11 @@ from agent.events import (
     ToolResult,
 )
 from agent.models.errors import REFUSAL_TEXTS, role_refusal
-from agent.protocols import IterationRecord
-from agent.models.offline import OfflineServer, _error, default_reflection_answer
-from agent.loop.ordering import check_messages
+from agent.protocols import PURPOSE_HEADER, IterationRecord
+from agent.models.offline import OfflineServer, _error
+from agent.ordering import check_messages
+from agent.reflection.scripted import default_reflection_answer
 from agent.reflection.reflector import (
-    PURPOSE_HEADER,
     TriggerConfig,
     TriggerWatch,
     make_reflector,
@@ -445,7 +445,7 @@ async def test_loopback_endpoint_refusing_a_late_system_message(tmp_path: Path) 
             return 400, SYSTEM_LATE
         return None
 
-    with LoopbackServer(json.loads((Path(agent.tools.tasks.__file__).parent / "taskdata/quicksort/script.json")
+    with LoopbackServer(json.loads((Path(agent.tasks.task.__file__).parent / "taskdata/quicksort/script.json")
                                    .read_text()), fail=refuse) as server:
         run = build_run(options(tmp_path, provider="vllm", base_url=server.base_url, model="qwen3"))
         events = await collect(run)

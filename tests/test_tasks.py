@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.tools.tasks import TASKDATA, UnknownTaskError, get_task, list_tasks, prepare_workspace
+from agent.tasks.task import TASKDATA, UnknownTaskError, get_task, list_tasks, prepare_workspace
 from agent.tools.toolbox import Toolbox
 from agent.tools.workspace import Workspace
 

@@ -10,7 +10,7 @@ from agent.transcripts.importers import open_transcript
 from agent.transcripts.runs import discover_runs, summarize_file
 from tests.test_request_as_sent import text_run
 from tests.tui_helpers import transcript_app
-from tui.blocks import RenderState, render_block
+from tui.render.blocks import RenderState, render_block
 from tui.widgets.status_bar import render_status
 
 DATA = Path(__file__).parent / "data"

@@ -13,8 +13,8 @@ from agent.events import ReflectionFallback, RunStarted
 from agent.transcripts.importers import open_transcript, transcript_from_messages
 from agent.transcripts.transcript import EventLog, TranscriptError, TranscriptHeader, read_jsonl
 from tests.tui_helpers import quicksort_events, synthetic_events, transcript_app, write_jsonl
-from tui.blocks import RenderState, estimate_height, render_block
-from agent.transcripts.store import TranscriptModel
+from tui.render.blocks import RenderState, estimate_height, render_block
+from agent.view.model import TranscriptModel
 
 DATA = Path(__file__).parent / "data"
 

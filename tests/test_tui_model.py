@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.events import AssistantMessage, ToolResult, appended_messages, content_text
-from agent.transcripts.store import TranscriptModel, tool_calls_of
+from agent.view.model import TranscriptModel, tool_calls_of
 from tests.tui_helpers import quicksort_events, synthetic_events
-from tui.palette import DEFAULT
+from tui.render.palette import DEFAULT
 
 
 def test_every_message_maps_to_the_item_showing_it() -> None:

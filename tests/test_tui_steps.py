@@ -13,7 +13,7 @@ import pytest
 import tui.screens.transcript as transcript_screen
 from agent.events import RunFinished, Usage
 from agent.transcripts.importers import open_transcript
-from agent.transcripts.store import TranscriptModel
+from agent.view.model import TranscriptModel
 from agent.transcripts.transcript import JsonlReader, TranscriptError, read_jsonl
 from tests.test_tui_lazy import odd_events
 from tests.tui_helpers import quicksort_events, synthetic_events, transcript_app, write_jsonl

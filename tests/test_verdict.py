@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from agent.run.runner import RunOptions, build_run
-from agent.tools.suites import find_task
+from agent.tasks.suites import find_task
 from agent.tools.trees import remove_tree
-from agent.tools.verdict import verdict_folder
+from agent.tasks.verdict import verdict_folder
 from agent.transcripts.importers import open_transcript
 
 from tests.conftest import call, collect, make_deep, reply, write_script

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from agent.events import DriverMessage, ToolResult
 from agent.transcripts.importers import open_transcript
-from agent.transcripts.store import TranscriptModel
+from agent.view.model import TranscriptModel
 from tests.tui_helpers import transcript_app
-from tui.blocks import RenderState, render_block, title_text
-from tui.content import folded, result_lines
+from tui.render.blocks import RenderState, render_block, title_text
+from tui.render.content import folded, result_lines
 
 ROOT = Path(__file__).parent.parent
 RUNS = ROOT / "docs/results/runs"

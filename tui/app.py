@@ -12,8 +12,8 @@ from typing import Any, Iterable
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from tui.drawn import first_drawn
-from tui.palette import theme_variables
+from tui.screens.drawn import first_drawn
+from tui.render.palette import theme_variables
 
 
 class AgentTuiApp(App[None]):

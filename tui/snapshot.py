@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.app import App
 
 from agent.display.terminal import inert
-from tui.drawn import first_drawn
+from tui.screens.drawn import first_drawn
 
 
 async def render_svg(app: App, out: Path | str, size: tuple[int, int] = (140, 45)) -> Path:

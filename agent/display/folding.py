@@ -44,7 +44,7 @@ minutes; the pytest summary's two `.*` split the line every way)."""
 
 
 STRING_RULE = "│ "
-"""What starts each line of a multi-line string shown inside a JSON value (`tui.content`), after its indent."""
+"""What starts each line of a multi-line string shown inside a JSON value (`tui.render.content`), after its indent."""
 
 
 def _text_of(line: str) -> str:

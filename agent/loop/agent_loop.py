@@ -39,7 +39,7 @@ from agent.events import (
     Usage,
     add_usage,
 )
-from agent.loop.ordering import check_messages
+from agent.ordering import check_messages
 from agent.protocols import IterationRecord, Model, ReflectionFailed, Reflector, StopRun, ToolOutcome
 from agent.tools.changes import ChangeTracker
 from agent.tools.toolbox import Toolbox

@@ -8,7 +8,6 @@ Chat Completions JSON body the SDK parses. Tests read `requests` to see what the
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -18,11 +17,10 @@ try:  # the openai SDK 3.x is built on httpx2; older releases on httpx
 except ImportError:  # pragma: no cover
     import httpx  # type: ignore[no-redef]
 
-from agent.reflection.reflector import PURPOSE_HEADER, parse_triggers
-from agent.transcripts.compare import describe_difference, normalise_messages
-from agent.transcripts.transcript import Transcript
+from agent.protocols import PURPOSE_HEADER
 
 OFFLINE_BASE_URL = "http://offline.agent-tui.invalid/v1"
+GENERIC_NOTE = "Reconsider the last result and pick the next action that moves toward passing the tests."
 
 
 class ScriptError(Exception):
@@ -55,58 +53,16 @@ def estimate_tokens(payload: Any) -> int:
     return max(1, len(json.dumps(payload, ensure_ascii=False)) // 4)
 
 
-def default_reflection_answer(body: dict[str, Any]) -> str:
-    """A deterministic note built from the trigger evidence in the reflection request.
-
-    The reflection prompt carries its triggers as `<trigger kind="...">evidence</trigger>` blocks
-    (`agent.reflection.reflector.trigger_block`); the note answers each one, quoting its concrete evidence.
-    """
-    prompt = next((m.get("content") or "" for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
-    triggers = parse_triggers(str(prompt))
-    if not triggers:
-        return "Reconsider the last result and pick the next action that moves toward passing the tests."
-    parts: list[str] = []
-    for t in triggers:
-        lines = [line.strip() for line in t.evidence.splitlines() if line.strip()]
-        first = lines[0] if lines else ""
-        if t.kind == "tests_failed":
-            failing = next((line for line in lines if line.startswith(("FAILED ", "ERROR "))), "")
-            m = re.match(r"(?:FAILED|ERROR) (\S+)(?: - (.*))?", failing)
-            if m:
-                test = m.group(1)
-                why = f" ({m.group(2)})" if m.group(2) else ""
-                parts.append(f"The tests fail, first {test}{why}. Read that test to see the expected result, "
-                             "fix the code it exercises with a minimal edit, then run the tests again.")
-            else:
-                parts.append(f"The test run failed: {first[:160]}. Read the failing test to see the expected "
-                             "result, fix the code with a minimal edit, then run the tests again.")
-        elif t.kind == "tool_error":
-            more = f" (and {len(lines) - 1} more failing call{'s' if len(lines) > 2 else ''})" if len(lines) > 1 else ""
-            parts.append(f"This call failed: {first[:200]}{more}. Correct its input (check paths with list_files "
-                         "and arguments against the tool's schema) instead of repeating it.")
-        elif t.kind == "repeated_call":
-            call = first.split(" called ")[0]
-            parts.append(f"You repeated {call} without progress. Do something different: read another file, "
-                         "or make the edit the goal needs.")
-        elif t.kind == "no_change":
-            parts.append(f"{first[:1].upper()}{first[1:160]}. Stop exploring and make the edit the goal needs.")
-        elif t.kind == "budget":
-            parts.append(f"Step budget: {first[:160]}. Make the smallest fix that passes the tests and call finish.")
-        else:
-            parts.append(f"{t.kind}: {first[:160]}. Reconsider the last result and pick the next action that "
-                         "moves toward passing the tests.")
-    return " ".join(parts)
-
-
 class OfflineServer:
     """Answers Chat Completions requests from a list of assistant messages, in order."""
 
     def __init__(self, replies: list[dict[str, Any]], model: str = "scripted",
-                 reflection_answer: Callable[[dict[str, Any]], str] = default_reflection_answer,
+                 reflection_answer: Callable[[dict[str, Any]], str] | None = None,
                  reflection_replies: list[str] | None = None) -> None:
         self.replies = replies
         self.model = model
-        self.reflection_answer = reflection_answer
+        self.reflection_answer = reflection_answer or (lambda body: GENERIC_NOTE)
+        """The note a reflection request gets (agent.reflection.scripted writes one from its triggers)."""
         self.reflection_replies = list(reflection_replies or [])
         self.requests: list[dict[str, Any]] = []
         """Every agent-turn request body, as the SDK serialised it."""
@@ -170,37 +126,3 @@ def _completion(body: dict[str, Any], message: dict[str, Any], model: str) -> ht
 def _error(status: int, message: str) -> httpx.Response:
     return httpx.Response(status, json={"error": {"message": message, "type": "invalid_request_error",
                                                   "param": None, "code": None}})
-
-
-def replay_server(recorded: Transcript) -> OfflineServer:
-    """Serve a saved run's assistant messages and reflection notes back in order."""
-    from agent.events import AssistantMessage, ReflectionNote
-
-    replies = [e.message for e in recorded.events if isinstance(e, AssistantMessage)]
-    notes = [e.content for e in recorded.events if isinstance(e, ReflectionNote)]
-    if not replies:
-        raise ScriptError("the transcript to replay has no assistant messages")
-    return OfflineServer(replies, model=recorded.header.model or "replay", reflection_replies=notes)
-
-
-def first_divergence(recorded: Transcript, sent: list[dict[str, Any]]) -> str | None:
-    """Compare the requests of a new run with those recorded; describe the first difference, if any."""
-    from agent.events import IterationStarted
-
-    # one request per iteration: a request retried after a role refusal counts once (the answered one)
-    numbers = list(dict.fromkeys(e.iteration for e in recorded.events if isinstance(e, IterationStarted)))
-    for k, body in enumerate(sent):
-        if k >= len(numbers):
-            return f"request {k + 1}: the recorded run sent only {len(numbers)} requests"
-        old, _ = recorded.request_at(numbers[k])
-        recorded_norm, new_norm = normalise_messages(old), normalise_messages(body.get("messages", []))
-        for i in range(max(len(recorded_norm), len(new_norm))):
-            a = recorded_norm[i] if i < len(recorded_norm) else None
-            b = new_norm[i] if i < len(new_norm) else None
-            if a != b:
-                diff = describe_difference(i, a, b)
-                detail = f", {diff.detail}" if diff.detail and diff.kind == "content" else ""
-                return f"iteration {numbers[k]}: message {i} differs ({diff.what}{detail}; A: recorded, B: this run)"
-    if len(sent) < len(numbers):
-        return f"the new run sent {len(sent)} requests, the recorded one {len(numbers)}"
-    return None

@@ -24,11 +24,9 @@ from typing import Any, Callable, Iterable
 
 from agent.events import Event, ReflectionMode, ReflectionNote, Trigger
 from agent.models.errors import role_refusal
-from agent.protocols import IterationRecord, Model, ReflectionFailed, RoleFallback, StopRun
+from agent.protocols import PURPOSE_HEADER, IterationRecord, Model, ReflectionFailed, RoleFallback, StopRun
 from agent.tools.workspace import cap_text
 
-PURPOSE_HEADER = "x-agent-tui-purpose"
-"""Sent with every reflection request, so an offline or loopback endpoint can tell it from an agent turn."""
 REQUEST_HEADERS = {PURPOSE_HEADER: "reflection"}
 """The extra headers of the model that writes the notes (`extra_headers=` of its ChatModel)."""
 

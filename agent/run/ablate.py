@@ -217,7 +217,7 @@ async def preflight(jobs: Sequence[Job], base: RunOptions) -> str | None:
     """Before a grid starts: the first task's reference fix, replayed offline through the grid's sandbox and
     test command, must pass its tests. None when it does; else why no job should start (a broken harness
     would fail every job, and the statistics would blame the agent)."""
-    from agent.tools.suites import find_task
+    from agent.tasks.suites import find_task
 
     task = find_task(jobs[0].task) if jobs else None
     if task is None or not task.script:
@@ -400,7 +400,7 @@ def _split(text: str) -> list[str]:
 
 def parse_grid(args: argparse.Namespace) -> tuple[list[Job], RunOptions, Path]:
     """Check the flags and turn them into the jobs, the shared run options and the folder."""
-    from agent.tools.suites import select_tasks
+    from agent.tasks.suites import select_tasks
 
     try:
         tasks = select_tasks(args.tasks, report=lambda text: print(text, file=sys.stderr))

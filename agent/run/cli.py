@@ -19,7 +19,7 @@ from agent.models.presets import UsageError
 from agent.run.flags import add_ablate_parser, add_fork_parser, add_run_flags, add_share_parsers
 from agent.tools.sandbox import make_undumpable
 from agent.tools.scratch import sweep
-from agent.tools.suites import SUITES
+from agent.tasks.suites import SUITES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +57,7 @@ def cmd_tasks(suite: str = "bundled", out: TextIO | None = None, err: TextIO | N
     skipped counts, and its split, on stderr."""
     out = out or sys.stdout
     err = err or sys.stderr
-    from agent.tools.suites import suite_tasks
+    from agent.tasks.suites import suite_tasks
 
     def report(text: str) -> None:
         print(text, file=err)
@@ -68,7 +68,7 @@ def cmd_tasks(suite: str = "bundled", out: TextIO | None = None, err: TextIO | N
         complain(str(exc), err)
         return 2
     if suite == "humanevalfix":  # its dev/test split, as `ablate --tasks humanevalfix:dev` selects it
-        from agent.tools.humanevalfix import split_of
+        from agent.tasks.humanevalfix import split_of
 
         splits = [split_of(int(task.name.rsplit("/", 1)[1])) for task in tasks]
         for task, split in zip(tasks, splits):

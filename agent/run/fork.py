@@ -396,7 +396,7 @@ def local_test_cmd(cmd: str) -> tuple[str, str | None]:
 
 
 def _known_task(name: str, path: Path) -> None:
-    from agent.tools.suites import find_task
+    from agent.tasks.suites import find_task
 
     try:
         find_task(name)

@@ -29,9 +29,9 @@ from agent.models.errors import describe_provider_error
 from agent.models.local import DEFAULT_MODEL_ENV, default_model
 from agent.models.profiles import Profile, resolve_profile
 from agent.tools.sandbox import Sandbox, SandboxError, SandboxMode, choose_sandbox
-from agent.tools.tasks import Task
+from agent.tasks.task import Task
 from agent.tools.testrun import run_tests
-from agent.tools.verdict import judge
+from agent.tasks.verdict import judge
 from agent.tools import scratch
 from agent.tools.trees import remove_tree
 from agent.tools.workspace import Workspace
@@ -213,7 +213,7 @@ class Run:
     async def _closing_notices(self) -> list[Notice]:
         if self.replayed is None or self.server is None:
             return []
-        from agent.models.offline import first_divergence
+        from agent.run.replay import first_divergence
 
         where = first_divergence(self.replayed, self.server.requests)
         text = (f"replay diverged: {where}" if where
@@ -312,8 +312,8 @@ def _build(opts: RunOptions, work: _Work, sandbox: Sandbox, unsandboxed: str | N
 
 
 def _resolve_work(opts: RunOptions) -> _Work:
-    from agent.tools.suites import find_task
-    from agent.tools.tasks import prepare_workspace
+    from agent.tasks.suites import find_task
+    from agent.tasks.task import prepare_workspace
 
     if opts.workspace is not None:
         workspace = Path(opts.workspace).resolve()
@@ -335,7 +335,9 @@ def _timeout(opts: RunOptions, provider: str) -> float:
 
 def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
     """The endpoint and the SDK client: an offline model, the local model's server, or a preset."""
-    from agent.models.offline import OFFLINE_BASE_URL, OfflineServer, ScriptError, load_script, replay_server
+    from agent.models.offline import OFFLINE_BASE_URL, OfflineServer, ScriptError, load_script
+    from agent.reflection.scripted import default_reflection_answer
+    from agent.run.replay import replay_server
     from agent.transcripts.transcript import TranscriptError
 
     timeout = _timeout(opts, provider)
@@ -362,7 +364,7 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
                 replies = work.task.script
             else:
                 raise UsageError("--provider scripted on your own --workspace needs --script FILE")
-            server = OfflineServer(replies, model=opts.model or "scripted")
+            server = OfflineServer(replies, model=opts.model or "scripted", reflection_answer=default_reflection_answer)
         else:
             if opts.replay is None:
                 raise UsageError("--provider replay needs --transcript FILE (the run to replay)")

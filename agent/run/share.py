@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent.transcripts.export import FORMATS, default_output, export_transcript
+from agent.export.export import FORMATS, default_output, export_transcript
 
 
 def cmd_export(args: argparse.Namespace) -> int:

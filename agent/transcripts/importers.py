@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from agent.loop.ordering import CHAT_ROLES, Unanswered, Violation, check_messages, unanswered_calls
+from agent.ordering import CHAT_ROLES, Unanswered, Violation, check_messages, unanswered_calls
 from agent.transcripts.formats import FORMATS, Session
 from agent.transcripts.formats.history import transcript_from_messages
 from agent.transcripts.formats.peek import Peek, peek

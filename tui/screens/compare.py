@@ -15,7 +15,7 @@ from textual.screen import Screen
 
 from agent.events import IterationStarted
 from agent.transcripts.compare import Alignment, align
-from agent.transcripts.store import TranscriptModel
+from agent.view.model import TranscriptModel
 from agent.transcripts.transcript import Transcript
 from agent.display.terminal import inert
 from tui.screens.help import HelpScreen, binding_rows

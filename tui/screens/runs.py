@@ -26,7 +26,7 @@ from agent.display.terminal import inert
 from agent.display.wording import plural
 from agent.transcripts.runs import RunsFound, RunSummary, discover_runs, summarize_file
 from agent.transcripts.transcript import Transcript, TranscriptError
-from tui.blocks import BOLD
+from tui.render.blocks import BOLD
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.run_tree import run_label
 from tui.widgets.runs_table import RunsTable

@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.content import inert_text
+from tui.render.content import inert_text
 
 
 class TextScreen(ModalScreen[None]):

@@ -24,16 +24,16 @@ from textual.worker import Worker
 from agent.display.terminal import inert
 from agent.display.wording import plural
 from agent.events import IterationStarted, Notice, RunFinished, WorkspaceChanged, is_transient
-from agent.transcripts.store import Checker, TranscriptModel
+from agent.view.model import Checker, TranscriptModel
 from agent.transcripts.transcript import StepReader, Transcript, TranscriptError, TranscriptHeader, TranscriptTail
-from tui.drawn import first_drawn
+from tui.screens.drawn import first_drawn
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.status_bar import StatusBar, StatusInfo
 from tui.widgets.transcript_view import TranscriptView
 
 if TYPE_CHECKING:
     from agent.loop.control import RunControl
-    from agent.protocols import RunHandle
+    from tui.protocols import RunHandle
     from tui.widgets.filter_bar import FilterBar
     from tui.widgets.search_bar import SearchBar
 
@@ -557,7 +557,7 @@ class TranscriptScreen(Screen[None]):
             self._search(bar.text)
 
     def on_filter_bar_changed(self, message: FilterBar.Changed) -> None:
-        from agent.transcripts.filters import BlockFilter, FilterError
+        from agent.view.filters import BlockFilter, FilterError
 
         assert self._filter_bar is not None
         try:
@@ -589,7 +589,7 @@ class TranscriptScreen(Screen[None]):
 
     def action_changes(self) -> None:
         """`d`: every diff the run recorded, iteration by iteration, opened at the cursor's iteration."""
-        from tui.content import unified_diff_lines
+        from tui.render.content import unified_diff_lines
         from tui.screens.text import TextScreen
 
         lines: list[Text] = []
@@ -619,7 +619,7 @@ class TranscriptScreen(Screen[None]):
 
     def action_copy(self) -> None:
         """`y`: the item at the cursor to the clipboard, through the terminal (OSC 52)."""
-        from agent.transcripts.store import item_copy_text
+        from agent.view.model import item_copy_text
 
         block, item = self.view.cursor_block, self.view.cursor_item
         if block is None or item is None or item.kind == "title":
@@ -636,7 +636,7 @@ class TranscriptScreen(Screen[None]):
         from rich.syntax import Syntax
 
         from agent.display.terminal import inert
-        from agent.transcripts.store import item_raw
+        from agent.view.model import item_raw
         from tui.screens.text import TextScreen
 
         block, item = self.view.cursor_block, self.view.cursor_item
@@ -690,7 +690,7 @@ class TranscriptScreen(Screen[None]):
 
     async def export(self, fmt: str) -> None:
         """Export from the file (read again in a thread: the screen's own events stay the screen's)."""
-        from agent.transcripts.export import default_output, export_transcript
+        from agent.export.export import default_output, export_transcript
         from agent.transcripts.importers import open_transcript
         from agent.transcripts.transcript import TranscriptError
 

@@ -1,7 +1,7 @@
 """The two-column view of `agent-tui compare A B`: both runs, one row per iteration, their divergence marked.
 
 The two runs are drawn in two columns by one line-API widget: a row holds iteration N of A on the left and iteration N of B on the right, each drawn exactly as
-the transcript view draws it (`tui.blocks.render_block`), the shorter side padded so the next row starts on
+the transcript view draws it (`tui.render.blocks.render_block`), the shorter side padded so the next row starts on
 the same line on both sides. One widget for both columns means one scroll position: the two runs cannot
 drift apart, and rows are rendered only when on screen (`LazyBlockView`), so big files stay fast.
 
@@ -33,8 +33,8 @@ from textual.strip import Strip
 
 from agent.events import ToolResult
 from agent.transcripts.compare import AlignedIteration, Alignment, Side
-from agent.transcripts.store import Block, TranscriptModel
-from tui.blocks import BOLD, ITALIC, RenderState, estimate_height, render_block
+from agent.view.model import Block, TranscriptModel
+from tui.render.blocks import BOLD, ITALIC, RenderState, estimate_height, render_block
 from tui.widgets.lazy_view import GUTTER, LazyBlockView
 
 REVERSE = Style(reverse=True)

@@ -1,7 +1,7 @@
 """The filter bar: `f` opens it; what is typed filters the iterations as it is typed; esc clears it.
 
 Words: a tool name (or part of one), `role:NAME` (system, user, assistant, tool, reflection), `errors`
-(see `agent.transcripts.filters`). The bar says how many iterations are shown.
+(see `agent.view.filters`). The bar says how many iterations are shown.
 """
 
 from __future__ import annotations

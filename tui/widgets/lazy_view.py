@@ -10,7 +10,7 @@ decorate a line (cursor, gutter marks) at paint time; when a block changes they 
 (same height) or `resize_block` (new height), never the cache itself.
 
 Colours: the view's component classes (`block--muted`, `block--error`...) take theme variables, and
-`palette` hands them to the renderer as one `tui.palette.Palette`. A theme change repaints everything.
+`palette` hands them to the renderer as one `tui.render.palette.Palette`. A theme change repaints everything.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.palette import CODE_THEMES, Palette, foreground
+from tui.render.palette import CODE_THEMES, Palette, foreground
 
 GUTTER = 2
 """Columns left of every line, for the cursor and link marks."""

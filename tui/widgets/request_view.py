@@ -14,8 +14,8 @@ from textual.binding import Binding
 from textual.strip import Strip
 
 from agent.display.terminal import inert
-from tui.blocks import BOLD
-from tui.content import inert_text
+from tui.render.blocks import BOLD
+from tui.render.content import inert_text
 from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
 
 _JSON = JSONHighlighter()

@@ -6,7 +6,7 @@ from rich.style import Style
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from tui.palette import foreground
+from tui.render.palette import foreground
 
 
 class RunsTable(DataTable):

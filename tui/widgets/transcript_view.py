@@ -22,11 +22,11 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from agent.display.errors import event_mark
-from agent.transcripts.filters import BlockFilter
+from agent.view.filters import BlockFilter
 from agent.events import AssistantMessage, IterationStarted, RunFinished
-from tui.blocks import BOLD, FOLD_HINT, REFOLD_HINT, RenderState, estimate_height, render_block, render_title, running_calls
+from tui.render.blocks import BOLD, FOLD_HINT, REFOLD_HINT, RenderState, estimate_height, render_block, render_title, running_calls
 from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
-from agent.transcripts.store import Block, Item, TranscriptModel, iter_link_items
+from agent.view.model import Block, Item, TranscriptModel, iter_link_items
 
 OPENS_INPUT = frozenset({"slash", "f"})
 """Keys whose screen action gives an input the focus (search, filter)."""

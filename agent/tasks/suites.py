@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from agent.tools import humanevalfix
-from agent.tools.tasks import Task, UnknownTaskError, get_task, list_tasks
+from agent.tasks import humanevalfix
+from agent.tasks.task import Task, UnknownTaskError, get_task, list_tasks
 
 SUITES = ("bundled", humanevalfix.SUITE)
 

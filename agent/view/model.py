@@ -39,13 +39,13 @@ from agent.events import (
     removed_messages,
 )
 from agent.display.errors import event_mark
-from agent.loop.ordering import unanswered_calls
+from agent.ordering import unanswered_calls
 from agent.transcripts.transcript import EventLog
 
 ID_PALETTE = ("#61afef", "#e5c07b", "#98c379", "#56b6c2", "#d19a66", "#a9b1ff", "#7fd1b9", "#d7c39b")
 """The colours of tool_call_id link numbers (`TranscriptModel.link`) on a dark background: blue, gold, green,
 cyan, orange, lavender, teal, sand; none red (red means error) nor pink (pink means reflection). The app's
-dark themes and the HTML export use them; `tui.palette` gives their light shades."""
+dark themes and the HTML export use them; `tui.render.palette` gives their light shades."""
 
 NO_VIOLATIONS: Mapping[Any, Any] = MappingProxyType({})
 NOTHING_UNFOLDED: frozenset[int] = frozenset()
@@ -61,11 +61,11 @@ Checker = Callable[[list[dict[str, Any]]], "list[ViolationLike]"]
 
 
 def default_checker() -> Checker | None:
-    """`agent.loop.ordering.check_messages`, with roles the API does not know (mini-swe-agent's `exit`) neutral.
+    """`agent.ordering.check_messages`, with roles the API does not know (mini-swe-agent's `exit`) neutral.
     The history shown is not a request: calls at its very end are running, or were cut off by a stop."""
     try:
-        from agent.loop.ordering import CHAT_ROLES, check_messages
-    except Exception:  # pragma: no cover - agent.loop.ordering is part of the package
+        from agent.ordering import CHAT_ROLES, check_messages
+    except Exception:  # pragma: no cover - agent.ordering is part of the package
         return None
 
     def check(messages: list[dict[str, Any]]) -> list[Any]:

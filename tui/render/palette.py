@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from rich.style import Style
 
-from agent.transcripts.store import ID_PALETTE
+from agent.view.model import ID_PALETTE
 
 LINKS_DARK = ID_PALETTE
 LINKS_LIGHT = ("#1f5f9e", "#8a6500", "#3b7a1e", "#0f7480", "#a4501a", "#4b4fc4", "#17755d", "#76602f")

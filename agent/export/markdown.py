@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from agent.transcripts.export_document import Document, Entry, Request, Section, dump_message
+from agent.export.document import Document, Entry, Request, Section, dump_message
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

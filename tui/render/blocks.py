@@ -34,7 +34,7 @@ from agent.events import (
     ToolResult,
     WorkspaceChanged,
 )
-from agent.transcripts.store import (
+from agent.view.model import (
     Block,
     Item,
     TranscriptModel,
@@ -44,8 +44,8 @@ from agent.transcripts.store import (
     role_of,
     tool_calls_of,
 )
-from tui.content import arguments_lines, folded, inert_text, result_lines, unified_diff_lines
-from tui.palette import DEFAULT, Palette
+from tui.render.content import arguments_lines, folded, inert_text, result_lines, unified_diff_lines
+from tui.render.palette import DEFAULT, Palette
 
 INDENT = 2
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"

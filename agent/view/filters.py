@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent.events import DriverMessage, ReflectionNote, RunStarted
-from agent.transcripts.store import Block, role_of
+from agent.view.model import Block, role_of
 
 ROLES = ("system", "user", "assistant", "tool", "reflection")
 

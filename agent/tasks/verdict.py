@@ -15,7 +15,7 @@ from pathlib import Path
 
 from agent.tools.sandbox import Sandbox
 from agent.tools.scratch import scratch_folder
-from agent.tools.tasks import Task, write_files
+from agent.tasks.task import Task, write_files
 from agent.tools.testrun import TestRun, run_tests
 from agent.tools.trees import CACHES, copy_tree, remove_tree
 from agent.tools.workspace import Workspace

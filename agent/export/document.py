@@ -1,7 +1,7 @@
 """What an export shows, read once from the app's display model into plain sections and entries.
 
 The page and the Markdown show what the app shows, built from the same model
-(`agent.transcripts.store.TranscriptModel`): the header, each iteration with the assistant's text, each
+(`agent.view.model.TranscriptModel`): the header, each iteration with the assistant's text, each
 call with its arguments and `tool_call_id`, each result under the id it answers, reflection notes with
 their role and triggers, the ordering check's findings on the message that breaks a rule, and what the
 model saw at each iteration. The HTML and Markdown writers only lay a `Document` out.
@@ -28,7 +28,7 @@ from agent.events import (
     Usage,
     content_text,
 )
-from agent.transcripts.store import ID_PALETTE, Block, TranscriptModel, pretty_json, role_of, tool_calls_of
+from agent.view.model import ID_PALETTE, Block, TranscriptModel, pretty_json, role_of, tool_calls_of
 from agent.transcripts.transcript import Transcript
 
 

@@ -12,8 +12,8 @@ import html
 import re
 import time
 
-from agent.transcripts.export_document import Document, Entry, Request, Section, color_class, dump_message
-from agent.transcripts.store import ID_PALETTE
+from agent.export.document import Document, Entry, Request, Section, color_class, dump_message
+from agent.view.model import ID_PALETTE
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

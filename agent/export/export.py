@@ -1,6 +1,6 @@
 """Export a transcript to share it: one HTML page, Markdown for an issue, or a plain message list.
 
-Redaction (`agent.transcripts.redact`) runs on the transcript before anything is read from it, so no
+Redaction (`agent.export.redact`) runs on the transcript before anything is read from it, so no
 string of any format escapes it; then `export_document` reads what to show, and `export_html` or
 `export_markdown` lays it out. The JSON format is the history alone, as the Chat Completions API takes it.
 """
@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.loop.ordering import CHAT_ROLES
-from agent.transcripts.export_document import build_document
-from agent.transcripts.export_html import render_html
-from agent.transcripts.export_markdown import render_markdown
+from agent.ordering import CHAT_ROLES
+from agent.export.document import build_document
+from agent.export.html import render_html
+from agent.export.markdown import render_markdown
 from agent.transcripts.formats.history import ORIGINAL
-from agent.transcripts.redact import Redactor
+from agent.export.redact import Redactor
 from agent.transcripts.transcript import Transcript
 
 Format = Literal["html", "md", "json"]
