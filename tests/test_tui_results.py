@@ -63,7 +63,7 @@ def test_results_text_reads_as_the_printed_table() -> None:
     text = results_text([
         {"setting": "off", "runs": 6, "successes": 0, "ci95": [0.0, 0.3903], "total_tokens": 1000.0},
         {"setting": "system", "runs": 6, "successes": 6, "ci95": [0.6097, 1.0], "total_tokens": 2500.0,
-         "vs_off": {"wins": 6, "losses": 0, "ties": 0, "p_value": 0.03125}},
+         "versus": {"baseline": "off", "wins": 6, "losses": 0, "ties": 0, "p_value": 0.03125}},
     ]).plain
     assert text.splitlines()[:2] == ["off     0/6 [0%, 39%]  1,000 tok/run",
                                      "system  6/6 [61%, 100%]  vs off 6/0/0 p=0.0312  2,500 tok/run"]

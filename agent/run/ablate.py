@@ -53,8 +53,9 @@ from agent.run.jobs import (
     write_record,
 )
 from agent.run.flags import add_ablate_flags
+from agent.run.prices import price_for
 from agent.run.runner import RunOptions
-from agent.run.summary import format_statistics, setting_statistics
+from agent.run.summary import format_report, grid_statistics
 
 SETTINGS: tuple[str, ...] = get_args(ReflectionMode)
 """The reflection settings a grid can compare: off, or the role the note is injected with."""
@@ -236,9 +237,10 @@ def _order_key(order: dict[Job, int]) -> Any:
     return key
 
 
-def write_results(out_dir: Path | str, jobs: Sequence[Job] = (), grid: dict[str, Any] | None = None) -> list[ResultRow]:
+def write_results(out_dir: Path | str, jobs: Sequence[Job] = (), grid: dict[str, Any] | None = None,
+                  unit: str = "task") -> list[ResultRow]:
     """Rebuild results.csv and summary.json from every record in the folder (the grid's jobs first, in
-    grid order). Returns the rows."""
+    grid order), the statistics over `unit`s at the grid's price (`grid["price"]`). Returns the rows."""
     out_dir = Path(out_dir)
     order = {job: k for k, job in enumerate(jobs)}
     rows = sorted(all_records(out_dir), key=_order_key(order))
@@ -256,7 +258,7 @@ def write_results(out_dir: Path | str, jobs: Sequence[Job] = (), grid: dict[str,
                    "failed": sum(r.failed for r in rows), "missing": len(missing)},
         "groups": summarize(rows),
         "by_setting": summarize(rows, by_task=False) if len({r.task for r in rows}) > 1 else [],
-        "settings": setting_statistics(rows, out_dir),
+        **grid_statistics(rows, out_dir, unit=unit, price=(grid or {}).get("price")),
         "failures": [{"job": r.job.job_id, "exit_reason": r.exit_reason, "error": r.error} for r in rows if r.failed],
         "missing": missing,
         "runs": [{k: v for k, v in asdict(r).items() if k not in ("config", "traceback")} for r in rows],
@@ -444,6 +446,7 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
         backend = parse_backend(args)
         check_compatible(out_dir, job_config(base))
         grid = plan(jobs, out_dir, retry_failed=not args.keep_failed)
+        price = price_for(base.provider or "", base.model, args.price)
     except UsageError as exc:
         complain(str(exc), err)
         return 2
@@ -455,7 +458,7 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
                   f"{len(grid.todo)} to run\n")
     out.flush()
     info = {"tasks": sorted({j.task for j in jobs}), "settings": list(dict.fromkeys(j.setting for j in jobs)),
-            "repeats": args.repeats, "concurrency": args.concurrency, "config": job_config(base)}
+            "repeats": args.repeats, "concurrency": args.concurrency, "config": job_config(base), "price": price}
     interrupted = False
     try:
         with _shared_local_server(base, bool(grid.todo)) as server:
@@ -474,8 +477,7 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     if len({r.task for r in current}) > 1:
         out.write("\nover all tasks:\n" + format_summary(summarize(current, by_task=False)) + "\n")
     if current:
-        out.write("\nper setting (Wilson 95% CI; paired with off on the same task and repeat: exact McNemar p, "
-                  "bootstrap 95% CI):\n" + format_statistics(setting_statistics(current, out_dir)) + "\n")
+        out.write("\n" + format_report(grid_statistics(current, out_dir, price=info["price"])) + "\n")
     failed = write_tally(out, grid, current, out_dir)
     if interrupted:
         missing = len(jobs) - len(current)

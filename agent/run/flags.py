@@ -84,6 +84,9 @@ def add_ablate_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--out", type=Path, metavar="DIR", help="grid folder; an existing one is resumed (default runs/ablate-<time>)")
     g.add_argument("--keep-failed", action="store_true", help="do not re-run jobs that failed in an earlier call")
     g.add_argument("--keep-workspaces", action="store_true", help="keep each job's workspace copy (default: remove)")
+    g.add_argument("--price", metavar="IN,OUT",
+                   help="dollars per million prompt and completion tokens for the cost table (default: the "
+                        "preset's list price for its default model; 0 for a model served here)")
     g = p.add_argument_group("where the jobs run")
     g.add_argument("--backend", choices=("local", "ray"), default="local",
                    help="local: asyncio tasks in this process (default); ray: one Ray task per job "

@@ -45,9 +45,10 @@ def results_text(settings: list[dict[str, Any]]) -> Content:
         parts.append((f"{s['setting']:<{width}}  ", "bold"))
         parts.append((f"{s.get('successes', 0)}/{s['runs']} ", "$text-success"))
         parts.append((interval(s["ci95"]), MUTED))
-        versus = s.get("vs_off")
+        versus = s.get("versus")
         if isinstance(versus, dict):
-            parts.append(f"  vs off {versus.get('wins', 0)}/{versus.get('losses', 0)}/{versus.get('ties', 0)}")
+            parts.append(f"  vs {versus.get('baseline', 'off')} {versus.get('wins', 0)}/{versus.get('losses', 0)}/"
+                         f"{versus.get('ties', 0)}")
             parts.append((f" p={versus.get('p_value', 1):.3g}", MUTED))
         tokens = s.get("total_tokens")
         if isinstance(tokens, (int, float)):
