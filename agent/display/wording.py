@@ -3,6 +3,8 @@ never recorded is not shown as 0."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from agent.events import Usage
 
 NOT_RECORDED = "tokens not recorded"
@@ -26,3 +28,10 @@ def tokens(usage: Usage | None, *, split: bool = True) -> str:
 def short_tokens(usage: Usage | None) -> str:
     """`1,234 tok` for a title line; '' when the source had no counts (the title says nothing rather than 0)."""
     return "" if usage is None else f"{usage.total_tokens:,} tok"
+
+
+def text_table(head: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
+    """Rows of cells in columns as wide as their widest cell, two spaces apart, the head first."""
+    rows = [tuple(head), *(tuple(line) for line in lines)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence, TextIO, get_args
 
 from agent.display.terminal import complain, inert
-from agent.display.wording import plural
+from agent.display.wording import plural, text_table
 from agent.events import ReflectionMode
 from agent.models.presets import LOCAL_PROVIDER, UsageError, default_provider, resolve_endpoint
 from agent.run.backends import Backend, LocalBackend
@@ -301,14 +301,13 @@ def summarize(rows: Iterable[ResultRow], *, by_task: bool = True) -> list[dict[s
 def format_summary(groups: list[dict[str, Any]]) -> str:
     """The per-setting table printed at the end."""
     head = ("task", "setting", "runs", "failed", "success", "iterations", "tokens", "reflections", "wall s")
-    lines = [head]
+    lines = []
     for g in groups:
         rate = f"{g['successes']}/{g['runs']} {g['success_rate']:.0%}" if g["runs"] else "-"
         lines.append((g["task"], g["setting"], str(g["runs"]), str(g["failed"]), rate,
                       _pm(g["iterations"], 1), _pm(g["total_tokens"], 0), f"{g['reflection_calls']['mean']:.1f}",
                       f"{g['wall_time_s']['mean']:.1f}"))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
+    return text_table(head, lines)
 
 
 def _pm(stats: dict[str, float], digits: int) -> str:
@@ -406,7 +405,7 @@ def parse_backend(args: argparse.Namespace) -> Backend:
 
 
 @contextlib.contextmanager
-def _shared_local_server(base: RunOptions, needed: bool) -> Iterator[Any]:
+def shared_local_server(base: RunOptions, needed: bool) -> Iterator[Any]:
     """--provider local: one llama-cpp-python server for every job of the grid (loading the model once)."""
     if base.provider != LOCAL_PROVIDER or not needed:
         yield None
@@ -461,7 +460,7 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
             "repeats": args.repeats, "concurrency": args.concurrency, "config": job_config(base), "price": price}
     interrupted = False
     try:
-        with _shared_local_server(base, bool(grid.todo)) as server:
+        with shared_local_server(base, bool(grid.todo)) as server:
             asyncio.run(run_grid(jobs, replace(base, shared_server=server), out_dir, concurrency=args.concurrency,
                                  progress=Progress(err), keep_workspaces=args.keep_workspaces, planned=grid,
                                  backend=backend))

@@ -15,9 +15,10 @@ from agent.tools.sandbox import SANDBOX_MODES
 REFLECTION_MODES: tuple[str, ...] = get_args(ReflectionMode)
 
 
-def add_run_flags(p: argparse.ArgumentParser, work: bool = True) -> None:
+def add_run_flags(p: argparse.ArgumentParser, work: bool = True, out: bool = True) -> None:
     """The flags every command that starts a run shares (headless run, TUI run, fork; `work=False`: no task,
-    workspace, goal or test command, which a fork takes from its parent)."""
+    workspace, goal or test command, which a fork takes from its parent; `out=False`: no --out FILE, for a
+    command whose --out is a folder)."""
     g = p.add_argument_group("what to work on")
     if work:
         g.add_argument("--task", default=None,
@@ -66,7 +67,8 @@ def add_run_flags(p: argparse.ArgumentParser, work: bool = True) -> None:
     g.add_argument("--reflection-model", help="model for reflection calls (default: the agent's)")
     g.add_argument("--reflection-triggers", metavar="SPEC",
                    help='which triggers fire: "all" (default), "none", "-budget", "tests_failed,repeat=4"')
-    g.add_argument("--out", type=Path, help="transcript file (default: runs/<time>-<task>-<provider>.jsonl)")
+    if out:
+        g.add_argument("--out", type=Path, help="transcript file (default: runs/<time>-<task>-<provider>.jsonl)")
 
 
 def add_ablate_flags(p: argparse.ArgumentParser) -> None:
@@ -153,3 +155,25 @@ def add_fork_parser(sub: Any) -> None:
     fk.add_argument("--headless", action="store_true", help="print events instead of opening the app")
     add_run_flags(fk, work=False)
     fk.set_defaults(reflection=None, max_steps=None)
+
+
+def add_sweep_parser(sub: Any) -> None:
+    sw = sub.add_parser("sweep", help="fork every note of some runs and go on with its text in each role, and "
+                                      "without it",
+                        description="For every reflection note in the given runs, fork just before it (the "
+                                    "prefix is replayed without model calls) and go on live with that exact note "
+                                    "in each role of --roles (none: without it), --repeats times each, into an "
+                                    "ablation folder (--out DIR; calling again resumes). Later iterations write "
+                                    "no note. The table sets each role against none on the same fork points.")
+    sw.add_argument("files", type=Path, nargs="+", metavar="FILE|DIR",
+                    help="transcripts of agent-tui runs, or folders of them (forks in them are left out)")
+    sw.add_argument("--roles", default="system,user,assistant,none",
+                    help="the arms: roles from system, user, assistant, and none (no note) (default all four)")
+    sw.add_argument("--repeats", type=int, default=1, help="forks per note and role (default 1)")
+    sw.add_argument("--concurrency", type=int, default=1, help="forks at once (default 1)")
+    sw.add_argument("--keep-failed", action="store_true", help="do not re-run forks that failed in an earlier call")
+    sw.add_argument("--price", metavar="IN,OUT",
+                    help="dollars per million prompt and completion tokens (default: the preset's list price)")
+    sw.add_argument("--out", type=Path, required=True, metavar="DIR", help="the sweep's folder (an existing one is resumed)")
+    add_run_flags(sw, work=False, out=False)
+    sw.set_defaults(reflection=None, max_steps=None)

@@ -60,6 +60,9 @@ class ForkSpec:
     overrides: dict[str, Any] = field(default_factory=dict)
     """RunOptions fields given on the command line (provider, model, reflection, max_steps, out...); a None
     value was not given. Everything else is the parent's."""
+    reflection_after: ReflectionMode | None = None
+    """The reflection setting from iteration K+1 on (None: the fork's, as for K). A sweep turns it off, so
+    that its arms differ only in the note after K."""
 
 
 @dataclass
@@ -213,7 +216,7 @@ class PrefixReflector:
     reflection off while replaying), so its triggers count from the start, as the parent's did."""
 
     def __init__(self, live: Reflector, recording: Recording, control: RunControl, mode: ReflectionMode, *,
-                 drop: bool = False, edit: str | None = None) -> None:
+                 drop: bool = False, edit: str | None = None, after: ReflectionMode | None = None) -> None:
         self.live = live
         self.recording = recording
         self.control = control
@@ -221,6 +224,8 @@ class PrefixReflector:
         """The fork's reflection setting, from iteration K on (the replayed ones keep the parent's)."""
         self.drop = drop
         self.edit = edit
+        self.after = after
+        """The setting from K+1 on (None: `mode`)."""
 
     def choice(self, mode: ReflectionMode) -> str:
         """What becomes of the parent's note after K under `mode`: kept, dropped, edited, added (an edited
@@ -240,6 +245,8 @@ class PrefixReflector:
         at = self.recording.at
         if record.iteration > at:
             return await self.live.after_iteration(record, messages, mode)
+        if record.iteration == at and self.after is not None:
+            self.control.set_reflection(self.after)  # read when iteration K+1 begins
         choice = self.choice(mode) if record.iteration == at else "replayed"
         if choice == "none" or choice.startswith("asked"):
             return await self.live.after_iteration(record, messages, mode)
@@ -374,7 +381,7 @@ def seed_fork(run: Run, recording: Recording, opts: RunOptions, spec: ForkSpec) 
     if same_endpoint and recording.refused_roles:
         live_reflector.refused |= recording.refused_roles  # its notes start in the role that worked
     reflector = PrefixReflector(live_reflector, recording, run.control, opts.reflection, drop=spec.drop_note,
-                                edit=spec.edit_note)
+                                edit=spec.edit_note, after=spec.reflection_after)
     run.loop.reflector = reflector
     workspace = str(run.workspace)
     run.loop.model = PrefixModel(recording.replies, run.loop.model,
@@ -395,6 +402,11 @@ def fork_spec(args: argparse.Namespace) -> ForkSpec:
         raise UsageError("--each-note forks before every note with it dropped: no --at, --drop-note or --edit-note")
     if not args.each_note and args.at is None:
         raise UsageError("fork needs --at K (the last iteration to replay), or --each-note")
+    return ForkSpec(args.file, args.at or 0, args.drop_note, args.edit_note, args.workspace, fork_overrides(args))
+
+
+def fork_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The run options the flags give (agent.run.flags.add_run_flags); None: not given, the parent's."""
     overrides = {f.name: getattr(args, f.name, None) for f in fields(RunOptions) if f.name != "workspace"}
     overrides["pass_env"] = tuple(args.pass_env) or None  # none given: the parent's
-    return ForkSpec(args.file, args.at or 0, args.drop_note, args.edit_note, args.workspace, overrides)
+    return overrides

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from agent.display.terminal import complain, inert
-from agent.display.wording import plural
+from agent.display.wording import plural, text_table
 from agent.events import ReflectionNote
 from agent.models.presets import UsageError
 from agent.run.ablate import Progress, plan, run_grid, summarize, write_results, write_tally
@@ -78,7 +78,7 @@ def note_table(notes: list[NoteAblation], original: dict[str, Any], groups: list
 def format_note_table(rows: list[dict[str, Any]]) -> str:
     """The table printed at the end: one line per note."""
     head = ("iteration", "trigger", "role", "note", "with it (original)", "without it")
-    lines = [head]
+    lines = []
     for row in rows:
         note = " ".join(row["note"].split())
         note = note if len(note) <= 40 else note[:39] + "…"
@@ -91,8 +91,7 @@ def format_note_table(rows: list[dict[str, Any]]) -> str:
             rest = (f"{without['successes']}/{without['runs']} pass, {without['iterations']:.1f}"
                     f"±{without['iterations_sd']:.1f} it." + (f", {without['failed']} failed" if without["failed"] else ""))
         lines.append((str(row["iteration"]), ",".join(row["triggers"]) or "manual", row["role"], note, with_it, rest))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
+    return text_table(head, lines)
 
 
 def check_parent(out_dir: Path, parent: Path) -> None:

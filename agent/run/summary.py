@@ -21,7 +21,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any, Iterable, Protocol, Sequence
 
-from agent.display.wording import plural
+from agent.display.wording import plural, text_table
 from agent.run.stats import bootstrap_mean, pass_at_k, pass_hat_k, sign_test, wilson
 from agent.transcripts.notes import FOLLOWUPS, read_notes_file
 
@@ -255,12 +255,6 @@ def signed_diff(d: dict[str, Any] | None, digits: int, scale: float = 1.0, unit:
             f"{scale * hi:+.{digits}f}{unit}]")
 
 
-def _table(head: Sequence[str], lines: list[Sequence[str]]) -> list[str]:
-    rows = [tuple(head), *lines]
-    widths = [max(len(line[i]) for line in rows) for i in range(len(head))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in rows]
-
-
 def _money(x: float | None) -> str:
     return "-" if x is None else f"${x:.4f}"
 
@@ -279,13 +273,13 @@ def format_statistics(entries: list[dict[str, Any]], unit: str = "task") -> str:
     for e in entries:
         versus = e.get("versus")
         lines.append((
-            e["setting"], f"{percent(e['success_rate'])} ({e['successes']}/{e['runs']} runs, {e['clusters']} {units})",
+            e["setting"], f"{percent(e['success_rate'])} ({e['successes']}/{e['runs']} runs, {plural(e['clusters'], unit)})",
             interval(e["ci95"]), " ".join(f"@{k} {v:.2f}" for k, v in e["pass_at_k"].items()),
             " ".join(f"^{k} {v:.2f}" for k, v in e["pass_hat_k"].items()),
             f"{versus['wins']}/{versus['losses']}/{versus['ties']}" if versus else "-",
             f"{versus['p_value']:.3g}" if versus else "-",
             signed_diff(versus and versus.get("success_rate"), 0, 100, "pt")))
-    table = _table(head, lines)
+    table = text_table(head, lines).splitlines()
     head = ("setting", "tokens/run", "of which reflection", "wall s/run", "$/run", "tokens/success",
             "wall s/success", "$/success", "Δ tokens [95% CI]", "Δ wall s [95% CI]")
     lines = []
@@ -295,7 +289,7 @@ def format_statistics(entries: list[dict[str, Any]], unit: str = "task") -> str:
                       f"{c['wall_s_per_run']:.0f}", _money(c.get("dollars_per_run")), _count(c["tokens_per_success"]),
                       _count(c["wall_s_per_success"]), _money(c.get("dollars_per_success")),
                       signed_diff(versus.get("total_tokens"), 0), signed_diff(versus.get("wall_time_s"), 0)))
-    table += ["", *_table(head, lines)]
+    table += ["", *text_table(head, lines).splitlines()]
     notes = [e for e in entries if e.get("notes") and e["notes"]["written"]]
     for e in notes:
         n = e["notes"]
@@ -308,9 +302,9 @@ def format_statistics(entries: list[dict[str, Any]], unit: str = "task") -> str:
 def format_pairwise(pairs: list[dict[str, Any]], unit: str = "task") -> str:
     """Each setting against each other: units won, lost and tied, the sign test, the mean difference."""
     head = ("setting", "against", f"{unit}s W/L/T", "sign p", "Δ success [95% CI]")
-    return "\n".join(_table(head, [(p["setting"], p["baseline"], f"{p['wins']}/{p['losses']}/{p['ties']}",
+    return text_table(head, [(p["setting"], p["baseline"], f"{p['wins']}/{p['losses']}/{p['ties']}",
                                     f"{p['p_value']:.3g}", signed_diff(p.get("success_rate"), 0, 100, "pt"))
-                                   for p in pairs]))
+                                   for p in pairs])
 
 
 def format_report(stats: dict[str, Any]) -> str:
