@@ -53,6 +53,7 @@ from agent.run.jobs import (
     write_record,
 )
 from agent.run.flags import add_ablate_flags
+from agent.run.planner import check_flags
 from agent.run.prices import price_for
 from agent.run.runner import RunOptions
 from agent.run.summary import format_report, grid_statistics
@@ -423,6 +424,22 @@ def shared_local_server(base: RunOptions, needed: bool) -> Iterator[Any]:
         server.__exit__(None, None, None)
 
 
+def plan_text(args: argparse.Namespace, jobs: Sequence[Job], grid: GridRun, base: RunOptions, out_dir: Path) -> str:
+    """`ablate --plan`: the grid, its cost, and what it can detect, before anything runs."""
+    from agent.run.planner import earlier, format_plan, load_speed
+
+    settings = list(dict.fromkeys(j.setting for j in jobs))
+    tasks = list(dict.fromkeys(j.task for j in jobs))
+    rows, source = earlier(out_dir, args.plan_from, job_config(base))
+    head = (f"plan: {plural(len(jobs), 'job')} ({plural(len(tasks), 'task')} x {plural(len(settings), 'setting')} x "
+            f"{plural(args.repeats, 'repeat')}), {len(grid.skipped)} finished already in {out_dir}, "
+            f"{len(grid.todo)} to run")
+    return format_plan(head=head, todo_settings=[j.setting for j in grid.todo], settings=settings, rows=rows,
+                       source=source, speed=load_speed(base.model_path), concurrency=args.concurrency,
+                       local=base.provider == LOCAL_PROVIDER, units=len(tasks), repeats=args.repeats, unit="task",
+                       base_given=args.base_rate, target=args.target_effect)
+
+
 def write_tally(out: TextIO, grid: GridRun, rows: Sequence[ResultRow], out_dir: Path, after: str = "") -> list[ResultRow]:
     """The closing lines of a grid call: how many jobs ran, were skipped and failed, where the results are
     (`after` follows on that line), then each failure (its error is inert: it may quote a model). Returns
@@ -446,9 +463,13 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
         check_compatible(out_dir, job_config(base))
         grid = plan(jobs, out_dir, retry_failed=not args.keep_failed)
         price = price_for(base.provider or "", base.model, args.price)
+        check_flags(args.target_effect, args.base_rate)
     except UsageError as exc:
         complain(str(exc), err)
         return 2
+    if args.plan or args.target_effect is not None:
+        out.write(plan_text(args, jobs, grid, base, out_dir) + "\n")
+        return 0
     where = "" if args.backend == "local" else f", on Ray ({args.address or 'a local Ray started for this call'})"
     out.write(f"agent-tui ablate: {plural(len(jobs), 'job')} ({base.provider}"
               f"{' / ' + base.model if base.model else ''}, concurrency {args.concurrency}) in {out_dir}{where}\n")

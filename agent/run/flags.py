@@ -89,6 +89,7 @@ def add_ablate_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--price", metavar="IN,OUT",
                    help="dollars per million prompt and completion tokens for the cost table (default: the "
                         "preset's list price for its default model; 0 for a model served here)")
+    add_plan_flags(p)
     g = p.add_argument_group("where the jobs run")
     g.add_argument("--backend", choices=("local", "ray"), default="local",
                    help="local: asyncio tasks in this process (default); ray: one Ray task per job "
@@ -110,6 +111,20 @@ def add_ablate_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("loop")
     g.add_argument("--max-steps", type=int, default=30, help="step budget of every run (default 30)")
     g.add_argument("--test-timeout", type=float, default=120.0, help="seconds a test run may take (default 120)")
+
+
+def add_plan_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("planning (nothing runs)")
+    g.add_argument("--plan", action="store_true",
+                   help="print the jobs, an estimate of their tokens and time, and the smallest effect the grid "
+                        "can detect, then stop")
+    g.add_argument("--target-effect", type=float, metavar="E",
+                   help="with --plan: the units x repeats it takes to detect a rise of E (0.1: 10 points)")
+    g.add_argument("--base-rate", type=float, metavar="P",
+                   help="the baseline's success rate the power is computed for (default: an earlier grid's, else 0.5)")
+    g.add_argument("--plan-from", type=Path, metavar="DIR",
+                   help="an earlier grid folder to take tokens and time per run from (default: this folder's "
+                        "runs, else the newest grid under runs/ with the same model)")
 
 
 def add_ablate_parser(sub: Any) -> argparse.ArgumentParser:
@@ -175,5 +190,6 @@ def add_sweep_parser(sub: Any) -> None:
     sw.add_argument("--price", metavar="IN,OUT",
                     help="dollars per million prompt and completion tokens (default: the preset's list price)")
     sw.add_argument("--out", type=Path, required=True, metavar="DIR", help="the sweep's folder (an existing one is resumed)")
+    add_plan_flags(sw)
     add_run_flags(sw, work=False, out=False)
     sw.set_defaults(reflection=None, max_steps=None)
