@@ -141,3 +141,19 @@ def test_trigger_effects_pair_each_role_with_none_on_the_notes_of_that_trigger()
     assert (budget["notes"], budget["wins"], budget["losses"], budget["ties"]) == (3, 2, 0, 1)
     assert budget["p_value"] == 0.5 and budget["success_rate"]["mean_diff"] == round(2 / 3, 4)
     assert (effects[("no_change", "system")]["ties"], effects[("tool_error", "system")]["ties"]) == (1, 1)
+
+
+def test_sweep_plan_costs_each_arm_what_its_parent_spent_after_the_fork(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    parent = record_parent(tmp_path)
+    transcript = open_transcript(parent)
+    after = [i.assistant.usage for i in transcript.iterations if i.assistant is not None and i.assistant.usage]
+    # the fork after 1 goes on with the parent's iterations 2-5, the one after 2 with 3-5
+    expected = sum(u.total_tokens for u in after[1:]) + sum(u.total_tokens for u in after[2:])
+    code, out, err = run_cli(["sweep", str(parent), "--roles", "system,none", "--repeats", "3",
+                              "--out", str(tmp_path / "s"), "--plan"], capsys)
+    assert code == 0, err
+    assert not (tmp_path / "s").exists()
+    assert "plan: 2 fork points x 2 arms x 3 repeats = 12 forks" in out
+    assert f"tokens: about {6 * expected:,}" in out
+    assert "2 fork points x 3 repeats: no rise is detectable" in out

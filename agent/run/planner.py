@@ -236,3 +236,13 @@ def format_plan(*, head: str, todo_settings: Sequence[str], settings: Sequence[s
     base, whence = base_rate(base_given, known)
     lines += power_lines(units, repeats, unit, base, whence, target)
     return "\n".join(lines)
+
+
+def continuation(transcript: Any, at: int) -> PerRun:
+    """What the parent's iterations after `at` cost: the tokens and request time of its replies (its
+    notes' calls left out: a sweep's arms write none after the fork point), and whether it passed."""
+    replies = [i.assistant for i in transcript.iterations if i.number > at and i.assistant is not None]
+    finished = transcript.finished
+    return PerRun(float(sum(r.usage.prompt_tokens for r in replies if r.usage)),
+                  float(sum(r.usage.completion_tokens for r in replies if r.usage)),
+                  float(sum(r.latency_s for r in replies)), float(bool(finished and finished.tests_passed)))

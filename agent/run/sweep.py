@@ -30,11 +30,12 @@ from typing import Any, Sequence, TextIO
 from agent.display.terminal import complain, inert
 from agent.display.wording import plural, text_table
 from agent.events import ReflectionNote
-from agent.models.presets import UsageError
+from agent.models.presets import LOCAL_PROVIDER, UsageError
 from agent.run.ablate import GridRun, Progress, plan, run_grid, shared_local_server, write_results, write_tally
 from agent.run.backends import LocalBackend
 from agent.run.fork import ForkSpec, Recording, build_fork, fork_options, fork_overrides, read_recording
 from agent.run.jobs import Job, ResultRow, check_compatible, job_config, make_grid
+from agent.run.planner import check_flags
 from agent.run.prices import price_for
 from agent.run.runner import Run, RunOptions
 from agent.run.summary import compare, counted, format_report, grid_statistics, signed_diff
@@ -241,17 +242,42 @@ def prepare(args: argparse.Namespace, report: TextIO) -> SweepPlan:
     return SweepPlan(points, roles, jobs, base, out_dir, overrides, plan(jobs, out_dir, retry_failed=not args.keep_failed))
 
 
+def plan_text(sweep: SweepPlan, args: argparse.Namespace) -> str:
+    """`sweep --plan`: the forks, their cost (each arm costs what its parent's iterations after the fork
+    point cost), and what the sweep can detect over fork points."""
+    from agent.run.planner import continuation, cost_lines, load_speed, power_lines
+
+    points, roles = sweep.points, sweep.roles
+    estimate = {p.unit: continuation(p.recording.transcript, p.at) for p in points}
+    todo = [(job.setting, estimate[job.task]) for job in sweep.grid.todo]
+    parents = {p.parent: e for p in points for e in [estimate[p.unit]]}
+    rate = sum(e.successes for e in parents.values()) / len(parents)
+    base, whence = ((args.base_rate, "--base-rate") if args.base_rate is not None
+                    else (rate, "the parents' rate, notes and all: give --base-rate for none's"))
+    lines = [f"plan: {plural(len(points), 'fork point')} x {len(roles)} arms x {plural(args.repeats, 'repeat')} = "
+             f"{plural(len(sweep.jobs), 'fork')}, {len(sweep.grid.skipped)} finished already in {sweep.out_dir}, "
+             f"{len(sweep.grid.todo)} to run",
+             *cost_lines(todo, load_speed(sweep.base.model_path), args.concurrency,
+                         sweep.base.provider == LOCAL_PROVIDER, "each parent's iterations after its fork point"),
+             *power_lines(len(points), args.repeats, UNIT, base, whence, args.target_effect)]
+    return "\n".join(lines)
+
+
 def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """`agent-tui sweep`. Exit status as `ablate`: 0 when every fork finished, 1 when some failed, 2 on a
     usage error, 130 when interrupted (finished forks are kept; call again to go on)."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
+        check_flags(args.target_effect, args.base_rate)
         sweep = prepare(args, err)
         price = price_for(sweep.base.provider or "", sweep.base.model, args.price)
     except UsageError as exc:
         complain(str(exc), err)
         return 2
+    if args.plan or args.target_effect is not None:
+        out.write(plan_text(sweep, args) + "\n")
+        return 0
     points, roles, out_dir = sweep.points, sweep.roles, sweep.out_dir
     parents = list(dict.fromkeys(p.parent for p in points))
     out.write(f"agent-tui sweep: {plural(len(points), 'note')} of {plural(len(parents), 'run')} x "
