@@ -115,3 +115,60 @@ def read_notes_file(path: Path) -> RunNotes | None:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+@dataclass
+class NoteRow:
+    """One note of a folder's run, as the notes lens lists it."""
+
+    run: str
+    """The run's path relative to the folder."""
+    path: Path
+    setting: str | None
+    """The run's reflection setting, or a grid's arm (from its file name or header)."""
+    note: Note
+    outcome: str
+
+
+def folder_notes(folder: Path) -> list[NoteRow]:
+    """Every note of every agent-tui transcript of a folder (its subfolders too), run by run."""
+    from agent.transcripts.runs import discover_runs
+
+    rows: list[NoteRow] = []
+    for entry in discover_runs(folder).entries:
+        if entry.path is None or entry.path.suffix != ".jsonl":
+            continue
+        found = read_notes_file(entry.path)
+        for note in found.notes if found else []:
+            rows.append(NoteRow(entry.label, entry.path, entry.reflection, note, found.outcome))  # type: ignore[union-attr]
+    return rows
+
+
+CSV_FIELDS = ("run", "setting", "iteration", "triggers", "evidence", "role", "note", "followed_by", "outcome",
+              "reflection_prompt_tokens", "reflection_completion_tokens")
+
+
+def notes_csv(rows: Iterable[NoteRow]) -> str:
+    """The notes as CSV, secrets redacted, and no cell a spreadsheet would run as a formula (a model wrote them)."""
+    import csv
+    import io
+
+    from agent.transcripts.redact import Redactor
+
+    redactor = Redactor()
+
+    def cell(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = redactor.text(value)
+        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for row in rows:
+        n = row.note
+        writer.writerow([cell(v) for v in (row.run, row.setting or "", n.iteration, ",".join(n.triggers), n.evidence,
+                                           n.role, n.content, ",".join(n.followed_by), row.outcome,
+                                           n.prompt_tokens, n.completion_tokens)])
+    return buf.getvalue()

@@ -26,7 +26,7 @@ from agent.display.wording import plural
 from agent.transcripts.runs import RunsFound, RunSummary, discover_runs, summarize_file
 from agent.transcripts.transcript import Transcript, TranscriptError
 from tui.blocks import BOLD
-from tui.screens.results import ResultsPanel, load_settings
+from tui.screens.results import ResultsPanel, load_results
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.run_tree import run_label
 from tui.widgets.runs_table import RunsTable
@@ -104,6 +104,7 @@ class RunsScreen(Screen[None]):
         Binding("enter", "open", "Open", tooltip="open the run at the cursor"),
         Binding("space", "mark", "Mark", tooltip="mark / unmark the run for a comparison (A, then B)"),
         Binding("c", "compare", "Compare", tooltip="compare the two marked runs (or the marked one and the cursor's)"),
+        Binding("N", "notes", "Notes", tooltip="every reflection note of the folder's runs in one table"),
         Binding("r", "rescan", "Rescan", tooltip="read the folder again (new runs, new outcomes)"),
         Binding("question_mark", "help", "Keys", tooltip="this list of keys"),
         Binding("q", "close", "Quit", tooltip="quit (back to the screen under this one, if any)"),
@@ -132,11 +133,11 @@ class RunsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self._head_text(), id="runs-head")
-        settings = load_settings(self.folder)  # an ablation's summary: its results beside the runs
-        if settings:
+        results = load_results(self.folder)  # an ablation's summary: its results beside the runs
+        if results:
             with Horizontal(id="runs-body"):
                 yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
-                yield ResultsPanel(settings, id="results")
+                yield ResultsPanel(results, id="results")
         else:
             yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield KeyBar()
@@ -355,6 +356,11 @@ class RunsScreen(Screen[None]):
         a, b = (self.entries[k].label for k in marked)
         self.app.push_screen(CompareScreen(first, second, label_a=a, label_b=b,
                                            title=f"{self.folder / a} ⟷ {self.folder / b}"))
+
+    def action_notes(self) -> None:
+        from tui.screens.notes import NotesScreen
+
+        self.app.push_screen(NotesScreen(self.folder))
 
     def action_rescan(self) -> None:
         self.runs = discover_runs(self.folder)
