@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Literal, Protocol
 
-from agent.events import Completion, Event, FinishReason, ReflectionMode, ReflectionNote, RunFinished, ToolResult
+from agent.events import (
+    Completion,
+    Event,
+    FinishReason,
+    ReflectionMode,
+    ReflectionNote,
+    RunFinished,
+    ToolResult,
+    Trigger,
+)
 
 if TYPE_CHECKING:
     from agent.loop.control import RunControl
@@ -87,6 +96,9 @@ class Model(Protocol):
 class Reflector(Protocol):
     """Decides after each iteration whether to add a note, writes it, and recovers when the endpoint
     refuses the note's role (see agent.reflection)."""
+
+    fired: list[Trigger]
+    """The triggers that fired after the last iteration it observed, whatever the mode."""
 
     async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
                               mode: ReflectionMode) -> ReflectionNote | None:

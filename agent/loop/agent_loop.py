@@ -11,6 +11,10 @@ A reflection note goes after the last tool message of the iteration's batch. Whe
 refused because of the note's role (an open-model template that takes no system message past the first),
 the loop asks the reflector for the note in the next role, replaces it at the end of the history, records a
 ReflectionFallback and starts the same iteration again with the new request.
+
+Under reflection `resample` (the equal-budget control) a trigger writes no note: the loop takes back the
+turn that fired it (TurnRetracted: its messages leave the history, its file changes are undone) and the next
+iteration sends that turn's request again, for a fresh reply, without using up a step.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from agent.events import (
     RunFinished,
     RunStarted,
     ToolResult,
+    TurnRetracted,
     Usage,
     add_usage,
 )
@@ -80,12 +85,15 @@ class AgentLoop:
     """When set, each iteration whose tools changed files in the workspace records them (WorkspaceChanged)."""
     messages: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage | None = None
+    retracted: int = 0
+    """Turns taken back by the `resample` control: they do not count against the step budget."""
     _injected: _InjectedNote | None = field(default=None, repr=False)
 
     async def run(self) -> AsyncIterator[Event]:
         """Run to the end, yielding every event as it happens. The last event is RunFinished."""
         self.messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": self.goal}]
         self._injected = None
+        self.retracted = 0
         yield RunStarted(messages=list(self.messages))
         reason: FinishReason = "max_steps"
         detail = f"step budget of {self.max_steps} iterations used up without finish"
@@ -94,7 +102,7 @@ class AgentLoop:
         if self.changes is not None:
             await asyncio.to_thread(self.changes.snapshot)
         try:
-            while iteration < self.max_steps:
+            while iteration - self.retracted < self.max_steps:
                 await self.control.wait_turn()
                 iteration += 1
                 mode = self.control.reflection  # a live toggle counts from the next iteration on
@@ -115,6 +123,7 @@ class AgentLoop:
                             yield event
                 self._injected = None  # the endpoint accepted the note where it stands
                 self.usage = add_usage(self.usage, completion.usage)
+                turn_start = len(self.messages)
                 self.messages.append(completion.message)
                 yield AssistantMessage(iteration=iteration, **dict(completion))
                 calls = completion.message.get("tool_calls") or []
@@ -143,10 +152,13 @@ class AgentLoop:
                 if finished is not None:
                     reason, detail, summary = "finished", "the agent called finish", finished.summary
                     break
-                if self.reflector is not None and iteration < self.max_steps:
-                    record = IterationRecord(iteration, completion.message, results, outcomes, self.max_steps)
+                if self.reflector is not None and iteration - self.retracted < self.max_steps:
+                    record = IterationRecord(iteration, completion.message, results, outcomes,
+                                             self.max_steps + self.retracted)
                     async for event in self._reflect(record, mode):
                         yield event
+                    if mode == "resample" and self.reflector.fired:
+                        yield await self._retract(record, turn_start, completion.usage)
         except StopRun as stop:
             reason, detail = stop.reason, stop.detail
             yield Notice(iteration=iteration, level="error", text=detail)
@@ -167,6 +179,20 @@ class AgentLoop:
             self._injected = _InjectedNote(note, len(self.messages), note.role, list(note.messages))
             self.messages.extend(note.messages)
             yield note
+
+    async def _retract(self, record: IterationRecord, start: int, usage: Usage | None) -> TurnRetracted:
+        """The `resample` control: take back the turn whose triggers fired (its messages, from its assistant
+        message on, and what its tools changed in the workspace), so that the next request is this turn's
+        again. The step it took is given back."""
+        assert self.reflector is not None
+        replaced = len(self.messages) - start
+        del self.messages[start:]
+        restored, whole = [], True
+        if self.changes is not None:
+            restored, whole = await asyncio.to_thread(self.changes.undo, record.iteration)
+        self.retracted += 1
+        return TurnRetracted(iteration=record.iteration, replaced=replaced, triggers=list(self.reflector.fired),
+                             restored=restored, whole=whole, usage=usage)
 
     def _started(self, iteration: int, mode: ReflectionMode) -> IterationStarted:
         role = self.reflector.effective_role(mode) if mode != "off" and self.reflector is not None else None

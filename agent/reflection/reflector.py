@@ -32,6 +32,8 @@ PURPOSE_HEADER = "x-agent-tui-purpose"
 """Sent with every reflection request, so an offline or loopback endpoint can tell it from an agent turn."""
 
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
+NO_NOTE: tuple[str, ...] = ("off", "resample")
+"""Reflection settings under which no note is written."""
 DEFAULT_FALLBACK_ORDER: tuple[str, ...] = ("system", "user", "assistant")
 
 
@@ -329,6 +331,9 @@ class Reflector:
             self.refused.update(self.fallback_order[: self.fallback_order.index(initial_role)])
         self.disabled = False
         """True once every role was refused: no more notes in this run."""
+        self.fired: list[Trigger] = []
+        """The triggers that fired after the last iteration observed, whatever the mode (the loop's
+        `resample` control acts on them instead of a note)."""
         self.history_chars = history_chars
         self.params = params
         self.headers = {PURPOSE_HEADER: "reflection"}
@@ -345,8 +350,8 @@ class Reflector:
         return order[k:] + order[:k]
 
     def effective_role(self, mode: ReflectionMode) -> str | None:
-        """The role a note takes when reflection is set to `mode`."""
-        if mode == "off" or self.disabled:
+        """The role a note takes when reflection is set to `mode` (None: no note, off or `resample`)."""
+        if mode in NO_NOTE or self.disabled:
             return None
         return next((r for r in self._candidates(mode) if r not in self.refused), None)
 
@@ -376,7 +381,7 @@ class Reflector:
 
     async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
                               mode: ReflectionMode) -> ReflectionNote | None:
-        triggers = self.watch.observe(record)  # always: the counts must be right when reflection goes on
+        triggers = self.fired = self.watch.observe(record)  # always: the counts must be right when it goes on
         role = self.effective_role(mode)
         if not triggers or role is None:
             return None

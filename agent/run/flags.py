@@ -63,7 +63,8 @@ def add_run_flags(p: argparse.ArgumentParser, work: bool = True, out: bool = Tru
     g = p.add_argument_group("loop")
     g.add_argument("--max-steps", type=int, default=30, help="step budget (default 30)")
     g.add_argument("--reflection", choices=REFLECTION_MODES, default="system",
-                   help="reflection note role, or off (default system)")
+                   help="reflection note role, or off, or resample (no note: the turn that fired a trigger is "
+                        "taken back and drawn again) (default system)")
     g.add_argument("--reflection-model", help="model for reflection calls (default: the agent's)")
     g.add_argument("--reflection-triggers", metavar="SPEC",
                    help='which triggers fire: "all" (default), "none", "-budget", "tests_failed,repeat=4"')
@@ -77,9 +78,10 @@ def add_ablate_flags(p: argparse.ArgumentParser) -> None:
                    help="comma-separated tasks: bundled names, all (the bundled ones), humanevalfix/N, humanevalfix "
                         "(the suite), humanevalfix:dev or humanevalfix:test (a split), humanevalfix:dev:K (its "
                         "first K) (default quicksort)")
-    g.add_argument("--reflection", default=",".join(REFLECTION_MODES), metavar="SETTINGS",
-                   help=f"comma-separated reflection settings from {', '.join(REFLECTION_MODES)}, or all "
-                        "(default all)")
+    g.add_argument("--reflection", default="off,system,user,assistant", metavar="SETTINGS",
+                   help=f"comma-separated reflection settings from {', '.join(REFLECTION_MODES)} (resample: the "
+                        "equal-budget control, a fresh retry of the turn instead of a note), or all "
+                        "(default off,system,user,assistant)")
     g.add_argument("--repeats", type=int, default=1, help="runs of every (task, setting) (default 1)")
     g.add_argument("--concurrency", type=int, default=4,
                    help="requests in flight against the endpoint, over all workers (default 4)")

@@ -34,6 +34,7 @@ from agent.events import (
     ReflectionNote,
     RunFinished,
     ToolResult,
+    Trigger,
     appended_messages,
     removed_messages,
 )
@@ -271,6 +272,10 @@ class PrefixReflector:
         return ReflectionNote(iteration=iteration, role=role, content=text, triggers=triggers,
                               messages=note_messages(frame(text, triggers), role),
                               fallback_from=mode if role != mode else None, follower_added=role == "assistant")
+
+    @property
+    def fired(self) -> list[Trigger]:
+        return self.live.fired
 
     def effective_role(self, mode: ReflectionMode) -> str | None:
         return self.live.effective_role(mode)

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from agent.events import ReflectionNote, RunFinished, Usage
+from agent.events import ReflectionNote, RunFinished, TurnRetracted, Usage
 from agent.models.presets import UsageError, mask_url
 from agent.run.runner import Run, RunOptions, build_run
 
@@ -75,7 +75,8 @@ class ResultRow:
     exit_reason: str
     reflection_prompt_tokens: int = 0
     reflection_completion_tokens: int = 0
-    """Of the run's tokens, those of its reflection calls (the actor's are the rest)."""
+    """Of the run's tokens, those of its reflection calls, or under `resample` of the turns it took back
+    (the actor's are the rest)."""
     worker: str = ""
     """The process that ran the job, `host:pid` (the driver's for the local backend, a Ray worker's)."""
     status: str = "done"
@@ -159,7 +160,7 @@ async def run_job(job: Job, base: RunOptions, folder: Path | str, *, keep_worksp
     try:
         run = build(job, transcript) if build is not None else build_run(opts)
         async for event in run.events():
-            if isinstance(event, ReflectionNote):
+            if isinstance(event, (ReflectionNote, TurnRetracted)):  # a note, or what `resample` spent instead
                 notes += 1
                 reflection += event.usage
             elif isinstance(event, RunFinished):

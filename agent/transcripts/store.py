@@ -31,6 +31,7 @@ from agent.events import (
     RunFinished,
     RunStarted,
     ToolResult,
+    TurnRetracted,
     Usage,
     WorkspaceChanged,
     appended_messages,
@@ -321,6 +322,8 @@ class Block:
         elif isinstance(event, ReflectionFallback):
             mark()
             add(Item("fallback", pos))
+        elif isinstance(event, TurnRetracted):
+            add(Item("retracted", pos))
         elif isinstance(event, DriverMessage):
             mark()
             add(Item("driver", pos))
