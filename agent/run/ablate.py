@@ -53,6 +53,7 @@ from agent.run.jobs import (
     write_record,
 )
 from agent.run.flags import add_ablate_flags
+from agent.reflection.reflector import ROLES
 from agent.run.planner import check_flags
 from agent.run.prices import price_for
 from agent.run.runner import RunOptions
@@ -406,22 +407,24 @@ def parse_backend(args: argparse.Namespace) -> Backend:
 
 
 @contextlib.contextmanager
-def shared_local_server(base: RunOptions, needed: bool) -> Iterator[Any]:
-    """--provider local: one llama-cpp-python server for every job of the grid (loading the model once)."""
+def shared_local_server(base: RunOptions, needed: bool, notes: bool = True) -> Iterator[RunOptions]:
+    """--provider local: `base` with one llama-cpp-python server for every job of the grid (loading the model
+    once), and, when jobs write notes, a second one for their reflection calls (on the actor's, each call
+    would evict the actor's prompt from the cache, and its next request would be processed whole again)."""
     if base.provider != LOCAL_PROVIDER or not needed:
-        yield None
+        yield base
         return
     from agent.models.local import LocalModelError, LocalServer
 
-    server = LocalServer(base.model_path)  # type: ignore[arg-type]
-    try:
-        server.__enter__()
-    except LocalModelError as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        yield server
-    finally:
-        server.__exit__(None, None, None)
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for _ in range(2 if notes else 1):
+            server = LocalServer(base.model_path)  # type: ignore[arg-type]
+            try:
+                servers.append(stack.enter_context(server))
+            except LocalModelError as exc:
+                raise UsageError(str(exc)) from None
+        yield replace(base, shared_server=servers[0], shared_reflection_server=servers[1] if notes else None)
 
 
 def plan_text(args: argparse.Namespace, jobs: Sequence[Job], grid: GridRun, base: RunOptions, out_dir: Path) -> str:
@@ -481,8 +484,9 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
             "repeats": args.repeats, "concurrency": args.concurrency, "config": job_config(base), "price": price}
     interrupted = False
     try:
-        with shared_local_server(base, bool(grid.todo)) as server:
-            asyncio.run(run_grid(jobs, replace(base, shared_server=server), out_dir, concurrency=args.concurrency,
+        notes = any(j.setting in ROLES for j in grid.todo)
+        with shared_local_server(base, bool(grid.todo), notes) as served:
+            asyncio.run(run_grid(jobs, served, out_dir, concurrency=args.concurrency,
                                  progress=Progress(err), keep_workspaces=args.keep_workspaces, planned=grid,
                                  backend=backend))
     except (KeyboardInterrupt, asyncio.CancelledError):

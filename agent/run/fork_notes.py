@@ -27,11 +27,11 @@ from agent.display.terminal import complain, inert
 from agent.display.wording import plural, text_table
 from agent.events import ReflectionNote
 from agent.models.presets import UsageError
-from agent.run.ablate import Progress, plan, run_grid, summarize, write_results, write_tally
+from agent.run.ablate import Progress, plan, run_grid, shared_local_server, summarize, write_results, write_tally
 from agent.run.backends import LocalBackend
 from agent.run.fork import ForkSpec, Recording, build_fork, fork_options, read_recording
 from agent.run.jobs import RUNS_DIR, GridError, Job, ResultRow, check_compatible, job_config, make_grid
-from agent.run.runner import Run
+from agent.run.runner import Run, RunOptions
 from agent.transcripts.compare import summarize_run
 
 SETTING = "no-note-{at}"
@@ -146,9 +146,11 @@ def cmd_each_note(spec: ForkSpec, args: argparse.Namespace, out: TextIO | None =
     at = {s: n.at for n in notes for s in (n.kept, n.setting)}
     dropped = {n.setting for n in notes}
 
-    def build(job: Job, transcript: Path) -> Run:
+    def build(job: Job, transcript: Path, served: RunOptions) -> Run:
+        overrides = {**spec.overrides, "out": transcript, "shared_server": served.shared_server,
+                     "shared_reflection_server": served.shared_reflection_server}
         return build_fork(ForkSpec(parent, at[job.setting], drop_note=job.setting in dropped,
-                                   workspace=spec.workspace, overrides={**spec.overrides, "out": transcript}))
+                                   workspace=spec.workspace, overrides=overrides))
 
     out.write(f"agent-tui fork --each-note: {plural(len(notes), 'note')} x 2 arms (kept, dropped) x "
               f"{plural(args.repeats, 'repeat')} ({base.provider} / {base.model or 'its default model'}, "
@@ -158,8 +160,9 @@ def cmd_each_note(spec: ForkSpec, args: argparse.Namespace, out: TextIO | None =
     out.flush()
     interrupted = False
     try:
-        asyncio.run(run_grid(jobs, base, out_dir, concurrency=args.concurrency, progress=Progress(err),
-                             planned=grid, backend=LocalBackend(build=build)))
+        with shared_local_server(base, bool(grid.todo)) as served:  # --provider local: one model for every fork
+            asyncio.run(run_grid(jobs, served, out_dir, concurrency=args.concurrency, progress=Progress(err),
+                                 planned=grid, backend=LocalBackend(build=lambda job, path: build(job, path, served))))
     except (KeyboardInterrupt, asyncio.CancelledError):
         interrupted = True
     except UsageError as exc:

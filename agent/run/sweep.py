@@ -23,7 +23,7 @@ import argparse
 import asyncio
 import shutil
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
@@ -295,13 +295,13 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     by_unit = {p.unit: p for p in points}
     interrupted = False
     try:
-        with shared_local_server(sweep.base, bool(sweep.grid.todo)) as server:
-            overrides = {**sweep.overrides, "shared_server": server} if server is not None else sweep.overrides
+        with shared_local_server(sweep.base, bool(sweep.grid.todo), notes=False) as served:  # no live notes
+            overrides = {**sweep.overrides, "shared_server": served.shared_server}
 
             def build(job: Job, transcript: Path) -> Run:
                 return build_fork(arm_spec(by_unit[job.task], job.setting, overrides, transcript))
 
-            asyncio.run(run_grid(sweep.jobs, replace(sweep.base, shared_server=server), out_dir,
+            asyncio.run(run_grid(sweep.jobs, served, out_dir,
                                  concurrency=args.concurrency, progress=Progress(err), planned=sweep.grid,
                                  backend=LocalBackend(build=build)))
     except (KeyboardInterrupt, asyncio.CancelledError):
