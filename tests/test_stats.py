@@ -254,5 +254,8 @@ def test_notes_and_what_followed_them(tmp_path: Path) -> None:
     assert notes["by_trigger"]["tests_failed"] == {"fired": 2, "followed_by": {
         "edited_file": 1, "ran_tests": 2, "repeated_call": 2, "run_ended": 0}}
     assert notes["by_trigger"]["repeated_call"]["followed_by"]["run_ended"] == 1
-    assert "system: 3 notes (no_change 1, repeated_call 1, tests_failed 2)" in format_statistics([system])
+    text = format_statistics([system])
+    assert "system: 3 notes (no_change 1, repeated_call 1, tests_failed 2)" in text
+    trigger_rows = [line.split() for line in text.splitlines() if line.startswith("system  ")]
+    assert ["system", "tests_failed", "2", "1", "2", "2", "0"] in trigger_rows  # fired; edited, tests, repeated, ended
     assert not math.isnan(system["total_tokens"])

@@ -296,6 +296,11 @@ def format_statistics(entries: list[dict[str, Any]], unit: str = "task") -> str:
         triggers = ", ".join(f"{k} {v['fired']}" for k, v in n["by_trigger"].items())
         after = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in n["followed_by"].items())
         table.append(f"{e['setting']}: {plural(n['written'], 'note')} ({triggers}); the next iteration: {after}")
+    if notes:  # which triggers earn their cost: what the iteration after each trigger's notes did
+        head = ("notes of", "trigger", "fired", *(f.replace("_", " ") for f in FOLLOWUPS))
+        table += ["", *text_table(head, [(e["setting"], trigger, str(t["fired"]),
+                                          *(str(t["followed_by"][f]) for f in FOLLOWUPS))
+                                         for e in notes for trigger, t in e["notes"]["by_trigger"].items()]).splitlines()]
     return "\n".join(table)
 
 
