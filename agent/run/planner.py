@@ -191,7 +191,8 @@ def check_flags(target: float | None, base: float | None) -> None:
     from agent.models.presets import UsageError
 
     if target is not None and not 0 < target < 1:
-        raise UsageError(f"--target-effect {target:g}: give a rise of the success rate between 0 and 1 (0.1: 10 points)")
+        raise UsageError(f"--target-effect {target:g}: give a rise of the success rate between 0 and 1 "
+                         "(0.1: 10 points)")
     if base is not None and not 0 <= base < 1:
         raise UsageError(f"--base-rate {base:g}: give a success rate from 0 up to (not including) 1")
 

@@ -27,7 +27,8 @@ def parse_price(text: str) -> tuple[float, float]:
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise UsageError(f"--price {text!r}: give dollars per million tokens, prompt,completion (e.g. 0.15,0.60)") from None
+        raise UsageError(f"--price {text!r}: give dollars per million tokens, prompt,completion "
+                         "(e.g. 0.15,0.60)") from None
     if len(values) == 1:
         values *= 2
     if len(values) != 2 or any(v < 0 for v in values):

@@ -135,7 +135,8 @@ def sign_test_power(units: int, repeats: int, base: float, effect: float, alpha:
     differ = 1.0 - tie
     sd = math.sqrt(units * differ * tie)
     power = 0.0
-    for m in range(max(0, math.floor(units * differ - 12 * sd) - 1), min(units, math.ceil(units * differ + 12 * sd) + 1) + 1):
+    low, high = max(0, math.floor(units * differ - 12 * sd) - 1), min(units, math.ceil(units * differ + 12 * sd) + 1)
+    for m in range(low, high + 1):
         j = _lower_critical(m, alpha)  # m units differ, the others tie
         if j >= 0:
             power += _binom_pmf(units, m, differ) * (_mass(m, q, 0, j) + _mass(m, q, m - j, m))

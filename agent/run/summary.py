@@ -186,7 +186,7 @@ def pairwise(rows: Iterable[Row]) -> list[dict[str, Any]]:
     for row in rows:
         if counted(row):
             by_setting.setdefault(row.setting, []).append(row)
-    pairs = [(b, a) if a in BASELINES else (a, b) for b, a in combinations(by_setting, 2)]  # the later against the earlier
+    pairs = [(b, a) if a in BASELINES else (a, b) for b, a in combinations(by_setting, 2)]  # later against earlier
     return [{"setting": a, **compare(by_setting[a], by_setting[b], b)} for a, b in pairs]
 
 
@@ -273,7 +273,8 @@ def format_statistics(entries: list[dict[str, Any]], unit: str = "task") -> str:
     for e in entries:
         versus = e.get("versus")
         lines.append((
-            e["setting"], f"{percent(e['success_rate'])} ({e['successes']}/{e['runs']} runs, {plural(e['clusters'], unit)})",
+            e["setting"],
+            f"{percent(e['success_rate'])} ({e['successes']}/{e['runs']} runs, {plural(e['clusters'], unit)})",
             interval(e["ci95"]), " ".join(f"@{k} {v:.2f}" for k, v in e["pass_at_k"].items()),
             " ".join(f"^{k} {v:.2f}" for k, v in e["pass_hat_k"].items()),
             f"{versus['wins']}/{versus['losses']}/{versus['ties']}" if versus else "-",
@@ -298,9 +299,9 @@ def format_statistics(entries: list[dict[str, Any]], unit: str = "task") -> str:
         table.append(f"{e['setting']}: {plural(n['written'], 'note')} ({triggers}); the next iteration: {after}")
     if notes:  # which triggers earn their cost: what the iteration after each trigger's notes did
         head = ("notes of", "trigger", "fired", *(f.replace("_", " ") for f in FOLLOWUPS))
-        table += ["", *text_table(head, [(e["setting"], trigger, str(t["fired"]),
-                                          *(str(t["followed_by"][f]) for f in FOLLOWUPS))
-                                         for e in notes for trigger, t in e["notes"]["by_trigger"].items()]).splitlines()]
+        lines = [(e["setting"], trigger, str(t["fired"]), *(str(t["followed_by"][f]) for f in FOLLOWUPS))
+                 for e in notes for trigger, t in e["notes"]["by_trigger"].items()]
+        table += ["", *text_table(head, lines).splitlines()]
     return "\n".join(table)
 
 

@@ -239,7 +239,8 @@ def prepare(args: argparse.Namespace, report: TextIO) -> SweepPlan:
     base = base_options(points, overrides)
     check_compatible(out_dir, job_config(base))
     jobs = make_grid([p.unit for p in points], roles, args.repeats)
-    return SweepPlan(points, roles, jobs, base, out_dir, overrides, plan(jobs, out_dir, retry_failed=not args.keep_failed))
+    grid = plan(jobs, out_dir, retry_failed=not args.keep_failed)
+    return SweepPlan(points, roles, jobs, base, out_dir, overrides, grid)
 
 
 def plan_text(sweep: SweepPlan, args: argparse.Namespace) -> str:
@@ -285,7 +286,8 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
               f"{plural(len(sweep.jobs), 'fork')} ({sweep.base.provider} / {sweep.base.model or 'its default model'}, "
               f"concurrency {args.concurrency}) in {out_dir}\n")
     if sweep.grid.skipped:
-        out.write(f"skipped {plural(len(sweep.grid.skipped), 'fork')} already finished; {len(sweep.grid.todo)} to run\n")
+        out.write(f"skipped {plural(len(sweep.grid.skipped), 'fork')} already finished; "
+                  f"{len(sweep.grid.todo)} to run\n")
     out.flush()
     (out_dir / PARENTS_DIR).mkdir(parents=True, exist_ok=True)
     for parent in parents:  # beside their forks, for `agent-tui open DIR`

@@ -96,9 +96,9 @@ def read_notes(lines: Iterable[str | bytes]) -> RunNotes:
             note.followed_by = ["run_ended"]
         else:
             names = {name for name, _ in after}
+            repeated = bool(set(after) & set(calls.get(note.iteration, [])))
             note.followed_by = [f for f, hit in (("edited_file", bool(names & set(EDIT_TOOLS))),
-                                                 ("ran_tests", "run_tests" in names),
-                                                 ("repeated_call", bool(set(after) & set(calls.get(note.iteration, [])))))
+                                                 ("ran_tests", "run_tests" in names), ("repeated_call", repeated))
                                 if hit]
         out.notes.append(note)
     return out

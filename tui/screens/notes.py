@@ -134,8 +134,8 @@ class NotesScreen(Screen[None]):
             (" NOTES ", "bold $background on $primary"), "  ", (str(self.folder), "bold"),
             (f" · {plural(len(self.rows), 'note')} in {plural(runs, 'run')}", muted)]
         if self.trigger or self.role:
-            parts.append((f" · shown {len(self.shown)}: " + ", ".join(
-                x for x in (self.trigger and f"trigger {self.trigger}", self.role and f"role {self.role}") if x), "bold"))
+            which = [x for x in (self.trigger and f"trigger {self.trigger}", self.role and f"role {self.role}") if x]
+            parts.append((f" · shown {len(self.shown)}: " + ", ".join(which), "bold"))
         parts.append((f" · {followed} of {len(self.shown)} followed by an edit or a test run", muted))
         parts.append(("\n" + f"sorted by {self.sort_column}{' (reversed)' if self.descending else ''} · t trigger · "
                       "o role · s sort · enter opens the run at the note · x writes " + CSV_NAME, muted))
