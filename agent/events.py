@@ -18,9 +18,10 @@ ReflectionMode = Literal["off", "system", "user", "assistant", "resample"]
 """Where reflection notes go: off, or the role the note is injected with; or `resample`, the equal-budget
 control: when a trigger fires, no note is written, and the turn that fired it is retracted and drawn again."""
 
-FinishReason = Literal["finished", "max_steps", "provider_error", "context_length", "cancelled", "error"]
-"""Why a run stopped."""
-EXIT_2_REASONS: tuple[FinishReason, ...] = ("provider_error", "error", "context_length")
+FinishReason = Literal["finished", "max_steps", "provider_error", "context_length", "cancelled", "error",
+                       "harness_error"]
+"""Why a run stopped. `harness_error`: the harness failed the agent (its test command could not start)."""
+EXIT_2_REASONS: tuple[FinishReason, ...] = ("provider_error", "error", "context_length", "harness_error")
 """Runs that ended because of the endpoint or the driver, not the agent: exit 2 with the reason on stderr."""
 
 

@@ -42,6 +42,9 @@ class ToolOutcome:
     summary: str | None = None
     tests_failed: bool = False
     changed_files: bool = False
+    harness: str | None = None
+    """Set when the tool could not do its job for a reason outside the agent's reach (the test command
+    cannot start in the sandbox): the loop ends the run as a harness error, and no note is asked for it."""
 
     @property
     def is_error(self) -> bool:

@@ -365,16 +365,19 @@ def run_pty(argv: list[str], marker: bytes, timeout: float = 60.0) -> dict[str, 
     return {"pty_first_s": first, "pty_drawn_s": drawn, "pty_whole_s": whole, "pty_rss_mb": rss or 0.0}
 
 
-def run_snapshot(cli: str, path: Path, out: Path) -> dict[str, float]:
+def run_snapshot(cli: str, path: Path | str, out: Path, key: str = "snapshot") -> dict[str, float]:
     """Whole process: spawn `agent-tui open FILE --snapshot OUT.svg` to the SVG written (it appears whole:
-    written beside, then renamed); the process's own exit after that is not counted."""
+    written beside, then renamed); the process's own exit after that is not counted. `KEY_rss_mb`: its peak
+    RSS (VmHWM) up to then."""
     if out.exists():
         out.unlink()
     t0 = time.perf_counter()
     proc = subprocess.Popen([cli, "open", str(path), "--snapshot", str(out), "--size", f"{SIZE[0]}x{SIZE[1]}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=child_env())
     written = None
+    rss = 0.0
     while written is None and time.perf_counter() - t0 < 600:
+        rss = _vm_hwm(proc.pid) or rss
         if out.exists():
             written = time.perf_counter() - t0
         elif proc.poll() is not None:
@@ -384,7 +387,37 @@ def run_snapshot(cli: str, path: Path, out: Path) -> dict[str, float]:
     _, err = proc.communicate(timeout=600)
     if written is None or proc.returncode != 0:
         raise RuntimeError(f"agent-tui open --snapshot failed: {err[-2000:]}")
-    return {"snapshot_s": written}
+    return {f"{key}_s": written, f"{key}_rss_mb": rss}
+
+
+def inspect_log(path: Path, samples: int = 100, turns: int = 50) -> Path:
+    """An Inspect `.eval` log in the layout Inspect writes (header, summaries, one file per sample), of
+    `samples` samples of `turns` tool-calling turns each."""
+    import zipfile
+
+    def sample(i: int) -> dict:
+        messages = [{"role": "user", "content": f"Task {i}: make the tests pass.", "source": "input"}]
+        for t in range(turns):
+            cid = f"call_{i}_{t}"
+            messages.append({"role": "assistant", "content": f"Turn {t}: reading a module.", "model": "m",
+                             "tool_calls": [{"id": cid, "function": "bash", "arguments": {"cmd": f"cat m{t}.py"},
+                                             "type": "function"}]})
+            messages.append({"role": "tool", "tool_call_id": cid, "function": "bash",
+                             "content": "\n".join(f"{k:4d}| line {k} of module {t}" for k in range(20))})
+        return {"id": i, "epoch": 1, "input": messages[0]["content"], "target": "pass", "messages": messages,
+                "scores": {"match": {"value": "C" if i % 3 else "I"}}, "model_usage": {"m": {"input_tokens": 1000,
+                "output_tokens": 100}}, "metadata": {}, "events": []}
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("header.json", json.dumps({"version": 2, "status": "success",
+                                              "eval": {"task": "bench", "model": "m", "created": "2026-01-01T00:00:00+00:00"}}))
+        summaries = []
+        for i in range(1, samples + 1):
+            data = sample(i)
+            z.writestr(f"samples/{i}_epoch_1.json", json.dumps(data))
+            summaries.append({k: data[k] for k in ("id", "epoch", "input", "target", "scores", "model_usage")})
+        z.writestr("summaries.json", json.dumps(summaries))
+    return path
 
 
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -411,6 +444,7 @@ def main() -> None:
     parser.add_argument("--no-pty", action="store_true", help="skip the whole-process runs in a pseudo-terminal")
     parser.add_argument("--no-peer", action="store_true", help="measure agent-tui only")
     parser.add_argument("--keep", type=Path, default=None, help="write the transcripts here and keep them")
+    parser.add_argument("--no-eval", action="store_true", help="skip the Inspect .eval log of 100 samples")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-tui-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -428,11 +462,16 @@ def main() -> None:
         for n in args.sizes:
             path = generate(n, folder / f"synthetic-{n}.jsonl")
             traj = to_trajectory(path, folder / f"synthetic-{n}.traj.json")
+            bare = folder / f"synthetic-{n}.json"
+            bare.write_text(json.dumps(json.loads(traj.read_text(encoding="utf-8"))["messages"]), encoding="utf-8")
             # The two apps take turns, run by run, so that a change in the machine's load touches both.
             jobs = {"agent-tui": [lambda: run_child(ours_code, path)]}
             if ours_cli:
                 svg = folder / f"synthetic-{n}.svg"
                 jobs["agent-tui"].append(lambda: run_snapshot(ours_cli, path, svg))
+                # The peer's own files, opened by agent-tui: the bare message list and the trajectory.
+                jobs["agent-tui"].append(lambda: run_snapshot(ours_cli, bare, svg, "list"))
+                jobs["agent-tui"].append(lambda: run_snapshot(ours_cli, traj, svg, "traj"))
             if not args.no_pty and ours_cli:
                 jobs["agent-tui"].append(lambda: run_pty([ours_cli, "open", str(path)], b"Make the tests pass."))
             if peer:
@@ -456,6 +495,14 @@ def main() -> None:
                 for key in ("pty_drawn_s", "pty_first_s"):
                     if ours_run.get("snapshot_s") and peer_run.get(key):
                         paired.setdefault(n, {}).setdefault(key, []).append(ours_run["snapshot_s"] / peer_run[key])
+                    for fmt_ in ("list", "traj"):
+                        if ours_run.get(f"{fmt_}_s") and peer_run.get(key):
+                            paired.setdefault(n, {}).setdefault(f"{fmt_}/{key}", []).append(
+                                ours_run[f"{fmt_}_s"] / peer_run[key])
+                if ours_run.get("traj_rss_mb") and peer_run.get("pty_rss_mb"):
+                    for fmt_ in ("list", "traj"):
+                        paired.setdefault(n, {}).setdefault(f"{fmt_}/rss", []).append(
+                            ours_run[f"{fmt_}_rss_mb"] / peer_run["pty_rss_mb"])
             print(f"  {n:>7,} iterations measured", file=sys.stderr)
     finally:
         if args.keep is None:
@@ -495,6 +542,33 @@ def main() -> None:
             to_drawn, to_first = ratios.get("pty_drawn_s", "—"), ratios.get("pty_first_s", "—")
             print(f"{n:>10,}  {fmt(ours, 's', 3):>20}  {fmt(first, 's', 3):>21}  {fmt(drawn, 's', 3):>15}  "
                   f"{to_drawn:>14}  {to_first:>14}")
+    if any("list_s" in apps.get("agent-tui", {}) for apps in by_size.values()):
+        print()
+        print("the peer's own files, whole process (targets: time <= 1.0x the inspector's, peak RSS at 10,000 <= 1.2x):")
+        print("agent-tui `open FILE --snapshot` on the bare message list (.json) and on the trajectory (.traj.json),")
+        print("against `mini-extra inspector FILE.traj.json` drawn whole / first frame, and its peak RSS (ratios run by run)")
+        print(f"{'iterations':>10}  {'file':<6}  {'agent-tui':>9}  {'to drawn':>8}  {'to first':>8}  {'RSS':>7}  {'RSS ratio':>9}")
+        for n, apps in by_size.items():
+            ours = apps.get("agent-tui", {})
+            for fmt_ in ("list", "traj"):
+                ratios = {k: f"{statistics.median(v):.2f}x" for k, v in paired.get(n, {}).items()}
+                print(f"{n:>10,}  {fmt_:<6}  {fmt(ours.get(f'{fmt_}_s'), 's', 3):>9}  "
+                      f"{ratios.get(f'{fmt_}/pty_drawn_s', '—'):>8}  {ratios.get(f'{fmt_}/pty_first_s', '—'):>8}  "
+                      f"{fmt(ours.get(f'{fmt_}_rss_mb'), 'MB', 0):>7}  {ratios.get(f'{fmt_}/rss', '—'):>9}")
+    if ours_cli and not args.no_eval:
+        where = args.keep or Path(tempfile.mkdtemp(prefix="bench-eval-"))
+        log = inspect_log(where / "bench-100x50.eval")
+        listing = [run_snapshot(ours_cli, log, log.with_suffix(".list.svg"), "list") for _ in range(args.runs)]
+        sample = [run_snapshot(ours_cli, f"{log}#1_epoch_1", log.with_suffix(".one.svg"), "one")
+                  for _ in range(args.runs)]
+        print()
+        print(f"an Inspect .eval of 100 samples x 50 turns ({log.stat().st_size / 1e6:.1f} MB), whole process "
+              "(targets: the list < 1 s, a sample's first screen < 1 s more):")
+        print(f"  sample list {statistics.median(r['list_s'] for r in listing):.3f} s, "
+              f"one sample's first screen {statistics.median(r['one_s'] for r in sample):.3f} s "
+              f"(peak RSS {statistics.median(r['one_rss_mb'] for r in sample):.0f} MB)")
+        if args.keep is None:
+            shutil.rmtree(where, ignore_errors=True)
     if not peer:
         why = "--no-peer" if args.no_peer else "mini-swe-agent is not installed (pip install mini-swe-agent)"
         print(f"peer columns skipped: {why}")

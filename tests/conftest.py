@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,6 +12,7 @@ import pytest
 
 from agent.events import Event
 from agent.loop.control import RunControl
+from agent.tools.sandbox import Sandbox, SandboxError, choose_sandbox
 
 DATA = Path(__file__).parent / "data"
 
@@ -32,8 +34,35 @@ def write_script(path: Path, replies: list[dict[str, Any]]) -> Path:
     return path
 
 
+def make_deep(root: Path, depth: int) -> str:
+    """`depth` folders nested under `root` with a file at the bottom, as a hostile test could make: deeper
+    than a recursive walk or PATH_MAX allow. The path of the outermost."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        os.close(os.open("deep.py", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+    finally:
+        os.close(fd)
+    return str(root / "d")
+
+
 async def collect(run: Any) -> list[Event]:
     return [event async for event in run.events()]
+
+
+@pytest.fixture
+def bwrap() -> Sandbox:
+    """The bubblewrap sandbox, which CI must have."""
+    try:
+        return choose_sandbox("bwrap")[0]
+    except SandboxError as exc:
+        if os.environ.get("AGENT_TUI_REQUIRE_SANDBOX") == "1":
+            pytest.fail(f"AGENT_TUI_REQUIRE_SANDBOX=1 but {exc}")
+        pytest.skip(f"needs bubblewrap: {exc}")
 
 
 @pytest.fixture(autouse=True)

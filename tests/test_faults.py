@@ -49,7 +49,7 @@ def run_events(server: LoopbackServer, tmp_path: Path, **kw: Any) -> tuple[Any, 
     try:
         return run, asyncio.run(collect(run))
     finally:
-        run.remove_workspace()
+        run.release_workspace()
 
 
 # --- a 200 that is not a completion ------------------------------------------------------------------------

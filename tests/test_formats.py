@@ -176,7 +176,7 @@ def test_bad_middle_line_names_its_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("content, expected", [
     ("hello, this is a note\n", "not a transcript: expected agent-tui JSONL, a JSON array of chat messages, "
-                                'or {"messages": [...]}'),
+                                '{"messages": [...]}, or a log of Inspect AI'),
     ('{"a": 1}\n{"b": 2}\n', "not a transcript: expected agent-tui JSONL"),
     ("42", "not a transcript: expected agent-tui JSONL"),
     ('[{"role": "user", "content": "x"}, {"content": "no role"}]', 'item 1 is not a chat message (no "role")'),

@@ -13,6 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
+import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,10 +23,11 @@ from typing import Any
 import pytest
 
 from agent.run import cli
-from agent.tools.sandbox import Sandbox, SandboxError, choose_sandbox
+from agent.tools.sandbox import Sandbox, SandboxError, choose_sandbox, process_limit
+from agent.tools.scratch import keep, sweep
 from agent.tools.workspace import Workspace
 from agent.transcripts.importers import open_transcript
-from tests.conftest import call, reply, write_script
+from tests.conftest import call, make_deep, reply, write_script
 
 REPO = Path(__file__).resolve().parent.parent
 SECRETS = {"OPENAI_API_KEY": "sk-secret-openai", "PGPASSWORD": "pg-secret", "MYSQL_PWD": "mysql-secret",
@@ -31,17 +35,6 @@ SECRETS = {"OPENAI_API_KEY": "sk-secret-openai", "PGPASSWORD": "pg-secret", "MYS
            "https://hooks.example/slack-secret", "SENTRY_DSN": "https://sentry-secret@o1.example/1",
            "AUTH": "auth-secret", "API_KEYS": "keys-secret"}
 """Names a deny-list of *_KEY / *_TOKEN / *_SECRET misses, and one it catches."""
-
-
-@pytest.fixture
-def bwrap() -> Sandbox:
-    """The bubblewrap sandbox, which CI must have."""
-    try:
-        return choose_sandbox("bwrap")[0]
-    except SandboxError as exc:
-        if os.environ.get("AGENT_TUI_REQUIRE_SANDBOX") == "1":
-            pytest.fail(f"AGENT_TUI_REQUIRE_SANDBOX=1 but {exc}")
-        pytest.skip(f"needs bubblewrap: {exc}")
 
 
 @pytest.fixture
@@ -331,3 +324,170 @@ def test_the_cli_makes_itself_undumpable() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines()[-1] == "0"  # PR_GET_DUMPABLE
 
+
+
+# --- wherever Python lives ----------------------------------------------------------------------------------
+
+
+def _headless_demo(python: str, tmp_path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([python, "-m", "agent.run.cli", "run", "--headless", "--task", "quicksort", "--sandbox",
+                           "bwrap", "--reflection", "off", "--out", str(tmp_path / "demo.jsonl")],
+                          cwd=tmp_path, env=env or dict(os.environ), capture_output=True, text=True, timeout=300)
+
+
+def _our_packages(folder: Path) -> None:
+    """Make the interpreter whose site folder is `folder` find agent-tui and pytest where they are installed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "agent_tui_here.pth").write_text(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+
+
+def test_the_demo_passes_from_a_virtualenv_under_tmp(bwrap: Sandbox) -> None:
+    """CI images and throw-away set-ups keep the virtualenv under /tmp, which the sandbox's private /tmp
+    once hid: every run_tests said `python3: not found`."""
+    venv = Path(tempfile.mkdtemp(prefix="venv-under-tmp-", dir="/tmp"))
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+        _our_packages(Path(subprocess.run([venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig."
+                                           "get_paths()['purelib'])"], capture_output=True, text=True,
+                                          check=True).stdout.strip()))
+        done = _headless_demo(str(venv / "bin" / "python"), venv)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+        assert "not found" not in done.stdout and "tests pass" in done.stdout
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
+
+
+def test_the_demo_passes_with_its_packages_in_the_user_site(bwrap: Sandbox, tmp_path: Path) -> None:
+    """`pip install --user`: the packages are in the user site, which moves with HOME (the workspace,
+    inside the sandbox) unless the command is told where it is."""
+    base = Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    user_base = tmp_path / "userbase"
+    env = {**os.environ, "PYTHONUSERBASE": str(user_base)}
+    user_site = subprocess.run([base, "-c", "import site; print(site.getusersitepackages())"], env=env,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    _our_packages(Path(user_site))
+    done = _headless_demo(str(base), tmp_path, env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "tests pass" in done.stdout
+
+
+async def test_a_package_on_pythonpath_is_found_in_the_sandbox(bwrap: Sandbox, tmp_path: Path) -> None:
+    extra = Path(tempfile.mkdtemp(prefix="pythonpath-", dir="/tmp"))
+    try:
+        (extra / "elsewhere_pkg.py").write_text("WHERE = 'found'\n")
+        probe = (f"from agent.tools.workspace import Workspace; from agent.tools.sandbox import choose_sandbox; "
+                 f"import asyncio; ws = Workspace({str(tmp_path)!r}, choose_sandbox('bwrap')[0]); "
+                 f"r = asyncio.run(ws.run({sys.executable!r} + ' -c \"import elsewhere_pkg; "
+                 f"print(elsewhere_pkg.WHERE)\"')); print(r.output)")
+        done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(extra)},
+                              cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert "found" in done.stdout, done.stdout + done.stderr
+    finally:
+        shutil.rmtree(extra, ignore_errors=True)
+
+
+def test_bwrap_refused_by_the_kernel_falls_back_with_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Ubuntu 24.04 lets bwrap be installed but refuses its user namespace (AppArmor)."""
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\ncase \"$1\" in --help) echo usage; exit 0;; esac\n"
+                    "echo 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    sandbox, warning = choose_sandbox(None)
+    assert sandbox.mode == "none" and warning is not None
+    assert "user namespaces are refused" in warning and "apparmor" in warning.lower()
+    with pytest.raises(SandboxError, match="user namespaces are refused"):
+        choose_sandbox("bwrap")
+    assert cli.main(["run", "--headless", "--max-steps", "1", "--out", str(tmp_path / "r.jsonl")]) == 1
+    printed = capsys.readouterr().out
+    assert printed.count("user namespaces are refused") == 1
+
+
+# --- what a command may not do to the machine ---------------------------------------------------------------
+
+
+async def test_a_fork_bomb_stops_at_the_process_cap(tmp_path: Path, bwrap: Sandbox) -> None:
+    limit = process_limit()
+    if limit.cgroup is None and limit.prlimit is None:
+        pytest.skip(f"no way to cap processes here: {limit.described}")
+    result = await Workspace(tmp_path, bwrap).run("bomb() { bomb | bomb & }; bomb; sleep 2; echo outlived",
+                                                  timeout=60)
+    assert not result.timed_out and "outlived" in result.output
+    assert "fork" in result.output.lower()  # the shell said it could not fork: the cap held
+
+
+def test_what_killed_runs_left_is_swept_at_the_next_start(tmp_path: Path) -> None:
+    root = tmp_path / "scratch"
+    root.mkdir()
+    dead = _a_dead_pid()
+    left = root / f"quicksort-{dead}-abc123"
+    kept = root / f"quicksort-{dead}-kept42"
+    mine = root / f"verdict-quicksort-{os.getpid()}-xyz"
+    for folder in (left, kept, mine):
+        folder.mkdir()
+        (folder / "quicksort.py").write_text("x\n")
+    make_deep(left, 1500)
+    keep(kept)
+    assert sweep(root) == 1
+    assert not left.exists() and kept.exists() and mine.exists()
+
+
+def test_a_sigkilled_run_leaves_a_workspace_that_the_next_command_removes(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "script.json", [reply(None, call("c1", "run_tests"))])
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "agent.run.cli", "run", "--headless", "--task", "quicksort",
+                             "--test-cmd", "sleep 60", "--provider", "scripted", "--script", str(script),
+                             "--reflection", "off", "--out", str(tmp_path / "run.jsonl")], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scratch = tmp_path / f"agent-tui-{os.getuid()}"
+    try:
+        deadline = time.monotonic() + 60
+        while not list(scratch.glob(f"quicksort-{proc.pid}-*")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(scratch.glob(f"quicksort-{proc.pid}-*"))
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert list(scratch.glob(f"quicksort-{proc.pid}-*"))  # SIGKILL cleans nothing up
+    subprocess.run([sys.executable, "-m", "agent.run.cli", "tasks"], cwd=REPO, env=env, capture_output=True,
+                   timeout=120, check=True)
+    assert not list(scratch.glob(f"quicksort-{proc.pid}-*"))
+
+
+def _a_dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.parametrize("mode", sandboxes())
+def test_sigterm_during_run_tests_ends_the_run_without_a_traceback(tmp_path: Path, mode: str,
+                                                                   request: pytest.FixtureRequest) -> None:
+    if mode == "bwrap":
+        request.getfixturevalue("bwrap")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    script = write_script(tmp_path / "script.json", [reply(None, call("c1", "run_tests"))])
+    out = tmp_path / "run.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "agent.run.cli", "run", "--headless", "--workspace", str(ws),
+                             "--goal", "g", "--test-cmd", f"touch started; {sys.executable} -c 'import time; "
+                             "time.sleep(60)'", "--sandbox", mode, "--provider", "scripted", "--script",
+                             str(script), "--out", str(out)], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (ws / "started").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in err and "Event loop is closed" not in err, err
+    assert open_transcript(out).events[-1].reason == "cancelled"

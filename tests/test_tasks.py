@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def test_prepare_workspace_gives_fresh_copies(tmp_path: Path) -> None:
     first = prepare_workspace(task, tmp_path)
     second = prepare_workspace("quicksort", tmp_path)
     assert first != second and first.parent == second.parent == tmp_path
-    assert first.name.startswith("agent-tui-quicksort-")
+    assert first.name.startswith(f"quicksort-{os.getpid()}-")  # swept once this process is gone
     assert snapshot(first) == task.files == snapshot(second)
     assert task.files == snapshot(TASKDATA / "quicksort" / "repo")
     (first / "quicksort.py").write_text("changed")

@@ -228,7 +228,7 @@ def arguments_lines(name: str, arguments: str, theme: str = CODE_THEME) -> tuple
         return [], True
     try:
         value = json.loads(arguments)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # JSON nested past the parser
         return [Text(inert(line)) for line in arguments.split("\n")], False
     spec = CODE_ARGUMENTS.get(name)
     if not isinstance(value, dict) or spec is None:
@@ -251,7 +251,7 @@ def result_lines(content: str, theme: str = CODE_THEME) -> list[Text] | list[str
     if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
         try:
             value = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         else:
             if isinstance(value, (dict, list)):

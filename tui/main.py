@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from agent.display.terminal import complain
 from agent.display.wording import plural
-from agent.run.cli import build_parser, dispatch_headless
+from agent.run.cli import build_parser, dispatch_headless, start_process
 from agent.models.presets import UsageError
-from agent.tools.sandbox import make_undumpable
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -85,6 +84,14 @@ def open_app(args: argparse.Namespace) -> int:
 
     if Path(args.file).is_dir():
         return open_folder(args)
+    from agent.transcripts.importers import sessions_of
+
+    try:
+        runs = sessions_of(args.file) if Path(args.file).is_file() else None
+    except TranscriptError:
+        runs = None  # opening it says what is wrong
+    if runs is not None and len(runs) > 1:  # an Inspect log of many samples: its samples, each openable
+        return open_folder(args)
 
     gc.disable()  # loading makes many objects and frees none: collections here are pure cost
     try:
@@ -111,8 +118,7 @@ def live_app(run: Run, keep_workspace: bool = False) -> int:
     done = run.finished
     print(f"agent-tui: transcript {run.path}" + (f" ({done.reason}, {plural(done.iterations, 'iteration')})"
                                                  if done else ""))
-    if not keep_workspace:
-        run.remove_workspace()  # the copy of a bundled task; nobody else will look at it
+    run.release_workspace(keep_workspace)  # the copy of a bundled task; nobody else will look at it
     if code:
         return code
     # Quitting the app is not a failure; only a run that could not talk to its model is.
@@ -120,7 +126,7 @@ def live_app(run: Run, keep_workspace: bool = False) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    make_undumpable()  # a process of the same user cannot read our memory or environment (the API key)
+    start_process()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

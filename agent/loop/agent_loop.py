@@ -148,6 +148,11 @@ class AgentLoop:
                     changed = await asyncio.to_thread(self.changes.changes, iteration)
                     if changed is not None:
                         yield changed
+                harness = next((o.harness for o in outcomes if o.harness), None)
+                if harness is not None:
+                    reason, detail = "harness_error", harness
+                    yield Notice(iteration=iteration, level="error", text=harness)
+                    break
                 finished = next((o for o in outcomes if o.finished), None)
                 if finished is not None:
                     reason, detail, summary = "finished", "the agent called finish", finished.summary

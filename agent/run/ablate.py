@@ -30,11 +30,11 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence, TextIO, get_args
+from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO, get_args
 
 from agent.display.terminal import complain, inert
 from agent.display.wording import plural, text_table
-from agent.events import ReflectionMode
+from agent.events import ReflectionMode, RunFinished
 from agent.models.presets import LOCAL_PROVIDER, UsageError, default_provider, resolve_endpoint
 from agent.run.backends import Backend, LocalBackend
 from agent.run.jobs import (
@@ -56,8 +56,13 @@ from agent.run.flags import add_ablate_flags
 from agent.reflection.reflector import ROLES
 from agent.run.planner import check_flags
 from agent.run.prices import price_for
-from agent.run.runner import RunOptions
+from agent.run.runner import RunOptions, build_run, pass_env_flag
 from agent.run.summary import format_report, grid_statistics
+from agent.tools.scratch import scratch_folder
+from agent.tools.trees import remove_tree
+
+HALT_AFTER = 3
+"""A grid whose first this-many jobs all end in a harness error stops: the rest would fail the same way."""
 
 SETTINGS: tuple[str, ...] = get_args(ReflectionMode)
 """The reflection settings a grid can compare: off, or the role the note is injected with."""
@@ -155,6 +160,8 @@ class GridRun:
     ran: list[ResultRow] = field(default_factory=list)
     skipped: list[ResultRow] = field(default_factory=list)
     todo: list[Job] = field(default_factory=list)
+    halted: str | None = None
+    """Why the grid stopped before its jobs were done (its first jobs all hit the same harness error)."""
 
 
 def plan(jobs: Sequence[Job], out_dir: Path, *, retry_failed: bool = True) -> GridRun:
@@ -193,14 +200,49 @@ async def run_grid(jobs: Sequence[Job], base: RunOptions, out_dir: Path | str, *
 
     progress.begin(len(grid.todo))
     clock = asyncio.create_task(ticker()) if progress.tty else None
+    recorder = _Recorder(out_dir, grid, progress, early=min(HALT_AFTER, len(grid.todo)))
+    jobs_run = asyncio.ensure_future((backend or LocalBackend()).run(
+        grid.todo, base, out_dir, recorder, concurrency=concurrency, keep_workspaces=keep_workspaces))
+    recorder.halt = jobs_run.cancel
     try:
-        await (backend or LocalBackend()).run(grid.todo, base, out_dir, _Recorder(out_dir, grid, progress),
-                                              concurrency=concurrency, keep_workspaces=keep_workspaces)
+        await jobs_run
+    except asyncio.CancelledError:
+        if grid.halted is None or not jobs_run.cancelled():
+            raise
     finally:
         if clock is not None:
             clock.cancel()
         progress.end()
     return grid
+
+
+async def preflight(jobs: Sequence[Job], base: RunOptions) -> str | None:
+    """Before a grid starts: the first task's reference fix, replayed offline through the grid's sandbox and
+    test command, must pass its tests. None when it does; else why no job should start (a broken harness
+    would fail every job, and the statistics would blame the agent)."""
+    from agent.tools.suites import find_task
+
+    task = find_task(jobs[0].task) if jobs else None
+    if task is None or not task.script:
+        return None
+    folder = scratch_folder("preflight")
+    try:
+        run = build_run(replace(base, task=task.name, provider="scripted", script=None, model=None, base_url=None,
+                                model_path=None, shared_server=None, shared_reflection_server=None,
+                                request_gate=None, reflection="off",
+                                max_steps=len(task.script) + 1, out=folder / "preflight.jsonl"))
+        done = None
+        async for event in run.events():
+            done = event if isinstance(event, RunFinished) else done
+        run.release_workspace()
+    finally:
+        remove_tree(folder)
+    if done is not None and done.reason == "harness_error":
+        return f"pre-flight: {task.name}'s reference fix could not run its tests: {done.detail}"
+    if done is None or done.tests_passed is not True:
+        said = (done.test_output.strip().splitlines() or [""])[0] if done else "no result"
+        return f"pre-flight: {task.name}'s reference fix does not pass its tests here ({said})"
+    return None
 
 
 @dataclass
@@ -210,6 +252,9 @@ class _Recorder:
     out_dir: Path
     grid: GridRun
     progress: Progress
+    early: int = HALT_AFTER
+    """When this many first jobs all end in a harness error, the grid stops (`halt`)."""
+    halt: Callable[[], Any] = lambda: None
 
     def started(self, job: Job, worker: str) -> None:
         for path in job_paths(self.out_dir, job):  # a record exists only beside the transcript it describes
@@ -223,6 +268,12 @@ class _Recorder:
         write_record(record, row)
         self.grid.ran.append(row)
         self.progress.job_finished(job, row)
+        first = self.grid.ran[:self.early]
+        if (self.grid.halted is None and self.early and len(first) == self.early
+                and all(r.exit_reason == "harness_error" for r in first)):
+            self.grid.halted = (f"stopped: the first {plural(self.early, 'job')} could not run the tasks' tests "
+                                f"({first[-1].error}); fix the set-up and run the same command again")
+            self.halt()
 
     def stopped(self, job: Job) -> None:
         self.progress.job_stopped(job)
@@ -385,6 +436,7 @@ def parse_grid(args: argparse.Namespace) -> tuple[list[Job], RunOptions, Path]:
     base = RunOptions(task=None, provider=provider, model=args.model, base_url=args.base_url, script=args.script,
                       max_steps=args.max_steps, reflection_model=args.reflection_model,
                       test_timeout=args.test_timeout, step_mode="continuous", model_path=args.model_path,
+                      sandbox=args.sandbox, pass_env=pass_env_flag(args),
                       stream=False)  # nobody watches a job's reply stream in; a whole reply carries its usage
     out_dir = args.out or Path("runs") / f"ablate-{time.strftime('%Y%m%d-%H%M%S')}"
     if out_dir.exists() and not out_dir.is_dir():
@@ -467,12 +519,16 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
         grid = plan(jobs, out_dir, retry_failed=not args.keep_failed)
         price = price_for(base.provider or "", base.model, args.price)
         check_flags(args.target_effect, args.base_rate)
+        if args.plan or args.target_effect is not None:  # nothing runs, so nothing to check first
+            out.write(plan_text(args, jobs, grid, base, out_dir) + "\n")
+            return 0
+        problem = asyncio.run(preflight(grid.todo, base)) if grid.todo else None
     except UsageError as exc:
         complain(str(exc), err)
         return 2
-    if args.plan or args.target_effect is not None:
-        out.write(plan_text(args, jobs, grid, base, out_dir) + "\n")
-        return 0
+    if problem is not None:
+        complain(f"{problem}; no job started", err)
+        return 2
     where = "" if args.backend == "local" else f", on Ray ({args.address or 'a local Ray started for this call'})"
     out.write(f"agent-tui ablate: {plural(len(jobs), 'job')} ({base.provider}"
               f"{' / ' + base.model if base.model else ''}, concurrency {args.concurrency}) in {out_dir}{where}\n")
@@ -503,6 +559,9 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     if current:
         out.write("\n" + format_report(grid_statistics(current, out_dir, price=info["price"])) + "\n")
     failed = write_tally(out, grid, current, out_dir)
+    if grid.halted:
+        complain(grid.halted, err)
+        return 2
     if interrupted:
         missing = len(jobs) - len(current)
         out.write(f"interrupted: {len(current)} of {len(jobs)} jobs kept, {missing} left; "

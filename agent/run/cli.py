@@ -18,6 +18,7 @@ from agent.display.wording import plural
 from agent.models.presets import UsageError
 from agent.run.flags import add_ablate_parser, add_fork_parser, add_run_flags, add_share_parsers, add_sweep_parser
 from agent.tools.sandbox import make_undumpable
+from agent.tools.scratch import sweep
 from agent.tools.suites import SUITES
 
 
@@ -72,6 +73,21 @@ def cmd_tasks(suite: str = "bundled", out: TextIO | None = None, err: TextIO | N
 
 
 def cmd_check(path: Path, out: TextIO | None = None) -> int:
+    """Check one transcript, or each run of a file that holds many (an Inspect log's samples): the worst
+    exit status of them."""
+    from agent.transcripts.importers import sessions_of
+    from agent.transcripts.transcript import TranscriptError
+
+    try:
+        sessions = sessions_of(path) if path.is_file() else None
+    except TranscriptError:
+        sessions = None  # check_file says what is wrong with it
+    if sessions and len(sessions) > 1:
+        return max(_check_one(path.with_name(f"{path.name}#{s.member}"), out) for s in sessions)
+    return _check_one(path, out)
+
+
+def _check_one(path: Path, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     from agent.transcripts.importers import check_file
     from agent.transcripts.transcript import TranscriptError
@@ -96,9 +112,17 @@ def cmd_check(path: Path, out: TextIO | None = None) -> int:
     return 1
 
 
+def start_process() -> None:
+    """What every agent-tui process does first: make itself non-dumpable (a process of the same user cannot
+    read its memory or environment, where the API key is), and remove what runs killed before they could
+    clean up left in the scratch folder (workspaces, verdict copies)."""
+    make_undumpable()
+    sweep()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Headless entry point (the `agent-tui` script goes through `tui.main`, which adds the app)."""
-    make_undumpable()
+    start_process()
     parser = build_parser()
     args = parser.parse_args(argv)
     return dispatch_headless(parser, args)

@@ -15,6 +15,14 @@ from agent.tools.sandbox import SANDBOX_MODES
 REFLECTION_MODES: tuple[str, ...] = get_args(ReflectionMode)
 
 
+def add_sandbox_flags(g: Any) -> None:
+    """Where the commands a run causes run (agent.tools.sandbox), for every command that starts runs."""
+    g.add_argument("--sandbox", choices=SANDBOX_MODES,
+                   help="where commands run: bwrap (bubblewrap; the default where it is installed) or none")
+    g.add_argument("--pass-env", action="append", default=[], metavar="NAME",
+                   help="pass this variable to commands (repeatable); they get only PATH, LANG, TERM otherwise")
+
+
 def add_run_flags(p: argparse.ArgumentParser, work: bool = True, out: bool = True) -> None:
     """The flags every command that starts a run shares (headless run, TUI run, fork; `work=False`: no task,
     workspace, goal or test command, which a fork takes from its parent; `out=False`: no --out FILE, for a
@@ -26,10 +34,7 @@ def add_run_flags(p: argparse.ArgumentParser, work: bool = True, out: bool = Tru
         g.add_argument("--workspace", type=Path, help="work in this folder instead of a bundled task")
         g.add_argument("--goal", help="the user's goal (required with --workspace)")
         g.add_argument("--test-cmd", help="the command run_tests runs in the workspace")
-    g.add_argument("--sandbox", choices=SANDBOX_MODES,
-                   help="where commands run: bwrap (bubblewrap; the default where it is installed) or none")
-    g.add_argument("--pass-env", action="append", default=[], metavar="NAME",
-                   help="pass this variable to commands (repeatable); they get only PATH, LANG, TERM otherwise")
+    add_sandbox_flags(g)
     g.add_argument("--keep-workspace", action="store_true",
                    help="keep the bundled task's temporary workspace (default: removed when the run ends)")
     g = p.add_argument_group("model")
@@ -91,6 +96,7 @@ def add_ablate_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--price", metavar="IN,OUT",
                    help="dollars per million prompt and completion tokens for the cost table (default: the "
                         "preset's list price for its default model; 0 for a model served here)")
+    add_sandbox_flags(g)
     add_plan_flags(p)
     g = p.add_argument_group("where the jobs run")
     g.add_argument("--backend", choices=("local", "ray"), default="local",
@@ -159,7 +165,8 @@ def add_fork_parser(sub: Any) -> None:
     fk = sub.add_parser("fork", help="replay a run through iteration K, then go on live (in the app, or --headless)",
                         description="Replay FILE's iterations 1..K (its replies; the tool calls run again on a fresh "
                                     "workspace and their results are checked against the recording), then go on "
-                                    "live from K+1. Provider, model and loop settings are the parent's unless given.")
+                                    "live from K+1. The loop settings, provider and model are the parent's unless "
+                                    "given; where requests go and what runs is yours (see --from-header).")
     fk.add_argument("file", type=Path, help="the parent run's transcript")
     fk.add_argument("--at", type=int, metavar="K", help="the last iteration replayed")
     fk.add_argument("--drop-note", action="store_true", help="leave out the reflection note written after K")
@@ -169,6 +176,10 @@ def add_fork_parser(sub: Any) -> None:
     fk.add_argument("--repeats", type=int, default=1, help="--each-note: forks per note (default 1)")
     fk.add_argument("--concurrency", type=int, default=4, help="--each-note: forks at once (default 4)")
     fk.add_argument("--workspace", type=Path, help="a parent run in its own folder: that folder as the run found it")
+    fk.add_argument("--test-cmd", help="a parent run in its own folder: the command run_tests runs")
+    fk.add_argument("--from-header", action="store_true",
+                    help="take the base URL, test command, passed variables and workspace folder that the parent's "
+                         "header names (a transcript is data: without this flag a fork takes none of them)")
     fk.add_argument("--headless", action="store_true", help="print events instead of opening the app")
     add_run_flags(fk, work=False)
     fk.set_defaults(reflection=None, max_steps=None)
@@ -192,6 +203,9 @@ def add_sweep_parser(sub: Any) -> None:
     sw.add_argument("--price", metavar="IN,OUT",
                     help="dollars per million prompt and completion tokens (default: the preset's list price)")
     sw.add_argument("--out", type=Path, required=True, metavar="DIR", help="the sweep's folder (an existing one is resumed)")
+    sw.add_argument("--from-header", action="store_true",
+                    help="take the base URL, test command, passed variables and workspace folder that the parents' "
+                         "headers name (a transcript is data: without this flag a fork takes none of them)")
     add_plan_flags(sw)
     add_run_flags(sw, work=False, out=False)
     sw.set_defaults(reflection=None, max_steps=None)

@@ -16,13 +16,14 @@ aside) and a notice says whether it matched or where it differs.
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
+import shlex
+import sys
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, get_args
 
+from agent.display.terminal import inert
 from agent.events import (
     AssistantMessage,
     Completion,
@@ -42,9 +43,11 @@ from agent.loop.control import RunControl, StepMode
 from agent.models.presets import LOCAL_PROVIDER, UsageError
 from agent.protocols import IterationRecord, Model, Reflector, RoleFallback, StopRun
 from agent.reflection.reflector import frame, note_messages
-from agent.run.runner import Run, RunOptions, build_run
+from agent.run.runner import Run, RunOptions, build_run, pass_env_flag
+from agent.tools.scratch import scratch_folder
+from agent.tools.trees import CACHES, copy_tree, remove_tree
 from agent.transcripts.compare import Origin, describe_difference, normalise_messages, origin_kind
-from agent.transcripts.transcript import ForkOrigin, Transcript, TranscriptError
+from agent.transcripts.transcript import ForkOrigin, Transcript, TranscriptError, TranscriptHeader
 
 
 @dataclass
@@ -60,7 +63,10 @@ class ForkSpec:
     it (default: the folder as it is now). Either way the fork works on a copy."""
     overrides: dict[str, Any] = field(default_factory=dict)
     """RunOptions fields given on the command line (provider, model, reflection, max_steps, out...); a None
-    value was not given. Everything else is the parent's."""
+    value was not given. The loop's settings, the model and the shape of its requests are the parent's."""
+    from_header: bool = False
+    """Take from the parent's header what decides where requests go and what runs (its base URL, test
+    command, passed variables, workspace folder): only when the user says so (`--from-header`)."""
     reflection_after: ReflectionMode | None = None
     """The reflection setting from iteration K+1 on (None: the fork's, as for K). A sweep turns it off, so
     that its arms differ only in the note after K."""
@@ -284,13 +290,25 @@ class PrefixReflector:
         return self.live.role_refused(error, note, role)
 
 
-def fork_options(recording: Recording, spec: ForkSpec, step_mode: StepMode = "continuous") -> RunOptions:
-    """The parent's run options, with what the spec gives instead. Provider settings (model, endpoint,
-    capabilities) are the parent's only while the provider is. A parent that worked in a folder of its own
-    gives that folder (`build_fork` copies it)."""
+TRUSTED = {"base_url": "--base-url", "test_cmd": "--test-cmd", "workspace": "--workspace", "pass_env": "--pass-env"}
+"""What a parent's header may name but a fork takes from it only with `--from-header`: where the requests
+(and the key) go, what command runs, which folder is copied and read, which of the user's variables the
+commands see. A transcript may come from anyone; its header is data, not configuration. Without the flag
+a fork needs the first three from the user when the header names them; the variables it simply does not
+pass (the user's --pass-env, or none)."""
+
+
+def fork_options(recording: Recording, spec: ForkSpec,
+                 step_mode: StepMode = "continuous") -> tuple[RunOptions, list[str]]:
+    """The parent's run options, with what the spec gives instead, and the notices the fork shows about
+    them. From the header come the task (its
+    test command is this machine's), the goal, the loop's settings and, while the provider is the parent's,
+    the model and the shape of its requests; never, unless `spec.from_header`, what `TRUSTED` names (a
+    UsageError says which and how to give them). A parent that worked in a folder of its own gives that
+    folder (`build_fork` copies it)."""
     header = recording.transcript.header
     settings = header.settings or {}
-    given = {k: v for k, v in spec.overrides.items() if v is not None}
+    given = {k: v for k, v in spec.overrides.items() if v is not None and v != ()}
     provider = given.get("provider") or header.provider
     if provider == "replay":
         raise UsageError("a fork goes on live after the replayed iterations: give --provider (the parent ran "
@@ -298,9 +316,8 @@ def fork_options(recording: Recording, spec: ForkSpec, step_mode: StepMode = "co
                          "--provider replay: a fork goes on live after the replayed iterations; "
                          "use --provider scripted --script FILE for a fixed continuation")
     reflection = settings.get("reflection")
-    opts = RunOptions(task=header.task, goal=header.goal or None, test_cmd=settings.get("test_cmd"),
-                      pass_env=tuple(settings.get("pass_env") or ()),  # what its commands saw; the sandbox is this machine's
-                      provider=provider, max_steps=int(settings.get("max_steps") or 30),
+    opts = RunOptions(task=header.task, goal=header.goal or None, provider=provider,
+                      max_steps=int(settings.get("max_steps") or 30),
                       reflection=reflection if reflection in get_args(ReflectionMode) else "system",
                       reflection_triggers=settings.get("reflection_triggers"), step_mode=step_mode)
     if provider == header.provider:
@@ -308,7 +325,6 @@ def fork_options(recording: Recording, spec: ForkSpec, step_mode: StepMode = "co
         script, model_path = settings.get("script"), settings.get("model_path")
         same = dict(model=header.model or None, script=Path(script) if script else None,
                     model_path=Path(model_path) if model_path else None,
-                    base_url=header.base_url if provider not in (LOCAL_PROVIDER, "scripted") else None,
                     tool_calls=profile.get("tool_calls"), assistant_content=profile.get("assistant_content"),
                     tool_call_ids=profile.get("id_style"), temperature=profile.get("temperature"),
                     stream=settings.get("stream"), tool_choice=settings.get("tool_choice"),
@@ -316,32 +332,103 @@ def fork_options(recording: Recording, spec: ForkSpec, step_mode: StepMode = "co
         if settings.get("reflection_model") != header.model and "model" not in given:
             same["reflection_model"] = settings.get("reflection_model")  # one the parent named apart
         opts = replace(opts, **{k: v for k, v in same.items() if v is not None})
-    opts = replace(opts, **given)
+    named = header_configuration(header, spec, provider)
+    if not spec.from_header:
+        needed = {k: v for k, v in named.items() if k != "pass_env"}
+        if needed:
+            flags = ", ".join(TRUSTED[name] for name in needed)
+            raise UsageError(f"{recording.path}'s header names {describe_configuration(needed)}: a transcript's "
+                             f"header is data, not configuration, so a fork does not take these from it; give "
+                             f"your own ({flags}) or --from-header to use these")
+        notices = [f"the parent's commands saw {_shown(named['pass_env'])}; this fork passes none of them "
+                   "(--pass-env NAME, or --from-header)"] if "pass_env" in named else []
+        named = {}
+    else:
+        notices = [f"--from-header: taken from the parent's header: {describe_configuration(named)}"] if named else []
+    if "test_cmd" in named:
+        named["test_cmd"], moved = local_test_cmd(named["test_cmd"])
+        notices += [moved] if moved else []
+    opts = replace(opts, **{k: v for k, v in named.items() if k != "workspace"}, **given)
     if header.task is None:
-        source = spec.workspace or Path(header.workspace)
+        source = spec.workspace or Path(named.get("workspace") or header.workspace or ".")
         if not source.is_dir():
             raise UsageError(f"the parent worked in {source}, which is not a folder now: give --workspace DIR "
                              "(the folder as the parent found it)")
         opts = replace(opts, task=None, workspace=source)  # build_fork works on a copy of it
-    elif spec.workspace is not None:
-        raise UsageError(f"--workspace: {recording.path} ran the bundled task {header.task}; its fork starts "
-                         "from a fresh copy of that task")
-    return opts
+    else:
+        _known_task(header.task, recording.path)
+        if spec.workspace is not None:
+            raise UsageError(f"--workspace: {recording.path} ran the task {header.task}; its fork starts from a "
+                             "fresh copy of that task")
+    return opts, notices
+
+
+def header_configuration(header: TranscriptHeader, spec: ForkSpec, provider: str) -> dict[str, Any]:
+    """What the fork would take from the parent's header among `TRUSTED`, the user having given none of it."""
+    from agent.models.presets import PRESETS
+
+    settings = header.settings or {}
+    given = {k for k, v in spec.overrides.items() if v is not None and v != ()}
+    named: dict[str, Any] = {}
+    preset = PRESETS.get(provider)
+    if (provider == header.provider and preset is not None and header.base_url
+            and not given & {"base_url", "provider"}  # the user's own provider goes to its own endpoint
+            and header.base_url.rstrip("/") != (preset.base_url or "").rstrip("/")):
+        named["base_url"] = header.base_url
+    if header.task is None:
+        if settings.get("test_cmd") and "test_cmd" not in given:
+            named["test_cmd"] = str(settings["test_cmd"])
+        if spec.workspace is None and header.workspace:
+            named["workspace"] = header.workspace
+    if settings.get("pass_env") and "pass_env" not in given:
+        named["pass_env"] = tuple(str(n) for n in settings["pass_env"])
+    return named
+
+
+def describe_configuration(named: dict[str, Any]) -> str:
+    """`base_url http://...; test_cmd '...'`: what a header names, in full, control characters inert."""
+    return "; ".join(f"{name} {_shown(value)}" for name, value in named.items())
+
+
+def _shown(value: Any) -> str:
+    text = ", ".join(value) if isinstance(value, tuple) else str(value)
+    return inert(repr(text) if " " in text else text)
+
+
+def local_test_cmd(cmd: str) -> tuple[str, str | None]:
+    """A recorded test command for this machine, and a notice when it changed: one that starts a Python
+    interpreter missing here (the recording machine's virtualenv) runs with this one instead."""
+    program, _, rest = cmd.partition(" ")
+    if program.startswith("/") and not Path(program).exists() and Path(program).name.startswith("python"):
+        return (f"{shlex.quote(sys.executable)} {rest}".rstrip(),
+                f"the recorded test command's interpreter {program} is not on this machine: running it with "
+                f"{sys.executable}")
+    return cmd, None
+
+
+def _known_task(name: str, path: Path) -> None:
+    from agent.tools.suites import find_task
+
+    try:
+        find_task(name)
+    except (KeyError, ValueError) as exc:
+        raise UsageError(f"{path} ran task {name!r}, which this machine does not have: "
+                         f"{exc.args[0] if exc.args else exc}") from None
 
 
 def _copy_workspace(source: Path) -> Path:
-    copy = Path(tempfile.mkdtemp(prefix="agent-tui-fork-"))
-    shutil.copytree(source, copy, dirs_exist_ok=True, symlinks=True,
-                    ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.pyc"))
+    copy = scratch_folder("fork")
+    copy_tree(source, copy, skip=CACHES)
     return copy
 
 
-def fork_path(parent: Path, at: int) -> Path:
-    """Where a fork goes by default: beside its parent, `<parent>.fork<K>.jsonl` (then -2, -3...)."""
-    path = parent.with_name(f"{parent.stem}.fork{at}.jsonl")
+def fork_path(parent: Path, at: int, runs_dir: Path = Path("runs")) -> Path:
+    """Where a fork goes by default: `runs/<parent>.fork<K>.jsonl` (then -2, -3...) in the working folder,
+    not beside its parent, which may be in a source tree or someone else's folder."""
+    path = runs_dir / f"{parent.stem}.fork{at}.jsonl"
     n = 2
     while path.exists():
-        path = parent.with_name(f"{parent.stem}.fork{at}-{n}.jsonl")
+        path = runs_dir / f"{parent.stem}.fork{at}-{n}.jsonl"
         n += 1
     return path
 
@@ -357,7 +444,7 @@ def build_fork(spec: ForkSpec, step_mode: StepMode = "continuous") -> Run:
     recording = read_recording(parent, spec.at)
     if spec.drop_note and recording.note_at_fork is None:
         raise UsageError(f"--drop-note: {parent} has no reflection note after iteration {spec.at}")
-    opts = fork_options(recording, spec, step_mode)
+    opts, notices = fork_options(recording, spec, step_mode)
     if opts.max_steps <= spec.at:
         raise UsageError(f"--max-steps {opts.max_steps}: the fork replays {spec.at} iterations; allow more "
                          "to go on live")
@@ -369,10 +456,11 @@ def build_fork(spec: ForkSpec, step_mode: StepMode = "continuous") -> Run:
         run = build_run(replace(opts, out=opts.out or fork_path(parent, spec.at)))
     except BaseException:
         if opts.workspace is not None:
-            shutil.rmtree(opts.workspace, ignore_errors=True)
+            remove_tree(opts.workspace)
         raise
     run.temporary_workspace = opts.workspace is not None or run.temporary_workspace  # a copy made for it
     seed_fork(run, recording, opts, spec)
+    run.notices += notices
     return run
 
 
@@ -397,7 +485,7 @@ def seed_fork(run: Run, recording: Recording, opts: RunOptions, spec: ForkSpec) 
     run.header.fork = ForkOrigin(parent=str(recording.path.resolve()), at=at, note=note)
     run.notices.append(f"fork of {recording.path} at iteration {at}: iterations 1-{at} replay its replies "
                        f"(their tool calls run again on a fresh workspace), then live on {run.header.provider} / "
-                       f"{run.header.model}; the note after iteration {at}: {note}")
+                       f"{run.header.model}; the note after iteration {at}: {note}; written to {run.path}")
 
 
 def fork_spec(args: argparse.Namespace) -> ForkSpec:
@@ -407,11 +495,12 @@ def fork_spec(args: argparse.Namespace) -> ForkSpec:
         raise UsageError("--each-note forks before every note with it dropped: no --at, --drop-note or --edit-note")
     if not args.each_note and args.at is None:
         raise UsageError("fork needs --at K (the last iteration to replay), or --each-note")
-    return ForkSpec(args.file, args.at or 0, args.drop_note, args.edit_note, args.workspace, fork_overrides(args))
+    return ForkSpec(args.file, args.at or 0, args.drop_note, args.edit_note, args.workspace, fork_overrides(args),
+                    from_header=args.from_header)
 
 
 def fork_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The run options the flags give (agent.run.flags.add_run_flags); None: not given, the parent's."""
     overrides = {f.name: getattr(args, f.name, None) for f in fields(RunOptions) if f.name != "workspace"}
-    overrides["pass_env"] = tuple(args.pass_env) or None  # none given: the parent's
+    overrides["pass_env"] = pass_env_flag(args) or None  # none given: none, or the parent's with --from-header
     return overrides

@@ -130,7 +130,7 @@ def cmd_each_note(spec: ForkSpec, args: argparse.Namespace, out: TextIO | None =
         out_dir = Path(spec.overrides.get("out") or parent.with_name(f"{parent.stem}.notes"))
         if out_dir.exists() and not out_dir.is_dir():
             raise UsageError(f"--out {out_dir}: is a file; give a folder")
-        base = fork_options(recording, spec)
+        base, _ = fork_options(recording, spec)
         check_compatible(out_dir, job_config(base))
         check_parent(out_dir, parent)
         jobs = make_grid([recording.transcript.header.task or "custom"],
@@ -150,7 +150,7 @@ def cmd_each_note(spec: ForkSpec, args: argparse.Namespace, out: TextIO | None =
         overrides = {**spec.overrides, "out": transcript, "shared_server": served.shared_server,
                      "shared_reflection_server": served.shared_reflection_server}
         return build_fork(ForkSpec(parent, at[job.setting], drop_note=job.setting in dropped,
-                                   workspace=spec.workspace, overrides=overrides))
+                                   workspace=spec.workspace, overrides=overrides, from_header=spec.from_header))
 
     out.write(f"agent-tui fork --each-note: {plural(len(notes), 'note')} x 2 arms (kept, dropped) x "
               f"{plural(args.repeats, 'repeat')} ({base.provider} / {base.model or 'its default model'}, "

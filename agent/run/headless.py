@@ -68,7 +68,7 @@ def drive_headless(run: Run, out: TextIO | None = None, *, keep_workspace: bool 
     except asyncio.CancelledError:
         pass
     finally:
-        if not keep_workspace and run.remove_workspace():
+        if run.release_workspace(keep_workspace):
             out.write(f"agent-tui: removed the temporary workspace {run.workspace} (--keep-workspace keeps it)\n")
     done = run.finished
     if done is None or done.reason in EXIT_2_REASONS:

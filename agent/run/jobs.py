@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import time
 import traceback
@@ -32,8 +31,9 @@ CSV_COLUMNS = ("task", "setting", "repeat", "success", "iterations", "reflection
                "exit_reason", "worker")
 """The columns of results.csv, one row per run."""
 
-FAILED_REASONS = ("provider_error", "error")
-"""Exit reasons that say nothing about the agent (the endpoint or the driver failed): the job is failed."""
+FAILED_REASONS = ("provider_error", "error", "harness_error")
+"""Exit reasons that say nothing about the agent (the endpoint, the driver or the test harness failed): the
+job is failed, left out of the rates and run again by the next call."""
 
 RUNS_DIR, JOBS_DIR = "runs", "jobs"
 
@@ -210,8 +210,7 @@ async def _dispose(run: Any, keep_workspace: bool) -> None:
             await client.close()
     except Exception:
         pass
-    if not keep_workspace and run.workspace is not None:
-        shutil.rmtree(run.workspace, ignore_errors=True)
+    run.release_workspace(keep_workspace)
 
 
 def write_record(path: Path, row: ResultRow) -> None:

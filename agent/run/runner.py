@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 
 import atexit
-import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,7 +30,11 @@ from agent.models.local import DEFAULT_MODEL_ENV, default_model
 from agent.models.profiles import Profile, resolve_profile
 from agent.reflection.reflector import ROLES
 from agent.tools.sandbox import Sandbox, SandboxError, SandboxMode, choose_sandbox
-from agent.tools.tasks import Task, verdict_folder
+from agent.tools.tasks import Task
+from agent.tools.testrun import run_tests
+from agent.tools.verdict import judge
+from agent.tools import scratch
+from agent.tools.trees import remove_tree
 from agent.tools.workspace import Workspace
 from agent.transcripts.transcript import TranscriptHeader, TranscriptWriter
 
@@ -114,7 +117,7 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     """Shown and recorded before the first event, as warnings (commands running without a sandbox)."""
     temporary_workspace: bool = False
-    """True when the workspace is a fresh copy of a bundled task (`remove_workspace` may delete it)."""
+    """True when the workspace is a fresh copy of a bundled task (`release_workspace` deletes it)."""
     server: Any = None
     """The offline server, when the model is scripted or replayed (its `requests` are what the SDK sent)."""
     replayed: Any = None
@@ -170,11 +173,15 @@ class Run:
             if server is not None:
                 server.__exit__(None, None, None)
 
-    def remove_workspace(self) -> bool:
-        """Delete the workspace if it is a temporary copy of a bundled task; True when it was removed."""
+    def release_workspace(self, keep: bool = False) -> bool:
+        """Delete the workspace if it is a temporary copy of a bundled task, or with `keep` (the user's
+        --keep-workspace) mark it so that no later start sweeps it away; True when it was removed."""
         if not self.temporary_workspace or not self.workspace.exists():
             return False
-        shutil.rmtree(self.workspace, ignore_errors=True)
+        if keep:
+            scratch.keep(self.workspace)
+            return False
+        remove_tree(self.workspace)
         return not self.workspace.exists()
 
     def _with_server_death(self, event: RunFinished) -> RunFinished:
@@ -186,22 +193,22 @@ class Run:
 
     async def _with_test_result(self, event: RunFinished) -> RunFinished:
         """The verdict: a task's original tests against the workspace's code (its own tests for a
-        workspace that is not a task), beside what the agent's last run_tests said."""
-        if not self.test_cmd:
+        workspace that is not a task), beside what the agent's last run_tests said. A run whose tests
+        could not start, there or in the verdict, is the harness's failure, not the agent's."""
+        if not self.test_cmd or event.reason == "harness_error":
             return event
         toolbox = self.loop.toolbox
-        last = None if toolbox.last_test is None else toolbox.last_test.ok
+        last = None if toolbox.last_test is None else toolbox.last_test.passed
         if self.task is None:
-            result = await toolbox.workspace.run(self.test_cmd, timeout=toolbox.test_timeout)
+            verdict = await run_tests(toolbox.workspace, self.test_cmd, toolbox.test_timeout)
         else:
-            folder = verdict_folder(self.task, self.workspace)
-            try:
-                result = await Workspace(folder, toolbox.workspace.sandbox).run(self.task.verdict_cmd,
-                                                                                timeout=toolbox.test_timeout)
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-        return event.model_copy(update={"tests_passed": result.ok, "test_output": result.output[-2000:],
-                                        "last_run_tests": last,
+            verdict = await judge(self.task, self.workspace, toolbox.workspace.sandbox, toolbox.test_timeout)
+        if verdict.harness is not None:
+            return event.model_copy(update={"reason": "harness_error", "detail": f"the verdict: {verdict.harness}",
+                                            "test_output": verdict.result.output[-2000:], "last_run_tests": last})
+        status = verdict.status(toolbox.test_timeout)
+        return event.model_copy(update={"tests_passed": verdict.passed, "last_run_tests": last,
+                                        "test_output": f"{status}\n{verdict.result.output[-2000:]}",
                                         "verdict": "workspace" if self.task is None else "pristine"})
 
     async def _closing_notices(self) -> list[Notice]:
@@ -268,7 +275,7 @@ def build_run(opts: RunOptions) -> Run:
         return _build(opts, work, sandbox, unsandboxed)
     except BaseException:
         if work.task is not None:  # the fresh copy of the task is nobody's: do not leave it in /tmp
-            shutil.rmtree(work.workspace, ignore_errors=True)
+            remove_tree(work.workspace)
         raise
 
 
@@ -479,6 +486,15 @@ def demo_run(step_mode: bool = True, **overrides: Any) -> Run:
     return build_run(opts)
 
 
+def pass_env_flag(args: argparse.Namespace) -> tuple[str, ...]:
+    """The names given with --pass-env, checked: a value on the command line would land in shell history."""
+    names = tuple(getattr(args, "pass_env", None) or ())
+    bad = [n for n in names if not n or "=" in n or "\0" in n]
+    if bad:
+        raise UsageError(f"--pass-env {bad[0]!r}: give a variable name (its value is taken from the environment)")
+    return names
+
+
 def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> RunOptions:
     """The options of a run from the flags of `run` (`agent.run.flags.add_run_flags`), checked."""
     if args.max_steps < 1:
@@ -494,10 +510,7 @@ def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> RunO
     extra = {name: getattr(args, name, None) for name in (
         "model_path", "tool_calls", "stream", "assistant_content", "parallel_tool_calls", "tool_choice",
         "tool_call_ids", "temperature", "timeout", "sandbox")}
-    extra["pass_env"] = tuple(getattr(args, "pass_env", None) or ())
-    bad = [n for n in extra["pass_env"] if not n or "=" in n or "\0" in n]
-    if bad:
-        raise UsageError(f"--pass-env {bad[0]!r}: give a variable name (its value is taken from the environment)")
+    extra["pass_env"] = pass_env_flag(args)
     if extra["model_path"] is not None and args.provider is None:
         args.provider = "local"  # a model file says which provider
     return RunOptions(task=args.task or ("quicksort" if args.workspace is None else None),

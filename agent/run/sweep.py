@@ -114,19 +114,23 @@ def fork_points(parents: Sequence[Path], report: TextIO) -> list[ForkPoint]:
     return points
 
 
-def arm_spec(point: ForkPoint, role: str, overrides: dict[str, Any], transcript: Path) -> ForkSpec:
+def arm_spec(point: ForkPoint, role: str, overrides: dict[str, Any], transcript: Path,
+             from_header: bool = False) -> ForkSpec:
     """The fork of one arm: the note's text in `role`, or no note (`none`); reflection off after it."""
     given = {**overrides, "out": transcript, "reflection": "off" if role == NONE else role}
     if role == NONE:
-        return ForkSpec(point.parent, point.at, drop_note=True, overrides=given, reflection_after="off")
-    return ForkSpec(point.parent, point.at, edit_note=point.note.content, overrides=given, reflection_after="off")
+        return ForkSpec(point.parent, point.at, drop_note=True, overrides=given, from_header=from_header,
+                        reflection_after="off")
+    return ForkSpec(point.parent, point.at, edit_note=point.note.content, overrides=given, from_header=from_header,
+                    reflection_after="off")
 
 
-def base_options(points: Sequence[ForkPoint], overrides: dict[str, Any]) -> RunOptions:
+def base_options(points: Sequence[ForkPoint], overrides: dict[str, Any], from_header: bool = False) -> RunOptions:
     """The run options every fork shares (one grid, one config): the parents must agree on them."""
     configs = {}
     for point in points:
-        opts = fork_options(point.recording, ForkSpec(point.parent, point.at, overrides=overrides))
+        opts, _ = fork_options(point.recording, ForkSpec(point.parent, point.at, overrides=overrides,
+                                                         from_header=from_header))
         configs[point.parent] = (job_config(opts), opts)
     (first, (config, opts)), *rest = configs.items()
     for other, (theirs, _) in rest:
@@ -236,7 +240,7 @@ def prepare(args: argparse.Namespace, report: TextIO) -> SweepPlan:
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir}: is a file; give a folder")
-    base = base_options(points, overrides)
+    base = base_options(points, overrides, args.from_header)
     check_compatible(out_dir, job_config(base))
     jobs = make_grid([p.unit for p in points], roles, args.repeats)
     grid = plan(jobs, out_dir, retry_failed=not args.keep_failed)
@@ -301,7 +305,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
             overrides = {**sweep.overrides, "shared_server": served.shared_server}
 
             def build(job: Job, transcript: Path) -> Run:
-                return build_fork(arm_spec(by_unit[job.task], job.setting, overrides, transcript))
+                return build_fork(arm_spec(by_unit[job.task], job.setting, overrides, transcript, args.from_header))
 
             asyncio.run(run_grid(sweep.jobs, served, out_dir,
                                  concurrency=args.concurrency, progress=Progress(err), planned=sweep.grid,

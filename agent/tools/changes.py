@@ -10,13 +10,13 @@ rewritten data file cannot bloat the transcript.
 from __future__ import annotations
 
 import difflib
-import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.events import FileChange, WorkspaceChanged
 from agent.tools.toolbox import SKIP_DIRS
+from agent.tools.trees import walk_files
 from agent.tools.workspace import ToolError, Workspace
 
 MAX_FILE_BYTES = 512_000
@@ -121,19 +121,11 @@ class ChangeTracker:
 
     def _walk(self) -> dict[str, tuple[int, int]]:
         found: dict[str, tuple[int, int]] = {}
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-            for name in sorted(filenames):
-                path = os.path.join(dirpath, name)
-                try:
-                    st = os.lstat(path)
-                except OSError:
-                    continue
-                if not stat.S_ISREG(st.st_mode):
-                    continue  # only regular files: a symlink may point anywhere
-                found[Path(path).relative_to(self.root).as_posix()] = (st.st_size, st.st_mtime_ns)
+        for rel, info in walk_files(self.root, skip=SKIP_DIRS):
+            if stat.S_ISREG(info.st_mode):  # only regular files: a symlink may point anywhere
+                found[rel] = (info.st_size, info.st_mtime_ns)
                 if len(found) >= MAX_FILES:
-                    return found
+                    break
         return found
 
     def _read(self, rel: str, stamp: tuple[int, int], replacing: _Seen | None = None) -> _Seen:

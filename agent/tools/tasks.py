@@ -6,26 +6,28 @@ live in `taskdata/<name>/` (`task.json`, `repo/`, `script.json`); other suites b
 (agent.tools.humanevalfix). The agent never works on the task's files themselves: `prepare_workspace`
 writes them to a fresh temp folder, so every run starts from the same state.
 
-The verdict is not the agent's word, nor its workspace's tests: `verdict_folder` copies the workspace and
-puts the task's original test files back, and `verdict_cmd` runs exactly those with no conftest or ini
-file of the workspace's, so an agent that rewrote a test to `assert True` still fails.
+The verdict is not the agent's word, nor its workspace's tests: `agent.tools.verdict` runs `verdict_cmd`,
+exactly the task's original test files with no conftest or ini file of the workspace's, on a copy of the
+workspace with those files put back, so an agent that rewrote a test to `assert True` still fails.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.tools.scratch import scratch_folder
+
 TASKDATA = Path(__file__).parent / "taskdata"
-PYTEST = "{python} -B -m pytest -q -p no:cacheprovider"
-"""How the tasks run their tests; `{python}` is replaced by this interpreter (it has pytest)."""
-_CACHES = ("__pycache__", ".pytest_cache", "*.pyc")
+PYTEST = ('PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 {python} -P -B -m pytest -q -p no:cacheprovider '
+          '--junitxml="$AGENT_TUI_JUNIT"')
+"""How the tasks run their tests (`{pytest}` in a task's test_cmd): with this interpreter (it has pytest),
+which `-P` keeps from importing a `pytest.py` of the workspace's; no plugins of the user's (they would slow
+every run and change what it does); a JUnit report that says what ran (agent.tools.testrun)."""
 
 
 class UnknownTaskError(KeyError):
@@ -54,13 +56,22 @@ class Task:
     @property
     def verdict_cmd(self) -> str:
         """The task's original test files run by pytest, ignoring any conftest.py or ini file."""
+        return self._pristine()
+
+    @property
+    def collect_cmd(self) -> str:
+        """What `verdict_cmd` would run, listed without running it: how many tests the verdict must see pass."""
+        return self._pristine("--collect-only")
+
+    def _pristine(self, *flags: str) -> str:
         files = " ".join(shlex.quote(t) for t in self.tests)
-        return f"{with_python(PYTEST)} --noconftest -c /dev/null --rootdir . -- {files}"
+        return " ".join([with_python(PYTEST), "--noconftest -c /dev/null --rootdir .", *flags, "--", files])
 
 
 def with_python(cmd: str) -> str:
-    # The tests must run with an interpreter that has pytest, which is the one running us, not `python` on PATH.
-    return cmd.replace("{python}", shlex.quote(sys.executable))
+    """A task's test command for this machine: `{pytest}` is how tasks run pytest, `{python}` the
+    interpreter running us (it has pytest; `python` on PATH may not)."""
+    return cmd.replace("{pytest}", PYTEST).replace("{python}", shlex.quote(sys.executable))
 
 
 def is_test_file(path: str) -> bool:
@@ -102,25 +113,9 @@ def write_files(files: dict[str, bytes], dest: Path) -> None:
 
 
 def prepare_workspace(task: Task | str, parent: Path | None = None) -> Path:
-    """A fresh copy of the task's starting files in a new temp folder (under `parent` if given)."""
+    """A fresh copy of the task's starting files in a new scratch folder (under `parent` if given)."""
     if isinstance(task, str):
         task = get_task(task)
-    dest = Path(tempfile.mkdtemp(prefix=f"agent-tui-{task.name.replace('/', '-')}-", dir=parent))
+    dest = scratch_folder(task.name, parent)
     write_files(task.files, dest)
-    return dest
-
-
-def verdict_folder(task: Task, workspace: Path) -> Path:
-    """A copy of the workspace with the task's original test files put back, for `task.verdict_cmd`.
-    Symlinks are copied as links (not followed), caches left out. The caller removes it."""
-    dest = Path(tempfile.mkdtemp(prefix=f"agent-tui-verdict-{task.name.replace('/', '-')}-"))
-    shutil.copytree(workspace, dest, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*_CACHES))
-    for rel in task.tests:  # whatever stands where a test file or its folders go (a link, a folder) goes
-        path = dest
-        for part in rel.split("/"):
-            path = path / part
-            last = path == dest / rel
-            if path.is_symlink() or (path.exists() and (path.is_dir() if last else not path.is_dir())):
-                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-    write_files({rel: task.files[rel] for rel in task.tests}, dest)
     return dest

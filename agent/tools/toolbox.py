@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
 import re
+import stat
 import sys
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent.protocols import ToolErrorKind, ToolOutcome
 from agent.tools import regex_worker
 from agent.tools.sandbox import TMP_DIR
+from agent.tools.testrun import TestRun, run_tests
+from agent.tools.trees import walk_files
 from agent.tools.workspace import (
     BadArguments,
     BadPath,
@@ -223,7 +225,7 @@ class Toolbox:
         self.test_timeout = test_timeout
         self.output_cap = output_cap
         self.grep_timeout = grep_timeout
-        self.last_test: CommandResult | None = None
+        self.last_test: TestRun | None = None
         """The most recent run_tests result, for a loop that reports whether the tests passed at the end."""
         self._handlers: dict[str, Callable[[Any], Awaitable[ToolOutcome | str]]] = {
             "list_files": self._list_files,
@@ -269,11 +271,9 @@ class Toolbox:
         return text
 
     def _walk(self, top: Path) -> list[Path]:
-        found: list[Path] = []
-        for dirpath, dirnames, filenames in os.walk(top):
-            dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
-            found.extend(Path(dirpath) / f for f in filenames)
-        return sorted(found, key=lambda p: self.workspace.relative(p))
+        """The files under `top`, sorted by their path in the workspace (not folders, nor links to them)."""
+        return [top / rel for rel, info in sorted(walk_files(top, skip=SKIP_DIRS))
+                if not (stat.S_ISLNK(info.st_mode) and (top / rel).is_dir())]
 
     def _read_text(self, path: str, real: Path | None = None) -> tuple[Path, str]:
         """A text file's real path and content: a regular file inside the workspace, not binary, UTF-8."""
@@ -452,15 +452,12 @@ class Toolbox:
     async def _run_tests(self, args: RunTestsArgs) -> ToolOutcome:
         if not self.test_cmd.strip():  # an empty shell command "passes", which would be a lie
             raise ToolError("no test command is configured for this workspace, so run_tests cannot run")
-        result = await self.workspace.run(self.test_cmd, timeout=self.test_timeout, output_cap=self.output_cap)
-        self.last_test = result
-        if result.timed_out:
-            status = f"tests timed out after {self.test_timeout:g}s"
-        elif result.exit_code == 0:
-            status = "tests passed (exit 0)"
-        else:
-            status = f"tests failed (exit {result.exit_code})"
-        return ToolOutcome(f"{status}\n{result.output.rstrip() or '(no output)'}", tests_failed=not result.ok)
+        run = await run_tests(self.workspace, self.test_cmd, self.test_timeout, self.output_cap)
+        self.last_test = run
+        content = f"{run.status(self.test_timeout)}\n{run.result.output.rstrip() or '(no output)'}"
+        if run.harness is not None:
+            return ToolOutcome(content, harness=run.harness)
+        return ToolOutcome(content, tests_failed=not run.passed)
 
     async def _finish(self, args: FinishArgs) -> ToolOutcome:
         return ToolOutcome(f"finished: {args.summary}", finished=True, summary=args.summary)

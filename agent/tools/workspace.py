@@ -16,15 +16,16 @@ from __future__ import annotations
 import asyncio
 import codecs
 import os
-import shutil
 import signal
 import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from agent.protocols import ToolErrorKind
 from agent.tools.sandbox import TMP_DIR, Sandbox, default_sandbox
+from agent.tools.trees import remove_tree, walk_files
 
 MAX_FILE_BYTES = 2_000_000
 """The largest file a tool reads or writes: the repos here are small, and a multi-megabyte file in a tool
@@ -119,16 +120,8 @@ class _Capped:
 
 def _hard_linked(root: Path) -> frozenset[tuple[int, int]]:
     """The files under `root` that have more than one name now (a checkout may hold some legitimately)."""
-    found = set()
-    for dirpath, _, filenames in os.walk(root):
-        for name in filenames:
-            try:
-                info = os.lstat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            if info.st_nlink > 1 and stat.S_ISREG(info.st_mode):
-                found.add((info.st_dev, info.st_ino))
-    return frozenset(found)
+    return frozenset((info.st_dev, info.st_ino) for _, info in walk_files(root)
+                     if info.st_nlink > 1 and stat.S_ISREG(info.st_mode))
 
 
 def _kill_group(pid: int) -> None:
@@ -242,22 +235,25 @@ class Workspace:
         rel = real.relative_to(self.root).as_posix()
         return rel if rel else "."
 
-    async def run(self, cmd: str, timeout: float = 60, output_cap: int = 12_000) -> CommandResult:
+    async def run(self, cmd: str, timeout: float = 60, output_cap: int = 12_000, *,
+                  env: Mapping[str, str] | None = None, writable: tuple[Path, ...] = ()) -> CommandResult:
         """Run `cmd` in a shell at the root, in the sandbox; stdout and stderr merged, capped, killed as a
-        group on timeout."""
+        group on timeout. `env` adds variables of ours (never the user's); the command may also write in
+        the folders `writable` (outside the workspace: where a test run leaves its report)."""
         start = time.monotonic()
         tmp = self.root / TMP_DIR
         tmp.mkdir(exist_ok=True)
         try:
-            return await self._run(cmd, timeout, output_cap, start)
+            return await self._run(cmd, timeout, output_cap, start, dict(env or {}), writable)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_tree(tmp)
 
-    async def _run(self, cmd: str, timeout: float, output_cap: int, start: float) -> CommandResult:
+    async def _run(self, cmd: str, timeout: float, output_cap: int, start: float, env: dict[str, str],
+                   writable: tuple[Path, ...]) -> CommandResult:
         proc = await asyncio.create_subprocess_exec(
-            *self.sandbox.argv(cmd, self.root),
+            *self.sandbox.argv(cmd, self.root, writable),
             cwd=self.root,
-            env=self.sandbox.environ(self.root),
+            env={**self.sandbox.environ(self.root), **env},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,

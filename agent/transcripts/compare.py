@@ -81,7 +81,7 @@ def canonical_arguments(arguments: Any) -> str:
         return json.dumps(arguments, sort_keys=True, ensure_ascii=False, default=str)
     try:
         return json.dumps(json.loads(arguments), sort_keys=True, ensure_ascii=False)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # nested past the parser: as written
         return arguments.strip()
 
 

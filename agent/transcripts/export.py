@@ -16,6 +16,7 @@ from agent.loop.ordering import CHAT_ROLES
 from agent.transcripts.export_document import build_document
 from agent.transcripts.export_html import render_html
 from agent.transcripts.export_markdown import render_markdown
+from agent.transcripts.formats.history import ORIGINAL
 from agent.transcripts.redact import Redactor
 from agent.transcripts.transcript import Transcript
 
@@ -61,5 +62,7 @@ def default_output(source: Path, fmt: Format) -> Path:
 
 
 def chat_messages(transcript: Transcript) -> list[dict[str, Any]]:
-    """The history as a plain Chat Completions message list (roles the API does not know are left out)."""
-    return [m for m in transcript.messages() if m.get("role") in CHAT_ROLES]
+    """The history as a plain Chat Completions message list (roles the API does not know are left out, and
+    so is the record an imported message was converted from)."""
+    return [{k: v for k, v in m.items() if k != ORIGINAL} if ORIGINAL in m else m
+            for m in transcript.messages() if m.get("role") in CHAT_ROLES]

@@ -157,7 +157,7 @@ class Redactor:
 def _json(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # JSON nested past the parser: kept as text
         return None
 
 

@@ -73,6 +73,12 @@ class RunSummary:
     tree: tuple[bool, ...] = ()
     """Its place in the folder's tree of forks (`fork_tree`): for itself and each ancestor below the top,
     whether it is the last fork of its parent; empty at the top level."""
+    created: float | None = None
+    """When the run started (another tool's file: as it says, else the file's time)."""
+    size: int | None = None
+    """The file's bytes (None: a run inside a file that holds many)."""
+    detail: str = ""
+    """What the outcome adds, from another tool's file (an Inspect sample's scores)."""
 
     @property
     def loaded(self) -> bool:
@@ -109,6 +115,7 @@ SKIP_REASONS = {
     "no-header": (".jsonl file without a transcript header", ".jsonl files without a transcript header"),
     "not-transcript": ("JSON file that is not a transcript", "JSON files that are not transcripts"),
     "unreadable": ("unreadable file", "unreadable files"),
+    "too-many": (f"file past the first {20_000:,}", f"files past the first {20_000:,}"),
 }
 
 
@@ -130,69 +137,168 @@ class RunsFound:
 
 
 def _kind(path: Path) -> str:
-    """transcript, record (an ablation's job record or summary), or why the file is not one (a key of
-    SKIP_REASONS)."""
-    from agent.transcripts.transcript import TranscriptError, open_regular
+    """transcript, container (a file of many runs: an Inspect log), record (an ablation's job record or
+    summary), or why the file is not one (a key of SKIP_REASONS). From the file's first bytes only."""
+    from agent.transcripts.formats import chat, inspect_ai
+    from agent.transcripts.formats.peek import peek
+    from agent.transcripts.importers import file_format
+    from agent.transcripts.transcript import TranscriptError
 
     try:
-        with open_regular(path) as f:  # a FIFO or a device named *.jsonl would never end
-            if path.suffix == ".jsonl":
-                first = f.readline(1 << 20)
-                try:
-                    header = json.loads(first)
-                except (ValueError, RecursionError):
-                    return "no-header"
-                return "transcript" if isinstance(header, dict) and header.get("type") == "header" else "no-header"
-            head = f.read(PEEK_BYTES).lstrip()
+        p = peek(path)  # a FIFO or a device named *.jsonl would never end: refused
     except (OSError, TranscriptError):
         return "unreadable"
+    fmt = file_format(p)
+    if fmt is inspect_ai:
+        return "container" if path.suffix == ".eval" or p.size > len(p.head) or _many_samples(p) else "transcript"
+    if fmt is not chat:
+        return "transcript"
+    head = p.stripped()
+    if path.suffix == ".jsonl":
+        return "transcript" if chat._chat_lines(p) else "no-header"
     if path.name.endswith(".traj.json"):
         return "transcript"
     if head[:1] == b"[":
         return "transcript" if re.match(rb'\[\s*\{[^{}]{0,4000}?"role"\s*:', head) else "not-transcript"
     if head[:1] == b"{":
-        if re.search(rb'"messages"\s*:\s*\[', head) or b'"trajectory_format"' in head:
+        if re.search(rb'"messages"\s*:\s*\[', head):
             return "transcript"
         if b'"task"' in head and b'"setting"' in head and b'"exit_reason"' in head:
             return "record"
     return "not-transcript"
 
 
-def find_transcripts(folder: Path) -> RunsFound:
-    """Every file of `folder` and its subfolders that opens as a transcript (`.jsonl`, `.json`,
-    `.traj.json`), sorted by path; the other `.jsonl` / `.json` files are counted by reason."""
-    found: list[Path] = []
-    skipped: Counter[str] = Counter()
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS)
-        for name in filenames:
-            if not name.endswith((".jsonl", ".json")):
+def _many_samples(p: Any) -> bool:
+    return len(re.findall(rb'"epoch"\s*:', p.head)) > 1
+
+
+MAX_DEPTH = 32
+"""Folders deeper than this below the one opened are not searched (a folder nested thousands deep)."""
+MAX_FILES = 20_000
+"""Files looked at in one folder listing, at most."""
+MAX_RECORD_BYTES = 1 << 20
+"""A result record (`jobs/*.json`) larger than this is not a record."""
+SUFFIXES = (".jsonl", ".json", ".eval", ".traj")
+
+
+def _walk(folder: Path) -> Any:
+    """(folder, file names) of `folder` and its subfolders, breadth first, without recursion, at most
+    MAX_DEPTH deep; hidden folders and SKIP_DIRS are left out, and unreadable ones skipped."""
+    queue = [(folder, 0)]
+    while queue:
+        here, depth = queue.pop(0)
+        try:
+            with os.scandir(here) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        files = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if depth < MAX_DEPTH and not entry.name.startswith(".") and entry.name not in SKIP_DIRS:
+                        queue.append((Path(entry.path), depth + 1))
+                elif entry.name.endswith(SUFFIXES):
+                    files.append(entry.name)
+            except OSError:
                 continue
-            path = Path(dirpath) / name
-            kind = _kind(path)
+        yield here, files
+
+
+def find_transcripts(folder: Path) -> RunsFound:
+    """Every file of `folder` and its subfolders that opens as a transcript (`.jsonl`, `.json`, `.eval`,
+    `.traj`: ours and every other format agent-tui reads), sorted by path, each run of a file that holds
+    many (an Inspect log's samples) on its own; the other files are counted by reason. A file that cannot
+    be read is counted, never fatal."""
+    found: list[Path] = []
+    containers: list[Path] = []
+    skipped: Counter[str] = Counter()
+    seen = 0
+    for here, names in _walk(folder):
+        for name in names:
+            seen += 1
+            if seen > MAX_FILES:
+                skipped["too-many"] += 1
+                continue
+            path = here / name
+            try:
+                kind = _kind(path)
+            except Exception:  # noqa: BLE001 - one stranger's file must not end the listing
+                kind = "unreadable"
             if kind == "transcript":
                 found.append(path)
+            elif kind == "container":
+                containers.append(path)
             elif kind != "record":
                 skipped[kind] += 1
-    found.sort(key=lambda p: p.relative_to(folder).as_posix())
-    return RunsFound([RunSummary(label=p.relative_to(folder).as_posix(), path=p) for p in found], skipped)
+    entries = [RunSummary(label=p.relative_to(folder).as_posix(), path=p) for p in found]
+    for entry in entries:
+        try:
+            st = entry.path.stat()  # type: ignore[union-attr]
+            entry.size, entry.created = st.st_size, st.st_mtime  # the file's time, until its header says
+        except OSError:
+            pass
+    for path in containers:
+        listed = container_runs(path, path.relative_to(folder).as_posix())
+        if listed is None:
+            skipped["unreadable"] += 1
+        entries += listed or []
+    entries.sort(key=lambda e: _natural(e.label))
+    return RunsFound(entries, skipped)
+
+
+def _natural(label: str) -> list[tuple[int, int, str]]:
+    """`log.eval#10_epoch_1` after `log.eval#9_epoch_1`."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", label)]
+
+
+def container_runs(path: Path, label: str) -> list[RunSummary] | None:
+    """The runs of a file that holds many (an Inspect log's samples, from its summaries: no sample is read),
+    each named `label#member`; None when the file cannot be read."""
+    from agent.transcripts.importers import sessions_of
+    from agent.transcripts.transcript import TranscriptError
+
+    try:
+        sessions = sessions_of(path)
+    except (TranscriptError, OSError, RecursionError, MemoryError):
+        return None
+    if sessions is None:
+        return [RunSummary(label=label, path=path)]
+    out = []
+    for session in sessions:
+        entry = RunSummary(label=f"{label}#{session.member}", path=path.with_name(f"{path.name}#{session.member}"),
+                           model=session.model, created=session.created, reason=session.reason,
+                           tests_passed=session.tests_passed, detail=session.detail, error=session.error,
+                           iterations=session.iterations, imported_from="inspect-ai", source="record")
+        if session.tokens is not None:
+            entry.usage = _usage(*session.tokens)
+        if session.reason == "error":
+            entry.status = "failed"
+        out.append(entry)
+    return out
 
 
 def _records(folder: Path) -> dict[str, dict[str, Any]]:
     """Result records by transcript path relative to the folder: jobs/*.json, else results.csv."""
     out: dict[str, dict[str, Any]] = {}
+    from agent.transcripts.transcript import TranscriptError, open_regular
+
     jobs = folder / "jobs"
     if jobs.is_dir():
-        for path in sorted(p for p in jobs.glob("*.json") if p.is_file()):  # a FIFO would hang the read
+        for path in sorted(p for p in jobs.glob("*.json") if p.is_file())[:MAX_FILES]:
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError, RecursionError):
+                with open_regular(path) as f:  # a FIFO would hang the read
+                    raw = f.read(MAX_RECORD_BYTES + 1)  # a 1 GB sparse "record" is not read whole
+                if len(raw) > MAX_RECORD_BYTES:
+                    continue
+                data = json.loads(raw)
+            except (OSError, ValueError, RecursionError, TranscriptError):
                 continue
             if isinstance(data, dict) and data.get("task") and data.get("setting"):
                 rel = data.get("transcript") or f"runs/{data['task']}__{data['setting']}__r{data.get('repeat', 1)}.jsonl"
                 out[str(rel)] = dict(data, _source="record")
     results = folder / "results.csv"
-    if results.is_file():
+    if results.is_file() and results.stat().st_size <= 64 * MAX_RECORD_BYTES:
         try:
             with results.open(encoding="utf-8", newline="") as f:
                 for row in csv.DictReader(f):
@@ -201,9 +307,13 @@ def _records(folder: Path) -> dict[str, dict[str, Any]]:
                     rel = f"runs/{row['task']}__{row['setting']}__r{row.get('repeat', '1')}.jsonl"
                     if rel not in out:
                         out[rel] = dict(row, _source="csv")
-        except (OSError, csv.Error):
+        except (OSError, csv.Error, UnicodeDecodeError):
             pass
     return out
+
+
+MAX_SUMMARY_BYTES = 64_000_000
+"""Another tool's file larger than this is not read whole to fill its row (opening it reads it in steps)."""
 
 
 def _summarize_import(entry: RunSummary) -> RunSummary:
@@ -211,12 +321,31 @@ def _summarize_import(entry: RunSummary) -> RunSummary:
     from agent.transcripts.importers import open_transcript
     from agent.transcripts.transcript import TranscriptError
 
+    assert entry.path is not None
+    try:
+        size = entry.path.stat().st_size
+    except OSError as exc:
+        entry.error, entry.source = f"cannot read: {exc.strerror or exc}", "transcript"
+        return entry
+    entry.size = size
+    if size > MAX_SUMMARY_BYTES:
+        entry.error, entry.source = f"{size / 1e6:,.0f} MB: too large to summarise here; open it", "transcript"
+        return entry
     try:
         transcript = open_transcript(entry.path)
     except TranscriptError as exc:
         entry.error, entry.source = str(exc).removeprefix(f"{entry.path}: "), "transcript"
         return entry
+    except (RecursionError, MemoryError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        entry.error, entry.source = f"cannot read: {type(exc).__name__}", "transcript"  # a reader's bug, one row
+        return entry
     finished, usage = transcript.finished, transcript.usage
+    header = transcript.header
+    entry.model = entry.model or header.model
+    entry.created = header.created  # when the run started, as the file says (else the file's time)
+    entry.detail = finished.detail if finished is not None and header.source is not None else ""
+    if usage is None and finished is not None:
+        usage = finished.usage
     entry.imported_from = transcript.header.source
     entry.task = entry.task or transcript.header.task
     entry.reason = finished.reason if finished else None
@@ -316,8 +445,11 @@ def fork_tree(entries: list[RunSummary]) -> list[RunSummary]:
 
 def discover_runs(folder: Path | str) -> RunsFound:
     """Every transcript of the folder, with its outcome when a result record has it (else loaded later),
-    each fork under its parent (`fork_tree`), and what was skipped."""
+    each fork under its parent (`fork_tree`), and what was skipped. A file that holds many runs (an Inspect
+    log) lists its runs."""
     folder = Path(folder)
+    if folder.is_file():
+        return RunsFound(container_runs(folder, folder.name) or [])
     records = _records(folder)
     runs = find_transcripts(folder)
     for entry in runs.entries:
@@ -326,12 +458,26 @@ def discover_runs(folder: Path | str) -> RunsFound:
         m = RUN_NAME.match(path.name)
         if m:
             entry.task, entry.reflection, entry.repeat = m["task"], m["setting"], int(m["repeat"])
+        if entry.loaded:  # a run of a file of many, summarised with it
+            continue
         rec = records.get(rel)
         if rec is not None and (path.stat().st_size > 0):
             _apply_record(entry, rec)
         _read_fork(entry)
     runs.entries = fork_tree(runs.entries)
     return runs
+
+
+def _is_ours(path: Path) -> bool:
+    """Whether the file starts with our header line (else another tool's file, summarised by opening it)."""
+    from agent.transcripts.formats import ours
+    from agent.transcripts.formats.peek import peek
+    from agent.transcripts.transcript import TranscriptError
+
+    try:
+        return ours.detect(peek(path))
+    except (OSError, TranscriptError):
+        return path.suffix == ".jsonl"  # says what is wrong with it below
 
 
 def summarize_file(entry: RunSummary) -> RunSummary:
@@ -342,7 +488,7 @@ def summarize_file(entry: RunSummary) -> RunSummary:
 
     path = entry.path
     assert path is not None, "a run found in a folder has its path"
-    if path.suffix != ".jsonl":
+    if not _is_ours(path):
         return _summarize_import(entry)
     try:
         with open_regular(path) as f:
@@ -358,8 +504,10 @@ def summarize_file(entry: RunSummary) -> RunSummary:
             entry.task = entry.task or header.get("task")
             entry.reflection = entry.reflection or settings.get("reflection")
             entry.provider, entry.model = str(header.get("provider") or ""), str(header.get("model") or "")
+            created = header.get("created")
+            entry.created = created if isinstance(created, (int, float)) and not isinstance(created, bool) else None
             f.seek(0, 2)
-            size = f.tell()
+            size = entry.size = f.tell()
             f.seek(max(0, size - TAIL_BYTES))
             tail = f.read()
             f.seek(0)

@@ -124,7 +124,7 @@ def pretty_json(arguments: str) -> tuple[str, bool]:
         return "", True
     try:
         return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False), True
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # JSON nested past the parser
         return arguments, False
 
 
@@ -805,7 +805,7 @@ def json_text(text: str) -> str:
         return text
     try:
         value = json.loads(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return text
     return "\n".join([text, *_strings(value)])
 
@@ -868,7 +868,7 @@ def item_copy_text(block: Block, item: Item) -> str:
             return ""
         try:
             return json.dumps(json.loads(calls[item.sub].arguments), indent=2, ensure_ascii=False)
-        except ValueError:
+        except (ValueError, RecursionError):
             return calls[item.sub].arguments
     if item.kind == "result" and isinstance(event, ToolResult):
         return event.content

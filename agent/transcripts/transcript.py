@@ -25,7 +25,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Literal
+from typing import IO, Any, Iterable, Iterator, Literal, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -225,6 +225,23 @@ class Iteration:
         return [c.get("function", {}).get("name", "?") for c in self.assistant.message.get("tool_calls") or []]
 
 
+class StepReader(Protocol):
+    """What reads a transcript behind its first screen, a step at a time: `JsonlReader` for our JSONL,
+    `formats.history.HistoryReader` for every other format."""
+
+    done: bool
+    error: TranscriptError | None
+
+    @property
+    def fraction(self) -> float: ...
+
+    def read(self, budget: int | None = None) -> list[Event]: ...
+
+    def ending(self) -> RunFinished | None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Transcript:
     """A header and the events that followed it, plus what the reader had to warn about."""
@@ -235,9 +252,9 @@ class Transcript:
     end_offset: int = 0
     """Bytes of the file read into events, up to the end of its last complete line: a follower
     (`TranscriptTail`) goes on from there while a run is still writing the file."""
-    rest: JsonlReader | None = field(default=None, repr=False, compare=False)
-    """Opened in steps (`open_transcript(..., in_steps=True)`): reads the lines not read yet; None once the
-    whole file is read."""
+    rest: StepReader | None = field(default=None, repr=False, compare=False)
+    """Opened in steps (`open_transcript(..., in_steps=True)`): reads (or converts) what is not read yet;
+    None once the whole file is read."""
     _iterations: list[Iteration] | None = field(default=None, repr=False)
 
     def add(self, event: Event) -> None:

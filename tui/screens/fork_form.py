@@ -18,11 +18,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static, TextArea
 
 from agent.events import ReflectionMode, ReflectionNote
 from agent.models.presets import PROVIDER_NAMES, UsageError
-from agent.run.fork import ForkSpec, build_fork, fork_path
+from agent.run.fork import ForkSpec, build_fork, describe_configuration, fork_path, header_configuration
 from agent.transcripts.transcript import Transcript
 
 MUTED = "$text-muted"
@@ -84,6 +84,10 @@ class ForkForm(ModalScreen[Any]):
     ForkForm #model {
         width: 1fr;
     }
+    ForkForm #from-header {
+        margin-top: 1;
+        background: $panel;
+    }
     ForkForm #fork-error {
         color: $error;
         height: auto;
@@ -115,6 +119,8 @@ class ForkForm(ModalScreen[Any]):
         self.recorded_note: ReflectionNote | None = next(
             (e for e in transcript.events if isinstance(e, ReflectionNote) and e.iteration == at), None)
         self.parent_provider = header.provider if header.provider in PROVIDER_NAMES and header.provider != "replay" else None
+        self.header_named = header_configuration(header, ForkSpec(path, at), header.provider)
+        """What the parent's header names that a fork takes only when asked (a stranger's file chose it)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="fork-form"):
@@ -141,6 +147,9 @@ class ForkForm(ModalScreen[Any]):
                              prompt="choose a provider", id="provider")
                 yield Input(placeholder=f"model (default: {self.transcript.header.model or 'the preset’s'})",
                             id="model")
+            if self.header_named:
+                yield Checkbox(f"use what its header names: {describe_configuration(self.header_named)}",
+                               id="from-header", compact=True)
             yield Static("", id="fork-error")
             with Horizontal(id="buttons"):
                 yield Button("Fork", variant="primary", id="fork")
@@ -152,7 +161,7 @@ class ForkForm(ModalScreen[Any]):
             (f" at iteration {self.fork_at}\n", "bold"),
             (f"Iterations 1–{self.fork_at} replay the recording (their tool calls run again on a fresh workspace, "
              f"results checked); live from iteration {self.fork_at + 1}. Writes "
-             f"{fork_path(self.parent_path, self.fork_at).name}.", MUTED))
+             f"{fork_path(self.parent_path, self.fork_at)}.", MUTED))
 
     def _recorded(self) -> Content:
         """The note the parent wrote after K (a model's text: Content shows its control characters inert)."""
@@ -182,10 +191,12 @@ class ForkForm(ModalScreen[Any]):
         provider = self.query_one("#provider", Select).value
         model = self.query_one("#model", Input).value.strip()
         choice = self.note_choice
+        from_header = bool(self.header_named) and self.query_one("#from-header", Checkbox).value
         return ForkSpec(self.parent_path, self.fork_at, drop_note=choice == "drop",
                         edit_note=self.query_one("#note-text", TextArea).text if choice == "edit" else None,
                         overrides={"reflection": reflection, "model": model or None,
-                                   "provider": provider if isinstance(provider, str) else None})
+                                   "provider": provider if isinstance(provider, str) else None},
+                        from_header=from_header)
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -8,6 +8,7 @@ pushes the comparison; `q` there comes back to this table, as it was.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,13 +36,14 @@ RESULTS_MIN_SIZE = (150, 28)
 """An ablation's results panel is shown from this terminal size (columns, lines) up."""
 
 COLUMNS = [("mark", " "), ("run", "run"), ("task", "task"), ("reflection", "setting"), ("repeat", "rep"),
-           ("outcome", "outcome"), ("iterations", "iter"), ("tokens", "tokens"), ("reflections", "refl")]
-OPTIONAL = ("task", "reflection", "repeat", "reflections")
+           ("outcome", "outcome"), ("model", "model"), ("iterations", "iter"), ("tokens", "tokens"),
+           ("reflections", "refl"), ("created", "date"), ("size", "size")]
+OPTIONAL = ("task", "reflection", "repeat", "reflections", "model", "created", "size")
 """Columns shown only when some run fills them (an ablation's), and the width leaves room."""
 CELL_PAD = 2
 """DataTable's padding around each cell."""
 WIDTHS = {"mark": 1, "task": 12, "reflection": 9, "repeat": 3, "outcome": 26, "iterations": 4, "tokens": 7,
-          "reflections": 4}
+          "reflections": 4, "model": 16, "created": 16, "size": 7}
 """Widths of the columns (the run's name takes what is left, at least 16, and is cut at its start); the task
 column widens to the longest task name, up to TASK_MAX: in a grid the task is what tells runs apart."""
 TASK_MAX = 18
@@ -52,6 +54,15 @@ def display_folder(folder: Path) -> str:
     if folder.name in ("", ".", ".."):
         return folder.resolve().name + "/"
     return str(folder)
+
+
+def _size(size: int) -> str:
+    """A file's size in a few characters: 812 B, 14 kB, 3.2 MB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    return f"{size} B"
 
 
 def outcome(entry: RunSummary) -> tuple[str, str]:
@@ -65,6 +76,9 @@ def outcome(entry: RunSummary) -> tuple[str, str]:
         return f"✗ failed: {entry.reason or 'error'}", "bad"
     if entry.reason is None and entry.imported_from:
         return f"· {entry.imported_from}, no ending recorded", "muted"
+    if entry.imported_from and entry.detail:  # another tool's ending, in its words (an Inspect score)
+        mark, meaning = {True: ("✓", "good"), False: ("✗", "bad"), None: ("·", "")}[entry.tests_passed]
+        return f"{mark} {entry.reason.replace('_', ' ')} · {entry.detail}", meaning
     if entry.reason is None:
         return "… no ending (running or killed)", "warning"
     reason = entry.reason.replace("_", " ")
@@ -164,7 +178,7 @@ class RunsScreen(Screen[None]):
         width = self.app.size.width or 200  # the terminal: this screen fills it
         if any(panel.display for panel in self.query(ResultsPanel)):
             width = width * 3 // 5  # the runs' share beside an ablation's results (the CSS's 3fr to 2fr)
-        filled = {key for key in OPTIONAL if any(getattr(e, key) is not None for e in self.entries)}
+        filled = {key for key in OPTIONAL if any(getattr(e, key) not in (None, "") for e in self.entries)}
         keys = [key for key, _ in COLUMNS if key not in OPTIONAL or key in filled]
         longest = max((run_label(e).cell_len for e in self.entries), default=3)
         widths = self.widths = dict(WIDTHS)
@@ -173,6 +187,11 @@ class RunsScreen(Screen[None]):
         def room(ks: list[str]) -> int:
             return width - 2 - sum(widths[k] + CELL_PAD for k in ks if k != "run") - CELL_PAD
 
+        for key in ("size", "created", "model"):  # the least needed: dropped before any name is cut
+            if room(keys) >= longest:
+                break
+            if key in keys:
+                keys.remove(key)
         for key in reversed(OPTIONAL):  # drop optional columns until the names get at least 16 cells
             if room(keys) >= min(longest, 16):
                 break
@@ -221,6 +240,7 @@ class RunsScreen(Screen[None]):
 
         mark = self._mark_of(k)
         name = inert(entry.label)
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created)) if entry.created else None
         room = self.name_width - run_label(entry, "").cell_len  # less the tree guides and the fork mark
         if self.name_width and len(name) > room:  # its end (the file's name) is what tells runs apart
             name = "…" + name[len(name) - max(room, 2) + 1:]
@@ -232,9 +252,12 @@ class RunsScreen(Screen[None]):
             Text(entry.reflection or "—", style=style("reflection") if entry.reflection not in (None, "off") else ""),
             number(entry.repeat, str(entry.repeat)),
             Text(inert(label), style=style(meaning) + (BOLD if entry.failed else Style()) if meaning else ""),
+            Text(inert(entry.model)) if entry.model else dash(),
             number(entry.iterations, str(entry.iterations)),
             number(entry.tokens, f"{entry.tokens or 0:,}"),
             number(entry.reflections, str(entry.reflections), "reflection" if entry.reflections else ""),
+            Text(created) if created else dash(),
+            number(entry.size, _size(entry.size or 0)),
         ]
 
     def _mark_of(self, k: int) -> str:
@@ -283,13 +306,19 @@ class RunsScreen(Screen[None]):
         for k, entry in enumerate(self.entries):
             if entry.loaded:
                 continue
-            summarize_file(entry)
+            try:
+                summarize_file(entry)
+            except Exception as exc:  # noqa: BLE001 - a stranger's file must not end the listing
+                entry.error, entry.source = f"cannot read: {type(exc).__name__}", "transcript"
             self.app.call_from_thread(self._refresh_row, k)
         self.app.call_from_thread(self._loaded)
 
     def _loaded(self) -> None:
         self.loading_done = True
         self._refresh_head()
+        row = self.table.cursor_row
+        self._build_table()  # the columns the summaries filled (model, date, size)
+        self.table.move_cursor(row=row)
 
     # -- actions -----------------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from agent.display.terminal import inert
 from agent.display.wording import plural
 from agent.events import IterationStarted, Notice, RunFinished, WorkspaceChanged, is_transient
 from agent.transcripts.store import Checker, TranscriptModel
-from agent.transcripts.transcript import JsonlReader, Transcript, TranscriptError, TranscriptHeader, TranscriptTail
+from agent.transcripts.transcript import StepReader, Transcript, TranscriptError, TranscriptHeader, TranscriptTail
 from tui.drawn import first_drawn
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.status_bar import StatusBar, StatusInfo
@@ -224,7 +224,7 @@ class TranscriptScreen(Screen[None]):
         """A file read in steps is not all read yet."""
         return self.transcript.rest is not None
 
-    def _take(self, reader: JsonlReader, read: list[Any]) -> None:
+    def _take(self, reader: StepReader, read: list[Any]) -> None:
         """Give the model the events just `read` from `reader` (each event is read once); then a broken
         line found by the reader is a TranscriptError."""
         self.model.extend(self.transcript.events, read=read)
