@@ -147,7 +147,8 @@ def test_a_fork_against_a_loopback_endpoint(tmp_path: Path) -> None:
         [note] = notes(recorded.events)
         assert note.content == REFLECTION_NOTE and note.iteration == 2
         asked, reflections = len(server.requests), len(server.reflection_requests)
-        run = build_fork(ForkSpec(parent, 2, drop_note=True, overrides={"out": tmp_path / "fork.jsonl"}))
+        run = build_fork(ForkSpec(parent, 2, drop_note=True, overrides={"out": tmp_path / "fork.jsonl"},
+                                  from_header=True))  # our own file: its endpoint is ours to reuse
         assert (run.header.provider, run.header.base_url) == ("vllm", server.base_url)  # the parent's endpoint
         events = asyncio.run(collect(run))
         live = server.requests[asked:]
@@ -177,7 +178,7 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     (["--at", "2", "--max-steps", "2"], "--max-steps 2: the fork replays 2 iterations"),
     (["--at", "2", "--provider", "replay"], "--provider replay: a fork goes on live"),
     (["--each-note", "--at", "2"], "--each-note forks before every note"),
-    (["--at", "2", "--workspace", "."], "ran the bundled task quicksort"),
+    (["--at", "2", "--workspace", "."], "ran the task quicksort"),
 ])
 def test_fork_usage_errors_are_one_line(parent: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
                                         message: str) -> None:
@@ -192,10 +193,13 @@ def test_an_imported_transcript_cannot_be_forked(capsys: pytest.CaptureFixture[s
     assert code == 2 and "fork replays agent-tui's own runs" in err
 
 
-def test_fork_headless_writes_beside_its_parent(parent: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fork_headless_writes_under_runs_in_the_working_folder(parent: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
     code, out, _ = run_cli(["fork", str(parent), "--at", "1", "--reflection", "off", "--headless"], capsys)
     assert code == 0, out
-    fork = parent.with_name("parent.fork1.jsonl")
+    fork = Path("runs") / "parent.fork1.jsonl"
     assert f"transcript {fork}" in out and "the note after iteration 1: dropped" in out
     header = open_transcript(fork).header
     assert header.settings["reflection"] == "off" and header.fork.at == 1

@@ -42,9 +42,11 @@ def family(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         for name, make in [
             ("demo", lambda: build_run(RunOptions(task="quicksort", out=folder / "demo.jsonl"))),
             ("other", lambda: build_run(RunOptions(task="quicksort", reflection="off", out=folder / "other.jsonl"))),
-            ("fork2", lambda: build_fork(ForkSpec(folder / "demo.jsonl", 2, drop_note=True))),
-            ("fork2-4", lambda: build_fork(ForkSpec(folder / "demo.fork2.jsonl", 4, overrides={"max_steps": 8}))),
-            ("fork1", lambda: build_fork(ForkSpec(folder / "demo.jsonl", 1))),
+            ("fork2", lambda: build_fork(ForkSpec(folder / "demo.jsonl", 2, drop_note=True,
+                                                  overrides={"out": folder / "demo.fork2.jsonl"}))),
+            ("fork2-4", lambda: build_fork(ForkSpec(folder / "demo.fork2.jsonl", 4,
+                                                    overrides={"max_steps": 8, "out": folder / "demo.fork2.fork4.jsonl"}))),
+            ("fork1", lambda: build_fork(ForkSpec(folder / "demo.jsonl", 1, overrides={"out": folder / "demo.fork1.jsonl"}))),
         ]:
             run = make()
             asyncio.run(_drive(run))
@@ -126,7 +128,8 @@ async def test_shift_f_opens_the_form_and_the_fork_runs_live_in_a_new_screen(fam
         area.load_text("Fix the pivot.")
         spec = form.spec()
         assert (spec.at, spec.edit_note, spec.drop_note) == (2, "Fix the pivot.", False)
-        assert spec.overrides["reflection"] == "system" and spec.overrides["provider"] == "scripted"
+        assert spec.overrides["reflection"] == "system"
+        assert spec.overrides["provider"] is None  # the parent's, as prefilled: not a choice of the user's
         # a provider without its key: the error stays in the form
         form.query_one("#provider", Select).value = "groq"
         form.query_one("#note-drop").value = True
@@ -169,3 +172,37 @@ async def test_shift_f_on_an_imported_transcript_says_why_not(tmp_path: Path) ->
         await pilot.pause()
         assert app.screen is first
         await pilot.press("q")
+
+
+async def test_the_form_asks_before_taking_a_strangers_base_url(family: dict[str, Path], tmp_path: Path) -> None:
+    """A file's header is data: the form shows what it names and forks with it only when ticked."""
+    from textual.widgets import Checkbox
+
+    from tests.loopback import LoopbackServer
+    from tests.test_fork_trust import rewrite_header
+
+    with LoopbackServer([]) as capture:
+        stranger = rewrite_header(family["demo"], tmp_path / "stranger.jsonl", provider="vllm", model="loopback",
+                                  base_url=capture.base_url)
+        app = AgentTuiApp(first := TranscriptScreen(transcript=open_transcript(stranger), title=str(stranger)))
+        async with app.run_test(size=(130, 42)) as pilot:
+            await pilot.pause()
+            first.view.goto(next(k for k, b in enumerate(first.model.blocks) if b.number == 2), 0)
+            await pilot.press("F")
+            await pilot.pause()
+            form = app.screen
+            assert isinstance(form, ForkForm)
+            box = form.query_one("#from-header", Checkbox)
+            assert capture.base_url in str(box.label) and not box.value
+            await pilot.click("#fork")
+            error = form.query_one("#fork-error", Static)
+            for _ in range(100):
+                if "✗" in str(error.content):
+                    break
+                await pilot.pause(0.05)
+            assert app.screen is form and f"header names base_url {capture.base_url}" in str(error.content)
+            assert form.spec().from_header is False
+            box.value = True
+            assert form.spec().from_header is True
+            await pilot.press("escape", "q")
+        assert capture.count == 0

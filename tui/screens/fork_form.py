@@ -195,7 +195,10 @@ class ForkForm(ModalScreen[Any]):
         return ForkSpec(self.parent_path, self.fork_at, drop_note=choice == "drop",
                         edit_note=self.query_one("#note-text", TextArea).text if choice == "edit" else None,
                         overrides={"reflection": reflection, "model": model or None,
-                                   "provider": provider if isinstance(provider, str) else None},
+                                   # the parent's provider, as prefilled, is not a choice of the user's: with
+                                   # it the fork asks about the header's endpoint, as the command line does
+                                   "provider": provider if isinstance(provider, str)
+                                   and provider != self.parent_provider else None},
                         from_header=from_header)
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
