@@ -31,6 +31,9 @@ def test_time_from_the_measured_speed() -> None:
     _, time = cost_lines([("off", run)] * 8, None, concurrency=4, local=False, source="test")
     assert time.startswith("time: about 33 min (17 min a run at the wall time of those runs; 4 at once)")
     assert "no earlier runs" in cost_lines([("off", None)], None, 1, True, "nothing here")[0]
+    # tools and the verdict's test run take their time whatever the model's speed: 15 s + 5 s
+    _, time = cost_lines([("off", PerRun(1000, 100, wall_s=999, successes=0.5, tool_s=5))], speed, 1, True, "t")
+    assert time.startswith("time: about 20 s (20 s a run")
 
 
 def test_power_lines() -> None:

@@ -73,6 +73,8 @@ class PerRun:
     wall_s: float
     successes: float
     """Its success rate."""
+    tool_s: float = 0.0
+    """Of `wall_s`, the time its tools and the final test run took (spent whatever the model's speed)."""
 
     @property
     def tokens(self) -> float:
@@ -149,7 +151,7 @@ def cost_lines(todo: Sequence[tuple[str, PerRun | None]], speed: Speed | None, c
     scale = len(todo) / len(known)
     tokens = scale * sum(e.tokens for _, e in known)
     if speed is not None:
-        seconds = scale * sum(speed.seconds(e.prompt_tokens, e.completion_tokens) for _, e in known)
+        seconds = scale * sum(speed.seconds(e.prompt_tokens, e.completion_tokens) + e.tool_s for _, e in known)
         how = (f"at {speed.prompt_tps:.0f} prompt and {speed.decode_tps:.0f} decode tokens/s, "
                f"{100 * speed.cache_hit_rate:.0f}% of prompt tokens from the cache ({speed.source})")
     else:
@@ -240,10 +242,17 @@ def format_plan(*, head: str, todo_settings: Sequence[str], settings: Sequence[s
 
 
 def continuation(transcript: Any, at: int) -> PerRun:
-    """What the parent's iterations after `at` cost: the tokens and request time of its replies (its
-    notes' calls left out: a sweep's arms write none after the fork point), and whether it passed."""
-    replies = [i.assistant for i in transcript.iterations if i.number > at and i.assistant is not None]
+    """What a fork of the parent at `at` costs, from the parent's own iterations: the tokens and request
+    time of its replies after `at` (its notes' calls left out: a sweep's arms write none after the fork
+    point), the time of every tool call (the replayed ones run again) and of one more test run (the
+    verdict), and whether the parent passed."""
+    iterations = transcript.iterations
+    replies = [i.assistant for i in iterations if i.number > at and i.assistant is not None]
+    tools = [r for i in iterations for r in i.results]
+    tests = [r.duration_s for r in tools if r.name == "run_tests"]
+    tool_s = sum(r.duration_s for r in tools) + (max(tests) if tests else 0.0)
     finished = transcript.finished
     return PerRun(float(sum(r.usage.prompt_tokens for r in replies if r.usage)),
                   float(sum(r.usage.completion_tokens for r in replies if r.usage)),
-                  float(sum(r.latency_s for r in replies)), float(bool(finished and finished.tests_passed)))
+                  float(sum(r.latency_s for r in replies)) + tool_s, float(bool(finished and finished.tests_passed)),
+                  tool_s)
