@@ -41,7 +41,7 @@ async def test_an_ablation_shows_its_results_beside_the_runs(folder: Path) -> No
         assert rate.region.x > screen.table.region.x  # beside the runs, on the right
         numbers = str(screen.query_one("#results-numbers").render())
         assert "off     100% 1/1 [21%, 100%]" in numbers and "vs off 0/0/1 p=1" in numbers
-        assert "tok/run" in numbers and "/success" in numbers
+        assert "tokens " in numbers and "/run" in numbers and "/success" in numbers
         await pilot.press("enter")  # the runs list still has the keys
         await pilot.pause()
         assert isinstance(app.screen, TranscriptScreen)
@@ -69,6 +69,12 @@ async def test_a_folder_without_a_summary_has_no_panel(tmp_path: Path, folder: P
         assert screen.table.region.width == 120
 
 
+def test_percent_axes_fit_low_rates() -> None:
+    from tui.screens.results import axis_top
+
+    assert (axis_top(100), axis_top(61), axis_top(30), axis_top(5), axis_top(0)) == (100, 100, 40, 10, 10)
+
+
 def test_results_text_reads_as_the_printed_table() -> None:
     text = results_text({"unit": "task", "clusters": 3, "caveat": None, "settings": [
         {"setting": "off", "runs": 6, "successes": 0, "success_rate": 0.0, "ci95": [0.0, 0.5615],
@@ -78,8 +84,8 @@ def test_results_text_reads_as_the_printed_table() -> None:
          "versus": {"baseline": "off", "wins": 3, "losses": 0, "ties": 0, "p_value": 0.25}},
     ]}).plain
     lines = text.splitlines()
-    assert lines[0] == "off     0% 0/6 [0%, 56%]  1.0k tok/run -/success"
-    assert lines[1] == ("system  100% 6/6 [44%, 100%]  vs off 3/0/0 p=0.25  25.0k tok/run 25.0k/success"
+    assert lines[0] == "off     0% 0/6 [0%, 56%]  tokens 1.0k/run -/success"
+    assert lines[1] == ("system  100% 6/6 [44%, 100%]  vs off 3/0/0 p=0.25  tokens 25.0k/run 25.0k/success"
                         "  $0.0125/success")
     assert lines[2].startswith("rates over 3 tasks, a task's repeats averaged")
 

@@ -75,7 +75,7 @@ def results_text(results: dict[str, Any]) -> Content:
                          f"{versus.get('losses', 0)}/{versus.get('ties', 0)}")
             parts.append((f" p={versus.get('p_value', 1):.3g}", MUTED))
         cost = s.get("cost") if isinstance(s.get("cost"), dict) else {}
-        parts.append((f"  {_tokens(_number(cost.get('tokens_per_run')))} tok/run", MUTED))
+        parts.append((f"  tokens {_tokens(_number(cost.get('tokens_per_run')))}/run", MUTED))
         parts.append(f" {_tokens(_number(cost.get('tokens_per_success')))}/success")
         dollars = _number(cost.get("dollars_per_success"))
         if dollars:
@@ -107,7 +107,7 @@ class RateChart(PlotextPlot):
             low, high = s["ci95"]
             plt.plot([x, x], [100 * low, 100 * high], color="red", marker="┃")
         plt.xticks(xs, names)
-        plt.ylim(0, 100)
+        plt.ylim(0, axis_top(max(100 * s["ci95"][1] for s in settings)))
         plt.title(f"success % over {self.results['unit']}s (Wilson 95%)")
 
 
@@ -122,6 +122,7 @@ class PassAtTChart(PlotextPlot):
     def on_mount(self) -> None:
         plt = self.plt
         settings = self.results["settings"]
+        highest = 0.0
         top = max([_number(s.get("total_tokens")) or 0 for s in settings]
                   + [float(p[0]) for s in settings for p in s.get("pass_at_t") or [] if _valid(p)] or [1.0])
         for k, s in enumerate(settings):
@@ -132,10 +133,17 @@ class PassAtTChart(PlotextPlot):
                     ys += [ys[-1], 100 * point[1]]
             xs.append(top / 1000)
             ys.append(ys[-1])
+            highest = max(highest, ys[-1])
             plt.plot(xs, ys, label=s["setting"], color=LINE_COLOURS[k % len(LINE_COLOURS)])
-        plt.ylim(0, 100)
+        plt.ylim(0, axis_top(highest))
         plt.xlabel("thousand tokens spent")
         plt.title("pass@t: success % within t tokens")
+
+
+def axis_top(highest: float) -> float:
+    """The top of a percent axis: 100, or for small values the next ten above them (10 at least), so that a
+    grid of low rates is not drawn as a flat line at the bottom."""
+    return 100.0 if highest > 60 else max(10.0, 10 * (int(highest * 1.2) // 10 + 1))
 
 
 def _valid(point: Any) -> bool:
