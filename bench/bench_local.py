@@ -97,15 +97,17 @@ class Figures:
         return 1000 * self.decoded / self.decode_ms if self.decode_ms else 0.0
 
 
-def read_log(path: str, figures: Figures, start: int) -> int:
-    """Add what the server logged since byte `start` to `figures`; return where the log ends now."""
+def read_log(path: str, figures: Figures, start: int, prompt_tokens: int) -> int:
+    """Add one request to `figures`: its `prompt_tokens` (the server's count), and what the server logged
+    since byte `start` (a request that matched nothing in the cache logs no prefix-match line: all its
+    prompt tokens were evaluated); return where the log ends now."""
     with open(path, "rb") as f:
         f.seek(start)
         text = f.read().decode("utf-8", "replace")
         end = f.tell()
-    for hit, remaining in HIT.findall(text):
-        figures.prompt_tokens += int(hit) + int(remaining)
-        figures.evaluated += int(remaining)
+    hits = HIT.findall(text)
+    figures.prompt_tokens += prompt_tokens
+    figures.evaluated += prompt_tokens - sum(int(hit) for hit, _ in hits)
     for ms, tokens in PROMPT_EVAL.findall(text):
         figures.prompt_ms += float(ms)
         figures.prompt_evals += int(tokens)
@@ -125,14 +127,15 @@ def send_all(requests: list[Request], actor: LocalServer, reflector: LocalServer
     for request in requests:
         server = actor if request.kind == "agent" else reflector
         t0 = time.perf_counter()
-        clients[server.base_url].chat.completions.create(
+        response = clients[server.base_url].chat.completions.create(
             model="local", messages=request.messages, temperature=0.0, max_tokens=request.max_tokens,
             **{k: v for k, v in request.params.items() if k not in ("temperature", "max_tokens")})
         mine = figures[request.kind]
         mine.wall_s += time.perf_counter() - t0
         mine.requests += 1
         time.sleep(0.2)  # the timings are logged after the answer
-        marks[server.log.name] = read_log(server.log.name, mine, marks[server.log.name])
+        prompt = response.usage.prompt_tokens if response.usage else 0
+        marks[server.log.name] = read_log(server.log.name, mine, marks[server.log.name], prompt)
     return figures["agent"], figures["reflection"]
 
 
