@@ -169,8 +169,8 @@ def main() -> int:
         print(line("  reflection calls", notes))
     agent, _ = results["two servers (notes on their own)"]
     before, _ = results["one server (notes on the actor's)"]
-    print(f"\nagent turns: {before.evaluated - agent.evaluated:+,} prompt tokens evaluated with the notes on their "
-          f"own server ({before.wall_s - agent.wall_s:+.1f} s)")
+    print(f"\nagent turns with the notes on their own server: {before.evaluated - agent.evaluated:,} fewer prompt "
+          f"tokens evaluated, {before.wall_s - agent.wall_s:.1f} s less")
     if not args.no_write:
         path = speed_file(args.model)
         path.write_text(json.dumps({
