@@ -36,6 +36,14 @@ def test_time_from_the_measured_speed() -> None:
     assert time.startswith("time: about 20 s (20 s a run")
 
 
+def test_a_forks_first_request_costs_what_the_cache_does_not_hold() -> None:
+    # 3,000 prompt tokens, 2,000 of them the first request, 1,500 of those cached: 500 evaluated, and half of
+    # the other 1,000 (the measured hit rate): 1,000 tokens at 100/s, 100 completion tokens at 10/s: 20 s.
+    speed = Speed(prompt_tps=100, decode_tps=10, cache_hit_rate=0.5, source="bench")
+    assert PerRun(3000, 100, 0, 0, first_prompt=2000, first_cached=1500).seconds(speed) == pytest.approx(20.0)
+    assert PerRun(3000, 100, 0, 0, first_prompt=2000).seconds(speed) == pytest.approx(35.0)  # a cold server
+
+
 def test_power_lines() -> None:
     head, verdict = power_lines(3, 6, "task", 0.0, "test")
     assert "3 tasks x 6 repeats: no rise is detectable" in verdict and "p-value would be 0.25" in verdict

@@ -42,9 +42,6 @@ class Speed:
     """The share of prompt tokens the server found in its cache (not processed again)."""
     source: str
 
-    def seconds(self, prompt_tokens: float, completion_tokens: float) -> float:
-        return prompt_tokens * (1 - self.cache_hit_rate) / self.prompt_tps + completion_tokens / self.decode_tps
-
 
 def speed_file(model_path: Path) -> Path:
     return model_path.with_name(model_path.name + SPEED_SUFFIX)
@@ -75,10 +72,22 @@ class PerRun:
     """Its success rate."""
     tool_s: float = 0.0
     """Of `wall_s`, the time its tools and the final test run took (spent whatever the model's speed)."""
+    first_prompt: float = 0.0
+    """A fork's first live request: its prompt tokens (the replayed history and the note); 0 for a whole run."""
+    first_cached: float = 0.0
+    """Of those, the tokens the server has in its cache already: the replayed history when the fork before
+    was of the same fork point, else only the start every run shares (the system prompt and the tools)."""
 
     @property
     def tokens(self) -> float:
         return self.prompt_tokens + self.completion_tokens
+
+    def seconds(self, speed: Speed) -> float:
+        """The time it takes at `speed`: the prompt tokens not in the server's cache (a fork's first request
+        as its cache stands, the other requests at the measured hit rate), the completion, the tools."""
+        later = self.prompt_tokens - self.first_prompt
+        evaluated = self.first_prompt - self.first_cached + later * (1 - speed.cache_hit_rate)
+        return evaluated / speed.prompt_tps + self.completion_tokens / speed.decode_tps + self.tool_s
 
 
 def earlier_rows(folder: Path) -> list[ResultRow]:
@@ -151,7 +160,7 @@ def cost_lines(todo: Sequence[tuple[str, PerRun | None]], speed: Speed | None, c
     scale = len(todo) / len(known)
     tokens = scale * sum(e.tokens for _, e in known)
     if speed is not None:
-        seconds = scale * sum(speed.seconds(e.prompt_tokens, e.completion_tokens) + e.tool_s for _, e in known)
+        seconds = scale * sum(e.seconds(speed) for _, e in known)
         how = (f"at {speed.prompt_tps:.0f} prompt and {speed.decode_tps:.0f} decode tokens/s, "
                f"{100 * speed.cache_hit_rate:.0f}% of prompt tokens from the cache ({speed.source})")
     else:
@@ -252,7 +261,14 @@ def continuation(transcript: Any, at: int) -> PerRun:
     tests = [r.duration_s for r in tools if r.name == "run_tests"]
     tool_s = sum(r.duration_s for r in tools) + (max(tests) if tests else 0.0)
     finished = transcript.finished
+    first = replies[0].usage.prompt_tokens if replies and replies[0].usage else 0
     return PerRun(float(sum(r.usage.prompt_tokens for r in replies if r.usage)),
                   float(sum(r.usage.completion_tokens for r in replies if r.usage)),
                   float(sum(r.latency_s for r in replies)) + tool_s, float(bool(finished and finished.tests_passed)),
-                  tool_s)
+                  tool_s, float(first))
+
+
+def first_prompt(transcript: Any) -> float:
+    """The prompt tokens of a run's first request."""
+    first = next((i.assistant for i in transcript.iterations if i.assistant is not None), None)
+    return float(first.usage.prompt_tokens) if first is not None and first.usage else 0.0

@@ -11,7 +11,9 @@ no note in any arm, so the arms differ in where this one note sits and in nothin
 
 The forks are the jobs of an ablation folder (`runs/`, `jobs/`, `results.csv`, `summary.json`; job
 `<unit>__<role>__r<N>`), so `agent-tui open DIR` shows it and calling again resumes it; the parents are
-copied into `parents/`. The statistics are over fork points (agent.run.summary, baseline `none`): per role,
+copied into `parents/`. They run fork point by fork point: a local server's prompt cache then keeps the
+replayed history from one arm to the next, and only a fork point's first arm evaluates it (`--plan` counts
+it so). The statistics are over fork points (agent.run.summary, baseline `none`): per role,
 the success of the continuations against `none` from the same fork points, and each role against each other;
 per trigger, the same for the notes of that trigger. The parent's own outcome is shown beside its note, but
 it is not a control: it ran once, with later notes of its own.
@@ -23,7 +25,7 @@ import argparse
 import asyncio
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
@@ -34,7 +36,7 @@ from agent.models.presets import LOCAL_PROVIDER, UsageError
 from agent.run.ablate import GridRun, Progress, plan, run_grid, shared_local_server, write_results, write_tally
 from agent.run.backends import LocalBackend
 from agent.run.fork import ForkSpec, Recording, build_fork, fork_options, fork_overrides, read_recording
-from agent.run.jobs import Job, ResultRow, check_compatible, job_config, make_grid
+from agent.run.jobs import Job, ResultRow, check_compatible, job_config
 from agent.run.planner import check_flags
 from agent.run.prices import price_for
 from agent.run.runner import Run, RunOptions
@@ -242,7 +244,9 @@ def prepare(args: argparse.Namespace, report: TextIO) -> SweepPlan:
         raise UsageError(f"--out {out_dir}: is a file; give a folder")
     base = base_options(points, overrides, args.from_header)
     check_compatible(out_dir, job_config(base))
-    jobs = make_grid([p.unit for p in points], roles, args.repeats)
+    # fork point by fork point (not repeat by repeat): the server's prompt cache keeps the replayed history
+    # from one of its forks to the next, so only the first evaluates it
+    jobs = [Job(p.unit, role, r) for p in points for r in range(1, args.repeats + 1) for role in roles]
     grid = plan(jobs, out_dir, retry_failed=not args.keep_failed)
     return SweepPlan(points, roles, jobs, base, out_dir, overrides, grid)
 
@@ -250,11 +254,22 @@ def prepare(args: argparse.Namespace, report: TextIO) -> SweepPlan:
 def plan_text(sweep: SweepPlan, args: argparse.Namespace) -> str:
     """`sweep --plan`: the forks, their cost (each arm costs what its parent's iterations after the fork
     point cost), and what the sweep can detect over fork points."""
-    from agent.run.planner import continuation, cost_lines, load_speed, power_lines
+    from agent.run.planner import continuation, cost_lines, first_prompt, load_speed, power_lines
 
     points, roles = sweep.points, sweep.roles
+    by_unit = {p.unit: p for p in points}
     estimate = {p.unit: continuation(p.recording.transcript, p.at) for p in points}
-    todo = [(job.setting, estimate[job.task]) for job in sweep.grid.todo]
+    shared = min(first_prompt(p.recording.transcript) for p in points)  # the system prompt and tools
+    todo, previous = [], None
+    for job in sweep.grid.todo:  # fork point by fork point: after the first, its replayed history is cached
+        e = estimate[job.task]
+        note = len(by_unit[job.task].note.content) / 3 if job.setting != NONE else 0
+        if previous is None:  # a server just started holds nothing
+            cached = 0.0
+        else:
+            cached = max(0.0, e.first_prompt - note) if job.task == previous else min(shared, e.first_prompt)
+        todo.append((job.setting, replace(e, first_cached=cached)))
+        previous = job.task
     parents = {p.parent: e for p in points for e in [estimate[p.unit]]}
     rate = sum(e.successes for e in parents.values()) / len(parents)
     base, whence = ((args.base_rate, "--base-rate") if args.base_rate is not None
