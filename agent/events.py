@@ -44,6 +44,13 @@ class Usage(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
 
+def made_a_call(event: Any) -> bool:
+    """Whether `event` stands for a call to the model whose tokens count: a reply, or a note written by a
+    reflection call (not one edited by hand in a fork)."""
+    kind = getattr(event, "type", None)
+    return kind == "assistant_message" or (kind == "reflection_note" and bool(getattr(event, "request", None)))
+
+
 def add_usage(total: Usage | None, usage: Usage | None) -> Usage | None:
     """A running total that stays None until some completion recorded token counts (an endpoint or an
     imported file without them reads "tokens not recorded", not 0)."""
@@ -102,6 +109,19 @@ class Completion(BaseModel):
     """How the request that was answered carried tools and calls: `native` (the `tools` parameter and
     `tool_calls` fields) or `text` (tools described in the prompt, calls written as `<tool_call>` text,
     results as the template renders them; see `agent.models.wire`). The history is canonical either way."""
+    request_params: dict[str, Any] | None = None
+    """The request that was answered, as sent besides its `messages` and `tools`: `model`, and `stream`,
+    `temperature`, `max_tokens`, `stop`, `tool_choice`, `parallel_tool_calls`... when they were sent (they
+    can change during a run: an endpoint that ignores streaming). None in files written before they were
+    recorded (the header's settings stand in)."""
+    profile_changes: dict[str, Any] = {}
+    """Fields of the header's profile the run had changed by the time of this request, after an endpoint
+    refused one (`system_role`, `id_style`, `assistant_content`): with `tool_call_mode`, the history and
+    the header, what rebuilds the request's messages exactly (`agent.transcripts.sent`)."""
+    cut: str | None = None
+    """Set when agent-tui stopped taking the reply at one of its limits (`agent.models.limits`): which limit,
+    and the flag that changes it. The message holds the reply up to there; the turn ends as for a reply the
+    provider cut off."""
 
 
 class AssistantMessage(_Event, Completion):
@@ -276,7 +296,10 @@ class RunFinished(_Event):
     last_run_tests: bool | None = None
     """What the agent's last run_tests said (None: it never ran them)."""
     usage: Usage | None = None
-    """Tokens of every completion and reflection call of the run; None when none recorded token counts."""
+    """Tokens of every completion and reflection call of the run that the endpoint reported; None when none
+    recorded token counts."""
+    unreported_calls: int = 0
+    """Completions and reflection calls whose tokens the endpoint did not report (not counted in `usage`)."""
 
 
 Event = Annotated[

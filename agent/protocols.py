@@ -103,11 +103,12 @@ class Reflector(Protocol):
     fired: list[Trigger]
     """The triggers that fired after the last iteration it observed, whatever the mode."""
 
-    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
-                              mode: ReflectionMode) -> ReflectionNote | None:
+    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]], mode: ReflectionMode,
+                              emit: Callable[[Event], None] | None = None) -> ReflectionNote | None:
         """Called after every iteration but the last, whatever the mode, so that counters (repeated
         calls, iterations without a change) stay right while reflection is off. Raises
-        `ReflectionFailed` when the note could not be written."""
+        `ReflectionFailed` when the note could not be written. `emit` gets what the model writing the note
+        hands over while it works (the SDK's retries, an adaptation to the endpoint), as `Model.complete`'s."""
         ...
 
     def effective_role(self, mode: ReflectionMode) -> str | None:
@@ -124,9 +125,13 @@ class RunHandle(Protocol):
     """A recorded run as a front end drives it (`agent.run.runner.Run`): the app, the tests' fake run."""
 
     header: TranscriptHeader
-    path: Path | None
     control: RunControl
     finished: RunFinished | None
+
+    @property
+    def path(self) -> Path | None:
+        """Where the transcript is written (None: nowhere, as in the tests' fake run)."""
+        ...
 
     def events(self, transient: bool = False) -> AsyncIterator[Event]:
         """Drive the run and yield its events; `transient` adds those meant for live display only."""

@@ -1,6 +1,7 @@
 """Regenerate the README's screenshots: Textual's SVG export, rendered to PNG by headless Chromium.
 
     python screenshots/regenerate.py            # needs Debian's chromium and fonts-firacode
+    python screenshots/regenerate.py raw-reply  # only the pictures named
 
 This makes every picture in this folder (it ends by running regenerate_compare.py and regenerate_export.py).
 
@@ -158,6 +159,24 @@ async def violation(screen: Any, pilot: Any) -> None:
     await pilot.press("e")
 
 
+LOCAL_RUN = "docs/results/runs/humanevalfix-71__system__r1.jsonl"
+"""A real run: Qwen2.5-Coder-1.5B through llama-cpp-python's server, in text tool-call mode."""
+
+
+def local_run() -> TranscriptScreen:
+    return TranscriptScreen(transcript=open_transcript(ROOT / LOCAL_RUN), title=LOCAL_RUN, source=LOCAL_RUN)
+
+
+async def request_as_sent(screen: Any, pilot: Any) -> None:
+    _open_at(screen, 2, "assistant")
+    await pilot.press("v")  # iteration 2's request as it went on the wire: the parameters, the calling rules at the
+    # end of the system prompt, the reply sent back as <tool_call> text (the tools follow, below)
+
+
+async def raw_reply(screen: Any, pilot: Any) -> None:
+    _open_at(screen, 1, "assistant")  # what the model wrote (five calls, finish among them); the one taken, under it
+
+
 async def record_forks() -> None:
     """forks/: the demo, forks of it at iteration 2 (the note dropped; asked again as a user message), a fork
     of the first fork at 4 with a note written by hand, and a run without reflection, as `agent-tui fork`
@@ -246,25 +265,39 @@ async def main() -> None:
         def rewritten() -> TranscriptScreen:
             return TranscriptScreen(transcript=open_transcript(rewrite), title=rewrite.name)
 
-        shots = [
-            ("demo-step", TranscriptScreen(run=demo_run(step_mode=True)), demo_step, SIZE),
-            ("reflection-note", TranscriptScreen(run=demo_run(step_mode=True)), reflection, SIZE),
-            ("what-the-model-saw", TranscriptScreen(run=demo_run(step_mode=True)), request_view, SIZE),
-            ("ordering-violation", TranscriptScreen(transcript=open_transcript(ROOT / "tests/data/bad_order.json"),
-                                                    title="bad_order.json"), violation, SIZE),
-            ("write-file-diff", rewritten(), write_file_diff, SIZE),
-            ("failing-result-folded", rewritten(), failing_result, SIZE),
-            ("layout-80x24", TranscriptScreen(run=demo_run(step_mode=True)), small_terminal, SMALL),
+        def demo() -> TranscriptScreen:
+            return TranscriptScreen(run=demo_run(step_mode=True))
+
+        def bad_order() -> TranscriptScreen:
+            return TranscriptScreen(transcript=open_transcript(ROOT / "tests/data/bad_order.json"),
+                                    title="bad_order.json")
+
+        shots = [  # each screen made when its picture is (a live demo run is a workspace of its own)
+            ("demo-step", demo, demo_step, SIZE),
+            ("reflection-note", demo, reflection, SIZE),
+            ("what-the-model-saw", demo, request_view, SIZE),
+            ("ordering-violation", bad_order, violation, SIZE),
+            ("write-file-diff", rewritten, write_file_diff, SIZE),
+            ("failing-result-folded", rewritten, failing_result, SIZE),
+            ("layout-80x24", demo, small_terminal, SMALL),
+            ("request-as-sent", local_run, request_as_sent, SIZE),
+            ("raw-reply", local_run, raw_reply, SIZE),
         ]
-        for name, screen, drive, size in shots:
-            svg = await shoot(name, screen, drive, size)
+        only = sys.argv[1:]
+        for name, make, drive, size in shots:
+            if only and name not in only:
+                continue
+            svg = await shoot(name, make(), drive, size)
             print(f"{to_png(svg, size).relative_to(ROOT)}")
-        await fork_shots()
+        if not only:
+            await fork_shots()
         os.chdir(home)
 
 
 if __name__ == "__main__":
     asyncio.run(main())
+    if sys.argv[1:]:
+        raise SystemExit(0)
     big_file()
     import regenerate_compare  # the compare view and the runs picker
     import regenerate_export  # the exported page

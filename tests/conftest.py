@@ -5,16 +5,24 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
 from agent.events import Event
+from agent.tools import tasks
 from agent.loop.control import RunControl
 from agent.tools.sandbox import Sandbox, SandboxError, choose_sandbox
 
+REAL_PYTEST = tasks.PYTEST
+
 DATA = Path(__file__).parent / "data"
+
+STAND_IN_PYTEST = ("{python} -I -S -B -c " + shlex.quote((Path(__file__).parent / "stand_in_pytest.py").read_text())
+                   + ' -q --junitxml="$AGENT_TUI_JUNIT"')
+"""How the tasks run their tests in this suite (tests/stand_in_pytest.py), but for the tests marked `real_pytest`."""
 
 
 def call(call_id: str, name: str, **arguments: Any) -> dict[str, Any]:
@@ -63,6 +71,31 @@ def bwrap() -> Sandbox:
         if os.environ.get("AGENT_TUI_REQUIRE_SANDBOX") == "1":
             pytest.fail(f"AGENT_TUI_REQUIRE_SANDBOX=1 but {exc}")
         pytest.skip(f"needs bubblewrap: {exc}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stand_in_for_the_tasks_pytest() -> Iterator[None]:
+    """The tasks' tests are run by a stand-in of pytest's (~20 ms a run instead of ~400 ms), in this process
+    and for the whole session (module-scoped fixtures too); subprocesses of agent-tui run the real one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tasks, "PYTEST", STAND_IN_PYTEST)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _a_cache_folder_of_the_sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What agent-tui caches (the humanevalfix suite's verdicts) goes to a folder of this session's, shared
+    with the agent-tui processes the tests start, never to the user's own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _real_pytest_when_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked `real_pytest` (about running tests: the verdict, the tasks, the sandbox...) gets pytest."""
+    if request.node.get_closest_marker("real_pytest") is not None:
+        monkeypatch.setattr(tasks, "PYTEST", REAL_PYTEST)
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from agent.models.offline import estimate_tokens
 from agent.reflection.reflector import PURPOSE_HEADER
@@ -37,6 +37,10 @@ Failure = tuple[int, str]
 Raw = tuple[str, bytes]
 """A 200 answer sent as is: content type and body (a body that is not JSON, an empty one)."""
 
+Produced = tuple[str, Iterable[bytes]]
+"""A 200 answer sent piece by piece as it is produced: content type and the pieces (the iterable may sleep
+between them), the end of the body marked by closing the connection."""
+
 
 class LoopbackServer:
     """Answers POST /v1/chat/completions from scripts, with optional latency and scripted errors."""
@@ -48,17 +52,23 @@ class LoopbackServer:
                  stream_index: bool = True, stream_ids: bool = True, step_by: str = "match",
                  headers: Callable[[int, int], dict[str, str]] | None = None,
                  raw: Callable[[int, dict[str, Any]], Raw | None] | None = None,
-                 cut_stream: Callable[[int], int | None] | None = None, ignore_stream: bool = False) -> None:
+                 cut_stream: Callable[[int], int | None] | None = None, ignore_stream: bool = False,
+                 produce: Callable[[int, dict[str, Any]], Produced | None] | None = None) -> None:
         """`scripts`: one list of assistant messages, or a mapping from goal (first user message) to one.
         `fail(n, body)` is asked before each answer (n counts every request from 1) and may return an error.
         A request with `stream: true` is answered with server-sent chunks; `stream_index=False` /
         `stream_ids=False` stream tool calls as Ollama does (whole, without index, without ids).
         `headers(n, status)` adds response headers (say `retry-after-ms: 10` to an error).
         `step_by="count"`: the reply is chosen by how many assistant messages the request holds, for
-        scripts whose replies come back in another form (calls parsed from text, ids generated).
+        scripts whose replies come back in another form (calls parsed from text, ids generated);
+        `step_by="request"`: by how many agent requests came before (for a client that drops a reply it
+        refuses, as mini-swe-agent does with a format error).
         Faults: `raw(n, body)` may answer with a 200 that is not a completion (HTML, an empty body);
         `cut_stream(n)` may give a byte count after which a streamed answer is cut by a connection reset;
-        `ignore_stream=True` answers `stream: true` with a plain JSON completion, as some servers do.
+        `ignore_stream=True` answers `stream: true` with a plain JSON completion, as some servers do;
+        `produce(n, body)` may answer with a body sent as it is produced (a byte at a time, keep-alives only,
+        a stream too large to hold: see `dripping`, `keepalives`, `endless_text`, `endless_calls`), sending
+        stopped when the client hangs up (`produced` counts the bytes it took).
         A script message may carry `finish_reason` (`length`, `content_filter`), sent instead of the usual."""
         self.scripts = scripts if isinstance(scripts, dict) else {"": list(scripts)}
         self.latency = latency
@@ -74,8 +84,13 @@ class LoopbackServer:
         self.raw = raw
         self.cut_stream = cut_stream
         self.ignore_stream = ignore_stream
+        self.produce = produce
+        self.produced = 0
+        """Bytes of produced answers the client took before the body ended or it hung up."""
         self.requests: list[dict[str, Any]] = []
         """Every agent-turn request body, in arrival order."""
+        self.raw_requests: list[bytes] = []
+        """The same bodies as received, byte for byte."""
         self.seen: list[tuple[str, str | None]] = []
         """(path with its query, Authorization header) of every request, in arrival order."""
         self.reflection_requests: list[dict[str, Any]] = []
@@ -144,14 +159,17 @@ class LoopbackServer:
 
     # -- answers ---------------------------------------------------------------------------------------
 
-    def answer(self, body: dict[str, Any], headers: Any) -> tuple[int, dict[str, Any] | Raw]:
+    def answer(self, body: dict[str, Any], headers: Any,
+               raw: bytes = b"") -> tuple[int, dict[str, Any] | Raw | Produced]:
         """The status and JSON body (or raw answer) for one request (called on a handler thread, latency
-        already added)."""
+        already added); `raw`: the body as received."""
         with self._lock:
             self.count += 1
             n = self.count
             reflection = headers.get(PURPOSE_HEADER) == "reflection"
             (self.reflection_requests if reflection else self.requests).append(body)
+            if not reflection:
+                self.raw_requests.append(raw)
         if n > self.max_requests:
             return _error(503, f"loopback server: request limit of {self.max_requests} reached")
         failure = self.fail(n, body) if self.fail else None
@@ -160,13 +178,18 @@ class LoopbackServer:
         raw = self.raw(n, body) if self.raw else None
         if raw is not None:
             return 200, raw
+        produced = self.produce(n, body) if self.produce else None
+        if produced is not None:
+            return 200, produced
         if reflection:
             return 200, self._completion(body, {"role": "assistant", "content": self.reflection_note})
         messages = body.get("messages") or []
         script = self._script_for(messages)
         if script is None:
             return _error(400, "loopback server: no script for this conversation's goal")
-        if self.step_by == "count":
+        if self.step_by == "request":
+            step = len(self.requests) - 1
+        elif self.step_by == "count":
             step = sum(1 for m in messages if m.get("role") == "assistant")
         else:
             step = _steps_taken(script, messages)
@@ -250,9 +273,12 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     if server.latency > 0:
                         time.sleep(server.latency)
-                    status, payload = server.answer(body, self.headers)
-                    if isinstance(payload, tuple):
+                    status, payload = server.answer(body, self.headers, raw)
+                    if isinstance(payload, tuple) and isinstance(payload[1], bytes):
                         self._send(status, *payload)
+                        return
+                    if isinstance(payload, tuple):
+                        self._send_produced(*payload)
                         return
                     if status == 200 and body.get("stream") and payload.get("choices") and not server.ignore_stream:
                         self._send_stream(body, payload)
@@ -274,6 +300,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _send_produced(self, content_type: str, pieces: Iterable[bytes]) -> None:
+        self.send_response(200)
+        self.send_header("content-type", content_type)
+        self.end_headers()
+        self.close_connection = True  # no content-length: the body ends when the connection does
+        try:
+            for piece in pieces:
+                self.wfile.write(piece)
+                self.wfile.flush()
+                with self.owner._lock:
+                    self.owner.produced += len(piece)
+        except (BrokenPipeError, ConnectionResetError):  # the client hung up: what it wanted to see
+            pass
 
     def _send_stream(self, body: dict[str, Any], payload: dict[str, Any]) -> None:
         from agent.models.streaming import sse_body, sse_chunks
@@ -298,3 +338,56 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.connection.close()
         self.close_connection = True
+
+
+# --- answers produced as they are sent ----------------------------------------------------------------------
+
+
+def chunk_of(delta: dict[str, Any], finish: str | None = None, model: str = "loopback") -> dict[str, Any]:
+    """One chat.completion.chunk carrying `delta`."""
+    return {"id": "chatcmpl-produced", "object": "chat.completion.chunk", "created": 0, "model": model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+
+def sse(chunk: dict[str, Any]) -> bytes:
+    """One server-sent event of a chunk."""
+    return f"data: {json.dumps(chunk)}\n\n".encode("utf-8")
+
+
+def dripping(body: bytes, every: float, for_s: float) -> Iterator[bytes]:
+    """`body` a byte every `every` seconds for `for_s` seconds, then the rest at once: a server that is
+    never silent long enough for a read timeout, yet takes as long as it likes."""
+    started = time.monotonic()
+    for k in range(len(body)):
+        if time.monotonic() - started >= for_s:
+            yield body[k:]
+            return
+        yield body[k:k + 1]
+        time.sleep(every)
+
+
+def keepalives(every: float, for_s: float) -> Iterator[bytes]:
+    """A stream of nothing but `: ping` SSE comments (which the SDK skips), for `for_s` seconds."""
+    started = time.monotonic()
+    while time.monotonic() - started < for_s:
+        yield b": ping\n\n"
+        time.sleep(every)
+
+
+def endless_text(total: int, piece: int = 4096) -> Iterator[bytes]:
+    """A streamed reply of `total` characters of content in chunks of `piece`, made as it is sent (never
+    held whole), then its finish."""
+    yield sse(chunk_of({"role": "assistant", "content": ""}))
+    text = ("All work and no play makes Jack a dull boy. " * (piece // 44 + 1))[:piece]
+    for _ in range(total // piece):
+        yield sse(chunk_of({"content": text}))
+    yield sse(chunk_of({}, "stop")) + b"data: [DONE]\n\n"
+
+
+def endless_calls(count: int, name: str = "list_files") -> Iterator[bytes]:
+    """A streamed reply of `count` tool calls, each a chunk of its own, then its finish."""
+    yield sse(chunk_of({"role": "assistant", "content": None}))
+    for i in range(count):
+        yield sse(chunk_of({"tool_calls": [{"index": i, "id": f"call_{i}", "type": "function",
+                                            "function": {"name": name, "arguments": "{}"}}]}))
+    yield sse(chunk_of({}, "tool_calls")) + b"data: [DONE]\n\n"

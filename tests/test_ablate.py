@@ -35,9 +35,8 @@ GRID = ["--tasks", "quicksort", "--reflection", "off,system", "--repeats", "2", 
 
 
 @pytest.fixture(autouse=True)
-def _fast_task_tests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tasks' own test runs need no pytest plugin; skipping their autoload halves each job's CPU."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+def _loopback_direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests to the loopback endpoints go direct, whatever proxy the environment names."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
 
@@ -51,6 +50,7 @@ def records(out: Path) -> list[Path]:
     return sorted((out / "jobs").glob("*.json"))
 
 
+@pytest.mark.real_pytest  # one grid end to end with the tasks' own pytest
 def test_offline_grid_writes_every_run_and_a_second_call_runs_nothing(tmp_path: Path, capsys) -> None:
     out = tmp_path / "grid"
     assert main([*GRID, "--out", str(out)]) == 0
@@ -206,7 +206,7 @@ def test_ctrl_c_exits_130_and_keeps_every_finished_job(tmp_path: Path) -> None:
 
 
 def test_concurrency_bounds_the_requests_in_flight(tmp_path: Path) -> None:
-    with LoopbackServer.for_tasks(["quicksort"], latency=0.2) as server:
+    with LoopbackServer.for_tasks(["quicksort"], latency=0.1) as server:
         base = RunOptions(task=None, provider="vllm", model="loopback", base_url=server.base_url)
         jobs = make_grid(["quicksort"], ["off", "system"], 3)
         grid = asyncio.run(run_grid(jobs, base, tmp_path / "k3", concurrency=3, progress=QuietProgress()))

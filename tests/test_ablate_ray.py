@@ -23,6 +23,10 @@ from tests.loopback import LoopbackServer
 ray = pytest.importorskip("ray")
 from agent.run.ray_backend import RayBackend  # noqa: E402  (after the skip: it is only useful with Ray)
 
+
+pytestmark = pytest.mark.real_pytest  # Ray's workers run pytest itself: the local grid beside them must too
+
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMINGS = {"created", "ts", "latency_s", "ttft_s", "duration_s", "wall_time_s", "started", "generated", "worker",
            "workspace"}
@@ -39,7 +43,7 @@ def deaths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     ray.init(address="local", num_cpus=2, object_store_memory=100 * 2**20, include_dashboard=False,
              _node_ip_address="127.0.0.1", logging_level=logging.ERROR, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "AGENT_TUI_TEST_DEATHS": str(folder),
-                                       "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "NO_PROXY": "127.0.0.1,localhost",
+                                       "NO_PROXY": "127.0.0.1,localhost",
                                        "TMPDIR": str(scratch)},
                           "worker_process_setup_hook": "tests.ray_hooks.arm_deaths"})
     try:
@@ -49,9 +53,8 @@ def deaths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
-def _fast_task_tests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As in test_ablate: the local backend's jobs run the tasks' tests without pytest's plugins."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+def _loopback_direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in test_ablate: requests to the loopback endpoint go direct, whatever proxy the environment names."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
 
@@ -82,7 +85,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 def test_a_grid_through_ray_has_the_local_backends_runs_and_records(tmp_path: Path, deaths: Path, capsys) -> None:
     local, remote = tmp_path / "local", tmp_path / "ray"
-    with short_quicksort(latency=0.25) as server:
+    with short_quicksort(latency=0.1) as server:
         flags = ["--tasks", "quicksort", "--reflection", "off,system", "--provider", "vllm", "--model", "loopback",
                  "--base-url", server.base_url, "--concurrency", "1"]
         assert main([*flags, "--out", str(local)]) == 0

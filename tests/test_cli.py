@@ -20,6 +20,7 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, out, err
 
 
+@pytest.mark.real_pytest  # the README's demo, as a user runs it
 def test_headless_demo_passes_and_prints_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_file = tmp_path / "demo.jsonl"
     code, out, err = run_cli(["run", "--headless", "--task", "quicksort", "--out", str(out_file)], capsys)

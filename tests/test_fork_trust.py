@@ -128,6 +128,7 @@ def test_the_headers_workspace_is_not_copied_or_read(tmp_path: Path, capture: Lo
     assert capture.count == 0 and not (tmp_path / "f.jsonl").exists()
 
 
+@pytest.mark.real_pytest  # about the task's own command (pytest's), not the suite's stand-in
 def test_a_task_fork_runs_this_machines_test_command(parent: Path, tmp_path: Path) -> None:
     """A run recorded elsewhere names that machine's interpreter; a task's fork runs the task here."""
     elsewhere = rewrite_header(parent, tmp_path / "elsewhere.jsonl",

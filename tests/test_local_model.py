@@ -16,7 +16,7 @@ from agent.run import cli
 from agent.events import AssistantMessage, RunFinished, ToolResult
 from agent.transcripts.importers import open_transcript
 
-pytestmark = pytest.mark.local_model
+pytestmark = [pytest.mark.local_model, pytest.mark.timeout(1800)]  # a real model on the CPU: minutes
 
 ROOT = Path(__file__).resolve().parent.parent
 

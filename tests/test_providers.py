@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from agent.events import (
     AssistantMessage,
     DriverMessage,
     Notice,
+    ReflectionNote,
     RunFinished,
     ToolResult,
 )
@@ -262,6 +264,29 @@ def test_openai_reasoning_models_take_developer(tmp_path: Path, monkeypatch, mod
     assert open_transcript(run.path).messages()[0]["role"] == "system"  # the history is canonical
 
 
+@pytest.mark.parametrize("model", ["o3-mini", "house-reasoner"])
+def test_reflection_calls_take_the_same_adaptation_as_the_agents(tmp_path: Path, monkeypatch, model: str) -> None:
+    """The notes are written through a ChatModel like the agent's: against an endpoint that refuses `system`
+    for reasoning models, the reflection request goes as `developer` too (a known model from its first
+    request, another after its first refusal), and every note is written (each call was refused before)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with LoopbackServer(SCRIPT, fail=reasoning_refusals) as server:
+        run = build_run(options(tmp_path, provider="openai", base_url=server.base_url, model=model,
+                                reflection="system"))
+        events = asyncio_run(collect(run))
+    assert finished(events).tests_passed, finished(events).detail
+    notes = [e for e in events if isinstance(e, ReflectionNote)]
+    assert notes and not any("reflection skipped" in t for t in notices(events))
+    answered = [b for b in server.reflection_requests if not reasoning_refusals(0, b)]
+    assert len(answered) == len(notes) and len(server.reflection_requests) == len(notes) + (model != "o3-mini")
+    assert all(b["messages"][0]["role"] == "developer" and "tools" not in b for b in answered)
+    assert [n.request[0]["role"] for n in notes] == ["system"] * len(notes)  # the note's record is canonical
+    adapted = [e for e in events if isinstance(e, Notice) and "sending system messages as developer" in e.text]
+    assert len(adapted) == (0 if model == "o3-mini" else 2)  # the agent's model, then the note's, each said once
+    if adapted:
+        assert adapted[1].iteration == notes[0].iteration  # in the iteration whose note it was
+
+
 # --- vLLM: no tool parser, or the wrong one --------------------------------------------------------------
 
 
@@ -329,7 +354,7 @@ def test_sdk_retries_then_success_and_the_wait_is_shown(tmp_path: Path, status: 
     assert finished(events).tests_passed
     assert len(server.requests) == len(SCRIPT) + 1  # one retry, made by the SDK
     [wait] = [e for e in events if isinstance(e, Notice) and "retrying" in e.text]
-    assert wait.text == f"HTTP {status}: retrying in 0.0 s (SDK retry 1 of 2)"
+    assert wait.text == f"HTTP {status}: retrying after 0.0 s (SDK retry 1 of 2)"
     assert wait.level == "warning" and wait.iteration == 1
     assert any(n.text == wait.text for n in open_transcript(run.path).events if isinstance(n, Notice))
 
@@ -353,7 +378,19 @@ def test_timeouts_are_retried_by_the_sdk_then_reported(tmp_path: Path) -> None:
         events = asyncio_run(collect(run))
     done = finished(events)
     assert done.reason == "provider_error" and "did not answer in time" in done.detail
-    assert any(t.startswith("timed out: retrying in") for t in notices(events))
+    assert any(t.startswith("timed out: retrying after") for t in notices(events))
+
+
+def test_a_refused_connection_is_retried_by_the_sdk_and_says_why(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = build_run(options(tmp_path, provider="vllm", base_url=f"http://127.0.0.1:{port}/v1", model="loopback",
+                            max_retries=1))
+    events = asyncio_run(collect(run))
+    assert finished(events).reason == "provider_error"
+    [wait] = [t for t in notices(events) if "retrying" in t]
+    assert re.fullmatch(r"connection failed \(ConnectError\): retrying after \d+\.\d s \(SDK retry 1 of 1\)", wait)
 
 
 def test_context_length_ends_the_run_with_that_status(tmp_path: Path) -> None:

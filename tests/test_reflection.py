@@ -16,6 +16,7 @@ import pytest
 import agent.models.offline
 from agent.events import (
     AssistantMessage,
+    Completion,
     IterationStarted,
     Notice,
     ReflectionFallback,
@@ -101,6 +102,7 @@ async def test_tool_errors_fire_with_their_evidence(tmp_path: Path) -> None:
     assert run.server.reflection_requests[0].get("tools") is None  # no tools in the reflection call
 
 
+@pytest.mark.real_pytest  # the evidence quotes pytest's own assertion message
 async def test_failing_tests_fire_with_the_first_failing_test(tmp_path: Path) -> None:
     run = scripted(tmp_path, [reply(None, call("t1", "run_tests")), reply(None, FINISH)])
     events = await collect(run)
@@ -178,7 +180,7 @@ async def test_triggers_are_configurable(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown reflection trigger"):
         TriggerConfig.parse("bogus")
     run = build_run(options(tmp_path))
-    run.loop.reflector = make_reflector(run.loop.reflector.client, "scripted", run.header.goal,
+    run.loop.reflector = make_reflector(run.loop.reflector.model, run.header.goal,
                                         triggers="-tests_failed")
     events = await collect(run)
     assert notes_of(events) == [] and run.server.reflection_requests == []
@@ -426,7 +428,7 @@ async def test_a_preset_that_knows_the_refusal_starts_with_the_working_role(tmp_
     picky(monkeypatch, "system_late")
     for kw in ({"refused_roles": {"system"}}, {"initial_role": "user"}):
         run = scripted(tmp_path, TWO_FAILURES)
-        run.loop.reflector = make_reflector(run.loop.reflector.client, "scripted", run.header.goal, **kw)
+        run.loop.reflector = make_reflector(run.loop.reflector.model, run.header.goal, **kw)
         events = await collect(run)
         assert not any(isinstance(e, ReflectionFallback) for e in events)
         assert [(n.role, n.fallback_from) for n in notes_of(events)] == [("user", "system")] * 2
@@ -525,21 +527,15 @@ async def test_a_toggle_during_an_iteration_waits_for_the_next(tmp_path: Path) -
     assert [n.iteration for n in notes_of(events)] == [1]  # iteration 1 started with reflection on
 
 
-class _FakeClient:
-    """Records reflection calls; answers with a fixed note."""
+class _FakeModel:
+    """Records the reflection requests (messages, tools); answers with a fixed note."""
 
     def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-        outer = self
+        self.calls: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
 
-        class _Completions:
-            async def create(self, **kwargs: Any) -> Any:
-                outer.calls.append(kwargs)
-                msg = type("M", (), {"content": "note"})()
-                return type("R", (), {"choices": [type("C", (), {"message": msg})()], "usage": None,
-                                      "model": kwargs["model"]})()
-
-        self.chat = type("Chat", (), {"completions": _Completions()})()
+    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], emit: Any = None) -> Completion:
+        self.calls.append((messages, tools))
+        return Completion(message={"role": "assistant", "content": "note"}, model="m")
 
 
 def _record(i: int, *results: tuple[str, str, ToolOutcome]) -> IterationRecord:
@@ -550,19 +546,19 @@ def _record(i: int, *results: tuple[str, str, ToolOutcome]) -> IterationRecord:
 
 
 async def test_counters_keep_running_while_reflection_is_off() -> None:
-    client = _FakeClient()
-    reflector = make_reflector(client, "m", "goal")
+    model = _FakeModel()
+    reflector = make_reflector(model, "goal")
     messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "g"}]
     read = ("read_file", '{"path": "a.py"}', ToolOutcome("1| x"))
     for i in range(1, 5):  # four iterations of reading, reflection off: no call
         assert await reflector.after_iteration(_record(i, read if i < 3 else ("list_files", "{}", ToolOutcome("a.py"))),
                                                messages, "off") is None
-    assert client.calls == []
+    assert model.calls == []
     note = await reflector.after_iteration(_record(5, ("grep", '{"pattern": "x"}', ToolOutcome("none"))), messages, "user")
     assert note is not None and [t.kind for t in note.triggers] == ["no_change"]
     assert note.triggers[0].evidence.startswith("no file changed in the last 5 iterations (1-5)")
-    assert len(client.calls) == 1 and client.calls[0]["extra_headers"] == {PURPOSE_HEADER: "reflection"}
-    assert "tools" not in client.calls[0]
+    [(request, tools)] = model.calls
+    assert tools == [] and [m["role"] for m in request] == ["system", "user"]
 
 
 def test_watch_repeats_span_iterations_and_a_change_resets_no_change() -> None:

@@ -29,6 +29,8 @@ from agent.tools.workspace import Workspace
 from agent.transcripts.importers import open_transcript
 from tests.conftest import call, make_deep, reply, write_script
 
+pytestmark = pytest.mark.real_pytest  # about running the tasks' tests: pytest itself, not the stand-in
+
 REPO = Path(__file__).resolve().parent.parent
 SECRETS = {"OPENAI_API_KEY": "sk-secret-openai", "PGPASSWORD": "pg-secret", "MYSQL_PWD": "mysql-secret",
            "DATABASE_URL": "postgres://u:db-secret@h/d", "GH_PAT": "ghp-secret", "SLACK_WEBHOOK_URL":
@@ -198,6 +200,28 @@ def _wait_gone(pids: list[int], timeout: float) -> list[int]:
     return alive
 
 
+def _read_fifo(path: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> str:
+    """The line a process writes to FIFO `path`. The FIFO is opened without waiting for a writer (a plain
+    open blocks until one comes: forever, when the run failed before it started the process), and the
+    wait fails as soon as `proc` has ended or `timeout` has passed."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        deadline = time.monotonic() + timeout
+        data = b""
+        while not data.endswith(b"\n"):
+            assert time.monotonic() < deadline, f"nothing written to {path.name} in {timeout:g} s"
+            if select.select([fd], [], [], 0.2)[0]:
+                chunk = os.read(fd, 256)
+                if not chunk:  # the writer closed it
+                    break
+                data += chunk
+            elif not data:
+                assert proc.poll() is None, f"the run ended (exit {proc.returncode}) before {path.name} was written"
+        return data.decode()
+    finally:
+        os.close(fd)
+
+
 async def test_a_setsid_child_ends_with_its_command(tmp_path: Path, bwrap: Sandbox) -> None:
     ws = Workspace(tmp_path, bwrap)
     os.mkfifo(ws.root / "ready")
@@ -231,8 +255,8 @@ def test_a_sigkilled_run_leaves_no_command_running(tmp_path: Path, bwrap: Sandbo
                              "--out", str(tmp_path / "run.jsonl")], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for fifo in ("daemon-up", "command-up"):  # each open blocks until that process runs
-            assert (ws / fifo).read_text() == "up\n"
+        for fifo in ("daemon-up", "command-up"):  # each says when that process runs
+            assert _read_fifo(ws / fifo, proc) == "up\n"
         running = _marked(marker)
         assert len(running) == 2  # the command and its setsid daemon
         os.kill(proc.pid, signal.SIGKILL)

@@ -13,6 +13,8 @@ from agent.tools.tasks import TASKDATA, UnknownTaskError, get_task, list_tasks, 
 from agent.tools.toolbox import Toolbox
 from agent.tools.workspace import Workspace
 
+pytestmark = pytest.mark.real_pytest  # about running the tasks' tests: pytest itself, not the stand-in
+
 TASK_NAMES = ["config_merge", "quicksort", "todo_cli", "wordcount"]
 
 

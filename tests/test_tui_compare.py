@@ -223,14 +223,12 @@ def offline_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     folder = tmp_path_factory.mktemp("abl")
     paths = {}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # the task's own test run, without plugins: faster
-        for setting in ("off", "system"):
-            out = folder / "runs" / f"quicksort__{setting}__r1.jsonl"
-            run = build_run(RunOptions(task="quicksort", reflection=setting, out=out))  # type: ignore[arg-type]
-            asyncio.run(_drive(run))
-            shutil.rmtree(run.workspace, ignore_errors=True)
-            paths[setting] = out
+    for setting in ("off", "system"):
+        out = folder / "runs" / f"quicksort__{setting}__r1.jsonl"
+        run = build_run(RunOptions(task="quicksort", reflection=setting, out=out))  # type: ignore[arg-type]
+        asyncio.run(_drive(run))
+        shutil.rmtree(run.workspace, ignore_errors=True)
+        paths[setting] = out
     return paths
 
 
@@ -388,9 +386,11 @@ async def test_the_picker_compares_two_marked_runs_and_q_comes_back(tmp_path: Pa
         await pilot.pause()
         await pilot.press("c")  # nothing marked: a hint, nothing opens
         assert app.screen is picker
-        await pilot.press("space")  # A = off; the cursor moves on to system
-        assert picker.marked == [0] and picker.cursor == 1
-        await pilot.press("space")  # B = system
+        await pilot.press("space")  # A = off; the cursor stays on it
+        assert picker.marked == [0] and picker.cursor == 0
+        await pilot.press("c")  # one mark: nothing opens (the cursor's run is not taken as B)
+        assert app.screen is picker
+        await pilot.press("j", "space")  # B = system
         assert picker.marked == [0, 1]
         assert str(picker.table.get_row_at(0)[0]) == "A" and str(picker.table.get_row_at(1)[0]) == "B"
         await pilot.press("c")

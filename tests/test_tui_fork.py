@@ -37,21 +37,19 @@ def family(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     at 4, a fork at 1, and an unrelated run, all in one folder."""
     folder = tmp_path_factory.mktemp("runs")
     paths: dict[str, Path] = {}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # the task's own test runs, faster
-        for name, make in [
-            ("demo", lambda: build_run(RunOptions(task="quicksort", out=folder / "demo.jsonl"))),
-            ("other", lambda: build_run(RunOptions(task="quicksort", reflection="off", out=folder / "other.jsonl"))),
-            ("fork2", lambda: build_fork(ForkSpec(folder / "demo.jsonl", 2, drop_note=True,
-                                                  overrides={"out": folder / "demo.fork2.jsonl"}))),
-            ("fork2-4", lambda: build_fork(ForkSpec(folder / "demo.fork2.jsonl", 4,
-                                                    overrides={"max_steps": 8, "out": folder / "demo.fork2.fork4.jsonl"}))),
-            ("fork1", lambda: build_fork(ForkSpec(folder / "demo.jsonl", 1, overrides={"out": folder / "demo.fork1.jsonl"}))),
-        ]:
-            run = make()
-            asyncio.run(_drive(run))
-            shutil.rmtree(run.workspace, ignore_errors=True)
-            paths[name] = run.path
+    for name, make in [
+        ("demo", lambda: build_run(RunOptions(task="quicksort", out=folder / "demo.jsonl"))),
+        ("other", lambda: build_run(RunOptions(task="quicksort", reflection="off", out=folder / "other.jsonl"))),
+        ("fork2", lambda: build_fork(ForkSpec(folder / "demo.jsonl", 2, drop_note=True,
+                                              overrides={"out": folder / "demo.fork2.jsonl"}))),
+        ("fork2-4", lambda: build_fork(ForkSpec(folder / "demo.fork2.jsonl", 4,
+                                                overrides={"max_steps": 8, "out": folder / "demo.fork2.fork4.jsonl"}))),
+        ("fork1", lambda: build_fork(ForkSpec(folder / "demo.jsonl", 1, overrides={"out": folder / "demo.fork1.jsonl"}))),
+    ]:
+        run = make()
+        asyncio.run(_drive(run))
+        shutil.rmtree(run.workspace, ignore_errors=True)
+        paths[name] = run.path
     return paths
 
 
@@ -104,9 +102,7 @@ async def test_comparing_a_fork_with_its_parent_opens_where_it_forked(family: di
         await pilot.press("q")
 
 
-async def test_shift_f_opens_the_form_and_the_fork_runs_live_in_a_new_screen(family: dict[str, Path],
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+async def test_shift_f_opens_the_form_and_the_fork_runs_live_in_a_new_screen(family: dict[str, Path]) -> None:
     parent = family["demo"]
     app = AgentTuiApp(first := TranscriptScreen(transcript=open_transcript(parent), title=str(parent)))
     async with app.run_test(size=(130, 42)) as pilot:

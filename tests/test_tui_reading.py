@@ -258,9 +258,11 @@ async def test_y_copies_the_item_and_J_shows_its_raw_json() -> None:
         assert isinstance(raw, TextScreen) and json.loads(raw.copy_text)["id"] == "call_se04"
         await pilot.press("escape", "X", "y")
         assert app.clipboard.startswith("tests failed (exit 2)")
-        await pilot.press("v", "y")  # in the request view: the whole request
-        request = json.loads(app.clipboard)
+        await pilot.press("v", "y")  # in the request view: the whole request, its body as sent
+        body = json.loads(app.clipboard)
+        request = body["messages"]
         assert [m["role"] for m in request][:2] == ["system", "user"] and len(request) == 6
+        assert body["model"] == view.model.blocks[b].events[1].model
 
 
 # -- state --------------------------------------------------------------------------------------------------

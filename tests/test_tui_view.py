@@ -49,7 +49,7 @@ async def test_opens_with_first_iteration_open_and_cursor_on_it() -> None:
         blocks = screen.model.blocks
         assert [b.kind for b in blocks] == ["start", "iteration", "iteration", "iteration", "iteration", "finish"]
         assert [b.expanded for b in blocks] == [False, True, False, False, False, True]
-        assert screen.status.text.startswith(" DONE   transcript · run ended: finished")  # a saved, finished run
+        assert screen.status.text.startswith(" DONE ✓   transcript · run ended: finished, tests pass")  # a saved run
         assert "4 iterations" in screen.status.text
 
 

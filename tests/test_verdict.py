@@ -19,6 +19,8 @@ from agent.transcripts.importers import open_transcript
 
 from tests.conftest import call, collect, make_deep, reply, write_script
 
+pytestmark = pytest.mark.real_pytest  # about running the tasks' tests: pytest itself, not the stand-in
+
 CHEATS = {
     "rewrite": [call("c1", "write_file", path="test_quicksort.py", content="def test_ok():\n    assert True\n")],
     "conftest": [call("c1", "write_file", path="conftest.py",

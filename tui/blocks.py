@@ -18,7 +18,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
-from agent.display.errors import event_mark, marks_label
+from agent.display.errors import FORMAT_ERROR, event_mark, marks_label
 from agent.display.folding import FOLD_FROM, HEAD, TAIL
 from agent.display.terminal import inert
 from agent.display.wording import plural, short_tokens, tokens
@@ -41,6 +41,7 @@ from agent.transcripts.store import (
     TranscriptModel,
     content_text,
     item_search_text,
+    rejected_reply,
     role_of,
     tool_calls_of,
 )
@@ -171,9 +172,13 @@ def _id_text(call_id: str | None, model: TranscriptModel, state: RenderState) ->
 # Titles
 
 
+COMMAND_FENCES = ("", "bash", "sh", "shell", "console", "mswea_bash_command")
+"""The fences a text-action agent (mini-swe-agent) runs: a ```python block in a reply is code, not a command."""
+
+
 def text_action(block: Block) -> str:
-    """For a reply without tool calls: the first line of its first fenced code block (mini-swe-agent and
-    other text-action agents put their command there), else ''."""
+    """For a reply without tool calls in another tool's file: the first line of its first fenced shell block
+    (mini-swe-agent and other text-action agents put their command there), else ''."""
     event = next((e for e in block.events if isinstance(e, AssistantMessage)), None)
     if event is None:
         return ""
@@ -182,7 +187,7 @@ def text_action(block: Block) -> str:
     if start < 0:
         return ""
     body = text[start + 3:].split("\n", 1)
-    if len(body) < 2:
+    if len(body) < 2 or body[0].strip().lower() not in COMMAND_FENCES:
         return ""
     for line in body[1].split("\n"):
         if line.startswith("```"):
@@ -190,6 +195,21 @@ def text_action(block: Block) -> str:
         if line.strip():
             return "$ " + line.strip()
     return ""
+
+
+def no_call_title(block: Block, model: TranscriptModel) -> str:
+    """What an iteration without a tool call did, for its title: `format error`, a text-action agent's
+    command (`$ ls -la`), `no tool call: prose`, `no tool call: empty reply`; '' when there was no reply."""
+    if FORMAT_ERROR.label in block.marks:
+        return "format error"
+    if not block.assistant_seen:
+        return ""
+    action = text_action(block) if model.imported else ""
+    if action:
+        return action
+    event = next((e for e in block.events if isinstance(e, AssistantMessage)), None)
+    wrote = event is not None and (content_text(event.message.get("content")).strip() or event.raw_content)
+    return "no tool call: prose" if wrote else "no tool call: empty reply"
 
 
 def title_text(block: Block, model: TranscriptModel, width: int, state: RenderState) -> Text:
@@ -201,17 +221,21 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
         left.append(f"{arrow} ", p.muted)
         left.append(f"{block.number}", BOLD)
         left.append("  ")
+        what = ""
         if block.tool_names:
             left.append(", ".join(block.tool_names))
-        elif block.assistant_seen:
-            action = text_action(block)
-            if action:
-                left.append(action)
+        else:
+            what = no_call_title(block, model)
+            if what == "format error":  # the title says it, as the mark a badge would carry
+                left.append(f"✗ {what}", p.error + BOLD)
             else:
-                left.append("no tool call", p.muted)
+                left.append(what, "" if what.startswith("$ ") else p.muted)
         badges = []
-        if block.marks:
-            badges.append((marks_label(block.marks), p.error))
+        marks = block.marks
+        if what == "format error":  # said by the title already
+            marks = tuple(m for m in marks if m != FORMAT_ERROR.label)
+        if marks:
+            badges.append((marks_label(marks), p.error))
         if block.reflection:
             badges.append((f"✦ reflection ({block.reflection})", p.reflection))
         if block.fallbacks:
@@ -223,7 +247,7 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
             frame = SPINNER[state.frame % len(SPINNER)]
             what = "running" if state.running else "running " + ", ".join(running_calls(block, model))
             badges.append((f"{frame} {what}… {state.elapsed:.1f}s", p.running))
-        elif not block.assistant_seen and block.started_seen and not state.live:
+        elif not block.assistant_seen and block.started_seen and not state.live and not block.marks:
             badges.append(("no reply", p.warning))
         for label, style in badges:
             left.append("   ")
@@ -261,7 +285,9 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
                 left.append("   ")
                 left.append("tests passed" if fin.tests_passed else "tests failed",
                             p.success if fin.tests_passed else p.error)
-            right.append(" · ".join(part for part in (plural(fin.iterations, "iteration"), short_tokens(fin.usage)) if part))
+            usage, unreported = run_tokens(model, fin)
+            right.append(" · ".join(part for part in (plural(fin.iterations, "iteration"),
+                                                      short_tokens(usage, unreported)) if part))
     right_len = right.cell_len
     avail = width - (right_len + 2 if right_len else 0)
     if left.cell_len > avail:
@@ -321,6 +347,8 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
             meta.append(event.model)
         if event.usage is not None:
             meta.append(f"{event.usage.prompt_tokens:,} in / {event.usage.completion_tokens:,} out")
+        elif not model.imported:
+            meta.append("tokens not reported")
         if event.latency_s:
             meta.append(f"{event.latency_s:.2f}s")
         if event.ttft_s:
@@ -334,7 +362,13 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         out.text(head)
         _violations(out, block, item)
         text = content_text(event.message.get("content"))
-        if text.strip():
+        if event.raw_content:  # what the model wrote, its calls parsed out of it (listed under it)
+            parsed = len(tool_calls_of(event.message))
+            said = (f"the reply as written; {plural(parsed, 'call')} parsed from it, below" if parsed else
+                    "the reply as written (a <tool_response> it made up is cut from the history)")
+            out.text(Text(said, style=p.muted))
+            _body(out, event.raw_content, unfolded=unfolded, prefix=_bar(p.muted), query=q)
+        elif text.strip():
             _body(out, text, unfolded=True, prefix=[Segment(" " * INDENT)], query=q)
         elif not tool_calls_of(event.message):
             out.text(Text("(empty reply)", style=p.muted))
@@ -388,6 +422,8 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
             meta.append(event.model)
         if event.usage is not None:
             meta.append(short_tokens(event.usage))
+        elif event.request and not model.imported:
+            meta.append("tokens not reported")
         if event.latency_s:
             meta.append(f"{event.latency_s:.2f}s")
         head.append("  " + " · ".join(meta), p.muted)
@@ -445,6 +481,12 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         if isinstance(msg, dict) and msg.get("tool_calls"):
             text = (text + "\n" if text else "") + "tool_calls: " + json.dumps(msg.get("tool_calls"), ensure_ascii=False)
         _body(out, text, unfolded=unfolded, prefix=[Segment(" " * INDENT)], query=q)
+        reply = rejected_reply(msg)
+        if reply is not None:
+            out.text(Text("the reply that caused it, as written (not kept in the history):", style=p.muted))
+            _body(out, reply, unfolded=unfolded, prefix=_bar(p.error), query=q)
+        elif event.kind == "format_error":
+            out.text(Text("the reply that caused it is not in the file (not kept in the history)", style=p.muted))
     elif kind == "changes" and isinstance(event, WorkspaceChanged):
         head = Text()
         head.append("± changed ", p.running + BOLD)
@@ -466,7 +508,8 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
         bad = event.reason in ("provider_error", "error", "context_length")
         t = Text()
         t.append(f"run {event.reason.replace('_', ' ')}", p.error + BOLD if bad else BOLD)
-        t.append(f"  after {plural(event.iterations, 'iteration')} · {tokens(event.usage)}", p.muted)
+        usage, unreported = run_tokens(model, event)
+        t.append(f"  after {plural(event.iterations, 'iteration')} · {tokens(usage, unreported=unreported)}", p.muted)
         out.text(t)
         if event.detail:
             _body(out, event.detail, unfolded=unfolded, style=p.error if bad else "", query=q,
@@ -528,6 +571,14 @@ def render_streaming(out: _Lines, delta: Any) -> None:
         out.text(line)
         if call.get("arguments"):
             out.text(Text(call["arguments"], style=p.muted), prefix=_bar(p.muted))
+
+
+def run_tokens(model: TranscriptModel, finished: RunFinished) -> tuple[Any, int]:
+    """The run's tokens and its calls without any: counted from the events when the model holds them all
+    (a file written before `unreported_calls` was recorded says them too), else as its ending says."""
+    if model.iterations and (model.finished is finished or model.finished == finished):  # a big file reads it anew
+        return model.usage, model.unreported
+    return finished.usage, finished.unreported_calls
 
 
 def _file_stat(change: Any) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from rich.style import Style
 from rich.text import Span, Text
 
-from agent.display.folding import Hidden, clip_line, fold_plan
+from agent.display.folding import STRING_RULE, Hidden, clip_line, fold_plan
 from agent.display.terminal import CONTROL, inert
 from agent.display.wording import plural
 
@@ -192,7 +192,7 @@ def _emit(value: Any, out: list[Text], *, indent: int, lead: Text, comma: bool, 
         body = highlighted(code[key], value, theme) if key in code else [Text(inert(x)) for x in value.split("\n")]
         what = f"{plural(len(body), 'line')}" + (f", {_language(code[key], value)}" if key in code else "")
         out.append(Text(pad).append_text(lead).append(f"┐ {what}", S_RULE).append_text(tail))
-        rule = Text(pad + " " * JSON_INDENT + "│ ", style=S_RULE)
+        rule = Text().append(pad + " " * JSON_INDENT + STRING_RULE, style=S_RULE)  # the rule grey, not its text
         out.extend(rule.copy().append_text(line) for line in body)
     else:
         out.append(Text(pad).append_text(lead).append_text(_scalar(value)).append_text(tail))
@@ -234,7 +234,7 @@ def arguments_lines(name: str, arguments: str, theme: str = CODE_THEME) -> tuple
     if not isinstance(value, dict) or spec is None:
         return json_lines(value, theme=theme), True
     path_key, code_keys = spec
-    path = value.get(path_key) if isinstance(value.get(path_key), str) else ""
+    path: str = value[path_key] if isinstance(value.get(path_key), str) else ""
     if name == "edit_file" and isinstance(value.get("old"), str) and isinstance(value.get("new"), str):
         rest = {k: v for k, v in value.items() if k not in ("old", "new")}
         lines = json_lines(rest, theme=theme) if rest else []

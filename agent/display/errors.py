@@ -40,9 +40,10 @@ EDGE_LINES = 3
 """How many lines at each end of a result are read for exit codes and test summaries."""
 
 _OUR_STATUS = re.compile(r"^tests (failed|timed out)\b")
-_PYTEST_FAILED = re.compile(r"^=+ .*\b\d+ (failed|errors?)\b.*=+$|^\d+ failed\b|^(FAILED|ERROR) \S")
+_PYTEST_FAILED = re.compile(r"^=+ (?=.*=$).*?\b\d+ (failed|errors?)\b|^\d+ failed\b|^(FAILED|ERROR) \S")
 _RETURNCODE_TAG = re.compile(r"<returncode>\s*(-?\d+)\s*</returncode>")
-_EXIT_WORDS = re.compile(r"\b(?:exit(?:ed with)?(?:\s+(?:code|status))|returncode)\s*[:=]?\s*(-?\d+)", re.IGNORECASE)
+_EXIT_WORDS = re.compile(r"\b(?:exit(?:ed with)?(?:\s+(?:code|status))|returncode)\s*+(?:[:=]\s*+)?(-?\d+)",
+                         re.IGNORECASE)  # possessive: `\s*[:=]?\s*` split a run of spaces every way (quadratic)
 _JSON_CODE_KEYS = ("returncode", "exit_code", "exitCode", "exit_status", "status_code")
 _TIMEOUT = re.compile(r"\btimed out\b", re.IGNORECASE)
 _FORMAT_ERROR = re.compile(r"Please always provide EXACTLY ONE action|found \d+ actions\b|format(?:ting)? error",
@@ -105,10 +106,12 @@ def text_mark(text: str) -> ErrorMark | None:
 
 def message_mark(message: Any) -> ErrorMark | None:
     """What an imported observation message says went wrong: mini-swe-agent keeps the exit code in
-    `extra.returncode` as well as in the text."""
+    `extra.returncode` as well as in the text, and names a format error in `extra.interrupt_type`."""
     if not isinstance(message, dict):
         return None
     extra = message.get("extra")
+    if isinstance(extra, dict) and extra.get("interrupt_type") == "FormatError":
+        return FORMAT_ERROR
     code = extra.get("returncode") if isinstance(extra, dict) else None
     mark = text_mark(content_text(message.get("content")))
     if mark is not None:

@@ -5,7 +5,7 @@ A failing test run puts its cause anywhere: pytest's `E ` lines and `FAILED` sum
 `SyntaxError` in the middle of a collection error, a non-zero exit code. Showing only the first lines
 hides it behind imports; showing everything drowns it. `fold_plan` keeps the head and the tail, every cause
 line with the line before it (pytest's `>` source line, a traceback's `File ...` line), and hides the rest in
-runs a reader can count.
+runs a reader can count. A JSON result's strings are read by their text, not by how they are drawn.
 """
 
 from __future__ import annotations
@@ -30,14 +30,28 @@ CAUSE = re.compile(
     r"^E\s"                                   # pytest: the assertion and exception lines
     r"|\b(FAILED|ERROR)\b"                    # pytest -v lines, its short summary, collection errors
     r"|^_{3,} .* _{3,}$"                      # pytest: the header of each failing test
-    r"|^=+ .*\b(failed|errors?)\b.* =+$"      # pytest's closing summary when something failed
+    r"|^=+ (?=.* =+$).*?\b(failed|errors?)\b"  # pytest's closing summary when something failed
     r"|Traceback \(most recent call last\)"
-    r"|\b[A-Za-z_][\w.]*(Error|Exception)\b"  # SyntaxError, ValueError, requests.HTTPError, ...
+    r"|[\w.](Error|Exception)\b"              # SyntaxError, ValueError, requests.HTTPError, ...
     r"|^error\b|^fatal\b"                     # compilers, git, our own tools' error results
     r"|\b(exit(\s+(code|status))?|returncode)\W{0,3}[1-9]\d*"  # a non-zero exit, however it is written
     r"|<returncode>\s*[1-9]\d*"               # mini-swe-agent
     r"|\btimed out\b"
 )
+r"""Linear: no part scans a stretch that another part, or the same part from the next position, scans again
+(`\b[A-Za-z_][\w.]*Error` rescanned the rest of the line from every word of `a.a.a...`: a 200 kB line took
+minutes; the pytest summary's two `.*` split the line every way)."""
+
+
+STRING_RULE = "│ "
+"""What starts each line of a multi-line string shown inside a JSON value (`tui.content`), after its indent."""
+
+
+def _text_of(line: str) -> str:
+    """The text a line carries: a JSON string's line without its indent and rule (a mini-swe-agent result
+    `{"output": "...E   assert..."}` shows its output as `    │ E   assert...`), else the line."""
+    head, rule, rest = line.partition(STRING_RULE)
+    return rest if rule and not head.strip() else line
 
 
 @dataclass(frozen=True)
@@ -74,7 +88,7 @@ def fold_plan(lines: list[str], *, head: int = HEAD, tail: int = TAIL, fold_from
         keep[i] = 1
     for i in range(max(0, n - tail), n):
         keep[i] = 1
-    causes = [i for i in range(head, n - tail) if CAUSE.search(lines[i])]
+    causes = [i for i in range(head, n - tail) if CAUSE.search(_text_of(lines[i]))]
     if len(causes) > max_causes:
         half = max_causes // 2
         causes = causes[:half] + causes[-(max_causes - half):]

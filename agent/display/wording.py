@@ -8,6 +8,7 @@ from typing import Sequence
 from agent.events import Usage
 
 NOT_RECORDED = "tokens not recorded"
+NOT_REPORTED = "tokens not reported"
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -15,19 +16,30 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
-def tokens(usage: Usage | None, *, split: bool = True) -> str:
-    """`1,234 tokens (1,000 in / 234 out)`, or `tokens not recorded` when the source had no counts."""
+def tokens(usage: Usage | None, *, split: bool = True, unreported: int = 0) -> str:
+    """`1,234 tokens (1,000 in / 234 out)`; `tokens not recorded` when the source had no counts, `tokens not
+    reported` when the endpoint gave none. `unreported`: calls whose tokens the endpoint did not report,
+    so that a total of the others is never read as the whole (`1,038 tokens reported (...); 6 calls not
+    reported`)."""
     if usage is None:
-        return NOT_RECORDED
+        return NOT_REPORTED if unreported else NOT_RECORDED
     total = plural(usage.total_tokens, "token")
+    if unreported:
+        if not split:
+            return f"≥{total} ({plural(unreported, 'call')} not reported)"
+        return (f"{total} reported ({usage.prompt_tokens:,} in / {usage.completion_tokens:,} out); "
+                f"{plural(unreported, 'call')} not reported")
     if not split:
         return total
     return f"{total} ({usage.prompt_tokens:,} in / {usage.completion_tokens:,} out)"
 
 
-def short_tokens(usage: Usage | None) -> str:
-    """`1,234 tok` for a title line; '' when the source had no counts (the title says nothing rather than 0)."""
-    return "" if usage is None else f"{usage.total_tokens:,} tok"
+def short_tokens(usage: Usage | None, unreported: int = 0) -> str:
+    """`1,234 tok` for a title line (`≥1,234 tok` when some calls' tokens were not reported); '' when the
+    source had no counts (the title says nothing rather than 0)."""
+    if usage is None:
+        return "tok not reported" if unreported else ""
+    return f"{'≥' if unreported else ''}{usage.total_tokens:,} tok"
 
 
 def text_table(head: Sequence[str], lines: Sequence[Sequence[str]]) -> str:

@@ -57,7 +57,8 @@ CUT_OFF = {
     "content_filter": "the provider's content filter stopped the reply (finish_reason content_filter)",
 }
 """Replies that ended before the model finished them: the iteration ends with a notice naming the cause,
-and the model is told, instead of being nudged as if it had not tried."""
+and the model is told, instead of being nudged as if it had not tried. A reply agent-tui stopped taking at
+one of its limits (`Completion.cut`) ends the same way."""
 
 
 @dataclass
@@ -85,6 +86,8 @@ class AgentLoop:
     """When set, each iteration whose tools changed files in the workspace records them (WorkspaceChanged)."""
     messages: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage | None = None
+    unreported_calls: int = 0
+    """Completions and reflection calls whose tokens the endpoint did not report (not in `usage`)."""
     retracted: int = 0
     """Turns taken back by the `resample` control: they do not count against the step budget."""
     _injected: _InjectedNote | None = field(default=None, repr=False)
@@ -123,11 +126,12 @@ class AgentLoop:
                             yield event
                 self._injected = None  # the endpoint accepted the note where it stands
                 self.usage = add_usage(self.usage, completion.usage)
+                self.unreported_calls += completion.usage is None
                 turn_start = len(self.messages)
                 self.messages.append(completion.message)
                 yield AssistantMessage(iteration=iteration, **dict(completion))
                 calls = completion.message.get("tool_calls") or []
-                cut = CUT_OFF.get(completion.finish_reason or "")
+                cut = completion.cut or CUT_OFF.get(completion.finish_reason or "")
                 if cut:
                     yield Notice(iteration=iteration, level="warning",
                                  text=f"{cut}: " + ("calls with incomplete arguments are not run" if calls
@@ -167,20 +171,28 @@ class AgentLoop:
         except StopRun as stop:
             reason, detail = stop.reason, stop.detail
             yield Notice(iteration=iteration, level="error", text=detail)
-        yield RunFinished(reason=reason, detail=detail, summary=summary, iterations=iteration, usage=self.usage)
+        yield RunFinished(reason=reason, detail=detail, summary=summary, iterations=iteration, usage=self.usage,
+                          unreported_calls=self.unreported_calls)
 
     async def _reflect(self, record: IterationRecord, mode: ReflectionMode) -> AsyncIterator[Event]:
         """Let the reflector look at the iteration; a note goes after the last tool message of the batch,
         never between a call and its results. A failed reflection call is shown, and the run goes on."""
         assert self.reflector is not None
+        said: list[Event] = []  # what the model writing the note handed over (its retries, adaptations)
         try:
-            note = await self.reflector.after_iteration(record, self.messages, mode)
+            note = await self.reflector.after_iteration(record, self.messages, mode,
+                                                        lambda event: said.append(_stamped(event, record.iteration)))
         except ReflectionFailed as exc:
+            for event in said:
+                yield event
             yield Notice(iteration=record.iteration, level="warning",
                          text=f"reflection skipped after iteration {record.iteration}: {exc}")
             return
+        for event in said:
+            yield event
         if note is not None and note.messages:
             self.usage = add_usage(self.usage, note.usage)
+            self.unreported_calls += note.usage is None
             self._injected = _InjectedNote(note, len(self.messages), note.role, list(note.messages))
             self.messages.extend(note.messages)
             yield note
@@ -244,9 +256,7 @@ class AgentLoop:
         done = object()
 
         def emit(event: Event) -> None:
-            if getattr(event, "iteration", 0) is None:  # the model does not know which iteration it serves
-                event.iteration = iteration  # type: ignore[union-attr]
-            queue.put_nowait(event)
+            queue.put_nowait(_stamped(event, iteration))
 
         async def complete() -> Completion:
             try:
@@ -282,6 +292,13 @@ class AgentLoop:
                             content=outcome.content, is_error=outcome.is_error,
                             duration_s=time.perf_counter() - started, message=message)
         return result, outcome
+
+
+def _stamped(event: Event, iteration: int) -> Event:
+    """`event` with the iteration it belongs to, where the model that made it could not know it."""
+    if getattr(event, "iteration", 0) is None:
+        event.iteration = iteration  # type: ignore[union-attr]
+    return event
 
 
 def _complete_json(arguments: Any) -> bool:

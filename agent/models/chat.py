@@ -5,29 +5,35 @@
 profile says so, ids generated where the provider gave none or repeated one. While it waits it hands
 events to `emit`: the reply streaming in (`AssistantDelta`, transient) and the SDK's own retries (`Notice`),
 so a front end can show the wait. Errors become `StopRun` with a line a person can act on.
+
+What the provider sends is checked as it enters (`agent.models.reply`): a reply of the wrong shape ends the
+run with a line naming the field, before anything of it reaches the history. Each request has a wall-clock
+deadline and each reply a size and a call count it may not pass (`agent.models.limits`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import time
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import replace
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from agent.events import AssistantDelta, Completion, Event, Notice, Usage
 from agent.models.errors import (
     NULL_REFUSED,
     TOOLS_REFUSED,
     BrokenStream,
+    MalformedReply,
     NotACompletion,
     error_text,
     is_context_length_error,
     one_line,
+    undecodable,
 )
+from agent.models.limits import DeadlinePassed, ReplyLimits, within_deadline
 from agent.models.profiles import Profile
+from agent.models.reply import read_completion
+from agent.models.retries import sdk_retry_notices
 from agent.models.streaming import StreamAccumulator
 from agent.models.textcalls import parse_text_calls
 from agent.models.wire import WireRequest, build_request, ensure_ids
@@ -45,15 +51,19 @@ class ChatModel:
 
     def __init__(self, client: Any, model: str, describe_error: Callable[[BaseException], str] | None = None, *,
                  profile: Profile | None = None, stream: bool | None = None, tool_choice: str | None = None,
-                 parallel_tool_calls: bool | None = None, **params: Any) -> None:
+                 parallel_tool_calls: bool | None = None, limits: ReplyLimits | None = None,
+                 **params: Any) -> None:
         self.client = client
         self.model = model
         self.profile = profile or Profile(tool_calls="native", stream=False)
+        self._first_profile = self.profile
+        """The profile the run began with (the header's): a request records how the current one differs."""
         self.stream = self.profile.stream if stream is None else stream
         self.text_mode = self.profile.tool_calls == "text"
         """True once requests go in text form (from the start, or after the endpoint refused `tools`)."""
         self.tool_choice = tool_choice
         self.parallel_tool_calls = parallel_tool_calls
+        self.limits = limits or ReplyLimits()
         self.params = params
         self._describe = describe_error or (lambda exc: f"{type(exc).__name__}: {exc}")
 
@@ -64,14 +74,20 @@ class ChatModel:
 
     async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
                        emit: Emit | None = None) -> Completion:
+        """The reply to `messages`, within the request's deadline (every SDK retry and stream restart inside it)."""
+        try:
+            async with within_deadline(self.client):
+                return await self._complete(messages, tools, emit or (lambda event: None))
+        except DeadlinePassed as exc:
+            raise StopRun("provider_error", self._describe(exc)) from exc
 
-        emit = emit or (lambda event: None)
+    async def _complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], emit: Emit) -> Completion:
         request = self.request(messages, tools)
         started = time.perf_counter()
         restarts = 0
         while True:
             try:
-                with sdk_retry_notices(emit):
+                with sdk_retry_notices(emit, getattr(self.client, "max_retries", 0) or 0):
                     if request.params.get("stream"):
                         acc, message = await self._streamed(request, started, emit)
                     else:
@@ -95,37 +111,48 @@ class ChatModel:
                 if is_context_length_error(exc):
                     raise StopRun("context_length", self._describe(exc)) from exc
                 if self._adapt(exc, request, emit):
-                    return await self.complete(messages, tools, emit)
+                    return await self._complete(messages, tools, emit)
                 raise StopRun("provider_error", self._describe(exc)) from exc
-            except (NotACompletion, json.JSONDecodeError, UnicodeDecodeError) as exc:  # a 200 that is not JSON
+            except (NotACompletion, MalformedReply, json.JSONDecodeError, UnicodeDecodeError) as exc:
+                # a 200 that is not JSON, or not a chat completion
                 raise StopRun("provider_error", self._describe(exc)) from exc
-        return self._completion(acc, message, messages, tools, time.perf_counter() - started, emit)
+            except (ValueError, RecursionError) as exc:  # JSON the SDK's decoder gave up on
+                if not undecodable(exc):
+                    raise
+                raise StopRun("provider_error", self._describe(exc)) from exc
+        return self._completion(acc, message, messages, tools, time.perf_counter() - started, emit, request)
 
     async def _whole(self, request: WireRequest, started: float) -> tuple[StreamAccumulator, dict[str, Any]]:
         response = await self.client.chat.completions.create(model=self.model, messages=request.messages,
                                                              **request.params, **self.params)
         if isinstance(response, (str, bytes)):  # the SDK hands back a body that is not JSON as text
             raise NotACompletion(response if isinstance(response, str) else response.decode("utf-8", "replace"))
-        if not getattr(response, "choices", None):
+        reply = read_completion(response)
+        if not reply.choices:
             raise StopRun("provider_error", "the provider returned a completion with no choices")
-        choice = response.choices[0]
-        acc = StreamAccumulator(started=started, model=response.model, usage=response.usage,
+        choice = reply.choices[0]
+        acc = StreamAccumulator(started=started, limits=self.limits, model=reply.model, usage=reply.usage,
                                 finish_reason=choice.finish_reason)
-        return acc, clean_message(choice.message)
+        acc.take(choice.message)
+        return acc, acc.message()
 
     async def _streamed(self, request: WireRequest, started: float,
                         emit: Emit) -> tuple[StreamAccumulator, dict[str, Any]]:
         """The reply, streamed. Raises BrokenStream when the stream stops before its end (the caller sends
-        the request again from the start), StreamIgnored when the endpoint answered without streaming."""
+        the request again from the start), StreamIgnored when the endpoint answered without streaming. Past
+        a limit of the reply, the rest of the stream is not read."""
         stream = await self.client.chat.completions.create(model=self.model, messages=request.messages,
                                                            **request.params, **self.params)
-        acc = StreamAccumulator(started=started)
+        acc = StreamAccumulator(started=started, limits=self.limits)
         last = 0.0
         chunks = 0
         try:
             async for chunk in stream:
                 chunks += 1
-                if acc.add(chunk) and time.perf_counter() - last >= DELTA_INTERVAL:
+                changed = acc.add(chunk)
+                if acc.cut:
+                    break
+                if changed and time.perf_counter() - last >= DELTA_INTERVAL:
                     last = time.perf_counter()
                     emit(AssistantDelta(text=acc.text, tool_calls=acc.preview(), ttft_s=acc.ttft_s,
                                         elapsed_s=last - started))
@@ -135,7 +162,7 @@ class ChatModel:
             raise BrokenStream(chunks, exc) from exc
         finally:
             await stream.close()
-        if acc.finish_reason is None:
+        if acc.finish_reason is None and acc.cut is None:
             kind = _content_type(stream)
             if chunks == 0 and kind and "event-stream" not in kind:
                 raise StreamIgnored(kind)
@@ -143,9 +170,10 @@ class ChatModel:
         return acc, acc.message()
 
     def _completion(self, acc: StreamAccumulator, message: dict[str, Any], history: list[dict[str, Any]],
-                    tools: list[dict[str, Any]], latency: float, emit: Emit) -> Completion:
+                    tools: list[dict[str, Any]], latency: float, emit: Emit, request: WireRequest) -> Completion:
         raw_content = None
         parsed = False
+        cut = acc.cut
         calls = message.get("tool_calls") or []
         if calls:
             missing = ensure_ids(calls, history, self.profile.id_style)
@@ -160,6 +188,8 @@ class ChatModel:
                                                f"({found[0].name}), one call per reply (the rest stay in "
                                                "raw_content)"))
                 found = found[:1]
+            if len(found) > self.limits.max_tool_calls:
+                found, cut = found[:self.limits.max_tool_calls], cut or self.limits.calls_passed()
             if found:
                 raw_content, parsed = message["content"], True
                 message["content"] = rest or None
@@ -174,7 +204,14 @@ class ChatModel:
                           completion_tokens=getattr(acc.usage, "completion_tokens", 0) or 0)
         return Completion(message=message, usage=usage, finish_reason=acc.finish_reason, model=acc.model,
                           latency_s=latency, parsed_from_text=parsed, raw_content=raw_content,
-                          ttft_s=acc.ttft_s, tool_call_mode="text" if self.text_mode else "native")
+                          ttft_s=acc.ttft_s, tool_call_mode="text" if self.text_mode else "native", cut=cut,
+                          **self._sent_with(request))
+
+    def _sent_with(self, request: WireRequest) -> dict[str, Any]:
+        """What the transcript records of how `request` was sent, besides the history (see `Completion`)."""
+        first, now = self._first_profile.settings(), self.profile.settings()
+        params = {"model": self.model, **{k: v for k, v in request.params.items() if k != "tools"}, **self.params}
+        return {"request_params": params, "profile_changes": {k: v for k, v in now.items() if first[k] != v}}
 
     def _adapt(self, exc: BaseException, request: WireRequest, emit: Emit) -> bool:
         """When the endpoint refused the request for something the profile can change (native tools, `null`
@@ -209,21 +246,6 @@ def adaptation(text: str, profile: Profile, request: WireRequest, text_mode: boo
     return None
 
 
-def clean_message(message: Any) -> dict[str, Any]:
-    """Only the fields the API defines for an assistant message (never a raw dump of a richer object)."""
-    out: dict[str, Any] = {"role": "assistant", "content": getattr(message, "content", None)}
-    calls = []
-    for call in getattr(message, "tool_calls", None) or []:
-        function = getattr(call, "function", None)
-        if function is None:
-            continue
-        calls.append({"id": getattr(call, "id", None) or "", "type": "function",
-                      "function": {"name": function.name or "", "arguments": function.arguments or ""}})
-    if calls:
-        out["tool_calls"] = calls
-    return out
-
-
 class StreamIgnored(Exception):
     """The endpoint answered `stream: true` with a whole reply (its content type is the message)."""
 
@@ -253,67 +275,3 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
         except ImportError:
             pass
     return tuple(errors)
-
-
-# --- the SDK's retries, shown -----------------------------------------------------------------------------
-
-_retry_sink: ContextVar[Callable[[logging.LogRecord], None] | None] = ContextVar("agent_tui_retry_sink",
-                                                                                   default=None)
-_SDK_LOGGER = "openai._base_client"
-
-
-class _RetryFilter(logging.Filter):
-    """Hands the SDK's retry records to the request that is waiting on them (found by context), and lets
-    through to the usual handlers only what the logger's own level would have let through."""
-
-    def __init__(self, original_level: int) -> None:
-        super().__init__()
-        self.original_level = original_level
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        sink = _retry_sink.get()
-        if sink is not None:
-            try:
-                sink(record)
-            except Exception:  # a display problem must never break a request
-                pass
-        threshold = self.original_level or logging.getLogger("openai").getEffectiveLevel()
-        return record.levelno >= threshold
-
-
-def _install_retry_filter() -> None:
-    logger = logging.getLogger(_SDK_LOGGER)
-    if any(isinstance(f, _RetryFilter) for f in logger.filters):
-        return
-    logger.addFilter(_RetryFilter(logger.level))
-    logger.setLevel(logging.DEBUG)  # the filter keeps what reaches handlers as it was
-
-
-class _RetryWatch:
-    def __init__(self, emit: Emit) -> None:
-        self.emit = emit
-        self.cause = "the request failed"
-
-    def __call__(self, record: logging.LogRecord) -> None:
-        template, args = str(record.msg), record.args or ()
-        if template.startswith("Encountered an HTTP status error"):
-            self.cause = f"HTTP {args[0]}"  # type: ignore[index]
-        elif template.startswith("Encountered a timeout"):
-            self.cause = "timed out"
-        elif template.startswith("Encountered exception"):
-            self.cause = f"connection failed ({args[0]})"  # type: ignore[index]
-        elif template.startswith("Retrying request in"):
-            wait, number, total = args  # type: ignore[misc]
-            self.emit(Notice(level="warning",
-                             text=f"{self.cause}: retrying in {float(wait):.1f} s (SDK retry {number} of {total})"))
-
-
-@contextmanager
-def sdk_retry_notices(emit: Emit) -> Iterator[None]:
-    """While the block runs, every retry the SDK makes becomes a warning Notice handed to `emit`."""
-    _install_retry_filter()
-    token = _retry_sink.set(_RetryWatch(emit))
-    try:
-        yield
-    finally:
-        _retry_sink.reset(token)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from agent.models.limits import DeadlinePassed
+
 if TYPE_CHECKING:
     from agent.models.presets import Endpoint
 
@@ -71,6 +73,25 @@ class BrokenStream(Exception):
         return f"the connection failed: {exception_text(self.cause.__cause__ or self.cause)}"
 
 
+class MalformedReply(Exception):
+    """A reply, or a chunk of one, that does not have the shape of a chat completion: `field` says where
+    (`choices[0].message.tool_calls[0].id`), `problem` what is wrong there."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
+
+
+def undecodable(exc: BaseException) -> str | None:
+    """What the JSON decoder gave up on in a body it had parsed as far as that: JSON nested too deep for
+    Python's recursion, or an integer too long to convert; None for any other error."""
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deep to read"
+    if type(exc) is ValueError and "integer string conversion" in str(exc):
+        return "a number too long to read"
+    return None
+
+
 def role_refusal(error: BaseException) -> tuple[str, int | None] | None:
     """(message, status) when `error`, or the provider error behind it, is a refusal of a message role."""
     cause: BaseException | None = error if hasattr(error, "status_code") else (error.__cause__ or error.__context__)
@@ -120,6 +141,14 @@ def _describe(exc: BaseException, endpoint: Endpoint | None) -> str:
             what = "a body that is not UTF-8 text"
         return (f"{where} answered HTTP 200 with {what}; check --base-url (an OpenAI-compatible API, usually "
                 "ending in /v1)")
+    if isinstance(exc, DeadlinePassed):
+        return (f"{where} had not finished its reply {exc.seconds:g} s after the request was sent (the deadline "
+                f"of a request, retries and the whole stream included: --timeout {exc.timeout:g} x "
+                f"(1 + --max-retries {exc.retries}){', the waits between retries' if exc.retries else ''} and 1 s); "
+                "raise --timeout to wait longer")
+    if isinstance(exc, MalformedReply) or undecodable(exc):
+        return (f"{where} sent a reply that is not a valid chat completion ({undecodable(exc) or exc}); "
+                "nothing of it was used or recorded")
     if isinstance(exc, BrokenStream):
         return (f"{where} broke off its streamed reply after {exc.chunks} chunks ({exc.why}), after every "
                 "restart --max-retries allows; --no-stream asks for whole replies")

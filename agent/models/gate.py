@@ -6,7 +6,8 @@ that all of them share, so `--concurrency K` still means at most K requests in f
 
 The gate is held per HTTP attempt, at the transport: from sending the request until its response is
 closed (for a streamed reply, until the stream has been read or dropped). The SDK's retries are separate
-attempts, so a retry waiting out its back-off holds nothing.
+attempts, so a retry waiting out its back-off holds nothing. Nor does the wait for a token count against
+the request's deadline (agent.models.limits): the endpoint has not been asked anything yet.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from openai import DefaultAsyncHttpxClient
+
+from agent.models.limits import deadline_paused
 
 
 class RequestGate(Protocol):
@@ -33,7 +36,8 @@ class GatedHttpClient(DefaultAsyncHttpxClient):
         self._gate = gate
 
     async def send(self, request: Any, **kwargs: Any) -> Any:
-        await self._gate.acquire()
+        with deadline_paused():  # waiting for a turn is not the endpoint being slow
+            await self._gate.acquire()
         try:
             response = await super().send(request, **kwargs)
         except BaseException:
@@ -54,5 +58,5 @@ class GatedHttpClient(DefaultAsyncHttpxClient):
                     released = True
                     self._gate.release()
 
-        response.aclose = aclose  # the response reads `self.aclose` when its stream ends, so this catches both
+        response.aclose = aclose  # type: ignore[method-assign]  # the response reads `self.aclose` when its stream ends, so this catches both
         return response

@@ -36,6 +36,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.tools.children import die_with_parent, helper_argv, helper_environ
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -62,6 +64,8 @@ REBUILD = (f'CMAKE_ARGS="{PORTABLE_BUILD}" pip install --force-reinstall --no-ca
            "'llama-cpp-python[server]'")
 """The fix for a native build that crashes."""
 DEFAULT_MODEL_ENV = "AGENT_TUI_LOCAL_MODEL"
+SERVER_ENV = ("HOME", "TMPDIR", "LD_LIBRARY_PATH")
+"""What the server gets of our environment beyond the allow-list: no key (its settings come from its flags)."""
 STAMP_SUFFIX = ".verified"
 
 
@@ -159,18 +163,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _die_with_parent() -> None:
-    """In the server's process: ask Linux to end it when agent-tui dies, even by SIGKILL (no orphan).
-    SIGKILL, not SIGTERM: on SIGTERM the server waits for the request in flight, which on a busy CPU
-    went on generating for minutes for a client that was gone (seen)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -200,9 +192,10 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path), "--host", "127.0.0.1",
-                "--port", str(self.port), "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
-                "--n_ctx", str(self.n_ctx)]
+        """llama-cpp-python's server, as a helper of ours (non-dumpable; see agent.tools.children)."""
+        return helper_argv("llama_cpp.server", "--model", str(self.model_path), "--host", "127.0.0.1",
+                           "--port", str(self.port), "--n_threads", str(self.threads), "--n_threads_batch",
+                           str(self.threads), "--n_ctx", str(self.n_ctx))
 
     def require_server(self) -> None:
         """LocalModelError unless llama-cpp-python's server can be imported."""
@@ -220,7 +213,7 @@ class LocalServer:
         self.require_server()
         self.port = free_port()
         self.process = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT,
-                                        preexec_fn=_die_with_parent)
+                                        env=helper_environ(*SERVER_ENV), preexec_fn=die_with_parent)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -233,11 +226,16 @@ class LocalServer:
         self.__exit__()
         raise LocalModelError(f"llama-cpp server did not answer within {self.startup_timeout:.0f}s; see {self.log.name}")
 
-    def death(self, lines: int = 8) -> str | None:
-        """If the server has died: what it died of, the last lines of its log, and the fix; else None."""
-        if self.process is None or self.process.poll() is None:
+    def death(self, lines: int = 8, wait: float = 2.0) -> str | None:
+        """If the server has died: what it died of, the last lines of its log, and the fix; else None. A
+        process that crashes closes its sockets before it can be reaped, so the request may fail before the
+        process is seen to end: it is waited for, up to `wait` seconds (blocking: call it from a thread)."""
+        if self.process is None:
             return None
-        code = self.process.returncode
+        try:
+            code = self.process.wait(wait)
+        except subprocess.TimeoutExpired:
+            return None
         how = f"signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals() else f"exit {code}"
         try:
             tail = Path(self.log.name).read_text(encoding="utf-8", errors="replace").rstrip().splitlines()[-lines:]

@@ -70,7 +70,7 @@ def default_reflection_answer(body: dict[str, Any]) -> str:
         lines = [line.strip() for line in t.evidence.splitlines() if line.strip()]
         first = lines[0] if lines else ""
         if t.kind == "tests_failed":
-            failing = next((l for l in lines if l.startswith(("FAILED ", "ERROR "))), "")
+            failing = next((line for line in lines if line.startswith(("FAILED ", "ERROR "))), "")
             m = re.match(r"(?:FAILED|ERROR) (\S+)(?: - (.*))?", failing)
             if m:
                 test = m.group(1)
@@ -152,7 +152,7 @@ def _streamed(body: dict[str, Any], message: dict[str, Any], model: str) -> http
 
 def _completion(body: dict[str, Any], message: dict[str, Any], model: str) -> httpx.Response:
     has_calls = bool(message.get("tool_calls"))
-    payload = {
+    payload: dict[str, Any] = {
         "id": f"chatcmpl-offline-{int(time.time() * 1000)}",
         "object": "chat.completion",
         "created": int(time.time()),

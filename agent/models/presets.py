@@ -134,18 +134,21 @@ def make_client(endpoint: Endpoint, *, max_retries: int = 2, timeout: float = 12
                 gate=None):
     """The SDK client for an endpoint. Retries are the SDK's own (no second layer on top). `transport`
     replaces the network (the offline models); `gate` (agent.models.gate.RequestGate) bounds the requests
-    in flight together with every other client that shares it. A query in the base URL (`?api_key=...`)
+    in flight together with every other client that shares it. The client's event hooks show the SDK's
+    retries (agent.models.retries). A query in the base URL (`?api_key=...`)
     goes with every request as the SDK's `default_query` (the SDK would put the path after it); a
     `user:password@` is used by httpx as basic auth."""
     from openai import AsyncOpenAI, DefaultAsyncHttpxClient  # imported here: `agent-tui open` should not pay for it
 
-    http_client = None
+    from agent.models.retries import RETRY_HOOKS
+
+    http_client: DefaultAsyncHttpxClient
     if gate is not None:
         from agent.models.gate import GatedHttpClient
 
-        http_client = GatedHttpClient(gate, transport=transport)
-    elif transport is not None:
-        http_client = DefaultAsyncHttpxClient(transport=transport)
+        http_client = GatedHttpClient(gate, transport=transport, event_hooks=RETRY_HOOKS)
+    else:
+        http_client = DefaultAsyncHttpxClient(transport=transport, event_hooks=RETRY_HOOKS)
     parts = urlsplit(endpoint.base_url)
     query = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
     base_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

@@ -17,8 +17,10 @@ from typing import Any, Callable, Iterable
 TOOL_CALL_OPEN, TOOL_CALL_CLOSE = "<tool_call>", "</tool_call>"
 TOOL_RESPONSE_OPEN, TOOL_RESPONSE_CLOSE = "<tool_response>", "</tool_response>"
 
-_BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
-_FENCE = re.compile(r"```[ \t]*(?:json|JSON|tool_call)?[ \t]*\n(.*?)```", re.DOTALL)
+# No two repeats side by side over the same characters (`\s*(.*?)\s*` and `[ \t]*(...)?[ \t]*` were quadratic
+# on a long run of spaces); the bodies' spaces are JSON's to skip.
+_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
+_FENCE = re.compile(r"```[ \t]*+(?:(?:json|JSON|tool_call)[ \t]*+)?\n(.*?)```", re.DOTALL)
 _DECODER = json.JSONDecoder(strict=False)  # small models put raw newlines inside strings
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _META_KEYS = {"name", "type", "id", "function", "tool", "tool_name"}
@@ -107,8 +109,9 @@ def _tagged(pattern: re.Pattern[str], unwrap: Callable[[str], str]) -> Finder:
 
     def find(text: str, names: set[str]) -> tuple[list[TextCall], list[tuple[int, int]]]:
         calls, spans = [], []
+        budget = _Budget()
         for m in pattern.finditer(text):
-            found = _calls_in(unwrap(m.group(1)), names)
+            found = _calls_in(unwrap(m.group(1)), names, budget)
             if found:
                 calls.extend(found)
                 spans.append(m.span())
@@ -120,8 +123,9 @@ def _tagged(pattern: re.Pattern[str], unwrap: Callable[[str], str]) -> Finder:
 def _bare(text: str, names: set[str]) -> tuple[list[TextCall], list[tuple[int, int]]]:
     calls, spans = [], []
     i = 0
-    while (start := _next_json(text, i)) >= 0:
-        decoded = _decode(text, start)
+    budget = _Budget()
+    while budget.left > 0 and (start := _next_json(text, i)) >= 0:
+        decoded = _decode(text, start, budget)
         if decoded is None:
             i = start + 1
             continue
@@ -139,20 +143,30 @@ def _next_json(text: str, start: int) -> int:
     return min(found) if found else -1
 
 
-def _decode(text: str, start: int) -> tuple[Any, int] | None:
+class _Budget:
+    """How many characters the search for near-JSON may still scan in one reply. Each `{` or `[` that does
+    not start valid JSON is scanned to its closing bracket, so a reply of 8,000 `{` would cost 8,000 scans
+    of 8,000 characters: past the budget the search stops, with the calls found so far."""
+
+    def __init__(self, left: int = 4_000_000) -> None:
+        self.left = left
+
+
+def _decode(text: str, start: int, budget: _Budget) -> tuple[Any, int] | None:
     """The JSON value starting at `start` and where it ends; small models' near-JSON is forgiven: a trailing
-    comma, or a Python literal (single quotes, True/None)."""
+    comma, or a Python literal (single quotes, True/None). None for anything else, nesting too deep to
+    parse included."""
     try:
         return _DECODER.raw_decode(text, start)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         pass
-    end = _matching_close(text, start)
+    end = _matching_close(text, start, budget)
     if end is None:
         return None
     candidate = text[start:end]
     try:
         return _DECODER.decode(_TRAILING_COMMA.sub(r"\1", candidate)), end
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         pass
     try:
         value = ast.literal_eval(candidate)
@@ -161,10 +175,12 @@ def _decode(text: str, start: int) -> tuple[Any, int] | None:
     return (value, end) if isinstance(value, (dict, list)) else None
 
 
-def _matching_close(text: str, start: int) -> int | None:
-    """The index just past the bracket that closes the one at `start` (quotes of both kinds respected)."""
+def _matching_close(text: str, start: int, budget: _Budget) -> int | None:
+    """The index just past the bracket that closes the one at `start` (quotes of both kinds respected);
+    None when there is none, or when finding it would overspend `budget`."""
+    stop = min(len(text), start + budget.left)
     depth, quote, escaped = 0, "", False
-    for k in range(start, len(text)):
+    for k in range(start, stop):
         ch = text[k]
         if quote:
             if escaped:
@@ -180,7 +196,9 @@ def _matching_close(text: str, start: int) -> int | None:
         elif ch in "}]":
             depth -= 1
             if depth == 0:
+                budget.left -= k + 1 - start
                 return k + 1
+    budget.left -= stop - start
     return None
 
 
@@ -189,12 +207,12 @@ def _unfence(body: str) -> str:
     return m.group(1) if m else body
 
 
-def _calls_in(body: str, names: set[str]) -> list[TextCall]:
+def _calls_in(body: str, names: set[str], budget: _Budget) -> list[TextCall]:
     """The calls in the body of a block or fence: one object, a list of them, or several one after another."""
     calls: list[TextCall] = []
     i = 0
-    while (start := _next_json(body, i)) >= 0:
-        decoded = _decode(body, start)
+    while budget.left > 0 and (start := _next_json(body, i)) >= 0:
+        decoded = _decode(body, start, budget)
         if decoded is None:
             i = start + 1
             continue

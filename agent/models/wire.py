@@ -11,7 +11,8 @@ answering them): the ordering check, the transcript and the TUI read that. A req
   assistant call written back as a `<tool_call>` block, each result as the role the template renders.
 
 `build_request(history, ...)` is a pure function of the history and the profile, so the exact request of
-any iteration can be rebuilt from a transcript (its header records the profile).
+any iteration can be rebuilt from a transcript (its header records the profile, each reply the parameters
+and profile changes of its request: `agent.transcripts.sent`); `request_body` gives its bytes as sent.
 """
 
 from __future__ import annotations
@@ -79,6 +80,39 @@ def build_request(history: list[dict[str, Any]], tools: list[dict[str, Any]], pr
         if profile.stream_usage:
             params["stream_options"] = {"include_usage": True}
     return WireRequest(messages, params, text_mode)
+
+
+class _Kept(Exception):
+    """Raised by the keeping transport once it holds the body: nothing is sent anywhere."""
+
+
+def request_body(model: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> bytes:
+    """The JSON body of a chat completion request, byte for byte as the openai SDK sends it: the SDK itself
+    serialises it (its key order, its separators), into a transport that keeps the body and answers nothing."""
+    import openai
+
+    try:
+        import httpx2 as httpx  # the openai SDK 3.x is built on httpx2; older releases on httpx
+    except ImportError:  # pragma: no cover
+        import httpx  # type: ignore[no-redef]
+
+    kept: list[bytes] = []
+
+    def keep(sent: Any) -> Any:
+        kept.append(sent.read())
+        raise _Kept
+
+    client = openai.OpenAI(api_key="not-sent", base_url="http://body.invalid/v1", max_retries=0,
+                           http_client=openai.DefaultHttpxClient(transport=httpx.MockTransport(keep)))
+    try:
+        client.chat.completions.create(model=model, messages=messages, **params)  # type: ignore[call-overload, arg-type]
+    except (_Kept, openai.APIConnectionError):
+        pass
+    finally:
+        client.close()
+    if not kept:  # pragma: no cover - the SDK always builds the request before sending it
+        raise RuntimeError("the openai SDK built no request body")
+    return kept[0]
 
 
 def clean(message: dict[str, Any]) -> dict[str, Any]:

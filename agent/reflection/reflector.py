@@ -19,17 +19,18 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from agent.events import ReflectionMode, ReflectionNote, Trigger, Usage
+from agent.events import Event, ReflectionMode, ReflectionNote, Trigger
 from agent.models.errors import role_refusal
-from agent.protocols import IterationRecord, ReflectionFailed, RoleFallback, StopRun
+from agent.protocols import IterationRecord, Model, ReflectionFailed, RoleFallback, StopRun
 from agent.tools.workspace import cap_text
 
 PURPOSE_HEADER = "x-agent-tui-purpose"
 """Sent with every reflection request, so an offline or loopback endpoint can tell it from an agent turn."""
+REQUEST_HEADERS = {PURPOSE_HEADER: "reflection"}
+"""The extra headers of the model that writes the notes (`extra_headers=` of its ChatModel)."""
 
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
 NO_NOTE: tuple[str, ...] = ("off", "resample")
@@ -127,6 +128,7 @@ ERROR_KIND_LABELS: dict[str, str] = {"unknown_tool": "unknown tool", "malformed_
 
 _FAILED_LINE = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$")
 _SECTION = re.compile(r"^_{3,} (.+?) _{3,}$")
+_TOTALS = re.compile(r"(?<!\d)\d+ (failed|error)")  # from a run's first digit only: a long run of digits, once
 
 
 def summarize_test_failure(content: str) -> str:
@@ -153,7 +155,7 @@ def summarize_test_failure(content: str) -> str:
         short = node.split("::")[-1]
         why = first_error.get(short) or first_error.get(node.replace("::", ".")) or (m.group(3) or "").strip()
         failed.append(f"{m.group(1)} {node}" + (f" - {why[:200]}" if why else ""))
-    totals = next((x.strip("= ").strip() for x in reversed(lines) if re.search(r"\d+ (failed|error)", x)), "")
+    totals = next((x.strip("= ").strip() for x in reversed(lines) if _TOTALS.search(x)), "")
     if failed:
         head = f"{status}" + (f", {totals}" if totals else "") + f"; first failure: {failed[0]}"
         return "\n".join([head, *failed[:8]] + ([f"... and {len(failed) - 8} more"] if len(failed) > 8 else []))
@@ -280,12 +282,20 @@ def trigger_block(triggers: Iterable[Trigger]) -> str:
     return "\n".join(f'<trigger kind="{t.kind}">\n{t.evidence}\n</trigger>' for t in triggers)
 
 
-_TRIGGER_TAG = re.compile(r'<trigger kind="([a-z_]+)">\n(.*?)\n</trigger>', re.DOTALL)
+_TRIGGER_OPEN = re.compile(r'<trigger kind="([a-z_]+)">\n')
+_TRIGGER_CLOSE = "\n</trigger>"
 
 
 def parse_triggers(text: str) -> list[Trigger]:
-    """The triggers of a reflection prompt, as `trigger_block` wrote them."""
-    return [Trigger(kind=k, evidence=e) for k, e in _TRIGGER_TAG.findall(text)]
+    """The triggers of a reflection prompt, as `trigger_block` wrote them. Found with `str.find`, not a lazy
+    `(.*?)`: a regex would scan to the end of the text from every tag left open (the evidence quotes tool
+    output), which is quadratic."""
+    found: list[Trigger] = []
+    pos = 0
+    while (tag := _TRIGGER_OPEN.search(text, pos)) and (end := text.find(_TRIGGER_CLOSE, tag.end())) >= 0:
+        found.append(Trigger(kind=tag.group(1), evidence=text[tag.end():end]))
+        pos = end + len(_TRIGGER_CLOSE)
+    return found
 
 
 def frame(note: ReflectionNote | str, triggers: Iterable[Trigger] = ()) -> str:
@@ -304,18 +314,27 @@ def note_messages(text: str, role: str) -> list[dict[str, Any]]:
     return [{"role": role, "content": text}]
 
 
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
+def without_thinking(text: str) -> str:
+    """`text` without its `<think>...</think>` blocks. With `str.find`: `<think>.*?</think>` scanned to the
+    end of the reply from every unclosed `<think>` (quadratic)."""
+    kept: list[str] = []
+    pos = 0
+    while (start := text.find("<think>", pos)) >= 0 and (end := text.find("</think>", start + 7)) >= 0:
+        kept.append(text[pos:start])
+        pos = end + len("</think>")
+    kept.append(text[pos:])
+    return "".join(kept)
 
 
 class Reflector:
     """Watches every iteration; when a trigger fires and reflection is on, writes and shapes the note."""
 
-    def __init__(self, client: Any, model: str, goal: str, *, triggers: TriggerConfig | None = None,
+    def __init__(self, model: Model, goal: str, *, triggers: TriggerConfig | None = None,
                  fallback_order: Iterable[str] = DEFAULT_FALLBACK_ORDER, refused_roles: Iterable[str] = (),
-                 initial_role: str | None = None, history_chars: int = 8000,
-                 describe_error: Callable[[BaseException], str] | None = None, **params: Any) -> None:
-        self.client = client
+                 initial_role: str | None = None, history_chars: int = 8000) -> None:
         self.model = model
+        """Writes the notes: a `Model` like the agent's (agent.models.chat.ChatModel), so the request takes
+        the endpoint's adaptations (`developer` for `system`...), its retries and its error lines."""
         self.goal = goal
         self.watch = TriggerWatch(triggers or TriggerConfig())
         self.fallback_order = tuple(fallback_order)
@@ -335,9 +354,6 @@ class Reflector:
         """The triggers that fired after the last iteration observed, whatever the mode (the loop's
         `resample` control acts on them instead of a note)."""
         self.history_chars = history_chars
-        self.params = params
-        self.headers = {PURPOSE_HEADER: "reflection"}
-        self._describe = describe_error or (lambda exc: f"{type(exc).__name__}: {exc}")
 
     # --- roles ----------------------------------------------------------------------------------------
 
@@ -379,48 +395,37 @@ class Reflector:
                 "Write the note now.")
         return [{"role": "system", "content": PROMPT}, {"role": "user", "content": user}]
 
-    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
-                              mode: ReflectionMode) -> ReflectionNote | None:
+    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]], mode: ReflectionMode,
+                              emit: Callable[[Event], None] | None = None) -> ReflectionNote | None:
         triggers = self.fired = self.watch.observe(record)  # always: the counts must be right when it goes on
         role = self.effective_role(mode)
         if not triggers or role is None:
             return None
         request = self.prompt(record, messages, triggers)
         kinds = ", ".join(t.kind for t in triggers)
-        started = time.perf_counter()
         try:
-            response = await self.client.chat.completions.create(model=self.model, messages=request,
-                                                                 extra_headers=self.headers, **self.params)
+            completion = await self.model.complete(request, [], emit)
         except Exception as exc:  # a failing reflection call must not end the run
-            raise ReflectionFailed(f"the reflection call on {kinds} failed: {self._describe(exc)}") from exc
-        latency = time.perf_counter() - started
-        choice = response.choices[0] if getattr(response, "choices", None) else None
-        text = _THINK.sub("", str(getattr(choice.message, "content", None) or "") if choice else "").strip()
+            why = exc.detail if isinstance(exc, StopRun) else f"{type(exc).__name__}: {exc}"
+            raise ReflectionFailed(f"the reflection call on {kinds} failed: {why}") from exc
+        written = completion.raw_content or completion.message.get("content") or ""
+        text = without_thinking(str(written)).strip()
         if not text:
             raise ReflectionFailed(f"the reflection call on {kinds} returned no text")
-        usage = None
-        if getattr(response, "usage", None) is not None:
-            usage = Usage(prompt_tokens=response.usage.prompt_tokens or 0,
-                          completion_tokens=response.usage.completion_tokens or 0)
         content = frame(text, triggers)
         return ReflectionNote(iteration=record.iteration, role=role, content=text, triggers=triggers,
-                              messages=note_messages(content, role), request=request, usage=usage,
-                              latency_s=latency, model=getattr(response, "model", None) or self.model,
+                              messages=note_messages(content, role), request=request, usage=completion.usage,
+                              latency_s=completion.latency_s, model=completion.model,
                               fallback_from=mode if role != mode else None, follower_added=role == "assistant")
 
 
-
-
-def make_reflector(client: Any, model: str, goal: str, *, triggers: TriggerConfig | str | None = None,
+def make_reflector(model: Model, goal: str, *, triggers: TriggerConfig | str | None = None,
                    fallback_order: Iterable[str] = DEFAULT_FALLBACK_ORDER, refused_roles: Iterable[str] = (),
-                   initial_role: str | None = None,
-                   describe_error: Callable[[BaseException], str] | None = None, **params: Any) -> Reflector:
-    """The reflector of one run. `client`: an AsyncOpenAI client (the agent's); `model`: the reflection
-    model; `triggers`: a TriggerConfig or a flag string (`TriggerConfig.parse`); `refused_roles` /
-    `initial_role`: what a provider preset knows its endpoint refuses, so notes start in a role that works;
-    `params`: extra arguments of the reflection request (temperature, max_tokens...)."""
+                   initial_role: str | None = None) -> Reflector:
+    """The reflector of one run. `model`: what writes the notes (a ChatModel sending `REQUEST_HEADERS`, no
+    tools); `triggers`: a TriggerConfig or a flag string (`TriggerConfig.parse`); `refused_roles` /
+    `initial_role`: what a provider preset knows its endpoint refuses, so notes start in a role that works."""
     if isinstance(triggers, str):
         triggers = TriggerConfig.parse(triggers)
-    return Reflector(client, model, goal, triggers=triggers, fallback_order=fallback_order,
-                     refused_roles=refused_roles, initial_role=initial_role, describe_error=describe_error,
-                     **params)
+    return Reflector(model, goal, triggers=triggers, fallback_order=fallback_order, refused_roles=refused_roles,
+                     initial_role=initial_role)

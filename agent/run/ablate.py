@@ -375,7 +375,7 @@ def compare_hint(rows: Sequence[ResultRow], out_dir: Path) -> str | None:
     for row in done:
         pairs.setdefault((row.task, row.repeat), []).append(row)
     for members in pairs.values():
-        settings = {}
+        settings: dict[str, Any] = {}
         for r in members:
             settings.setdefault(r.setting, r)
         if len(settings) >= 2:

@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_tasks(suite: str = "bundled", out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """One task per line: name, kind, description; a built suite's kept and skipped counts on stderr."""
+    """One task per line: name, kind, (humanevalfix) its dev/test split, description; a built suite's kept and
+    skipped counts, and its split, on stderr."""
     out = out or sys.stdout
     err = err or sys.stderr
     from agent.tools.suites import suite_tasks
@@ -67,6 +68,15 @@ def cmd_tasks(suite: str = "bundled", out: TextIO | None = None, err: TextIO | N
     except KeyError as exc:  # the suite's package is missing
         complain(str(exc), err)
         return 2
+    if suite == "humanevalfix":  # its dev/test split, as `ablate --tasks humanevalfix:dev` selects it
+        from agent.tools.humanevalfix import split_of
+
+        splits = [split_of(int(task.name.rsplit("/", 1)[1])) for task in tasks]
+        for task, split in zip(tasks, splits):
+            out.write(f"{task.name:<16} {task.kind:<12} {split:<4} {task.description}\n")
+        print(f"split: {splits.count('dev')} dev (--tasks humanevalfix:dev), {splits.count('test')} test "
+              "(humanevalfix:test), fixed by a hash of each task's name", file=err)
+        return 0
     for task in tasks:
         out.write(f"{task.name:<16} {task.kind:<12} {task.description}\n")
     return 0

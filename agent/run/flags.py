@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from agent.events import ReflectionMode
+from agent.models.limits import DEFAULT_MAX_REPLY_CHARS, DEFAULT_MAX_TOOL_CALLS
 from agent.models.presets import LOCAL_PROVIDER, PRESETS, PROVIDER_NAMES
 from agent.tools.sandbox import SANDBOX_MODES
 
@@ -49,7 +50,15 @@ def add_run_flags(p: argparse.ArgumentParser, work: bool = True, out: bool = Tru
     g.add_argument("--max-retries", type=int, default=2,
                    help="the SDK's own retries on 408/409/429/5xx and timeouts (default 2)")
     g.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help="per request attempt (default 120; 600 for --provider local)")
+                   help="per request attempt (default 120; 600 for --provider local); a request, its retries "
+                        "and the whole streamed reply included, ends after --timeout x (1 + --max-retries)")
+    g.add_argument("--max-reply-chars", type=int, metavar="N",
+                   help=f"the most characters of one reply taken, content and tool calls (default "
+                        f"{DEFAULT_MAX_REPLY_CHARS:,}); past it the reply is cut and the turn ends, as at the "
+                        "provider's token limit")
+    g.add_argument("--max-tool-calls", type=int, metavar="N",
+                   help=f"the most tool calls of one reply taken (default {DEFAULT_MAX_TOOL_CALLS}); the rest "
+                        "are not read and the turn ends")
     g = p.add_argument_group("endpoint capabilities (default: the provider's profile)")
     g.add_argument("--tool-calls", choices=("native", "text", "auto"),
                    help="native tool_calls; text: tools in the prompt, calls parsed from replies; auto: native, "
@@ -159,6 +168,8 @@ def add_share_parsers(sub: Any) -> None:
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     sv.add_argument("--port", type=int, default=8000, help="default 8000")
     sv.add_argument("--public-url", help="the URL browsers reach the server by, when it is not http://HOST:PORT")
+    sv.add_argument("--max-sessions", type=int, default=2,
+                    help="at most this many browser tabs at once, each its own app process (default 2)")
 
 
 def add_fork_parser(sub: Any) -> None:

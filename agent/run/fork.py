@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, get_args
+from typing import Any, Callable, cast, get_args
 
 from agent.display.terminal import inert
 from agent.events import (
@@ -40,7 +40,7 @@ from agent.events import (
     removed_messages,
 )
 from agent.loop.control import RunControl, StepMode
-from agent.models.presets import LOCAL_PROVIDER, UsageError
+from agent.models.presets import UsageError
 from agent.protocols import IterationRecord, Model, Reflector, RoleFallback, StopRun
 from agent.reflection.reflector import frame, note_messages
 from agent.run.runner import Run, RunOptions, build_run, pass_env_flag
@@ -247,17 +247,17 @@ class PrefixReflector:
             return "dropped"
         return "kept" if role == recorded.role else f"asked again as {role}"
 
-    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
-                              mode: ReflectionMode) -> ReflectionNote | None:
+    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]], mode: ReflectionMode,
+                              emit: Callable[[Event], None] | None = None) -> ReflectionNote | None:
         at = self.recording.at
         if record.iteration > at:
-            return await self.live.after_iteration(record, messages, mode)
+            return await self.live.after_iteration(record, messages, mode, emit)
         if record.iteration == at and self.after is not None:
             self.control.set_reflection(self.after)  # read when iteration K+1 begins
         choice = self.choice(mode) if record.iteration == at else "replayed"
         if choice == "none" or choice.startswith("asked"):
-            return await self.live.after_iteration(record, messages, mode)
-        await self.live.after_iteration(record, messages, "off")  # counts the triggers, writes nothing
+            return await self.live.after_iteration(record, messages, mode, emit)
+        await self.live.after_iteration(record, messages, "off", emit)  # counts the triggers, writes nothing
         if record.iteration < at:
             following = record.iteration + 1
             self.control.set_reflection(self.recording.modes.get(following, self.mode) if following < at
@@ -318,12 +318,13 @@ def fork_options(recording: Recording, spec: ForkSpec,
     reflection = settings.get("reflection")
     opts = RunOptions(task=header.task, goal=header.goal or None, provider=provider,
                       max_steps=int(settings.get("max_steps") or 30),
-                      reflection=reflection if reflection in get_args(ReflectionMode) else "system",
+                      reflection=cast(ReflectionMode, reflection) if reflection in get_args(ReflectionMode)
+                      else "system",
                       reflection_triggers=settings.get("reflection_triggers"), step_mode=step_mode)
     if provider == header.provider:
         profile = settings.get("profile") or {}
         script, model_path = settings.get("script"), settings.get("model_path")
-        same = dict(model=header.model or None, script=Path(script) if script else None,
+        same: dict[str, Any] = dict(model=header.model or None, script=Path(script) if script else None,
                     model_path=Path(model_path) if model_path else None,
                     tool_calls=profile.get("tool_calls"), assistant_content=profile.get("assistant_content"),
                     tool_call_ids=profile.get("id_style"), temperature=profile.get("temperature"),

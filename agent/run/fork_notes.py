@@ -170,7 +170,7 @@ def cmd_each_note(spec: ForkSpec, args: argparse.Namespace, out: TextIO | None =
         return 2
     summary = summarize_run(recording.transcript)
     original = {"file": copy.name, "reason": summary.reason, "tests_passed": summary.tests_passed,
-                "iterations": summary.iterations, "total_tokens": summary.usage.total_tokens}
+                "iterations": summary.iterations, "total_tokens": summary.usage.total_tokens if summary.usage is not None else None}
     mine = set(jobs)
     rows: list[ResultRow] = [r for r in write_results(out_dir, jobs) if r.job in mine]
     table = note_table(notes, original, summarize(rows))

@@ -123,7 +123,7 @@ class EventPrinter:
                 self.line(f"  call {clip_line(str(call.get('id')), 80)[0]}  {clip_line(str(fn.get('name')), 80)[0]}"
                           f"({_compact_args(fn.get('arguments'))}){parsed}")
             usage = event.usage
-            counts = f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens, " if usage else ""
+            counts = f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens, " if usage else "tokens not reported, "
             ttft = f"first token {event.ttft_s:.2f}s, " if event.ttft_s is not None else ""
             wire = ", text tool calls" if event.tool_call_mode == "text" else ""
             self.line(f"  [{counts}{ttft}{event.latency_s:.2f}s, finish_reason {event.finish_reason}{wire}]")
@@ -160,7 +160,7 @@ class EventPrinter:
         elif isinstance(event, RunFinished):
             tests = {True: "tests pass", False: "tests FAIL", None: "no test command"}[event.tests_passed]
             self.line(f"\n══ run finished: {event.reason} after {plural(event.iterations, 'iteration')}; {tests}; "
-                      f"{tokens(event.usage)}")
+                      f"{tokens(event.usage, unreported=event.unreported_calls)}")
             if event.summary:
                 self.paragraph("   summary: ", event.summary)
             if event.reason not in ("finished",) and event.detail:

@@ -8,7 +8,7 @@ happens, and yields it on to whichever front end is watching.
 from __future__ import annotations
 
 import argparse
-
+import asyncio
 import atexit
 import time
 from dataclasses import dataclass, field, replace
@@ -93,7 +93,12 @@ class RunOptions:
     max_retries: int = 2
     """The SDK's own retries on 408/409/429/5xx and timeouts (no second retry loop on top)."""
     timeout: float | None = None
-    """Seconds per request attempt; None: 120, or 600 for a local model on the CPU."""
+    """Seconds per request attempt; None: 120, or 600 for a local model on the CPU. A request, retries and
+    the whole streamed reply included, ends after timeout x (1 + max_retries) (agent.models.limits)."""
+    max_reply_chars: int | None = None
+    """The most characters of one reply taken (agent.models.limits.ReplyLimits); None: the default."""
+    max_tool_calls: int | None = None
+    """The most tool calls of one reply taken; None: the default."""
     request_gate: RequestGate | None = None
     """Every request to the endpoint waits for a token of this gate (agent.models.gate), which other runs
     may share: how `ablate --backend ray` keeps --concurrency across worker processes."""
@@ -149,7 +154,7 @@ class Run:
                         yield event
                     continue
                 if isinstance(event, RunFinished):
-                    event = self._with_server_death(event)
+                    event = await self._with_server_death(event)
                     event = await self._with_test_result(event)
                     for extra in [*await self._closing_notices(), *_verdict_notices(event)]:
                         writer.write(extra)
@@ -160,7 +165,8 @@ class Run:
         finally:
             if self.finished is None:  # cancelled or crashed: still say so in the file
                 self.finished = RunFinished(reason="cancelled", detail="the run was stopped before it ended",
-                                            iterations=_iterations(self.loop), usage=self.loop.usage)
+                                            iterations=_iterations(self.loop), usage=self.loop.usage,
+                                            unreported_calls=self.loop.unreported_calls)
                 writer.write(self.finished)
             writer.close()
             self.close()
@@ -184,10 +190,12 @@ class Run:
         remove_tree(self.workspace)
         return not self.workspace.exists()
 
-    def _with_server_death(self, event: RunFinished) -> RunFinished:
+    async def _with_server_death(self, event: RunFinished) -> RunFinished:
         """A provider error from a local server that has died: its end, its log, the fix (not just
         "peer closed connection without sending complete message body")."""
-        death = self.model_server.death() if event.reason == "provider_error" and self.model_server else None
+        if event.reason != "provider_error" or self.model_server is None:
+            return event
+        death = await asyncio.to_thread(self.model_server.death)
         return event.model_copy(update={"detail": f"{death}\n(the request failed with: {event.detail})"}) \
             if death else event
 
@@ -376,9 +384,12 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
     replayed = None
     try:
         if provider == "scripted":
-            if opts.script is None and work.task is None:
+            if opts.script is not None:
+                replies = load_script(opts.script)
+            elif work.task is not None:
+                replies = work.task.script
+            else:
                 raise UsageError("--provider scripted on your own --workspace needs --script FILE")
-            replies = load_script(opts.script) if opts.script else work.task.script
             server = OfflineServer(replies, model=opts.model or "scripted")
         else:
             if opts.replay is None:
@@ -416,6 +427,7 @@ def _start_local(opts: RunOptions) -> Any:
 def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, profile: Profile,
               notices: list[str], sandbox: Sandbox) -> Run:
     from agent.models.chat import ChatModel
+    from agent.models.limits import ReplyLimits
     from agent.loop.agent_loop import NUDGE, AgentLoop
     from agent.models.textcalls import TEXT_NUDGE
     from agent.tools.changes import ChangeTracker
@@ -428,11 +440,12 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
     control = RunControl(mode=opts.step_mode, reflection=opts.reflection)
     model = ChatModel(client, endpoint.model, describe_error=lambda exc: describe_provider_error(exc, endpoint),
                       profile=profile, stream=stream, tool_choice=opts.tool_choice,
-                      parallel_tool_calls=opts.parallel_tool_calls)
+                      parallel_tool_calls=opts.parallel_tool_calls,
+                      limits=ReplyLimits.of(opts.max_reply_chars, opts.max_tool_calls))
     refused: set[str] = set(profile.refused_roles)  # what the preset knows its templates refuse
     if conn.replayed is not None:  # the recorded endpoint refused these roles: replay the note where it ended up
         refused |= {e.from_role for e in conn.replayed.events if e.type == "reflection_fallback"}
-    reflector = _make_reflector(conn.reflection_client or client, endpoint, opts, work.goal, refused)
+    reflector = _make_reflector(conn.reflection_client or client, endpoint, opts, provider, work.goal, refused)
     loop = AgentLoop(model=model, toolbox=toolbox, system_prompt=SYSTEM_PROMPT, goal=work.goal, control=control,
                      max_steps=opts.max_steps, reflector=reflector,
                      nudge=TEXT_NUDGE if profile.tool_calls == "text" else NUDGE,
@@ -451,6 +464,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
                   "tool_choice": opts.tool_choice, "parallel_tool_calls": opts.parallel_tool_calls,
                   "max_retries": 0 if conn.server is not None else opts.max_retries,
                   "timeout": _timeout(opts, provider),
+                  "max_reply_chars": model.limits.max_chars, "max_tool_calls": model.limits.max_tool_calls,
                   "sandbox": sandbox.mode, "pass_env": list(sandbox.pass_env),
                   "wire": describe_wire(profile, profile.tool_calls == "text")},
     )
@@ -466,14 +480,22 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
                temporary_workspace=work.task is not None)
 
 
-def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, goal: str, refused: set[str]) -> Any:
-    """The reflection step. It observes every iteration, so a live toggle finds its counters right."""
-    from agent.reflection.reflector import make_reflector
+def _make_reflector(client: Any, endpoint: Endpoint, opts: RunOptions, provider: str, goal: str,
+                    refused: set[str]) -> Any:
+    """The reflection step. It observes every iteration, so a live toggle finds its counters right. Its notes
+    are written by a ChatModel of their own, on the agent's client, with the reflection model's profile (the
+    endpoint's roles and parameters), no tools and no streaming."""
+    from agent.models.chat import ChatModel
+    from agent.reflection.reflector import REQUEST_HEADERS, make_reflector
 
+    name = opts.reflection_model or endpoint.model
+    profile = resolve_profile(provider, name, assistant_content=opts.assistant_content, id_style=opts.tool_call_ids,
+                              temperature=opts.temperature)
+    model = ChatModel(client, name, describe_error=lambda exc: describe_provider_error(exc, endpoint),
+                      profile=replace(profile, tool_calls="native", stream=False), stream=False,
+                      extra_headers=dict(REQUEST_HEADERS))
     try:
-        return make_reflector(client, opts.reflection_model or endpoint.model, goal,
-                              triggers=opts.reflection_triggers, refused_roles=refused,
-                              describe_error=lambda exc: describe_provider_error(exc, endpoint))
+        return make_reflector(model, goal, triggers=opts.reflection_triggers, refused_roles=refused)
     except ValueError as exc:
         raise UsageError(f"--reflection-triggers: {exc}") from None
 
@@ -495,7 +517,7 @@ def pass_env_flag(args: argparse.Namespace) -> tuple[str, ...]:
     return names
 
 
-def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> RunOptions:
+def run_options(args: argparse.Namespace, step_mode: StepMode = "continuous") -> RunOptions:
     """The options of a run from the flags of `run` (`agent.run.flags.add_run_flags`), checked."""
     if args.max_steps < 1:
         raise UsageError("--max-steps must be at least 1")
@@ -505,11 +527,14 @@ def run_options(args: argparse.Namespace, step_mode: str = "continuous") -> RunO
         raise UsageError("--max-retries must be 0 or more")
     if getattr(args, "timeout", None) is not None and args.timeout <= 0:
         raise UsageError("--timeout must be more than 0 seconds")
+    for flag in ("max_reply_chars", "max_tool_calls"):
+        if getattr(args, flag, None) is not None and getattr(args, flag) < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
     if getattr(args, "model_path", None) is not None and args.provider not in (None, "local"):
         raise UsageError("--model-path goes with --provider local")
     extra = {name: getattr(args, name, None) for name in (
         "model_path", "tool_calls", "stream", "assistant_content", "parallel_tool_calls", "tool_choice",
-        "tool_call_ids", "temperature", "timeout", "sandbox")}
+        "tool_call_ids", "temperature", "timeout", "sandbox", "max_reply_chars", "max_tool_calls")}
     extra["pass_env"] = pass_env_flag(args)
     if extra["model_path"] is not None and args.provider is None:
         args.provider = "local"  # a model file says which provider

@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import stat
 from dataclasses import dataclass
-from pathlib import Path
 
 from agent.events import FileChange, WorkspaceChanged
 from agent.tools.toolbox import SKIP_DIRS

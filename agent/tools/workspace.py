@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import os
 import signal
 import stat
@@ -260,27 +261,31 @@ class Workspace:
             start_new_session=True,
         )
         assert proc.stdout is not None
+        stdout = proc.stdout
         out = _Capped(output_cap)
 
         async def pump() -> int:
-            while chunk := await proc.stdout.read(65536):
+            while chunk := await stdout.read(65536):
                 out.feed(chunk)
             return await proc.wait()
 
         exit_code: int | None = None
         timed_out = False
         try:
-            exit_code = await asyncio.wait_for(pump(), timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout):  # not wait_for: in 3.11 it can swallow a cancel (Ctrl-C)
+                exit_code = await pump()  # that comes as the command ends
+        except TimeoutError:
             timed_out = True
             _kill_group(proc.pid)
             await proc.wait()
-            try:  # whatever was written just before the kill is still in the pipe
-                out.feed(await asyncio.wait_for(proc.stdout.read(), 1.0))
-            except asyncio.TimeoutError:
-                pass
-        except BaseException:
-            _kill_group(proc.pid)
+            with contextlib.suppress(TimeoutError):  # what was written just before the kill is still in the pipe
+                async with asyncio.timeout(1.0):
+                    out.feed(await proc.stdout.read())
+        except BaseException:  # cancelled (Ctrl-C, SIGTERM): end the command, and let its pipes close while
+            _kill_group(proc.pid)  # the loop still runs (else their transport is closed on a closed loop)
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                async with asyncio.timeout(5):
+                    await proc.communicate()
             raise
         finally:
             # Background children left behind by a finished command go too.

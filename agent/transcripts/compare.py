@@ -4,7 +4,7 @@
     alignment.divergence        # 3: the first iteration whose request differs
     alignment.diff.describe()   # "message 7: only in B (system message, the reflection note of iteration 2)"
 
-Requests are compared message by message, as the model read them, after a normalisation that leaves out
+Requests are compared message by message, as the history holds them, after a normalisation that leaves out
 what differs between any two runs without meaning anything: durations in tool output ("6 passed in
 0.01s"), the run's own workspace path, and tool_call ids (a provider draws them at random: they are renamed
 #1, #2, ... in order of appearance on each side, so two runs making the same calls compare equal).
@@ -14,7 +14,9 @@ decides every request: request N differs when it reaches that message, or when t
 different sizes. Each run is read once, keeping a digest and the origin of each message and a few digests per
 iteration (calls, results, reply), never the texts: linear in the size of the runs and light on memory
 (comparing `request_at(i)` for every i would be quadratic). A text is read back only to say what differs
-at the divergence. No Textual here.
+at the divergence. How the requests went out besides their histories (text or native tool calls, the
+parameters, the tools: `agent.transcripts.sent`) is compared too, iteration by iteration: two runs with the
+same histories but another temperature did not send the same requests. No Textual here.
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ from agent.events import (
     add_usage,
     appended_messages,
     content_text,
+    made_a_call,
     removed_messages,
 )
 from agent.transcripts.runs import RunSummary
+from agent.transcripts.sent import HowSent, how_sent, sent_differences
 from agent.transcripts.transcript import Transcript
 
 Side = Literal["a", "b"]
@@ -118,7 +122,7 @@ class _Normaliser:
                 if not isinstance(call, dict):
                     norm_calls.append(call)
                     continue
-                fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+                fn: dict[str, Any] = call["function"] if isinstance(call.get("function"), dict) else {}
                 norm_calls.append({"id": self._id(call.get("id")), "type": call.get("type"),
                                    "name": fn.get("name"),
                                    "arguments": _norm_text(canonical_arguments(fn.get("arguments", "")),
@@ -304,9 +308,14 @@ class _RunScan:
         self.event_index = array("q")
         self.subs = array("i")
         self.usage: Usage | None = None
+        self.unreported = 0
+        """Calls whose tokens the endpoint did not report (our own runs only: another tool records none)."""
         self.finished: RunFinished | None = None
         self.reflections = 0
         self.first_reflection_mode: str | None = None
+        self.how: dict[int, HowSent] = {}
+        """How each answered request went out besides its history (none for another tool's file)."""
+        self._how_seen: dict[str, HowSent | None] = {}
         for index, event in enumerate(transcript.events):
             self._take(index, event)
 
@@ -328,6 +337,8 @@ class _RunScan:
             return
         if kind is AssistantMessage:
             self.usage = add_usage(self.usage, event.usage)
+            self.unreported += event.usage is None
+            self._note_how(event)
             normalised = self.norm(event.message)
             plain = normalised if isinstance(normalised, dict) else {}
             calls = plain.get("tool_calls")
@@ -345,6 +356,7 @@ class _RunScan:
             return
         if kind is ReflectionNote:
             self.usage = add_usage(self.usage, event.usage)
+            self.unreported += event.usage is None and made_a_call(event)
             self.reflections += 1
             if info is not None:
                 info.reflection = event.role
@@ -359,6 +371,16 @@ class _RunScan:
         added = appended_messages(event)
         if added:
             self._add(index, event, [self.norm(m) for m in added], number)
+
+    def _note_how(self, event: AssistantMessage) -> None:
+        """How the request `event` answered went out (one HowSent per distinct way: most runs have one)."""
+        key = json.dumps([event.tool_call_mode, event.request_params, event.profile_changes], sort_keys=True,
+                         default=str)
+        if key not in self._how_seen:
+            self._how_seen[key] = how_sent(self.transcript, event)
+        how = self._how_seen[key]
+        if how is not None:
+            self.how[event.iteration] = how
 
     def _add(self, index: int, event: Any, normalised: list[Any], number: Any) -> None:
         """Messages `event` (the `index`-th) appended to the history, already normalised."""
@@ -394,6 +416,7 @@ class _RunScan:
         return RunSummary(
             label=label, task=header.task, provider=header.provider, model=header.model, reflection=reflection,
             iterations=len(self.infos), usage=self.usage, reason=done.reason if done else None,
+            unreported=0 if header.source is not None else self.unreported,
             tests_passed=done.tests_passed if done else None, reflections=self.reflections,
             imported_from=header.source, source="transcript")
 
@@ -403,7 +426,7 @@ def origin_kind(event: Any) -> str:
     if isinstance(event, RunStarted):
         return "seed"
     return {AssistantMessage: "assistant", ToolResult: "tool", ReflectionNote: "reflection",
-            ReflectionFallback: "fallback", DriverMessage: "driver"}.get(type(event), "other")
+            ReflectionFallback: "fallback", DriverMessage: "driver"}.get(event.__class__, "other")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -517,6 +540,11 @@ class Alignment:
     b: RunSummary | None = None
     fork: ForkPoint | None = None
     """Set when one run is a fork of the other: iterations 1..`fork.at` are the same by construction."""
+    sent_divergence: int | None = None
+    """The first iteration both runs answered whose requests went out differently besides their
+    histories (another mode, temperature, tools...); None: the same way throughout, or not recorded."""
+    sent_detail: str = ""
+    """What differed there: `temperature 0.2 vs 0.7; tool calls as text in A, native in B`."""
 
     def row(self, number: int) -> AlignedIteration | None:
         return next((r for r in self.rows if r.number == number), None)
@@ -601,6 +629,22 @@ def align(a: Transcript, b: Transcript, label_a: str = "A", label_b: str = "B") 
     cause_a = cause_b = None
     if first is not None:
         cause_a, cause_b = va.origin(first), vb.origin(first)
+    sent_at, sent_detail = first_sent_difference(va, vb)
     return Alignment(rows=rows, divergence=divergence, diff=diff,
                      cause_a=cause_a, cause_b=cause_b, a=va.summary(label_a), b=vb.summary(label_b),
-                     fork=fork_point(a, b, label_a, label_b))
+                     fork=fork_point(a, b, label_a, label_b), sent_divergence=sent_at, sent_detail=sent_detail)
+
+
+def first_sent_difference(a: _RunScan, b: _RunScan) -> tuple[int | None, str]:
+    """The first iteration both runs answered whose requests went out differently besides their histories,
+    and what differed (each distinct pair of ways is compared once)."""
+    tools_a, tools_b = a.transcript.header.tools, b.transcript.header.tools
+    compared: dict[tuple[int, int], list[str]] = {}
+    for number in sorted(set(a.how) & set(b.how)):
+        ha, hb = a.how[number], b.how[number]
+        key = (id(ha), id(hb))
+        if key not in compared:
+            compared[key] = sent_differences(ha, hb, tools_a, tools_b)
+        if compared[key]:
+            return number, "; ".join(compared[key])
+    return None, ""

@@ -117,6 +117,7 @@ def color_class(color: int | None) -> str:
 def build_document(transcript: Transcript, redaction: str) -> Document:
     """Read the transcript through the app's display model into sections of entries."""
     model = TranscriptModel()
+    model.imported = transcript.header.source is not None
     model.extend(transcript.events)
     model.check_order()
     links: dict[str, int] = {}
@@ -149,11 +150,26 @@ def build_document(transcript: Transcript, redaction: str) -> Document:
             last_request = block.number
         sections.append(section)
     header = transcript.header
-    goal = header.goal
+    goal = subtitle(header.goal)
     title = "agent-tui run" + (f": {header.task}" if header.task else "")
     colors = {cid: model.link(cid) % len(ID_PALETTE) for cid in links}
     return Document(title, goal, _facts(transcript, model), sections, redaction, list(transcript.warnings),
                     model.violation_count, colors)
+
+
+SUBTITLE_LINES = 3
+"""At most this many lines of the goal under the title: another tool's goal is its whole first user message
+(mini-swe-agent's holds the task, then some eighty lines of instructions)."""
+
+
+def subtitle(goal: str) -> str:
+    """The goal's first paragraph, at most SUBTITLE_LINES lines, and how many lines it leaves out."""
+    lines = goal.strip().split("\n")
+    first = next((k for k, line in enumerate(lines) if not line.strip()), len(lines))
+    keep = min(first, SUBTITLE_LINES)
+    if keep >= len(lines):
+        return goal.strip()
+    return "\n".join(lines[:keep]) + f" … ({len(lines) - keep} more lines, in the first user message below)"
 
 
 def _facts(transcript: Transcript, model: TranscriptModel) -> list[tuple[str, str]]:
@@ -168,10 +184,11 @@ def _facts(transcript: Transcript, model: TranscriptModel) -> list[tuple[str, st
     reflection = h.settings.get("reflection")
     if isinstance(reflection, str):
         facts.append(("reflection", reflection))
-    if h.created:
-        facts.append(("started", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(h.created))))
+    if h.created:  # another tool's file records no start: what is known is when the file was written
+        facts.append(("file written" if h.source else "started",
+                      time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(h.created))))
     facts.append(("iterations", f"{model.iterations:,}"))
-    facts.append(("tokens", tokens(model.usage)))
+    facts.append(("tokens", tokens(model.usage, unreported=model.unreported)))
     done = model.finished
     if done is not None:
         tests = {True: "tests pass", False: "tests fail", None: ""}[done.tests_passed]
@@ -260,7 +277,8 @@ def _entry(kind: str, event: Any, sub: int, model: TranscriptModel) -> Entry | N
         return Entry("notice", f"{icon} {event.level}", body=event.text, error=event.level == "error")
     if kind == "finish" and isinstance(event, RunFinished):
         tests = {True: "tests passed", False: "tests failed", None: "no test command"}[event.tests_passed]
-        meta = [f"after {plural(event.iterations, 'iteration')}", tests, tokens(event.usage)]
+        usage, unreported = (model.usage, model.unreported) if model.finished is event else (event.usage, 0)
+        meta = [f"after {plural(event.iterations, 'iteration')}", tests, tokens(usage, unreported=unreported)]
         lines = [("detail", event.detail)] if event.detail else []
         lines += [("summary", event.summary)] if event.summary else []
         return Entry("finish", f"run {event.reason.replace('_', ' ')}", meta=meta, lines=lines,

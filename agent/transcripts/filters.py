@@ -1,7 +1,7 @@
 """Which iterations a filter keeps: by tool name, by role, errors only.
 
 A filter is typed as words: `run_tests` (a tool name, or part of one), `role:user` (a message of that role:
-system, user, assistant, tool, reflection), `errors` (a block whose title carries an error mark). Words of
+system, user, assistant, tool, reflection: a note, ours or another tool's system message mid-run), `errors` (a block whose title carries an error mark). Words of
 one kind widen (`read_file grep`: either tool), kinds narrow (`errors run_tests`: failing run_tests). The
 run's ending is always kept: it says how the run ended.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.events import ReflectionNote, RunStarted
+from agent.events import DriverMessage, ReflectionNote, RunStarted
 from agent.transcripts.store import Block, role_of
 
 ROLES = ("system", "user", "assistant", "tool", "reflection")
@@ -70,8 +70,10 @@ def _roles(block: Block) -> set[str]:
         for event in block.events:
             if isinstance(event, RunStarted):
                 found.update(role_of(m) for m in event.messages)
-            elif isinstance(event, ReflectionNote):
-                found.add("reflection")
+            elif isinstance(event, ReflectionNote) or isinstance(event, DriverMessage) and event.kind == "note":
+                found.add("reflection")  # ours, or another tool's note (a system message mid-run)
+                if isinstance(event, DriverMessage):
+                    found.add(role_of(event.message))
             else:
                 message = getattr(event, "message", None)
                 if isinstance(message, dict):

@@ -83,7 +83,7 @@ def check_file(path: Path | str) -> CheckReport:
     apart."""
     transcript = open_transcript(path)
     messages = transcript.messages()
-    foreign = {m.get("role") for m in messages} - CHAT_ROLES
+    foreign = {str(m.get("role")) for m in messages} - CHAT_ROLES
     return CheckReport(transcript, check_messages(messages, skip_roles=foreign, open_end=True),
                        unanswered_calls(messages))
 

@@ -52,6 +52,8 @@ class RunSummary:
     iterations: int | None = None
     usage: Usage | None = None
     """Tokens of every completion and reflection call (None: not recorded)."""
+    unreported: int = 0
+    """Calls whose tokens the endpoint did not report (not in `usage`)."""
     reason: str | None = None
     """The run's exit reason (RunFinished.reason, or a record's exit_reason); None: no ending recorded."""
     tests_passed: bool | None = None
@@ -304,7 +306,8 @@ def _records(folder: Path) -> dict[str, dict[str, Any]]:
                 for row in csv.DictReader(f):
                     if not row.get("task") or not row.get("setting"):
                         continue
-                    rel = f"runs/{row['task']}__{row['setting']}__r{row.get('repeat', '1')}.jsonl"
+                    task = row["task"].replace("/", "-")  # as the grid names its files (agent.run.jobs)
+                    rel = f"runs/{task}__{row['setting']}__r{row.get('repeat', '1')}.jsonl"
                     if rel not in out:
                         out[rel] = dict(row, _source="csv")
         except (OSError, csv.Error, UnicodeDecodeError):
@@ -500,8 +503,8 @@ def summarize_file(entry: RunSummary) -> RunSummary:
             if not isinstance(header, dict) or header.get("type") != "header":
                 entry.error, entry.source = "not an agent-tui transcript", "transcript"
                 return entry
-            settings = header.get("settings") if isinstance(header.get("settings"), dict) else {}
-            entry.task = entry.task or header.get("task")
+            settings: dict[str, Any] = header["settings"] if isinstance(header.get("settings"), dict) else {}
+            entry.task = header.get("task") or entry.task  # humanevalfix/4, not the file name's humanevalfix-4
             entry.reflection = entry.reflection or settings.get("reflection")
             entry.provider, entry.model = str(header.get("provider") or ""), str(header.get("model") or "")
             created = header.get("created")
@@ -546,6 +549,7 @@ def summarize_file(entry: RunSummary) -> RunSummary:
         usage = finished.get("usage")
         if isinstance(usage, dict):  # null: the run recorded no token counts
             entry.usage = _usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
+        entry.unreported = _int(finished.get("unreported_calls")) or 0
     else:
         entry.iterations = iterations
     entry.source = "transcript"

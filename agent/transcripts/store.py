@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol, cast
 
 from agent.events import (
     AssistantMessage,
@@ -36,6 +36,7 @@ from agent.events import (
     WorkspaceChanged,
     appended_messages,
     content_text,
+    made_a_call,
     removed_messages,
 )
 from agent.display.errors import event_mark
@@ -383,6 +384,11 @@ class TranscriptModel:
         self.prompt_tokens = 0
         self.tokens_recorded = False
         self.completion_tokens = 0
+        self.unreported_calls = 0
+        """Replies and reflection calls whose tokens the endpoint did not report (not in `usage`)."""
+        self.imported = False
+        """Another tool's file (its header's `source`): a reply without tokens was not recorded with any,
+        rather than not reported by the endpoint. Set by the screen that shows it."""
         self.iterations = 0
         self.last_request_size = 0
         self._checked_upto = -1
@@ -517,6 +523,8 @@ class TranscriptModel:
                 self.prompt_tokens += usage.prompt_tokens
                 self.completion_tokens += usage.completion_tokens
                 self.tokens_recorded = True
+            else:
+                self.unreported_calls += 1
             for sub, call in enumerate(tool_calls_of(event.message)):
                 block.tool_names.append(intern(call.name))
                 if call.id:
@@ -547,6 +555,8 @@ class TranscriptModel:
                 self.prompt_tokens += event.usage.prompt_tokens
                 self.completion_tokens += event.usage.completion_tokens
                 self.tokens_recorded = True
+            elif made_a_call(event):
+                self.unreported_calls += 1
         elif kind is RunFinished:
             self.finished = event
         else:
@@ -567,6 +577,8 @@ class TranscriptModel:
                 mark = event_mark(event)
                 if mark is not None:
                     block.marks += (intern(mark.label),)
+                if event.kind == "note":  # another tool's note (a system message mid-run): a note all the same
+                    block.reflection = intern(role_of(event.message))
             self._messages_added(b, pos, added)
 
     @property
@@ -575,6 +587,11 @@ class TranscriptModel:
         if not self.tokens_recorded:
             return None
         return Usage(prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
+
+    @property
+    def unreported(self) -> int:
+        """Calls whose tokens the endpoint did not report (0 for another tool's file: it records none)."""
+        return 0 if self.imported else self.unreported_calls
 
     def location(self, index: int) -> Site:
         """Where message `index` of the history is shown."""
@@ -621,7 +638,8 @@ class TranscriptModel:
         self._checked_upto = len(self.messages)
         try:
             if self._source is not None and getattr(self.checker, "reads_skeleton", False):
-                found = list(self.checker(_Skeleton(self)))  # roles and ids are all it reads
+                skeleton = cast("list[dict[str, Any]]", _Skeleton(self))  # roles and ids are all it reads
+                found = list(self.checker(skeleton))
             else:
                 found = list(self.checker(self.messages))
         except Exception:
@@ -810,6 +828,14 @@ def json_text(text: str) -> str:
     return "\n".join([text, *_strings(value)])
 
 
+def rejected_reply(message: Any) -> str | None:
+    """The reply that caused a format error, as the model wrote it, where another tool keeps it beside its
+    error message (mini-swe-agent: `extra.model_response`; the reply itself is not in the history)."""
+    extra = message.get("extra") if isinstance(message, dict) else None
+    reply = extra.get("model_response") if isinstance(extra, dict) else None
+    return reply if isinstance(reply, str) and reply else None
+
+
 def item_search_text(block: Block, item: Item) -> str:
     """The text search looks in: everything an item shows (message text, tool names, arguments with their
     strings decoded, results, notes, changed files and their diff)."""
@@ -820,7 +846,7 @@ def item_search_text(block: Block, item: Item) -> str:
         msg = event.messages[item.sub] if item.sub < len(event.messages) else {}
         return content_text(msg.get("content") if isinstance(msg, dict) else msg)
     if item.kind == "assistant" and isinstance(event, AssistantMessage):
-        return content_text(event.message.get("content"))
+        return event.raw_content or content_text(event.message.get("content"))
     if item.kind == "call" and isinstance(event, AssistantMessage):
         calls = tool_calls_of(event.message)
         if item.sub < len(calls):
@@ -834,7 +860,9 @@ def item_search_text(block: Block, item: Item) -> str:
         return "\n".join([event.error] + [content_text(m.get("content")) for m in event.messages
                                            if isinstance(m, dict)])
     if item.kind == "driver" and isinstance(event, DriverMessage):
-        return content_text(event.message.get("content"))
+        text = content_text(event.message.get("content"))
+        reply = rejected_reply(event.message)
+        return f"{text}\n{reply}" if reply else text
     if item.kind == "changes" and isinstance(event, WorkspaceChanged):
         return "\n".join([*(f.path for f in event.files), event.diff])
     if item.kind == "notice" and isinstance(event, Notice):

@@ -485,7 +485,7 @@ class JsonlReader:
                         warnings.append(f"{source}:{self._number}: {odd}")
                     if event.__class__ is ToolResult:
                         share_content(event)
-                    if offsets is not None:
+                    if offsets is not None and lengths is not None:
                         offsets.append(start)
                         lengths.append(len(line))
                     else:

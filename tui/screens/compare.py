@@ -54,6 +54,7 @@ class CompareScreen(Screen[None]):
         self.models: dict[str, TranscriptModel] = {}
         for side, transcript in self.transcripts.items():
             model = TranscriptModel()
+            model.imported = transcript.header.source is not None
             model.extend(transcript.events)
             self.models[side] = model
         self._frozen = len(a.events) + len(b.events) > BIG
@@ -107,24 +108,26 @@ class CompareScreen(Screen[None]):
         if number is None or row.blocks.get(side) is None and row.kind != "finish":
             self.notify(f"run {side.upper()} has no request here", timeout=3)
             return
+        from agent.transcripts.sent import sent_request
+
         try:
-            messages, previous = self.transcripts[side].request_at(number)
+            sent = sent_request(self.transcripts[side], number)
         except (KeyError, ValueError, IndexError) as exc:
             self.notify(f"no request recorded for iteration {number} ({exc})", severity="warning", timeout=4)
             return
         block = self.view.side_block(self.view.rows.index(row), side) if row.kind == "iteration" else None
         started = next((e for e in block.events if isinstance(e, IterationStarted)), None) if block else None
-        self.app.push_screen(RequestScreen(messages, previous, number, link_of=self.models[side].link,
+        self.app.push_screen(RequestScreen(sent, link_of=self.models[side].link,
                                            reflection=started.reflection if started else None))
 
     def action_help(self) -> None:
         rows = binding_rows
         self.app.push_screen(HelpScreen([
-            ("Rows (both runs)", rows(b for b in CompareView.BINDINGS if b.action in (
+            ("Rows (both runs)", rows(b for b in CompareView.BINDINGS if isinstance(b, Binding) and b.action in (
                 "next_row", "previous_row", "toggle", "unfold", "expand_all", "collapse_all", "first", "last"))),
-            ("Differences", rows(b for b in CompareView.BINDINGS if b.action in (
+            ("Differences", rows(b for b in CompareView.BINDINGS if isinstance(b, Binding) and b.action in (
                 "divergence", "next_difference", "previous_difference")) + MARKS_HELP),
-            ("Runs", rows(b for b in CompareView.BINDINGS if b.action in ("switch_side", "show_request"))
+            ("Runs", rows(b for b in CompareView.BINDINGS if isinstance(b, Binding) and b.action in ("switch_side", "show_request"))
              + [("click", "a title opens / closes the row; a side becomes the active run")]),
             ("App", rows(self.BINDINGS)),
         ]))

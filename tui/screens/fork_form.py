@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -115,7 +115,8 @@ class ForkForm(ModalScreen[Any]):
         self.fork_at = at
         header = transcript.header
         setting = (header.settings or {}).get("reflection")
-        self.parent_reflection: ReflectionMode = setting if setting in get_args(ReflectionMode) else "system"
+        self.parent_reflection: ReflectionMode = cast(ReflectionMode, setting) if setting in get_args(ReflectionMode) \
+            else "system"
         self.recorded_note: ReflectionNote | None = next(
             (e for e in transcript.events if isinstance(e, ReflectionNote) and e.iteration == at), None)
         self.parent_provider = header.provider if header.provider in PROVIDER_NAMES and header.provider != "replay" else None
@@ -173,7 +174,8 @@ class ForkForm(ModalScreen[Any]):
                                 (text if len(text) <= 200 else text[:199] + "…", MUTED))
 
     def on_mount(self) -> None:
-        self.query_one("#fork", Button).focus()  # enter forks with what the parent had; tab goes to the fields
+        # The first choice, not Fork: a stray enter must not start a live (maybe paid) run; ctrl+s forks.
+        self.query_one("#reflection", RadioSet).focus()
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         if event.radio_set.id == "note":

@@ -29,6 +29,11 @@ FILTER_KEYS = [
     ("enter / esc", "back to the transcript, the filter on / cleared"),
 ]
 
+ANYWHERE = [
+    ("ctrl+p", "the command palette: export the transcript (HTML, Markdown, JSON), theme, quit"),
+    ("j / k, g / G", "in this list: scroll, top, bottom"),
+]
+
 MOUSE = [
     ("click a title", "open or close the iteration"),
     ("click an item", "select it (a call or result highlights its partner)"),
@@ -85,21 +90,32 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,q,question_mark", "close", "Close"),
+        Binding("j,down", "scroll(1)", "Down", show=False),
+        Binding("k,up", "scroll(-1)", "Up", show=False),
+        Binding("g,home", "edge(0)", "Top", show=False),
+        Binding("G,end", "edge(1)", "Bottom", show=False),
     ]
 
     def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
         super().__init__()
-        self.sections = sections
+        self.sections = [*sections, ("Anywhere", ANYWHERE)]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
-            box.border_title = "Keys — esc closes"
+            box.border_title = "Keys — j/k scroll · esc closes"
             with Grid():
                 for title, rows in self.sections:
                     yield Static(title, classes="help-title", markup=False)
                     for key, desc in rows:
                         yield Static(key, classes="help-key", markup=False)
                         yield Static(desc, markup=False)
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one(VerticalScroll).scroll_relative(y=lines, animate=False)
+
+    def action_edge(self, end: int) -> None:
+        box = self.query_one(VerticalScroll)
+        (box.scroll_end if end else box.scroll_home)(animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -58,8 +58,8 @@ def _tokens(value: float | None) -> str:
 
 def results_text(results: dict[str, Any]) -> Content:
     """One line per setting: the rate over units, its interval, the comparison with the baseline (units won,
-    lost, tied; the sign test), tokens per run and per success, dollars per success; then what W/L/T means
-    and, for a single unit, that nothing generalises (in the theme's colours)."""
+    lost, tied; the sign test), tokens per run and per success, dollars per success; for a single unit, that
+    nothing generalises (in the theme's colours)."""
     settings, unit = results["settings"], results["unit"]
     parts: list[str | tuple[str, str]] = []
     width = max(len(s["setting"]) for s in settings)
@@ -81,13 +81,18 @@ def results_text(results: dict[str, Any]) -> Content:
         if dollars:
             parts.append((f"  ${dollars:.4f}/success", MUTED))
         parts.append("\n")
-    clusters = results.get("clusters")
-    over = f"over {clusters} {unit}{'s' if clusters != 1 else ''}" if clusters else f"over {unit}s"
-    parts.append((f"rates {over}, a {unit}'s repeats averaged; W/L/T: {unit}s where this setting did better / "
-                  f"worse / the same; p: exact sign test on the {unit}s that differ", MUTED))
     if results.get("caveat"):
-        parts.append(("\n" + inert(results["caveat"]), "$text-warning"))
-    return Content.assemble(*parts)
+        parts.append((inert(results["caveat"]), "$text-warning"))
+        return Content.assemble(*parts)
+    return Content.assemble(*parts[:-1])
+
+
+def legend(results: dict[str, Any]) -> str:
+    """Under the numbers, wrapped to the panel's width (a line this long was cut in a 220-column terminal)."""
+    unit, clusters = results["unit"], results.get("clusters")
+    over = f"over {clusters} {unit}{'s' if clusters != 1 else ''}" if clusters else f"over {unit}s"
+    return (f"rates {over}, a {unit}'s repeats averaged; W/L/T: {unit}s where this setting did better / worse / "
+            f"the same; p: exact sign test on the {unit}s that differ")
 
 
 class RateChart(PlotextPlot):
@@ -106,7 +111,7 @@ class RateChart(PlotextPlot):
         for x, s in zip(xs, settings):
             low, high = s["ci95"]
             plt.plot([x, x], [100 * low, 100 * high], color="red", marker="┃")
-        plt.xticks(xs, names)
+        plt.xticks(xs, names)  # type: ignore[arg-type]  # plotext's stub asks for list[float]; ints are numbers
         plt.ylim(0, axis_top(max(100 * s["ci95"][1] for s in settings)))
         plt.title(f"success % over {self.results['unit']}s (Wilson 95%)")
 
@@ -162,6 +167,7 @@ class ResultsPanel(Vertical):
     ResultsPanel > RateChart { height: 1fr; }
     ResultsPanel > PassAtTChart { height: 1fr; }
     ResultsPanel > #results-numbers { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    ResultsPanel > #results-legend { height: auto; color: $text-muted; }
     """
 
     def __init__(self, results: dict[str, Any], **kwargs: Any) -> None:
@@ -172,3 +178,4 @@ class ResultsPanel(Vertical):
         yield RateChart(self.results, id="rate-chart")
         yield PassAtTChart(self.results, id="pass-at-t-chart")
         yield Static(results_text(self.results), id="results-numbers")
+        yield Static(legend(self.results), id="results-legend", markup=False)

@@ -78,7 +78,7 @@ def outcome(entry: RunSummary) -> tuple[str, str]:
         return f"· {entry.imported_from}, no ending recorded", "muted"
     if entry.imported_from and entry.detail:  # another tool's ending, in its words (an Inspect score)
         mark, meaning = {True: ("✓", "good"), False: ("✗", "bad"), None: ("·", "")}[entry.tests_passed]
-        return f"{mark} {entry.reason.replace('_', ' ')} · {entry.detail}", meaning
+        return f"{mark} {(entry.reason or '').replace('_', ' ')} · {entry.detail}", meaning
     if entry.reason is None:
         return "… no ending (running or killed)", "warning"
     reason = entry.reason.replace("_", " ")
@@ -116,8 +116,9 @@ class RunsScreen(Screen[None]):
 
     BINDINGS = [
         Binding("enter", "open", "Open", tooltip="open the run at the cursor"),
-        Binding("space", "mark", "Mark", tooltip="mark / unmark the run for a comparison (A, then B)"),
-        Binding("c", "compare", "Compare", tooltip="compare the two marked runs (or the marked one and the cursor's)"),
+        Binding("space", "mark", "Mark", tooltip="mark / unmark the run at the cursor for a comparison (A, then "
+                "B); the cursor stays where it is"),
+        Binding("c", "compare", "Compare", tooltip="compare the two marked runs, A and B"),
         Binding("N", "notes", "Notes", tooltip="every reflection note of the folder's runs in one table"),
         Binding("r", "rescan", "Rescan", tooltip="read the folder again (new runs, new outcomes)"),
         Binding("question_mark", "help", "Keys", tooltip="this list of keys"),
@@ -254,7 +255,7 @@ class RunsScreen(Screen[None]):
             Text(inert(label), style=style(meaning) + (BOLD if entry.failed else Style()) if meaning else ""),
             Text(inert(entry.model)) if entry.model else dash(),
             number(entry.iterations, str(entry.iterations)),
-            number(entry.tokens, f"{entry.tokens or 0:,}"),
+            number(entry.tokens, f"{'≥' if entry.unreported else ''}{entry.tokens or 0:,}"),
             number(entry.reflections, str(entry.reflections), "reflection" if entry.reflections else ""),
             Text(created) if created else dash(),
             number(entry.size, _size(entry.size or 0)),
@@ -277,10 +278,13 @@ class RunsScreen(Screen[None]):
         if loaded:
             ok = sum(e.tests_passed is True and not e.failed for e in loaded)
             failed = sum(e.failed for e in loaded)
-            parts += [" · ", (f"{ok} pass", "$text-success"), " · ",
-                      (f"{len(loaded) - ok - failed} fail", "$text-error" if len(loaded) - ok - failed else muted)]
+            unknown = sum(e.reason is None and not e.failed for e in loaded)  # no ending recorded: not a fail
+            fail = len(loaded) - ok - failed - unknown
+            parts += [" · ", (f"{ok} pass", "$text-success"), " · ", (f"{fail} fail", "$text-error" if fail else muted)]
             if failed:
                 parts.append((f" · {failed} failed", "bold $text-error"))
+            if unknown:
+                parts.append((f" · {unknown} unknown", "$text-warning"))
             by_setting: dict[str, list[RunSummary]] = {}
             for e in loaded:
                 if e.reflection:
@@ -332,6 +336,7 @@ class RunsScreen(Screen[None]):
 
     def _open(self, k: int) -> Transcript | None:
         entry = self.entries[k]
+        assert entry.path is not None, "a folder's runs are files"
         try:
             if self.opener is not None:
                 return self.opener(entry.path)
@@ -367,13 +372,13 @@ class RunsScreen(Screen[None]):
             marked.append(k)
         for j in set(marked) | {k}:
             self._refresh_row(j)
-        if k + 1 < len(self.entries) and k in marked:
-            self.table.move_cursor(row=k + 1)
+        if k in marked:  # the cursor stays on the run marked: c compares what the marks say, nothing else
+            self.notify(f"marked {'AB'[marked.index(k)]}: {inert(self.entries[k].label)}"
+                        + (" · c compares A and B" if len(marked) == 2 else " · now mark B, then c"), timeout=3,
+                        markup=False)
 
     def action_compare(self) -> None:
         marked = list(self.marked)
-        if len(marked) == 1 and self.cursor not in marked:
-            marked.append(self.cursor)
         if len(marked) != 2:
             self.notify("mark two runs with space (A, then B), then press c", timeout=3)
             return
@@ -407,7 +412,8 @@ class RunsScreen(Screen[None]):
             ("Runs", binding_rows(self.BINDINGS) + [("j / k / ↑ / ↓", "move")]),
             ("Columns", [("run", "its file; a fork (⎇K: forked at iteration K) sits under its parent"),
                          ("outcome", "why the run stopped, and whether the task's tests pass at the end"),
-                         ("iter", "iterations"), ("tokens", "prompt + completion tokens, reflection calls included"),
+                         ("iter", "iterations"), ("tokens", "prompt + completion tokens, reflection calls included "
+                                                             "(≥: some calls' tokens were not reported)"),
                          ("refl", "reflection notes written (one reflection call each)")]),
         ]))
 

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -42,7 +44,7 @@ class TextScreen(ModalScreen[None]):
         Binding("G,end", "scroll_end", "Bottom", show=False),
     ]
 
-    def __init__(self, title: str, lines: list[Text], copy_text: str, *, anchor: int = 0) -> None:
+    def __init__(self, title: str, lines: Sequence[Text], copy_text: str, *, anchor: int = 0) -> None:
         super().__init__()
         self.title_text = title
         self.lines = lines

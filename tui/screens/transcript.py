@@ -69,6 +69,15 @@ class TranscriptScreen(Screen[None]):
     TranscriptScreen #warnings.-shown {
         display: block;
     }
+    TranscriptScreen #no-match {
+        height: 1;
+        padding: 0 1;
+        color: $text-warning;
+        display: none;
+    }
+    TranscriptScreen #no-match.-shown {
+        display: block;
+    }
     """
 
     # The footer shows keys in this order and cuts what does not fit: the essential ones come first.
@@ -106,6 +115,7 @@ class TranscriptScreen(Screen[None]):
         else:
             self.transcript = transcript if transcript is not None else Transcript(header=TranscriptHeader())
         self.model = TranscriptModel(checker)
+        self.model.imported = self.transcript.header.source is not None
         self._frozen = False
         self.ending: RunFinished | None = None
         """A file read in steps: how its run ended, from its last line, until the lines up to it are read."""
@@ -143,6 +153,9 @@ class TranscriptScreen(Screen[None]):
         self._warned = 0
         """How many of the transcript's warnings are shown."""
         self._tail: TranscriptTail | None = None
+        workspace = self.transcript.header.workspace
+        self._workspace_gone = bool(workspace) and not self.live and not Path(workspace).exists()
+        """A saved run's workspace that is no longer there (a task's copy is removed when its run ends)."""
         if self.transcript.rest is None:
             self._start_tail()
         self.status = StatusBar(self._status_info(), id="status")
@@ -159,6 +172,7 @@ class TranscriptScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield self.status
         yield Static("", id="warnings")
+        yield Static("", id="no-match", markup=False)
         self._view = TranscriptView(self.model, live=self.live, id="transcript")
         yield self._view
         yield KeyBar()
@@ -191,7 +205,7 @@ class TranscriptScreen(Screen[None]):
     def on_mount(self) -> None:
         self.view.focus()
         self._show_warnings()
-        if self.live:
+        if self.run_handle is not None:
             self._worker = self.run_worker(self._consume(), name="run", exclusive=True, exit_on_error=False)
             self.run_handle.control.subscribe(self._refresh_status)  # parked, steps queued, reflection
         elif self.reading:
@@ -311,7 +325,7 @@ class TranscriptScreen(Screen[None]):
     def on_unmount(self) -> None:
         if self.transcript.rest is not None:
             self.transcript.rest.close()
-        if self.live:
+        if self.run_handle is not None:
             self.run_handle.control.unsubscribe(self._refresh_status)
         if self._frozen:
             self._frozen = False
@@ -322,6 +336,7 @@ class TranscriptScreen(Screen[None]):
     async def _consume(self) -> None:
         """The worker: run the loop, and hand every event to the transcript and the view."""
         run = self.run_handle
+        assert run is not None, "only a live screen runs the loop"
         try:
             async for event in run.events(transient=True):  # with the reply as it streams in, for display
                 if not is_transient(event):
@@ -389,12 +404,14 @@ class TranscriptScreen(Screen[None]):
         finished = model.finished.reason if model.finished else ("error" if self.run_error else None)
         if self.live and self.run_done and finished is None:
             finished = "cancelled"
-        ending, iterations, usage = self.ending, model.iterations, model.usage
+        ending, iterations, usage, unreported = self.ending, model.iterations, model.usage, model.unreported
+        tests_passed = model.finished.tests_passed if model.finished else None
         reader = self.transcript.rest
         if ending is not None:  # still reading: what the file's last line says, until it is read
-            finished = ending.reason
+            finished, tests_passed = ending.reason, ending.tests_passed
             iterations = max(iterations, ending.iterations)
-            usage = ending.usage if ending.usage is not None else usage
+            if ending.usage is not None:
+                usage, unreported = ending.usage, ending.unreported_calls
         return StatusInfo(
             live=self.live,
             mode=control.mode if control else "step",
@@ -405,14 +422,17 @@ class TranscriptScreen(Screen[None]):
             reflection_role=control.reflection_role if control else "system",
             effective_role=self._effective_role,
             finished=finished,
+            tests_passed=tests_passed,
             provider=header.provider,
             model=header.model,
             iterations=iterations,
             usage=usage,
+            unreported=unreported,
             violations=model.violation_count,
             source=self.source,
             imported_from=header.source,
             workspace=header.workspace,
+            workspace_gone=self._workspace_gone,
             following=self.following,
             reading=None if reader is None else reader.fraction,
             tokens_so_far=reader is not None and (ending is None or ending.usage is None),
@@ -451,6 +471,7 @@ class TranscriptScreen(Screen[None]):
             self.notify("the run is over", timeout=2)
             return
         control = self.control
+        assert control is not None, "a live screen has its run's control"
         if control.mode == "continuous":
             self.notify("running continuously: p pauses at the next iteration", timeout=3)
             return
@@ -475,28 +496,24 @@ class TranscriptScreen(Screen[None]):
         self._refresh_status()
 
     def action_show_request(self) -> None:
+        from agent.transcripts.sent import sent_request
+        from tui.screens.request import RequestScreen
+
         view = self.view
         iteration = view.cursor_iteration
         if iteration is None:
             self.notify("put the cursor on an iteration to see its request", timeout=3)
             return
         try:
-            messages, previous = self.transcript.request_at(iteration)
+            sent = sent_request(self.transcript, iteration)
         except (KeyError, ValueError, IndexError) as exc:
             self.notify(inert(f"no request recorded for iteration {iteration} ({exc})"), severity="warning",
                         timeout=4, markup=False)
             return
         block = view.cursor_block
-        reflection = None
-        if block is not None:
-            from agent.events import IterationStarted
-
-            started = next((e for e in block.events if isinstance(e, IterationStarted)), None)
-            reflection = started.reflection if started else None
-        from tui.screens.request import RequestScreen
-
-        self.app.push_screen(RequestScreen(messages, previous, iteration, link_of=self.model.link,
-                                       reflection=reflection))
+        started = next((e for e in block.events if isinstance(e, IterationStarted)), None) if block else None
+        self.app.push_screen(RequestScreen(sent, link_of=self.model.link,
+                                           reflection=started.reflection if started else None))
 
     def action_fork(self) -> None:
         """`F`: the fork form for the iteration at the cursor; the fork then runs live in a screen of its own."""
@@ -549,14 +566,24 @@ class TranscriptScreen(Screen[None]):
             self._filter_bar.set_status(str(exc))
             return
         shown, total = self.view.set_filter(block_filter)
-        self._filter_bar.set_status("" if block_filter.empty else f"{shown:,} of {plural(total, 'iteration')}")
+        nothing = not block_filter.empty and shown == 0
+        self._filter_bar.set_status("" if block_filter.empty else "no iteration matches" if nothing else
+                                    f"{shown:,} of {plural(total, 'iteration')}")
+        self._show_no_match(f"no iteration matches {block_filter.describe()!r} (esc clears the filter)" if nothing else "")
         self._refresh_status()
+
+    def _show_no_match(self, text: str) -> None:
+        """A line above the transcript when the filter leaves no iteration (else the screen looks empty)."""
+        line = self.query_one("#no-match", Static)
+        line.update(text)
+        line.set_class(bool(text), "-shown")
 
     def on_filter_bar_left(self, message: FilterBar.Left) -> None:
         assert self._filter_bar is not None
         if message.clear or self.view.filter is None:
             self._filter_bar.close()
             self.view.set_filter(None)
+            self._show_no_match("")
             self._refresh_status()
         self.view.focus()
 
@@ -618,7 +645,7 @@ class TranscriptScreen(Screen[None]):
             return
         dumped = json.dumps(item_raw(block, item), indent=2, ensure_ascii=False)
         text = Syntax(inert(dumped), "json", theme="monokai", background_color="default").highlight(inert(dumped))
-        self.app.push_screen(TextScreen(f"Raw JSON — {item.kind}", text.split("\n"), dumped))
+        self.app.push_screen(TextScreen(f"Raw JSON — {item.kind}", list(text.split("\n")), dumped))
 
     def action_search_previous(self) -> None:
         if self.searching and self.view.search_query:
@@ -635,6 +662,7 @@ class TranscriptScreen(Screen[None]):
 
     def action_help(self) -> None:
         from tui.screens.help import FILTER_KEYS, MOUSE, SEARCH_KEYS, HelpScreen, binding_rows
+        from tui.screens.request import RequestScreen
         from tui.widgets.request_view import RequestView
 
         sections = [
@@ -645,7 +673,9 @@ class TranscriptScreen(Screen[None]):
             ("Views", binding_rows(
                 b for b in self.BINDINGS if isinstance(b, Binding) and b.action in
                 ("show_request", "fork", "changes", "copy", "raw", "filter", "search", "help", "quit_now"))),
-            ("What the model saw (v)", binding_rows(RequestView.BINDINGS) + [("esc", "close")]),
+            ("What the model saw (v)", binding_rows(RequestView.BINDINGS) + binding_rows(
+                b for b in RequestScreen.BINDINGS if isinstance(b, Binding) and b.action in ("switch", "copy"))
+             + [("esc", "close")]),
         ]
         if not self.live:
             sections[0] = ("Stepping", [("n / space", "open the next iteration (closing the previous one)")])

@@ -20,15 +20,20 @@ def divergence_text(alignment: Alignment) -> Content:
         if fork.note and fork.note != "none":
             parts.append((f" (note {fork.note})", muted))
         parts.append(" · ")
+    sent_at = alignment.sent_divergence
     if alignment.divergence is None:
-        parts.append((f"≡ same requests in all {shared} shared iterations", "bold $text-success"))
-        only = [r for r in alignment.rows if r.only_in is not None]
+        same = "requests" if sent_at is None else "histories"
+        parts.append((f"≡ same {same} in all {shared} shared iterations", "bold $text-success"))
+        only = [r.only_in for r in alignment.rows if r.only_in is not None]
         if only:
-            parts.append((f" · {len(only)} more in {only[0].only_in.upper()}", muted))
+            parts.append((f" · {len(only)} more in {only[0].upper()}", muted))
     else:
         parts.append((f"⟂ requests diverge at iteration {alignment.divergence}", "bold $link-4"))
         if alignment.diff is not None:
             parts.append((f": {alignment.diff.describe()}", muted))
+    if sent_at is not None:
+        parts += [" · ", (f"⟂ sent differently from iteration {sent_at}", "bold $link-4"),
+                  (f": {alignment.sent_detail}", muted)]
     n = alignment.calls_differ_count
     parts += [" · ", (f"≠ calls differ in {n} of {shared} iteration{'s' if shared != 1 else ''}",
                       "bold $text-warning" if n else muted)]

@@ -42,7 +42,8 @@ def side_text(summary: RunSummary, side: str, active: bool) -> Content:
     else:
         bad = summary.reason in ("provider_error", "error", "context_length")
         parts.append((f"■ {summary.outcome}", "bold $text-error" if bad or not summary.success else "bold $text-success"))
-    parts += [f" · {plural(summary.iterations or 0, 'iteration')}", f" · {tokens(summary.usage, split=False)}"]
+    parts += [f" · {plural(summary.iterations or 0, 'iteration')}",
+              f" · {tokens(summary.usage, split=False, unreported=summary.unreported)}"]
     if summary.usage is not None:
         parts.append((f" ({summary.usage.prompt_tokens:,} in / {summary.usage.completion_tokens:,} out)", muted))
     return Content.assemble(*parts)

@@ -482,7 +482,7 @@ class CompareView(LazyBlockView, can_focus=True):
         if self.cursor > 0:
             self.move_to(self.cursor - 1)
 
-    def action_toggle(self) -> None:
+    def action_toggle(self) -> None:  # type: ignore[override]  # the `toggle` key's action, not DOMNode's attribute toggle
         row = self.cursor
         self.set_expanded(row, not self.row_expanded(row))
         self.move_to(row)

@@ -1,8 +1,10 @@
-"""The messages of one request as indented JSON, one block per message, new ones marked with a green "+"."""
+"""A request as indented JSON, one block per part (its parameters, each message, its tools), new messages
+marked with a green "+"."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from rich.highlighter import JSONHighlighter
@@ -19,8 +21,32 @@ from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
 _JSON = JSONHighlighter()
 
 
+@dataclass(frozen=True)
+class RequestPart:
+    """One block of the view: a label (`[3] tool`, `parameters`), the JSON value shown under it, whether
+    it is new in this request, and the tool_call_id it answers (shown in that id's colour)."""
+
+    label: str
+    value: Any
+    new: bool = False
+    call_id: str | None = None
+    note: str = ""
+    """A few muted words after the label."""
+
+
+def message_parts(messages: list[dict[str, Any]], new_from: int) -> list[RequestPart]:
+    """A block per message: `[index] role`, new from `new_from` on."""
+    parts = []
+    for index, message in enumerate(messages):
+        role = message.get("role", "?") if isinstance(message, dict) else "?"
+        call_id = message.get("tool_call_id") if isinstance(message, dict) else None
+        parts.append(RequestPart(f"[{index}] {role}", message, index >= new_from,
+                                 call_id if isinstance(call_id, str) and call_id else None))
+    return parts
+
+
 class RequestView(LazyBlockView, can_focus=True):
-    """One block per message: a header line and the message as indented JSON."""
+    """One block per part: a header line and the part as indented JSON."""
 
     DEFAULT_CSS = """
     RequestView {
@@ -38,50 +64,57 @@ class RequestView(LazyBlockView, can_focus=True):
         Binding("n", "next_new", "First new", tooltip="jump to the first message new in this request"),
     ]
 
-    def __init__(self, messages: list[dict[str, Any]], previous_size: int,
-                 link_of: Callable[[str], int] | None = None, *, id: str | None = None) -> None:
+    def __init__(self, parts: list[RequestPart], link_of: Callable[[str], int] | None = None, *,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
-        self.messages = messages
-        self.previous_size = previous_size
+        self.parts = parts
         self.link_of = link_of
         """The link number of a tool_call_id in the transcript (so it has the same colour here)."""
 
+    def show(self, parts: list[RequestPart]) -> None:
+        """Show other parts (the request as sent, or as the history holds it), from the top."""
+        self.parts = parts
+        self.relayout()
+        self.scroll_to(y=0, animate=False)
+
     def block_count(self) -> int:
-        return len(self.messages)
+        return len(self.parts)
 
     def is_new(self, index: int) -> bool:
-        return index >= self.previous_size
+        return self.parts[index].new
+
+    @property
+    def first_new(self) -> int | None:
+        return next((i for i, part in enumerate(self.parts) if part.new), None)
+
+    @staticmethod
+    def _dump(value: Any) -> str:
+        try:
+            return json.dumps(value, indent=2, ensure_ascii=False)
+        except (TypeError, ValueError):
+            return repr(value)
 
     def estimate_block(self, index: int, width: int) -> int:
-        try:
-            dumped = json.dumps(self.messages[index], indent=2, ensure_ascii=False)
-        except (TypeError, ValueError):
-            dumped = repr(self.messages[index])
         avail = max(width - 2, 10)
-        return 1 + sum(max(1, -(-len(line) // avail)) for line in dumped.split("\n"))
+        return 1 + sum(max(1, -(-len(line) // avail)) for line in self._dump(self.parts[index].value).split("\n"))
 
     def render_block(self, index: int, width: int) -> tuple[list[Strip], list[int]]:
         console = self.app.console
         palette = self.palette
-        message = self.messages[index]
+        part = self.parts[index]
         head = Text(no_wrap=True, overflow="ellipsis")
-        head.append(f"[{index}] ", palette.muted)
-        role = message.get("role", "?") if isinstance(message, dict) else "?"
-        head.append(str(role), BOLD)
-        call_id = message.get("tool_call_id") if isinstance(message, dict) else None
-        if isinstance(call_id, str) and call_id:
+        head.append(part.label, BOLD)
+        if part.call_id:
             head.append("  ")
-            head.append(call_id, palette.link(self.link_of(call_id)) if self.link_of else palette.muted)
-        if self.is_new(index):
+            head.append(part.call_id, palette.link(self.link_of(part.call_id)) if self.link_of else palette.muted)
+        if part.note:
+            head.append(f"  {part.note}", palette.muted)
+        if part.new:
             head.append("   + new", palette.success + BOLD)
         head = inert_text(head)
         head.truncate(width, overflow="ellipsis", pad=True)
         lines = [Strip(list(head.render(console)), width)]
-        try:
-            dumped = json.dumps(message, indent=2, ensure_ascii=False)
-        except (TypeError, ValueError):
-            dumped = repr(message)
-        body = Text(inert(dumped), overflow="fold")  # JSON escapes C0 controls, not C1 ones
+        body = Text(inert(self._dump(part.value)), overflow="fold")  # JSON escapes C0 controls, not C1 ones
         _JSON.highlight(body)
         avail = max(width - 2, 4)
         options = console.options.update(width=avail, min_width=avail, max_width=avail, height=None,
@@ -96,8 +129,9 @@ class RequestView(LazyBlockView, can_focus=True):
         return Strip([Segment(" " * GUTTER)] + list(strip), width)
 
     def action_next_new(self) -> None:
-        if self.previous_size < len(self.messages):
-            self.scroll_to(y=self.block_top(self.previous_size), animate=False)
+        first = self.first_new
+        if first is not None:
+            self.scroll_to(y=self.block_top(first), animate=False)
 
     def action_scroll_down(self) -> None:
         self.scroll_to(y=self.scroll_y + 1, animate=False)

@@ -47,17 +47,23 @@ class StatusInfo:
     """The role notes really go in, when the endpoint refused the one asked for (a role fallback)."""
     finished: str | None = None
     """The RunFinished reason, once the run is over."""
+    tests_passed: bool | None = None
+    """The verdict, once the run is over: did the task's tests pass (None: no test command, or not said)."""
     provider: str = ""
     model: str = ""
     iterations: int = 0
     usage: Usage | None = None
     """None: no completion recorded token counts (an imported file)."""
+    unreported: int = 0
+    """Calls whose tokens the endpoint did not report: `usage` is the rest, never shown as the whole."""
     violations: int = 0
     source: str = ""
     """The file shown or written."""
     imported_from: str | None = None
     workspace: str = ""
     """The folder the agent worked in (our own runs)."""
+    workspace_gone: bool = False
+    """That folder is no longer there (a task's temporary copy is removed when its run ends)."""
     following: bool = False
     """The file is still being written by a run: new events appear as they are appended."""
     reading: float | None = None
@@ -113,15 +119,23 @@ def render_status(info: StatusInfo, width: int = 200) -> Content:
         badge = "VIEW"
     else:
         badge = "STEP" if info.mode == "step" else "RUNNING"
-    add((f" {badge} ", BADGES[badge]))
+    style = BADGES[badge]
+    if info.finished is not None and info.tests_passed is not None and badge != "FAILED":
+        badge += " ✓" if info.tests_passed else " ✗"  # the verdict: a run that finished with failing tests
+        style = BADGES["DONE"] if info.tests_passed else BADGES["FAILED"]
+    add((f" {badge} ", style))
     add(("  ", ""))
     if not info.live:
         add(("transcript", "bold"))
         if info.finished:
             add((f" · run ended: {info.finished.replace('_', ' ')}", MUTED))
+            if info.tests_passed is not None:
+                add((", tests pass" if info.tests_passed else ", tests fail", MUTED))
         add(("   n next iteration · v request · / search · ? keys", MUTED))
     elif info.finished is not None:
         add((f"run ended: {info.finished.replace('_', ' ')}", "bold"))
+        if info.tests_passed is not None:
+            add((", tests pass" if info.tests_passed else ", tests fail", "bold"))
         add(("   v request · / search · q quit", MUTED))
     else:
         if info.in_flight:
@@ -155,25 +169,26 @@ def render_status(info: StatusInfo, width: int = 200) -> Content:
         parts.append((f"reading the file {info.reading:.0%}", "bold $text-primary"))
     if info.filtered:
         parts.append((f"filter {info.filtered}", "$text-warning"))
-    usage = info.usage if info.usage is not None or not info.live else Usage()
+    usage = info.usage if info.usage is not None or not info.live or info.unreported else Usage()
+    tokens_text = tokens(usage, unreported=info.unreported)
     if not info.tokens_so_far:
-        parts.append((tokens(usage), MUTED if usage is None else ""))
+        parts.append((tokens_text, MUTED if usage is None or info.unreported else ""))
     elif usage is not None:
-        parts.append((f"{tokens(usage, split=False)} so far", MUTED))
+        parts.append((f"{tokens(usage, split=False, unreported=info.unreported)} so far", MUTED))
     if info.violations:
         parts.append((f"⚠ {plural(info.violations, 'ordering violation')}", "bold $text-error"))
     if info.source:
         parts.append((info.source + (f" (from {info.imported_from})" if info.imported_from else ""), MUTED))
     if info.workspace:
-        parts.append((f"workspace {info.workspace}", MUTED))
+        parts.append((f"workspace {info.workspace}" + (" (removed)" if info.workspace_gone else ""), MUTED))
 
     # Too long for the width: first the in/out split of the tokens goes, then the file; the rest is cut.
     def length() -> int:
         return sum(len(label) for label, _ in parts) + 3 * (len(parts) - 1)
 
     if length() > width and usage is not None:
-        parts = [(tokens(usage, split=False), style) if label == tokens(usage) else (label, style)
-                 for label, style in parts]
+        parts = [(tokens(usage, split=False, unreported=info.unreported), style) if label == tokens_text
+                 else (label, style) for label, style in parts]
     if length() > width and info.source:
         parts = [p for p in parts if not p[0].startswith(info.source)]
     facts: list[Part] = []

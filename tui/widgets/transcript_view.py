@@ -552,7 +552,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         if not expanded and self.cursor[0] == b:
             self.cursor = (b, 0)
 
-    def action_toggle(self) -> None:
+    def action_toggle(self) -> None:  # type: ignore[override]  # the `toggle` key's action, not DOMNode's attribute toggle
         b = self.cursor[0]
         if not self.model.blocks:
             return

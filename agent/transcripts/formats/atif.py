@@ -14,7 +14,19 @@ from typing import Any, Iterator
 
 from agent.events import content_text
 from agent.transcripts.formats.history import (
-    ORIGINAL, Entry, HistoryReader, chat_call, dumps, foreign, goal_of, iso_time, new_transcript, read_all, usage_of)
+    Entry,
+    HistoryReader,
+    ORIGINAL,
+    chat_call,
+    dumps,
+    foreign,
+    goal_of,
+    iso_time,
+    mapping,
+    new_transcript,
+    read_all,
+    usage_of,
+)
 from agent.transcripts.formats.peek import Peek
 from agent.transcripts.transcript import Transcript, TranscriptError
 
@@ -33,7 +45,7 @@ def open(peek: Peek, in_steps: bool) -> Transcript:  # noqa: A001
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         raise TranscriptError(f'{peek.label}: not an ATIF trajectory (no "steps" list)')
     steps: list[Any] = data["steps"]
-    agent = data.get("agent") if isinstance(data.get("agent"), dict) else {}
+    agent = mapping(data.get("agent"))
     tools = agent.get("tool_definitions")
     first_ts = next((iso_time(s.get("timestamp")) for s in steps if isinstance(s, dict) and s.get("timestamp")), None)
     transcript = new_transcript(
@@ -57,7 +69,7 @@ def _step(step: Any) -> list[Entry]:
     if not isinstance(step, dict):
         raise TranscriptError(f"a step that is {type(step).__name__}, not an object")
     ts = iso_time(step.get("timestamp"))
-    role = _ROLES.get(step.get("source"), "user")
+    role = _ROLES.get(str(step.get("source")), "user")
     message: dict[str, Any] = {"role": role, "content": content_text(step.get("message")), ORIGINAL: step}
     calls = step.get("tool_calls")
     called: set[str] = set()
@@ -65,13 +77,13 @@ def _step(step: Any) -> list[Entry]:
         message["tool_calls"] = [chat_call(c.get("tool_call_id"), c.get("function_name"), c.get("arguments", {}))
                                  if isinstance(c, dict) else c for c in calls]
         called = {c["id"] for c in message["tool_calls"] if isinstance(c, dict)}
-    metrics = step.get("metrics") if isinstance(step.get("metrics"), dict) else {}
+    metrics = mapping(step.get("metrics"))
     out = [Entry(message, ts=ts, usage=usage_of(metrics.get("prompt_tokens"), metrics.get("completion_tokens")),
                  model=step.get("model_name") if isinstance(step.get("model_name"), str) else None)]
     if step.get("reasoning_content"):
         out.append(foreign("reasoning", content_text(step["reasoning_content"]), ts=ts))
-    observation = step.get("observation") if isinstance(step.get("observation"), dict) else {}
-    results = observation.get("results") if isinstance(observation.get("results"), list) else []
+    observation = mapping(step.get("observation"))
+    results = observation["results"] if isinstance(observation.get("results"), list) else []
     for result in results:
         if not isinstance(result, dict):
             continue

@@ -15,7 +15,18 @@ from typing import Any, Iterator
 
 from agent.events import content_text
 from agent.transcripts.formats.history import (
-    ORIGINAL, Entry, HistoryReader, chat_call, dumps, foreign, iso_time, new_transcript, read_all, usage_of)
+    Entry,
+    HistoryReader,
+    ORIGINAL,
+    chat_call,
+    dumps,
+    foreign,
+    iso_time,
+    mapping,
+    new_transcript,
+    read_all,
+    usage_of,
+)
 from agent.transcripts.formats.peek import Peek, jsonl_lines, parse_line
 from agent.transcripts.transcript import Transcript, TranscriptError
 
@@ -78,7 +89,7 @@ def convert(records: Iterator[tuple[Any, int]], sub_agent: bool = False) -> Iter
         if not isinstance(record, dict):
             raise TranscriptError(f"a line that is {type(record).__name__}, not a Claude Code record")
         kind = record.get("type")
-        message = record.get("message") if isinstance(record.get("message"), dict) else {}
+        message = mapping(record.get("message"))
         ts = iso_time(record.get("timestamp"))
         aside = bool(record.get("isSidechain")) != sub_agent
         if kind == "assistant" and not aside:
@@ -124,7 +135,7 @@ def _join(entry: Entry, thinking: list[Entry], message: dict[str, Any], record: 
     m["content"] = "\n\n".join(t for t in texts if t)
     usage = message.get("usage")
     if isinstance(usage, dict):  # every record of a message repeats it: the last one holds
-        prompt = sum(usage.get(k) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+        prompt = sum(usage[k] for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
                      if isinstance(usage.get(k), int))
         entry.usage = usage_of(prompt, usage.get("output_tokens"))
 

@@ -15,7 +15,18 @@ from typing import Any, Iterator
 
 from agent.events import content_text
 from agent.transcripts.formats.history import (
-    ORIGINAL, Entry, HistoryReader, chat_call, dumps, foreign, iso_time, new_transcript, read_all, usage_of)
+    Entry,
+    HistoryReader,
+    ORIGINAL,
+    chat_call,
+    dumps,
+    foreign,
+    iso_time,
+    mapping,
+    new_transcript,
+    read_all,
+    usage_of,
+)
 from agent.transcripts.formats.peek import Peek, jsonl_lines, parse_line
 from agent.transcripts.transcript import Transcript, TranscriptError
 
@@ -32,7 +43,8 @@ def detect(peek: Peek) -> bool:
 
 def open(peek: Peek, in_steps: bool) -> Transcript:  # noqa: A001
     head = [line for line in peek.first_lines(200) if isinstance(line, dict)]
-    meta = next((r["payload"] for r in head if r.get("type") == "session_meta" and isinstance(r.get("payload"), dict)), {})
+    meta: dict[str, Any] = next((r["payload"] for r in head
+                                 if r.get("type") == "session_meta" and isinstance(r.get("payload"), dict)), {})
     model = next((r["payload"].get("model") for r in head if r.get("type") == "turn_context"
                   and isinstance(r.get("payload"), dict) and isinstance(r["payload"].get("model"), str)), None)
     goal = next((t for t in (_user_text(r) for r in head) if t and not t.lstrip().startswith("<")), "")
@@ -64,7 +76,7 @@ def _texts(content: Any) -> Any:
     """Responses content parts (`input_text`, `output_text`) as text; other parts as they are."""
     if not isinstance(content, list):
         return content
-    parts = [p.get("text") if isinstance(p, dict) and isinstance(p.get("text"), str) else p for p in content]
+    parts: list[Any] = [p.get("text") if isinstance(p, dict) and isinstance(p.get("text"), str) else p for p in content]
     return "\n".join(parts) if all(isinstance(p, str) for p in parts) else parts
 
 
@@ -167,7 +179,7 @@ def _output(output: Any) -> tuple[str, bool]:
         except ValueError:
             return text, False
         if isinstance(data, dict) and isinstance(data.get("output"), str):
-            meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+            meta = mapping(data.get("metadata"))
             code = meta.get("exit_code")
             failed = isinstance(code, int) and code != 0
             return (data["output"] + (f"\nexit code {code}" if failed else "")), failed

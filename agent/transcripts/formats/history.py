@@ -63,6 +63,11 @@ def foreign(role: str, text: str, original: Any = None, *, kind: str | None = No
     return Entry(message, ts=ts, kind=kind or role)
 
 
+def mapping(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one: a stranger's file may hold anything anywhere."""
+    return value if isinstance(value, dict) else {}
+
+
 def dumps(value: Any) -> str:
     """JSON text of a value a file gave (arguments as an object); never raises."""
     try:
@@ -98,6 +103,7 @@ class HistoryReader:
         """Messages of the history so far."""
         self._iteration = 0
         self._calls: dict[str, dict[str, Any]] = {}
+        self._last_role: Any = None
 
     @property
     def fraction(self) -> float:
@@ -169,6 +175,11 @@ class HistoryReader:
             for call in m.get("tool_calls") or ():
                 if call.get("id"):
                     self._calls[call["id"]] = call.get("function") or {}
+        elif self._last_role != "assistant" and refused_reply(m):  # asked, its reply refused and not kept
+            self._flush_seed(out)
+            self._iteration += 1
+            out.append(IterationStarted.model_construct(iteration=self._iteration, request_size=self._index, ts=ts))
+            out.append(DriverMessage.model_construct(iteration=self._iteration, kind="format_error", message=m, ts=ts))
         elif self._seed is not None:  # before the first reply: the seed of the run
             if self._seed_ts is None:
                 self._seed_ts = entry.ts
@@ -186,7 +197,16 @@ class HistoryReader:
             else:
                 kind = entry.kind or _KINDS.get(str(role), str(role))
                 out.append(DriverMessage.model_construct(iteration=self._iteration, kind=kind, message=m, ts=ts))
+        self._last_role = role
         self._index += 1
+
+
+def refused_reply(message: dict[str, Any]) -> bool:
+    """Whether `message` is mini-swe-agent 2's format error: its model refuses a reply before the agent
+    appends it, so the error stands for a turn whose reply is not in the history (an iteration of its own;
+    a text-based agent keeps the reply in `extra.model_response`)."""
+    extra = message.get("extra")
+    return isinstance(extra, dict) and extra.get("interrupt_type") == "FormatError"
 
 
 def iso_time(value: Any) -> float | None:
@@ -242,9 +262,9 @@ def goal_of(messages: Iterable[dict[str, Any]]) -> str:
 
 def transcript_from_messages(messages: list[dict[str, Any]], source: str,
                              header_extra: dict[str, Any] | None = None) -> Transcript:
-    """A bare history's events, read whole: one iteration per assistant message, everything before the first
-    one the seed, `tool` messages the results of the calls they answer, any other message a DriverMessage
-    of its iteration. The dicts are kept as they are, so `messages()` gives the history back exactly."""
+    """A bare history's events, read whole: one iteration per assistant message (and per reply refused and
+    not kept, `refused_reply`), everything before the first one the seed, `tool` messages the results of the
+    calls they answer, any other message a DriverMessage of its iteration. The dicts are kept as they are, so `messages()` gives the history back exactly."""
     transcript = new_transcript(source, goal=goal_of(messages[:50]), **(header_extra or {}))
     reader = HistoryReader(transcript, ((Entry(m), i + 1) for i, m in enumerate(messages)), total=len(messages),
                            size=1, source=source, what="messages item")

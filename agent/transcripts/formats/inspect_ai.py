@@ -16,7 +16,19 @@ from typing import Any, Iterator
 from agent.events import RunFinished, content_text
 from agent.transcripts.formats import Session
 from agent.transcripts.formats.history import (
-    ORIGINAL, Entry, HistoryReader, chat_call, dumps, foreign, goal_of, iso_time, new_transcript, read_all, usage_of)
+    Entry,
+    HistoryReader,
+    ORIGINAL,
+    chat_call,
+    dumps,
+    foreign,
+    goal_of,
+    iso_time,
+    mapping,
+    new_transcript,
+    read_all,
+    usage_of,
+)
 from agent.transcripts.formats.peek import MAX_DOCUMENT_BYTES, Peek, parse_json
 from agent.transcripts.transcript import Transcript, TranscriptError
 
@@ -47,15 +59,15 @@ class _Log:
             except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
                 raise TranscriptError(f"{peek.label}: not a readable Inspect .eval log: {exc}") from None
             header = self._member("header.json", required=False) or self._member("_journal/start.json", required=False)
-            self.eval = header.get("eval") if isinstance(header, dict) and isinstance(header.get("eval"), dict) else {}
-            self.header = header if isinstance(header, dict) else {}
+            self.eval = mapping(header.get("eval")) if isinstance(header, dict) else {}
+            self.header = mapping(header)
         else:
             data = peek.json("Inspect log")
             if not isinstance(data, dict):
                 raise TranscriptError(f"{peek.label}: not an Inspect log (not a JSON object)")
             self.document = data
             self.header = data
-            self.eval = data.get("eval") if isinstance(data.get("eval"), dict) else {}
+            self.eval = mapping(data.get("eval"))
 
     def _member(self, name: str, *, required: bool = True) -> Any:
         assert self.zip is not None
@@ -145,7 +157,7 @@ def open(peek: Peek, in_steps: bool) -> Transcript:  # noqa: A001
     log = _Log(peek)
     sample = log.sample(peek.member)
     messages: list[Any] = sample["messages"]
-    attachments = sample.get("attachments") if isinstance(sample.get("attachments"), dict) else {}
+    attachments = mapping(sample.get("attachments"))
     goal = sample.get("input")
     spec = log.eval
     transcript = new_transcript(
@@ -287,6 +299,6 @@ def _tokens(model_usage: Any) -> tuple[int, int] | None:
     for usage in model_usage.values():
         if isinstance(usage, dict):
             for key in ("input_tokens", "input_tokens_cache_read", "input_tokens_cache_write"):
-                prompt += usage.get(key) if isinstance(usage.get(key), int) else 0
-            completion += usage.get("output_tokens") if isinstance(usage.get("output_tokens"), int) else 0
+                prompt += usage[key] if isinstance(usage.get(key), int) else 0
+            completion += usage["output_tokens"] if isinstance(usage.get("output_tokens"), int) else 0
     return prompt, completion

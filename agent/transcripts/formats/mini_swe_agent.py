@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from agent.events import RunFinished
-from agent.transcripts.formats.history import Entry, HistoryReader, dumps, goal_of, new_transcript, read_all
+from agent.transcripts.formats.history import Entry, HistoryReader, dumps, goal_of, mapping, new_transcript, read_all
 from agent.transcripts.formats.peek import Peek
 from agent.transcripts.transcript import Transcript, TranscriptError, message_problem
 
@@ -45,7 +45,7 @@ def from_document(data: dict[str, Any], peek: Peek, in_steps: bool, source: str)
     settings, and a mini-swe-agent's `info.exit_status` is how the run ended."""
     messages: list[Any] = data["messages"]
     rest = {k: v for k, v in data.items() if k != "messages"}
-    info = rest.get("info") if isinstance(rest.get("info"), dict) else {}
+    info = mapping(rest.get("info"))
     first = next((m for m in messages[:50] if message_problem(m) is None and m.get("role") == "user"), None)
     transcript = new_transcript(source, created=peek.mtime, settings=rest, model=model_name(rest),
                                 goal=goal_of([first]) if first else "")
@@ -68,8 +68,8 @@ def _ending(info: dict[str, Any], ts: float) -> RunFinished | None:
 
 def model_name(rest: dict[str, Any]) -> str | None:
     """The model, wherever the file keeps it (mini-swe-agent: info.config.model.model_name)."""
-    info = rest.get("info") if isinstance(rest.get("info"), dict) else {}
-    config = info.get("config") if isinstance(info.get("config"), dict) else {}
+    info = mapping(rest.get("info"))
+    config = mapping(info.get("config"))
     model = config.get("model")
     candidates = [rest.get("model"), info.get("model"), model]
     if isinstance(model, dict):

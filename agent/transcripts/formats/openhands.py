@@ -14,7 +14,19 @@ from typing import Any, Iterator
 
 from agent.events import RunFinished, content_text
 from agent.transcripts.formats.history import (
-    ORIGINAL, Entry, HistoryReader, chat_call, dumps, foreign, goal_of, iso_time, new_transcript, read_all, usage_of)
+    Entry,
+    HistoryReader,
+    ORIGINAL,
+    chat_call,
+    dumps,
+    foreign,
+    goal_of,
+    iso_time,
+    mapping,
+    new_transcript,
+    read_all,
+    usage_of,
+)
 from agent.transcripts.formats.peek import Peek
 from agent.transcripts.transcript import Transcript, TranscriptError
 
@@ -67,7 +79,7 @@ def _event(event: Any, seen: set[str]) -> list[Entry]:
         raise TranscriptError(f"an event that is {type(event).__name__}, not an object")
     ts = iso_time(event.get("timestamp"))
     meta = event.get("tool_call_metadata") if isinstance(event.get("tool_call_metadata"), dict) else None
-    args = event.get("args") if isinstance(event.get("args"), dict) else {}
+    args = mapping(event.get("args"))
     action, observation, source = event.get("action"), event.get("observation"), event.get("source")
     if action is not None and meta is not None:
         return _reply(event, meta, args, seen, ts)
@@ -96,7 +108,7 @@ def _event(event: Any, seen: set[str]) -> list[Entry]:
 def _reply(event: dict[str, Any], meta: dict[str, Any], args: dict[str, Any], seen: set[str],
            ts: float | None) -> list[Entry]:
     """The model's reply that made this action, once per response (its other actions share it)."""
-    response = meta.get("model_response") if isinstance(meta.get("model_response"), dict) else {}
+    response = mapping(meta.get("model_response"))
     key = str(response.get("id") or meta.get("tool_call_id") or id(event))
     if key in seen:
         return []
@@ -111,7 +123,7 @@ def _reply(event: dict[str, Any], meta: dict[str, Any], args: dict[str, Any], se
         calls = [chat_call(meta.get("tool_call_id"), meta.get("function_name"),
                            {k: v for k, v in args.items() if k != "thought"})]
         content = content_text(args.get("thought")) or content_text(event.get("message"))
-    usage = response.get("usage") if isinstance(response.get("usage"), dict) else {}
+    usage = mapping(response.get("usage"))
     return [Entry({"role": "assistant", "content": content, "tool_calls": calls, ORIGINAL: event}, ts=ts,
                   usage=usage_of(usage.get("prompt_tokens"), usage.get("completion_tokens")),
                   model=response.get("model") if isinstance(response.get("model"), str) else None)]

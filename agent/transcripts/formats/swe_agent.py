@@ -10,11 +10,20 @@ settings."""
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from agent.events import RunFinished, content_text
 from agent.transcripts.formats.history import (
-    ORIGINAL, Entry, HistoryReader, dumps, goal_of, new_transcript, read_all, usage_of)
+    Entry,
+    HistoryReader,
+    ORIGINAL,
+    dumps,
+    goal_of,
+    mapping,
+    new_transcript,
+    read_all,
+    usage_of,
+)
 from agent.transcripts.formats.peek import Peek
 from agent.transcripts.transcript import Transcript, TranscriptError
 
@@ -33,11 +42,11 @@ def open(peek: Peek, in_steps: bool) -> Transcript:  # noqa: A001
     if not isinstance(data, dict) or not isinstance(data.get("trajectory"), list):
         raise TranscriptError(f'{peek.label}: not a SWE-agent trajectory (no "trajectory" list)')
     history = data.get("history")
-    info = data.get("info") if isinstance(data.get("info"), dict) else {}
-    stats = info.get("model_stats") if isinstance(info.get("model_stats"), dict) else {}
+    info = mapping(data.get("info"))
+    stats = mapping(info.get("model_stats"))
     if isinstance(history, list) and history:
         items: list[Any] = history
-        convert = _message
+        convert: Callable[[Any], list[Entry]] = _message
     else:
         items = data["trajectory"]
         convert = _step
