@@ -60,7 +60,7 @@ def results_text(results: dict[str, Any]) -> Content:
     """One line per setting: the rate over units, its interval, the comparison with the baseline (units won,
     lost, tied; the sign test), tokens per run and per success, dollars per success; for a single unit, that
     nothing generalises (in the theme's colours)."""
-    settings, unit = results["settings"], results["unit"]
+    settings = results["settings"]
     parts: list[str | tuple[str, str]] = []
     width = max(len(s["setting"]) for s in settings)
     for s in settings:
