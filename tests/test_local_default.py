@@ -163,7 +163,7 @@ def test_notes_go_to_a_server_of_their_own(gguf: Path, monkeypatch: pytest.Monke
     try:
         assert len(started) == servers
         assert str(run.loop.model.client.base_url).startswith(started[0].base_url)
-        reflector_url = str(run.loop.reflector.client.base_url)
+        reflector_url = str(run.loop.reflector.model.client.base_url)
         assert reflector_url.startswith(started[-1].base_url)
     finally:
         run.close()
@@ -176,7 +176,7 @@ def test_an_ablation_shares_both_servers(gguf: Path, tmp_path: Path) -> None:
                                shared_reflection_server=notes, out=tmp_path / "run.jsonl"))
     try:
         assert str(run.loop.model.client.base_url).startswith(actor.base_url)
-        assert str(run.loop.reflector.client.base_url).startswith(notes.base_url)
+        assert str(run.loop.reflector.model.client.base_url).startswith(notes.base_url)
     finally:
         run.close()
     assert not actor.stopped and not notes.stopped  # the ablation's: they outlive the run
