@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.events import AssistantMessage, IterationStarted, ReflectionNote, RunFinished, TurnRetracted
+from agent.events import AssistantMessage, IterationStarted, Notice, ReflectionNote, RunFinished, TurnRetracted
 from agent.run.jobs import Job, run_job
 from agent.run.runner import RunOptions, build_run
 from agent.transcripts.importers import open_transcript
@@ -40,6 +40,8 @@ def test_a_failing_turn_is_taken_back_and_drawn_again(tmp_path: Path) -> None:
     assert retracted.restored == ["quicksort.py"] and retracted.whole
     assert retracted.usage is not None and retracted.usage.total_tokens > 0
     assert not [e for e in events if isinstance(e, ReflectionNote)]  # no note: that is the point
+    [said] = [e for e in events if isinstance(e, Notice) and e.text.startswith("resample")]
+    assert said.iteration == 1 and "files put back: quicksort.py" in said.text  # for a person, in the app too
     # iteration 2 sent iteration 1's request again
     requests = run.server.requests
     assert requests[1]["messages"] == requests[0]["messages"]

@@ -32,7 +32,6 @@ from agent.events import (
     RunFinished,
     RunStarted,
     ToolResult,
-    TurnRetracted,
     WorkspaceChanged,
 )
 from agent.transcripts.store import (
@@ -459,14 +458,6 @@ def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: Trans
                 t = Text(f"{role_of(m)}: ", style=p.label)
                 t.append(content_text(m.get("content")), ITALIC)
                 out.text(t, prefix=bar)
-    elif kind == "retracted" and isinstance(event, TurnRetracted):
-        head = Text()
-        head.append("↺ turn retracted (resample)", p.reflection + BOLD)
-        kinds = ", ".join(dict.fromkeys(t.kind for t in event.triggers)) or "a trigger"
-        files = f"; files put back: {inert(', '.join(event.restored))}" if event.restored else ""
-        head.append(f"  on {kinds}: this turn leaves the history and its request is sent again{files}"
-                    + ("" if event.whole else " (some files could not be put back)"), p.muted)
-        out.text(head)
     elif kind == "driver" and isinstance(event, DriverMessage):
         head = Text()
         head.append(f"» {role_of(event.message)}", p.label)

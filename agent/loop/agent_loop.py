@@ -167,7 +167,8 @@ class AgentLoop:
                     async for event in self._reflect(record, mode):
                         yield event
                     if mode == "resample" and self.reflector.fired:
-                        yield await self._retract(record, turn_start, completion.usage)
+                        for event in await self._retract(record, turn_start, completion.usage):
+                            yield event
         except StopRun as stop:
             reason, detail = stop.reason, stop.detail
             yield Notice(iteration=iteration, level="error", text=detail)
@@ -197,19 +198,26 @@ class AgentLoop:
             self.messages.extend(note.messages)
             yield note
 
-    async def _retract(self, record: IterationRecord, start: int, usage: Usage | None) -> TurnRetracted:
+    async def _retract(self, record: IterationRecord, start: int, usage: Usage | None) -> list[Event]:
         """The `resample` control: take back the turn whose triggers fired (its messages, from its assistant
         message on, and what its tools changed in the workspace), so that the next request is this turn's
-        again. The step it took is given back."""
+        again. The step it took is given back. A notice says so to a person."""
         assert self.reflector is not None
         replaced = len(self.messages) - start
         del self.messages[start:]
-        restored, whole = [], True
+        restored: list[str] = []
+        whole = True
         if self.changes is not None:
             restored, whole = await asyncio.to_thread(self.changes.undo, record.iteration)
         self.retracted += 1
-        return TurnRetracted(iteration=record.iteration, replaced=replaced, triggers=list(self.reflector.fired),
-                             restored=restored, whole=whole, usage=usage)
+        kinds = ", ".join(dict.fromkeys(t.kind for t in self.reflector.fired))
+        files = f"; files put back: {', '.join(restored)}" if restored else ""
+        return [TurnRetracted(iteration=record.iteration, replaced=replaced, triggers=list(self.reflector.fired),
+                              restored=restored, whole=whole, usage=usage),
+                Notice(iteration=record.iteration, level="info" if whole else "warning",
+                       text=f"resample on {kinds}: this turn is taken back (its messages leave the history"
+                            f"{files}{'' if whole else '; some files could not be put back'}) and its request is "
+                            "sent again, without using up a step")]
 
     def _started(self, iteration: int, mode: ReflectionMode) -> IterationStarted:
         role = self.reflector.effective_role(mode) if mode != "off" and self.reflector is not None else None

@@ -23,7 +23,6 @@ from agent.events import (
     ReflectionNote,
     RunFinished,
     ToolResult,
-    TurnRetracted,
     WorkspaceChanged,
     content_text,
 )
@@ -144,11 +143,6 @@ class EventPrinter:
             to = f"as {event.to_role}" if event.to_role else "dropped (every role refused)"
             self.line(f"  reflection note refused as {event.from_role} (HTTP {event.status}: "
                       f"{clip_line(event.error, 400)[0]}); note {to}, request sent again")
-        elif isinstance(event, TurnRetracted):
-            kinds = ", ".join(dict.fromkeys(t.kind for t in event.triggers)) or "a trigger"
-            files = f"; files put back: {', '.join(event.restored)}" if event.restored else ""
-            self.line(f"  resample on {kinds}: iteration {event.iteration}'s turn retracted, its request sent "
-                      f"again{files}" + ("" if event.whole else " (some files could not be put back)"))
         elif isinstance(event, DriverMessage):
             self.paragraph(f"  driver {event.kind} ({event.message.get('role')}): ", content_text(event.message.get("content")))
         elif isinstance(event, WorkspaceChanged):

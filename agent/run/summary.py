@@ -88,7 +88,7 @@ def baseline_of(settings: Iterable[str]) -> str | None:
 
 
 def setting_statistics(rows: Iterable[Row], out_dir: Path | None = None, *, baseline: str | None = None,
-                       price: dict[str, float] | None = None) -> list[dict[str, Any]]:
+                       price: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """One entry per setting (in first-seen order): its rate over units with a Wilson interval, pass@k and
     pass^k, the measures and costs, pass@t, the comparison with the baseline (default: `baseline_of`) and,
     when `out_dir` holds the transcripts, the notes by trigger and what followed them."""
@@ -123,14 +123,14 @@ def _per_unit_k(units: dict[str, list[Row]], estimator: Any) -> dict[str, float]
             for k in PASS_AT if k <= fewest}
 
 
-def dollars(row: Row, price: dict[str, float] | None) -> float | None:
+def dollars(row: Row, price: dict[str, Any] | None) -> float | None:
     """What a run's tokens cost at `price` (dollars per million prompt and completion tokens)."""
     if price is None:
         return None
     return (row.prompt_tokens * price["prompt"] + row.completion_tokens * price["completion"]) / 1e6
 
 
-def cost(rows: Sequence[Row], price: dict[str, float] | None) -> dict[str, Any]:
+def cost(rows: Sequence[Row], price: dict[str, Any] | None) -> dict[str, Any]:
     """Tokens (the actor's and the reflection calls' apart), wall time and dollars, per run and per
     success (None: no success to divide by, or no price)."""
     n, wins = len(rows), sum(r.success for r in rows)
@@ -191,7 +191,7 @@ def pairwise(rows: Iterable[Row]) -> list[dict[str, Any]]:
 
 
 def grid_statistics(rows: Sequence[Row], out_dir: Path | None = None, *, unit: str = "task",
-                    price: dict[str, float] | None = None) -> dict[str, Any]:
+                    price: dict[str, Any] | None = None) -> dict[str, Any]:
     """What summary.json holds besides the runs: the unit, how many there are, the baseline, the
     per-setting statistics, every pair of settings, and a caveat when there is only one unit."""
     done = [r for r in rows if counted(r)]
@@ -267,9 +267,9 @@ def format_statistics(entries: list[dict[str, Any]], unit: str = "task") -> str:
     """The per-setting success table, the cost table, then one line per setting on its notes."""
     units = unit + "s"
     base = next((e["versus"]["baseline"] for e in entries if e.get("versus")), None)
-    head = ("setting", "success", f"95% CI ({units})", "pass@k", "pass^k",
+    head: tuple[str, ...] = ("setting", "success", f"95% CI ({units})", "pass@k", "pass^k",
             f"vs {base or '-'}: {units} W/L/T", "sign p", "Δ success [95% CI]")
-    lines = []
+    lines: list[tuple[str, ...]] = []
     for e in entries:
         versus = e.get("versus")
         lines.append((

@@ -77,7 +77,8 @@ def read_notes(lines: Iterable[str | bytes]) -> RunNotes:
             calls[_int(event.get("iteration"))] = _calls(event.get("message") or {})
         elif kind == "reflection_note":
             triggers = [t for t in event.get("triggers") or [] if isinstance(t, dict)]
-            usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
+            raw = event.get("usage")
+            usage: dict[str, Any] = raw if isinstance(raw, dict) else {}
             found.append(Note(
                 iteration=_int(event.get("iteration")), role=str(event.get("role") or ""),
                 content=str(event.get("content") or ""),

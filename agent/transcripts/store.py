@@ -324,7 +324,7 @@ class Block:
             mark()
             add(Item("fallback", pos))
         elif isinstance(event, TurnRetracted):
-            add(Item("retracted", pos))
+            pass  # the notice beside it says so; the history it changes is the store's (`_account`)
         elif isinstance(event, DriverMessage):
             mark()
             add(Item("driver", pos))
