@@ -41,38 +41,49 @@ Whole process, the figure of the target, printed last: `agent-tui open FILE --sn
 spawn to the SVG written (interpreter start-up, imports, reading the first step of the file, the first
 screen drawn headless, footer keys included, the SVG export), beside the inspector in the pseudo-terminal
 to its first screen drawn whole (the same point: its footer's keys) and to its first frame (before its
-keys). The ratios are medians of the run-by-run ratios (the machine's speed drifts between rounds).
+keys). The ratios are medians of the run-by-run ratios (the machine's speed drifts between rounds). Then
+the same for the inspector's own files opened by agent-tui (the bare message list, `FILE.json`, and the
+trajectory), `--snapshot` and the first frame in the pseudo-terminal, with the peak RSS of the snapshot
+against the inspector's; and an Inspect `.eval` of 100 samples x 50 turns: its sample list and one sample's
+first screen, each `--snapshot`, taking turns.
 
 Each app is run once untimed first, and the children may write bytecode (PYTHONDONTWRITEBYTECODE is dropped
 for them): the peer is an installed package with compiled modules, this tree is not, and compiling our
 modules at every start would be measured otherwise. The two apps take turns run by run.
 
-Figures on this kind of machine (2 cores, a VM whose speed drifts by ±30% from one minute to the next),
-medians of 7 runs, Textual 8.2, mini-swe-agent 2.4.6 (first screen / all read / peak RSS under run_test;
-keys key→screen; pty = the real CLI in a pseudo-terminal):
+Figures on this kind of machine (2 cores shared with other work, a VM whose speed drifts by ±30% from one
+minute to the next; the load is printed at the end), medians of 7 runs at a load of 1.0-1.9, Textual 8.2,
+mini-swe-agent 2.4.6 (first screen / all read / peak RSS under run_test; keys key→screen; pty = the real
+CLI in a pseudo-terminal):
 
     iterations  app              first screen  all read  peak RSS  step     expand  j       pty first  pty drawn
-            10  agent-tui             0.526 s    0.53 s     49 MB   6.9 ms  5.8 ms  2.0 ms    0.511 s    0.512 s
-            10  mini-swe-agent        0.608 s         —     45 MB  32.9 ms       —       —    0.488 s    0.590 s
-         1,000  agent-tui             0.471 s    0.60 s     59 MB  14.3 ms  5.3 ms  7.4 ms    0.362 s    0.363 s
-         1,000  mini-swe-agent        0.616 s         —     49 MB  31.2 ms       —       —    0.472 s    0.598 s
-        10,000  agent-tui             0.486 s    1.88 s     74 MB  17.3 ms  6.9 ms  6.6 ms    0.470 s    0.471 s
-        10,000  mini-swe-agent        0.678 s         —     69 MB  34.2 ms       —       —    0.443 s    0.561 s
+            10  agent-tui             0.303 s    0.30 s     49 MB   3.3 ms  3.5 ms  1.0 ms    0.291 s    0.293 s
+            10  mini-swe-agent        0.339 s         —     45 MB  18.1 ms       —       —    0.284 s    0.366 s
+         1,000  agent-tui             0.299 s    0.39 s     59 MB   8.9 ms  4.5 ms  4.7 ms    0.298 s    0.298 s
+         1,000  mini-swe-agent        0.349 s         —     48 MB  22.3 ms       —       —    0.308 s    0.385 s
+        10,000  agent-tui             0.297 s    1.27 s     79 MB   9.8 ms  4.1 ms  4.7 ms    0.283 s    0.284 s
+        10,000  mini-swe-agent        0.381 s         —     69 MB  19.8 ms       —       —    0.333 s    0.407 s
 
     whole process   agent-tui --snapshot   inspector first frame   inspector drawn   ratio to drawn   to first frame
-            10                  0.555 s                0.488 s           0.590 s            0.92x            1.17x
-         1,000                  0.444 s                0.472 s           0.598 s            0.81x            1.02x
-        10,000                  0.502 s                0.443 s           0.561 s            0.78x            0.96x
+            10                  0.310 s                0.284 s           0.366 s            0.84x            1.09x
+         1,000                  0.368 s                0.308 s           0.385 s            0.95x            1.20x
+        10,000                  0.334 s                0.333 s           0.407 s            0.81x            0.99x
+
+    the inspector's files   --snapshot  to drawn  to first  RSS    RSS ratio  pty first  to drawn  to first
+         1,000  list           0.361 s     0.96x     1.21x  51 MB      0.99x    0.317 s     0.82x     1.03x
+         1,000  traj           0.351 s     0.95x     1.19x  52 MB      0.99x    0.309 s     0.79x     1.00x
+        10,000  list           0.342 s     0.84x     1.05x  52 MB      0.68x    0.287 s     0.73x     0.90x
+        10,000  traj           0.338 s     0.85x     1.06x  52 MB      0.68x    0.294 s     0.72x     0.89x
+
+    an Inspect .eval of 100 samples x 50 turns: the sample list 0.412 s, a sample's first screen 0.346 s
 
 Our first screen costs the same whatever the file's size: it is drawn from the file's first 128 kB and
-its last line (how the run ended), and the rest is read behind it (1.9 s for 21.8 MB, keys answered
-meanwhile). Before this pass (the same harness, the same day): 0.69 s against the inspector's first frame
-at 0.47 s at 1,000 iterations (1.48x), 1.80 s against 0.47 s at 10,000 (3.83x): the whole file was read
-and validated before the first screen, then read again from disk to index it, and the first screen took
-three frames (Textual's Footer adds its keys two frames after the first). Where the time goes now: ~250 ms
-of interpreter start-up and Textual's imports (the peer's too), ~150 ms of pydantic and the event models
-(the peer loads neither: 100 ms more imports than the peer), ~30 ms of our own modules, then one frame
-and the SVG export. Memory at 10,000 iterations stays flat because a big file's events stay on disk
+its last line (how the run ended), and the rest is read behind it (1.3 s for 22.4 MB, keys answered
+meanwhile); the inspector's files (a message list, a trajectory) are read 256 kB at a time and parsed a
+message at a time, so theirs too. Where the time goes: ~250 ms of interpreter start-up and Textual's imports
+(the peer's too), ~100-150 ms of pydantic and the event models (the peer loads neither), ~30 ms of our own
+modules, then one frame and the SVG export; the collector stays off until the first screen is drawn.
+Memory at 10,000 iterations stays flat because a big file's events stay on disk
 (`agent.transcripts.transcript.EventLog`) and the view renders only what is on screen. Run-to-run noise is
 ±30 ms on these times, more when the machine drifts; compare the run-by-run ratios.
 
@@ -446,6 +457,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="write the transcripts here and keep them")
     parser.add_argument("--no-eval", action="store_true", help="skip the Inspect .eval log of 100 samples")
     args = parser.parse_args()
+    load_at_start = os.getloadavg()[0]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-tui-"))
     folder.mkdir(parents=True, exist_ok=True)
     peer = not args.no_peer and peer_available()
@@ -474,6 +486,10 @@ def main() -> None:
                 jobs["agent-tui"].append(lambda: run_snapshot(ours_cli, traj, svg, "traj"))
             if not args.no_pty and ours_cli:
                 jobs["agent-tui"].append(lambda: run_pty([ours_cli, "open", str(path)], b"Make the tests pass."))
+                # The peer's own files in a real terminal too: our first frame beside the inspector's.
+                for fmt_, doc in (("list", bare), ("traj", traj)):
+                    jobs["agent-tui"].append(lambda fmt_=fmt_, doc=doc: {
+                        f"{fmt_}_{k}": v for k, v in run_pty([ours_cli, "open", str(doc)], b"Make the tests pass.").items()})
             if peer:
                 jobs["mini-swe-agent"] = [lambda: run_child(peer_code, traj)]
                 if not args.no_pty and peer_cli:
@@ -499,11 +515,14 @@ def main() -> None:
                         if ours_run.get(f"{fmt_}_s") and peer_run.get(key):
                             paired.setdefault(n, {}).setdefault(f"{fmt_}/{key}", []).append(
                                 ours_run[f"{fmt_}_s"] / peer_run[key])
+                        if ours_run.get(f"{fmt_}_{key}") and peer_run.get(key):
+                            paired.setdefault(n, {}).setdefault(f"{fmt_}_pty/{key}", []).append(
+                                ours_run[f"{fmt_}_{key}"] / peer_run[key])
                 if ours_run.get("traj_rss_mb") and peer_run.get("pty_rss_mb"):
                     for fmt_ in ("list", "traj"):
                         paired.setdefault(n, {}).setdefault(f"{fmt_}/rss", []).append(
                             ours_run[f"{fmt_}_rss_mb"] / peer_run["pty_rss_mb"])
-            print(f"  {n:>7,} iterations measured", file=sys.stderr)
+            print(f"  {n:>7,} iterations measured (load {os.getloadavg()[0]:.2f})", file=sys.stderr)
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -546,21 +565,26 @@ def main() -> None:
         print()
         print("the peer's own files, whole process (targets: time <= 1.0x the inspector's, peak RSS at 10,000 <= 1.2x):")
         print("agent-tui `open FILE --snapshot` on the bare message list (.json) and on the trajectory (.traj.json),")
-        print("against `mini-extra inspector FILE.traj.json` drawn whole / first frame, and its peak RSS (ratios run by run)")
-        print(f"{'iterations':>10}  {'file':<6}  {'agent-tui':>9}  {'to drawn':>8}  {'to first':>8}  {'RSS':>7}  {'RSS ratio':>9}")
+        print("against `mini-extra inspector FILE.traj.json` drawn whole / first frame, and its peak RSS (ratios run by run);")
+        print("pty: `agent-tui open FILE` in a pseudo-terminal, its first frame (keys included) against the inspector's")
+        print(f"{'iterations':>10}  {'file':<6}  {'agent-tui':>9}  {'to drawn':>8}  {'to first':>8}  {'RSS':>7}  {'RSS ratio':>9}"
+              f"  {'pty first':>9}  {'to drawn':>8}  {'to first':>8}")
         for n, apps in by_size.items():
             ours = apps.get("agent-tui", {})
             for fmt_ in ("list", "traj"):
                 ratios = {k: f"{statistics.median(v):.2f}x" for k, v in paired.get(n, {}).items()}
                 print(f"{n:>10,}  {fmt_:<6}  {fmt(ours.get(f'{fmt_}_s'), 's', 3):>9}  "
                       f"{ratios.get(f'{fmt_}/pty_drawn_s', '—'):>8}  {ratios.get(f'{fmt_}/pty_first_s', '—'):>8}  "
-                      f"{fmt(ours.get(f'{fmt_}_rss_mb'), 'MB', 0):>7}  {ratios.get(f'{fmt_}/rss', '—'):>9}")
+                      f"{fmt(ours.get(f'{fmt_}_rss_mb'), 'MB', 0):>7}  {ratios.get(f'{fmt_}/rss', '—'):>9}  "
+                      f"{fmt(ours.get(f'{fmt_}_pty_first_s'), 's', 3):>9}  "
+                      f"{ratios.get(f'{fmt_}_pty/pty_drawn_s', '—'):>8}  {ratios.get(f'{fmt_}_pty/pty_first_s', '—'):>8}")
     if ours_cli and not args.no_eval:
         where = args.keep or Path(tempfile.mkdtemp(prefix="bench-eval-"))
         log = inspect_log(where / "bench-100x50.eval")
-        listing = [run_snapshot(ours_cli, log, log.with_suffix(".list.svg"), "list") for _ in range(args.runs)]
-        sample = [run_snapshot(ours_cli, f"{log}#1_epoch_1", log.with_suffix(".one.svg"), "one")
-                  for _ in range(args.runs)]
+        listing, sample = [], []
+        for _ in range(args.runs):  # taking turns, as above
+            listing.append(run_snapshot(ours_cli, log, log.with_suffix(".list.svg"), "list"))
+            sample.append(run_snapshot(ours_cli, f"{log}#1_epoch_1", log.with_suffix(".one.svg"), "one"))
         print()
         print(f"an Inspect .eval of 100 samples x 50 turns ({log.stat().st_size / 1e6:.1f} MB), whole process "
               "(targets: the list < 1 s, a sample's first screen < 1 s more):")
@@ -569,6 +593,8 @@ def main() -> None:
               f"(peak RSS {statistics.median(r['one_rss_mb'] for r in sample):.0f} MB)")
         if args.keep is None:
             shutil.rmtree(where, ignore_errors=True)
+    print(f"\nthe machine's load (1-minute average): {load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end "
+          f"({os.cpu_count()} cores)")
     if not peer:
         why = "--no-peer" if args.no_peer else "mini-swe-agent is not installed (pip install mini-swe-agent)"
         print(f"peer columns skipped: {why}")

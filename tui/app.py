@@ -6,11 +6,13 @@ iteration, the keys) is a screen pushed over it, and `q` pops it again; on the f
 
 from __future__ import annotations
 
+import gc
 from typing import Any, Iterable
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from tui.drawn import first_drawn
 from tui.palette import theme_variables
 
 
@@ -27,6 +29,17 @@ class AgentTuiApp(App[None]):
 
     def get_default_screen(self) -> Screen[Any]:
         return self.first
+
+    def on_mount(self) -> None:
+        if not gc.isenabled():  # started with the collector off (`tui.main.starting`)
+            self.run_worker(self._collect_once_drawn(), name="collector")
+
+    async def _collect_once_drawn(self) -> None:
+        """The collector on again once the first screen is drawn, with what start-up made (the modules, the
+        first screen) out of its sight: it lives as long as the app."""
+        await first_drawn(self.screen)
+        gc.freeze()
+        gc.enable()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette: Textual's commands, and those of the screen it was opened on (`commands()`)."""

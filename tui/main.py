@@ -7,8 +7,9 @@ import argparse
 import asyncio
 import gc
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from agent.display.terminal import complain
 from agent.display.wording import plural
@@ -29,6 +30,19 @@ def _size(text: str) -> tuple[int, int]:
     if width < 20 or height < 5:
         raise UsageError(f"--size {text!r}: too small (at least 20x5)")
     return width, height
+
+
+@contextmanager
+def starting() -> Iterator[None]:
+    """The collector off while the app starts: Textual's modules, the file read and the first screen's
+    widgets make many objects that live as long as the app and free almost none, so a collection there is
+    pure cost (20-40 ms of a start-up). `AgentTuiApp` turns it back on once its first screen is drawn (with
+    what start-up made out of its sight); here in any case."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _show(screen: Screen[Any], args: argparse.Namespace | None) -> int:
@@ -93,7 +107,6 @@ def open_app(args: argparse.Namespace) -> int:
     if runs is not None and len(runs) > 1:  # an Inspect log of many samples: its samples, each openable
         return open_folder(args)
 
-    gc.disable()  # loading makes many objects and frees none: collections here are pure cost
     try:
         transcript = open_transcript(args.file, in_steps=True)  # a big file: the first screen, then the rest
         from tui.screens.transcript import TranscriptScreen
@@ -104,8 +117,6 @@ def open_app(args: argparse.Namespace) -> int:
     except TranscriptError as exc:
         complain(str(exc))
         return 2
-    finally:
-        gc.enable()
     return _show(screen, args)
 
 
@@ -135,9 +146,11 @@ def main(argv: list[str] | None = None) -> int:
 
             return live_app(demo_run(step_mode=True))
         if args.command == "open":
-            return open_app(args)
+            with starting():
+                return open_app(args)
         if args.command == "compare":
-            return compare_app(args)
+            with starting():
+                return compare_app(args)
         if args.command == "serve":
             from tui.serve import serve_app
 

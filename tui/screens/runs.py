@@ -27,7 +27,6 @@ from agent.display.wording import plural
 from agent.transcripts.runs import RunsFound, RunSummary, discover_runs, summarize_file
 from agent.transcripts.transcript import Transcript, TranscriptError
 from tui.blocks import BOLD
-from tui.screens.results import ResultsPanel, load_results
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.run_tree import run_label
 from tui.widgets.runs_table import RunsTable
@@ -47,6 +46,8 @@ WIDTHS = {"mark": 1, "task": 12, "reflection": 9, "repeat": 3, "outcome": 26, "i
 """Widths of the columns (the run's name takes what is left, at least 16, and is cut at its start); the task
 column widens to the longest task name, up to TASK_MAX: in a grid the task is what tells runs apart."""
 TASK_MAX = 18
+RESULTS = "ResultsPanel"
+"""An ablation's results panel, by its type's name (its module, with its charts, is loaded only for one)."""
 
 
 def display_folder(folder: Path) -> str:
@@ -148,7 +149,11 @@ class RunsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self._head_text(), id="runs-head")
-        results = load_results(self.folder)  # an ablation's summary: its results beside the runs
+        results = None
+        if (self.folder / "summary.json").is_file():  # an ablation's summary: its results beside the runs
+            from tui.screens.results import ResultsPanel, load_results  # textual-plotext: only for them
+
+            results = load_results(self.folder)
         if results:
             with Horizontal(id="runs-body"):
                 yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
@@ -177,7 +182,7 @@ class RunsScreen(Screen[None]):
     def _build_table(self) -> None:
         """The columns that fit the width (the name cut with `…` at its start when needed), and the rows."""
         width = self.app.size.width or 200  # the terminal: this screen fills it
-        if any(panel.display for panel in self.query(ResultsPanel)):
+        if any(panel.display for panel in self.query(RESULTS)):
             width = width * 3 // 5  # the runs' share beside an ablation's results (the CSS's 3fr to 2fr)
         filled = {key for key in OPTIONAL if any(getattr(e, key) not in (None, "") for e in self.entries)}
         keys = [key for key, _ in COLUMNS if key not in OPTIONAL or key in filled]
@@ -211,7 +216,7 @@ class RunsScreen(Screen[None]):
             table.add_row(*self._cells(k, entry), key=str(k))
 
     def on_resize(self, event: events.Resize) -> None:
-        for panel in self.query(ResultsPanel):  # the results need room: below it the runs get the whole width
+        for panel in self.query(RESULTS):  # the results need room: below it the runs get the whole width
             panel.display = event.size.width >= RESULTS_MIN_SIZE[0] and event.size.height >= RESULTS_MIN_SIZE[1]
         if self.is_mounted and self.entries:
             row = self.table.cursor_row

@@ -6,9 +6,10 @@ the line that says what is wrong."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Iterator
 
 from agent.transcripts.formats import mini_swe_agent
+from agent.transcripts.formats.document import JsonList
 from agent.transcripts.formats.history import Entry, HistoryReader, goal_of, new_transcript, read_all
 from agent.transcripts.formats.peek import Peek, jsonl_lines, parse_line
 from agent.transcripts.transcript import Transcript, TranscriptError
@@ -42,27 +43,19 @@ def open(peek: Peek, in_steps: bool) -> Transcript:  # noqa: A001
             if exc.start < len(peek.head) - 4:  # not a character cut by the end of the head
                 raise TranscriptError(f"{peek.label}: not a transcript: not UTF-8 text; {EXPECTED}") from None
         raise TranscriptError(f"{peek.label}: not a transcript: {EXPECTED}")
-    try:
-        data = peek.json()
-    except TranscriptError as exc:
-        if "Extra data" in str(exc):  # JSONL of something else
-            raise TranscriptError(f"{peek.label}: not a transcript: {EXPECTED}") from None
-        raise
-    if isinstance(data, list):
-        return _from_messages(data, peek, in_steps, "json-array", "item")
-    if not isinstance(data, dict):
-        raise TranscriptError(f"{peek.label}: not a transcript: {EXPECTED}")
-    if not isinstance(data.get("messages"), list):
+    document = JsonList(peek, "JSON document", extra=EXPECTED)  # its messages parsed as they are read
+    if document.head is None:
+        return _from_messages(document, peek, in_steps)
+    if not document.found:
         raise TranscriptError(f'{peek.label}: not a transcript: a JSON object without a "messages" list; {EXPECTED}')
-    source = mini_swe_agent.NAME if mini_swe_agent.is_trajectory(data) else "messages-object"
-    return mini_swe_agent.from_document(data, peek, in_steps, source)
+    return mini_swe_agent.from_document(document, peek, in_steps)
 
 
-def _from_messages(messages: list[Any], peek: Peek, in_steps: bool, source: str, what: str) -> Transcript:
-    transcript = new_transcript(source, created=peek.mtime,
-                                goal=goal_of(m for m in messages[:50] if isinstance(m, dict)))
-    reader = HistoryReader(transcript, ((Entry(m), i + 1) for i, m in enumerate(messages)), total=len(messages),
-                           size=peek.size, source=peek.label, what=what)
+def _from_messages(document: JsonList, peek: Peek, in_steps: bool) -> Transcript:
+    transcript = new_transcript("json-array", created=peek.mtime,
+                                goal=goal_of(m for m in document.first(50) if isinstance(m, dict)))
+    reader = HistoryReader(transcript, ((Entry(m), position) for m, position in document.items()),
+                           total=document.length, size=peek.size, source=peek.label, what="item")
     return read_all(transcript, reader, in_steps)
 
 

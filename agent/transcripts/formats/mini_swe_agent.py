@@ -6,9 +6,10 @@ The messages are Chat Completions messages already; `info` says how the run ende
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Iterator
 
 from agent.events import RunFinished
+from agent.transcripts.formats.document import JsonList
 from agent.transcripts.formats.history import Entry, HistoryReader, dumps, goal_of, mapping, new_transcript, read_all
 from agent.transcripts.formats.peek import Peek
 from agent.transcripts.transcript import Transcript, TranscriptError, message_problem
@@ -23,36 +24,49 @@ def detect(peek: Peek) -> bool:
     return peek.stripped()[:1] == b"{" and bool(_MARK.search(peek.head))
 
 
-def is_trajectory(data: dict[str, Any]) -> bool:
-    """Whether a `{"messages": [...]}` document is mini-swe-agent's (its format tag, its info keys, or an
-    `exit` message last)."""
-    fmt, info, messages = data.get("trajectory_format"), data.get("info"), data.get("messages")
-    last = messages[-1] if isinstance(messages, list) and messages else None
+def is_trajectory(rest: dict[str, Any], last: Any) -> bool:
+    """Whether a `{"messages": [...]}` document is mini-swe-agent's: its format tag, its info keys (`rest`:
+    the document's other keys), or an `exit` message `last`."""
+    fmt, info = rest.get("trajectory_format"), rest.get("info")
     return (isinstance(fmt, str) and fmt.startswith("mini-swe-agent")) or (
         isinstance(info, dict) and ("mini_version" in info or "exit_status" in info)
     ) or (isinstance(last, dict) and last.get("role") == "exit")
 
 
 def open(peek: Peek, in_steps: bool) -> Transcript:  # noqa: A001
-    data = peek.json("JSON document")
-    if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+    document = JsonList(peek, "JSON document")  # its messages parsed as they are read
+    if document.head is None or not document.found:
         raise TranscriptError(f'{peek.label}: not a transcript: a mini-swe-agent trajectory without a "messages" list')
-    return from_document(data, peek, in_steps, NAME if is_trajectory(data) else "messages-object")
+    return from_document(document, peek, in_steps)
 
 
-def from_document(data: dict[str, Any], peek: Peek, in_steps: bool, source: str) -> Transcript:
-    """A parsed `{"messages": [...], ...}` document, converted in steps: its other keys are the header's
-    settings, and a mini-swe-agent's `info.exit_status` is how the run ended."""
-    messages: list[Any] = data["messages"]
-    rest = {k: v for k, v in data.items() if k != "messages"}
-    info = mapping(rest.get("info"))
-    first = next((m for m in messages[:50] if message_problem(m) is None and m.get("role") == "user"), None)
-    transcript = new_transcript(source, created=peek.mtime, settings=rest, model=model_name(rest),
-                                goal=goal_of([first]) if first else "")
-    ending = _ending(info, peek.mtime) if source == NAME else None
-    reader = HistoryReader(transcript, ((Entry(m), i + 1) for i, m in enumerate(messages)), total=len(messages),
-                           size=peek.size, source=peek.label, what="messages item",
-                           ending=None if ending is None else (lambda: ending))
+def from_document(document: JsonList, peek: Peek, in_steps: bool) -> Transcript:
+    """A `{"messages": [...], ...}` document, its messages converted in steps: its other keys are the
+    header's settings, and a mini-swe-agent's `info.exit_status` is how the run ended. The header is made
+    from the keys before the list; once the list is read, from them all (and from its last message)."""
+    rest = document.head
+    assert rest is not None
+    head = document.first(50)
+    first = next((m for m in head if message_problem(m) is None and m.get("role") == "user"), None)
+    last = head[-1] if document.done and head else None  # a short document is read whole already
+    transcript = new_transcript(NAME if is_trajectory(rest, last) else "messages-object", created=peek.mtime,
+                                settings=dict(rest), model=model_name(rest), goal=goal_of([first]) if first else "")
+    header = transcript.header
+
+    def entries() -> Iterator[tuple[Entry, int]]:
+        last = None
+        for last, position in document.items():
+            yield Entry(last), position
+        header.settings = dict(rest)  # the keys after the list too, now that it is read
+        header.model = header.model or model_name(rest) or ""
+        if is_trajectory(rest, last):
+            header.source = NAME
+
+    def ending() -> RunFinished | None:
+        return _ending(mapping(rest.get("info")), peek.mtime) if header.source == NAME else None
+
+    reader = HistoryReader(transcript, entries(), total=document.length, size=peek.size, source=peek.label,
+                           what="messages item", ending=ending)
     return read_all(transcript, reader, in_steps)
 
 

@@ -99,16 +99,22 @@ def parse_json(raw: bytes | str, label: str) -> Any:
         raise TranscriptError(f"{label}: empty file, not a transcript")
     try:
         data = json.loads(text)
-    except RecursionError:
-        raise TranscriptError(f"{label}: not a transcript: JSON nested too deeply") from None
-    except json.JSONDecodeError as exc:
-        raise TranscriptError(f"{label}: not a transcript: invalid JSON at line {exc.lineno} column {exc.colno}: "
-                              f"{exc.msg}") from None
-    except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion"
-        raise TranscriptError(f"{label}: not a transcript: {str(exc).split(';')[0]}") from None
+    except (RecursionError, ValueError) as exc:
+        raise json_error(exc, label) from None
     if _SURROGATE_ESCAPE.search(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")):
         data = without_surrogates(data)
     return data
+
+
+def json_error(exc: RecursionError | ValueError, label: str) -> TranscriptError:
+    """The one line that says why the JSON parser failed on `label`."""
+    if isinstance(exc, RecursionError):
+        return TranscriptError(f"{label}: not a transcript: JSON nested too deeply")
+    if isinstance(exc, json.JSONDecodeError):
+        return TranscriptError(f"{label}: not a transcript: invalid JSON at line {exc.lineno} column {exc.colno}: "
+                               f"{exc.msg}")
+    # "Exceeds the limit (4300 digits) for integer string conversion"
+    return TranscriptError(f"{label}: not a transcript: {str(exc).split(';')[0]}")
 
 
 def parse_line(line: bytes, label: str) -> Any:
