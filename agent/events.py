@@ -14,8 +14,9 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-ReflectionMode = Literal["off", "system", "user", "assistant"]
-"""Where reflection notes go: off, or the role the note is injected with."""
+ReflectionMode = Literal["off", "system", "user", "assistant", "resample"]
+"""Where reflection notes go: off, or the role the note is injected with; or `resample`, the equal-budget
+control: when a trigger fires, no note is written, and the turn that fired it is retracted and drawn again."""
 
 FinishReason = Literal["finished", "max_steps", "provider_error", "context_length", "cancelled", "error",
                        "harness_error"]
@@ -213,6 +214,24 @@ class ReflectionFallback(_Event):
     replaced: int = 0
 
 
+class TurnRetracted(_Event):
+    """Reflection `resample`: a trigger fired after this iteration, so instead of a note its turn is taken back
+    (the assistant message and what answered it leave the history, the files its tools changed are put back)
+    and the next iteration sends the same request again, for a fresh reply. The retracted turn does not
+    count against the step budget. To rebuild the history: drop the last `replaced` messages."""
+
+    type: Literal["turn_retracted"] = "turn_retracted"
+    iteration: int
+    replaced: int
+    triggers: list[Trigger] = []
+    restored: list[str] = []
+    """The files put back as they were before the turn (relative to the workspace)."""
+    whole: bool = True
+    """False when some file could not be put back (binary, too large to have been kept, unwritable)."""
+    usage: Usage | None = None
+    """The tokens of the retracted turn's reply: what the control spent instead of a note."""
+
+
 class DriverMessage(_Event):
     """Any other message the driver adds to the history (a nudge after a turn with no action, or a
     message from an imported transcript that is neither a call nor a result)."""
@@ -292,6 +311,7 @@ Event = Annotated[
         ToolResult,
         ReflectionNote,
         ReflectionFallback,
+        TurnRetracted,
         DriverMessage,
         WorkspaceChanged,
         Notice,
@@ -310,7 +330,7 @@ def is_transient(event: Any) -> bool:
 
 def appended_messages(event: Event) -> list[dict[str, Any]]:
     """The chat messages an event adds to the history, in order (after `removed_messages(event)` messages
-    were dropped from its end: only a ReflectionFallback removes any)."""
+    were dropped from its end: only a ReflectionFallback or a TurnRetracted removes any)."""
     if isinstance(event, RunStarted):
         return event.messages
     if isinstance(event, (AssistantMessage, ToolResult, DriverMessage)):
@@ -322,7 +342,7 @@ def appended_messages(event: Event) -> list[dict[str, Any]]:
 
 def removed_messages(event: Event) -> int:
     """How many messages an event drops from the end of the history before appending its own."""
-    return event.replaced if isinstance(event, ReflectionFallback) else 0
+    return event.replaced if isinstance(event, (ReflectionFallback, TurnRetracted)) else 0
 
 
 def apply_event(history: list[dict[str, Any]], event: Event) -> None:

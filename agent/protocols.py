@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Protocol
 
-from agent.events import Completion, Event, FinishReason, ReflectionMode, ReflectionNote, ToolResult
+from agent.events import Completion, Event, FinishReason, ReflectionMode, ReflectionNote, ToolResult, Trigger
 
 
 PURPOSE_HEADER = "x-agent-tui-purpose"
@@ -90,6 +90,9 @@ class Model(Protocol):
 class Reflector(Protocol):
     """Decides after each iteration whether to add a note, writes it, and recovers when the endpoint
     refuses the note's role (see agent.reflection)."""
+
+    fired: list[Trigger]
+    """The triggers that fired after the last iteration it observed, whatever the mode."""
 
     async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]], mode: ReflectionMode,
                               emit: Callable[[Event], None] | None = None) -> ReflectionNote | None:

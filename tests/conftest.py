@@ -98,6 +98,15 @@ def _real_pytest_when_marked(request: pytest.FixtureRequest, monkeypatch: pytest
         monkeypatch.setattr(tasks, "PYTEST", REAL_PYTEST)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_local_model() -> Iterator[None]:
+    """The same for the module-scoped fixtures, which run before `_no_keys`: with llama-cpp-python installed
+    and `setup`'s model in ./models/, a run with no provider would go to the real model (and time out)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AGENT_TUI_LOCAL_MODEL", "off")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may reach a real provider: drop every key so runs default to the offline model."""

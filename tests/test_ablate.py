@@ -61,13 +61,15 @@ def test_offline_grid_writes_every_run_and_a_second_call_runs_nothing(tmp_path: 
     assert all(transcript_complete(out / "runs" / name) for name in transcripts)
     columns, rows = read_csv(out / "results.csv")
     assert columns == ["task", "setting", "repeat", "success", "iterations", "reflection_calls",
-                       "prompt_tokens", "completion_tokens", "wall_time_s", "exit_reason", "worker"]
+                       "prompt_tokens", "completion_tokens", "reflection_prompt_tokens", "reflection_completion_tokens",
+                       "wall_time_s", "exit_reason", "worker"]
     assert list(CSV_COLUMNS) == columns
     assert [(r["task"], r["setting"], r["repeat"]) for r in rows] == [
         ("quicksort", "off", "1"), ("quicksort", "system", "1"), ("quicksort", "off", "2"), ("quicksort", "system", "2")]
     assert all(r["success"] == "true" and r["exit_reason"] == "finished" and int(r["iterations"]) > 0
                and int(r["prompt_tokens"]) > 0 and int(r["completion_tokens"]) > 0 for r in rows)
-    assert all(r["reflection_calls"] == "0" for r in rows if r["setting"] == "off")
+    assert all(r["reflection_calls"] == "0" and r["reflection_prompt_tokens"] == "0" for r in rows if r["setting"] == "off")
+    assert all(int(r["reflection_prompt_tokens"]) > 0 for r in rows if r["setting"] == "system")  # apart from the actor's
     here = f"{socket.gethostname()}:{os.getpid()}"  # the local backend runs every job in this process
     assert {r["worker"] for r in rows} == {here}
     assert json.loads((out / "jobs" / "quicksort__off__r1.json").read_text())["worker"] == here

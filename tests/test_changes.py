@@ -39,6 +39,26 @@ def test_tracker_reports_added_modified_deleted_and_binary(tmp_path: Path) -> No
     assert tracker.changes(4) is None
 
 
+def test_undo_puts_an_iterations_files_back(tmp_path: Path) -> None:
+    """`resample` takes a turn back: its files as they were before it (the last iteration looked at only)."""
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "gone.txt").write_text("bye\n")
+    (tmp_path / "blob.bin").write_bytes(b"\0\1")
+    tracker = ChangeTracker(Workspace(tmp_path))
+    tracker.snapshot()
+    (tmp_path / "a.py").write_text("x = 2\n")
+    (tmp_path / "new.md").write_text("# notes\n")
+    (tmp_path / "gone.txt").unlink()
+    (tmp_path / "blob.bin").write_bytes(b"\0\2")
+    assert tracker.changes(1) is not None
+    assert tracker.undo(2) == ([], True)  # not the iteration it last looked at: nothing to undo
+    restored, whole = tracker.undo(1)
+    assert restored == ["a.py", "gone.txt", "new.md"] and not whole  # a binary file's old bytes were not kept
+    assert (tmp_path / "a.py").read_text() == "x = 1\n" and (tmp_path / "gone.txt").read_text() == "bye\n"
+    assert not (tmp_path / "new.md").exists()
+    assert tracker.changes(2) is None  # what it put back is the new snapshot
+
+
 def test_a_huge_change_is_capped(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(changes, "DIFF_CAP", 1000)
     tracker = ChangeTracker(Workspace(tmp_path))

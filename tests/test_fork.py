@@ -213,27 +213,34 @@ def test_each_note_writes_an_ablation_folder_and_a_table(parent: Path, tmp_path:
     code, out, err = run_cli(["fork", str(parent), "--each-note", "--repeats", "2", "--out", str(out_dir)], capsys)
     assert code == 0, err
     table = out[out.index("iteration  trigger"):].splitlines()
+    assert "original (once)  with it" in table[0]
     assert table[1].split()[:3] == ["1", "tool_error", "system"]
     assert table[2].split()[:3] == ["2", "tests_failed", "system"]
-    assert "pass, 5 it." in table[1] and "2/2 pass, 5.0±0.0 it." in table[1]
+    # the original ran once; the kept-note arm runs as often as the dropped one
+    assert table[1].split("…")[1].split() == ["pass,", "5", "it.", *["2/2", "pass,", "5.0±0.0", "it."] * 2]
     with (out_dir / "results.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert sorted((r["setting"], r["repeat"]) for r in rows) == [
-        ("no-note-1", "1"), ("no-note-1", "2"), ("no-note-2", "1"), ("no-note-2", "2")]
+        (f"{arm}-{k}", str(r)) for arm in ("no-note", "note") for k in (1, 2) for r in (1, 2)]
     summary = json.loads((out_dir / "summary.json").read_text())
     assert [n["iteration"] for n in summary["grid"]["notes"]] == [1, 2]
     assert summary["grid"]["notes"][0]["without"]["successes"] == 2
+    assert summary["grid"]["notes"][0]["with"]["runs"] == 2
     fork = open_transcript(out_dir / "runs" / "quicksort__no-note-1__r1.jsonl")
     assert fork.header.fork.at == 1 and fork.header.fork.note == "dropped"
     assert [n.iteration for n in notes(fork.events)] == [2]  # only the note after 1 is dropped
+    kept = open_transcript(out_dir / "runs" / "quicksort__note-1__r1.jsonl")
+    assert kept.header.fork.at == 1 and kept.header.fork.note == "kept"
+    assert [n.iteration for n in notes(kept.events)] == [1, 2]
     assert (out_dir / "runs" / "parent.jsonl").read_bytes() == parent.read_bytes()
     from agent.transcripts.runs import discover_runs
 
     names = sorted(e.label for e in discover_runs(out_dir).entries)
-    assert names == ["runs/parent.jsonl"] + [f"runs/quicksort__no-note-{k}__r{r}.jsonl" for k in (1, 2) for r in (1, 2)]
+    assert names == ["runs/parent.jsonl"] + sorted(f"runs/quicksort__{arm}-{k}__r{r}.jsonl"
+                                                   for arm in ("no-note", "note") for k in (1, 2) for r in (1, 2))
     # a second call finds every fork done
     code, out, _ = run_cli(["fork", str(parent), "--each-note", "--repeats", "2", "--out", str(out_dir)], capsys)
-    assert code == 0 and "skipped 4 forks already finished; 0 to run" in out
+    assert code == 0 and "skipped 8 forks already finished; 0 to run" in out
 
 
 def test_each_note_needs_a_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -139,3 +139,44 @@ async def test_a_server_that_dies_during_a_request_is_named_with_its_log_and_the
     assert "CMAKE_ARGS=\"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON\"" in rest[2]
     assert rest[3].startswith("(the request failed with: ")
     os.unlink(server.log.name)
+
+
+class PortServer(IdleServer):
+    """An IdleServer on a port of its own, so that two of them can be told apart."""
+
+    count = 0
+
+    def __init__(self, model_path: Path) -> None:
+        super().__init__(model_path)
+        PortServer.count += 1
+        self.base_url = f"http://127.0.0.1:{9000 + PortServer.count}/v1"
+
+
+@pytest.mark.parametrize("reflection, servers", [("system", 2), ("off", 1), ("resample", 1)])
+def test_notes_go_to_a_server_of_their_own(gguf: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                           reflection: str, servers: int) -> None:
+    """A reflection call on the actor's server would evict the actor's prompt from its cache."""
+    started: list[PortServer] = []
+    monkeypatch.setattr(local, "LocalServer", lambda path: started.append(PortServer(path)) or started[-1])
+    run = build_run(RunOptions(task="quicksort", provider="local", model_path=gguf, reflection=reflection,  # type: ignore[arg-type]
+                               out=tmp_path / "run.jsonl"))
+    try:
+        assert len(started) == servers
+        assert str(run.loop.model.client.base_url).startswith(started[0].base_url)
+        reflector_url = str(run.loop.reflector.model.client.base_url)
+        assert reflector_url.startswith(started[-1].base_url)
+    finally:
+        run.close()
+    assert all(s.stopped for s in started)
+
+
+def test_an_ablation_shares_both_servers(gguf: Path, tmp_path: Path) -> None:
+    actor, notes = PortServer(gguf), PortServer(gguf)
+    run = build_run(RunOptions(task="quicksort", provider="local", model_path=gguf, shared_server=actor,
+                               shared_reflection_server=notes, out=tmp_path / "run.jsonl"))
+    try:
+        assert str(run.loop.model.client.base_url).startswith(actor.base_url)
+        assert str(run.loop.reflector.model.client.base_url).startswith(notes.base_url)
+    finally:
+        run.close()
+    assert not actor.stopped and not notes.stopped  # the ablation's: they outlive the run

@@ -3,6 +3,8 @@ never recorded is not shown as 0."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from agent.events import Usage
 
 NOT_RECORDED = "tokens not recorded"
@@ -38,3 +40,10 @@ def short_tokens(usage: Usage | None, unreported: int = 0) -> str:
     if usage is None:
         return "tok not reported" if unreported else ""
     return f"{'≥' if unreported else ''}{usage.total_tokens:,} tok"
+
+
+def text_table(head: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
+    """Rows of cells in columns as wide as their widest cell, two spaces apart, the head first."""
+    rows = [tuple(head), *(tuple(line) for line in lines)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)

@@ -11,6 +11,10 @@ A reflection note goes after the last tool message of the iteration's batch. Whe
 refused because of the note's role (an open-model template that takes no system message past the first),
 the loop asks the reflector for the note in the next role, replaces it at the end of the history, records a
 ReflectionFallback and starts the same iteration again with the new request.
+
+Under reflection `resample` (the equal-budget control) a trigger writes no note: the loop takes back the
+turn that fired it (TurnRetracted: its messages leave the history, its file changes are undone) and the next
+iteration sends that turn's request again, for a fresh reply, without using up a step.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from agent.events import (
     RunFinished,
     RunStarted,
     ToolResult,
+    TurnRetracted,
     Usage,
     add_usage,
 )
@@ -83,12 +88,15 @@ class AgentLoop:
     usage: Usage | None = None
     unreported_calls: int = 0
     """Completions and reflection calls whose tokens the endpoint did not report (not in `usage`)."""
+    retracted: int = 0
+    """Turns taken back by the `resample` control: they do not count against the step budget."""
     _injected: _InjectedNote | None = field(default=None, repr=False)
 
     async def run(self) -> AsyncIterator[Event]:
         """Run to the end, yielding every event as it happens. The last event is RunFinished."""
         self.messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": self.goal}]
         self._injected = None
+        self.retracted = 0
         yield RunStarted(messages=list(self.messages))
         reason: FinishReason = "max_steps"
         detail = f"step budget of {self.max_steps} iterations used up without finish"
@@ -97,7 +105,7 @@ class AgentLoop:
         if self.changes is not None:
             await asyncio.to_thread(self.changes.snapshot)
         try:
-            while iteration < self.max_steps:
+            while iteration - self.retracted < self.max_steps:
                 await self.control.wait_turn()
                 iteration += 1
                 mode = self.control.reflection  # a live toggle counts from the next iteration on
@@ -119,6 +127,7 @@ class AgentLoop:
                 self._injected = None  # the endpoint accepted the note where it stands
                 self.usage = add_usage(self.usage, completion.usage)
                 self.unreported_calls += completion.usage is None
+                turn_start = len(self.messages)
                 self.messages.append(completion.message)
                 yield AssistantMessage(iteration=iteration, **dict(completion))
                 calls = completion.message.get("tool_calls") or []
@@ -152,10 +161,14 @@ class AgentLoop:
                 if finished is not None:
                     reason, detail, summary = "finished", "the agent called finish", finished.summary
                     break
-                if self.reflector is not None and iteration < self.max_steps:
-                    record = IterationRecord(iteration, completion.message, results, outcomes, self.max_steps)
+                if self.reflector is not None and iteration - self.retracted < self.max_steps:
+                    record = IterationRecord(iteration, completion.message, results, outcomes,
+                                             self.max_steps + self.retracted)
                     async for event in self._reflect(record, mode):
                         yield event
+                    if mode == "resample" and self.reflector.fired:
+                        for event in await self._retract(record, turn_start, completion.usage):
+                            yield event
         except StopRun as stop:
             reason, detail = stop.reason, stop.detail
             yield Notice(iteration=iteration, level="error", text=detail)
@@ -184,6 +197,27 @@ class AgentLoop:
             self._injected = _InjectedNote(note, len(self.messages), note.role, list(note.messages))
             self.messages.extend(note.messages)
             yield note
+
+    async def _retract(self, record: IterationRecord, start: int, usage: Usage | None) -> list[Event]:
+        """The `resample` control: take back the turn whose triggers fired (its messages, from its assistant
+        message on, and what its tools changed in the workspace), so that the next request is this turn's
+        again. The step it took is given back. A notice says so to a person."""
+        assert self.reflector is not None
+        replaced = len(self.messages) - start
+        del self.messages[start:]
+        restored: list[str] = []
+        whole = True
+        if self.changes is not None:
+            restored, whole = await asyncio.to_thread(self.changes.undo, record.iteration)
+        self.retracted += 1
+        kinds = ", ".join(dict.fromkeys(t.kind for t in self.reflector.fired))
+        files = f"; files put back: {', '.join(restored)}" if restored else ""
+        return [TurnRetracted(iteration=record.iteration, replaced=replaced, triggers=list(self.reflector.fired),
+                              restored=restored, whole=whole, usage=usage),
+                Notice(iteration=record.iteration, level="info" if whole else "warning",
+                       text=f"resample on {kinds}: this turn is taken back (its messages leave the history"
+                            f"{files}{'' if whole else '; some files could not be put back'}) and its request is "
+                            "sent again, without using up a step")]
 
     def _started(self, iteration: int, mode: ReflectionMode) -> IterationStarted:
         role = self.reflector.effective_role(mode) if mode != "off" and self.reflector is not None else None

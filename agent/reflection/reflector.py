@@ -31,6 +31,8 @@ REQUEST_HEADERS = {PURPOSE_HEADER: "reflection"}
 """The extra headers of the model that writes the notes (`extra_headers=` of its ChatModel)."""
 
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
+NO_NOTE: tuple[str, ...] = ("off", "resample")
+"""Reflection settings under which no note is written."""
 DEFAULT_FALLBACK_ORDER: tuple[str, ...] = ("system", "user", "assistant")
 
 
@@ -346,6 +348,9 @@ class Reflector:
             self.refused.update(self.fallback_order[: self.fallback_order.index(initial_role)])
         self.disabled = False
         """True once every role was refused: no more notes in this run."""
+        self.fired: list[Trigger] = []
+        """The triggers that fired after the last iteration observed, whatever the mode (the loop's
+        `resample` control acts on them instead of a note)."""
         self.history_chars = history_chars
 
     # --- roles ----------------------------------------------------------------------------------------
@@ -359,8 +364,8 @@ class Reflector:
         return order[k:] + order[:k]
 
     def effective_role(self, mode: ReflectionMode) -> str | None:
-        """The role a note takes when reflection is set to `mode`."""
-        if mode == "off" or self.disabled:
+        """The role a note takes when reflection is set to `mode` (None: no note, off or `resample`)."""
+        if mode in NO_NOTE or self.disabled:
             return None
         return next((r for r in self._candidates(mode) if r not in self.refused), None)
 
@@ -390,7 +395,7 @@ class Reflector:
 
     async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]], mode: ReflectionMode,
                               emit: Callable[[Event], None] | None = None) -> ReflectionNote | None:
-        triggers = self.watch.observe(record)  # always: the counts must be right when reflection goes on
+        triggers = self.fired = self.watch.observe(record)  # always: the counts must be right when it goes on
         role = self.effective_role(mode)
         if not triggers or role is None:
             return None

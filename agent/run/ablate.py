@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO, get_args
 
 from agent.display.terminal import complain, inert
-from agent.display.wording import plural
+from agent.display.wording import plural, text_table
 from agent.events import ReflectionMode, RunFinished
 from agent.models.presets import LOCAL_PROVIDER, UsageError, default_provider, resolve_endpoint
 from agent.run.backends import Backend, LocalBackend
@@ -53,8 +53,11 @@ from agent.run.jobs import (
     write_record,
 )
 from agent.run.flags import add_ablate_flags
+from agent.reflection.reflector import ROLES
+from agent.run.planner import check_flags
+from agent.run.prices import price_for
 from agent.run.runner import RunOptions, build_run, pass_env_flag
-from agent.run.summary import format_statistics, setting_statistics
+from agent.run.summary import format_report, grid_statistics
 from agent.tools.scratch import scratch_folder
 from agent.tools.trees import remove_tree
 
@@ -225,7 +228,8 @@ async def preflight(jobs: Sequence[Job], base: RunOptions) -> str | None:
     folder = scratch_folder("preflight")
     try:
         run = build_run(replace(base, task=task.name, provider="scripted", script=None, model=None, base_url=None,
-                                model_path=None, shared_server=None, request_gate=None, reflection="off",
+                                model_path=None, shared_server=None, shared_reflection_server=None,
+                                request_gate=None, reflection="off",
                                 max_steps=len(task.script) + 1, out=folder / "preflight.jsonl"))
         done = None
         async for event in run.events():
@@ -286,9 +290,10 @@ def _order_key(order: dict[Job, int]) -> Any:
     return key
 
 
-def write_results(out_dir: Path | str, jobs: Sequence[Job] = (), grid: dict[str, Any] | None = None) -> list[ResultRow]:
+def write_results(out_dir: Path | str, jobs: Sequence[Job] = (), grid: dict[str, Any] | None = None,
+                  unit: str = "task") -> list[ResultRow]:
     """Rebuild results.csv and summary.json from every record in the folder (the grid's jobs first, in
-    grid order). Returns the rows."""
+    grid order), the statistics over `unit`s at the grid's price (`grid["price"]`). Returns the rows."""
     out_dir = Path(out_dir)
     order = {job: k for k, job in enumerate(jobs)}
     rows = sorted(all_records(out_dir), key=_order_key(order))
@@ -306,7 +311,7 @@ def write_results(out_dir: Path | str, jobs: Sequence[Job] = (), grid: dict[str,
                    "failed": sum(r.failed for r in rows), "missing": len(missing)},
         "groups": summarize(rows),
         "by_setting": summarize(rows, by_task=False) if len({r.task for r in rows}) > 1 else [],
-        "settings": setting_statistics(rows, out_dir),
+        **grid_statistics(rows, out_dir, unit=unit, price=(grid or {}).get("price")),
         "failures": [{"job": r.job.job_id, "exit_reason": r.exit_reason, "error": r.error} for r in rows if r.failed],
         "missing": missing,
         "runs": [{k: v for k, v in asdict(r).items() if k not in ("config", "traceback")} for r in rows],
@@ -349,14 +354,13 @@ def summarize(rows: Iterable[ResultRow], *, by_task: bool = True) -> list[dict[s
 def format_summary(groups: list[dict[str, Any]]) -> str:
     """The per-setting table printed at the end."""
     head = ("task", "setting", "runs", "failed", "success", "iterations", "tokens", "reflections", "wall s")
-    lines = [head]
+    lines = []
     for g in groups:
         rate = f"{g['successes']}/{g['runs']} {g['success_rate']:.0%}" if g["runs"] else "-"
         lines.append((g["task"], g["setting"], str(g["runs"]), str(g["failed"]), rate,
                       _pm(g["iterations"], 1), _pm(g["total_tokens"], 0), f"{g['reflection_calls']['mean']:.1f}",
                       f"{g['wall_time_s']['mean']:.1f}"))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
+    return text_table(head, lines)
 
 
 def _pm(stats: dict[str, float], digits: int) -> str:
@@ -455,22 +459,40 @@ def parse_backend(args: argparse.Namespace) -> Backend:
 
 
 @contextlib.contextmanager
-def _shared_local_server(base: RunOptions, needed: bool) -> Iterator[Any]:
-    """--provider local: one llama-cpp-python server for every job of the grid (loading the model once)."""
+def shared_local_server(base: RunOptions, needed: bool, notes: bool = True) -> Iterator[RunOptions]:
+    """--provider local: `base` with one llama-cpp-python server for every job of the grid (loading the model
+    once), and, when jobs write notes, a second one for their reflection calls (on the actor's, each call
+    would evict the actor's prompt from the cache, and its next request would be processed whole again)."""
     if base.provider != LOCAL_PROVIDER or not needed:
-        yield None
+        yield base
         return
     from agent.models.local import LocalModelError, LocalServer
 
-    server = LocalServer(base.model_path)  # type: ignore[arg-type]
-    try:
-        server.__enter__()
-    except LocalModelError as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        yield server
-    finally:
-        server.__exit__(None, None, None)
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for _ in range(2 if notes else 1):
+            server = LocalServer(base.model_path)  # type: ignore[arg-type]
+            try:
+                servers.append(stack.enter_context(server))
+            except LocalModelError as exc:
+                raise UsageError(str(exc)) from None
+        yield replace(base, shared_server=servers[0], shared_reflection_server=servers[1] if notes else None)
+
+
+def plan_text(args: argparse.Namespace, jobs: Sequence[Job], grid: GridRun, base: RunOptions, out_dir: Path) -> str:
+    """`ablate --plan`: the grid, its cost, and what it can detect, before anything runs."""
+    from agent.run.planner import earlier, format_plan, load_speed
+
+    settings = list(dict.fromkeys(j.setting for j in jobs))
+    tasks = list(dict.fromkeys(j.task for j in jobs))
+    rows, source = earlier(out_dir, args.plan_from, job_config(base))
+    head = (f"plan: {plural(len(jobs), 'job')} ({plural(len(tasks), 'task')} x {plural(len(settings), 'setting')} x "
+            f"{plural(args.repeats, 'repeat')}), {len(grid.skipped)} finished already in {out_dir}, "
+            f"{len(grid.todo)} to run")
+    return format_plan(head=head, todo_settings=[j.setting for j in grid.todo], settings=settings, rows=rows,
+                       source=source, speed=load_speed(base.model_path), concurrency=args.concurrency,
+                       local=base.provider == LOCAL_PROVIDER, units=len(tasks), repeats=args.repeats, unit="task",
+                       base_given=args.base_rate, target=args.target_effect)
 
 
 def write_tally(out: TextIO, grid: GridRun, rows: Sequence[ResultRow], out_dir: Path, after: str = "") -> list[ResultRow]:
@@ -495,6 +517,11 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
         backend = parse_backend(args)
         check_compatible(out_dir, job_config(base))
         grid = plan(jobs, out_dir, retry_failed=not args.keep_failed)
+        price = price_for(base.provider or "", base.model, args.price)
+        check_flags(args.target_effect, args.base_rate)
+        if args.plan or args.target_effect is not None:  # nothing runs, so nothing to check first
+            out.write(plan_text(args, jobs, grid, base, out_dir) + "\n")
+            return 0
         problem = asyncio.run(preflight(grid.todo, base)) if grid.todo else None
     except UsageError as exc:
         complain(str(exc), err)
@@ -510,11 +537,12 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
                   f"{len(grid.todo)} to run\n")
     out.flush()
     info = {"tasks": sorted({j.task for j in jobs}), "settings": list(dict.fromkeys(j.setting for j in jobs)),
-            "repeats": args.repeats, "concurrency": args.concurrency, "config": job_config(base)}
+            "repeats": args.repeats, "concurrency": args.concurrency, "config": job_config(base), "price": price}
     interrupted = False
     try:
-        with _shared_local_server(base, bool(grid.todo)) as server:
-            asyncio.run(run_grid(jobs, replace(base, shared_server=server), out_dir, concurrency=args.concurrency,
+        notes = any(j.setting in ROLES for j in grid.todo)
+        with shared_local_server(base, bool(grid.todo), notes) as served:
+            asyncio.run(run_grid(jobs, served, out_dir, concurrency=args.concurrency,
                                  progress=Progress(err), keep_workspaces=args.keep_workspaces, planned=grid,
                                  backend=backend))
     except (KeyboardInterrupt, asyncio.CancelledError):
@@ -529,8 +557,7 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     if len({r.task for r in current}) > 1:
         out.write("\nover all tasks:\n" + format_summary(summarize(current, by_task=False)) + "\n")
     if current:
-        out.write("\nper setting (Wilson 95% CI; paired with off on the same task and repeat: exact McNemar p, "
-                  "bootstrap 95% CI):\n" + format_statistics(setting_statistics(current, out_dir)) + "\n")
+        out.write("\n" + format_report(grid_statistics(current, out_dir, price=info["price"])) + "\n")
     failed = write_tally(out, grid, current, out_dir)
     if grid.halted:
         complain(grid.halted, err)

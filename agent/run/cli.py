@@ -16,7 +16,7 @@ from typing import TextIO
 from agent.display.terminal import complain, inert
 from agent.display.wording import plural
 from agent.models.presets import UsageError
-from agent.run.flags import add_ablate_parser, add_fork_parser, add_run_flags, add_share_parsers
+from agent.run.flags import add_ablate_parser, add_fork_parser, add_run_flags, add_share_parsers, add_sweep_parser
 from agent.tools.sandbox import make_undumpable
 from agent.tools.scratch import sweep
 from agent.tasks.suites import SUITES
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--suite", default="bundled", choices=SUITES,
                        help="bundled (default), or humanevalfix: HumanEval's problems as repair tasks")
     add_ablate_parser(sub)
+    add_sweep_parser(sub)
     check = sub.add_parser("check", help="check a transcript against the Chat Completions ordering rules")
     check.add_argument("file", type=Path)
     op = sub.add_parser("open", help="inspect a saved transcript in the app (or a folder of runs: pick one or two)")
@@ -151,6 +152,10 @@ def dispatch_headless(parser: argparse.ArgumentParser, args: argparse.Namespace)
             from agent.run.ablate import cmd_ablate
 
             return cmd_ablate(args)
+        if args.command == "sweep":
+            from agent.run.sweep import cmd_sweep
+
+            return cmd_sweep(args)
         if args.command == "export":
             from agent.run.share import cmd_export
 

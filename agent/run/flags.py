@@ -24,9 +24,10 @@ def add_sandbox_flags(g: Any) -> None:
                    help="pass this variable to commands (repeatable); they get only PATH, LANG, TERM otherwise")
 
 
-def add_run_flags(p: argparse.ArgumentParser, work: bool = True) -> None:
+def add_run_flags(p: argparse.ArgumentParser, work: bool = True, out: bool = True) -> None:
     """The flags every command that starts a run shares (headless run, TUI run, fork; `work=False`: no task,
-    workspace, goal or test command, which a fork takes from its parent)."""
+    workspace, goal or test command, which a fork takes from its parent; `out=False`: no --out FILE, for a
+    command whose --out is a folder)."""
     g = p.add_argument_group("what to work on")
     if work:
         g.add_argument("--task", default=None,
@@ -76,11 +77,13 @@ def add_run_flags(p: argparse.ArgumentParser, work: bool = True) -> None:
     g = p.add_argument_group("loop")
     g.add_argument("--max-steps", type=int, default=30, help="step budget (default 30)")
     g.add_argument("--reflection", choices=REFLECTION_MODES, default="system",
-                   help="reflection note role, or off (default system)")
+                   help="reflection note role, or off, or resample (no note: the turn that fired a trigger is "
+                        "taken back and drawn again) (default system)")
     g.add_argument("--reflection-model", help="model for reflection calls (default: the agent's)")
     g.add_argument("--reflection-triggers", metavar="SPEC",
                    help='which triggers fire: "all" (default), "none", "-budget", "tests_failed,repeat=4"')
-    g.add_argument("--out", type=Path, help="transcript file (default: runs/<time>-<task>-<provider>.jsonl)")
+    if out:
+        g.add_argument("--out", type=Path, help="transcript file (default: runs/<time>-<task>-<provider>.jsonl)")
 
 
 def add_ablate_flags(p: argparse.ArgumentParser) -> None:
@@ -89,16 +92,21 @@ def add_ablate_flags(p: argparse.ArgumentParser) -> None:
                    help="comma-separated tasks: bundled names, all (the bundled ones), humanevalfix/N, humanevalfix "
                         "(the suite), humanevalfix:dev or humanevalfix:test (a split), humanevalfix:dev:K (its "
                         "first K) (default quicksort)")
-    g.add_argument("--reflection", default=",".join(REFLECTION_MODES), metavar="SETTINGS",
-                   help=f"comma-separated reflection settings from {', '.join(REFLECTION_MODES)}, or all "
-                        "(default all)")
+    g.add_argument("--reflection", default="off,system,user,assistant", metavar="SETTINGS",
+                   help=f"comma-separated reflection settings from {', '.join(REFLECTION_MODES)} (resample: the "
+                        "equal-budget control, a fresh retry of the turn instead of a note), or all "
+                        "(default off,system,user,assistant)")
     g.add_argument("--repeats", type=int, default=1, help="runs of every (task, setting) (default 1)")
     g.add_argument("--concurrency", type=int, default=4,
                    help="requests in flight against the endpoint, over all workers (default 4)")
     g.add_argument("--out", type=Path, metavar="DIR", help="grid folder; an existing one is resumed (default runs/ablate-<time>)")
     g.add_argument("--keep-failed", action="store_true", help="do not re-run jobs that failed in an earlier call")
     g.add_argument("--keep-workspaces", action="store_true", help="keep each job's workspace copy (default: remove)")
+    g.add_argument("--price", metavar="IN,OUT",
+                   help="dollars per million prompt and completion tokens for the cost table (default: the "
+                        "preset's list price for its default model; 0 for a model served here)")
     add_sandbox_flags(g)
+    add_plan_flags(p)
     g = p.add_argument_group("where the jobs run")
     g.add_argument("--backend", choices=("local", "ray"), default="local",
                    help="local: asyncio tasks in this process (default); ray: one Ray task per job "
@@ -120,6 +128,20 @@ def add_ablate_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("loop")
     g.add_argument("--max-steps", type=int, default=30, help="step budget of every run (default 30)")
     g.add_argument("--test-timeout", type=float, default=120.0, help="seconds a test run may take (default 120)")
+
+
+def add_plan_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("planning (nothing runs)")
+    g.add_argument("--plan", action="store_true",
+                   help="print the jobs, an estimate of their tokens and time, and the smallest effect the grid "
+                        "can detect, then stop")
+    g.add_argument("--target-effect", type=float, metavar="E",
+                   help="with --plan: the units x repeats it takes to detect a rise of E (0.1: 10 points)")
+    g.add_argument("--base-rate", type=float, metavar="P",
+                   help="the baseline's success rate the power is computed for (default: an earlier grid's, else 0.5)")
+    g.add_argument("--plan-from", type=Path, metavar="DIR",
+                   help="an earlier grid folder to take tokens and time per run from (default: this folder's "
+                        "runs, else the newest grid under runs/ with the same model)")
 
 
 def add_ablate_parser(sub: Any) -> argparse.ArgumentParser:
@@ -172,3 +194,29 @@ def add_fork_parser(sub: Any) -> None:
     fk.add_argument("--headless", action="store_true", help="print events instead of opening the app")
     add_run_flags(fk, work=False)
     fk.set_defaults(reflection=None, max_steps=None)
+
+
+def add_sweep_parser(sub: Any) -> None:
+    sw = sub.add_parser("sweep", help="fork every note of some runs and go on with its text in each role, and "
+                                      "without it",
+                        description="For every reflection note in the given runs, fork just before it (the "
+                                    "prefix is replayed without model calls) and go on live with that exact note "
+                                    "in each role of --roles (none: without it), --repeats times each, into an "
+                                    "ablation folder (--out DIR; calling again resumes). Later iterations write "
+                                    "no note. The table sets each role against none on the same fork points.")
+    sw.add_argument("files", type=Path, nargs="+", metavar="FILE|DIR",
+                    help="transcripts of agent-tui runs, or folders of them (forks in them are left out)")
+    sw.add_argument("--roles", default="system,user,assistant,none",
+                    help="the arms: roles from system, user, assistant, and none (no note) (default all four)")
+    sw.add_argument("--repeats", type=int, default=1, help="forks per note and role (default 1)")
+    sw.add_argument("--concurrency", type=int, default=1, help="forks at once (default 1)")
+    sw.add_argument("--keep-failed", action="store_true", help="do not re-run forks that failed in an earlier call")
+    sw.add_argument("--price", metavar="IN,OUT",
+                    help="dollars per million prompt and completion tokens (default: the preset's list price)")
+    sw.add_argument("--out", type=Path, required=True, metavar="DIR", help="the sweep's folder (an existing one is resumed)")
+    sw.add_argument("--from-header", action="store_true",
+                    help="take the base URL, test command, passed variables and workspace folder that the parents' "
+                         "headers name (a transcript is data: without this flag a fork takes none of them)")
+    add_plan_flags(sw)
+    add_run_flags(sw, work=False, out=False)
+    sw.set_defaults(reflection=None, max_steps=None)

@@ -35,6 +35,7 @@ from agent.events import (
     ReflectionNote,
     RunFinished,
     ToolResult,
+    Trigger,
     appended_messages,
     removed_messages,
 )
@@ -66,6 +67,9 @@ class ForkSpec:
     from_header: bool = False
     """Take from the parent's header what decides where requests go and what runs (its base URL, test
     command, passed variables, workspace folder): only when the user says so (`--from-header`)."""
+    reflection_after: ReflectionMode | None = None
+    """The reflection setting from iteration K+1 on (None: the fork's, as for K). A sweep turns it off, so
+    that its arms differ only in the note after K."""
 
 
 @dataclass
@@ -219,7 +223,7 @@ class PrefixReflector:
     reflection off while replaying), so its triggers count from the start, as the parent's did."""
 
     def __init__(self, live: Reflector, recording: Recording, control: RunControl, mode: ReflectionMode, *,
-                 drop: bool = False, edit: str | None = None) -> None:
+                 drop: bool = False, edit: str | None = None, after: ReflectionMode | None = None) -> None:
         self.live = live
         self.recording = recording
         self.control = control
@@ -227,6 +231,8 @@ class PrefixReflector:
         """The fork's reflection setting, from iteration K on (the replayed ones keep the parent's)."""
         self.drop = drop
         self.edit = edit
+        self.after = after
+        """The setting from K+1 on (None: `mode`)."""
 
     def choice(self, mode: ReflectionMode) -> str:
         """What becomes of the parent's note after K under `mode`: kept, dropped, edited, added (an edited
@@ -246,6 +252,8 @@ class PrefixReflector:
         at = self.recording.at
         if record.iteration > at:
             return await self.live.after_iteration(record, messages, mode, emit)
+        if record.iteration == at and self.after is not None:
+            self.control.set_reflection(self.after)  # read when iteration K+1 begins
         choice = self.choice(mode) if record.iteration == at else "replayed"
         if choice == "none" or choice.startswith("asked"):
             return await self.live.after_iteration(record, messages, mode, emit)
@@ -270,6 +278,10 @@ class PrefixReflector:
         return ReflectionNote(iteration=iteration, role=role, content=text, triggers=triggers,
                               messages=note_messages(frame(text, triggers), role),
                               fallback_from=mode if role != mode else None, follower_added=role == "assistant")
+
+    @property
+    def fired(self) -> list[Trigger]:
+        return self.live.fired
 
     def effective_role(self, mode: ReflectionMode) -> str | None:
         return self.live.effective_role(mode)
@@ -463,7 +475,7 @@ def seed_fork(run: Run, recording: Recording, opts: RunOptions, spec: ForkSpec) 
     if same_endpoint and recording.refused_roles:
         live_reflector.refused |= recording.refused_roles  # its notes start in the role that worked
     reflector = PrefixReflector(live_reflector, recording, run.control, opts.reflection, drop=spec.drop_note,
-                                edit=spec.edit_note)
+                                edit=spec.edit_note, after=spec.reflection_after)
     run.loop.reflector = reflector
     workspace = str(run.workspace)
     run.loop.model = PrefixModel(recording.replies, run.loop.model,
@@ -484,7 +496,12 @@ def fork_spec(args: argparse.Namespace) -> ForkSpec:
         raise UsageError("--each-note forks before every note with it dropped: no --at, --drop-note or --edit-note")
     if not args.each_note and args.at is None:
         raise UsageError("fork needs --at K (the last iteration to replay), or --each-note")
+    return ForkSpec(args.file, args.at or 0, args.drop_note, args.edit_note, args.workspace, fork_overrides(args),
+                    from_header=args.from_header)
+
+
+def fork_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The run options the flags give (agent.run.flags.add_run_flags); None: not given, the parent's."""
     overrides = {f.name: getattr(args, f.name, None) for f in fields(RunOptions) if f.name != "workspace"}
     overrides["pass_env"] = pass_env_flag(args) or None  # none given: none, or the parent's with --from-header
-    return ForkSpec(args.file, args.at or 0, args.drop_note, args.edit_note, args.workspace, overrides,
-                    from_header=args.from_header)
+    return overrides

@@ -22,12 +22,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from agent.events import ReflectionNote, RunFinished
+from agent.events import ReflectionNote, RunFinished, TurnRetracted, Usage
 from agent.models.presets import UsageError, mask_url
 from agent.run.runner import Run, RunOptions, build_run
 
 CSV_COLUMNS = ("task", "setting", "repeat", "success", "iterations", "reflection_calls", "prompt_tokens",
-               "completion_tokens", "wall_time_s", "exit_reason", "worker")
+               "completion_tokens", "reflection_prompt_tokens", "reflection_completion_tokens", "wall_time_s",
+               "exit_reason", "worker")
 """The columns of results.csv, one row per run."""
 
 FAILED_REASONS = ("provider_error", "error", "harness_error")
@@ -72,6 +73,10 @@ class ResultRow:
     completion_tokens: int
     wall_time_s: float
     exit_reason: str
+    reflection_prompt_tokens: int = 0
+    reflection_completion_tokens: int = 0
+    """Of the run's tokens, those of its reflection calls, or under `resample` of the turns it took back
+    (the actor's are the rest)."""
     worker: str = ""
     """The process that ran the job, `host:pid` (the driver's for the local backend, a Ray worker's)."""
     status: str = "done"
@@ -148,14 +153,16 @@ async def run_job(job: Job, base: RunOptions, folder: Path | str, *, keep_worksp
                    reflection=job.setting, out=transcript, step_mode="continuous")  # type: ignore[arg-type]
     started, t0 = time.time(), time.perf_counter()
     notes = 0
+    reflection = Usage()
     finished: RunFinished | None = None
     error = trace = ""
     run = None
     try:
         run = build(job, transcript) if build is not None else build_run(opts)
         async for event in run.events():
-            if isinstance(event, ReflectionNote):
+            if isinstance(event, (ReflectionNote, TurnRetracted)):  # a note, or what `resample` spent instead
                 notes += 1
+                reflection += event.usage
             elif isinstance(event, RunFinished):
                 finished = event
     except Exception as exc:  # a crash fails this job only; the grid goes on
@@ -175,6 +182,7 @@ async def run_job(job: Job, base: RunOptions, folder: Path | str, *, keep_worksp
         success=bool(finished and not error and finished.tests_passed is True),
         iterations=finished.iterations if finished else 0, reflection_calls=notes,
         prompt_tokens=usage.prompt_tokens if usage else 0, completion_tokens=usage.completion_tokens if usage else 0,
+        reflection_prompt_tokens=reflection.prompt_tokens, reflection_completion_tokens=reflection.completion_tokens,
         wall_time_s=round(wall, 3), exit_reason=reason, worker=worker_name(), status="failed" if error else "done",
         error=error, detail=(finished.detail if finished else "")[:2000],
         transcript=f"{RUNS_DIR}/{job.transcript_name}", started=started, config=job_config(base), traceback=trace)

@@ -28,6 +28,7 @@ from agent.models.presets import (
 from agent.models.errors import describe_provider_error
 from agent.models.local import DEFAULT_MODEL_ENV, default_model
 from agent.models.profiles import Profile, resolve_profile
+from agent.reflection.reflector import ROLES
 from agent.tools.sandbox import Sandbox, SandboxError, SandboxMode, choose_sandbox
 from agent.tasks.task import Task
 from agent.tools.testrun import run_tests
@@ -72,6 +73,10 @@ class RunOptions:
     shared_server: Any = None
     """--provider local: a LocalServer already serving `model_path` (an ablation starts one for all its
     jobs); None: the run starts its own and stops it at the end."""
+    shared_reflection_server: Any = None
+    """--provider local: a second LocalServer for the reflection calls, so that they do not evict the actor's
+    prompt from its server's cache (the actor's next request would be processed whole again); None: a run
+    that starts its own server starts one for notes too when reflection writes notes."""
     tool_calls: str | None = None
     """native | text | auto; None: the preset's (see agent.models.profiles)."""
     stream: bool | None = None
@@ -124,6 +129,8 @@ class Run:
     finished: RunFinished | None = None
     local_server: Any = None
     """The llama-cpp-python server of `--provider local`, stopped when the run ends (`close`)."""
+    reflection_server: Any = None
+    """Its server for the reflection calls, when it started one (stopped with it)."""
     model_server: Any = None
     """The LocalServer this run talks to (its own, or an ablation's): when a request fails because it
     died, the run's ending says so."""
@@ -165,10 +172,12 @@ class Run:
             self.close()
 
     def close(self) -> None:
-        """Stop the local model's server, if this run started one (safe to call more than once)."""
-        server, self.local_server = self.local_server, None
-        if server is not None:
-            server.__exit__(None, None, None)
+        """Stop the local model's servers, if this run started them (safe to call more than once)."""
+        servers = (self.local_server, self.reflection_server)
+        self.local_server = self.reflection_server = None
+        for server in servers:
+            if server is not None:
+                server.__exit__(None, None, None)
 
     def release_workspace(self, keep: bool = False) -> bool:
         """Delete the workspace if it is a temporary copy of a bundled task, or with `keep` (the user's
@@ -253,6 +262,14 @@ class _Connection:
     replayed: Any = None
     local_server: Any = None
     model_server: Any = None
+    reflection_client: Any = None
+    """The reflection calls' own client (a local model's second server); None: the agent's."""
+    reflection_server: Any = None
+
+    def close(self) -> None:
+        for server in (self.local_server, self.reflection_server):
+            if server is not None:
+                server.__exit__(None, None, None)
 
 
 def build_run(opts: RunOptions) -> Run:
@@ -306,8 +323,7 @@ def _build(opts: RunOptions, work: _Work, sandbox: Sandbox, unsandboxed: str | N
         run.warnings += [unsandboxed] if unsandboxed else []
         return run
     except BaseException:
-        if conn.local_server is not None:
-            conn.local_server.__exit__(None, None, None)
+        conn.close()
         raise
 
 
@@ -342,15 +358,27 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
 
     timeout = _timeout(opts, provider)
     if provider == LOCAL_PROVIDER:
-        if opts.shared_server is not None:  # an ablation's: it outlives this run
-            endpoint = Endpoint(LOCAL_PROVIDER, opts.shared_server.base_url, opts.model or
-                                Path(opts.shared_server.model_path).name, "not-needed", None)
-            return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout,
-                                                     gate=opts.request_gate), model_server=opts.shared_server)
-        local_server, endpoint = _start_local(opts)
-        return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout,
-                                                 gate=opts.request_gate),
-                           local_server=local_server, model_server=local_server)
+        def client_of(server: Any) -> tuple[Endpoint, Any]:
+            endpoint = Endpoint(LOCAL_PROVIDER, server.base_url, opts.model or Path(server.model_path).name,
+                                "not-needed", None)
+            return endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout,
+                                         gate=opts.request_gate)
+
+        conn = _Connection(*client_of(opts.shared_server)) if opts.shared_server is not None else None  # an ablation's
+        if conn is None:
+            server = _start_local(opts)
+            conn = _Connection(*client_of(server), local_server=server)
+        conn.model_server = opts.shared_server or conn.local_server
+        reflection = opts.shared_reflection_server
+        try:
+            if reflection is None and conn.local_server is not None and opts.reflection in ROLES:
+                reflection = conn.reflection_server = _start_local(opts)
+        except BaseException:
+            conn.close()
+            raise
+        if reflection is not None:
+            conn.reflection_client = client_of(reflection)[1]
+        return conn
     if provider not in ("scripted", "replay"):
         endpoint = resolve_endpoint(provider, opts.model, opts.base_url)
         return _Connection(endpoint, make_client(endpoint, max_retries=opts.max_retries, timeout=timeout,
@@ -379,7 +407,7 @@ def _connect(opts: RunOptions, provider: str, work: _Work) -> _Connection:
                                              gate=opts.request_gate), server=server, replayed=replayed)
 
 
-def _start_local(opts: RunOptions) -> tuple[Any, Endpoint]:
+def _start_local(opts: RunOptions) -> Any:
     """Start llama-cpp-python's server on a free loopback port for `--model-path` (UsageError on failure)."""
     from agent.models.local import LocalModelError, LocalServer
 
@@ -395,8 +423,7 @@ def _start_local(opts: RunOptions) -> tuple[Any, Endpoint]:
     except LocalModelError as exc:
         raise UsageError(str(exc)) from None
     atexit.register(server.__exit__, None, None, None)  # a backstop: Run.close() stops it first
-    model = opts.model or Path(opts.model_path).name
-    return server, Endpoint(LOCAL_PROVIDER, server.base_url, model, "not-needed", None)
+    return server
 
 
 def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, profile: Profile,
@@ -420,7 +447,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
     refused: set[str] = set(profile.refused_roles)  # what the preset knows its templates refuse
     if conn.replayed is not None:  # the recorded endpoint refused these roles: replay the note where it ended up
         refused |= {e.from_role for e in conn.replayed.events if e.type == "reflection_fallback"}
-    reflector = _make_reflector(client, endpoint, opts, provider, work.goal, refused)
+    reflector = _make_reflector(conn.reflection_client or client, endpoint, opts, provider, work.goal, refused)
     loop = AgentLoop(model=model, toolbox=toolbox, system_prompt=SYSTEM_PROMPT, goal=work.goal, control=control,
                      max_steps=opts.max_steps, reflector=reflector,
                      nudge=TEXT_NUDGE if profile.tool_calls == "text" else NUDGE,
@@ -451,6 +478,7 @@ def _assemble(opts: RunOptions, provider: str, work: _Work, conn: _Connection, p
     return Run(header=header, path=Path(path), control=control, loop=loop, workspace=work.workspace,
                test_cmd=work.test_cmd, notices=notices, server=conn.server, replayed=conn.replayed,
                local_server=conn.local_server, model_server=conn.model_server, task=work.task,
+               reflection_server=conn.reflection_server,
                temporary_workspace=work.task is not None)
 
 

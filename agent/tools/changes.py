@@ -46,6 +46,9 @@ class ChangeTracker:
         self.root = workspace.root
         self._seen: dict[str, _Seen] = {}
         self._kept = 0
+        self._before: dict[str, _Seen | None] = {}
+        """The files the last `changes()` found changed, as they were before (None: it added them)."""
+        self._before_iteration: int | None = None
 
     def snapshot(self) -> None:
         """Read the workspace as it is now (before the first iteration)."""
@@ -59,12 +62,14 @@ class ChangeTracker:
         now = self._walk()
         files: list[FileChange] = []
         hunks: list[str] = []
+        self._before, self._before_iteration = {}, iteration
         for rel in sorted(set(now) | set(self._seen)):
             before, stamp = self._seen.get(rel), now.get(rel)
             if stamp is None:  # deleted
                 assert before is not None
                 self._forget(before)
                 del self._seen[rel]
+                self._before[rel] = before
                 files.append(self._describe(rel, "deleted", before.text, None, hunks))
                 continue
             if before is not None and before.stamp == stamp:
@@ -73,6 +78,7 @@ class ChangeTracker:
             self._seen[rel] = after
             if before is not None and before.text is not None and before.text == after.text:
                 continue  # touched, same content
+            self._before[rel] = before
             status = "added" if before is None else "modified"
             files.append(self._describe(rel, status, before.text if before else "", after.text, hunks))
         if not files:
@@ -82,6 +88,33 @@ class ChangeTracker:
         if cut:
             diff = diff[:DIFF_CAP].rsplit("\n", 1)[0] + "\n"
         return WorkspaceChanged(iteration=iteration, files=files, diff=diff, cut=cut)
+
+    def undo(self, iteration: int) -> tuple[list[str], bool]:
+        """Put the files that `iteration`'s tools changed back as they were before it (when it is the last
+        iteration `changes()` looked at): those it added are removed. Returns the files put back, and whether
+        all of them could be (a binary file, or one too large to have been kept, cannot)."""
+        if self._before_iteration != iteration:
+            return [], True
+        restored: list[str] = []
+        whole = True
+        for rel, before in sorted(self._before.items()):
+            try:
+                if before is None:
+                    real = self.workspace.resolve(rel)
+                    if real.is_file() and not real.is_symlink():
+                        real.unlink()
+                elif before.text is None or "\ufffd" in before.text:  # not kept, or not kept exactly
+                    whole = False
+                    continue
+                else:
+                    self.workspace.write_file(rel, before.text.encode("utf-8"))
+            except (ToolError, OSError):
+                whole = False
+                continue
+            restored.append(rel)
+        self._before, self._before_iteration = {}, None
+        self.snapshot()
+        return restored, whole
 
     # -- reading -----------------------------------------------------------------------------------------
 

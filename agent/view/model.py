@@ -31,6 +31,7 @@ from agent.events import (
     RunFinished,
     RunStarted,
     ToolResult,
+    TurnRetracted,
     Usage,
     WorkspaceChanged,
     appended_messages,
@@ -322,6 +323,8 @@ class Block:
         elif isinstance(event, ReflectionFallback):
             mark()
             add(Item("fallback", pos))
+        elif isinstance(event, TurnRetracted):
+            pass  # the notice beside it says so; the history it changes is the store's (`_account`)
         elif isinstance(event, DriverMessage):
             mark()
             add(Item("driver", pos))

@@ -120,6 +120,7 @@ class RunsScreen(Screen[None]):
         Binding("space", "mark", "Mark", tooltip="mark / unmark the run at the cursor for a comparison (A, then "
                 "B); the cursor stays where it is"),
         Binding("c", "compare", "Compare", tooltip="compare the two marked runs, A and B"),
+        Binding("N", "notes", "Notes", tooltip="every reflection note of the folder's runs in one table"),
         Binding("r", "rescan", "Rescan", tooltip="read the folder again (new runs, new outcomes)"),
         Binding("question_mark", "help", "Keys", tooltip="this list of keys"),
         Binding("q", "close", "Quit", tooltip="quit (back to the screen under this one, if any)"),
@@ -148,15 +149,15 @@ class RunsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self._head_text(), id="runs-head")
-        settings = None
+        results = None
         if (self.folder / "summary.json").is_file():  # an ablation's summary: its results beside the runs
-            from tui.screens.results import ResultsPanel, load_settings  # textual-plotext: only for them
+            from tui.screens.results import ResultsPanel, load_results  # textual-plotext: only for them
 
-            settings = load_settings(self.folder)
-        if settings:
+            results = load_results(self.folder)
+        if results:
             with Horizontal(id="runs-body"):
                 yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
-                yield ResultsPanel(settings, id="results")
+                yield ResultsPanel(results, id="results")
         else:
             yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield KeyBar()
@@ -394,6 +395,11 @@ class RunsScreen(Screen[None]):
         a, b = (self.entries[k].label for k in marked)
         self.app.push_screen(CompareScreen(first, second, label_a=a, label_b=b,
                                            title=f"{self.folder / a} ⟷ {self.folder / b}"))
+
+    def action_notes(self) -> None:
+        from tui.screens.notes import NotesScreen
+
+        self.app.push_screen(NotesScreen(self.folder))
 
     def action_rescan(self) -> None:
         self.runs = discover_runs(self.folder)
