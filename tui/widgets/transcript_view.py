@@ -28,10 +28,6 @@ from tui.render.blocks import BOLD, FOLD_HINT, REFOLD_HINT, RenderState, estimat
 from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
 from agent.view.model import Block, Item, TranscriptModel, iter_link_items
 
-OPENS_INPUT = frozenset({"slash", "f"})
-"""Keys whose screen action gives an input the focus (search, filter)."""
-
-
 class TranscriptView(LazyBlockView, can_focus=True):
     """Blocks of iterations, a cursor, id links, search matches and ordering flags."""
 
@@ -78,14 +74,6 @@ class TranscriptView(LazyBlockView, can_focus=True):
     unfold_all: reactive[bool] = reactive(False, init=False)
     """`o`: every long text shown whole (a click still folds or unfolds one)."""
 
-    class KeysCaptured(Message):
-        """Keys typed while the search bar was opening (before its input had the focus), for the input."""
-
-        def __init__(self, text: str, submit: bool) -> None:
-            super().__init__()
-            self.text = text
-            self.submit = submit
-
     class CursorMoved(Message):
         """The cursor moved to `(block, item)`; `iteration` is the block's iteration number, if any."""
 
@@ -111,8 +99,6 @@ class TranscriptView(LazyBlockView, can_focus=True):
         """Live: the block whose calls are being run (some have no result yet)."""
         self.hidden: set[int] = set()
         """Blocks the filter leaves out (drawn with no line at all)."""
-        self._captured: list[str] | None = None
-        self._captured_submit = False
         self.streaming: Any = None
         self._running_since = 0.0
         self._frame = 0
@@ -144,29 +130,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         self.refresh()
 
     def on_blur(self) -> None:
-        if self._captured is not None:
-            text, self._captured = "".join(self._captured), None
-            self.post_message(self.KeysCaptured(text, self._captured_submit))
         self.refresh()
-
-    def on_key(self, event: events.Key) -> None:
-        """After a key that opens an input (`/`, `f`), what is typed is text for that input, up to the moment
-        it has the focus: a fast `/ERROR` searches for ERROR instead of collapsing every block (E). Keys are
-        queued to this view before the screen has even seen the `/`, so the view starts keeping them."""
-        if self._captured is None:
-            if event.key in OPENS_INPUT:
-                self._captured = []
-                self._captured_submit = False
-            return
-        event.stop()
-        event.prevent_default()
-        if event.key == "enter":
-            self._captured_submit = True
-        elif event.key == "backspace":
-            if self._captured:
-                self._captured.pop()
-        elif event.is_printable and event.character:
-            self._captured.append(event.character)
 
     # -- rendering ---------------------------------------------------------------------------------------
 
