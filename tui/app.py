@@ -1,7 +1,8 @@
 """The one Textual app of agent-tui. What it opens on is its first screen: a live run or a transcript
 (`tui.screens.transcript`), the runs of a folder (`tui.screens.runs`) or two runs side by side
 (`tui.screens.compare`). Every other view (a run picked from the folder, a comparison, the request of an
-iteration, the keys) is a screen pushed over it, and `q` pops it again; on the first screen `q` quits.
+iteration, the keys) is a screen pushed over it, and `q` dismisses it again; dismissing the first screen
+ends the app.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ class AgentTuiApp(App[None]):
         if first.title:
             self.title = first.title
 
-    def get_default_screen(self) -> Screen[Any]:
-        return self.first
-
     def on_mount(self) -> None:
+        # Pushed over Textual's (blank) default screen: `q` dismisses the first screen as it does any other,
+        # and its result callback ends the app.
+        self.push_screen(self.first, self._first_dismissed)
         if not gc.isenabled():  # started with the collector off (`tui.main.starting`)
             self.run_worker(self._collect_once_drawn(), name="collector")
 
@@ -50,9 +51,5 @@ class AgentTuiApp(App[None]):
         """`$reflection` and the tool_call_id link colours `$link-0`..., in a shade for this theme."""
         return theme_variables(self.current_theme.dark)
 
-    def close_screen(self) -> None:
-        """`q` on a screen: back to the one under it, or quit from the first one."""
-        if len(self.screen_stack) > 1:
-            self.pop_screen()
-        else:
-            self.exit()
+    def _first_dismissed(self, _result: Any) -> None:
+        self.exit()

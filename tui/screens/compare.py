@@ -133,4 +133,4 @@ class CompareScreen(Screen[None]):
         ]))
 
     def action_close(self) -> None:
-        self.app.close_screen()  # type: ignore[attr-defined]
+        self.dismiss()

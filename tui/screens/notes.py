@@ -242,7 +242,7 @@ class NotesScreen(Screen[None]):
         ]))
 
     def action_close(self) -> None:
-        self.app.close_screen()  # type: ignore[attr-defined]
+        self.dismiss()
 
 
 def goto_note(screen: Any, iteration: int) -> None:

@@ -716,7 +716,7 @@ class TranscriptScreen(Screen[None]):
         """Quit at once: cancel the run (its transcript keeps every finished event) and leave the screen."""
         if self._worker is not None and not self._worker.is_finished:
             self._worker.cancel()
-        self.app.close_screen()  # type: ignore[attr-defined]
+        self.dismiss()
 
     # -- messages from widgets ---------------------------------------------------------------------------
 
