@@ -28,10 +28,10 @@ class AgentTuiApp(App[None]):
         if first.title:
             self.title = first.title
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         # Pushed over Textual's (blank) default screen: `q` dismisses the first screen as it does any other,
-        # and its result callback ends the app.
-        self.push_screen(self.first, self._first_dismissed)
+        # and its result callback ends the app. Mounted before the app is ready, as a default screen is.
+        await self.push_screen(self.first, self._first_dismissed)
         if not gc.isenabled():  # started with the collector off (`tui.main.starting`)
             self.run_worker(self._collect_once_drawn(), name="collector")
 

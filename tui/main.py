@@ -114,6 +114,7 @@ def open_app(args: argparse.Namespace) -> int:
         # A file with no ending may still be written by a run: follow it (not for a snapshot).
         follow = None if args.snapshot else Path(args.file)
         screen = TranscriptScreen(transcript=transcript, title=str(args.file), follow=follow)
+        screen.load()  # its first step: a broken line there is a line on the terminal, before the app
     except TranscriptError as exc:
         complain(str(exc))
         return 2

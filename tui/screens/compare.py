@@ -48,10 +48,26 @@ class CompareScreen(Screen[None]):
 
     def __init__(self, a: Transcript, b: Transcript, *, label_a: str = "A", label_b: str = "B",
                  title: str | None = None, alignment: Alignment | None = None) -> None:
+        """Nothing is aligned nor built here: when the screen is composed (`_load`)."""
         super().__init__()
         self.transcripts = {"a": a, "b": b}
-        self.alignment = alignment or align(a, b, label_a, label_b)
+        self.labels = (label_a, label_b)
+        self._alignment = alignment
         self.models: dict[str, TranscriptModel] = {}
+        self._frozen = False
+        self.title = title or f"{label_a} ⟷ {label_b}"
+        self._view: CompareView | None = None
+
+    @property
+    def alignment(self) -> Alignment:
+        assert self._alignment is not None, "the screen is not composed yet"
+        return self._alignment
+
+    def _load(self) -> None:
+        """The two runs aligned by iteration, and each one's model."""
+        a, b = self.transcripts["a"], self.transcripts["b"]
+        if self._alignment is None:
+            self._alignment = align(a, b, *self.labels)
         for side, transcript in self.transcripts.items():
             model = TranscriptModel()
             model.imported = transcript.header.source is not None
@@ -60,10 +76,9 @@ class CompareScreen(Screen[None]):
         self._frozen = len(a.events) + len(b.events) > BIG
         if self._frozen:
             gc.freeze()
-        self.title = title or f"{label_a} ⟷ {label_b}"
-        self._view: CompareView | None = None
 
     def compose(self) -> ComposeResult:
+        self._load()
         assert self.alignment.a is not None and self.alignment.b is not None
         yield CompareBar(divergence_text(self.alignment), id="compare-bar")
         yield CompareHeader(self.alignment.a, self.alignment.b, id="compare-header")

@@ -111,7 +111,8 @@ class TranscriptScreen(Screen[None]):
     def __init__(self, transcript: Transcript | None = None, run: RunHandle | None = None, title: str = "agent-tui",
                  *, checker: Checker | None = None, source: str | None = None, follow: Path | None = None) -> None:
         """`follow`: the file `transcript` was read from; if it has no ending yet (a run is still writing
-        it), new events are shown as they are appended, until the run finishes."""
+        it), new events are shown as they are appended, until the run finishes. Nothing is read nor built
+        here: see `load`."""
         super().__init__()
         self.run_handle = run
         self.live = run is not None
@@ -121,20 +122,11 @@ class TranscriptScreen(Screen[None]):
             self.transcript = transcript if transcript is not None else Transcript(header=TranscriptHeader())
         self.model = TranscriptModel(checker)
         self.model.imported = self.transcript.header.source is not None
+        self.loaded = self.live
+        """The model holds what the first screen shows (`load`); a live run's comes with its events."""
         self._frozen = False
         self.ending: RunFinished | None = None
         """A file read in steps: how its run ended, from its last line, until the lines up to it are read."""
-        if not self.live:
-            self.model.extend(self.transcript.events)
-            rest = self.transcript.rest
-            if rest is not None:
-                self.ending = rest.ending()
-                self._take(rest, rest.read(FIRST_STEP))  # a broken line here fails the opening, as a whole read
-            # What is loaded now (the modules, the transcript, its model) lives as long as the screen: take it
-            # out of the collector's sight, so that no full collection walks it, neither while the first
-            # screen is built nor later between two key presses. Given back when the screen goes.
-            gc.freeze()
-            self._frozen = True
         self.title = title
         if source is None and run is not None and run.path is not None:
             source = str(run.path)
@@ -156,12 +148,32 @@ class TranscriptScreen(Screen[None]):
         self._warned = 0
         """How many of the transcript's warnings are shown."""
         self._tail: TranscriptTail | None = None
-        workspace = self.transcript.header.workspace
-        self._workspace_gone = bool(workspace) and not self.live and not Path(workspace).exists()
+        self._workspace_gone = False
         """A saved run's workspace that is no longer there (a task's copy is removed when its run ends)."""
+        self._status: StatusBar | None = None
+
+    def load(self) -> None:
+        """The model of what the first screen shows: the transcript's events and, for a file read in steps,
+        its first step (the rest is read behind the first screen, `_read_rest`). A broken line in the first
+        step fails the opening as in a whole read (TranscriptError), so `agent-tui open` loads before the
+        app starts; a screen not loaded by its caller loads when it is composed."""
+        if self.loaded:
+            return
+        self.loaded = True
+        self.model.extend(self.transcript.events)
+        rest = self.transcript.rest
+        if rest is not None:
+            self.ending = rest.ending()
+            self._take(rest, rest.read(FIRST_STEP))
+        # What is loaded now (the modules, the transcript, its model) lives as long as the screen: take it
+        # out of the collector's sight, so that no full collection walks it, neither while the first
+        # screen is built nor later between two key presses. Given back when the screen goes.
+        gc.freeze()
+        self._frozen = True
+        workspace = self.transcript.header.workspace
+        self._workspace_gone = bool(workspace) and not Path(workspace).exists()
         if self.transcript.rest is None:
             self._start_tail()
-        self.status = StatusBar(self._status_info(), id="status")
 
     def _start_tail(self) -> None:
         """Follow the file from where it was read to, if it has no ending yet (a run is still writing it)."""
@@ -173,7 +185,9 @@ class TranscriptScreen(Screen[None]):
     # -- layout ------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield self.status
+        self.load()
+        self._status = StatusBar(self._status_info(), id="status")
+        yield self._status
         yield Static("", id="warnings")
         yield Static("", id="no-match", markup=False)
         self._view = TranscriptView(self.model, live=self.live, id="transcript")
@@ -184,6 +198,11 @@ class TranscriptScreen(Screen[None]):
     def view(self) -> TranscriptView:
         assert self._view is not None, "the app is not composed yet"
         return self._view
+
+    @property
+    def status(self) -> StatusBar:
+        assert self._status is not None, "the app is not composed yet"
+        return self._status
 
 
     @property
