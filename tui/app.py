@@ -7,12 +7,12 @@ ends the app.
 
 from __future__ import annotations
 
-import gc
 from typing import Any, Iterable
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from tui.collector import started
 from tui.screens.drawn import first_drawn
 from tui.render.palette import theme_variables
 
@@ -32,15 +32,12 @@ class AgentTuiApp(App[None]):
         # Pushed over Textual's (blank) default screen: `q` dismisses the first screen as it does any other,
         # and its result callback ends the app. Mounted before the app is ready, as a default screen is.
         await self.push_screen(self.first, self._first_dismissed)
-        if not gc.isenabled():  # started with the collector off (`tui.main.starting`)
-            self.run_worker(self._collect_once_drawn(), name="collector")
+        self.run_worker(self._collect_once_drawn(), name="collector")
 
     async def _collect_once_drawn(self) -> None:
-        """The collector on again once the first screen is drawn, with what start-up made (the modules, the
-        first screen) out of its sight: it lives as long as the app."""
+        """The collector on again once the first screen is drawn (`tui.collector`)."""
         await first_drawn(self.screen)
-        gc.freeze()
-        gc.enable()
+        started()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette: Textual's commands, and those of the screen it was opened on (`commands()`)."""

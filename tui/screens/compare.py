@@ -7,8 +7,6 @@ two-column view (`tui.widgets.compare_view`) draws both runs with one scroll pos
 
 from __future__ import annotations
 
-import gc
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -23,9 +21,6 @@ from tui.widgets.compare_bar import CompareBar, divergence_text
 from tui.widgets.compare_header import CompareHeader
 from tui.widgets.compare_view import CompareView
 from tui.widgets.key_bar import KeyBar
-
-BIG = 20_000
-"""Events (both runs together) from which the loaded events are frozen out of the garbage collector."""
 
 MARKS_HELP = [
     ("⟂ banner", "the first iteration whose request differs, and which message differs"),
@@ -54,7 +49,6 @@ class CompareScreen(Screen[None]):
         self.labels = (label_a, label_b)
         self._alignment = alignment
         self.models: dict[str, TranscriptModel] = {}
-        self._frozen = False
         self.title = title or f"{label_a} ⟷ {label_b}"
         self._view: CompareView | None = None
 
@@ -73,9 +67,6 @@ class CompareScreen(Screen[None]):
             model.imported = transcript.header.source is not None
             model.extend(transcript.events)
             self.models[side] = model
-        self._frozen = len(a.events) + len(b.events) > BIG
-        if self._frozen:
-            gc.freeze()
 
     def compose(self) -> ComposeResult:
         self._load()
@@ -98,11 +89,6 @@ class CompareScreen(Screen[None]):
         for side, transcript in self.transcripts.items():
             for warning in transcript.warnings:
                 self.notify(inert(warning), title=f"run {side.upper()}", severity="warning", timeout=8, markup=False)
-
-    def on_unmount(self) -> None:
-        if self._frozen:
-            self._frozen = False
-            gc.unfreeze()
 
     def _check_order(self) -> None:
         changed = [model.check_order() for model in self.models.values()]

@@ -9,7 +9,6 @@ view, which re-renders only the blocks it touches. Keys steer the loop through `
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -124,7 +123,6 @@ class TranscriptScreen(Screen[None]):
         self.model.imported = self.transcript.header.source is not None
         self.loaded = self.live
         """The model holds what the first screen shows (`load`); a live run's comes with its events."""
-        self._frozen = False
         self.ending: RunFinished | None = None
         """A file read in steps: how its run ended, from its last line, until the lines up to it are read."""
         self.title = title
@@ -165,11 +163,6 @@ class TranscriptScreen(Screen[None]):
         if rest is not None:
             self.ending = rest.ending()
             self._take(rest, rest.read(FIRST_STEP))
-        # What is loaded now (the modules, the transcript, its model) lives as long as the screen: take it
-        # out of the collector's sight, so that no full collection walks it, neither while the first
-        # screen is built nor later between two key presses. Given back when the screen goes.
-        gc.freeze()
-        self._frozen = True
         workspace = self.transcript.header.workspace
         self._workspace_gone = bool(workspace) and not Path(workspace).exists()
         if self.transcript.rest is None:
@@ -296,8 +289,6 @@ class TranscriptScreen(Screen[None]):
             self._refresh_status()
             shown_at = time.monotonic()
         self.ending = None
-        gc.freeze()  # what was read lives as long as the screen, as for a file read at once
-        self._frozen = True
         self._show_warnings()  # those of the lines read since the first screen (a torn last line)
         self._check_order()
         if not broken:  # a file still being written is followed from its end, not from a broken line
@@ -347,9 +338,6 @@ class TranscriptScreen(Screen[None]):
             self.transcript.rest.close()
         if self.run_handle is not None:
             self.run_handle.control.unsubscribe(self._refresh_status)
-        if self._frozen:
-            self._frozen = False
-            gc.unfreeze()
 
     # -- the live run ------------------------------------------------------------------------------------
 
