@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from textual.app import App, SystemCommand
+from textual.await_complete import AwaitComplete
 from textual.screen import Screen
 
 from tui.collector import started
@@ -28,10 +29,10 @@ class AgentTuiApp(App[None]):
         if first.title:
             self.title = first.title
 
-    async def on_mount(self) -> None:
-        # Pushed over Textual's (blank) default screen: `q` dismisses the first screen as it does any other,
-        # and its result callback ends the app. Mounted before the app is ready, as a default screen is.
-        await self.push_screen(self.first, self._first_dismissed)
+    def get_default_screen(self) -> Screen[Any]:
+        return self.first
+
+    def on_mount(self) -> None:
         self.run_worker(self._collect_once_drawn(), name="collector")
 
     async def _collect_once_drawn(self) -> None:
@@ -48,5 +49,11 @@ class AgentTuiApp(App[None]):
         """`$reflection` and the tool_call_id link colours `$link-0`..., in a shade for this theme."""
         return theme_variables(self.current_theme.dark)
 
-    def _first_dismissed(self, _result: Any) -> None:
-        self.exit()
+    def pop_screen(self) -> AwaitComplete:
+        """`q` dismisses a screen (`Screen.dismiss`, which pops it); the first one has nothing under it to go
+        back to, and dismissing it ends the app. (Pushed over Textual's blank default screen instead, with a
+        result callback that ends the app, the first screen reached a real terminal ~17 ms later.)"""
+        if len(self.screen_stack) == 1:
+            self.exit()
+            return AwaitComplete.nothing()
+        return super().pop_screen()
