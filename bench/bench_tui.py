@@ -18,7 +18,8 @@ Then, each in a fresh subprocess, with the same harness for both apps:
   screen has been refreshed, again while that mounts widgets), so it includes interpreter start-up,
   imports, reading and parsing what the first screen needs. Ours: `open_transcript(path, in_steps=True)`
   (as `agent-tui open FILE`: a big file's first 128 kB, the rest read behind the first screen) +
-  `tui.app.AgentTuiApp` on a `tui.screens.transcript.TranscriptScreen`; the peer:
+  `tui.app.AgentTuiApp` on a `tui.screens.transcript.TranscriptScreen`, the collector off until the first
+  screen is drawn as in the command (`tui.collector`); the peer:
   `minisweagent.run.utilities.inspector.TrajectoryInspector([path])` (it reads its whole JSON file first);
 - all read (ours): to the whole file read and shown, behind the first screen;
 - peak RSS of that process (VmHWM, read after the key presses below);
@@ -143,12 +144,14 @@ async def key_to_screen(app, pilot, key, n={presses}):
 OURS = r"""
 import asyncio, json, sys, time
 sys.path.insert(0, {root!r})
-from agent.transcripts.importers import open_transcript
-from tui.app import AgentTuiApp
-from tui.screens.drawn import first_drawn
-from tui.screens.transcript import TranscriptScreen
+from tui.collector import starting
 """ + KEY_TO_SCREEN + r"""
 async def main(path, t_spawn):
+    from agent.transcripts.importers import open_transcript
+    from tui.app import AgentTuiApp
+    from tui.screens.drawn import first_drawn
+    from tui.screens.transcript import TranscriptScreen
+
     transcript = open_transcript(path, in_steps=True)  # as `agent-tui open FILE` does
     screen = TranscriptScreen(transcript=transcript, title=path)
     app = AgentTuiApp(screen)
@@ -181,7 +184,8 @@ async def main(path, t_spawn):
     out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
-asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+with starting():  # the collector off until the first screen is drawn, as in `agent-tui open`
+    asyncio.run(main(sys.argv[1], float(sys.argv[2])))
 """
 
 PEER = r"""
