@@ -6,6 +6,7 @@
     python bench/bench_tui.py --no-peer            # agent-tui only
     python bench/bench_tui.py --no-pty             # skip the whole-process runs in a pseudo-terminal
     python bench/bench_tui.py --keep DIR           # keep the generated transcripts in DIR
+    python bench/bench_tui.py --footer             # and ours with Textual's Footer in KeyBar's place
 
 For each size it writes a synthetic transcript in our JSONL format (agent.transcripts.transcript.TranscriptWriter and
 the event classes: each iteration a short assistant text, one read_file call, a 20-line result; every
@@ -87,6 +88,9 @@ modules, then one frame and the SVG export; the collector stays off until the fi
 Memory at 10,000 iterations stays flat because a big file's events stay on disk
 (`agent.transcripts.transcript.EventLog`) and the view renders only what is on screen. Run-to-run noise is
 ±30 ms on these times, more when the machine drifts; compare the run-by-run ratios.
+
+`--footer` adds a row: our in-process child with Textual's `Footer` in the place of `tui.widgets.key_bar.KeyBar`
+(what the first screen drawn whole costs with keys that come two frames late).
 
 If mini-swe-agent is not installed, the peer's rows are skipped with a note (it is not a dependency of
 agent-tui; `pip install mini-swe-agent` brings it).
@@ -460,6 +464,7 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="measure agent-tui only")
     parser.add_argument("--keep", type=Path, default=None, help="write the transcripts here and keep them")
     parser.add_argument("--no-eval", action="store_true", help="skip the Inspect .eval log of 100 samples")
+    parser.add_argument("--footer", action="store_true", help="also ours with Textual's Footer instead of KeyBar")
     args = parser.parse_args()
     load_at_start = os.getloadavg()[0]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-tui-"))
@@ -469,6 +474,9 @@ def main() -> None:
     ours_cli = shutil.which("agent-tui", path=str(bindir)) or shutil.which("agent-tui")
     peer_cli = shutil.which("mini-extra", path=str(bindir)) or shutil.which("mini-extra")
     ours_code = OURS.format(root=str(ROOT), size=SIZE, presses=PRESSES)
+    footer_code = ours_code.replace("from tui.collector import starting\n", "from tui.collector import starting\n"
+                                    "import textual.widgets, tui.widgets.key_bar\n"
+                                    "tui.widgets.key_bar.KeyBar = textual.widgets.Footer  # before the screens\n")
     peer_code = PEER.format(root=str(ROOT), size=SIZE, presses=PRESSES)
     rows = []
     paired: dict[int, dict[str, float]] = {}
@@ -482,6 +490,8 @@ def main() -> None:
             bare.write_text(json.dumps(json.loads(traj.read_text(encoding="utf-8"))["messages"]), encoding="utf-8")
             # The two apps take turns, run by run, so that a change in the machine's load touches both.
             jobs = {"agent-tui": [lambda: run_child(ours_code, path)]}
+            if args.footer:
+                jobs["with Footer"] = [lambda: run_child(footer_code, path)]
             if ours_cli:
                 svg = folder / f"synthetic-{n}.svg"
                 jobs["agent-tui"].append(lambda: run_snapshot(ours_cli, path, svg))
@@ -508,7 +518,8 @@ def main() -> None:
                     for fn in fns:
                         merged.update(fn())
                     results[app].append(merged)
-            sizes = {"agent-tui": path.stat().st_size / 1e6, "mini-swe-agent": traj.stat().st_size / 1e6}
+            sizes = {"agent-tui": path.stat().st_size / 1e6, "with Footer": path.stat().st_size / 1e6,
+                     "mini-swe-agent": traj.stat().st_size / 1e6}
             for app, runs in results.items():
                 rows.append((app, n, sizes[app], median_of(runs)))
             for ours_run, peer_run in zip(results["agent-tui"], results.get("mini-swe-agent", [])):
