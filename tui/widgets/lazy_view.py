@@ -2,7 +2,7 @@
 
 The view keeps, per block, a height (exact once the block has been rendered at the current width, an
 estimate before) and prefix sums of the heights, so a line `y` maps to `(block, line)` by bisection and
-the virtual size is the last prefix sum. Rendered blocks sit in a bounded LRU cache of Strips, so memory
+the virtual size is the last prefix sum. Rendered blocks sit in a bounded LRU cache of Strips (Textual's), so memory
 does not grow with the number of blocks visited. No child widgets: a 10,000-block transcript is one widget.
 
 Subclasses say how many blocks there are, how to render one, how to guess its height, and how to
