@@ -59,7 +59,7 @@ class Line:
     style: str = ""
     margin: str = ""
     brief: bool = False
-    """The text is evidence: a front end short of room shows its first line."""
+    """The text is evidence: a front end short of room shows its first line, and nothing when it is empty."""
     empty: bool = False
     """The line says the item's text is empty (`(empty)`): a front end that shows a body shows this instead."""
 
@@ -350,8 +350,8 @@ def _note(block: Block, item: Item, event: ReflectionNote, model: TranscriptMode
     desc = Description("reflection", Part("✦ reflection", "reflection bold"), meta=meta,
                        findings=_findings(block, item))
     for trig in event.triggers:
-        desc.rows.append(Line(Part(f"trigger {trig.kind}", "reflection"),
-                              Part(trig.evidence, "muted") if trig.evidence else None, margin="note", brief=True))
+        desc.rows.append(Line(Part(f"trigger {trig.kind}", "reflection"), Part(trig.evidence, "muted"), margin="note",
+                              brief=True))
     desc.rows.append(Body(event.content, style="italic", margin="note", whole=True))
     for follower in event.messages[1:]:
         if isinstance(follower, dict):

@@ -334,7 +334,7 @@ _HEADS: dict[str, Callable[[_Drawing, TranscriptModel, RenderState], None]] = {
 def _line(drawing: _Drawing, line: Line) -> None:
     t = Text(style=drawing.style(line.style))
     t.append(line.label.text, drawing.style(line.label.style))
-    if line.text is not None:
+    if line.text is not None and (line.text.text or not line.brief):  # evidence, when there is any
         t.append(": ")
         text = line.text.text
         t.append(inert(text.split("\n", 1)[0][:300]) if line.brief else text, drawing.style(line.text.style))
