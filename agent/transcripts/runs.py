@@ -23,7 +23,7 @@ from typing import Any
 
 from agent.display.wording import plural
 from agent.events import EVENT_ADAPTER, RunFinished, Usage
-from agent.outcome import BROKEN_REASONS, RunOutcome, reason_words
+from agent.outcome import BROKEN_REASONS, RunOutcome, reason_words, tests_said
 
 RUN_NAME = re.compile(r"^(?P<task>.+?)__(?P<setting>[^_].*?)__r(?P<repeat>\d+)\.jsonl$")
 """An ablation's transcript name: <task>__<setting>__r<repeat>.jsonl."""
@@ -111,8 +111,7 @@ class RunSummary:
         """`finished · tests pass`, `max steps · tests fail`, `no ending recorded`..."""
         if self.reason is None:
             return "no ending recorded"
-        tests = {True: "tests pass", False: "tests fail", None: "no tests"}[self.tests_passed]
-        return f"{reason_words(self.reason)} · {tests}"
+        return f"{reason_words(self.reason)} · {tests_said(self.tests_passed) or 'no tests'}"
 
     @property
     def tokens(self) -> int | None:

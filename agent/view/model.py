@@ -497,6 +497,7 @@ class TranscriptModel:
             self._ids.append(ids)
 
     def _account(self, block: Block, b: int, pos: int, event: Any) -> None:
+        """What one event changes: how the run went, the block's title facts, the history and its sites."""
         self.outcome.add(event)
         kind = type(event)
         if kind is IterationStarted:
@@ -506,57 +507,69 @@ class TranscriptModel:
             block.request_size = event.request_size
             self.last_request_size = event.request_size
         elif kind is AssistantMessage:
-            self._message_added(b, pos, 0, event.message)
-            block.assistant_seen = True
-            block.usage = event.usage
-            block.latency_s = event.latency_s
-            for sub, call in enumerate(tool_calls_of(event.message)):
-                block.tool_names.append(intern(call.name))
-                if call.id:
-                    call_id = intern(call.id)
-                    if call_id not in self.call_sites:
-                        self.call_sites[call_id] = Site(b, pos, sub)
-                    else:
-                        self._reused_calls.setdefault(call_id, []).append(Site(b, pos, sub))
-                    self.link(call_id)
+            self._account_reply(block, b, pos, event)
         elif kind is ToolResult:
-            self._message_added(b, pos, 0, event.message)
-            block.result_count += 1
-            mark = event_mark(event)
-            if mark is not None:
-                block.marks += (intern(mark.label),)
-            if event.tool_call_id:
-                call_id = intern(event.tool_call_id)
-                sites = self.result_sites.get(call_id)
-                if sites is None:
-                    self.result_sites[call_id] = [Site(b, pos)]
-                else:
-                    sites.append(Site(b, pos))
-                self.link(call_id)
+            self._account_result(block, b, pos, event)
         elif kind is ReflectionNote:
             self._messages_added(b, pos, event.messages)
             block.reflection = intern(event.role) if isinstance(event.role, str) else event.role
         elif kind is not RunFinished:
-            try:
-                dropped, added = removed_messages(event), appended_messages(event)
-            except Exception:
-                dropped, added = 0, []
-            if dropped:  # a reflection fallback replaces the note at the end of the history
-                keep = max(0, len(self._loc_block) - dropped)
-                del self._loc_block[keep:], self._loc_pos[keep:], self._loc_sub[keep:]
-                if self._source is None:
-                    del self.messages[keep:]
+            self._account_other(block, b, pos, event)
+
+    def _account_reply(self, block: Block, b: int, pos: int, event: AssistantMessage) -> None:
+        self._message_added(b, pos, 0, event.message)
+        block.assistant_seen = True
+        block.usage = event.usage
+        block.latency_s = event.latency_s
+        for sub, call in enumerate(tool_calls_of(event.message)):
+            block.tool_names.append(intern(call.name))
+            if call.id:
+                call_id = intern(call.id)
+                if call_id not in self.call_sites:
+                    self.call_sites[call_id] = Site(b, pos, sub)
                 else:
-                    del self._roles[keep:], self._ids[keep:]
-            if kind is ReflectionFallback:
-                block.fallbacks += 1
-            elif kind is DriverMessage:
-                mark = event_mark(event)
-                if mark is not None:
-                    block.marks += (intern(mark.label),)
-                if event.kind == "note":  # another tool's note (a system message mid-run): a note all the same
-                    block.reflection = intern(role_of(event.message))
-            self._messages_added(b, pos, added)
+                    self._reused_calls.setdefault(call_id, []).append(Site(b, pos, sub))
+                self.link(call_id)
+
+    def _account_result(self, block: Block, b: int, pos: int, event: ToolResult) -> None:
+        self._message_added(b, pos, 0, event.message)
+        block.result_count += 1
+        mark = event_mark(event)
+        if mark is not None:
+            block.marks += (intern(mark.label),)
+        if event.tool_call_id:
+            call_id = intern(event.tool_call_id)
+            sites = self.result_sites.get(call_id)
+            if sites is None:
+                self.result_sites[call_id] = [Site(b, pos)]
+            else:
+                sites.append(Site(b, pos))
+            self.link(call_id)
+
+    def _account_other(self, block: Block, b: int, pos: int, event: Any) -> None:
+        """A refusal of a note's role, a driver's message, a retracted turn, a notice, a change, or an event
+        of unknown shape: what it drops from the history and adds to it."""
+        kind = type(event)
+        try:
+            dropped, added = removed_messages(event), appended_messages(event)
+        except Exception:
+            dropped, added = 0, []
+        if dropped:  # a reflection fallback replaces the note at the end of the history
+            keep = max(0, len(self._loc_block) - dropped)
+            del self._loc_block[keep:], self._loc_pos[keep:], self._loc_sub[keep:]
+            if self._source is None:
+                del self.messages[keep:]
+            else:
+                del self._roles[keep:], self._ids[keep:]
+        if kind is ReflectionFallback:
+            block.fallbacks += 1
+        elif kind is DriverMessage:
+            mark = event_mark(event)
+            if mark is not None:
+                block.marks += (intern(mark.label),)
+            if event.kind == "note":  # another tool's note (a system message mid-run): a note all the same
+                block.reflection = intern(role_of(event.message))
+        self._messages_added(b, pos, added)
 
     # -- how the run went (`outcome`) ----------------------------------------------------------------------
 
