@@ -152,11 +152,9 @@ def _named(palette: Palette, name: str) -> Style:
     return style
 
 
-def _style(palette: Palette, name: str, link: Style | None = None) -> Style | str:
-    """The style a description names (`error bold`); `link` stands for the colour of the item's id (muted
-    when it has none)."""
-    if not name:
-        return ""
+def _style(palette: Palette, name: str, link: Style | None = None) -> Style:
+    """The style a description names (`error bold`; '' for none); `link` stands for the colour of the item's
+    id (muted when it has none)."""
     if "link" in name.split():
         rest = " ".join(word for word in name.split() if word != "link")
         return (link or palette.muted) + (_named(palette, rest) if rest else Style())
@@ -249,7 +247,7 @@ class _Drawing:
     unfolded: bool
     query: str
 
-    def style(self, name: str) -> Style | str:
+    def style(self, name: str) -> Style:
         return _style(self.out.palette, name, self.link)
 
     def margin(self, name: str) -> list[Segment]:
@@ -258,7 +256,7 @@ class _Drawing:
             return [Segment(" " * INDENT)]
         if name == "note":
             return [Segment(" " * INDENT), Segment("┊ ", self.out.palette.reflection)]
-        return _bar(self.style(name))  # type: ignore[arg-type]
+        return _bar(self.style(name))
 
 
 def _render_item(out: _Lines, block: Block, item: Item, model: TranscriptModel, state: RenderState,
