@@ -8,7 +8,7 @@ tools and the front ends all import from here, so none of them needs another to 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Protocol
+from typing import Any, AsyncIterator, Callable, Literal, Protocol
 
 from agent.events import Completion, Event, FinishReason, ReflectionMode, ReflectionNote, ToolResult, Trigger
 
@@ -80,11 +80,12 @@ class ReflectionFailed(Exception):
 class Model(Protocol):
     """Anything that answers a messages list with one assistant message.
 
-    While it works it may hand events to `emit` (the reply streaming in, the SDK retrying): the loop
-    yields them as they come, stamped with the iteration."""
+    An async generator: while it works it yields what it has to hand over (the reply streaming in, the SDK
+    retrying, an adaptation to the endpoint), which the loop passes on as it comes, stamped with the
+    iteration; then exactly one Completion. Raises StopRun when there is no reply."""
 
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
-                       emit: Callable[[Event], None] | None = None) -> Completion: ...
+    def stream(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> AsyncIterator[Event | Completion]:
+        ...
 
 
 class Reflector(Protocol):
@@ -99,7 +100,7 @@ class Reflector(Protocol):
         """Called after every iteration but the last, whatever the mode, so that counters (repeated
         calls, iterations without a change) stay right while reflection is off. Raises
         `ReflectionFailed` when the note could not be written. `emit` gets what the model writing the note
-        hands over while it works (the SDK's retries, an adaptation to the endpoint), as `Model.complete`'s."""
+        hands over while it works (the SDK's retries, an adaptation to the endpoint), as `Model.stream`'s."""
         ...
 
     def effective_role(self, mode: ReflectionMode) -> str | None:

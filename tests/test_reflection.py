@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 import pytest
 
@@ -533,9 +533,9 @@ class _FakeModel:
     def __init__(self) -> None:
         self.calls: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
 
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], emit: Any = None) -> Completion:
+    async def stream(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> AsyncIterator[Completion]:
         self.calls.append((messages, tools))
-        return Completion(message={"role": "assistant", "content": "note"}, model="m")
+        yield Completion(message={"role": "assistant", "content": "note"}, model="m")
 
 
 def _record(i: int, *results: tuple[str, str, ToolOutcome]) -> IterationRecord:

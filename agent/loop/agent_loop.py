@@ -4,8 +4,9 @@ reflect, repeat.
 It keeps one chronological messages list and publishes everything it does as typed events
 (`agent.events`): it yields them, and whoever drives it (CLI, TUI, tests, ablations) decides what to show.
 It knows nothing of providers: it gets a `Model` and a `Toolbox`, and a `RunControl` to wait on. The model
-(`agent.models.chat.ChatModel`) adapts the canonical history to the endpoint; while a request is out, what it hands
-over (the reply streaming in, the SDK's retries) is yielded as it comes.
+(`agent.models.chat.ChatModel`) adapts the canonical history to the endpoint; it is an async generator: while a
+request is out, what it hands over (the reply streaming in, the SDK's retries) is yielded as it comes, then
+the completion.
 
 A reflection note goes after the last tool message of the iteration's batch. When the next request is
 refused because of the note's role (an open-model template that takes no system message past the first),
@@ -23,7 +24,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, TypeVar
 
 from agent.loop.control import RunControl
 from agent.events import (
@@ -59,6 +60,8 @@ CUT_OFF = {
 """Replies that ended before the model finished them: the iteration ends with a notice naming the cause,
 and the model is told, instead of being nudged as if it had not tried. A reply agent-tui stopped taking at
 one of its limits (`Completion.cut`) ends the same way."""
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -260,26 +263,8 @@ class AgentLoop:
         violations = check_messages(self.messages)
         if violations:  # a bug in the driver, never sent: the provider would refuse it anyway
             raise StopRun("error", "ordering check failed before sending: " + "; ".join(map(str, violations)))
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        done = object()
-
-        def emit(event: Event) -> None:
-            queue.put_nowait(_stamped(event, iteration))
-
-        async def complete() -> Completion:
-            try:
-                return await self.model.complete(self.messages, self.toolbox.schemas(), emit=emit)
-            finally:
-                queue.put_nowait(done)
-
-        task = asyncio.ensure_future(complete())
-        try:
-            while (event := await queue.get()) is not done:
-                yield event
-            yield await task
-        finally:
-            if not task.done():
-                task.cancel()
+        async for item in self.model.stream(self.messages, self.toolbox.schemas()):
+            yield _stamped(item, iteration)
 
     async def _run_call(self, iteration: int, call: dict[str, Any],
                         cut: str | None = None) -> tuple[ToolResult, ToolOutcome]:
@@ -302,10 +287,10 @@ class AgentLoop:
         return result, outcome
 
 
-def _stamped(event: Event, iteration: int) -> Event:
+def _stamped(event: T, iteration: int) -> T:
     """`event` with the iteration it belongs to, where the model that made it could not know it."""
     if getattr(event, "iteration", 0) is None:
-        event.iteration = iteration  # type: ignore[union-attr]
+        event.iteration = iteration  # type: ignore[attr-defined]
     return event
 
 

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from agent.events import Event, ReflectionMode, ReflectionNote, Trigger
+from agent.events import Completion, Event, ReflectionMode, ReflectionNote, Trigger
 from agent.models.errors import role_refusal
 from agent.protocols import PURPOSE_HEADER, IterationRecord, Model, ReflectionFailed, RoleFallback, StopRun
 from agent.tools.workspace import cap_text
@@ -401,14 +401,19 @@ class Reflector:
             return None
         request = self.prompt(record, messages, triggers)
         kinds = ", ".join(t.kind for t in triggers)
+        completion: Completion | None = None
         try:
-            completion = await self.model.complete(request, [], emit)
+            async for item in self.model.stream(request, []):
+                if isinstance(item, Completion):
+                    completion = item
+                elif emit is not None:
+                    emit(item)  # the model's retries, its adaptations to the endpoint
         except Exception as exc:  # a failing reflection call must not end the run
             why = exc.detail if isinstance(exc, StopRun) else f"{type(exc).__name__}: {exc}"
             raise ReflectionFailed(f"the reflection call on {kinds} failed: {why}") from exc
-        written = completion.raw_content or completion.message.get("content") or ""
+        written = (completion.raw_content or completion.message.get("content") or "") if completion else ""
         text = without_thinking(str(written)).strip()
-        if not text:
+        if completion is None or not text:
             raise ReflectionFailed(f"the reflection call on {kinds} returned no text")
         content = frame(text, triggers)
         return ReflectionNote(iteration=record.iteration, role=role, content=text, triggers=triggers,

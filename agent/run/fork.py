@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, cast, get_args
+from typing import Any, AsyncIterator, Callable, cast, get_args
 
 from agent.display.terminal import inert
 from agent.events import (
@@ -189,7 +189,8 @@ def replay_notice(recording: Recording, messages: list[dict[str, Any]], workspac
 class PrefixModel:
     """Answers the first requests with the recorded replies, then hands every request to the live model.
 
-    At the first live request it hands over `check(messages)`'s notice (the loop shows it in that iteration)."""
+    At the first live request it hands over `check(messages)`'s notice first (the loop shows it in that
+    iteration)."""
 
     def __init__(self, replies: list[Completion], live: Model,
                  check: Callable[[list[dict[str, Any]]], Notice]) -> None:
@@ -204,17 +205,18 @@ class PrefixModel:
         """The live model's SDK client (closed by whoever owns the run)."""
         return getattr(self.live, "client", None)
 
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
-                       emit: Callable[[Event], None] | None = None) -> Completion:
+    async def stream(self, messages: list[dict[str, Any]],
+                     tools: list[dict[str, Any]]) -> AsyncIterator[Event | Completion]:
         if self.replayed < len(self.replies):
             reply = self.replies[self.replayed]
             self.replayed += 1
-            return reply.model_copy(deep=True)
+            yield reply.model_copy(deep=True)
+            return
         if not self._checked:
             self._checked = True
-            if emit is not None:
-                emit(self.check(messages))
-        return await self.live.complete(messages, tools, emit)
+            yield self.check(messages)
+        async for item in self.live.stream(messages, tools):
+            yield item
 
 
 class PrefixReflector:
