@@ -10,8 +10,8 @@ the completion.
 
 A reflection note goes after the last tool message of the iteration's batch. When the next request is
 refused because of the note's role (an open-model template that takes no system message past the first),
-the loop asks the reflector for the note in the next role, replaces it at the end of the history, records a
-ReflectionFallback and starts the same iteration again with the new request.
+the reflector says what becomes of the note (`Reflector.note_refused`: the next role, and the events that
+say so) and the loop sends the same iteration's request again.
 
 Under reflection `resample` (the equal-budget control) a trigger writes no note: the loop takes back the
 turn that fired it (TurnRetracted: its messages leave the history, its file changes are undone) and the next
@@ -35,7 +35,6 @@ from agent.events import (
     FinishReason,
     IterationStarted,
     Notice,
-    ReflectionFallback,
     ReflectionMode,
     ReflectionNote,
     RunFinished,
@@ -65,16 +64,6 @@ T = TypeVar("T")
 
 
 @dataclass
-class _InjectedNote:
-    """The last note the loop put at the end of the history, until a request carrying it is answered."""
-
-    note: ReflectionNote
-    start: int
-    role: str
-    messages: list[dict[str, Any]]
-
-
-@dataclass
 class AgentLoop:
     model: Model
     toolbox: Toolbox
@@ -93,12 +82,10 @@ class AgentLoop:
     """Completions and reflection calls whose tokens the endpoint did not report (not in `usage`)."""
     retracted: int = 0
     """Turns taken back by the `resample` control: they do not count against the step budget."""
-    _injected: _InjectedNote | None = field(default=None, repr=False)
 
     async def run(self) -> AsyncIterator[Event]:
         """Run to the end, yielding every event as it happens. The last event is RunFinished."""
         self.messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": self.goal}]
-        self._injected = None
         self.retracted = 0
         yield RunStarted(messages=list(self.messages))
         reason: FinishReason = "max_steps"
@@ -122,12 +109,13 @@ class AgentLoop:
                             else:
                                 yield event  # the reply streaming in, the SDK's retries
                     except StopRun as stop:
-                        retry = self._fall_back(stop, iteration, mode)
-                        if retry is None:
+                        moved = self.reflector.note_refused(stop, self.messages, iteration) if self.reflector else None
+                        if moved is None:
                             raise
-                        for event in retry:
+                        del self.messages[len(self.messages) - moved.replaced:]
+                        self.messages.extend(moved.messages)
+                        for event in [*moved.events, self._started(iteration, mode)]:
                             yield event
-                self._injected = None  # the endpoint accepted the note where it stands
                 self.usage = add_usage(self.usage, completion.usage)
                 self.unreported_calls += completion.usage is None
                 turn_start = len(self.messages)
@@ -182,24 +170,18 @@ class AgentLoop:
         """Let the reflector look at the iteration; a note goes after the last tool message of the batch,
         never between a call and its results. A failed reflection call is shown, and the run goes on."""
         assert self.reflector is not None
-        said: list[Event] = []  # what the model writing the note handed over (its retries, adaptations)
         try:
-            note = await self.reflector.after_iteration(record, self.messages, mode,
-                                                        lambda event: said.append(_stamped(event, record.iteration)))
+            async for event in self.reflector.after_iteration(record, self.messages, mode):
+                if isinstance(event, ReflectionNote):
+                    if not event.messages:
+                        continue
+                    self.usage = add_usage(self.usage, event.usage)
+                    self.unreported_calls += event.usage is None
+                    self.messages.extend(event.messages)
+                yield _stamped(event, record.iteration)  # what the model writing the note handed over, the note
         except ReflectionFailed as exc:
-            for event in said:
-                yield event
             yield Notice(iteration=record.iteration, level="warning",
                          text=f"reflection skipped after iteration {record.iteration}: {exc}")
-            return
-        for event in said:
-            yield event
-        if note is not None and note.messages:
-            self.usage = add_usage(self.usage, note.usage)
-            self.unreported_calls += note.usage is None
-            self._injected = _InjectedNote(note, len(self.messages), note.role, list(note.messages))
-            self.messages.extend(note.messages)
-            yield note
 
     async def _retract(self, record: IterationRecord, start: int, usage: Usage | None) -> list[Event]:
         """The `resample` control: take back the turn whose triggers fired (its messages, from its assistant
@@ -226,37 +208,6 @@ class AgentLoop:
         role = self.reflector.effective_role(mode) if mode != "off" and self.reflector is not None else None
         return IterationStarted(iteration=iteration, request_size=len(self.messages), reflection=mode,
                                 reflection_role=role)
-
-    def _fall_back(self, stop: StopRun, iteration: int, mode: ReflectionMode) -> list[Event] | None:
-        """When the endpoint refused the request because of the role of the note at its end: put the note
-        in the next role (or drop it), and say so. None when the error is anything else."""
-        injected = self._injected
-        if injected is None or self.reflector is None or self.messages[injected.start:] != injected.messages:
-            return None
-        fallback = self.reflector.role_refused(stop, injected.note, injected.role)
-        if fallback is None:
-            return None
-        error, status, to_role, messages = fallback.error, fallback.status, fallback.to_role, fallback.messages
-        replaced = len(self.messages) - injected.start
-        del self.messages[injected.start:]
-        self.messages.extend(messages)
-        events: list[Event] = [ReflectionFallback(
-            iteration=iteration, note_iteration=injected.note.iteration, from_role=injected.role, to_role=to_role,
-            error=error, status=status, messages=list(messages), replaced=replaced)]
-        if to_role is not None:
-            self._injected = _InjectedNote(injected.note, injected.start, to_role, list(messages))
-            events.append(Notice(iteration=iteration, level="warning",
-                                 text=f"the endpoint refused the reflection note as a {injected.role} message "
-                                      f"({error}); sending the request again with the note as a {to_role} "
-                                      f"message, and using {to_role} for the rest of the run"))
-        else:
-            self._injected = None
-            events.append(Notice(iteration=iteration, level="warning",
-                                 text=f"the endpoint refused the reflection note in every role (last, as "
-                                      f"{injected.role}: {error}); sending the request again without it, and "
-                                      f"injecting no more notes in this run"))
-        events.append(self._started(iteration, mode))
-        return events
 
     async def _request(self, iteration: int) -> AsyncIterator[Event | Completion]:
         """Send the request; yield what the model hands over while it works, then the Completion."""

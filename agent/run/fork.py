@@ -41,8 +41,8 @@ from agent.events import (
 )
 from agent.loop.control import RunControl, StepMode
 from agent.models.presets import UsageError
-from agent.protocols import IterationRecord, Model, Reflector, RoleFallback, StopRun
-from agent.reflection.reflector import frame, note_messages
+from agent.protocols import IterationRecord, Model, NoteMoved, StopRun
+from agent.reflection.reflector import Reflector, frame, note_messages
 from agent.run.runner import Run, RunOptions, build_run, pass_env_flag
 from agent.tools.scratch import scratch_folder
 from agent.tools.trees import CACHES, copy_tree, remove_tree
@@ -249,27 +249,32 @@ class PrefixReflector:
             return "dropped"
         return "kept" if role == recorded.role else f"asked again as {role}"
 
-    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]], mode: ReflectionMode,
-                              emit: Callable[[Event], None] | None = None) -> ReflectionNote | None:
+    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
+                              mode: ReflectionMode) -> AsyncIterator[Event]:
         at = self.recording.at
-        if record.iteration > at:
-            return await self.live.after_iteration(record, messages, mode, emit)
         if record.iteration == at and self.after is not None:
             self.control.set_reflection(self.after)  # read when iteration K+1 begins
-        choice = self.choice(mode) if record.iteration == at else "replayed"
-        if choice == "none" or choice.startswith("asked"):
-            return await self.live.after_iteration(record, messages, mode, emit)
-        await self.live.after_iteration(record, messages, "off", emit)  # counts the triggers, writes nothing
-        if record.iteration < at:
-            following = record.iteration + 1
+        choice = "live" if record.iteration > at else self.choice(mode) if record.iteration == at else "replayed"
+        live = choice in ("live", "none") or choice.startswith("asked")
+        async for event in self.live.after_iteration(record, messages, mode if live else "off"):
+            yield event  # with "off": counts the triggers, writes nothing
+        note = None if live else self._note(record.iteration, mode, choice)
+        if note is not None:
+            yield self.live.place(note)  # the live reflector moves it if the endpoint refuses its role
+
+    def _note(self, iteration: int, mode: ReflectionMode, choice: str) -> ReflectionNote | None:
+        """The parent's note after `iteration` (1..K), as `choice` makes it."""
+        at = self.recording.at
+        if iteration < at:
+            following = iteration + 1
             self.control.set_reflection(self.recording.modes.get(following, self.mode) if following < at
                                         else self.mode)
-            note = self.recording.notes.get(record.iteration)
+            note = self.recording.notes.get(iteration)
             return note.model_copy(update={"ts": time.time()}, deep=True) if note is not None else None
         if choice == "kept":
             return self.recording.note_at_fork.model_copy(update={"ts": time.time()}, deep=True)  # type: ignore[union-attr]
         if choice in ("edited", "added"):
-            return self._edited(record.iteration, mode)
+            return self._edited(iteration, mode)
         return None
 
     def _edited(self, iteration: int, mode: ReflectionMode) -> ReflectionNote:
@@ -288,8 +293,8 @@ class PrefixReflector:
     def effective_role(self, mode: ReflectionMode) -> str | None:
         return self.live.effective_role(mode)
 
-    def role_refused(self, error: StopRun, note: ReflectionNote, role: str) -> RoleFallback | None:
-        return self.live.role_refused(error, note, role)
+    def note_refused(self, error: StopRun, messages: list[dict[str, Any]], iteration: int) -> NoteMoved | None:
+        return self.live.note_refused(error, messages, iteration)
 
 
 TRUSTED = {"base_url": "--base-url", "test_cmd": "--test-cmd", "workspace": "--workspace", "pass_env": "--pass-env"}
