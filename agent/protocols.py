@@ -1,5 +1,5 @@
-"""The shared vocabulary of the engine: what the loop asks of a model and a reflector, what they and the
-tools hand back, and the two ways out of a normal iteration.
+"""The shared vocabulary of the engine: what the loop asks of a model, its tools and a reflector, what
+they hand back, and the two ways out of a normal iteration.
 
 A leaf module (at run time it imports only `agent.events`): the loop, the request step, reflection, the
 tools and the front ends all import from here, so none of them needs another to describe what they exchange.
@@ -85,6 +85,20 @@ class Model(Protocol):
     iteration; then exactly one Completion. Raises StopRun when there is no reply."""
 
     def stream(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> AsyncIterator[Event | Completion]:
+        ...
+
+
+class Tools(Protocol):
+    """The tools the loop offers the model and runs its calls with (agent.tools.toolbox.Toolbox)."""
+
+    names: list[str]
+
+    def schemas(self) -> list[dict[str, Any]]:
+        """The `tools` parameter of a Chat Completions request."""
+        ...
+
+    async def execute(self, name: str, arguments: str) -> ToolOutcome:
+        """Run one call; never raises for bad input (it comes back as an error outcome)."""
         ...
 
 

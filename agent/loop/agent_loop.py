@@ -3,10 +3,10 @@ reflect, repeat.
 
 It keeps one chronological messages list and publishes everything it does as typed events
 (`agent.events`): it yields them, and whoever drives it (CLI, TUI, tests, ablations) decides what to show.
-It knows nothing of providers: it gets a `Model` and a `Toolbox`, and a `RunControl` to wait on. The model
-(`agent.models.chat.ChatModel`) adapts the canonical history to the endpoint; it is an async generator: while a
-request is out, what it hands over (the reply streaming in, the SDK's retries) is yielded as it comes, then
-the completion.
+It knows nothing of providers nor of how the tools work: it gets a `Model`, `Tools` and maybe a `Reflector`
+(agent.protocols), and a `RunControl` to wait on. The model (`agent.models.chat.ChatModel`) adapts the
+canonical history to the endpoint; it is an async generator: while a request is out, what it hands over (the
+reply streaming in, the SDK's retries) is yielded as it comes, then the completion.
 
 A reflection note goes after the last tool message of the iteration's batch. When the next request is
 refused because of the note's role (an open-model template that takes no system message past the first),
@@ -45,9 +45,8 @@ from agent.events import (
     add_usage,
 )
 from agent.ordering import check_messages
-from agent.protocols import IterationRecord, Model, ReflectionFailed, Reflector, StopRun, ToolOutcome
+from agent.protocols import IterationRecord, Model, ReflectionFailed, Reflector, StopRun, ToolOutcome, Tools
 from agent.tools.changes import ChangeTracker
-from agent.tools.toolbox import Toolbox
 
 NUDGE = ("You replied without calling a tool. Act only through the tools: call one of {names} "
          "with JSON arguments, or call finish(summary) when the task is done.")
@@ -66,7 +65,7 @@ T = TypeVar("T")
 @dataclass
 class AgentLoop:
     model: Model
-    toolbox: Toolbox
+    toolbox: Tools
     system_prompt: str
     goal: str
     control: RunControl = field(default_factory=RunControl)
