@@ -4,9 +4,10 @@ reflect, repeat.
 It keeps one chronological messages list and publishes everything it does as typed events
 (`agent.events`): it yields them, and whoever drives it (CLI, TUI, tests, ablations) decides what to show.
 It knows nothing of providers nor of how the tools work: it gets a `Model`, `Tools` and maybe a `Reflector`
-(agent.protocols), and a `RunControl` to wait on. The model (`agent.models.chat.ChatModel`) adapts the
-canonical history to the endpoint; it is an async generator: while a request is out, what it hands over (the
-reply streaming in, the SDK's retries) is yielded as it comes, then the completion.
+(agent.protocols), and a `RunControl` to wait on. Each iteration is one generator (`_iteration`). The model
+is one too (`agent.models.chat.ChatModel` adapts the canonical history to the endpoint): while a request
+is out it yields what it hands over (the reply streaming in, the SDK's retries), then the completion, and
+the iteration passes all of it on as it comes.
 
 A reflection note goes after the last tool message of the iteration's batch. When the next request is
 refused because of the note's role (an open-model template that takes no system message past the first),
@@ -40,6 +41,7 @@ from agent.events import (
     RunFinished,
     RunStarted,
     ToolResult,
+    Trigger,
     TurnRetracted,
     Usage,
     add_usage,
@@ -60,6 +62,14 @@ and the model is told, instead of being nudged as if it had not tried. A reply a
 one of its limits (`Completion.cut`) ends the same way."""
 
 T = TypeVar("T")
+
+
+class _Finished(Exception):
+    """The agent called finish: the run ends after this iteration, with its summary."""
+
+    def __init__(self, summary: str | None) -> None:
+        super().__init__(summary)
+        self.summary = summary
 
 
 @dataclass
@@ -97,80 +107,108 @@ class AgentLoop:
             while iteration - self.retracted < self.max_steps:
                 await self.control.wait_turn()
                 iteration += 1
-                mode = self.control.reflection  # a live toggle counts from the next iteration on
-                yield self._started(iteration, mode)
-                completion: Completion | None = None
-                while completion is None:
-                    try:
-                        async for event in self._request(iteration):
-                            if isinstance(event, Completion):
-                                completion = event
-                            else:
-                                yield event  # the reply streaming in, the SDK's retries
-                    except StopRun as stop:
-                        moved = self.reflector.note_refused(stop, self.messages, iteration) if self.reflector else None
-                        if moved is None:
-                            raise
-                        del self.messages[len(self.messages) - moved.replaced:]
-                        self.messages.extend(moved.messages)
-                        for event in [*moved.events, self._started(iteration, mode)]:
-                            yield event
-                self.usage = add_usage(self.usage, completion.usage)
-                self.unreported_calls += completion.usage is None
-                turn_start = len(self.messages)
-                self.messages.append(completion.message)
-                yield AssistantMessage(iteration=iteration, **dict(completion))
-                calls = completion.message.get("tool_calls") or []
-                cut = completion.cut or CUT_OFF.get(completion.finish_reason or "")
-                if cut:
-                    yield Notice(iteration=iteration, level="warning",
-                                 text=f"{cut}: " + ("calls with incomplete arguments are not run" if calls
-                                                    else "it called no tool"))
-                if not calls:
-                    text = self.nudge.replace("{names}", ", ".join(self.toolbox.names))
-                    nudge = {"role": "user", "content": f"Your last reply was cut off: {cut}. {text}" if cut else text}
-                    self.messages.append(nudge)
-                    yield DriverMessage(iteration=iteration, kind="nudge", message=nudge)
-                results, outcomes = [], []
-                for call in calls:  # every call is run and answered, even after a finish in the same batch
-                    result, outcome = await self._run_call(iteration, call, cut)
-                    self.messages.append(result.message)
-                    results.append(result)
-                    outcomes.append(outcome)
-                    yield result
-                if self.changes is not None and calls:
-                    changed = await asyncio.to_thread(self.changes.changes, iteration)
-                    if changed is not None:
-                        yield changed
-                harness = next((o.harness for o in outcomes if o.harness), None)
-                if harness is not None:
-                    reason, detail = "harness_error", harness
-                    yield Notice(iteration=iteration, level="error", text=harness)
-                    break
-                finished = next((o for o in outcomes if o.finished), None)
-                if finished is not None:
-                    reason, detail, summary = "finished", "the agent called finish", finished.summary
-                    break
-                if self.reflector is not None and iteration - self.retracted < self.max_steps:
-                    record = IterationRecord(iteration, completion.message, results, outcomes,
-                                             self.max_steps + self.retracted)
-                    async for event in self._reflect(record, mode):
-                        yield event
-                    if mode == "resample" and self.reflector.fired:
-                        for event in await self._retract(record, turn_start, completion.usage):
-                            yield event
+                # the reflection setting is read once: a live toggle counts from the next iteration on
+                async for event in self._iteration(iteration, self.control.reflection):
+                    yield event
+        except _Finished as finished:
+            reason, detail, summary = "finished", "the agent called finish", finished.summary
         except StopRun as stop:
             reason, detail = stop.reason, stop.detail
             yield Notice(iteration=iteration, level="error", text=detail)
         yield RunFinished(reason=reason, detail=detail, summary=summary, iterations=iteration, usage=self.usage,
                           unreported_calls=self.unreported_calls)
 
-    async def _reflect(self, record: IterationRecord, mode: ReflectionMode) -> AsyncIterator[Event]:
+    async def _iteration(self, iteration: int, mode: ReflectionMode) -> AsyncIterator[Event]:
+        """One turn: the request, the reply, its calls run and answered (or the nudge), then the reflector's
+        look at it. Raises StopRun or _Finished when the run ends with it."""
+        yield self._started(iteration, mode)
+        completion: Completion | None = None
+        async for item in self._request(iteration, mode):
+            if isinstance(item, Completion):
+                completion = item
+            else:
+                yield item  # the reply streaming in, the SDK's retries
+        if completion is None:
+            raise StopRun("error", "the model handed over no reply (a Model must end with a Completion)")
+        self.usage = add_usage(self.usage, completion.usage)
+        self.unreported_calls += completion.usage is None
+        turn_start = len(self.messages)
+        self.messages.append(completion.message)
+        yield AssistantMessage(iteration=iteration, **dict(completion))
+        calls = completion.message.get("tool_calls") or []
+        cut = completion.cut or CUT_OFF.get(completion.finish_reason or "")
+        if cut:
+            yield Notice(iteration=iteration, level="warning",
+                         text=f"{cut}: " + ("calls with incomplete arguments are not run" if calls
+                                            else "it called no tool"))
+        if not calls:
+            yield self._nudged(iteration, cut)
+        record = IterationRecord(iteration, completion.message, [], [], self.max_steps + self.retracted)
+        async for event in self._run_calls(record, calls, cut):
+            yield event
+        if self.reflector is not None and iteration - self.retracted < self.max_steps:
+            async for event in self._reflect(self.reflector, record, mode):
+                yield event
+            if mode == "resample" and self.reflector.fired:
+                for event in await self._retract(self.reflector.fired, record, turn_start, completion.usage):
+                    yield event
+
+    async def _request(self, iteration: int, mode: ReflectionMode) -> AsyncIterator[Event | Completion]:
+        """The model's reply to the history, after what it hands over while it works. When the endpoint
+        refuses the request because of the role of the note at its end, the reflector moves the note and the
+        request goes again."""
+        while True:
+            violations = check_messages(self.messages)
+            if violations:  # a bug in the driver, never sent: the provider would refuse it anyway
+                raise StopRun("error", "ordering check failed before sending: " + "; ".join(map(str, violations)))
+            try:
+                async for item in self.model.stream(self.messages, self.toolbox.schemas()):
+                    yield _stamped(item, iteration)
+                return
+            except StopRun as stop:
+                moved = self.reflector.note_refused(stop, self.messages, iteration) if self.reflector else None
+                if moved is None:
+                    raise
+            del self.messages[len(self.messages) - moved.replaced:]
+            self.messages.extend(moved.messages)
+            for event in moved.events:
+                yield event
+            yield self._started(iteration, mode)
+
+    def _nudged(self, iteration: int, cut: str | None) -> DriverMessage:
+        """A reply that called no tool is answered with the nudge (after a cut-off, saying so)."""
+        text = self.nudge.replace("{names}", ", ".join(self.toolbox.names))
+        nudge = {"role": "user", "content": f"Your last reply was cut off: {cut}. {text}" if cut else text}
+        self.messages.append(nudge)
+        return DriverMessage(iteration=iteration, kind="nudge", message=nudge)
+
+    async def _run_calls(self, record: IterationRecord, calls: list[dict[str, Any]],
+                         cut: str | None) -> AsyncIterator[Event]:
+        """Run and answer every call into `record`, even after a finish in the same batch, then say what changed
+        in the workspace. Raises StopRun when a tool could not do its job, _Finished when one was finish."""
+        for call in calls:
+            result, outcome = await self._run_call(record.iteration, call, cut)
+            self.messages.append(result.message)
+            record.results.append(result)
+            record.outcomes.append(outcome)
+            yield result
+        if self.changes is not None and calls:
+            changed = await asyncio.to_thread(self.changes.changes, record.iteration)
+            if changed is not None:
+                yield changed
+        harness = next((o.harness for o in record.outcomes if o.harness), None)
+        if harness is not None:
+            raise StopRun("harness_error", harness)
+        finished = next((o for o in record.outcomes if o.finished), None)
+        if finished is not None:
+            raise _Finished(finished.summary)
+
+    async def _reflect(self, reflector: Reflector, record: IterationRecord,
+                       mode: ReflectionMode) -> AsyncIterator[Event]:
         """Let the reflector look at the iteration; a note goes after the last tool message of the batch,
         never between a call and its results. A failed reflection call is shown, and the run goes on."""
-        assert self.reflector is not None
         try:
-            async for event in self.reflector.after_iteration(record, self.messages, mode):
+            async for event in reflector.after_iteration(record, self.messages, mode):
                 if isinstance(event, ReflectionNote):
                     if not event.messages:
                         continue
@@ -182,11 +220,11 @@ class AgentLoop:
             yield Notice(iteration=record.iteration, level="warning",
                          text=f"reflection skipped after iteration {record.iteration}: {exc}")
 
-    async def _retract(self, record: IterationRecord, start: int, usage: Usage | None) -> list[Event]:
-        """The `resample` control: take back the turn whose triggers fired (its messages, from its assistant
+    async def _retract(self, fired: list[Trigger], record: IterationRecord, start: int,
+                       usage: Usage | None) -> list[Event]:
+        """The `resample` control: take back the turn whose triggers `fired` (its messages, from its assistant
         message on, and what its tools changed in the workspace), so that the next request is this turn's
         again. The step it took is given back. A notice says so to a person."""
-        assert self.reflector is not None
         replaced = len(self.messages) - start
         del self.messages[start:]
         restored: list[str] = []
@@ -194,9 +232,9 @@ class AgentLoop:
         if self.changes is not None:
             restored, whole = await asyncio.to_thread(self.changes.undo, record.iteration)
         self.retracted += 1
-        kinds = ", ".join(dict.fromkeys(t.kind for t in self.reflector.fired))
+        kinds = ", ".join(dict.fromkeys(t.kind for t in fired))
         files = f"; files put back: {', '.join(restored)}" if restored else ""
-        return [TurnRetracted(iteration=record.iteration, replaced=replaced, triggers=list(self.reflector.fired),
+        return [TurnRetracted(iteration=record.iteration, replaced=replaced, triggers=list(fired),
                               restored=restored, whole=whole, usage=usage),
                 Notice(iteration=record.iteration, level="info" if whole else "warning",
                        text=f"resample on {kinds}: this turn is taken back (its messages leave the history"
@@ -207,14 +245,6 @@ class AgentLoop:
         role = self.reflector.effective_role(mode) if mode != "off" and self.reflector is not None else None
         return IterationStarted(iteration=iteration, request_size=len(self.messages), reflection=mode,
                                 reflection_role=role)
-
-    async def _request(self, iteration: int) -> AsyncIterator[Event | Completion]:
-        """Send the request; yield what the model hands over while it works, then the Completion."""
-        violations = check_messages(self.messages)
-        if violations:  # a bug in the driver, never sent: the provider would refuse it anyway
-            raise StopRun("error", "ordering check failed before sending: " + "; ".join(map(str, violations)))
-        async for item in self.model.stream(self.messages, self.toolbox.schemas()):
-            yield _stamped(item, iteration)
 
     async def _run_call(self, iteration: int, call: dict[str, Any],
                         cut: str | None = None) -> tuple[ToolResult, ToolOutcome]:
