@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from agent.run import cli
+from agent.cli import commands as cli
 from agent.events import (
     AssistantDelta,
     AssistantMessage,

@@ -238,7 +238,7 @@ async def test_quicksort_demo_notes_the_failing_run_after_the_batch(tmp_path: Pa
 
 
 def test_headless_output_shows_the_note_and_off_shows_none(tmp_path: Path, capsys) -> None:
-    from agent.run.cli import main
+    from agent.cli.commands import main
 
     assert main(["run", "--headless", "--out", str(tmp_path / "on.jsonl")]) == 0
     out = capsys.readouterr().out

@@ -497,7 +497,7 @@ def seed_fork(run: Run, recording: Recording, opts: RunOptions, spec: ForkSpec) 
 
 
 def fork_spec(args: argparse.Namespace) -> ForkSpec:
-    """The fork the flags of `fork` (agent.run.flags.add_fork_parser) ask for; run options not given (None)
+    """The fork the flags of `fork` (agent.cli.flags.add_fork_parser) ask for; run options not given (None)
     stay the parent's."""
     if args.each_note and (args.at is not None or args.drop_note or args.edit_note is not None):
         raise UsageError("--each-note forks before every note with it dropped: no --at, --drop-note or --edit-note")
@@ -508,7 +508,7 @@ def fork_spec(args: argparse.Namespace) -> ForkSpec:
 
 
 def fork_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The run options the flags give (agent.run.flags.add_run_flags); None: not given, the parent's."""
+    """The run options the flags give (agent.cli.flags.add_run_flags); None: not given, the parent's."""
     overrides = {f.name: getattr(args, f.name, None) for f in fields(RunOptions) if f.name != "workspace"}
     overrides["pass_env"] = pass_env_flag(args) or None  # none given: none, or the parent's with --from-header
     return overrides

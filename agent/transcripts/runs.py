@@ -306,7 +306,7 @@ def _records(folder: Path) -> dict[str, dict[str, Any]]:
                 for row in csv.DictReader(f):
                     if not row.get("task") or not row.get("setting"):
                         continue
-                    task = row["task"].replace("/", "-")  # as the grid names its files (agent.run.jobs)
+                    task = row["task"].replace("/", "-")  # as the grid names its files (agent.experiments.jobs)
                     rel = f"runs/{task}__{row['setting']}__r{row.get('repeat', '1')}.jsonl"
                     if rel not in out:
                         out[rel] = dict(row, _source="csv")

@@ -35,7 +35,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
 
     spec = fork_spec(args)
     if args.each_note:
-        from agent.run.fork_notes import cmd_each_note
+        from agent.experiments.fork_notes import cmd_each_note
 
         return cmd_each_note(spec, args)
     return drive_headless(build_fork(spec), keep_workspace=args.keep_workspace)

@@ -4,7 +4,7 @@ A job is a pure function of its settings: `run_job(job, base, folder)` runs one 
 ordinary runner, leaves its transcript at `folder/runs/<id>.jsonl` (written as it happens) and returns its
 row, which the grid's driver writes as the record `jobs/<id>.json` once the job is over. Every backend runs
 this same function: the local one with `folder` the grid folder itself, Ray in a temporary folder of the
-worker, whose transcript the driver then stores (agent.run.ray_backend).
+worker, whose transcript the driver then stores (agent.experiments.ray_backend).
 
 The record is what makes a grid resumable: a job whose record says it finished is skipped next time, and a
 job that was interrupted has no record and runs again from scratch; a failed one (crashed, lost with its
