@@ -1,5 +1,5 @@
-"""The shared vocabulary of the engine: what a model, a reflector and a tool hand back, and the two ways
-out of a normal iteration.
+"""The shared vocabulary of the engine: what the loop asks of a model, its tools and a reflector, what
+they hand back, and the two ways out of a normal iteration.
 
 A leaf module (at run time it imports only `agent.events`): the loop, the request step, reflection, the
 tools and the front ends all import from here, so none of them needs another to describe what they exchange.
@@ -8,9 +8,9 @@ tools and the front ends all import from here, so none of them needs another to 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Protocol
+from typing import Any, AsyncIterator, Literal, Protocol
 
-from agent.events import Completion, Event, FinishReason, ReflectionMode, ReflectionNote, ToolResult, Trigger
+from agent.events import Completion, Event, FinishReason, ReflectionMode, ToolResult, Trigger
 
 
 PURPOSE_HEADER = "x-agent-tui-purpose"
@@ -54,14 +54,14 @@ class IterationRecord:
 
 
 @dataclass
-class RoleFallback:
-    """The endpoint refused a reflection note's role: its words, and the note again in the next role
-    (`to_role` None and no messages when every role was refused)."""
+class NoteMoved:
+    """A request the endpoint refused because of the role of the note at its end, answered by the reflector:
+    the last `replaced` messages of the history (the note) give way to `messages` (the note in the next
+    role, or nothing when every role was refused), and `events` say so."""
 
-    error: str
-    status: int | None
-    to_role: str | None
+    replaced: int
     messages: list[dict[str, Any]]
+    events: list[Event]
 
 
 class StopRun(Exception):
@@ -80,11 +80,26 @@ class ReflectionFailed(Exception):
 class Model(Protocol):
     """Anything that answers a messages list with one assistant message.
 
-    While it works it may hand events to `emit` (the reply streaming in, the SDK retrying): the loop
-    yields them as they come, stamped with the iteration."""
+    An async generator: while it works it yields what it has to hand over (the reply streaming in, the SDK
+    retrying, an adaptation to the endpoint), which the loop passes on as it comes, stamped with the
+    iteration; then exactly one Completion. Raises StopRun when there is no reply."""
 
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
-                       emit: Callable[[Event], None] | None = None) -> Completion: ...
+    def stream(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> AsyncIterator[Event | Completion]:
+        ...
+
+
+class Tools(Protocol):
+    """The tools the loop offers the model and runs its calls with (agent.tools.toolbox.Toolbox)."""
+
+    names: list[str]
+
+    def schemas(self) -> list[dict[str, Any]]:
+        """The `tools` parameter of a Chat Completions request."""
+        ...
+
+    async def execute(self, name: str, arguments: str) -> ToolOutcome:
+        """Run one call; never raises for bad input (it comes back as an error outcome)."""
+        ...
 
 
 class Reflector(Protocol):
@@ -94,19 +109,21 @@ class Reflector(Protocol):
     fired: list[Trigger]
     """The triggers that fired after the last iteration it observed, whatever the mode."""
 
-    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]], mode: ReflectionMode,
-                              emit: Callable[[Event], None] | None = None) -> ReflectionNote | None:
+    def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
+                        mode: ReflectionMode) -> AsyncIterator[Event]:
         """Called after every iteration but the last, whatever the mode, so that counters (repeated
-        calls, iterations without a change) stay right while reflection is off. Raises
-        `ReflectionFailed` when the note could not be written. `emit` gets what the model writing the note
-        hands over while it works (the SDK's retries, an adaptation to the endpoint), as `Model.complete`'s."""
+        calls, iterations without a change) stay right while reflection is off. An async generator: what
+        the model writing the note hands over while it works (the SDK's retries, an adaptation to the
+        endpoint), as `Model.stream`'s, then the ReflectionNote, which goes at the end of the history.
+        Raises `ReflectionFailed` when the note could not be written."""
         ...
 
     def effective_role(self, mode: ReflectionMode) -> str | None:
         """The role the next note would take under `mode` (None: no note will be written)."""
         ...
 
-    def role_refused(self, error: StopRun, note: ReflectionNote, role: str) -> RoleFallback | None:
-        """When `error` is the endpoint refusing `note` as a `role` message: remember it, and give the
-        note in the next role. None when the error is anything else."""
+    def note_refused(self, error: StopRun, messages: list[dict[str, Any]], iteration: int) -> NoteMoved | None:
+        """When `error` is the endpoint refusing the request `messages` of `iteration` because of the role of
+        the note at its end (the last this reflector handed over): remember the role is refused, and say
+        where the note goes now. None when the error is anything else (the run ends with it)."""
         ...

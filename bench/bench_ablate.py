@@ -33,9 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.run.ablate import GridRun, QuietProgress, run_grid  # noqa: E402
-from agent.run.backends import Backend  # noqa: E402
-from agent.run.jobs import Job, make_grid  # noqa: E402
+from agent.experiments.ablate import GridRun, QuietProgress, run_grid  # noqa: E402
+from agent.experiments.backends import Backend  # noqa: E402
+from agent.experiments.jobs import Job, make_grid  # noqa: E402
 from agent.run.runner import RunOptions  # noqa: E402
 from tests.loopback import LoopbackServer  # noqa: E402
 
@@ -114,7 +114,7 @@ def bench_ray(jobs: list[Job], base: RunOptions, server: LoopbackServer, k: int,
              logging_level=logging.ERROR, log_to_driver=False)
     started = time.perf_counter()
     print(f"Ray: import {imported - t0:.2f}s, local Ray started in {started - imported:.2f}s (once per call)")
-    from agent.run.ray_backend import RayBackend
+    from agent.experiments.ray_backend import RayBackend
 
     try:
         backend = RayBackend(cpus_per_job=cpus / k)

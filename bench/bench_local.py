@@ -32,7 +32,7 @@ from agent.events import ReflectionNote  # noqa: E402
 from agent.models.chat import ChatModel  # noqa: E402
 from agent.models.local import LocalServer  # noqa: E402
 from agent.models.profiles import resolve_profile  # noqa: E402
-from agent.run.planner import speed_file  # noqa: E402
+from agent.experiments.planner import speed_file  # noqa: E402
 from agent.transcripts.importers import open_transcript  # noqa: E402
 
 DEFAULT_RUNS = [ROOT / "docs/results/runs/humanevalfix-4__system__r1.jsonl",

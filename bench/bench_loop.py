@@ -48,17 +48,23 @@ async def main(iterations: int, block: int) -> None:
         run = build_run(RunOptions(workspace=root / "ws", goal="bench", test_cmd=None, script=root / "script.json",
                                    max_steps=iterations, reflection="off", out=out, task=None))
         model_s = 0.0
-        complete = run.loop.model.complete
+        stream = run.loop.model.stream
 
         async def timed(*args, **kwargs):
+            """The model's stream, timed while it works (not while the loop handles what it handed over)."""
             nonlocal model_s
-            t0 = time.perf_counter()
-            try:
-                return await complete(*args, **kwargs)
-            finally:
-                model_s += time.perf_counter() - t0
+            items = stream(*args, **kwargs)
+            while True:
+                t0 = time.perf_counter()
+                try:
+                    item = await anext(items)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    model_s += time.perf_counter() - t0
+                yield item
 
-        run.loop.model.complete = timed
+        run.loop.model.stream = timed
         print(f"{'iterations':>12} {'ms/iter':>8} {'SDK+model':>10} {'harness':>8} {'bytes/iter':>11} {'history':>8}")
         started = last_t = time.perf_counter()
         last_size, count, last_model = 0, 0, 0.0

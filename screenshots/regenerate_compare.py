@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HERE = ROOT / "screenshots"
 
-from agent.run.ablate import main as ablate  # noqa: E402
+from agent.experiments.ablate import main as ablate  # noqa: E402
 from agent.transcripts.importers import open_transcript  # noqa: E402
 from tui.app import AgentTuiApp  # noqa: E402
 from tui.screens.compare import CompareScreen  # noqa: E402

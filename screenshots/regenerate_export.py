@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HERE = ROOT / "screenshots"
 
-from agent.run.cli import main as cli  # noqa: E402
+from agent.cli.commands import main as cli  # noqa: E402
 
 sys.path.insert(0, str(HERE))
 from regenerate import to_png  # noqa: E402

@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def arm_deaths() -> None:
-    from agent.run.ray_backend import CoordinatorGate
+    from agent.experiments.ray_backend import CoordinatorGate
 
     folder = Path(os.environ["AGENT_TUI_TEST_DEATHS"])
     take = CoordinatorGate.acquire

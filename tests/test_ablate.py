@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.run import ablate, jobs as jobs_module
-from agent.run.ablate import Progress, QuietProgress, compare_hint, main, run_grid, summarize, write_results
-from agent.run.jobs import (
+from agent.experiments import ablate, jobs as jobs_module
+from agent.cli.commands import build_parser, run_command
+from agent.experiments.ablate import Progress, QuietProgress, compare_hint, run_grid, summarize, write_results
+from agent.experiments.jobs import (
     CSV_COLUMNS,
     Job,
     ResultRow,
@@ -29,6 +30,11 @@ from agent.run.jobs import (
 )
 from agent.run.runner import RunOptions
 from tests.loopback import LoopbackServer
+
+
+def main(argv: list[str]) -> int:
+    """`agent-tui ablate ARGV`, in this process."""
+    return run_command(build_parser().parse_args(["ablate", *argv]))
 
 ROOT = Path(__file__).resolve().parent.parent
 GRID = ["--tasks", "quicksort", "--reflection", "off,system", "--repeats", "2", "--provider", "scripted"]
@@ -184,7 +190,7 @@ async def test_a_cancelled_grid_keeps_finished_jobs_and_resumes_the_rest(tmp_pat
 def test_ctrl_c_exits_130_and_keeps_every_finished_job(tmp_path: Path) -> None:
     out = tmp_path / "grid"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "agent.run.ablate", *GRID, "--concurrency", "1", "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "ablate", *GRID, "--concurrency", "1", "--out", str(out)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 90
@@ -270,7 +276,7 @@ def test_shard_is_gone_ray_spreads_a_grid(tmp_path: Path, capsys) -> None:
 
 
 def test_the_local_backend_needs_no_ray() -> None:
-    code = ("import sys; from agent.run import ablate, cli; "
+    code = ("import sys; from agent.experiments import ablate; from agent.cli import commands as cli; "
             "ablate.parse_backend(cli.build_parser().parse_args(['ablate'])); "
             "print('ray' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -334,8 +340,8 @@ def test_progress_redraws_one_line_on_a_terminal() -> None:
 def test_the_ablate_command_plugs_into_a_subcommand_parser(tmp_path: Path, capsys) -> None:
     import argparse
 
-    from agent.run.ablate import cmd_ablate
-    from agent.run.flags import add_ablate_parser
+    from agent.experiments.ablate import cmd_ablate
+    from agent.cli.flags import add_ablate_parser
 
     parser = argparse.ArgumentParser(prog="agent-tui")
     sub = parser.add_subparsers(dest="command")

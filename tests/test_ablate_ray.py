@@ -14,14 +14,20 @@ from typing import Any, Iterator
 
 import pytest
 
-from agent.run.ablate import QuietProgress, main, run_grid
-from agent.run.jobs import load_record, make_grid, transcript_complete
+from agent.cli.commands import build_parser, run_command
+from agent.experiments.ablate import QuietProgress, run_grid
+from agent.experiments.jobs import load_record, make_grid, transcript_complete
 from agent.run.runner import RunOptions
 from agent.transcripts.compare import mask_durations
 from tests.loopback import LoopbackServer
 
 ray = pytest.importorskip("ray")
-from agent.run.ray_backend import RayBackend  # noqa: E402  (after the skip: it is only useful with Ray)
+from agent.experiments.ray_backend import RayBackend  # noqa: E402  (after the skip: it is only useful with Ray)
+
+
+def main(argv: list[str]) -> int:
+    """`agent-tui ablate ARGV`, in this process."""
+    return run_command(build_parser().parse_args(["ablate", *argv]))
 
 
 pytestmark = pytest.mark.real_pytest  # Ray's workers run pytest itself: the local grid beside them must too
@@ -29,7 +35,7 @@ pytestmark = pytest.mark.real_pytest  # Ray's workers run pytest itself: the loc
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMINGS = {"created", "ts", "latency_s", "ttft_s", "duration_s", "wall_time_s", "started", "generated", "worker",
-           "workspace"}
+           "workspace", "wall_s_per_run", "wall_s_per_success"}
 """What two runs of the same job may differ in: clocks, the worker, the temporary workspace's name."""
 
 

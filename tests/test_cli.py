@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.run import cli
-from agent.run.headless import EventPrinter
+from agent.cli import commands as cli
+from agent.cli.headless import EventPrinter
 from agent.transcripts.importers import open_transcript
 from tests.conftest import DATA, call, reply, write_script
 
@@ -172,7 +172,7 @@ def test_a_headless_run_stopped_while_its_tool_runs_leaves_a_checkable_transcrip
     out_file = tmp_path / "run.jsonl"
     pid_file = tmp_path / "tool.pid"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.run.cli", "run", "--headless", "--provider", "scripted", "--script",
+        [sys.executable, "-m", "agent.cli", "run", "--headless", "--provider", "scripted", "--script",
          str(script), "--workspace", str(workspace), "--goal", "test", "--reflection", "off", "--out",
          str(out_file), "--test-cmd", f"echo $$ > {pid_file}; exec sleep 120",
          "--sandbox", "none"],  # host pids in the pid file (the sandbox: tests/test_sandbox.py)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.run import cli
+from agent.cli import commands as cli
 from agent.export.export import FORMATS, export_transcript
 from agent.transcripts.importers import open_transcript
 from agent.view.model import ID_PALETTE

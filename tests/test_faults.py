@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from agent.events import AssistantMessage, DriverMessage, Notice, RunFinished, ToolResult
-from agent.run import cli
+from agent.cli import commands as cli
 from agent.run.runner import RunOptions, build_run
 from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect

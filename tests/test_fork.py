@@ -12,7 +12,7 @@ import pytest
 
 from agent.events import AssistantMessage, Notice, ReflectionNote, RunFinished
 from agent.reflection.reflector import frame
-from agent.run import cli
+from agent.cli import commands as cli
 from agent.run.fork import ForkSpec, build_fork
 from agent.run.runner import RunOptions, build_run
 from agent.transcripts.compare import align, normalise_messages

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from agent.models.presets import UsageError
-from agent.run import cli
+from agent.cli import commands as cli
 from agent.run.fork import ForkSpec, build_fork
 from tests.conftest import call, reply, write_script
 from tests.loopback import LoopbackServer

@@ -11,11 +11,18 @@ from pathlib import Path
 import pytest
 
 from agent.events import ReflectionNote
-from agent.run import ablate, cli
+from agent.cli import commands as cli
+from agent.cli.commands import build_parser, run_command
+from agent.experiments import ablate
 from agent.run.runner import RunOptions, build_run
 from agent.tasks import task as tasks
 from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect, reply, write_script
+
+
+def main(argv: list[str]) -> int:
+    """`agent-tui ablate ARGV`, in this process."""
+    return run_command(build_parser().parse_args(["ablate", *argv]))
 
 pytestmark = pytest.mark.real_pytest  # about running the tasks' tests: pytest itself, not the stand-in
 
@@ -85,7 +92,7 @@ async def test_a_verdict_that_cannot_start_is_a_harness_error(tmp_path: Path, br
 def test_a_grid_with_a_broken_harness_starts_no_job(tmp_path: Path, broken_interpreter: None,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "grid"
-    code = ablate.main(["--tasks", "quicksort", "--reflection", "off,system", "--provider", "scripted",
+    code = main(["--tasks", "quicksort", "--reflection", "off,system", "--provider", "scripted",
                         "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2
@@ -101,7 +108,7 @@ def test_a_grid_stops_when_its_first_jobs_all_hit_a_harness_error(tmp_path: Path
 
     monkeypatch.setattr(ablate, "preflight", passes)  # the harness breaks after the check
     out = tmp_path / "grid"
-    code = ablate.main(["--tasks", "quicksort", "--reflection", "off,system", "--repeats", "4",
+    code = main(["--tasks", "quicksort", "--reflection", "off,system", "--repeats", "4",
                         "--concurrency", "1", "--provider", "scripted", "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 2

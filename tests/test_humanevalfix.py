@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.run.cli import cmd_tasks
+from agent.cli.commands import cmd_tasks
 from agent.run.runner import RunOptions, build_run
 from agent.tasks import humanevalfix
 from agent.tasks.humanevalfix import Problem, build, split_of

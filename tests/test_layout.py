@@ -120,7 +120,7 @@ def test_open_imports_neither_the_sdk_nor_the_runner_nor_the_provider_stack(tmp_
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     code, loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert code == 0 and (tmp_path / "o.svg").is_file()
-    unwanted = [m for m in loaded if m == "openai" or m.startswith(("openai.", "agent.run.ablate", "agent.run.runner",
+    unwanted = [m for m in loaded if m == "openai" or m.startswith(("openai.", "agent.experiments.ablate", "agent.run.runner",
                                                                     "agent.models.chat", "agent.models.wire",
                                                                     "agent.models.streaming", "agent.loop.agent_loop",
                                                                     "agent.export.export"))]

@@ -153,7 +153,7 @@ def test_sigterm_ends_a_headless_run_that_meets_adversarial_text(tmp_path: Path)
         reply(text, call("c1", "edit_file", path="a.py", old="\n" * (N * 5), new="y")),
         reply("done", call("c2", "finish", summary="done")),
     ])
-    proc = subprocess.Popen([sys.executable, "-m", "agent.run.cli", "run", "--headless", "--workspace", str(ws),
+    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "--headless", "--workspace", str(ws),
                              "--goal", "g", "--test-cmd", "true", "--script", str(script), "--sandbox", "none",
                              "--reflection", "off", "--out", str(tmp_path / "run.jsonl")],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from agent.events import AssistantMessage, IterationStarted, RunFinished, RunStarted, ToolResult, Usage
-from agent.run import cli
+from agent.cli import commands as cli
 from agent.transcripts.importers import check_file
 from agent.transcripts.runs import discover_runs, summarize_file
 from agent.transcripts.transcript import TranscriptError, TranscriptHeader, TranscriptTail, TranscriptWriter

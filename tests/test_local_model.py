@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.run import cli
+from agent.cli import commands as cli
 from agent.events import AssistantMessage, RunFinished, ToolResult
 from agent.transcripts.importers import open_transcript
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.run import cli
-from agent.run.jobs import ResultRow, write_record
-from agent.run.planner import PerRun, Speed, cost_lines, load_speed, power_lines, speed_file
+from agent.cli import commands as cli
+from agent.experiments.jobs import ResultRow, write_record
+from agent.experiments.planner import PerRun, Speed, cost_lines, load_speed, power_lines, speed_file
 
 
 def row(task: str, setting: str, success: bool, prompt: int, completion: int, wall: float) -> ResultRow:

@@ -14,7 +14,7 @@ import pytest
 
 from agent.events import AssistantMessage, Notice, RunFinished, ToolResult
 from agent.models.streaming import sse_body, sse_chunks
-from agent.run import cli
+from agent.cli import commands as cli
 from agent.run.runner import RunOptions, build_run
 from agent.transcripts.importers import open_transcript
 from tests.conftest import call, reply

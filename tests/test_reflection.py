@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 import pytest
 
@@ -238,7 +238,7 @@ async def test_quicksort_demo_notes_the_failing_run_after_the_batch(tmp_path: Pa
 
 
 def test_headless_output_shows_the_note_and_off_shows_none(tmp_path: Path, capsys) -> None:
-    from agent.run.cli import main
+    from agent.cli.commands import main
 
     assert main(["run", "--headless", "--out", str(tmp_path / "on.jsonl")]) == 0
     out = capsys.readouterr().out
@@ -533,9 +533,14 @@ class _FakeModel:
     def __init__(self) -> None:
         self.calls: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
 
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], emit: Any = None) -> Completion:
+    async def stream(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> AsyncIterator[Completion]:
         self.calls.append((messages, tools))
-        return Completion(message={"role": "assistant", "content": "note"}, model="m")
+        yield Completion(message={"role": "assistant", "content": "note"}, model="m")
+
+
+async def _note(events: AsyncIterator[Any]) -> ReflectionNote | None:
+    """The note a reflector's look at an iteration ends with (None: it wrote none)."""
+    return next((e for e in [e async for e in events] if isinstance(e, ReflectionNote)), None)
 
 
 def _record(i: int, *results: tuple[str, str, ToolOutcome]) -> IterationRecord:
@@ -551,10 +556,11 @@ async def test_counters_keep_running_while_reflection_is_off() -> None:
     messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "g"}]
     read = ("read_file", '{"path": "a.py"}', ToolOutcome("1| x"))
     for i in range(1, 5):  # four iterations of reading, reflection off: no call
-        assert await reflector.after_iteration(_record(i, read if i < 3 else ("list_files", "{}", ToolOutcome("a.py"))),
-                                               messages, "off") is None
+        record = _record(i, read if i < 3 else ("list_files", "{}", ToolOutcome("a.py")))
+        assert await _note(reflector.after_iteration(record, messages, "off")) is None
     assert model.calls == []
-    note = await reflector.after_iteration(_record(5, ("grep", '{"pattern": "x"}', ToolOutcome("none"))), messages, "user")
+    note = await _note(reflector.after_iteration(_record(5, ("grep", '{"pattern": "x"}', ToolOutcome("none"))),
+                                                 messages, "user"))
     assert note is not None and [t.kind for t in note.triggers] == ["no_change"]
     assert note.triggers[0].evidence.startswith("no file changed in the last 5 iterations (1-5)")
     [(request, tools)] = model.calls

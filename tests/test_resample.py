@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.events import AssistantMessage, IterationStarted, Notice, ReflectionNote, RunFinished, TurnRetracted
-from agent.run.jobs import Job, run_job
+from agent.experiments.jobs import Job, run_job
 from agent.run.runner import RunOptions, build_run
 from agent.transcripts.importers import open_transcript
 from tests.conftest import call, collect, reply, write_script

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from agent.run import cli
+from agent.cli import commands as cli
 from agent.tools.sandbox import Sandbox, SandboxError, choose_sandbox, process_limit
 from agent.tools.scratch import keep, sweep
 from agent.tools.workspace import Workspace
@@ -107,7 +107,7 @@ def test_a_headless_run_keeps_every_key_out_of_the_transcript(tmp_path: Path, bw
     ])
     out = tmp_path / "run.jsonl"
     env = {**os.environ, **SECRETS}
-    done = subprocess.run([sys.executable, "-m", "agent.run.cli", "run", "--headless", "--workspace", str(ws),
+    done = subprocess.run([sys.executable, "-m", "agent.cli", "run", "--headless", "--workspace", str(ws),
                            "--goal", "g",
                            "--test-cmd", f"cat /proc/$PPID/environ; env; {sys.executable} -c 'import conftest'",
                            "--provider", "scripted", "--script", str(script), "--reflection", "off",
@@ -248,7 +248,7 @@ def test_a_sigkilled_run_leaves_no_command_running(tmp_path: Path, bwrap: Sandbo
     os.mkfifo(ws / "command-up")
     marker, daemon = _daemons(ws)
     script = write_script(tmp_path / "script.json", [reply(None, call("c1", "run_tests"))])
-    proc = subprocess.Popen([sys.executable, "-m", "agent.run.cli", "run", "--headless", "--workspace", str(ws),
+    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "--headless", "--workspace", str(ws),
                              "--goal", "g", "--test-cmd",
                              f"setsid {daemon.format('daemon-up')} & {daemon.format('command-up')}; echo done",
                              "--provider", "scripted", "--script", str(script), "--reflection", "off",
@@ -343,7 +343,7 @@ def test_a_same_user_process_cannot_read_agent_tui_environment(protect: bool) ->
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_DUMPABLE is Linux's")
 def test_the_cli_makes_itself_undumpable() -> None:
-    code = ("import ctypes; from agent.run.cli import main; main(['tasks']); "
+    code = ("import ctypes; from agent.cli.commands import main; main(['tasks']); "
             "print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))")  # 3: PR_GET_DUMPABLE
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines()[-1] == "0"  # PR_GET_DUMPABLE
@@ -354,7 +354,7 @@ def test_the_cli_makes_itself_undumpable() -> None:
 
 
 def _headless_demo(python: str, tmp_path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([python, "-m", "agent.run.cli", "run", "--headless", "--task", "quicksort", "--sandbox",
+    return subprocess.run([python, "-m", "agent.cli", "run", "--headless", "--task", "quicksort", "--sandbox",
                            "bwrap", "--reflection", "off", "--out", str(tmp_path / "demo.jsonl")],
                           cwd=tmp_path, env=env or dict(os.environ), capture_output=True, text=True, timeout=300)
 
@@ -461,7 +461,7 @@ def test_what_killed_runs_left_is_swept_at_the_next_start(tmp_path: Path) -> Non
 def test_a_sigkilled_run_leaves_a_workspace_that_the_next_command_removes(tmp_path: Path) -> None:
     script = write_script(tmp_path / "script.json", [reply(None, call("c1", "run_tests"))])
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "agent.run.cli", "run", "--headless", "--task", "quicksort",
+    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "--headless", "--task", "quicksort",
                              "--test-cmd", "sleep 60", "--provider", "scripted", "--script", str(script),
                              "--reflection", "off", "--out", str(tmp_path / "run.jsonl")], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -478,7 +478,7 @@ def test_a_sigkilled_run_leaves_a_workspace_that_the_next_command_removes(tmp_pa
             proc.kill()
             proc.wait()
     assert list(scratch.glob(f"quicksort-{proc.pid}-*"))  # SIGKILL cleans nothing up
-    subprocess.run([sys.executable, "-m", "agent.run.cli", "tasks"], cwd=REPO, env=env, capture_output=True,
+    subprocess.run([sys.executable, "-m", "agent.cli", "tasks"], cwd=REPO, env=env, capture_output=True,
                    timeout=120, check=True)
     assert not list(scratch.glob(f"quicksort-{proc.pid}-*"))
 
@@ -498,7 +498,7 @@ def test_sigterm_during_run_tests_ends_the_run_without_a_traceback(tmp_path: Pat
     ws.mkdir()
     script = write_script(tmp_path / "script.json", [reply(None, call("c1", "run_tests"))])
     out = tmp_path / "run.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "agent.run.cli", "run", "--headless", "--workspace", str(ws),
+    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "--headless", "--workspace", str(ws),
                              "--goal", "g", "--test-cmd", f"touch started; {sys.executable} -c 'import time; "
                              "time.sleep(60)'", "--sandbox", mode, "--provider", "scripted", "--script",
                              str(script), "--out", str(out)], cwd=REPO, stdout=subprocess.DEVNULL,

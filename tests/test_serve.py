@@ -209,6 +209,10 @@ async def test_the_page_opens_the_app_one_session_at_most_ended_with_its_connect
         await until(lambda: not alive(apps), "the app to end with its connection")
     assert "← result read_file  call_read_1" in screen and "▶ 2  write_file" in screen  # its first blocks
     async with aiohttp.ClientSession() as again:  # and the freed place is there for the next tab
+        deadline = time.monotonic() + DEADLINE_S  # once the server has seen its app end (it may lag the process)
+        while (await again.get(f"{served.base}/?token={served.token}")).status == 503:
+            assert time.monotonic() < deadline, "the session's place was never freed"
+            await asyncio.sleep(0.1)
         async with again.ws_connect(f"ws://127.0.0.1:{served.port}/ws?width=120&height=36&token={served.token}") as ws:
             await _first_screen(ws)
             await ws.send_json(["stdin", "q"])  # quit, as a key press from the browser

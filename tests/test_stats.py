@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.run.stats import (
+from agent.experiments.stats import (
     bootstrap_mean,
     min_detectable_effect,
     pass_at_k,
@@ -21,7 +21,7 @@ from agent.run.stats import (
     units_needed,
     wilson,
 )
-from agent.run.summary import format_report, format_statistics, grid_statistics, setting_statistics
+from agent.experiments.summary import format_report, format_statistics, grid_statistics, setting_statistics
 from agent.transcripts.notes import read_notes
 
 

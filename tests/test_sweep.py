@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from agent.run import cli
-from agent.run.sweep import trigger_effects, unit_name
+from agent.cli import commands as cli
+from agent.experiments.sweep import trigger_effects, unit_name
 from agent.transcripts.importers import open_transcript
 from agent.transcripts.runs import discover_runs
 from tests.conftest import call

@@ -98,7 +98,7 @@ def test_a_run_killed_with_sigkill_leaves_a_readable_file(tmp_path: Path) -> Non
     steps = [dict(step, tool_calls=[dict(step["tool_calls"][0], id=f"c{i}")]) for i in range(50)]
     script.write_text(json.dumps(steps))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.run.cli", "run", "--headless", "--task", "quicksort", "--script", str(script),
+        [sys.executable, "-m", "agent.cli", "run", "--headless", "--task", "quicksort", "--script", str(script),
          "--test-cmd", "sleep 0.05", "--reflection", "off", "--max-steps", "50", "--out", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).parent.parent)
     deadline = time.time() + 30

@@ -321,8 +321,8 @@ def ablation_folder(tmp_path: Path, offline_runs: dict[str, Path], records: bool
     for path in offline_runs.values():
         shutil.copy(path, folder / "runs" / path.name)
     if records:
-        from agent.run.ablate import write_results
-        from agent.run.jobs import ResultRow, write_record
+        from agent.experiments.ablate import write_results
+        from agent.experiments.jobs import ResultRow, write_record
 
         for setting, path in offline_runs.items():
             t = open_transcript(path)

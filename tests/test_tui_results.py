@@ -11,12 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from agent.run.ablate import main as ablate
+from agent.cli.commands import build_parser, run_command
 from tui.app import AgentTuiApp
 from tui.screens.notes import NotesScreen
 from tui.screens.results import PassAtTChart, RateChart, ResultsPanel, legend, load_results, results_text
 from tui.screens.runs import RunsScreen
 from tui.screens.transcript import TranscriptScreen
+
+
+def ablate(argv: list[str]) -> int:
+    """`agent-tui ablate ARGV`, in this process."""
+    return run_command(build_parser().parse_args(["ablate", *argv]))
 
 
 @pytest.fixture(scope="module")

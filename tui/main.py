@@ -7,11 +7,11 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from agent.display.terminal import complain
 from agent.display.wording import plural
-from agent.run.cli import build_parser, dispatch_headless, start_process
+from agent.cli.commands import build_parser, fork_headless, run_command, run_headless, start_process
 from agent.models.presets import UsageError
 from tui.collector import starting
 
@@ -123,38 +123,54 @@ def live_app(run: Run, keep_workspace: bool = False) -> int:
     return 2 if done is not None and done.reason in EXIT_2_REASONS else 0
 
 
+def demo_app(args: argparse.Namespace) -> int:
+    """`agent-tui`: the quicksort demo in step mode (offline, or the first provider whose key is set)."""
+    from agent.run.runner import demo_run
+
+    return live_app(demo_run(step_mode=True))
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """`run`: the loop in the app (`--headless` prints it instead)."""
+    if args.headless:
+        return run_headless(args)
+    from agent.run.runner import build_run, run_options
+
+    return live_app(build_run(run_options(args, step_mode="continuous" if args.continuous else "step")),
+                    args.keep_workspace)
+
+
+def fork_app(args: argparse.Namespace) -> int:
+    """`fork`: the fork in the app (`--headless` and `--each-note` run without it)."""
+    if args.headless or args.each_note:
+        return fork_headless(args)
+    from agent.run.fork import build_fork, fork_spec
+
+    return live_app(build_fork(fork_spec(args)), args.keep_workspace)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from tui.serve import serve_app
+
+    return serve_app(args)
+
+
+def _starting(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def started(args: argparse.Namespace) -> int:
+        with starting():
+            return command(args)
+    return started
+
+
+APP: dict[str | None, Callable[[argparse.Namespace], int]] = {
+    None: demo_app, "run": run_app, "fork": fork_app, "open": _starting(open_app),
+    "compare": _starting(compare_app), "serve": serve}
+"""The commands that open the app (the key None: no command); the others are agent.cli's."""
+
+
 def main(argv: list[str] | None = None) -> int:
     start_process()
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        if args.command is None:
-            from agent.run.runner import demo_run
-
-            return live_app(demo_run(step_mode=True))
-        if args.command == "open":
-            with starting():
-                return open_app(args)
-        if args.command == "compare":
-            with starting():
-                return compare_app(args)
-        if args.command == "serve":
-            from tui.serve import serve_app
-
-            return serve_app(args)
-        if args.command == "run" and not args.headless:
-            from agent.run.runner import build_run, run_options
-
-            return live_app(build_run(run_options(args, step_mode="continuous" if args.continuous else "step")),
-                            args.keep_workspace)
-        if args.command == "fork" and not (args.headless or args.each_note):
-            from agent.run.fork import build_fork, fork_spec
-
-            return live_app(build_fork(fork_spec(args)), args.keep_workspace)
-    except UsageError as exc:
-        complain(str(exc))
-        return 2
-    return dispatch_headless(parser, args)
+    return run_command(build_parser(APP).parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """What an export shows, read once from the app's display model into plain sections and entries.
 
 The page and the Markdown show what the app shows, built from the same model
-(`agent.view.model.TranscriptModel`): the header, each iteration with the assistant's text, each
+(`agent.view.model.TranscriptModel`) and worded by the same descriptions (`agent.view.describe`): the header, each iteration with the assistant's text, each
 call with its arguments and `tool_call_id`, each result under the id it answers, reflection notes with
 their role and triggers, the ordering check's findings on the message that breaks a rule, and what the
 model saw at each iteration. The HTML and Markdown writers only lay a `Document` out.
@@ -14,22 +14,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.display.errors import marks_label
-from agent.display.wording import plural, tokens
-from agent.events import (
-    AssistantMessage,
-    DriverMessage,
-    Notice,
-    ReflectionFallback,
-    ReflectionNote,
-    RunFinished,
-    RunStarted,
-    ToolResult,
-    Usage,
-    content_text,
-)
-from agent.view.model import ID_PALETTE, Block, TranscriptModel, pretty_json, role_of, tool_calls_of
+from agent.display.wording import tokens
+from agent.outcome import reason_words, tests_said
 from agent.transcripts.transcript import Transcript
+from agent.view.describe import INVALID_ARGUMENTS, Body, describe_item, describe_title
+from agent.view.model import ID_PALETTE, Block, Item, TranscriptModel, pretty_json
 
 
 @dataclass
@@ -129,7 +118,7 @@ def build_document(transcript: Transcript, redaction: str) -> Document:
         for item in block.get_items():
             if item.kind in ("title", "request") or not 0 <= item.pos < len(block.events):
                 continue
-            entry = _entry(item.kind, block.events[item.pos], item.sub, model)
+            entry = _entry(block, item, model)
             if entry is None:
                 continue
             if entry.call_id:
@@ -140,8 +129,6 @@ def build_document(transcript: Transcript, redaction: str) -> Document:
                 if f"{entry.kind}-{entry.link}" not in anchors:  # a reused id: only its first call and result
                     entry.anchor = f"{entry.kind}-{entry.link}"
                     anchors.add(entry.anchor)
-            if item.kind != "call":  # a call's findings are its assistant message's, shown there
-                entry.violations = [f"{v.message} [{v.rule}]" for v in block.violations.get((item.pos, item.sub), ())]
             section.entries.append(entry)
         if block.kind == "iteration" and block.request_size is not None:
             previous = min(block.previous_request_size, block.request_size)
@@ -191,11 +178,14 @@ def _facts(transcript: Transcript, model: TranscriptModel) -> list[tuple[str, st
     facts.append(("tokens", tokens(model.usage, unreported=model.unreported)))
     done = model.finished
     if done is not None:
-        tests = {True: "tests pass", False: "tests fail", None: ""}[done.tests_passed]
-        facts.append(("outcome", ", ".join(x for x in (done.reason.replace("_", " "), tests) if x)))
+        facts.append(("outcome", ", ".join(x for x in (reason_words(done.reason), tests_said(done.tests_passed)) if x)))
     count = model.violation_count
     facts.append(("ordering check", "clean" if not count else f"{count} violation{'s' if count > 1 else ''}"))
     return facts
+
+
+BADGE_CLASSES = {"error": "error", "reflection": "reflect", "warning": "warn"}
+"""A badge's class on the page, by the meaning of its style."""
 
 
 def _section(block: Block, model: TranscriptModel) -> Section:
@@ -203,84 +193,51 @@ def _section(block: Block, model: TranscriptModel) -> Section:
         return Section("start", None, "Start")
     if block.kind == "finish":
         fin = model.finished
-        title = "Finished" if fin is None else f"Run {fin.reason.replace('_', ' ')}"
+        title = "Finished" if fin is None else f"Run {reason_words(fin.reason)}"
         return Section("finish", None, title)
+    said = describe_title(block, model)
     section = Section("iteration", block.number, f"Iteration {block.number}")
-    section.meta.append(", ".join(block.tool_names) if block.tool_names else "no tool call")
-    if block.marks:
-        section.badges.append((marks_label(block.marks), "error"))
-    if block.reflection:
-        section.badges.append((f"✦ reflection ({block.reflection})", "reflect"))
-    if block.fallbacks:
-        section.badges.append(("↺ note role refused", "reflect"))
-    if block.violation_count:
-        n = block.violation_count
-        section.badges.append((f"⚠ {n} ordering violation{'s' if n > 1 else ''}", "error"))
-    if block.total_tokens is not None:
-        section.meta.append(f"{block.total_tokens:,} tokens")
-    if block.latency_s:
-        section.meta.append(f"{block.latency_s:.2f}s")
+    section.meta = [said.head.text] if said.head.text else []
+    section.meta += said.right
+    section.badges = [(badge.text, BADGE_CLASSES.get(badge.style.split()[0], "")) for badge in said.badges]
     return section
 
 
-def _tokens(usage: Usage | None) -> list[str]:
-    return [] if usage is None else [f"{usage.prompt_tokens:,} in / {usage.completion_tokens:,} out"]
+def _entry(block: Block, item: Item, model: TranscriptModel) -> Entry | None:
+    """An item as the app describes it (`agent.view.describe`), laid out as an entry: its head, its labelled
+    lines, and its own text as the body (arguments pretty-printed)."""
+    desc = describe_item(block, item, model)
+    if desc.kind not in ENTRY_KINDS:
+        return None
+    entry = Entry(desc.kind, desc.label.text, desc.name, desc.call_id or "", meta=list(desc.meta),
+                  error=desc.error, violations=[f"{v.message} [{v.rule}]" for v in desc.findings])
+    if desc.kind == "notice":  # its text is its head in the app; here, its body under its level
+        entry.label, entry.name, entry.body = f"{desc.label.text} {desc.name}", "", desc.text
+    for row in desc.rows:
+        if isinstance(row, Body):
+            _take_body(entry, row)
+        elif row.empty:
+            entry.body = entry.body or row.label.text
+        elif row.text is not None:
+            entry.lines.append((row.label.text, row.text.text))
+    entry.meta += [mark.text for mark in desc.marks]
+    return entry
 
 
-def _entry(kind: str, event: Any, sub: int, model: TranscriptModel) -> Entry | None:
-    if kind == "message" and isinstance(event, RunStarted):
-        msg = event.messages[sub] if sub < len(event.messages) else {}
-        return Entry("message", role_of(msg), body=content_text(msg.get("content") if isinstance(msg, dict) else msg))
-    if kind == "assistant" and isinstance(event, AssistantMessage):
-        meta = ([event.model] if event.model else []) + _tokens(event.usage)
-        meta += [f"{event.latency_s:.2f}s"] if event.latency_s else []
-        meta += [f"first token {event.ttft_s:.2f}s"] if event.ttft_s else []
-        meta += [f"finish {event.finish_reason}"] if event.finish_reason else []
-        meta += ["calls parsed from text"] if event.parsed_from_text else []
-        text = content_text(event.message.get("content"))
-        if not text.strip() and not tool_calls_of(event.message):
-            text = "(empty reply)"
-        return Entry("assistant", role_of(event.message) if role_of(event.message) != "?" else "assistant",
-                     meta=meta, body=text)
-    if kind == "call" and isinstance(event, AssistantMessage):
-        call = tool_calls_of(event.message)[sub]
-        args, ok = pretty_json(call.arguments)
-        meta = [] if ok else ["arguments are not valid JSON"]
-        if call.id and call.id not in model.result_sites:
-            meta.append("no result")
-        return Entry("call", "→ call", call.name, call.id, meta=meta, body=args, lang="json" if ok else "text")
-    if kind == "result" and isinstance(event, ToolResult):
-        meta = [f"{event.duration_s:.2f}s"] if event.duration_s else []
-        return Entry("result", "← result", event.name or "?", event.tool_call_id, meta=meta,
-                     body=event.content if event.content else "(empty)", error=event.is_error)
-    if kind == "reflection" and isinstance(event, ReflectionNote):
-        meta = [f"as {event.role}"] + ([f"{event.fallback_from} refused, fell back"] if event.fallback_from else [])
-        meta += ([event.model] if event.model else []) + _tokens(event.usage)
-        lines = [(f"trigger {t.kind}", t.evidence) for t in event.triggers]
-        lines += [(f"followed by a {role_of(m)} message", content_text(m.get("content")))
-                  for m in event.messages[1:] if isinstance(m, dict)]
-        return Entry("reflection", "✦ reflection", meta=meta, lines=lines, body=event.content)
-    if kind == "fallback" and isinstance(event, ReflectionFallback):
-        outcome = f"re-sent as {event.to_role}" if event.to_role else "every role refused: notes off for the rest of the run"
-        status = f" (HTTP {event.status})" if event.status else ""
-        lines = [(role_of(m), content_text(m.get("content"))) for m in event.messages if isinstance(m, dict)]
-        return Entry("fallback", "↺ reflection note refused", meta=[f"as {event.from_role}{status} → {outcome}"],
-                     lines=lines, body=event.error, error=True)
-    if kind == "driver" and isinstance(event, DriverMessage):
-        msg = event.message
-        text = content_text(msg.get("content") if isinstance(msg, dict) else msg)
-        if isinstance(msg, dict) and msg.get("tool_calls"):
-            text = (text + "\n" if text else "") + "tool_calls: " + json.dumps(msg.get("tool_calls"), ensure_ascii=False)
-        return Entry("driver", f"» {role_of(msg)}", meta=[event.kind], body=text)
-    if kind == "notice" and isinstance(event, Notice):
-        icon = {"warning": "⚠", "error": "✗"}.get(event.level, "ℹ")
-        return Entry("notice", f"{icon} {event.level}", body=event.text, error=event.level == "error")
-    if kind == "finish" and isinstance(event, RunFinished):
-        tests = {True: "tests passed", False: "tests failed", None: "no test command"}[event.tests_passed]
-        usage, unreported = (model.usage, model.unreported) if model.finished is event else (event.usage, 0)
-        meta = [f"after {plural(event.iterations, 'iteration')}", tests, tokens(usage, unreported=unreported)]
-        lines = [("detail", event.detail)] if event.detail else []
-        lines += [("summary", event.summary)] if event.summary else []
-        return Entry("finish", f"run {event.reason.replace('_', ' ')}", meta=meta, lines=lines,
-                     body=event.test_output, error=event.reason in ("provider_error", "error", "context_length"))
-    return None
+ENTRY_KINDS = frozenset({"message", "assistant", "call", "result", "reflection", "fallback", "driver", "notice",
+                         "finish"})
+"""The items an export shows (a request is shown as its section's request, a change not yet)."""
+
+
+def _take_body(entry: Entry, body: Body) -> None:
+    if body.name:  # a detail, a summary, the rejected reply: a labelled line
+        entry.lines.append((body.name, body.text))
+        return
+    entry.body = body.text
+    if body.heading is not None:
+        entry.meta.append(body.heading.label.text)
+    if body.kind == "arguments":
+        entry.body, ok = pretty_json(body.text)
+        entry.lang = "json" if ok else "text"
+        if not ok:
+            entry.meta.insert(0, INVALID_ARGUMENTS)

@@ -3,14 +3,16 @@ reflect, repeat.
 
 It keeps one chronological messages list and publishes everything it does as typed events
 (`agent.events`): it yields them, and whoever drives it (CLI, TUI, tests, ablations) decides what to show.
-It knows nothing of providers: it gets a `Model` and a `Toolbox`, and a `RunControl` to wait on. The model
-(`agent.models.chat.ChatModel`) adapts the canonical history to the endpoint; while a request is out, what it hands
-over (the reply streaming in, the SDK's retries) is yielded as it comes.
+It knows nothing of providers nor of how the tools work: it gets a `Model`, `Tools` and maybe a `Reflector`
+(agent.protocols), and a `RunControl` to wait on. Each iteration is one generator (`_iteration`). The model
+is one too (`agent.models.chat.ChatModel` adapts the canonical history to the endpoint): while a request
+is out it yields what it hands over (the reply streaming in, the SDK's retries), then the completion, and
+the iteration passes all of it on as it comes.
 
 A reflection note goes after the last tool message of the iteration's batch. When the next request is
 refused because of the note's role (an open-model template that takes no system message past the first),
-the loop asks the reflector for the note in the next role, replaces it at the end of the history, records a
-ReflectionFallback and starts the same iteration again with the new request.
+the reflector says what becomes of the note (`Reflector.note_refused`: the next role, and the events that
+say so) and the loop sends the same iteration's request again.
 
 Under reflection `resample` (the equal-budget control) a trigger writes no note: the loop takes back the
 turn that fired it (TurnRetracted: its messages leave the history, its file changes are undone) and the next
@@ -23,7 +25,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, TypeVar
 
 from agent.loop.control import RunControl
 from agent.events import (
@@ -34,20 +36,19 @@ from agent.events import (
     FinishReason,
     IterationStarted,
     Notice,
-    ReflectionFallback,
     ReflectionMode,
     ReflectionNote,
     RunFinished,
     RunStarted,
     ToolResult,
+    Trigger,
     TurnRetracted,
     Usage,
     add_usage,
 )
 from agent.ordering import check_messages
-from agent.protocols import IterationRecord, Model, ReflectionFailed, Reflector, StopRun, ToolOutcome
+from agent.protocols import IterationRecord, Model, ReflectionFailed, Reflector, StopRun, ToolOutcome, Tools
 from agent.tools.changes import ChangeTracker
-from agent.tools.toolbox import Toolbox
 
 NUDGE = ("You replied without calling a tool. Act only through the tools: call one of {names} "
          "with JSON arguments, or call finish(summary) when the task is done.")
@@ -60,21 +61,21 @@ CUT_OFF = {
 and the model is told, instead of being nudged as if it had not tried. A reply agent-tui stopped taking at
 one of its limits (`Completion.cut`) ends the same way."""
 
+T = TypeVar("T")
 
-@dataclass
-class _InjectedNote:
-    """The last note the loop put at the end of the history, until a request carrying it is answered."""
 
-    note: ReflectionNote
-    start: int
-    role: str
-    messages: list[dict[str, Any]]
+class _Finished(Exception):
+    """The agent called finish: the run ends after this iteration, with its summary."""
+
+    def __init__(self, summary: str | None) -> None:
+        super().__init__(summary)
+        self.summary = summary
 
 
 @dataclass
 class AgentLoop:
     model: Model
-    toolbox: Toolbox
+    toolbox: Tools
     system_prompt: str
     goal: str
     control: RunControl = field(default_factory=RunControl)
@@ -90,12 +91,10 @@ class AgentLoop:
     """Completions and reflection calls whose tokens the endpoint did not report (not in `usage`)."""
     retracted: int = 0
     """Turns taken back by the `resample` control: they do not count against the step budget."""
-    _injected: _InjectedNote | None = field(default=None, repr=False)
 
     async def run(self) -> AsyncIterator[Event]:
         """Run to the end, yielding every event as it happens. The last event is RunFinished."""
         self.messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": self.goal}]
-        self._injected = None
         self.retracted = 0
         yield RunStarted(messages=list(self.messages))
         reason: FinishReason = "max_steps"
@@ -108,101 +107,124 @@ class AgentLoop:
             while iteration - self.retracted < self.max_steps:
                 await self.control.wait_turn()
                 iteration += 1
-                mode = self.control.reflection  # a live toggle counts from the next iteration on
-                yield self._started(iteration, mode)
-                completion: Completion | None = None
-                while completion is None:
-                    try:
-                        async for event in self._request(iteration):
-                            if isinstance(event, Completion):
-                                completion = event
-                            else:
-                                yield event  # the reply streaming in, the SDK's retries
-                    except StopRun as stop:
-                        retry = self._fall_back(stop, iteration, mode)
-                        if retry is None:
-                            raise
-                        for event in retry:
-                            yield event
-                self._injected = None  # the endpoint accepted the note where it stands
-                self.usage = add_usage(self.usage, completion.usage)
-                self.unreported_calls += completion.usage is None
-                turn_start = len(self.messages)
-                self.messages.append(completion.message)
-                yield AssistantMessage(iteration=iteration, **dict(completion))
-                calls = completion.message.get("tool_calls") or []
-                cut = completion.cut or CUT_OFF.get(completion.finish_reason or "")
-                if cut:
-                    yield Notice(iteration=iteration, level="warning",
-                                 text=f"{cut}: " + ("calls with incomplete arguments are not run" if calls
-                                                    else "it called no tool"))
-                if not calls:
-                    text = self.nudge.replace("{names}", ", ".join(self.toolbox.names))
-                    nudge = {"role": "user", "content": f"Your last reply was cut off: {cut}. {text}" if cut else text}
-                    self.messages.append(nudge)
-                    yield DriverMessage(iteration=iteration, kind="nudge", message=nudge)
-                results, outcomes = [], []
-                for call in calls:  # every call is run and answered, even after a finish in the same batch
-                    result, outcome = await self._run_call(iteration, call, cut)
-                    self.messages.append(result.message)
-                    results.append(result)
-                    outcomes.append(outcome)
-                    yield result
-                if self.changes is not None and calls:
-                    changed = await asyncio.to_thread(self.changes.changes, iteration)
-                    if changed is not None:
-                        yield changed
-                harness = next((o.harness for o in outcomes if o.harness), None)
-                if harness is not None:
-                    reason, detail = "harness_error", harness
-                    yield Notice(iteration=iteration, level="error", text=harness)
-                    break
-                finished = next((o for o in outcomes if o.finished), None)
-                if finished is not None:
-                    reason, detail, summary = "finished", "the agent called finish", finished.summary
-                    break
-                if self.reflector is not None and iteration - self.retracted < self.max_steps:
-                    record = IterationRecord(iteration, completion.message, results, outcomes,
-                                             self.max_steps + self.retracted)
-                    async for event in self._reflect(record, mode):
-                        yield event
-                    if mode == "resample" and self.reflector.fired:
-                        for event in await self._retract(record, turn_start, completion.usage):
-                            yield event
+                # the reflection setting is read once: a live toggle counts from the next iteration on
+                async for event in self._iteration(iteration, self.control.reflection):
+                    yield event
+        except _Finished as finished:
+            reason, detail, summary = "finished", "the agent called finish", finished.summary
         except StopRun as stop:
             reason, detail = stop.reason, stop.detail
             yield Notice(iteration=iteration, level="error", text=detail)
         yield RunFinished(reason=reason, detail=detail, summary=summary, iterations=iteration, usage=self.usage,
                           unreported_calls=self.unreported_calls)
 
-    async def _reflect(self, record: IterationRecord, mode: ReflectionMode) -> AsyncIterator[Event]:
+    async def _iteration(self, iteration: int, mode: ReflectionMode) -> AsyncIterator[Event]:
+        """One turn: the request, the reply, its calls run and answered (or the nudge), then the reflector's
+        look at it. Raises StopRun or _Finished when the run ends with it."""
+        yield self._started(iteration, mode)
+        completion: Completion | None = None
+        async for item in self._request(iteration, mode):
+            if isinstance(item, Completion):
+                completion = item
+            else:
+                yield item  # the reply streaming in, the SDK's retries
+        if completion is None:
+            raise StopRun("error", "the model handed over no reply (a Model must end with a Completion)")
+        self.usage = add_usage(self.usage, completion.usage)
+        self.unreported_calls += completion.usage is None
+        turn_start = len(self.messages)
+        self.messages.append(completion.message)
+        yield AssistantMessage(iteration=iteration, **dict(completion))
+        calls = completion.message.get("tool_calls") or []
+        cut = completion.cut or CUT_OFF.get(completion.finish_reason or "")
+        if cut:
+            yield Notice(iteration=iteration, level="warning",
+                         text=f"{cut}: " + ("calls with incomplete arguments are not run" if calls
+                                            else "it called no tool"))
+        if not calls:
+            yield self._nudged(iteration, cut)
+        record = IterationRecord(iteration, completion.message, [], [], self.max_steps + self.retracted)
+        async for event in self._run_calls(record, calls, cut):
+            yield event
+        if self.reflector is not None and iteration - self.retracted < self.max_steps:
+            async for event in self._reflect(self.reflector, record, mode):
+                yield event
+            if mode == "resample" and self.reflector.fired:
+                for event in await self._retract(self.reflector.fired, record, turn_start, completion.usage):
+                    yield event
+
+    async def _request(self, iteration: int, mode: ReflectionMode) -> AsyncIterator[Event | Completion]:
+        """The model's reply to the history, after what it hands over while it works. When the endpoint
+        refuses the request because of the role of the note at its end, the reflector moves the note and the
+        request goes again."""
+        while True:
+            violations = check_messages(self.messages)
+            if violations:  # a bug in the driver, never sent: the provider would refuse it anyway
+                raise StopRun("error", "ordering check failed before sending: " + "; ".join(map(str, violations)))
+            try:
+                async for item in self.model.stream(self.messages, self.toolbox.schemas()):
+                    yield _stamped(item, iteration)
+                return
+            except StopRun as stop:
+                moved = self.reflector.note_refused(stop, self.messages, iteration) if self.reflector else None
+                if moved is None:
+                    raise
+            del self.messages[len(self.messages) - moved.replaced:]
+            self.messages.extend(moved.messages)
+            for event in moved.events:
+                yield event
+            yield self._started(iteration, mode)
+
+    def _nudged(self, iteration: int, cut: str | None) -> DriverMessage:
+        """A reply that called no tool is answered with the nudge (after a cut-off, saying so)."""
+        text = self.nudge.replace("{names}", ", ".join(self.toolbox.names))
+        nudge = {"role": "user", "content": f"Your last reply was cut off: {cut}. {text}" if cut else text}
+        self.messages.append(nudge)
+        return DriverMessage(iteration=iteration, kind="nudge", message=nudge)
+
+    async def _run_calls(self, record: IterationRecord, calls: list[dict[str, Any]],
+                         cut: str | None) -> AsyncIterator[Event]:
+        """Run and answer every call into `record`, even after a finish in the same batch, then say what changed
+        in the workspace. Raises StopRun when a tool could not do its job, _Finished when one was finish."""
+        for call in calls:
+            result, outcome = await self._run_call(record.iteration, call, cut)
+            self.messages.append(result.message)
+            record.results.append(result)
+            record.outcomes.append(outcome)
+            yield result
+        if self.changes is not None and calls:
+            changed = await asyncio.to_thread(self.changes.changes, record.iteration)
+            if changed is not None:
+                yield changed
+        harness = next((o.harness for o in record.outcomes if o.harness), None)
+        if harness is not None:
+            raise StopRun("harness_error", harness)
+        finished = next((o for o in record.outcomes if o.finished), None)
+        if finished is not None:
+            raise _Finished(finished.summary)
+
+    async def _reflect(self, reflector: Reflector, record: IterationRecord,
+                       mode: ReflectionMode) -> AsyncIterator[Event]:
         """Let the reflector look at the iteration; a note goes after the last tool message of the batch,
         never between a call and its results. A failed reflection call is shown, and the run goes on."""
-        assert self.reflector is not None
-        said: list[Event] = []  # what the model writing the note handed over (its retries, adaptations)
         try:
-            note = await self.reflector.after_iteration(record, self.messages, mode,
-                                                        lambda event: said.append(_stamped(event, record.iteration)))
+            async for event in reflector.after_iteration(record, self.messages, mode):
+                if isinstance(event, ReflectionNote):
+                    if not event.messages:
+                        continue
+                    self.usage = add_usage(self.usage, event.usage)
+                    self.unreported_calls += event.usage is None
+                    self.messages.extend(event.messages)
+                yield _stamped(event, record.iteration)  # what the model writing the note handed over, the note
         except ReflectionFailed as exc:
-            for event in said:
-                yield event
             yield Notice(iteration=record.iteration, level="warning",
                          text=f"reflection skipped after iteration {record.iteration}: {exc}")
-            return
-        for event in said:
-            yield event
-        if note is not None and note.messages:
-            self.usage = add_usage(self.usage, note.usage)
-            self.unreported_calls += note.usage is None
-            self._injected = _InjectedNote(note, len(self.messages), note.role, list(note.messages))
-            self.messages.extend(note.messages)
-            yield note
 
-    async def _retract(self, record: IterationRecord, start: int, usage: Usage | None) -> list[Event]:
-        """The `resample` control: take back the turn whose triggers fired (its messages, from its assistant
+    async def _retract(self, fired: list[Trigger], record: IterationRecord, start: int,
+                       usage: Usage | None) -> list[Event]:
+        """The `resample` control: take back the turn whose triggers `fired` (its messages, from its assistant
         message on, and what its tools changed in the workspace), so that the next request is this turn's
         again. The step it took is given back. A notice says so to a person."""
-        assert self.reflector is not None
         replaced = len(self.messages) - start
         del self.messages[start:]
         restored: list[str] = []
@@ -210,9 +232,9 @@ class AgentLoop:
         if self.changes is not None:
             restored, whole = await asyncio.to_thread(self.changes.undo, record.iteration)
         self.retracted += 1
-        kinds = ", ".join(dict.fromkeys(t.kind for t in self.reflector.fired))
+        kinds = ", ".join(dict.fromkeys(t.kind for t in fired))
         files = f"; files put back: {', '.join(restored)}" if restored else ""
-        return [TurnRetracted(iteration=record.iteration, replaced=replaced, triggers=list(self.reflector.fired),
+        return [TurnRetracted(iteration=record.iteration, replaced=replaced, triggers=list(fired),
                               restored=restored, whole=whole, usage=usage),
                 Notice(iteration=record.iteration, level="info" if whole else "warning",
                        text=f"resample on {kinds}: this turn is taken back (its messages leave the history"
@@ -223,63 +245,6 @@ class AgentLoop:
         role = self.reflector.effective_role(mode) if mode != "off" and self.reflector is not None else None
         return IterationStarted(iteration=iteration, request_size=len(self.messages), reflection=mode,
                                 reflection_role=role)
-
-    def _fall_back(self, stop: StopRun, iteration: int, mode: ReflectionMode) -> list[Event] | None:
-        """When the endpoint refused the request because of the role of the note at its end: put the note
-        in the next role (or drop it), and say so. None when the error is anything else."""
-        injected = self._injected
-        if injected is None or self.reflector is None or self.messages[injected.start:] != injected.messages:
-            return None
-        fallback = self.reflector.role_refused(stop, injected.note, injected.role)
-        if fallback is None:
-            return None
-        error, status, to_role, messages = fallback.error, fallback.status, fallback.to_role, fallback.messages
-        replaced = len(self.messages) - injected.start
-        del self.messages[injected.start:]
-        self.messages.extend(messages)
-        events: list[Event] = [ReflectionFallback(
-            iteration=iteration, note_iteration=injected.note.iteration, from_role=injected.role, to_role=to_role,
-            error=error, status=status, messages=list(messages), replaced=replaced)]
-        if to_role is not None:
-            self._injected = _InjectedNote(injected.note, injected.start, to_role, list(messages))
-            events.append(Notice(iteration=iteration, level="warning",
-                                 text=f"the endpoint refused the reflection note as a {injected.role} message "
-                                      f"({error}); sending the request again with the note as a {to_role} "
-                                      f"message, and using {to_role} for the rest of the run"))
-        else:
-            self._injected = None
-            events.append(Notice(iteration=iteration, level="warning",
-                                 text=f"the endpoint refused the reflection note in every role (last, as "
-                                      f"{injected.role}: {error}); sending the request again without it, and "
-                                      f"injecting no more notes in this run"))
-        events.append(self._started(iteration, mode))
-        return events
-
-    async def _request(self, iteration: int) -> AsyncIterator[Event | Completion]:
-        """Send the request; yield what the model hands over while it works, then the Completion."""
-        violations = check_messages(self.messages)
-        if violations:  # a bug in the driver, never sent: the provider would refuse it anyway
-            raise StopRun("error", "ordering check failed before sending: " + "; ".join(map(str, violations)))
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        done = object()
-
-        def emit(event: Event) -> None:
-            queue.put_nowait(_stamped(event, iteration))
-
-        async def complete() -> Completion:
-            try:
-                return await self.model.complete(self.messages, self.toolbox.schemas(), emit=emit)
-            finally:
-                queue.put_nowait(done)
-
-        task = asyncio.ensure_future(complete())
-        try:
-            while (event := await queue.get()) is not done:
-                yield event
-            yield await task
-        finally:
-            if not task.done():
-                task.cancel()
 
     async def _run_call(self, iteration: int, call: dict[str, Any],
                         cut: str | None = None) -> tuple[ToolResult, ToolOutcome]:
@@ -302,10 +267,10 @@ class AgentLoop:
         return result, outcome
 
 
-def _stamped(event: Event, iteration: int) -> Event:
+def _stamped(event: T, iteration: int) -> T:
     """`event` with the iteration it belongs to, where the model that made it could not know it."""
     if getattr(event, "iteration", 0) is None:
-        event.iteration = iteration  # type: ignore[union-attr]
+        event.iteration = iteration  # type: ignore[attr-defined]
     return event
 
 

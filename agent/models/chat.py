@@ -1,10 +1,11 @@
 """The request step over the openai SDK: one chat completion for any OpenAI-compatible endpoint.
 
-`ChatModel.complete(history, tools, emit)` builds the request the profile asks for (`agent.models.wire`), sends it
+`ChatModel.stream(history, tools)` builds the request the profile asks for (`agent.models.wire`), sends it
 (streamed or not), and turns the reply back into canonical form: tool calls parsed from text when the
-profile says so, ids generated where the provider gave none or repeated one. While it waits it hands
-events to `emit`: the reply streaming in (`AssistantDelta`, transient) and the SDK's own retries (`Notice`),
-so a front end can show the wait. Errors become `StopRun` with a line a person can act on.
+profile says so, ids generated where the provider gave none or repeated one. It is an async generator: while
+it waits it yields what it has to hand over, the reply streaming in (`AssistantDelta`, transient), the SDK's
+own retries and its adaptations to the endpoint (`Notice`), so a front end can show the wait; then the
+`Completion`. Errors become `StopRun` with a line a person can act on.
 
 What the provider sends is checked as it enters (`agent.models.reply`): a reply of the wrong shape ends the
 run with a line naming the field, before anything of it reaches the history. Each request has a wall-clock
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable, Iterator
 
 from agent.events import AssistantDelta, Completion, Event, Notice, Usage
 from agent.models.errors import (
@@ -30,17 +31,14 @@ from agent.models.errors import (
     one_line,
     undecodable,
 )
-from agent.models.limits import DeadlinePassed, ReplyLimits, within_deadline
+from agent.models.limits import Deadline, DeadlinePassed, ReplyLimits
 from agent.models.profiles import Profile
 from agent.models.reply import read_completion
-from agent.models.retries import sdk_retry_notices
+from agent.models.retries import Retried
 from agent.models.streaming import StreamAccumulator
 from agent.models.textcalls import parse_text_calls
 from agent.models.wire import WireRequest, build_request, ensure_ids
 from agent.protocols import StopRun
-
-Emit = Callable[[Event], None]
-
 
 DELTA_INTERVAL = 0.05
 """At most one AssistantDelta this often (seconds): a live view needs no more."""
@@ -58,7 +56,8 @@ class ChatModel:
         self.profile = profile or Profile(tool_calls="native", stream=False)
         self._first_profile = self.profile
         """The profile the run began with (the header's): a request records how the current one differs."""
-        self.stream = self.profile.stream if stream is None else stream
+        self.streaming = self.profile.stream if stream is None else stream
+        """Whether requests ask for a streamed reply (off for the rest of the run once an endpoint ignored it)."""
         self.text_mode = self.profile.tool_calls == "text"
         """True once requests go in text form (from the start, or after the endpoint refused `tools`)."""
         self.tool_choice = tool_choice
@@ -68,51 +67,54 @@ class ChatModel:
         self._describe = describe_error or (lambda exc: f"{type(exc).__name__}: {exc}")
 
     def request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> WireRequest:
-        """What `complete` would send for this history."""
-        return build_request(messages, tools, self.profile, text_mode=self.text_mode, stream=self.stream,
+        """What `stream` would send for this history."""
+        return build_request(messages, tools, self.profile, text_mode=self.text_mode, stream=self.streaming,
                              tool_choice=self.tool_choice, parallel_tool_calls=self.parallel_tool_calls)
 
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
-                       emit: Emit | None = None) -> Completion:
-        """The reply to `messages`, within the request's deadline (every SDK retry and stream restart inside it)."""
+    async def stream(self, messages: list[dict[str, Any]],
+                     tools: list[dict[str, Any]]) -> AsyncIterator[Event | Completion]:
+        """What the model hands over while it works, then the reply to `messages` (a `Model`), all within the
+        request's deadline (every SDK retry and stream restart inside it)."""
+        deadline = Deadline(self.client)
         try:
-            async with within_deadline(self.client):
-                return await self._complete(messages, tools, emit or (lambda event: None))
+            async for item in self._attempts(messages, tools, deadline):
+                yield item
         except DeadlinePassed as exc:
             raise StopRun("provider_error", self._describe(exc)) from exc
 
-    async def _complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], emit: Emit) -> Completion:
+    async def _attempts(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                        deadline: Deadline) -> AsyncIterator[Event | Completion]:
+        """The request, sent again from the start after a broken stream or an adaptation to the endpoint."""
         request = self.request(messages, tools)
         started = time.perf_counter()
         restarts = 0
         while True:
+            acc = StreamAccumulator(started=started, limits=self.limits)
             try:
-                with sdk_retry_notices(emit, getattr(self.client, "max_retries", 0) or 0):
-                    if request.params.get("stream"):
-                        acc, message = await self._streamed(request, started, emit)
-                    else:
-                        acc, message = await self._whole(request, started)
+                async for event in self._send(request, acc, deadline):
+                    yield event
                 break
             except BrokenStream as broke:
-                budget = getattr(self.client, "max_retries", 0) or 0
-                if restarts >= budget:
+                if restarts >= self._retries:
                     raise StopRun("provider_error", self._describe(broke)) from broke
                 restarts += 1
-                emit(Notice(level="warning", text=f"the stream broke after {broke.chunks} chunks ({broke.why}): "
-                                                  "sending the request again from the start, the partial reply "
-                                                  f"dropped (stream restart {restarts} of {budget}, --max-retries)"))
+                notice = Notice(level="warning", text=f"the stream broke after {broke.chunks} chunks ({broke.why}): "
+                                                      "sending the request again from the start, the partial reply "
+                                                      f"dropped (stream restart {restarts} of {self._retries}, "
+                                                      "--max-retries)")
             except StreamIgnored as ignored:
-                self.stream = False
+                self.streaming = False
                 request = self.request(messages, tools)
-                emit(Notice(level="warning", text=f"the endpoint answered a streamed request with {ignored} instead "
-                                                  "of a stream: sending it again without streaming, and not "
-                                                  "streaming for the rest of the run"))
+                notice = Notice(level="warning", text=f"the endpoint answered a streamed request with {ignored} "
+                                                      "instead of a stream: sending it again without streaming, and "
+                                                      "not streaming for the rest of the run")
             except _transport_errors() as exc:
                 if is_context_length_error(exc):
                     raise StopRun("context_length", self._describe(exc)) from exc
-                if self._adapt(exc, request, emit):
-                    return await self._complete(messages, tools, emit)
-                raise StopRun("provider_error", self._describe(exc)) from exc
+                adapted = self._adapt(exc, request)
+                if adapted is None:
+                    raise StopRun("provider_error", self._describe(exc)) from exc
+                request, started, restarts, notice = self.request(messages, tools), time.perf_counter(), 0, adapted
             except (NotACompletion, MalformedReply, json.JSONDecodeError, UnicodeDecodeError) as exc:
                 # a 200 that is not JSON, or not a chat completion
                 raise StopRun("provider_error", self._describe(exc)) from exc
@@ -120,57 +122,61 @@ class ChatModel:
                 if not undecodable(exc):
                     raise
                 raise StopRun("provider_error", self._describe(exc)) from exc
-        return self._completion(acc, message, messages, tools, time.perf_counter() - started, emit, request)
+            yield notice
+        for item in self._completion(acc, messages, tools, time.perf_counter() - started, request):
+            yield item
 
-    async def _whole(self, request: WireRequest, started: float) -> tuple[StreamAccumulator, dict[str, Any]]:
-        response = await self.client.chat.completions.create(model=self.model, messages=request.messages,
+    @property
+    def _retries(self) -> int:
+        """The SDK's retries of one request (--max-retries), which also bound the restarts of a broken stream."""
+        return getattr(self.client, "max_retries", 0) or 0
+
+    async def _send(self, request: WireRequest, acc: StreamAccumulator, deadline: Deadline) -> AsyncIterator[Event]:
+        """Send `request` and take its reply into `acc`, handing over the SDK's retries as it makes them and
+        the reply as it streams in."""
+        call = Retried(self._create(request, deadline), self._retries, abandon=_close)
+        async for notice in call.notices():
+            yield notice
+        response = call.result()
+        if request.params.get("stream"):
+            async for delta in self._read(response, acc, deadline):
+                yield delta
+        else:
+            _take_whole(response, acc)
+
+    async def _create(self, request: WireRequest, deadline: Deadline) -> Any:
+        async with deadline.step():
+            return await self.client.chat.completions.create(model=self.model, messages=request.messages,
                                                              **request.params, **self.params)
-        if isinstance(response, (str, bytes)):  # the SDK hands back a body that is not JSON as text
-            raise NotACompletion(response if isinstance(response, str) else response.decode("utf-8", "replace"))
-        reply = read_completion(response)
-        if not reply.choices:
-            raise StopRun("provider_error", "the provider returned a completion with no choices")
-        choice = reply.choices[0]
-        acc = StreamAccumulator(started=started, limits=self.limits, model=reply.model, usage=reply.usage,
-                                finish_reason=choice.finish_reason)
-        acc.take(choice.message)
-        return acc, acc.message()
 
-    async def _streamed(self, request: WireRequest, started: float,
-                        emit: Emit) -> tuple[StreamAccumulator, dict[str, Any]]:
-        """The reply, streamed. Raises BrokenStream when the stream stops before its end (the caller sends
-        the request again from the start), StreamIgnored when the endpoint answered without streaming. Past
-        a limit of the reply, the rest of the stream is not read."""
-        stream = await self.client.chat.completions.create(model=self.model, messages=request.messages,
-                                                           **request.params, **self.params)
-        acc = StreamAccumulator(started=started, limits=self.limits)
-        last = 0.0
-        chunks = 0
+    async def _read(self, stream: Any, acc: StreamAccumulator, deadline: Deadline) -> AsyncIterator[AssistantDelta]:
+        """The streamed reply, into `acc`. Raises BrokenStream when the stream stops before its end (the caller
+        sends the request again from the start), StreamIgnored when the endpoint answered without streaming.
+        Past a limit of the reply, the rest of the stream is not read."""
+        reading = _Reading(stream, acc)
         try:
-            async for chunk in stream:
-                chunks += 1
-                changed = acc.add(chunk)
-                if acc.cut:
+            while True:
+                async with deadline.step():
+                    delta = await reading.next_delta()
+                if delta is None:
                     break
-                if changed and time.perf_counter() - last >= DELTA_INTERVAL:
-                    last = time.perf_counter()
-                    emit(AssistantDelta(text=acc.text, tool_calls=acc.preview(), ttft_s=acc.ttft_s,
-                                        elapsed_s=last - started))
+                yield delta
         except _transport_errors() as exc:
             if not _is_connection_fault(exc):
                 raise
-            raise BrokenStream(chunks, exc) from exc
+            raise BrokenStream(reading.chunks, exc) from exc
         finally:
             await stream.close()
         if acc.finish_reason is None and acc.cut is None:
             kind = _content_type(stream)
-            if chunks == 0 and kind and "event-stream" not in kind:
+            if reading.chunks == 0 and kind and "event-stream" not in kind:
                 raise StreamIgnored(kind)
-            raise BrokenStream(chunks, None)
-        return acc, acc.message()
+            raise BrokenStream(reading.chunks, None)
 
-    def _completion(self, acc: StreamAccumulator, message: dict[str, Any], history: list[dict[str, Any]],
-                    tools: list[dict[str, Any]], latency: float, emit: Emit, request: WireRequest) -> Completion:
+    def _completion(self, acc: StreamAccumulator, history: list[dict[str, Any]], tools: list[dict[str, Any]],
+                    latency: float, request: WireRequest) -> Iterator[Event | Completion]:
+        """The reply in canonical form, after the notices of what was done to it."""
+        message = acc.message()
         raw_content = None
         parsed = False
         cut = acc.cut
@@ -178,15 +184,15 @@ class ChatModel:
         if calls:
             missing = ensure_ids(calls, history, self.profile.id_style)
             if missing:
-                emit(Notice(level="info", text=f"the provider gave {missing} tool call(s) no id or a repeated "
-                                               f"one: using {', '.join(c['id'] for c in calls)}"))
+                yield Notice(level="info", text=f"the provider gave {missing} tool call(s) no id or a repeated "
+                                                f"one: using {', '.join(c['id'] for c in calls)}")
         elif self.profile.tool_calls != "native" and message.get("content"):
             names = [t.get("function", {}).get("name", "") for t in tools]
             found, rest = parse_text_calls(message["content"], names)
             if len(found) > 1 and self.text_mode and self.profile.text_one_call:
-                emit(Notice(level="info", text=f"the reply wrote {len(found)} calls; taking the first "
-                                               f"({found[0].name}), one call per reply (the rest stay in "
-                                               "raw_content)"))
+                yield Notice(level="info", text=f"the reply wrote {len(found)} calls; taking the first "
+                                                f"({found[0].name}), one call per reply (the rest stay in "
+                                                "raw_content)")
                 found = found[:1]
             if len(found) > self.limits.max_tool_calls:
                 found, cut = found[:self.limits.max_tool_calls], cut or self.limits.calls_passed()
@@ -202,10 +208,10 @@ class ChatModel:
         if acc.usage is not None:
             usage = Usage(prompt_tokens=getattr(acc.usage, "prompt_tokens", 0) or 0,
                           completion_tokens=getattr(acc.usage, "completion_tokens", 0) or 0)
-        return Completion(message=message, usage=usage, finish_reason=acc.finish_reason, model=acc.model,
-                          latency_s=latency, parsed_from_text=parsed, raw_content=raw_content,
-                          ttft_s=acc.ttft_s, tool_call_mode="text" if self.text_mode else "native", cut=cut,
-                          **self._sent_with(request))
+        yield Completion(message=message, usage=usage, finish_reason=acc.finish_reason, model=acc.model,
+                         latency_s=latency, parsed_from_text=parsed, raw_content=raw_content,
+                         ttft_s=acc.ttft_s, tool_call_mode="text" if self.text_mode else "native", cut=cut,
+                         **self._sent_with(request))
 
     def _sent_with(self, request: WireRequest) -> dict[str, Any]:
         """What the transcript records of how `request` was sent, besides the history (see `Completion`)."""
@@ -213,23 +219,22 @@ class ChatModel:
         params = {"model": self.model, **{k: v for k, v in request.params.items() if k != "tools"}, **self.params}
         return {"request_params": params, "profile_changes": {k: v for k, v in now.items() if first[k] != v}}
 
-    def _adapt(self, exc: BaseException, request: WireRequest, emit: Emit) -> bool:
+    def _adapt(self, exc: BaseException, request: WireRequest) -> Notice | None:
         """When the endpoint refused the request for something the profile can change (native tools, `null`
-        content, `system` at index 0, the shape of ids): change it for the rest of the run, say so, and
-        return True (the request is then sent again). Each change is made once, so this never loops."""
+        content, `system` at index 0, the shape of ids): change it for the rest of the run, and say so (the
+        request is then sent again). Each change is made once, so this never loops. None: nothing to change."""
 
         text = error_text(exc)
         change = adaptation(text, self.profile, request, self.text_mode)
         if change is None:
-            return False
+            return None
         field, value, what = change
         if field == "text_mode":
             self.text_mode = True
         else:
             self.profile = replace(self.profile, **{field: value})
-        emit(Notice(level="warning", text=f"the endpoint refused the request ({one_line(text, 200)}): {what} "
-                                          "for the rest of the run, and sending it again"))
-        return True
+        return Notice(level="warning", text=f"the endpoint refused the request ({one_line(text, 200)}): {what} "
+                                            "for the rest of the run, and sending it again")
 
 
 def adaptation(text: str, profile: Profile, request: WireRequest, text_mode: bool) -> tuple[str, Any, str] | None:
@@ -244,6 +249,51 @@ def adaptation(text: str, profile: Profile, request: WireRequest, text_mode: boo
     if profile.assistant_content == "null" and null_content and any(t in text for t in NULL_REFUSED):
         return "assistant_content", "empty", 'sending "" instead of null as the content of tool-call turns'
     return None
+
+
+class _Reading:
+    """A streamed reply being read into `acc`, in stretches that each end where a live view is due the reply
+    so far (an AssistantDelta at most every DELTA_INTERVAL)."""
+
+    def __init__(self, stream: Any, acc: StreamAccumulator) -> None:
+        self._chunks = stream.__aiter__()
+        self.acc = acc
+        self.chunks = 0
+        """Chunks read so far."""
+        self._last = 0.0
+
+    async def next_delta(self) -> AssistantDelta | None:
+        """Read on until a delta is due; None once the stream is over or the reply passed a limit."""
+        acc = self.acc
+        async for chunk in self._chunks:
+            self.chunks += 1
+            changed = acc.add(chunk)
+            if acc.cut:
+                return None
+            if changed and time.perf_counter() - self._last >= DELTA_INTERVAL:
+                self._last = time.perf_counter()
+                return AssistantDelta(text=acc.text, tool_calls=acc.preview(), ttft_s=acc.ttft_s,
+                                      elapsed_s=self._last - acc.started)
+        return None
+
+
+def _take_whole(response: Any, acc: StreamAccumulator) -> None:
+    """A reply that came whole, into `acc` (which checks it against the same limits as a stream)."""
+    if isinstance(response, (str, bytes)):  # the SDK hands back a body that is not JSON as text
+        raise NotACompletion(response if isinstance(response, str) else response.decode("utf-8", "replace"))
+    reply = read_completion(response)
+    if not reply.choices:
+        raise StopRun("provider_error", "the provider returned a completion with no choices")
+    choice = reply.choices[0]
+    acc.model, acc.usage, acc.finish_reason = reply.model, reply.usage, choice.finish_reason
+    acc.take(choice.message)
+
+
+async def _close(response: Any) -> None:
+    """A reply nobody will read: a stream is closed (its connection, and its turn at a shared gate, given back)."""
+    close = getattr(response, "close", None)
+    if close is not None:
+        await close()
 
 
 class StreamIgnored(Exception):

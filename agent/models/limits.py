@@ -82,40 +82,63 @@ def request_deadline(client: Any) -> DeadlinePassed | None:
     return DeadlinePassed(seconds * (1 + retries) + waits + DEADLINE_SLACK, float(seconds), retries)
 
 
-_running: ContextVar[asyncio.Timeout | None] = ContextVar("agent_tui_request_deadline", default=None)
-"""The deadline of the request this task is making, for `deadline_paused`."""
+class Deadline:
+    """The deadline of one request, over all its steps (each SDK call, each stretch of a streamed reply read).
 
+    A step runs under it (`step()`), never a `yield`: the model hands its events over between steps, and a
+    timeout scope left open across a `yield` would cancel whatever the consumer was doing when it passed."""
 
-@asynccontextmanager
-async def within_deadline(client: Any) -> AsyncIterator[None]:
-    """Run the block under the request deadline of `client`: DeadlinePassed when the block outlives it."""
-    deadline = request_deadline(client)
-    scope = asyncio.timeout(deadline.seconds if deadline is not None else None)
-    token = _running.set(scope)
-    try:
-        async with scope:
+    def __init__(self, client: Any) -> None:
+        self.error = request_deadline(client)
+        """What passing it raises (None: no deadline, a client without a timeout)."""
+        self.when = None if self.error is None else asyncio.get_running_loop().time() + self.error.seconds
+        """When it passes, in the event loop's clock; `paused()` moves it later."""
+        self._scope: asyncio.Timeout | None = None
+
+    @asynccontextmanager
+    async def step(self) -> AsyncIterator[None]:
+        """Run the block under the deadline: DeadlinePassed when it passes during the block."""
+        scope = self._scope = asyncio.timeout_at(self.when)
+        token = _running.set(self)
+        try:
+            async with scope:
+                yield
+        except TimeoutError:
+            if self.error is not None and scope.expired():
+                raise self.error from None
+            raise
+        finally:
+            _running.reset(token)
+            self._scope = None
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The block's time is not counted: the deadline moves later by as long as it took."""
+        if self.when is None:
             yield
-    except TimeoutError:
-        if deadline is not None and scope.expired():
-            raise deadline from None
-        raise
-    finally:
-        _running.reset(token)
+            return
+        scope, started = self._scope, asyncio.get_running_loop().time()
+        if scope is not None:
+            scope.reschedule(None)
+        try:
+            yield
+        finally:
+            self.when += asyncio.get_running_loop().time() - started
+            if scope is not None:
+                scope.reschedule(self.when)
+
+
+_running: ContextVar[Deadline | None] = ContextVar("agent_tui_request_deadline", default=None)
+"""The deadline of the step this task is in, for `deadline_paused`."""
 
 
 @contextmanager
 def deadline_paused() -> Iterator[None]:
     """The block's time is not counted against the deadline of the request being made: a request waiting
     for its turn at a gate shared with other runs (agent.models.gate) has not been sent yet."""
-    scope = _running.get()
-    when = scope.when() if scope is not None else None
-    if scope is None or when is None:
+    deadline = _running.get()
+    if deadline is None:
         yield
         return
-    loop = asyncio.get_running_loop()
-    paused = loop.time()
-    scope.reschedule(None)
-    try:
+    with deadline.paused():
         yield
-    finally:
-        scope.reschedule(when + (loop.time() - paused))

@@ -6,17 +6,20 @@ client (agent.models.presets.make_client), as Inspect AI watches its providers: 
 a failed attempt answered, httpcore's `trace` request extension what broke an attempt that got no answer
 (a timeout, a refused connection), and the request hook of the next attempt (the SDK numbers them in the
 `x-stainless-retry-count` header it sends) hands a warning Notice, saying why and how long the SDK waited,
-to the request waiting on it (`sdk_retry_notices`, found by context: hooks run in the request's task).
+to the request waiting on it (`Retried`, found by context: hooks run in the SDK call's task).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import time
-from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable, Iterator
+from typing import Any, AsyncIterator, Callable, Coroutine, Generic, TypeVar
 
 from agent.events import Event, Notice
+
+T = TypeVar("T")
 
 RETRY_COUNT_HEADER = "x-stainless-retry-count"
 """The header the SDK sends with each attempt: 0 for the first, then the retry's number."""
@@ -72,15 +75,49 @@ async def _on_response(response: Any) -> None:
 
 
 RETRY_HOOKS: dict[str, list[Callable[[Any], Any]]] = {"request": [_on_request], "response": [_on_response]}
-"""The `event_hooks` of the SDK's HTTP client; they do nothing outside `sdk_retry_notices`."""
+"""The `event_hooks` of the SDK's HTTP client; they do nothing outside a `Retried` call."""
 
 
-@contextmanager
-def sdk_retry_notices(emit: Callable[[Event], None], total: int) -> Iterator[None]:
-    """While the block runs, every retry the SDK makes (of `total` at most) becomes a warning Notice handed
-    to `emit`. The client must have been made with `RETRY_HOOKS`."""
-    token = _watch.set(RetryWatch(emit, total))
-    try:
-        yield
-    finally:
-        _watch.reset(token)
+class Retried(Generic[T]):
+    """One SDK call, watched: it runs in a task of its own, whose hooks find this call's `RetryWatch` by
+    context, while `notices()` yields a warning Notice for each retry the SDK makes, as it makes it. Then
+    `result()` is what the call returned, or raises what it raised. The client must have been made with
+    `RETRY_HOOKS`.
+
+    The SDK reports its retries only to hooks, in the middle of the call: a task of its own is what lets
+    the caller, an async generator, hand them on while the call goes on."""
+
+    def __init__(self, call: Coroutine[Any, Any, T], total: int,
+                 abandon: Callable[[T], Coroutine[Any, Any, None]] | None = None) -> None:
+        self._said: list[Event] = []
+        self._news = asyncio.Event()
+        self._abandon = abandon
+        context = contextvars.copy_context()
+        context.run(_watch.set, RetryWatch(self._hand, total))
+        self._task = asyncio.get_running_loop().create_task(call, context=context)
+        self._task.add_done_callback(lambda _: self._news.set())
+
+    def _hand(self, event: Event) -> None:
+        self._said.append(event)
+        self._news.set()
+
+    async def notices(self) -> AsyncIterator[Event]:
+        """The retries' notices until the call is over. Stopped before (cancelled, closed), it cancels the
+        call, or hands what the call just returned to `abandon` (a stream opened for nobody is closed)."""
+        try:
+            while True:
+                await self._news.wait()
+                self._news.clear()
+                while self._said:
+                    yield self._said.pop(0)
+                if self._task.done():
+                    return
+        except BaseException:
+            if not self._task.done():
+                self._task.cancel()
+            elif not self._task.cancelled() and self._task.exception() is None and self._abandon is not None:
+                await self._abandon(self._task.result())
+            raise
+
+    def result(self) -> T:
+        return self._task.result()

@@ -10,8 +10,10 @@ message). Triggers are watched on every iteration, even while reflection is off,
 mid-run starts from the right counts.
 
 Open-model chat templates refuse some of these roles (a system message past the first, a user message
-right after tool messages). `refusal` recognises their error texts and `fall_back` gives the note again in
-the next role of `fallback_order`; a refused role is remembered for the rest of the run.
+right after tool messages). The reflector owns that recovery: when the request that carries its note is
+refused, `Reflector.note_refused` recognises the error text (`role_refusal`), and gives the loop the note in
+the next role of `fallback_order` with the events that say so; a refused role is remembered for the rest of
+the run.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, AsyncIterator, Iterable
 
-from agent.events import Event, ReflectionMode, ReflectionNote, Trigger
+from agent.events import Completion, Event, Notice, ReflectionFallback, ReflectionMode, ReflectionNote, Trigger
 from agent.models.errors import role_refusal
-from agent.protocols import PURPOSE_HEADER, IterationRecord, Model, ReflectionFailed, RoleFallback, StopRun
+from agent.protocols import PURPOSE_HEADER, IterationRecord, Model, NoteMoved, ReflectionFailed, StopRun
 from agent.tools.workspace import cap_text
 
 REQUEST_HEADERS = {PURPOSE_HEADER: "reflection"}
@@ -324,8 +326,18 @@ def without_thinking(text: str) -> str:
     return "".join(kept)
 
 
+@dataclass
+class _Placed:
+    """The last note handed to the loop, in the role and messages it has at the end of the history now."""
+
+    note: ReflectionNote
+    role: str
+    messages: list[dict[str, Any]]
+
+
 class Reflector:
-    """Watches every iteration; when a trigger fires and reflection is on, writes and shapes the note."""
+    """Watches every iteration; when a trigger fires and reflection is on, writes and shapes the note, and
+    moves it to the next role when the endpoint refuses the one it is in."""
 
     def __init__(self, model: Model, goal: str, *, triggers: TriggerConfig | None = None,
                  fallback_order: Iterable[str] = DEFAULT_FALLBACK_ORDER, refused_roles: Iterable[str] = (),
@@ -352,6 +364,7 @@ class Reflector:
         """The triggers that fired after the last iteration observed, whatever the mode (the loop's
         `resample` control acts on them instead of a note)."""
         self.history_chars = history_chars
+        self._placed: _Placed | None = None
 
     # --- roles ----------------------------------------------------------------------------------------
 
@@ -369,18 +382,41 @@ class Reflector:
             return None
         return next((r for r in self._candidates(mode) if r not in self.refused), None)
 
-    def role_refused(self, error: StopRun, note: ReflectionNote, role: str) -> RoleFallback | None:
-        """When `error` is the endpoint refusing `role`: remember it, and give the note again in the next
-        role (none left: no more notes are written in this run). None when the error is anything else."""
+    def place(self, note: ReflectionNote) -> ReflectionNote:
+        """`note`, handed to the loop to go at the end of the history: remembered until the next iteration is
+        observed (the request carrying it was answered), so that `note_refused` can move it."""
+        self._placed = _Placed(note, note.role, list(note.messages))
+        return note
+
+    def note_refused(self, error: StopRun, messages: list[dict[str, Any]], iteration: int) -> NoteMoved | None:
+        """When `error` is the endpoint refusing the request `messages` because of the role of the note at its
+        end: remember the role is refused, and give the note in the next role (none left: the note goes, and
+        no more notes are written in this run). None when the error is anything else."""
+        placed = self._placed
+        if placed is None or not placed.messages or \
+                messages[len(messages) - len(placed.messages):] != placed.messages:
+            return None
         found = role_refusal(error)
         if found is None:
             return None
-        self.refused.add(role)
-        to_role = next((r for r in self._candidates(role) if r not in self.refused), None)
-        if to_role is None:
-            self.disabled = True
-            return RoleFallback(found[0], found[1], None, [])
-        return RoleFallback(found[0], found[1], to_role, note_messages(frame(note), to_role))
+        text, status = found
+        self.refused.add(placed.role)
+        to_role = next((r for r in self._candidates(placed.role) if r not in self.refused), None)
+        moved = note_messages(frame(placed.note), to_role) if to_role is not None else []
+        said = ReflectionFallback(iteration=iteration, note_iteration=placed.note.iteration, from_role=placed.role,
+                                  to_role=to_role, error=text, status=status, messages=list(moved),
+                                  replaced=len(placed.messages))
+        if to_role is not None:
+            self._placed = _Placed(placed.note, to_role, list(moved))
+            notice = (f"the endpoint refused the reflection note as a {placed.role} message ({text}); sending the "
+                      f"request again with the note as a {to_role} message, and using {to_role} for the rest of "
+                      "the run")
+        else:
+            self._placed, self.disabled = None, True
+            notice = (f"the endpoint refused the reflection note in every role (last, as {placed.role}: {text}); "
+                      "sending the request again without it, and injecting no more notes in this run")
+        return NoteMoved(len(placed.messages), moved,
+                         [said, Notice(iteration=iteration, level="warning", text=notice)])
 
     # --- the note -------------------------------------------------------------------------------------
 
@@ -393,28 +429,34 @@ class Reflector:
                 "Write the note now.")
         return [{"role": "system", "content": PROMPT}, {"role": "user", "content": user}]
 
-    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]], mode: ReflectionMode,
-                              emit: Callable[[Event], None] | None = None) -> ReflectionNote | None:
+    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
+                              mode: ReflectionMode) -> AsyncIterator[Event]:
+        self._placed = None  # the request that carried the last note was answered
         triggers = self.fired = self.watch.observe(record)  # always: the counts must be right when it goes on
         role = self.effective_role(mode)
         if not triggers or role is None:
-            return None
+            return
         request = self.prompt(record, messages, triggers)
         kinds = ", ".join(t.kind for t in triggers)
+        completion: Completion | None = None
         try:
-            completion = await self.model.complete(request, [], emit)
+            async for item in self.model.stream(request, []):
+                if isinstance(item, Completion):
+                    completion = item
+                else:
+                    yield item  # the model's retries, its adaptations to the endpoint
         except Exception as exc:  # a failing reflection call must not end the run
             why = exc.detail if isinstance(exc, StopRun) else f"{type(exc).__name__}: {exc}"
             raise ReflectionFailed(f"the reflection call on {kinds} failed: {why}") from exc
-        written = completion.raw_content or completion.message.get("content") or ""
+        written = (completion.raw_content or completion.message.get("content") or "") if completion else ""
         text = without_thinking(str(written)).strip()
-        if not text:
+        if completion is None or not text:
             raise ReflectionFailed(f"the reflection call on {kinds} returned no text")
-        content = frame(text, triggers)
-        return ReflectionNote(iteration=record.iteration, role=role, content=text, triggers=triggers,
-                              messages=note_messages(content, role), request=request, usage=completion.usage,
-                              latency_s=completion.latency_s, model=completion.model,
-                              fallback_from=mode if role != mode else None, follower_added=role == "assistant")
+        yield self.place(ReflectionNote(
+            iteration=record.iteration, role=role, content=text, triggers=triggers,
+            messages=note_messages(frame(text, triggers), role), request=request, usage=completion.usage,
+            latency_s=completion.latency_s, model=completion.model, fallback_from=mode if role != mode else None,
+            follower_added=role == "assistant"))
 
 
 def make_reflector(model: Model, goal: str, *, triggers: TriggerConfig | str | None = None,

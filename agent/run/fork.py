@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, cast, get_args
+from typing import Any, AsyncIterator, Callable, cast, get_args
 
 from agent.display.terminal import inert
 from agent.events import (
@@ -41,8 +41,8 @@ from agent.events import (
 )
 from agent.loop.control import RunControl, StepMode
 from agent.models.presets import UsageError
-from agent.protocols import IterationRecord, Model, Reflector, RoleFallback, StopRun
-from agent.reflection.reflector import frame, note_messages
+from agent.protocols import IterationRecord, Model, NoteMoved, StopRun
+from agent.reflection.reflector import Reflector, frame, note_messages
 from agent.run.runner import Run, RunOptions, build_run, pass_env_flag
 from agent.tools.scratch import scratch_folder
 from agent.tools.trees import CACHES, copy_tree, remove_tree
@@ -189,7 +189,8 @@ def replay_notice(recording: Recording, messages: list[dict[str, Any]], workspac
 class PrefixModel:
     """Answers the first requests with the recorded replies, then hands every request to the live model.
 
-    At the first live request it hands over `check(messages)`'s notice (the loop shows it in that iteration)."""
+    At the first live request it hands over `check(messages)`'s notice first (the loop shows it in that
+    iteration)."""
 
     def __init__(self, replies: list[Completion], live: Model,
                  check: Callable[[list[dict[str, Any]]], Notice]) -> None:
@@ -204,17 +205,18 @@ class PrefixModel:
         """The live model's SDK client (closed by whoever owns the run)."""
         return getattr(self.live, "client", None)
 
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
-                       emit: Callable[[Event], None] | None = None) -> Completion:
+    async def stream(self, messages: list[dict[str, Any]],
+                     tools: list[dict[str, Any]]) -> AsyncIterator[Event | Completion]:
         if self.replayed < len(self.replies):
             reply = self.replies[self.replayed]
             self.replayed += 1
-            return reply.model_copy(deep=True)
+            yield reply.model_copy(deep=True)
+            return
         if not self._checked:
             self._checked = True
-            if emit is not None:
-                emit(self.check(messages))
-        return await self.live.complete(messages, tools, emit)
+            yield self.check(messages)
+        async for item in self.live.stream(messages, tools):
+            yield item
 
 
 class PrefixReflector:
@@ -247,27 +249,32 @@ class PrefixReflector:
             return "dropped"
         return "kept" if role == recorded.role else f"asked again as {role}"
 
-    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]], mode: ReflectionMode,
-                              emit: Callable[[Event], None] | None = None) -> ReflectionNote | None:
+    async def after_iteration(self, record: IterationRecord, messages: list[dict[str, Any]],
+                              mode: ReflectionMode) -> AsyncIterator[Event]:
         at = self.recording.at
-        if record.iteration > at:
-            return await self.live.after_iteration(record, messages, mode, emit)
         if record.iteration == at and self.after is not None:
             self.control.set_reflection(self.after)  # read when iteration K+1 begins
-        choice = self.choice(mode) if record.iteration == at else "replayed"
-        if choice == "none" or choice.startswith("asked"):
-            return await self.live.after_iteration(record, messages, mode, emit)
-        await self.live.after_iteration(record, messages, "off", emit)  # counts the triggers, writes nothing
-        if record.iteration < at:
-            following = record.iteration + 1
+        choice = "live" if record.iteration > at else self.choice(mode) if record.iteration == at else "replayed"
+        live = choice in ("live", "none") or choice.startswith("asked")
+        async for event in self.live.after_iteration(record, messages, mode if live else "off"):
+            yield event  # with "off": counts the triggers, writes nothing
+        note = None if live else self._note(record.iteration, mode, choice)
+        if note is not None:
+            yield self.live.place(note)  # the live reflector moves it if the endpoint refuses its role
+
+    def _note(self, iteration: int, mode: ReflectionMode, choice: str) -> ReflectionNote | None:
+        """The parent's note after `iteration` (1..K), as `choice` makes it."""
+        at = self.recording.at
+        if iteration < at:
+            following = iteration + 1
             self.control.set_reflection(self.recording.modes.get(following, self.mode) if following < at
                                         else self.mode)
-            note = self.recording.notes.get(record.iteration)
+            note = self.recording.notes.get(iteration)
             return note.model_copy(update={"ts": time.time()}, deep=True) if note is not None else None
         if choice == "kept":
             return self.recording.note_at_fork.model_copy(update={"ts": time.time()}, deep=True)  # type: ignore[union-attr]
         if choice in ("edited", "added"):
-            return self._edited(record.iteration, mode)
+            return self._edited(iteration, mode)
         return None
 
     def _edited(self, iteration: int, mode: ReflectionMode) -> ReflectionNote:
@@ -286,8 +293,8 @@ class PrefixReflector:
     def effective_role(self, mode: ReflectionMode) -> str | None:
         return self.live.effective_role(mode)
 
-    def role_refused(self, error: StopRun, note: ReflectionNote, role: str) -> RoleFallback | None:
-        return self.live.role_refused(error, note, role)
+    def note_refused(self, error: StopRun, messages: list[dict[str, Any]], iteration: int) -> NoteMoved | None:
+        return self.live.note_refused(error, messages, iteration)
 
 
 TRUSTED = {"base_url": "--base-url", "test_cmd": "--test-cmd", "workspace": "--workspace", "pass_env": "--pass-env"}
@@ -490,7 +497,7 @@ def seed_fork(run: Run, recording: Recording, opts: RunOptions, spec: ForkSpec) 
 
 
 def fork_spec(args: argparse.Namespace) -> ForkSpec:
-    """The fork the flags of `fork` (agent.run.flags.add_fork_parser) ask for; run options not given (None)
+    """The fork the flags of `fork` (agent.cli.flags.add_fork_parser) ask for; run options not given (None)
     stay the parent's."""
     if args.each_note and (args.at is not None or args.drop_note or args.edit_note is not None):
         raise UsageError("--each-note forks before every note with it dropped: no --at, --drop-note or --edit-note")
@@ -501,7 +508,7 @@ def fork_spec(args: argparse.Namespace) -> ForkSpec:
 
 
 def fork_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The run options the flags give (agent.run.flags.add_run_flags); None: not given, the parent's."""
+    """The run options the flags give (agent.cli.flags.add_run_flags); None: not given, the parent's."""
     overrides = {f.name: getattr(args, f.name, None) for f in fields(RunOptions) if f.name != "workspace"}
     overrides["pass_env"] = pass_env_flag(args) or None  # none given: none, or the parent's with --from-header
     return overrides

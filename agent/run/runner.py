@@ -520,7 +520,7 @@ def pass_env_flag(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def run_options(args: argparse.Namespace, step_mode: StepMode = "continuous") -> RunOptions:
-    """The options of a run from the flags of `run` (`agent.run.flags.add_run_flags`), checked."""
+    """The options of a run from the flags of `run` (`agent.cli.flags.add_run_flags`), checked."""
     if args.max_steps < 1:
         raise UsageError("--max-steps must be at least 1")
     if args.workspace is not None and args.task is not None:

@@ -34,16 +34,13 @@ from agent.events import (
     IterationStarted,
     ReflectionFallback,
     ReflectionNote,
-    RunFinished,
     RunStarted,
     ToolResult,
-    Usage,
-    add_usage,
     appended_messages,
     content_text,
-    made_a_call,
     removed_messages,
 )
+from agent.outcome import RunOutcome
 from agent.transcripts.runs import RunSummary
 from agent.transcripts.sent import HowSent, how_sent, sent_differences
 from agent.transcripts.transcript import Transcript
@@ -307,12 +304,8 @@ class _RunScan:
         self.origin_its = array("i")
         self.event_index = array("q")
         self.subs = array("i")
-        self.usage: Usage | None = None
-        self.unreported = 0
-        """Calls whose tokens the endpoint did not report (our own runs only: another tool records none)."""
-        self.finished: RunFinished | None = None
-        self.reflections = 0
-        self.first_reflection_mode: str | None = None
+        self.outcome = RunOutcome(imported=transcript.header.source is not None)
+        """How the run went (`agent.outcome`), folded in the same pass."""
         self.how: dict[int, HowSent] = {}
         """How each answered request went out besides its history (none for another tool's file)."""
         self._how_seen: dict[str, HowSent | None] = {}
@@ -326,18 +319,15 @@ class _RunScan:
         return info
 
     def _take(self, index: int, event: Any) -> None:
+        self.outcome.add(event)
         number = getattr(event, "iteration", None)
         info = self._info(number) if number.__class__ is int else None
         kind = type(event)
         if kind is IterationStarted:
             self.sizes[event.iteration] = event.request_size  # the last one: the request that was answered
             info.request_size = event.request_size  # type: ignore[union-attr]
-            if self.first_reflection_mode is None:
-                self.first_reflection_mode = event.reflection
             return
         if kind is AssistantMessage:
-            self.usage = add_usage(self.usage, event.usage)
-            self.unreported += event.usage is None
             self._note_how(event)
             normalised = self.norm(event.message)
             plain = normalised if isinstance(normalised, dict) else {}
@@ -354,15 +344,8 @@ class _RunScan:
             info.results.append((event.name, hash(content), event.is_error))  # type: ignore[union-attr]
             self._add(index, event, [normalised], number)
             return
-        if kind is ReflectionNote:
-            self.usage = add_usage(self.usage, event.usage)
-            self.unreported += event.usage is None and made_a_call(event)
-            self.reflections += 1
-            if info is not None:
-                info.reflection = event.role
-        elif kind is RunFinished:
-            self.finished = event
-            return
+        if kind is ReflectionNote and info is not None:
+            info.reflection = event.role
         dropped = removed_messages(event)
         if dropped:
             keep = max(0, len(self.hashes) - dropped)
@@ -410,15 +393,13 @@ class _RunScan:
     def summary(self, label: str) -> RunSummary:
         header = self.transcript.header
         reflection = header.settings.get("reflection") if isinstance(header.settings, dict) else None
+        first = self.outcome.first_reflection
         if not isinstance(reflection, str):
-            reflection = self.first_reflection_mode if header.source is None and self.first_reflection_mode else None
-        done = self.finished
-        return RunSummary(
-            label=label, task=header.task, provider=header.provider, model=header.model, reflection=reflection,
-            iterations=len(self.infos), usage=self.usage, reason=done.reason if done else None,
-            unreported=0 if header.source is not None else self.unreported,
-            tests_passed=done.tests_passed if done else None, reflections=self.reflections,
-            imported_from=header.source, source="transcript")
+            reflection = first if header.source is None and first else None
+        summary = RunSummary(label=label, task=header.task, provider=header.provider, model=header.model,
+                             reflection=reflection, imported_from=header.source)
+        summary.take(self.outcome)
+        return summary
 
 
 def origin_kind(event: Any) -> str:

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.display.wording import plural
-from agent.events import Usage
+from agent.events import EVENT_ADAPTER, RunFinished, Usage
+from agent.outcome import BROKEN_REASONS, RunOutcome, reason_words, tests_said
 
 RUN_NAME = re.compile(r"^(?P<task>.+?)__(?P<setting>[^_].*?)__r(?P<repeat>\d+)\.jsonl$")
 """An ablation's transcript name: <task>__<setting>__r<repeat>.jsonl."""
@@ -30,8 +31,6 @@ TAIL_BYTES = 256 * 1024
 _REFLECTION = re.compile(rb'"type":\s?"reflection_note"')
 _ITERATION = re.compile(rb'"type":\s?"iteration_started"')
 _FINISHED = re.compile(rb'"type":\s?"run_finished"')
-
-FAILED_REASONS = ("provider_error", "error", "crashed")
 
 
 @dataclass
@@ -86,10 +85,21 @@ class RunSummary:
     def loaded(self) -> bool:
         return bool(self.source)
 
+    def take(self, outcome: RunOutcome) -> None:
+        """How the run went, from its transcript: the one summary (`agent.outcome`) every front end reads."""
+        self.reason = outcome.reason
+        self.tests_passed = outcome.tests_passed
+        self.iterations = outcome.iterations
+        self.usage = outcome.reported
+        self.unreported = outcome.unreported
+        self.reflections = outcome.notes
+        self.source = "transcript"
+
     @property
     def failed(self) -> bool:
-        """The run broke (a provider error, a crash), as opposed to ending with failing tests."""
-        return self.status == "failed" or (self.reason in FAILED_REASONS)
+        """The run broke (the endpoint, the driver or the harness failed, the job crashed), as opposed to
+        ending with failing tests."""
+        return self.status == "failed" or (self.reason in BROKEN_REASONS)
 
     @property
     def success(self) -> bool | None:
@@ -101,8 +111,7 @@ class RunSummary:
         """`finished · tests pass`, `max steps · tests fail`, `no ending recorded`..."""
         if self.reason is None:
             return "no ending recorded"
-        tests = {True: "tests pass", False: "tests fail", None: "no tests"}[self.tests_passed]
-        return f"{self.reason.replace('_', ' ')} · {tests}"
+        return f"{reason_words(self.reason)} · {tests_said(self.tests_passed) or 'no tests'}"
 
     @property
     def tokens(self) -> int | None:
@@ -306,7 +315,7 @@ def _records(folder: Path) -> dict[str, dict[str, Any]]:
                 for row in csv.DictReader(f):
                     if not row.get("task") or not row.get("setting"):
                         continue
-                    task = row["task"].replace("/", "-")  # as the grid names its files (agent.run.jobs)
+                    task = row["task"].replace("/", "-")  # as the grid names its files (agent.experiments.jobs)
                     rel = f"runs/{task}__{row['setting']}__r{row.get('repeat', '1')}.jsonl"
                     if rel not in out:
                         out[rel] = dict(row, _source="csv")
@@ -320,7 +329,6 @@ MAX_SUMMARY_BYTES = 64_000_000
 
 
 def _summarize_import(entry: RunSummary) -> RunSummary:
-    from agent.events import ReflectionNote
     from agent.transcripts.importers import open_transcript
     from agent.transcripts.transcript import TranscriptError
 
@@ -342,21 +350,14 @@ def _summarize_import(entry: RunSummary) -> RunSummary:
     except (RecursionError, MemoryError, ValueError, TypeError, KeyError, AttributeError) as exc:
         entry.error, entry.source = f"cannot read: {type(exc).__name__}", "transcript"  # a reader's bug, one row
         return entry
-    finished, usage = transcript.finished, transcript.usage
+    outcome = transcript.outcome
     header = transcript.header
     entry.model = entry.model or header.model
     entry.created = header.created  # when the run started, as the file says (else the file's time)
-    entry.detail = finished.detail if finished is not None and header.source is not None else ""
-    if usage is None and finished is not None:
-        usage = finished.usage
-    entry.imported_from = transcript.header.source
-    entry.task = entry.task or transcript.header.task
-    entry.reason = finished.reason if finished else None
-    entry.tests_passed = finished.tests_passed if finished else None
-    entry.iterations = len(transcript.iterations)
-    entry.usage = usage
-    entry.reflections = sum(isinstance(e, ReflectionNote) for e in transcript.events)
-    entry.source = "transcript"
+    entry.detail = outcome.ending.detail if outcome.ending is not None and header.source is not None else ""
+    entry.imported_from = header.source
+    entry.task = entry.task or header.task
+    entry.take(outcome)
     return entry
 
 
@@ -380,11 +381,11 @@ def _apply_record(entry: RunSummary, rec: dict[str, Any]) -> None:
     if isinstance(success, str):
         success = success.strip().lower() == "true"
     entry.reason = rec.get("exit_reason") or None
-    entry.tests_passed = bool(success) if entry.reason not in FAILED_REASONS else None
+    entry.tests_passed = bool(success) if entry.reason not in BROKEN_REASONS else None
     entry.iterations = _int(rec.get("iterations"))
     entry.usage = _usage(rec.get("prompt_tokens"), rec.get("completion_tokens"))
     entry.reflections = _int(rec.get("reflection_calls"))
-    entry.status = str(rec.get("status") or ("failed" if entry.reason in FAILED_REASONS else "done"))
+    entry.status = str(rec.get("status") or ("failed" if entry.reason in BROKEN_REASONS else "done"))
     entry.error = str(rec.get("error") or "")
     entry.source = rec["_source"]
 
@@ -533,24 +534,22 @@ def summarize_file(entry: RunSummary) -> RunSummary:
     except TranscriptError as exc:  # replaced by a FIFO or a device since it was found
         entry.error, entry.source = str(exc).removeprefix(f"{path}: "), "transcript"
         return entry
-    finished = None
+    outcome = RunOutcome.from_counts(notes=reflections, iterations=iterations)
+    finished = _last_ending(tail)
+    if finished is not None:
+        outcome.add(finished)
+    entry.take(outcome)
+    return entry
+
+
+def _last_ending(tail: bytes) -> RunFinished | None:
+    """The last `run_finished` line of a file's tail, read as the event it is (None: none is whole)."""
     for line in reversed(tail.split(b"\n")):
         if _FINISHED.search(line):
             try:
-                finished = json.loads(line)
-                break
-            except (ValueError, RecursionError):
+                event = EVENT_ADAPTER.validate_json(line)
+            except ValueError:  # pydantic's ValidationError is one: a torn or odd line
                 continue
-    entry.reflections = reflections
-    if isinstance(finished, dict):
-        entry.reason = finished.get("reason")
-        entry.tests_passed = finished.get("tests_passed")
-        entry.iterations = _int(finished.get("iterations"))
-        usage = finished.get("usage")
-        if isinstance(usage, dict):  # null: the run recorded no token counts
-            entry.usage = _usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
-        entry.unreported = _int(finished.get("unreported_calls")) or 0
-    else:
-        entry.iterations = iterations
-    entry.source = "transcript"
-    return entry
+            if isinstance(event, RunFinished):
+                return event
+    return None

@@ -42,9 +42,9 @@ from agent.events import (
     RunStarted,
     ToolResult,
     Usage,
-    add_usage,
     apply_event,
 )
+from agent.outcome import RunOutcome
 
 FORMAT = "agent-tui/1"
 
@@ -302,13 +302,14 @@ class Transcript:
         return None
 
     @property
+    def outcome(self) -> RunOutcome:
+        """How the run went (`agent.outcome`), folded from its events (a big file's are read back once)."""
+        return RunOutcome.of(self.events, imported=self.header.source is not None)
+
+    @property
     def usage(self) -> Usage | None:
         """Tokens of every completion and reflection call; None when the file recorded no token counts."""
-        total = None
-        for event in self.events:
-            if isinstance(event, (AssistantMessage, ReflectionNote)):
-                total = add_usage(total, event.usage)
-        return total
+        return self.outcome.usage
 
 
 def group_iterations(events: Iterable[Event]) -> list[Iteration]:

@@ -36,10 +36,10 @@ from agent.events import (
     WorkspaceChanged,
     appended_messages,
     content_text,
-    made_a_call,
     removed_messages,
 )
 from agent.display.errors import event_mark
+from agent.outcome import RunOutcome
 from agent.ordering import unanswered_calls
 from agent.transcripts.transcript import EventLog
 
@@ -380,16 +380,8 @@ class TranscriptModel:
         self.violation_count = 0
         self.unanswered: frozenset[str] = frozenset()
         """Calls at the very end of the history without a result: running, or cut off by a stop."""
-        self.finished: RunFinished | None = None
-        self.prompt_tokens = 0
-        self.tokens_recorded = False
-        self.completion_tokens = 0
-        self.unreported_calls = 0
-        """Replies and reflection calls whose tokens the endpoint did not report (not in `usage`)."""
-        self.imported = False
-        """Another tool's file (its header's `source`): a reply without tokens was not recorded with any,
-        rather than not reported by the endpoint. Set by the screen that shows it."""
-        self.iterations = 0
+        self.outcome = RunOutcome()
+        """How the run went so far: its ending, tokens and notes (`agent.outcome`)."""
         self.last_request_size = 0
         self._checked_upto = -1
         # Opened from an EventLog: the history is kept as a skeleton (each message's role and ids, what the
@@ -483,7 +475,6 @@ class TranscriptModel:
             if b is None:
                 b = self._new_block("iteration", number)
                 self._by_number[number] = b
-                self.iterations = len(self._by_number)
             return b
         # No iteration: a run-level notice (or an event of unknown shape) goes with the latest block.
         if not self.blocks:
@@ -506,6 +497,8 @@ class TranscriptModel:
             self._ids.append(ids)
 
     def _account(self, block: Block, b: int, pos: int, event: Any) -> None:
+        """What one event changes: how the run went, the block's title facts, the history and its sites."""
+        self.outcome.add(event)
         kind = type(event)
         if kind is IterationStarted:
             if not block.started_seen:  # a request sent again (after a role refusal) keeps its "previous"
@@ -514,84 +507,109 @@ class TranscriptModel:
             block.request_size = event.request_size
             self.last_request_size = event.request_size
         elif kind is AssistantMessage:
-            self._message_added(b, pos, 0, event.message)
-            block.assistant_seen = True
-            usage = event.usage
-            block.usage = usage
-            block.latency_s = event.latency_s
-            if usage is not None:
-                self.prompt_tokens += usage.prompt_tokens
-                self.completion_tokens += usage.completion_tokens
-                self.tokens_recorded = True
-            else:
-                self.unreported_calls += 1
-            for sub, call in enumerate(tool_calls_of(event.message)):
-                block.tool_names.append(intern(call.name))
-                if call.id:
-                    call_id = intern(call.id)
-                    if call_id not in self.call_sites:
-                        self.call_sites[call_id] = Site(b, pos, sub)
-                    else:
-                        self._reused_calls.setdefault(call_id, []).append(Site(b, pos, sub))
-                    self.link(call_id)
+            self._account_reply(block, b, pos, event)
         elif kind is ToolResult:
-            self._message_added(b, pos, 0, event.message)
-            block.result_count += 1
-            mark = event_mark(event)
-            if mark is not None:
-                block.marks += (intern(mark.label),)
-            if event.tool_call_id:
-                call_id = intern(event.tool_call_id)
-                sites = self.result_sites.get(call_id)
-                if sites is None:
-                    self.result_sites[call_id] = [Site(b, pos)]
-                else:
-                    sites.append(Site(b, pos))
-                self.link(call_id)
+            self._account_result(block, b, pos, event)
         elif kind is ReflectionNote:
             self._messages_added(b, pos, event.messages)
             block.reflection = intern(event.role) if isinstance(event.role, str) else event.role
-            if event.usage is not None:
-                self.prompt_tokens += event.usage.prompt_tokens
-                self.completion_tokens += event.usage.completion_tokens
-                self.tokens_recorded = True
-            elif made_a_call(event):
-                self.unreported_calls += 1
-        elif kind is RunFinished:
-            self.finished = event
-        else:
-            try:
-                dropped, added = removed_messages(event), appended_messages(event)
-            except Exception:
-                dropped, added = 0, []
-            if dropped:  # a reflection fallback replaces the note at the end of the history
-                keep = max(0, len(self._loc_block) - dropped)
-                del self._loc_block[keep:], self._loc_pos[keep:], self._loc_sub[keep:]
-                if self._source is None:
-                    del self.messages[keep:]
+        elif kind is not RunFinished:
+            self._account_other(block, b, pos, event)
+
+    def _account_reply(self, block: Block, b: int, pos: int, event: AssistantMessage) -> None:
+        self._message_added(b, pos, 0, event.message)
+        block.assistant_seen = True
+        block.usage = event.usage
+        block.latency_s = event.latency_s
+        for sub, call in enumerate(tool_calls_of(event.message)):
+            block.tool_names.append(intern(call.name))
+            if call.id:
+                call_id = intern(call.id)
+                if call_id not in self.call_sites:
+                    self.call_sites[call_id] = Site(b, pos, sub)
                 else:
-                    del self._roles[keep:], self._ids[keep:]
-            if kind is ReflectionFallback:
-                block.fallbacks += 1
-            elif kind is DriverMessage:
-                mark = event_mark(event)
-                if mark is not None:
-                    block.marks += (intern(mark.label),)
-                if event.kind == "note":  # another tool's note (a system message mid-run): a note all the same
-                    block.reflection = intern(role_of(event.message))
-            self._messages_added(b, pos, added)
+                    self._reused_calls.setdefault(call_id, []).append(Site(b, pos, sub))
+                self.link(call_id)
+
+    def _account_result(self, block: Block, b: int, pos: int, event: ToolResult) -> None:
+        self._message_added(b, pos, 0, event.message)
+        block.result_count += 1
+        mark = event_mark(event)
+        if mark is not None:
+            block.marks += (intern(mark.label),)
+        if event.tool_call_id:
+            call_id = intern(event.tool_call_id)
+            sites = self.result_sites.get(call_id)
+            if sites is None:
+                self.result_sites[call_id] = [Site(b, pos)]
+            else:
+                sites.append(Site(b, pos))
+            self.link(call_id)
+
+    def _account_other(self, block: Block, b: int, pos: int, event: Any) -> None:
+        """A refusal of a note's role, a driver's message, a retracted turn, a notice, a change, or an event
+        of unknown shape: what it drops from the history and adds to it."""
+        kind = type(event)
+        try:
+            dropped, added = removed_messages(event), appended_messages(event)
+        except Exception:
+            dropped, added = 0, []
+        if dropped:  # a reflection fallback replaces the note at the end of the history
+            keep = max(0, len(self._loc_block) - dropped)
+            del self._loc_block[keep:], self._loc_pos[keep:], self._loc_sub[keep:]
+            if self._source is None:
+                del self.messages[keep:]
+            else:
+                del self._roles[keep:], self._ids[keep:]
+        if kind is ReflectionFallback:
+            block.fallbacks += 1
+        elif kind is DriverMessage:
+            mark = event_mark(event)
+            if mark is not None:
+                block.marks += (intern(mark.label),)
+            if event.kind == "note":  # another tool's note (a system message mid-run): a note all the same
+                block.reflection = intern(role_of(event.message))
+        self._messages_added(b, pos, added)
+
+    # -- how the run went (`outcome`) ----------------------------------------------------------------------
+
+    @property
+    def imported(self) -> bool:
+        """Another tool's file (its header's `source`): a reply without tokens was not recorded with any,
+        rather than not reported by the endpoint. Set by the screen that shows it."""
+        return self.outcome.imported
+
+    @imported.setter
+    def imported(self, imported: bool) -> None:
+        self.outcome.imported = imported
+
+    @property
+    def iterations(self) -> int:
+        """Iterations seen so far (one block each)."""
+        return len(self._by_number)
+
+    @property
+    def finished(self) -> RunFinished | None:
+        return self.outcome.ending
 
     @property
     def usage(self) -> Usage | None:
-        """Tokens of every completion and reflection call so far; None when none recorded any."""
-        if not self.tokens_recorded:
-            return None
-        return Usage(prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
+        """Tokens of every completion and reflection call so far (None when none recorded any: then, as the
+        ending says)."""
+        return self.outcome.reported
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.outcome.prompt_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.outcome.completion_tokens
 
     @property
     def unreported(self) -> int:
         """Calls whose tokens the endpoint did not report (0 for another tool's file: it records none)."""
-        return 0 if self.imported else self.unreported_calls
+        return self.outcome.unreported
 
     def location(self, index: int) -> Site:
         """Where message `index` of the history is shown."""

@@ -1,15 +1,17 @@
 """How one block looks: pure functions from a block of the model to lines of segments.
 
 `render_block` returns the block's lines (title first) and where each item starts, so the view can map a
-line to the item under it. Everything here is a function of its arguments (the block, the model, the
-width, the render state); the view caches the result per block and re-renders only blocks that change.
+line to the item under it. What a title and an item say is `agent.view.describe`'s; here is only how it is
+drawn: styles from the theme's palette, bars and indents, folds, search matches, a live run's spinner.
+Everything here is a function of its arguments (the block, the model, the width, the render state); the
+view caches the result per block and re-renders only blocks that change.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, Callable
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -18,32 +20,11 @@ from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
-from agent.display.errors import FORMAT_ERROR, event_mark, marks_label
 from agent.display.folding import FOLD_FROM, HEAD, TAIL
 from agent.display.terminal import inert
-from agent.display.wording import plural, short_tokens, tokens
-from agent.events import (
-    AssistantMessage,
-    DriverMessage,
-    IterationStarted,
-    Notice,
-    ReflectionFallback,
-    ReflectionNote,
-    RunFinished,
-    RunStarted,
-    ToolResult,
-    WorkspaceChanged,
-)
-from agent.view.model import (
-    Block,
-    Item,
-    TranscriptModel,
-    content_text,
-    item_search_text,
-    rejected_reply,
-    role_of,
-    tool_calls_of,
-)
+from agent.events import AssistantMessage
+from agent.view.describe import INVALID_ARGUMENTS, Body, Description, Line, Title, describe_item, describe_title
+from agent.view.model import Block, Item, TranscriptModel, item_search_text, tool_calls_of
 from tui.render.content import arguments_lines, folded, inert_text, result_lines, unified_diff_lines
 from tui.render.palette import DEFAULT, Palette
 
@@ -149,14 +130,6 @@ def _lines_body(out: _Lines, lines: list[Text] | list[str], *, unfolded: bool, p
         out.text(Text(REFOLD_HINT, style=p.muted), prefix=prefix)
 
 
-def _violations(out: _Lines, block: Block, item: Item) -> None:
-    p = out.palette
-    keys = [(item.pos, item.sub)] if item.kind == "message" else [k for k in block.violations if k[0] == item.pos]
-    for key in keys:
-        for v in block.violations.get(key, []):
-            out.text(Text(f"⚠ {v.rule}: {v.message}", style=p.error + BOLD))
-
-
 def _id_text(call_id: str | None, model: TranscriptModel, state: RenderState) -> Text:
     p = state.palette
     if not call_id:
@@ -168,125 +141,75 @@ def _id_text(call_id: str | None, model: TranscriptModel, state: RenderState) ->
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Styles by name (`agent.view.describe` names them)
+
+
+@lru_cache(maxsize=256)
+def _named(palette: Palette, name: str) -> Style:
+    style = Style()
+    for word in name.split():
+        style += BOLD if word == "bold" else ITALIC if word == "italic" else getattr(palette, word)
+    return style
+
+
+def _style(palette: Palette, name: str, link: Style | None = None) -> Style:
+    """The style a description names (`error bold`; '' for none); `link` stands for the colour of the item's
+    id (muted when it has none)."""
+    if "link" in name.split():
+        rest = " ".join(word for word in name.split() if word != "link")
+        return (link or palette.muted) + (_named(palette, rest) if rest else Style())
+    return _named(palette, name)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Titles
 
 
-COMMAND_FENCES = ("", "bash", "sh", "shell", "console", "mswea_bash_command")
-"""The fences a text-action agent (mini-swe-agent) runs: a ```python block in a reply is code, not a command."""
-
-
-def text_action(block: Block) -> str:
-    """For a reply without tool calls in another tool's file: the first line of its first fenced shell block
-    (mini-swe-agent and other text-action agents put their command there), else ''."""
-    event = next((e for e in block.events if isinstance(e, AssistantMessage)), None)
-    if event is None:
-        return ""
-    text = content_text(event.message.get("content"))
-    start = text.find("```")
-    if start < 0:
-        return ""
-    body = text[start + 3:].split("\n", 1)
-    if len(body) < 2 or body[0].strip().lower() not in COMMAND_FENCES:
-        return ""
-    for line in body[1].split("\n"):
-        if line.startswith("```"):
-            break
-        if line.strip():
-            return "$ " + line.strip()
-    return ""
-
-
-def no_call_title(block: Block, model: TranscriptModel) -> str:
-    """What an iteration without a tool call did, for its title: `format error`, a text-action agent's
-    command (`$ ls -la`), `no tool call: prose`, `no tool call: empty reply`; '' when there was no reply."""
-    if FORMAT_ERROR.label in block.marks:
-        return "format error"
-    if not block.assistant_seen:
-        return ""
-    action = text_action(block) if model.imported else ""
-    if action:
-        return action
-    event = next((e for e in block.events if isinstance(e, AssistantMessage)), None)
-    wrote = event is not None and (content_text(event.message.get("content")).strip() or event.raw_content)
-    return "no tool call: prose" if wrote else "no tool call: empty reply"
-
-
 def title_text(block: Block, model: TranscriptModel, width: int, state: RenderState) -> Text:
+    """The block's title at `width`: an arrow, what `describe_title` says, a live run's spinner, and the
+    figures on the right."""
     p = state.palette
-    arrow = "▼" if block.expanded else "▶"
+    running = state.running or state.tools_running
+    title = describe_title(block, model, live=state.live or running)
     left = Text()
-    right = Text(style=p.muted)
-    if block.kind == "iteration":
-        left.append(f"{arrow} ", p.muted)
-        left.append(f"{block.number}", BOLD)
+    left.append(f"{'▼' if block.expanded else '▶'} ", p.muted)
+    _TITLE_HEADS[title.kind](left, title, block, p)
+    badges = [(badge.text, _style(p, badge.style)) for badge in title.badges]
+    if running and title.kind == "iteration":
+        frame = SPINNER[state.frame % len(SPINNER)]
+        what = "running" if state.running else "running " + ", ".join(running_calls(block, model))
+        badges.append((f"{frame} {what}… {state.elapsed:.1f}s", p.running))
+    for label, style in badges:
+        left.append("   ")
+        left.append(label, style)
+    return _fit(left, Text(" · ".join(title.right), style=p.muted), width)
+
+
+def _iteration_head(left: Text, title: Title, block: Block, p: Palette) -> None:
+    left.append(f"{block.number}", BOLD)
+    left.append("  ")
+    left.append(title.head.text, _style(p, title.head.style))
+
+
+def _start_head(left: Text, title: Title, block: Block, p: Palette) -> None:
+    left.append(title.head.text, _style(p, title.head.style))
+    for detail in title.details:  # the roles, then the goal
+        left.append(f"  {detail.text}", _style(p, detail.style))
+
+
+def _finish_head(left: Text, title: Title, block: Block, p: Palette) -> None:
+    left.append(title.head.text, _style(p, title.head.style))
+    for detail in title.details:  # a failed ending's first line
         left.append("  ")
-        what = ""
-        if block.tool_names:
-            left.append(", ".join(block.tool_names))
-        else:
-            what = no_call_title(block, model)
-            if what == "format error":  # the title says it, as the mark a badge would carry
-                left.append(f"✗ {what}", p.error + BOLD)
-            else:
-                left.append(what, "" if what.startswith("$ ") else p.muted)
-        badges = []
-        marks = block.marks
-        if what == "format error":  # said by the title already
-            marks = tuple(m for m in marks if m != FORMAT_ERROR.label)
-        if marks:
-            badges.append((marks_label(marks), p.error))
-        if block.reflection:
-            badges.append((f"✦ reflection ({block.reflection})", p.reflection))
-        if block.fallbacks:
-            badges.append(("↺ note role refused", p.reflection))
-        if block.violations:
-            n = block.violation_count
-            badges.append((f"⚠ {n} ordering violation" + ("s" if n > 1 else ""), p.error + BOLD))
-        if state.running or state.tools_running:
-            frame = SPINNER[state.frame % len(SPINNER)]
-            what = "running" if state.running else "running " + ", ".join(running_calls(block, model))
-            badges.append((f"{frame} {what}… {state.elapsed:.1f}s", p.running))
-        elif not block.assistant_seen and block.started_seen and not state.live and not block.marks:
-            badges.append(("no reply", p.warning))
-        for label, style in badges:
-            left.append("   ")
-            left.append(label, style)
-        tokens = block.total_tokens
-        parts = [p for p in (f"{tokens:,} tok" if tokens is not None else "",
-                             f"{block.latency_s:.2f}s" if block.latency_s else "") if p]
-        right.append(" · ".join(parts))
-    elif block.kind == "start":
-        left.append(f"{arrow} ", p.muted)
-        left.append("start", BOLD)
-        seed = next((e for e in block.events if isinstance(e, RunStarted)), None)
-        if seed is not None:
-            roles = " · ".join(role_of(m) for m in seed.messages)
-            left.append(f"  {roles}", p.muted)
-            goal = next((content_text(m.get("content")) for m in seed.messages
-                         if isinstance(m, dict) and m.get("role") == "user"), "")
-            if goal:
-                left.append("  ")
-                left.append(goal.strip().split("\n", 1)[0])
-        if block.violations:
-            left.append("   ")
-            left.append(f"⚠ {block.violation_count} ordering violation(s)", p.error + BOLD)
-    else:  # finish
-        fin = next((e for e in block.events if isinstance(e, RunFinished)), None)
-        reason = fin.reason if fin else "finished"
-        bad = reason in ("provider_error", "error", "context_length")
-        left.append(f"{arrow} ", p.muted)
-        left.append("■ " + reason.replace("_", " "), p.error + BOLD if bad else p.success + BOLD)
-        if fin is not None:
-            if fin.detail and bad:
-                left.append("  ")
-                left.append(fin.detail.strip().split("\n", 1)[0], p.error)
-            if fin.tests_passed is not None:
-                left.append("   ")
-                left.append("tests passed" if fin.tests_passed else "tests failed",
-                            p.success if fin.tests_passed else p.error)
-            usage, unreported = run_tokens(model, fin)
-            right.append(" · ".join(part for part in (plural(fin.iterations, "iteration"),
-                                                      short_tokens(usage, unreported)) if part))
+        left.append(detail.text, _style(p, detail.style))
+
+
+_TITLE_HEADS: dict[str, Callable[[Text, Title, Block, Palette], None]] = {
+    "iteration": _iteration_head, "start": _start_head, "finish": _finish_head}
+
+
+def _fit(left: Text, right: Text, width: int) -> Text:
+    """`left` with `right` at the end of `width` cells (when there is room for it), `left` cut to fit."""
     right_len = right.cell_len
     avail = width - (right_len + 2 if right_len else 0)
     if left.cell_len > avail:
@@ -306,220 +229,137 @@ def title_text(block: Block, model: TranscriptModel, width: int, state: RenderSt
 def render_item(out: _Lines, block: Block, index: int, item: Item, model: TranscriptModel,
                 state: RenderState) -> None:
     p = out.palette
-    event = block.events[item.pos] if 0 <= item.pos < len(block.events) else None
     unfolded = (index in block.unfolded) != state.unfold_all  # a click inverts `o` for one item
-    q = state.query
     try:
-        _render_item(out, block, item, event, model, state, unfolded, q)
+        _render_item(out, block, item, model, state, unfolded)
     except Exception as exc:  # never let one odd event take the view down
         out.text(Text(f"(cannot render this {item.kind}: {type(exc).__name__}: {exc})", style=p.error))
 
 
-def _render_item(out: _Lines, block: Block, item: Item, event: Any, model: TranscriptModel, state: RenderState,
-                 unfolded: bool, q: str) -> None:
+@dataclass
+class _Drawing:
+    """One item being drawn: its description, and what its rows need besides."""
+
+    out: _Lines
+    desc: Description
+    link: Style | None
+    """The colour of the item's tool_call_id (None: it has none)."""
+    unfolded: bool
+    query: str
+
+    def style(self, name: str) -> Style:
+        return _style(self.out.palette, name, self.link)
+
+    def margin(self, name: str) -> list[Segment]:
+        """An indent (''), a note's dotted bar (`note`), or a solid bar in the style named."""
+        if not name:
+            return [Segment(" " * INDENT)]
+        if name == "note":
+            return [Segment(" " * INDENT), Segment("┊ ", self.out.palette.reflection)]
+        return _bar(self.style(name))
+
+
+def _render_item(out: _Lines, block: Block, item: Item, model: TranscriptModel, state: RenderState,
+                 unfolded: bool) -> None:
+    """An item as `describe_item` says it: its head, the ordering findings on it, then its rows."""
+    desc = describe_item(block, item, model, running=state.tools_running)
     p = out.palette
-    kind = item.kind
-    if kind == "message" and isinstance(event, RunStarted):
-        msg = event.messages[item.sub] if item.sub < len(event.messages) else {}
-        head = Text()
-        head.append(role_of(msg), p.label)
-        out.text(head)
-        _violations(out, block, item)
-        _body(out, content_text(msg.get("content") if isinstance(msg, dict) else msg), unfolded=unfolded,
-              prefix=[Segment(" " * INDENT)], query=q)
-    elif kind == "request" and isinstance(event, IterationStarted):
-        new = event.request_size - block.previous_request_size
-        t = Text(style=p.muted)
-        again = any(isinstance(e, IterationStarted) for e in block.events[:item.pos])
-        t.append(f"{'request sent again' if again else 'request'} · {plural(event.request_size, 'message')}")
-        if block.previous_request_size:
-            t.append(f" · {new:+d} since the previous one")
-        if event.reflection != "off":
-            t.append(f" · reflection {event.reflection}")
-        t.append(" · v shows it")
-        out.text(t)
-    elif kind == "assistant" and isinstance(event, AssistantMessage):
-        head = Text()
-        head.append(role_of(event.message) if role_of(event.message) != "?" else "assistant", p.label)
-        meta = []
-        if event.model:
-            meta.append(event.model)
-        if event.usage is not None:
-            meta.append(f"{event.usage.prompt_tokens:,} in / {event.usage.completion_tokens:,} out")
-        elif not model.imported:
-            meta.append("tokens not reported")
-        if event.latency_s:
-            meta.append(f"{event.latency_s:.2f}s")
-        if event.ttft_s:
-            meta.append(f"first token {event.ttft_s:.2f}s")
-        if event.finish_reason:
-            meta.append(f"finish {event.finish_reason}")
-        if event.parsed_from_text:
-            meta.append("action parsed from text")
-        if meta:
-            head.append("  " + " · ".join(meta), p.muted)
-        out.text(head)
-        _violations(out, block, item)
-        text = content_text(event.message.get("content"))
-        if event.raw_content:  # what the model wrote, its calls parsed out of it (listed under it)
-            parsed = len(tool_calls_of(event.message))
-            said = (f"the reply as written; {plural(parsed, 'call')} parsed from it, below" if parsed else
-                    "the reply as written (a <tool_response> it made up is cut from the history)")
-            out.text(Text(said, style=p.muted))
-            _body(out, event.raw_content, unfolded=unfolded, prefix=_bar(p.muted), query=q)
-        elif text.strip():
-            _body(out, text, unfolded=True, prefix=[Segment(" " * INDENT)], query=q)
-        elif not tool_calls_of(event.message):
-            out.text(Text("(empty reply)", style=p.muted))
-    elif kind == "call" and isinstance(event, AssistantMessage):
-        calls = tool_calls_of(event.message)
-        call = calls[item.sub]
-        color = p.link(model.link(call.id)) if call.id else p.muted
-        head = Text()
-        head.append("→ call   ", color + BOLD)
-        head.append(call.name, BOLD)
+    drawing = _Drawing(out, desc, p.link(model.link(desc.call_id)) if desc.call_id else None, unfolded, state.query)
+    _HEADS.get(desc.kind, _labelled_head)(drawing, model, state)
+    for v in desc.findings:
+        out.text(Text(f"⚠ {v.rule}: {v.message}", style=p.error + BOLD))
+    for row in desc.rows:
+        if isinstance(row, Line):
+            _line(drawing, row)
+        else:
+            _body_row(drawing, row)
+
+
+def _labelled_head(drawing: _Drawing, model: TranscriptModel, state: RenderState) -> None:
+    """`label  meta · meta  mark`: a message, a reply, a note, a refusal, a driver's message, the ending."""
+    desc = drawing.desc
+    head = Text()
+    head.append(desc.label.text, drawing.style(desc.label.style))
+    _meta_and_marks(drawing, head)
+
+
+def _named_head(drawing: _Drawing, model: TranscriptModel, state: RenderState) -> None:
+    """`label    name  id  meta  mark`, the names in one column: a call, a result, a change's files."""
+    desc = drawing.desc
+    head = Text()
+    head.append(desc.label.text.ljust(max(9, len(desc.label.text) + 1)), drawing.style(desc.label.style))
+    head.append(desc.name, BOLD)
+    if desc.call_id is not None:
         head.append("  ")
-        head.append_text(_id_text(call.id, model, state))
-        if call.id and call.id not in model.result_sites:
-            if state.tools_running:
-                head.append("  ⋯ running…", p.running)
-            elif call.id in model.unanswered:
-                head.append("  never answered: the run stopped before its result", p.warning)
-            else:
-                head.append("  no result", p.muted)
-        out.text(head)
-        lines, ok = arguments_lines(call.name, call.arguments, p.code_theme)
+        head.append_text(_id_text(desc.call_id, model, state))
+    _meta_and_marks(drawing, head)
+
+
+def _meta_and_marks(drawing: _Drawing, head: Text) -> None:
+    if drawing.desc.meta:
+        head.append("  " + " · ".join(drawing.desc.meta), drawing.out.palette.muted)
+    for mark in drawing.desc.marks:
+        head.append(f"  {mark.text}", drawing.style(mark.style))
+    drawing.out.text(head)
+
+
+def _request_head(drawing: _Drawing, model: TranscriptModel, state: RenderState) -> None:
+    desc = drawing.desc
+    said = " · ".join([desc.label.text, *desc.meta, "v shows it"])
+    drawing.out.text(Text(said, style=drawing.style(desc.label.style)))
+
+
+def _notice_head(drawing: _Drawing, model: TranscriptModel, state: RenderState) -> None:
+    desc = drawing.desc
+    style = drawing.style(desc.label.style)
+    t = Text(f"{desc.label.text} ", style=style)
+    t.append(desc.text, style)
+    if drawing.query:
+        t.highlight_words([drawing.query], drawing.out.palette.match, case_sensitive=False)
+    drawing.out.text(t)
+
+
+def _unknown_head(drawing: _Drawing, model: TranscriptModel, state: RenderState) -> None:
+    drawing.out.text(Text(drawing.desc.label.text, style=drawing.style(drawing.desc.label.style)))
+
+
+_HEADS: dict[str, Callable[[_Drawing, TranscriptModel, RenderState], None]] = {
+    "call": _named_head, "result": _named_head, "changes": _named_head, "request": _request_head,
+    "notice": _notice_head, "unknown": _unknown_head}
+"""How an item's head is laid out, by its kind (the others: `_labelled_head`)."""
+
+
+def _line(drawing: _Drawing, line: Line) -> None:
+    t = Text(style=drawing.style(line.style))
+    t.append(line.label.text, drawing.style(line.label.style))
+    if line.text is not None and (line.text.text or not line.brief):  # evidence, when there is any
+        t.append(": ")
+        text = line.text.text
+        t.append(inert(text.split("\n", 1)[0][:300]) if line.brief else text, drawing.style(line.text.style))
+    drawing.out.text(t, prefix=drawing.margin(line.margin))
+
+
+def _body_row(drawing: _Drawing, body: Body) -> None:
+    """A body as its kind is drawn: arguments and results as `tui.render.content` lays them out, a diff
+    coloured, a text as it is; folded unless unfolded or `whole`."""
+    out, p = drawing.out, drawing.out.palette
+    if body.heading is not None:
+        _line(drawing, body.heading)
+    prefix, style = drawing.margin(body.margin), drawing.style(body.style)
+    query = drawing.query if body.searchable else ""
+    unfolded = drawing.unfolded or body.whole
+    if body.kind == "arguments":
+        lines, ok = arguments_lines(body.tool, body.text, p.code_theme)
         if not ok:
-            out.text(Text("arguments are not valid JSON", style=p.warning), prefix=_bar(color))
-        _lines_body(out, lines, unfolded=unfolded, prefix=_bar(color), query=q)
-    elif kind == "result" and isinstance(event, ToolResult):
-        color = p.link(model.link(event.tool_call_id)) if event.tool_call_id else p.muted
-        head = Text()
-        head.append("← result ", color + BOLD)
-        head.append(event.name or "?", BOLD)
-        head.append("  ")
-        head.append_text(_id_text(event.tool_call_id, model, state))
-        if event.duration_s:
-            head.append(f"  {event.duration_s:.2f}s", p.muted)
-        mark = event_mark(event)
-        if mark is not None:
-            head.append(f"  ✗ {mark.label}", p.error + BOLD)
-        out.text(head)
-        _violations(out, block, item)
-        if event.content.strip():
-            _lines_body(out, result_lines(event.content, p.code_theme), unfolded=unfolded, prefix=_bar(color),
-                        style=p.error if event.is_error else "", query=q)
-        if event.content == "":
-            out.text(Text("(empty)", style=p.muted), prefix=_bar(color))
-    elif kind == "reflection" and isinstance(event, ReflectionNote):
-        head = Text()
-        head.append("✦ reflection", p.reflection + BOLD)
-        meta = [f"as {event.role}"]
-        if event.fallback_from:
-            meta.append(f"{event.fallback_from} refused, fell back")
-        if event.model:
-            meta.append(event.model)
-        if event.usage is not None:
-            meta.append(short_tokens(event.usage))
-        elif event.request and not model.imported:
-            meta.append("tokens not reported")
-        if event.latency_s:
-            meta.append(f"{event.latency_s:.2f}s")
-        head.append("  " + " · ".join(meta), p.muted)
-        out.text(head)
-        _violations(out, block, item)
-        bar = [Segment(" " * INDENT), Segment("┊ ", p.reflection)]
-        for trig in event.triggers:
-            t = Text()
-            t.append(f"trigger {trig.kind}", p.reflection)
-            if trig.evidence:
-                t.append(": ")
-                t.append(inert(trig.evidence.split("\n", 1)[0][:300]), p.muted)
-            out.text(t, prefix=bar)
-        _body(out, event.content, unfolded=True, prefix=bar, style=ITALIC, query=q)
-        for follower in event.messages[1:]:
-            if isinstance(follower, dict):
-                t = Text(f"followed by a {role_of(follower)} message: ", style=p.muted)
-                t.append(content_text(follower.get("content")))
-                out.text(t, prefix=bar)
-    elif kind == "fallback" and isinstance(event, ReflectionFallback):
-        head = Text()
-        head.append("↺ reflection note refused", p.reflection + BOLD)
-        outcome = (f"re-sent as {event.to_role}" if event.to_role else
-                   "every role refused: notes are off for the rest of the run")
-        status = f" (HTTP {event.status})" if event.status else ""
-        head.append(f"  as {event.from_role}{status} → {outcome}", p.muted)
-        out.text(head)
-        _violations(out, block, item)
-        bar = [Segment(" " * INDENT), Segment("┊ ", p.reflection)]
-        _body(out, event.error, unfolded=unfolded, prefix=bar, style=p.error, query=q)
-        for m in event.messages:
-            if isinstance(m, dict):
-                t = Text(f"{role_of(m)}: ", style=p.label)
-                t.append(content_text(m.get("content")), ITALIC)
-                out.text(t, prefix=bar)
-    elif kind == "driver" and isinstance(event, DriverMessage):
-        head = Text()
-        head.append(f"» {role_of(event.message)}", p.label)
-        head.append(f"  {event.kind}", p.muted)
-        mark = event_mark(event)
-        if mark is not None:
-            head.append(f"  ✗ {mark.label}", p.error + BOLD)
-        out.text(head)
-        _violations(out, block, item)
-        msg = event.message
-        text = content_text(msg.get("content") if isinstance(msg, dict) else msg)
-        if isinstance(msg, dict) and msg.get("tool_calls"):
-            text = (text + "\n" if text else "") + "tool_calls: " + json.dumps(msg.get("tool_calls"), ensure_ascii=False)
-        _body(out, text, unfolded=unfolded, prefix=[Segment(" " * INDENT)], query=q)
-        reply = rejected_reply(msg)
-        if reply is not None:
-            out.text(Text("the reply that caused it, as written (not kept in the history):", style=p.muted))
-            _body(out, reply, unfolded=unfolded, prefix=_bar(p.error), query=q)
-        elif event.kind == "format_error":
-            out.text(Text("the reply that caused it is not in the file (not kept in the history)", style=p.muted))
-    elif kind == "changes" and isinstance(event, WorkspaceChanged):
-        head = Text()
-        head.append("± changed ", p.running + BOLD)
-        head.append(plural(len(event.files), "file"), BOLD)
-        head.append("  " + ", ".join(_file_stat(f) for f in event.files), p.muted)
-        if event.cut:
-            head.append(f"  (diff cut: {plural(event.cut, 'more character')} not recorded)", p.warning)
-        out.text(head)
-        _lines_body(out, unified_diff_lines(event.diff, p.code_theme), unfolded=unfolded, prefix=_bar(p.running), query=q)
-    elif kind == "notice" and isinstance(event, Notice):
-        icon, style = {"info": ("ℹ", p.muted), "warning": ("⚠", p.warning), "error": ("✗", p.error)}.get(
-            event.level, ("ℹ", p.muted))
-        t = Text(f"{icon} ", style=style)
-        t.append(event.text, style)
-        if q:
-            t.highlight_words([q], p.match, case_sensitive=False)
-        out.text(t)
-    elif kind == "finish" and isinstance(event, RunFinished):
-        bad = event.reason in ("provider_error", "error", "context_length")
-        t = Text()
-        t.append(f"run {event.reason.replace('_', ' ')}", p.error + BOLD if bad else BOLD)
-        usage, unreported = run_tokens(model, event)
-        t.append(f"  after {plural(event.iterations, 'iteration')} · {tokens(usage, unreported=unreported)}", p.muted)
-        out.text(t)
-        if event.detail:
-            _body(out, event.detail, unfolded=unfolded, style=p.error if bad else "", query=q,
-                  prefix=[Segment(" " * INDENT)])
-        if event.summary:
-            out.text(Text("summary", style=p.label))
-            _body(out, event.summary, unfolded=True, prefix=[Segment(" " * INDENT)], query=q)
-        if event.tests_passed is not None:
-            out.text(Text("tests passed" if event.tests_passed else "tests failed",
-                          style=p.success + BOLD if event.tests_passed else p.error + BOLD))
-            _body(out, event.test_output, unfolded=unfolded, prefix=[Segment(" " * INDENT)], query=q)
+            out.text(Text(INVALID_ARGUMENTS, style=p.warning), prefix=prefix)
+        _lines_body(out, lines, unfolded=unfolded, prefix=prefix, query=query)
+    elif body.kind == "result":
+        _lines_body(out, result_lines(body.text, p.code_theme), unfolded=unfolded, prefix=prefix, style=style,
+                    query=query)
+    elif body.kind == "diff":
+        _lines_body(out, unified_diff_lines(body.text, p.code_theme), unfolded=unfolded, prefix=prefix, query=query)
     else:
-        name = getattr(event, "type", type(event).__name__)
-        out.text(Text(f"? {kind} ({name})", style=p.warning))
-        try:
-            raw = event.model_dump_json() if hasattr(event, "model_dump_json") else repr(event)
-        except Exception:
-            raw = repr(event)
-        _body(out, raw, unfolded=unfolded, prefix=[Segment(" " * INDENT)], style=p.muted)
+        _body(out, body.text, unfolded=unfolded, prefix=prefix, style=style, query=query)
 
 
 def render_block(console: Console, block: Block, model: TranscriptModel, width: int,
@@ -562,20 +402,6 @@ def render_streaming(out: _Lines, delta: Any) -> None:
         out.text(line)
         if call.get("arguments"):
             out.text(Text(call["arguments"], style=p.muted), prefix=_bar(p.muted))
-
-
-def run_tokens(model: TranscriptModel, finished: RunFinished) -> tuple[Any, int]:
-    """The run's tokens and its calls without any: counted from the events when the model holds them all
-    (a file written before `unreported_calls` was recorded says them too), else as its ending says."""
-    if model.iterations and (model.finished is finished or model.finished == finished):  # a big file reads it anew
-        return model.usage, model.unreported
-    return finished.usage, finished.unreported_calls
-
-
-def _file_stat(change: Any) -> str:
-    if change.binary:
-        return f"{change.path} ({change.status}, binary)"
-    return f"{change.path} +{change.added} -{change.removed}"
 
 
 def running_calls(block: Block, model: TranscriptModel) -> list[str]:

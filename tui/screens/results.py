@@ -3,7 +3,7 @@ points) with its Wilson 95% interval, and success against the tokens spent (pass
 textual-plotext, over the numbers: rates, the comparison with the baseline, tokens and dollars per run and
 per success.
 
-It reads only the folder's `summary.json` (written by agent.run.summary), so what it shows is what the
+It reads only the folder's `summary.json` (written by agent.experiments.summary), so what it shows is what the
 grid printed; a folder without one (not an ablation, or an older one) shows no panel.
 """
 
@@ -20,7 +20,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from agent.display.terminal import inert
-from agent.run.summary import interval
+from agent.experiments.summary import interval
 
 MUTED = "$text-muted"
 LINE_COLOURS = ("green", "cyan", "magenta", "orange", "blue", "red", "yellow")

@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Static
 
 from agent.display.terminal import inert
 from agent.display.wording import plural
+from agent.outcome import reason_words, tests_said
 from agent.transcripts.runs import RunsFound, RunSummary, discover_runs, summarize_file
 from agent.transcripts.transcript import Transcript, TranscriptError
 from tui.render.blocks import BOLD
@@ -79,15 +80,14 @@ def outcome(entry: RunSummary) -> tuple[str, str]:
         return f"· {entry.imported_from}, no ending recorded", "muted"
     if entry.imported_from and entry.detail:  # another tool's ending, in its words (an Inspect score)
         mark, meaning = {True: ("✓", "good"), False: ("✗", "bad"), None: ("·", "")}[entry.tests_passed]
-        return f"{mark} {(entry.reason or '').replace('_', ' ')} · {entry.detail}", meaning
+        return f"{mark} {reason_words(entry.reason or '')} · {entry.detail}", meaning
     if entry.reason is None:
         return "… no ending (running or killed)", "warning"
-    reason = entry.reason.replace("_", " ")
-    if entry.tests_passed is True:
-        return f"✓ {reason} · tests pass", "good"
-    if entry.tests_passed is False:
-        return f"✗ {reason} · tests fail", "bad"
-    return f"· {reason}", ""
+    reason = reason_words(entry.reason)
+    if entry.tests_passed is None:
+        return f"· {reason}", ""
+    return f"{'✓' if entry.tests_passed else '✗'} {reason} · {tests_said(entry.tests_passed)}", (
+        "good" if entry.tests_passed else "bad")
 
 
 class RunsScreen(Screen[None]):

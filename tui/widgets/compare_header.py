@@ -10,6 +10,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from agent.display.wording import plural, tokens
+from agent.outcome import ERROR_REASONS
 from agent.transcripts.runs import RunSummary
 from tui.widgets.compare_view import CompareView
 
@@ -40,7 +41,7 @@ def side_text(summary: RunSummary, side: str, active: bool) -> Content:
     if summary.reason is None:
         parts.append(("… no ending recorded", "bold $text-warning"))
     else:
-        bad = summary.reason in ("provider_error", "error", "context_length")
+        bad = summary.reason in ERROR_REASONS
         parts.append((f"■ {summary.outcome}", "bold $text-error" if bad or not summary.success else "bold $text-success"))
     parts += [f" · {plural(summary.iterations or 0, 'iteration')}",
               f" · {tokens(summary.usage, split=False, unreported=summary.unreported)}"]

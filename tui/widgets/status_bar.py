@@ -17,6 +17,7 @@ from textual.widget import Widget
 
 from agent.display.wording import plural, tokens
 from agent.events import Usage
+from agent.outcome import ERROR_REASONS, reason_words, tests_said
 
 MUTED = "$text-muted"
 BADGES = {
@@ -109,12 +110,13 @@ Part = tuple[str, str]
 
 def render_status(info: StatusInfo, width: int = 200) -> Content:
     """The two lines, each fitted to `width` cells."""
-    state: list[Part] = []
-    add = state.append
-    # Line 1: state.
+    return Content("\n").join([_fit(_state(info), width), _fit(_facts(info, width), width)])
+
+
+def _badge(info: StatusInfo) -> Part:
+    """How the run stands, in a badge: DONE ✓ / ✗ (the verdict), FAILED, STOPPED; VIEW; STEP or RUNNING."""
     if info.finished is not None:
-        badge = "FAILED" if info.finished in ("provider_error", "error", "context_length") else (
-            "DONE" if info.finished == "finished" else "STOPPED")
+        badge = "FAILED" if info.finished in ERROR_REASONS else "DONE" if info.finished == "finished" else "STOPPED"
     elif not info.live:
         badge = "VIEW"
     else:
@@ -123,42 +125,56 @@ def render_status(info: StatusInfo, width: int = 200) -> Content:
     if info.finished is not None and info.tests_passed is not None and badge != "FAILED":
         badge += " ✓" if info.tests_passed else " ✗"  # the verdict: a run that finished with failing tests
         style = BADGES["DONE"] if info.tests_passed else BADGES["FAILED"]
-    add((f" {badge} ", style))
-    add(("  ", ""))
-    if not info.live:
-        add(("transcript", "bold"))
-        if info.finished:
-            add((f" · run ended: {info.finished.replace('_', ' ')}", MUTED))
-            if info.tests_passed is not None:
-                add((", tests pass" if info.tests_passed else ", tests fail", MUTED))
-        add(("   n next iteration · v request · / search · ? keys", MUTED))
-    elif info.finished is not None:
-        add((f"run ended: {info.finished.replace('_', ' ')}", "bold"))
+    return (f" {badge} ", style)
+
+
+def _state(info: StatusInfo) -> list[Part]:
+    """Line 1: the badge, how the run ended (or what it is doing), and the keys that matter now."""
+    state: list[Part] = [_badge(info), ("  ", "")]
+    ended: list[str] = []
+    if info.finished is not None:
+        ended.append(f"run ended: {reason_words(info.finished)}")
         if info.tests_passed is not None:
-            add((", tests pass" if info.tests_passed else ", tests fail", "bold"))
-        add(("   v request · / search · q quit", MUTED))
+            ended.append(f", {tests_said(info.tests_passed)}")
+    if not info.live:
+        state.append(("transcript", "bold"))
+        if ended:
+            ended[0] = " · " + ended[0]
+        state += [(text, MUTED) for text in ended]
+        state.append(("   n next iteration · v request · / search · ? keys", MUTED))
+    elif ended:
+        state += [(text, "bold") for text in ended]
+        state.append(("   v request · / search · q quit", MUTED))
     else:
-        if info.in_flight:
-            add(("⋯ waiting for the model", "$text-primary"))
-        elif info.mode == "step" and info.waiting and info.pending_steps == 0:
-            add(("paused — press n for the next iteration", "bold $text-warning"))
-        elif info.mode == "step":
-            add(("stepping", "bold"))
-        else:
-            add(("running continuously", "bold"))
-            add((" · p pauses at the next iteration", MUTED))
-        if info.pending_steps:
-            add((f" · {plural(info.pending_steps, 'step')} queued", "$text-warning"))
-        add(("   reflection ", MUTED))
-        if info.reflection == "off":
-            add(("off", "bold"))
-            add((f" (r: on as {info.reflection_role})", MUTED))
-        else:
-            add((f"on · as {info.reflection}", "bold $reflection"))
-            if info.effective_role and info.effective_role != info.reflection:
-                add((f" → sent as {info.effective_role} (endpoint refused {info.reflection})", "$text-warning"))
-            add((" (r: off)", MUTED))
-    # Line 2: what ran.
+        state += _controls(info)
+    return state
+
+
+def _controls(info: StatusInfo) -> list[Part]:
+    """A live run's stepping and its reflection switch."""
+    parts: list[Part] = []
+    if info.in_flight:
+        parts.append(("⋯ waiting for the model", "$text-primary"))
+    elif info.mode == "step" and info.waiting and info.pending_steps == 0:
+        parts.append(("paused — press n for the next iteration", "bold $text-warning"))
+    elif info.mode == "step":
+        parts.append(("stepping", "bold"))
+    else:
+        parts += [("running continuously", "bold"), (" · p pauses at the next iteration", MUTED)]
+    if info.pending_steps:
+        parts.append((f" · {plural(info.pending_steps, 'step')} queued", "$text-warning"))
+    parts.append(("   reflection ", MUTED))
+    if info.reflection == "off":
+        return parts + [("off", "bold"), (f" (r: on as {info.reflection_role})", MUTED)]
+    parts.append((f"on · as {info.reflection}", "bold $reflection"))
+    if info.effective_role and info.effective_role != info.reflection:
+        parts.append((f" → sent as {info.effective_role} (endpoint refused {info.reflection})", "$text-warning"))
+    return parts + [(" (r: off)", MUTED)]
+
+
+def _facts(info: StatusInfo, width: int) -> list[Part]:
+    """Line 2: what ran (model, iterations, tokens, violations, where); too long for the width, first the
+    in/out split of the tokens goes, then the file."""
     parts: list[Part] = []
     if info.provider or info.model:
         parts.append((f"{info.provider}/{info.model}" if info.provider else info.model, "bold"))
@@ -181,22 +197,22 @@ def render_status(info: StatusInfo, width: int = 200) -> Content:
         parts.append((info.source + (f" (from {info.imported_from})" if info.imported_from else ""), MUTED))
     if info.workspace:
         parts.append((f"workspace {info.workspace}" + (" (removed)" if info.workspace_gone else ""), MUTED))
-
-    # Too long for the width: first the in/out split of the tokens goes, then the file; the rest is cut.
-    def length() -> int:
-        return sum(len(label) for label, _ in parts) + 3 * (len(parts) - 1)
-
-    if length() > width and usage is not None:
+    if _length(parts) > width and usage is not None:
         parts = [(tokens(usage, split=False, unreported=info.unreported), style) if label == tokens_text
                  else (label, style) for label, style in parts]
-    if length() > width and info.source:
+    if _length(parts) > width and info.source:
         parts = [p for p in parts if not p[0].startswith(info.source)]
     facts: list[Part] = []
     for k, part in enumerate(parts):
         if k:
             facts.append((" · ", MUTED))
         facts.append(part)
-    return Content("\n").join([_fit(state, width), _fit(facts, width)])
+    return facts
+
+
+def _length(parts: list[Part]) -> int:
+    """Cells of `parts` joined by ` · `."""
+    return sum(len(label) for label, _ in parts) + 3 * (len(parts) - 1)
 
 
 def _fit(parts: list[Part], width: int) -> Content:

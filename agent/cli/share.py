@@ -1,4 +1,4 @@
-"""Sharing a run: `export` (headless; its flags are in `agent.run.flags`, and `tui.serve` serves the app)."""
+"""Sharing a run: `export` (headless; its flags are in `agent.cli.flags`, and `tui.serve` serves the app)."""
 
 from __future__ import annotations
 

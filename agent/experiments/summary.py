@@ -1,5 +1,5 @@
 """What a grid found, per setting: the numbers of summary.json and the tables `ablate` and `sweep` print
-(agent.run.stats does the arithmetic).
+(agent.experiments.stats does the arithmetic).
 
 The unit of analysis is the task (in a sweep, the fork point: `row.task` names it either way). Repeats of
 a unit are averaged first: a setting's success rate is the mean of its units' rates, its Wilson interval
@@ -8,7 +8,7 @@ differ, the mean per-unit difference with a cluster bootstrap interval (units re
 are estimated per unit and averaged. With one unit nothing generalises beyond it, and the summary says so.
 
 Cost sits beside success: tokens (the actor's and the reflection calls' apart), wall time and dollars (a
-price per million tokens, `agent.run.prices`), per run and per success, and success against the tokens a
+price per million tokens, `agent.experiments.prices`), per run and per success, and success against the tokens a
 run spent (pass@t, Olausson et al. 2024). Notes are counted by trigger, with what the next iteration did.
 
 Runs that say nothing about the agent are left out of every rate and test (`counted`), and counted apart.
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Protocol, Sequence
 
 from agent.display.wording import plural, text_table
-from agent.run.stats import bootstrap_mean, pass_at_k, pass_hat_k, sign_test, wilson
+from agent.experiments.stats import bootstrap_mean, pass_at_k, pass_hat_k, sign_test, wilson
 from agent.transcripts.notes import FOLLOWUPS, read_notes_file
 
 BASELINES = ("off", "none")
@@ -32,7 +32,7 @@ MEASURES = ("total_tokens", "wall_time_s", "reflection_calls")
 
 
 class Row(Protocol):
-    """A finished job as summary needs it (agent.run.jobs.ResultRow)."""
+    """A finished job as summary needs it (agent.experiments.jobs.ResultRow)."""
 
     task: str
     setting: str

@@ -7,7 +7,7 @@ import asyncio
 import json
 import signal
 import sys
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from agent.display.folding import FOLD_FROM, clip_line, fold_text
 from agent.display.terminal import complain, inert
@@ -35,7 +35,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
 
     spec = fork_spec(args)
     if args.each_note:
-        from agent.run.fork_notes import cmd_each_note
+        from agent.experiments.fork_notes import cmd_each_note
 
         return cmd_each_note(spec, args)
     return drive_headless(build_fork(spec), keep_workspace=args.keep_workspace)
@@ -109,56 +109,76 @@ class EventPrinter:
             self.block(rest, "  ", fold_from=fold_from)
 
     def show(self, event: Event) -> None:
-        if isinstance(event, IterationStarted):
-            self.line(f"\n── iteration {event.iteration} ── reflection {event.reflection} "
-                      f"── request of {plural(event.request_size, 'message')}")
-        elif isinstance(event, AssistantMessage):
-            text = content_text(event.message.get("content")).strip()
-            if text:
-                self.paragraph("assistant: ", text, fold_from=self.REPLY_LINES)
-            parsed = "  (parsed from text)" if event.parsed_from_text else ""
-            for call in event.message.get("tool_calls") or []:
-                fn = call.get("function", {})
-                self.line(f"  call {clip_line(str(call.get('id')), 80)[0]}  {clip_line(str(fn.get('name')), 80)[0]}"
-                          f"({_compact_args(fn.get('arguments'))}){parsed}")
-            usage = event.usage
-            counts = f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens, " if usage else "tokens not reported, "
-            ttft = f"first token {event.ttft_s:.2f}s, " if event.ttft_s is not None else ""
-            wire = ", text tool calls" if event.tool_call_mode == "text" else ""
-            self.line(f"  [{counts}{ttft}{event.latency_s:.2f}s, finish_reason {event.finish_reason}{wire}]")
-        elif isinstance(event, ToolResult):
-            mark = "ERROR " if event.is_error else ""
-            self.line(f"  result {event.tool_call_id}  {mark}{event.name}:")
-            self.block(event.content.rstrip("\n"), "    │ ")
-        elif isinstance(event, ReflectionNote):
-            triggers = ", ".join(t.kind for t in event.triggers) or "manual"
-            fallback = f" (fell back from {event.fallback_from})" if event.fallback_from else ""
-            follower = " + a user follower" if event.follower_added else ""
-            self.line(f"  reflection [{event.role}{fallback}{follower}] on {triggers}:")
-            for t in event.triggers:
-                if t.evidence:
-                    self.line(f"    evidence ({t.kind}): {t.evidence.splitlines()[0][:160]}")
-            self.block(event.content.strip(), "    ✎ ", fold_from=self.REPLY_LINES)
-        elif isinstance(event, ReflectionFallback):
-            to = f"as {event.to_role}" if event.to_role else "dropped (every role refused)"
-            self.line(f"  reflection note refused as {event.from_role} (HTTP {event.status}: "
-                      f"{clip_line(event.error, 400)[0]}); note {to}, request sent again")
-        elif isinstance(event, DriverMessage):
-            self.paragraph(f"  driver {event.kind} ({event.message.get('role')}): ", content_text(event.message.get("content")))
-        elif isinstance(event, WorkspaceChanged):
-            files = ", ".join(f"{f.path} ({f.status}{'' if f.binary else f', +{f.added} -{f.removed}'})"
-                              for f in event.files)
-            self.line(f"  changed: {files}")
-        elif isinstance(event, Notice):
-            self.paragraph(f"{event.level}: ", event.text)
-        elif isinstance(event, RunFinished):
-            tests = {True: "tests pass", False: "tests FAIL", None: "no test command"}[event.tests_passed]
-            self.line(f"\n══ run finished: {event.reason} after {plural(event.iterations, 'iteration')}; {tests}; "
-                      f"{tokens(event.usage, unreported=event.unreported_calls)}")
-            if event.summary:
-                self.paragraph("   summary: ", event.summary)
-            if event.reason not in ("finished",) and event.detail:
-                self.paragraph("   ", event.detail)
+        """Print one event, in this log's own words (the transcript keeps everything; `agent-tui open` and
+        `export` say it as the app does)."""
+        said = self._SAYS.get(type(event))
+        if said is not None:
+            said(self, event)
+
+    def _started(self, event: IterationStarted) -> None:
+        self.line(f"\n── iteration {event.iteration} ── reflection {event.reflection} "
+                  f"── request of {plural(event.request_size, 'message')}")
+
+    def _reply(self, event: AssistantMessage) -> None:
+        text = content_text(event.message.get("content")).strip()
+        if text:
+            self.paragraph("assistant: ", text, fold_from=self.REPLY_LINES)
+        parsed = "  (parsed from text)" if event.parsed_from_text else ""
+        for call in event.message.get("tool_calls") or []:
+            fn = call.get("function", {})
+            self.line(f"  call {clip_line(str(call.get('id')), 80)[0]}  {clip_line(str(fn.get('name')), 80)[0]}"
+                      f"({_compact_args(fn.get('arguments'))}){parsed}")
+        usage = event.usage
+        counts = f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens, " if usage else "tokens not reported, "
+        ttft = f"first token {event.ttft_s:.2f}s, " if event.ttft_s is not None else ""
+        wire = ", text tool calls" if event.tool_call_mode == "text" else ""
+        self.line(f"  [{counts}{ttft}{event.latency_s:.2f}s, finish_reason {event.finish_reason}{wire}]")
+
+    def _result(self, event: ToolResult) -> None:
+        mark = "ERROR " if event.is_error else ""
+        self.line(f"  result {event.tool_call_id}  {mark}{event.name}:")
+        self.block(event.content.rstrip("\n"), "    │ ")
+
+    def _note(self, event: ReflectionNote) -> None:
+        triggers = ", ".join(t.kind for t in event.triggers) or "manual"
+        fallback = f" (fell back from {event.fallback_from})" if event.fallback_from else ""
+        follower = " + a user follower" if event.follower_added else ""
+        self.line(f"  reflection [{event.role}{fallback}{follower}] on {triggers}:")
+        for t in event.triggers:
+            if t.evidence:
+                self.line(f"    evidence ({t.kind}): {t.evidence.splitlines()[0][:160]}")
+        self.block(event.content.strip(), "    ✎ ", fold_from=self.REPLY_LINES)
+
+    def _fallback(self, event: ReflectionFallback) -> None:
+        to = f"as {event.to_role}" if event.to_role else "dropped (every role refused)"
+        self.line(f"  reflection note refused as {event.from_role} (HTTP {event.status}: "
+                  f"{clip_line(event.error, 400)[0]}); note {to}, request sent again")
+
+    def _driver(self, event: DriverMessage) -> None:
+        self.paragraph(f"  driver {event.kind} ({event.message.get('role')}): ", content_text(event.message.get("content")))
+
+    def _changes(self, event: WorkspaceChanged) -> None:
+        files = ", ".join(f"{f.path} ({f.status}{'' if f.binary else f', +{f.added} -{f.removed}'})"
+                          for f in event.files)
+        self.line(f"  changed: {files}")
+
+    def _notice(self, event: Notice) -> None:
+        self.paragraph(f"{event.level}: ", event.text)
+
+    def _finished(self, event: RunFinished) -> None:
+        tests = {True: "tests pass", False: "tests FAIL", None: "no test command"}[event.tests_passed]
+        self.line(f"\n══ run finished: {event.reason} after {plural(event.iterations, 'iteration')}; {tests}; "
+                  f"{tokens(event.usage, unreported=event.unreported_calls)}")
+        if event.summary:
+            self.paragraph("   summary: ", event.summary)
+        if event.reason not in ("finished",) and event.detail:
+            self.paragraph("   ", event.detail)
+
+    _SAYS: dict[type, Callable[[EventPrinter, Any], None]] = {
+        IterationStarted: _started, AssistantMessage: _reply, ToolResult: _result, ReflectionNote: _note,
+        ReflectionFallback: _fallback, DriverMessage: _driver, WorkspaceChanged: _changes, Notice: _notice,
+        RunFinished: _finished}
+    """What each event says in this log (the others, a reply streaming in, say nothing)."""
 
 
 def _compact_args(arguments: Any) -> str:

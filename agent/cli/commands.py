@@ -1,7 +1,9 @@
-"""The command line: the table of commands, and the headless ones (each imported when it runs).
+"""The command line: one table of commands, each parser with the function that runs it (`func`, imported
+only when it runs, so that `agent-tui open` pays for neither the provider stack nor the ablation runner).
 
-`tui.main` adds the commands that open the app; everything here runs without Textual. The flags are in
-`agent.run.flags`, the headless run in `agent.run.headless`.
+`build_parser(app=...)` is the table; `tui.main` hands it the commands that open the app (which fall back
+here for `--headless`), `python -m agent.cli` uses it as it is, without Textual. The flags are in
+`agent.cli.flags`, the headless run in `agent.cli.headless`.
 Exit status of a run: 0 when the task's tests pass at the end, 1 when they do not, 2 on a usage or
 provider error (with a one-line message on stderr).
 """
@@ -11,22 +13,31 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, Mapping, TextIO
 
 from agent.display.terminal import complain, inert
 from agent.display.wording import plural
 from agent.models.presets import UsageError
-from agent.run.flags import add_ablate_parser, add_fork_parser, add_run_flags, add_share_parsers, add_sweep_parser
+from agent.cli.flags import add_ablate_parser, add_fork_parser, add_run_flags, add_share_parsers, add_sweep_parser
 from agent.tools.sandbox import make_undumpable
 from agent.tools.scratch import sweep
 from agent.tasks.suites import SUITES
 
 
-def build_parser() -> argparse.ArgumentParser:
+Command = Callable[[argparse.Namespace], int]
+APP_ONLY = ("open", "compare", "serve")
+"""Commands that are the app: without it (`python -m agent.cli`) they say so."""
+
+
+def build_parser(app: Mapping[str | None, Command] | None = None) -> argparse.ArgumentParser:
+    """Every command and its flags, each with its `func`: the app's where `app` gives one (the key None:
+    no command), else the headless one here."""
     parser = argparse.ArgumentParser(
         prog="agent-tui",
         description="Watch, step through and check an OpenAI Chat Completions agent loop. "
                     "With no command, opens the app on the offline quicksort demo in step mode.")
+    app = app or {}
+    parser.set_defaults(func=app.get(None, _needs_app))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="run the agent on a task (in the app, or --headless)")
     add_run_flags(run)
@@ -50,7 +61,57 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--snapshot", type=Path, metavar="OUT.svg", help="render the first screen to an SVG and exit")
     cmp.add_argument("--size", default="160x45", help="terminal size for --snapshot, WxH (default 160x45)")
     add_share_parsers(sub)
+    headless: dict[str, Command] = {
+        "run": run_headless, "fork": fork_headless, "tasks": lambda args: cmd_tasks(args.suite),
+        "check": lambda args: cmd_check(args.file), "ablate": ablate, "sweep": sweep_notes, "export": export,
+        **{name: _needs_app for name in APP_ONLY}}
+    for name, choice in sub.choices.items():
+        choice.set_defaults(func=app.get(name, headless[name]))
     return parser
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run what the parsed command line asks for; a usage error is one line on stderr and exit 2."""
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        complain(str(exc))
+        return 2
+
+
+def _needs_app(args: argparse.Namespace) -> int:
+    complain(f"{args.command or 'the demo'} opens the app: run it as agent-tui {args.command or ''}".rstrip())
+    return 2
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    from agent.cli.headless import cmd_run_headless
+
+    return cmd_run_headless(args)
+
+
+def fork_headless(args: argparse.Namespace) -> int:
+    from agent.cli.headless import cmd_fork
+
+    return cmd_fork(args)
+
+
+def ablate(args: argparse.Namespace) -> int:
+    from agent.experiments.ablate import cmd_ablate
+
+    return cmd_ablate(args)
+
+
+def sweep_notes(args: argparse.Namespace) -> int:
+    from agent.experiments.sweep import cmd_sweep
+
+    return cmd_sweep(args)
+
+
+def export(args: argparse.Namespace) -> int:
+    from agent.cli.share import cmd_export
+
+    return cmd_export(args)
 
 
 def cmd_tasks(suite: str = "bundled", out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -131,45 +192,7 @@ def start_process() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Headless entry point (the `agent-tui` script goes through `tui.main`, which adds the app)."""
+    """Headless entry point, `python -m agent.cli` (the `agent-tui` script goes through `tui.main`, which
+    adds the app)."""
     start_process()
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return dispatch_headless(parser, args)
-
-
-def dispatch_headless(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    try:
-        if args.command == "tasks":
-            return cmd_tasks(args.suite)
-        if args.command == "check":
-            return cmd_check(args.file)
-        if args.command == "run":
-            from agent.run.headless import cmd_run_headless
-
-            return cmd_run_headless(args)
-        if args.command == "ablate":
-            from agent.run.ablate import cmd_ablate
-
-            return cmd_ablate(args)
-        if args.command == "sweep":
-            from agent.run.sweep import cmd_sweep
-
-            return cmd_sweep(args)
-        if args.command == "export":
-            from agent.run.share import cmd_export
-
-            return cmd_export(args)
-        if args.command == "fork":
-            from agent.run.headless import cmd_fork
-
-            return cmd_fork(args)
-    except UsageError as exc:
-        complain(str(exc))
-        return 2
-    parser.print_help()
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return run_command(build_parser().parse_args(argv))

@@ -3,7 +3,7 @@
 A backend gets the jobs still to run and tells the driver (a `JobSink`) when each one starts on a worker and
 when it ends, with its row and, when the worker could not write into the grid folder itself, its
 transcript's bytes; the driver writes the folder and draws the progress line. `LocalBackend` runs the jobs as
-asyncio tasks in this process; `agent.run.ray_backend.RayBackend` runs each as a Ray task.
+asyncio tasks in this process; `agent.experiments.ray_backend.RayBackend` runs each as a Ray task.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
 
-from agent.run.jobs import Job, JobBuilder, ResultRow, run_job, worker_name
+from agent.experiments.jobs import Job, JobBuilder, ResultRow, run_job, worker_name
 from agent.run.runner import RunOptions
 
 

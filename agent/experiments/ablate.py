@@ -3,9 +3,9 @@
     agent-tui ablate --tasks quicksort,wordcount --reflection off,system,user,assistant --repeats 3 \\
         --provider openai --concurrency 8 --out runs/abl1 [--backend ray [--address auto]]
 
-Each job runs the same function wherever it runs (agent.run.jobs.run_job); a backend decides where: in
-this process as asyncio tasks (the default, agent.run.backends), or as Ray tasks on the machines of a Ray
-cluster (agent.run.ray_backend). Either way this process, the driver, is the only one that writes the grid
+Each job runs the same function wherever it runs (agent.experiments.jobs.run_job); a backend decides where: in
+this process as asyncio tasks (the default, agent.experiments.backends), or as Ray tasks on the machines of a Ray
+cluster (agent.experiments.ray_backend). Either way this process, the driver, is the only one that writes the grid
 folder: each transcript under `runs/`, each job's record under `jobs/` once the job is over. A call skips
 the jobs whose records say they finished and runs the others again (failed ones too, unless
 `--keep-failed`), so calling again resumes a grid.
@@ -36,8 +36,8 @@ from agent.display.terminal import complain, inert
 from agent.display.wording import plural, text_table
 from agent.events import ReflectionMode, RunFinished
 from agent.models.presets import LOCAL_PROVIDER, UsageError, default_provider, resolve_endpoint
-from agent.run.backends import Backend, LocalBackend
-from agent.run.jobs import (
+from agent.experiments.backends import Backend, LocalBackend
+from agent.experiments.jobs import (
     CSV_COLUMNS,
     JOBS_DIR,
     RUNS_DIR,
@@ -52,12 +52,11 @@ from agent.run.jobs import (
     make_grid,
     write_record,
 )
-from agent.run.flags import add_ablate_flags
 from agent.reflection.reflector import ROLES
-from agent.run.planner import check_flags
-from agent.run.prices import price_for
+from agent.experiments.planner import check_flags
+from agent.experiments.prices import price_for
 from agent.run.runner import RunOptions, build_run, pass_env_flag
-from agent.run.summary import format_report, grid_statistics
+from agent.experiments.summary import format_report, grid_statistics
 from agent.tools.scratch import scratch_folder
 from agent.tools.trees import remove_tree
 
@@ -450,7 +449,7 @@ def parse_backend(args: argparse.Namespace) -> Backend:
         if args.address is not None or args.cpus_per_job is not None:
             raise UsageError("--address and --cpus-per-job go with --backend ray")
         return LocalBackend()
-    from agent.run.ray_backend import RayBackend
+    from agent.experiments.ray_backend import RayBackend
 
     cpus = 1.0 if args.cpus_per_job is None else args.cpus_per_job
     if cpus <= 0:
@@ -481,7 +480,7 @@ def shared_local_server(base: RunOptions, needed: bool, notes: bool = True) -> I
 
 def plan_text(args: argparse.Namespace, jobs: Sequence[Job], grid: GridRun, base: RunOptions, out_dir: Path) -> str:
     """`ablate --plan`: the grid, its cost, and what it can detect, before anything runs."""
-    from agent.run.planner import earlier, format_plan, load_speed
+    from agent.experiments.planner import earlier, format_plan, load_speed
 
     settings = list(dict.fromkeys(j.setting for j in jobs))
     tasks = list(dict.fromkeys(j.task for j in jobs))
@@ -573,13 +572,3 @@ def cmd_ablate(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     if interrupted:
         return 130
     return 1 if failed else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="agent-tui ablate", description="Run a reflection ablation grid.")
-    add_ablate_flags(parser)
-    return cmd_ablate(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

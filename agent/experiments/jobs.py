@@ -4,7 +4,7 @@ A job is a pure function of its settings: `run_job(job, base, folder)` runs one 
 ordinary runner, leaves its transcript at `folder/runs/<id>.jsonl` (written as it happens) and returns its
 row, which the grid's driver writes as the record `jobs/<id>.json` once the job is over. Every backend runs
 this same function: the local one with `folder` the grid folder itself, Ray in a temporary folder of the
-worker, whose transcript the driver then stores (agent.run.ray_backend).
+worker, whose transcript the driver then stores (agent.experiments.ray_backend).
 
 The record is what makes a grid resumable: a job whose record says it finished is skipped next time, and a
 job that was interrupted has no record and runs again from scratch; a failed one (crashed, lost with its
@@ -22,18 +22,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from agent.events import ReflectionNote, RunFinished, TurnRetracted, Usage
 from agent.models.presets import UsageError, mask_url
+from agent.outcome import RunOutcome
 from agent.run.runner import Run, RunOptions, build_run
 
 CSV_COLUMNS = ("task", "setting", "repeat", "success", "iterations", "reflection_calls", "prompt_tokens",
                "completion_tokens", "reflection_prompt_tokens", "reflection_completion_tokens", "wall_time_s",
                "exit_reason", "worker")
 """The columns of results.csv, one row per run."""
-
-FAILED_REASONS = ("provider_error", "error", "harness_error")
-"""Exit reasons that say nothing about the agent (the endpoint, the driver or the test harness failed): the
-job is failed, left out of the rates and run again by the next call."""
 
 RUNS_DIR, JOBS_DIR = "runs", "jobs"
 
@@ -152,40 +148,40 @@ async def run_job(job: Job, base: RunOptions, folder: Path | str, *, keep_worksp
     opts = replace(base, task=job.task, workspace=None, goal=None, test_cmd=None, replay=None,
                    reflection=job.setting, out=transcript, step_mode="continuous")  # type: ignore[arg-type]
     started, t0 = time.time(), time.perf_counter()
-    notes = 0
-    reflection = Usage()
-    finished: RunFinished | None = None
+    outcome = RunOutcome()
     error = trace = ""
     run = None
     try:
         run = build(job, transcript) if build is not None else build_run(opts)
         async for event in run.events():
-            if isinstance(event, (ReflectionNote, TurnRetracted)):  # a note, or what `resample` spent instead
-                notes += 1
-                reflection += event.usage
-            elif isinstance(event, RunFinished):
-                finished = event
+            outcome.add(event)
     except Exception as exc:  # a crash fails this job only; the grid goes on
         error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         trace = "".join(traceback.format_exception(exc))[-4000:]
     finally:
         await _dispose(run, keep_workspace)
     wall = time.perf_counter() - t0
+    return _row(job, outcome, error, wall_time_s=round(wall, 3), transcript=f"{RUNS_DIR}/{job.transcript_name}",
+                started=started, config=job_config(base), traceback=trace)
+
+
+def _row(job: Job, outcome: RunOutcome, error: str, **rest: Any) -> ResultRow:
+    """A job's row, from how its run went (`agent.outcome`) and what crashed it, if anything: failed when it
+    crashed, ended without an ending, or ended on a failure that says nothing of the agent."""
+    finished = outcome.ending
     if finished is None and not error:
         error = "the run ended without a run_finished event"
-    reason = "crashed" if error else finished.reason  # type: ignore[union-attr]
-    if not error and reason in FAILED_REASONS:
+    reason = "crashed" if error or finished is None else finished.reason
+    if not error and outcome.broken:
         error = finished.detail.splitlines()[0][:500] if finished and finished.detail else reason
-    usage = finished.usage if finished else None
+    usage, notes = outcome.reported if finished else None, outcome.note_usage
     return ResultRow(
-        task=job.task, setting=job.setting, repeat=job.repeat,
-        success=bool(finished and not error and finished.tests_passed is True),
-        iterations=finished.iterations if finished else 0, reflection_calls=notes,
+        task=job.task, setting=job.setting, repeat=job.repeat, success=not error and outcome.tests_passed is True,
+        iterations=outcome.iterations if finished else 0, reflection_calls=outcome.reflection_calls,
         prompt_tokens=usage.prompt_tokens if usage else 0, completion_tokens=usage.completion_tokens if usage else 0,
-        reflection_prompt_tokens=reflection.prompt_tokens, reflection_completion_tokens=reflection.completion_tokens,
-        wall_time_s=round(wall, 3), exit_reason=reason, worker=worker_name(), status="failed" if error else "done",
-        error=error, detail=(finished.detail if finished else "")[:2000],
-        transcript=f"{RUNS_DIR}/{job.transcript_name}", started=started, config=job_config(base), traceback=trace)
+        reflection_prompt_tokens=notes.prompt_tokens, reflection_completion_tokens=notes.completion_tokens,
+        exit_reason=reason, worker=worker_name(), status="failed" if error else "done", error=error,
+        detail=(finished.detail if finished else "")[:2000], **rest)
 
 
 def lost_row(job: Job, base: RunOptions, exc: BaseException, *, worker: str = "", started: float = 0.0) -> ResultRow:

@@ -1,5 +1,5 @@
 """What the driver and the workers of one Ray grid share: the request tokens, and which worker started which
-job (agent.run.ray_backend runs it as an actor).
+job (agent.experiments.ray_backend runs it as an actor).
 
 A module of its own that imports nothing of agent-tui: the actor's process starts once per grid, before
 any job can take a token, and should not wait for the engine's imports.

@@ -8,7 +8,7 @@ Seconds come from the model's measured speed when there is one (`bench/bench_loc
 rate), else from the wall time of those runs. One local server answers one request at a time, so a local
 grid's time is the sum of its runs'.
 
-What it can find: the exact power of the sign test over units that the summary runs (agent.run.stats), for
+What it can find: the exact power of the sign test over units that the summary runs (agent.experiments.stats), for
 a base rate: the smallest rise it detects with 80% power at the grid's size, or with `--target-effect`,
 the units needed for that rise at several repeats per unit.
 """
@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from agent.display.wording import plural, text_table
-from agent.run.jobs import ResultRow, all_records
-from agent.run.stats import ALPHA, POWER, min_detectable_effect, sign_test, units_needed
-from agent.run.summary import BASELINES, counted
+from agent.experiments.jobs import ResultRow, all_records
+from agent.experiments.stats import ALPHA, POWER, min_detectable_effect, sign_test, units_needed
+from agent.experiments.summary import BASELINES, counted
 
 SPEED_SUFFIX = ".speed.json"
 REPEAT_CHOICES = (1, 2, 3, 5, 10)

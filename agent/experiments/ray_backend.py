@@ -1,6 +1,6 @@
 """`ablate --backend ray`: each job of a grid is one Ray task, on whichever machine of the cluster has room.
 
-The task runs the same job function as the local backend (agent.run.jobs.run_job) in a temporary folder of
+The task runs the same job function as the local backend (agent.experiments.jobs.run_job) in a temporary folder of
 its worker and returns the transcript's bytes with the job's row; the driver, the only writer of the grid
 folder, stores both, so workers need no shared filesystem. A task that dies with its worker (killed, out of
 memory, its machine gone) is not retried by Ray: the driver records the job as failed, and the next call
@@ -13,7 +13,7 @@ the shell that ran `ray start` there: keys are not sent through the cluster.
 
 Concurrency: a job sends one request at a time, but a cluster runs many jobs at once, and `--concurrency`
 is about the endpoint's limit, not the cluster's size. One coordinator actor per grid
-(agent.run.coordinator) holds K tokens; every worker's SDK client takes one per HTTP attempt and gives it
+(agent.experiments.coordinator) holds K tokens; every worker's SDK client takes one per HTTP attempt and gives it
 back when the response is closed (agent.models.gate), so at most K requests are in flight over all
 workers, however many jobs run. Tokens are counted per job, and when a job ends, lost or not, the driver
 hands back whatever it still held: a worker killed in the middle of a request does not shrink the pool.
@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from agent.models.presets import UsageError
-from agent.run.backends import JobSink
-from agent.run.coordinator import Coordinator
-from agent.run.jobs import Job, ResultRow, lost_row, run_job, worker_name
+from agent.experiments.backends import JobSink
+from agent.experiments.coordinator import Coordinator
+from agent.experiments.jobs import Job, ResultRow, lost_row, run_job, worker_name
 from agent.run.runner import RunOptions
 
 

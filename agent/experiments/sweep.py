@@ -13,7 +13,7 @@ The forks are the jobs of an ablation folder (`runs/`, `jobs/`, `results.csv`, `
 `<unit>__<role>__r<N>`), so `agent-tui open DIR` shows it and calling again resumes it; the parents are
 copied into `parents/`. They run fork point by fork point: a local server's prompt cache then keeps the
 replayed history from one arm to the next, and only a fork point's first arm evaluates it (`--plan` counts
-it so). The statistics are over fork points (agent.run.summary, baseline `none`): per role,
+it so). The statistics are over fork points (agent.experiments.summary, baseline `none`): per role,
 the success of the continuations against `none` from the same fork points, and each role against each other;
 per trigger, the same for the notes of that trigger. The parent's own outcome is shown beside its note, but
 it is not a control: it ran once, with later notes of its own.
@@ -33,14 +33,14 @@ from agent.display.terminal import complain, inert
 from agent.display.wording import plural, text_table
 from agent.events import ReflectionNote
 from agent.models.presets import LOCAL_PROVIDER, UsageError
-from agent.run.ablate import GridRun, Progress, plan, run_grid, shared_local_server, write_results, write_tally
-from agent.run.backends import LocalBackend
+from agent.experiments.ablate import GridRun, Progress, plan, run_grid, shared_local_server, write_results, write_tally
+from agent.experiments.backends import LocalBackend
 from agent.run.fork import ForkSpec, Recording, build_fork, fork_options, fork_overrides, read_recording
-from agent.run.jobs import Job, ResultRow, check_compatible, job_config
-from agent.run.planner import check_flags
-from agent.run.prices import price_for
+from agent.experiments.jobs import Job, ResultRow, check_compatible, job_config
+from agent.experiments.planner import check_flags
+from agent.experiments.prices import price_for
 from agent.run.runner import Run, RunOptions
-from agent.run.summary import compare, counted, format_report, grid_statistics, signed_diff
+from agent.experiments.summary import compare, counted, format_report, grid_statistics, signed_diff
 from agent.transcripts.compare import summarize_run
 
 ROLES = ("system", "user", "assistant", "none")
@@ -254,7 +254,7 @@ def prepare(args: argparse.Namespace, report: TextIO) -> SweepPlan:
 def plan_text(sweep: SweepPlan, args: argparse.Namespace) -> str:
     """`sweep --plan`: the forks, their cost (each arm costs what its parent's iterations after the fork
     point cost), and what the sweep can detect over fork points."""
-    from agent.run.planner import continuation, cost_lines, first_prompt, load_speed, power_lines
+    from agent.experiments.planner import continuation, cost_lines, first_prompt, load_speed, power_lines
 
     points, roles = sweep.points, sweep.roles
     by_unit = {p.unit: p for p in points}

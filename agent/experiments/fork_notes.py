@@ -27,10 +27,10 @@ from agent.display.terminal import complain, inert
 from agent.display.wording import plural, text_table
 from agent.events import ReflectionNote
 from agent.models.presets import UsageError
-from agent.run.ablate import Progress, plan, run_grid, shared_local_server, summarize, write_results, write_tally
-from agent.run.backends import LocalBackend
+from agent.experiments.ablate import Progress, plan, run_grid, shared_local_server, summarize, write_results, write_tally
+from agent.experiments.backends import LocalBackend
 from agent.run.fork import ForkSpec, Recording, build_fork, fork_options, read_recording
-from agent.run.jobs import RUNS_DIR, GridError, Job, ResultRow, check_compatible, job_config, make_grid
+from agent.experiments.jobs import RUNS_DIR, GridError, Job, ResultRow, check_compatible, job_config, make_grid
 from agent.run.runner import Run, RunOptions
 from agent.transcripts.compare import summarize_run
 

@@ -1,6 +1,6 @@
 """What each command accepts: the flags of `run`, `fork`, `ablate`, `export` and `serve`, in a module that imports
 no command, so that reading the command line costs the flag tables only (`agent-tui open` loads neither the
-provider stack nor the ablation runner nor the exporters; `agent.run.cli` imports a command when it runs)."""
+provider stack nor the ablation runner nor the exporters; `agent.cli.commands` imports a command when it runs)."""
 
 from __future__ import annotations
 
