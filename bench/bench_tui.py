@@ -6,6 +6,7 @@
     python bench/bench_tui.py --no-peer            # agent-tui only
     python bench/bench_tui.py --no-pty             # skip the whole-process runs in a pseudo-terminal
     python bench/bench_tui.py --keep DIR           # keep the generated transcripts in DIR
+    python bench/bench_tui.py --footer             # and ours with Textual's Footer in KeyBar's place
 
 For each size it writes a synthetic transcript in our JSONL format (agent.transcripts.transcript.TranscriptWriter and
 the event classes: each iteration a short assistant text, one read_file call, a 20-line result; every
@@ -18,7 +19,8 @@ Then, each in a fresh subprocess, with the same harness for both apps:
   screen has been refreshed, again while that mounts widgets), so it includes interpreter start-up,
   imports, reading and parsing what the first screen needs. Ours: `open_transcript(path, in_steps=True)`
   (as `agent-tui open FILE`: a big file's first 128 kB, the rest read behind the first screen) +
-  `tui.app.AgentTuiApp` on a `tui.screens.transcript.TranscriptScreen`; the peer:
+  `tui.app.AgentTuiApp` on a `tui.screens.transcript.TranscriptScreen`, the collector off until the first
+  screen is drawn as in the command (`tui.collector`); the peer:
   `minisweagent.run.utilities.inspector.TrajectoryInspector([path])` (it reads its whole JSON file first);
 - all read (ours): to the whole file read and shown, behind the first screen;
 - peak RSS of that process (VmHWM, read after the key presses below);
@@ -87,6 +89,9 @@ Memory at 10,000 iterations stays flat because a big file's events stay on disk
 (`agent.transcripts.transcript.EventLog`) and the view renders only what is on screen. Run-to-run noise is
 ±30 ms on these times, more when the machine drifts; compare the run-by-run ratios.
 
+`--footer` adds a row: our in-process child with Textual's `Footer` in the place of `tui.widgets.key_bar.KeyBar`
+(what the first screen drawn whole costs with keys that come two frames late).
+
 If mini-swe-agent is not installed, the peer's rows are skipped with a note (it is not a dependency of
 agent-tui; `pip install mini-swe-agent` brings it).
 """
@@ -143,12 +148,14 @@ async def key_to_screen(app, pilot, key, n={presses}):
 OURS = r"""
 import asyncio, json, sys, time
 sys.path.insert(0, {root!r})
-from agent.transcripts.importers import open_transcript
-from tui.app import AgentTuiApp
-from tui.screens.drawn import first_drawn
-from tui.screens.transcript import TranscriptScreen
+from tui.collector import starting
 """ + KEY_TO_SCREEN + r"""
 async def main(path, t_spawn):
+    from agent.transcripts.importers import open_transcript
+    from tui.app import AgentTuiApp
+    from tui.screens.drawn import first_drawn
+    from tui.screens.transcript import TranscriptScreen
+
     transcript = open_transcript(path, in_steps=True)  # as `agent-tui open FILE` does
     screen = TranscriptScreen(transcript=transcript, title=path)
     app = AgentTuiApp(screen)
@@ -181,7 +188,8 @@ async def main(path, t_spawn):
     out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
-asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+with starting():  # the collector off until the first screen is drawn, as in `agent-tui open`
+    asyncio.run(main(sys.argv[1], float(sys.argv[2])))
 """
 
 PEER = r"""
@@ -456,6 +464,7 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="measure agent-tui only")
     parser.add_argument("--keep", type=Path, default=None, help="write the transcripts here and keep them")
     parser.add_argument("--no-eval", action="store_true", help="skip the Inspect .eval log of 100 samples")
+    parser.add_argument("--footer", action="store_true", help="also ours with Textual's Footer instead of KeyBar")
     args = parser.parse_args()
     load_at_start = os.getloadavg()[0]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-tui-"))
@@ -465,6 +474,9 @@ def main() -> None:
     ours_cli = shutil.which("agent-tui", path=str(bindir)) or shutil.which("agent-tui")
     peer_cli = shutil.which("mini-extra", path=str(bindir)) or shutil.which("mini-extra")
     ours_code = OURS.format(root=str(ROOT), size=SIZE, presses=PRESSES)
+    footer_code = ours_code.replace("from tui.collector import starting\n", "from tui.collector import starting\n"
+                                    "import textual.widgets, tui.widgets.key_bar\n"
+                                    "tui.widgets.key_bar.KeyBar = textual.widgets.Footer  # before the screens\n")
     peer_code = PEER.format(root=str(ROOT), size=SIZE, presses=PRESSES)
     rows = []
     paired: dict[int, dict[str, float]] = {}
@@ -478,6 +490,8 @@ def main() -> None:
             bare.write_text(json.dumps(json.loads(traj.read_text(encoding="utf-8"))["messages"]), encoding="utf-8")
             # The two apps take turns, run by run, so that a change in the machine's load touches both.
             jobs = {"agent-tui": [lambda: run_child(ours_code, path)]}
+            if args.footer:
+                jobs["with Footer"] = [lambda: run_child(footer_code, path)]
             if ours_cli:
                 svg = folder / f"synthetic-{n}.svg"
                 jobs["agent-tui"].append(lambda: run_snapshot(ours_cli, path, svg))
@@ -504,7 +518,8 @@ def main() -> None:
                     for fn in fns:
                         merged.update(fn())
                     results[app].append(merged)
-            sizes = {"agent-tui": path.stat().st_size / 1e6, "mini-swe-agent": traj.stat().st_size / 1e6}
+            sizes = {"agent-tui": path.stat().st_size / 1e6, "with Footer": path.stat().st_size / 1e6,
+                     "mini-swe-agent": traj.stat().st_size / 1e6}
             for app, runs in results.items():
                 rows.append((app, n, sizes[app], median_of(runs)))
             for ours_run, peer_run in zip(results["agent-tui"], results.get("mini-swe-agent", [])):

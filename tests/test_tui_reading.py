@@ -196,6 +196,18 @@ async def test_keys_typed_right_after_slash_land_in_the_search_box() -> None:
         assert screen.search_bar.text == "ERROR" and [b.expanded for b in screen.model.blocks] == before
 
 
+async def test_slash_and_f_typed_into_a_bar_are_text() -> None:
+    app, screen = transcript_app(transcript=open_transcript(DATA / "syntax_error_run.jsonl"))
+    async with app.run_test(size=SIZE) as pilot:
+        for key, char in [("f", "f"), *((c, c) for c in "err"), ("slash", "/"), ("f", "f")]:
+            app.post_message(events.Key(key, char))  # a burst: f opens the filter bar, the rest is its text
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.filter_bar.text == "err/f" and not screen.searching
+        await pilot.press("escape", "slash", *"src/f", "enter")
+        assert screen.search_bar.text == "src/f" and not screen.filter_bar.is_open
+
+
 async def test_n_moves_between_matches_after_a_live_run_ended() -> None:
     run = FakeRun([iteration_events(i, 2 * i, [call(f"c{i}", "read_file", path="a.py")],
                                     [(f"c{i}", "read_file", f"needle {i}", False)]) for i in (1, 2, 3)],

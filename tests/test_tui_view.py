@@ -393,6 +393,28 @@ async def test_thousand_iterations_without_a_widget_per_block() -> None:
         assert view.total_height == len(screen.model.blocks)
 
 
+async def test_the_view_keeps_the_blocks_it_rendered_last_and_drops_the_items_of_the_others() -> None:
+    from tui.widgets.lazy_view import CACHE_BLOCKS
+
+    transcript = Transcript(header=header(), events=synthetic_events(CACHE_BLOCKS + 100))
+    app, screen = transcript_app(transcript=transcript)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")  # every block open: rendering one derives its items
+        view, blocks = screen.view, screen.model.blocks
+        for b in range(len(blocks)):  # every block rendered once, in order
+            view.get_block(b)
+        assert view.cached_blocks == CACHE_BLOCKS
+        cursor = view.cursor[0]
+        left = [b for b in range(len(blocks) - CACHE_BLOCKS) if b != cursor]
+        assert all(blocks[b].items is None for b in left)  # derived again when shown
+        assert blocks[cursor].items is not None  # the cursor's block keeps them
+        assert all(blocks[b].items is not None for b in range(len(blocks) - CACHE_BLOCKS, len(blocks)))
+        view.get_block(len(blocks) - CACHE_BLOCKS)  # used again: the most recent, not the next to leave
+        view.get_block(left[0])
+        assert blocks[len(blocks) - CACHE_BLOCKS].items is not None
+        assert blocks[len(blocks) - CACHE_BLOCKS + 1].items is None
+
+
 def test_request_at_matches_model_messages() -> None:
     transcript = quicksort_transcript()
     messages, previous = transcript.request_at(3)

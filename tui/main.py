@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 from agent.display.terminal import complain
 from agent.display.wording import plural
 from agent.cli.commands import build_parser, fork_headless, run_command, run_headless, start_process
 from agent.models.presets import UsageError
+from tui.collector import starting
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -30,19 +29,6 @@ def _size(text: str) -> tuple[int, int]:
     if width < 20 or height < 5:
         raise UsageError(f"--size {text!r}: too small (at least 20x5)")
     return width, height
-
-
-@contextmanager
-def starting() -> Iterator[None]:
-    """The collector off while the app starts: Textual's modules, the file read and the first screen's
-    widgets make many objects that live as long as the app and free almost none, so a collection there is
-    pure cost (20-40 ms of a start-up). `AgentTuiApp` turns it back on once its first screen is drawn (with
-    what start-up made out of its sight); here in any case."""
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _show(screen: Screen[Any], args: argparse.Namespace | None) -> int:
@@ -114,6 +100,7 @@ def open_app(args: argparse.Namespace) -> int:
         # A file with no ending may still be written by a run: follow it (not for a snapshot).
         follow = None if args.snapshot else Path(args.file)
         screen = TranscriptScreen(transcript=transcript, title=str(args.file), follow=follow)
+        screen.load()  # its first step: a broken line there is a line on the terminal, before the app
     except TranscriptError as exc:
         complain(str(exc))
         return 2

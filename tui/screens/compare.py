@@ -7,8 +7,6 @@ two-column view (`tui.widgets.compare_view`) draws both runs with one scroll pos
 
 from __future__ import annotations
 
-import gc
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -23,9 +21,6 @@ from tui.widgets.compare_bar import CompareBar, divergence_text
 from tui.widgets.compare_header import CompareHeader
 from tui.widgets.compare_view import CompareView
 from tui.widgets.key_bar import KeyBar
-
-BIG = 20_000
-"""Events (both runs together) from which the loaded events are frozen out of the garbage collector."""
 
 MARKS_HELP = [
     ("⟂ banner", "the first iteration whose request differs, and which message differs"),
@@ -48,22 +43,33 @@ class CompareScreen(Screen[None]):
 
     def __init__(self, a: Transcript, b: Transcript, *, label_a: str = "A", label_b: str = "B",
                  title: str | None = None, alignment: Alignment | None = None) -> None:
+        """Nothing is aligned nor built here: when the screen is composed (`_load`)."""
         super().__init__()
         self.transcripts = {"a": a, "b": b}
-        self.alignment = alignment or align(a, b, label_a, label_b)
+        self.labels = (label_a, label_b)
+        self._alignment = alignment
         self.models: dict[str, TranscriptModel] = {}
+        self.title = title or f"{label_a} ⟷ {label_b}"
+        self._view: CompareView | None = None
+
+    @property
+    def alignment(self) -> Alignment:
+        assert self._alignment is not None, "the screen is not composed yet"
+        return self._alignment
+
+    def _load(self) -> None:
+        """The two runs aligned by iteration, and each one's model."""
+        a, b = self.transcripts["a"], self.transcripts["b"]
+        if self._alignment is None:
+            self._alignment = align(a, b, *self.labels)
         for side, transcript in self.transcripts.items():
             model = TranscriptModel()
             model.imported = transcript.header.source is not None
             model.extend(transcript.events)
             self.models[side] = model
-        self._frozen = len(a.events) + len(b.events) > BIG
-        if self._frozen:
-            gc.freeze()
-        self.title = title or f"{label_a} ⟷ {label_b}"
-        self._view: CompareView | None = None
 
     def compose(self) -> ComposeResult:
+        self._load()
         assert self.alignment.a is not None and self.alignment.b is not None
         yield CompareBar(divergence_text(self.alignment), id="compare-bar")
         yield CompareHeader(self.alignment.a, self.alignment.b, id="compare-header")
@@ -83,11 +89,6 @@ class CompareScreen(Screen[None]):
         for side, transcript in self.transcripts.items():
             for warning in transcript.warnings:
                 self.notify(inert(warning), title=f"run {side.upper()}", severity="warning", timeout=8, markup=False)
-
-    def on_unmount(self) -> None:
-        if self._frozen:
-            self._frozen = False
-            gc.unfreeze()
 
     def _check_order(self) -> None:
         changed = [model.check_order() for model in self.models.values()]
@@ -133,4 +134,4 @@ class CompareScreen(Screen[None]):
         ]))
 
     def action_close(self) -> None:
-        self.app.close_screen()  # type: ignore[attr-defined]
+        self.dismiss()

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Static
 from agent.display.terminal import inert
 from agent.display.wording import plural
 from agent.export.notes import notes_csv
-from agent.transcripts.notes import NoteRow, folder_notes
+from agent.transcripts.notes import NoteRow
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.runs_table import RunsTable
 
@@ -74,10 +74,11 @@ class NotesScreen(Screen[None]):
         Binding("q", "close", "Back", tooltip="back to the runs"),
     ]
 
-    def __init__(self, folder: Path | str, rows: list[NoteRow] | None = None) -> None:
+    def __init__(self, folder: Path | str, rows: list[NoteRow]) -> None:
+        """`rows`: the folder's notes (`folder_notes`), read by the caller."""
         super().__init__()
         self.folder = Path(folder)
-        self.rows = rows if rows is not None else folder_notes(self.folder)
+        self.rows = rows
         self.triggers = sorted({t for r in self.rows for t in r.note.triggers})
         self.roles = sorted({r.note.role for r in self.rows})
         self.trigger: str | None = None
@@ -242,7 +243,7 @@ class NotesScreen(Screen[None]):
         ]))
 
     def action_close(self) -> None:
-        self.app.close_screen()  # type: ignore[attr-defined]
+        self.dismiss()
 
 
 def goto_note(screen: Any, iteration: int) -> None:

@@ -128,10 +128,12 @@ class RunsScreen(Screen[None]):
 
     def __init__(self, folder: Path | str, runs: RunsFound | None = None, *, eager: bool = False,
                  opener: Callable[[Path], Transcript] | None = None) -> None:
+        """`runs`: the folder's, as `discover_runs` found them (read when the screen is composed if not
+        given)."""
         super().__init__()
         self.folder = Path(folder)
-        self.runs = runs if runs is not None else discover_runs(self.folder)
-        self.entries = self.runs.entries
+        self._found = runs
+        self.entries: list[RunSummary] = runs.entries if runs is not None else []
         self.columns: list[str] = [key for key, _ in COLUMNS]
         self.name_width = 0
         """The run column's width when names are cut (0: not cut)."""
@@ -147,7 +149,15 @@ class RunsScreen(Screen[None]):
 
     # -- layout ------------------------------------------------------------------------------------------
 
+    @property
+    def runs(self) -> RunsFound:
+        assert self._found is not None, "the screen is not composed yet"
+        return self._found
+
     def compose(self) -> ComposeResult:
+        if self._found is None:
+            self._found = discover_runs(self.folder)
+            self.entries = self._found.entries
         yield Static(self._head_text(), id="runs-head")
         results = None
         if (self.folder / "summary.json").is_file():  # an ablation's summary: its results beside the runs
@@ -397,13 +407,14 @@ class RunsScreen(Screen[None]):
                                            title=f"{self.folder / a} ⟷ {self.folder / b}"))
 
     def action_notes(self) -> None:
+        from agent.transcripts.notes import folder_notes
         from tui.screens.notes import NotesScreen
 
-        self.app.push_screen(NotesScreen(self.folder))
+        self.app.push_screen(NotesScreen(self.folder, folder_notes(self.folder)))
 
     def action_rescan(self) -> None:
-        self.runs = discover_runs(self.folder)
-        self.entries = self.runs.entries
+        self._found = discover_runs(self.folder)
+        self.entries = self._found.entries
         self.marked = [k for k in self.marked if k < len(self.entries)]
         self._build_table()
         self.loading_done = False
@@ -423,4 +434,4 @@ class RunsScreen(Screen[None]):
         ]))
 
     def action_close(self) -> None:
-        self.app.close_screen()  # type: ignore[attr-defined]
+        self.dismiss()

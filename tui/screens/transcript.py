@@ -9,16 +9,16 @@ view, which re-renders only the blocks it touches. Keys steer the loop through `
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from textual.actions import SkipAction
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from rich.text import Text
-from textual.widgets import Static
+from textual.widgets import Input, Static
 from textual.worker import Worker
 
 from agent.display.terminal import inert
@@ -85,7 +85,10 @@ class TranscriptScreen(Screen[None]):
         Binding("n", "step", "Step", tooltip="live: run one more iteration (presses queue); file: open the next one; "
                 "while a search is on: the next match"),
         Binding("space", "step", "Step", show=False, tooltip="same as n"),
-        Binding("slash", "search", "Search", tooltip="search everything shown: text, arguments, results, notes"),
+        # `/` and `f` open their bar and focus it before the app hands the next key on (priority: run as the
+        # app takes the key, not once the view has it), so keys typed right after them land in the bar.
+        Binding("slash", "search", "Search", priority=True,
+                tooltip="search everything shown: text, arguments, results, notes"),
         Binding("question_mark", "help", "Keys", tooltip="this list of keys"),
         Binding("q", "quit_now", "Quit", tooltip="quit now (the run's transcript keeps every finished event); "
                 "back to the runs when opened from a folder"),
@@ -97,7 +100,8 @@ class TranscriptScreen(Screen[None]):
                 "live (a form: reflection, the note after it, provider)"),
         Binding("N", "search_previous", "Previous match", show=False, tooltip="previous search match"),
         Binding("escape", "escape", "End search", show=False, tooltip="end the search; with none on, clear the filter"),
-        Binding("f", "filter", "Filter", show=False, tooltip="filter the iterations: tool name, role:NAME, errors"),
+        Binding("f", "filter", "Filter", show=False, priority=True,
+                tooltip="filter the iterations: tool name, role:NAME, errors"),
         Binding("d", "changes", "Changes", show=False, tooltip="what the agent changed in the workspace, as diffs"),
         Binding("y", "copy", "Copy", show=False, tooltip="copy the item at the cursor (text, arguments or result)"),
         Binding("J", "raw", "Raw JSON", show=False, tooltip="the raw JSON of the item at the cursor"),
@@ -106,7 +110,8 @@ class TranscriptScreen(Screen[None]):
     def __init__(self, transcript: Transcript | None = None, run: RunHandle | None = None, title: str = "agent-tui",
                  *, checker: Checker | None = None, source: str | None = None, follow: Path | None = None) -> None:
         """`follow`: the file `transcript` was read from; if it has no ending yet (a run is still writing
-        it), new events are shown as they are appended, until the run finishes."""
+        it), new events are shown as they are appended, until the run finishes. Nothing is read nor built
+        here: see `load`."""
         super().__init__()
         self.run_handle = run
         self.live = run is not None
@@ -116,20 +121,10 @@ class TranscriptScreen(Screen[None]):
             self.transcript = transcript if transcript is not None else Transcript(header=TranscriptHeader())
         self.model = TranscriptModel(checker)
         self.model.imported = self.transcript.header.source is not None
-        self._frozen = False
+        self.loaded = self.live
+        """The model holds what the first screen shows (`load`); a live run's comes with its events."""
         self.ending: RunFinished | None = None
         """A file read in steps: how its run ended, from its last line, until the lines up to it are read."""
-        if not self.live:
-            self.model.extend(self.transcript.events)
-            rest = self.transcript.rest
-            if rest is not None:
-                self.ending = rest.ending()
-                self._take(rest, rest.read(FIRST_STEP))  # a broken line here fails the opening, as a whole read
-            # What is loaded now (the modules, the transcript, its model) lives as long as the screen: take it
-            # out of the collector's sight, so that no full collection walks it, neither while the first
-            # screen is built nor later between two key presses. Given back when the screen goes.
-            gc.freeze()
-            self._frozen = True
         self.title = title
         if source is None and run is not None and run.path is not None:
             source = str(run.path)
@@ -147,18 +142,31 @@ class TranscriptScreen(Screen[None]):
         self._effective_role: str | None = None
         self._search_bar: SearchBar | None = None
         self._filter_bar: FilterBar | None = None
-        self._typing_into: SearchBar | FilterBar | None = None
-        """The bar being opened: keys typed before its input has the focus go there."""
         self._follow_path = follow
         self._warned = 0
         """How many of the transcript's warnings are shown."""
         self._tail: TranscriptTail | None = None
-        workspace = self.transcript.header.workspace
-        self._workspace_gone = bool(workspace) and not self.live and not Path(workspace).exists()
+        self._workspace_gone = False
         """A saved run's workspace that is no longer there (a task's copy is removed when its run ends)."""
+        self._status: StatusBar | None = None
+
+    def load(self) -> None:
+        """The model of what the first screen shows: the transcript's events and, for a file read in steps,
+        its first step (the rest is read behind the first screen, `_read_rest`). A broken line in the first
+        step fails the opening as in a whole read (TranscriptError), so `agent-tui open` loads before the
+        app starts; a screen not loaded by its caller loads when it is composed."""
+        if self.loaded:
+            return
+        self.loaded = True
+        self.model.extend(self.transcript.events)
+        rest = self.transcript.rest
+        if rest is not None:
+            self.ending = rest.ending()
+            self._take(rest, rest.read(FIRST_STEP))
+        workspace = self.transcript.header.workspace
+        self._workspace_gone = bool(workspace) and not Path(workspace).exists()
         if self.transcript.rest is None:
             self._start_tail()
-        self.status = StatusBar(self._status_info(), id="status")
 
     def _start_tail(self) -> None:
         """Follow the file from where it was read to, if it has no ending yet (a run is still writing it)."""
@@ -170,7 +178,9 @@ class TranscriptScreen(Screen[None]):
     # -- layout ------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield self.status
+        self.load()
+        self._status = StatusBar(self._status_info(), id="status")
+        yield self._status
         yield Static("", id="warnings")
         yield Static("", id="no-match", markup=False)
         self._view = TranscriptView(self.model, live=self.live, id="transcript")
@@ -182,21 +192,24 @@ class TranscriptScreen(Screen[None]):
         assert self._view is not None, "the app is not composed yet"
         return self._view
 
+    @property
+    def status(self) -> StatusBar:
+        assert self._status is not None, "the app is not composed yet"
+        return self._status
+
 
     @property
     def search_bar(self) -> SearchBar:
-        """The search bar (mounted by `/`: its input's widgets and styles would slow the first screen down
-        for a bar that is hidden until then)."""
+        """The search bar, mounted by the first `/`: composed hidden, the two bars' widgets and styles cost
+        the first screen ~12 ms (one bare Input ~3 ms), for bars many sessions never open."""
         assert self._search_bar is not None, "the search bar is mounted by the first /"
         return self._search_bar
 
-    async def _open_bar(self, bar: SearchBar | FilterBar) -> None:
-        """Mount `bar` if it is new, and give it the focus; what is typed meanwhile goes into it (the view
-        keeps those keys, see `TranscriptView.on_key`)."""
-        self._typing_into = bar
-        if not bar.is_attached:
-            await self.mount(bar, before=self.query_one(KeyBar))
-        bar.open()
+    @property
+    def filter_bar(self) -> FilterBar:
+        """The filter bar, mounted by the first `f`."""
+        assert self._filter_bar is not None, "the filter bar is mounted by the first f"
+        return self._filter_bar
 
     @property
     def searching(self) -> bool:
@@ -276,8 +289,6 @@ class TranscriptScreen(Screen[None]):
             self._refresh_status()
             shown_at = time.monotonic()
         self.ending = None
-        gc.freeze()  # what was read lives as long as the screen, as for a file read at once
-        self._frozen = True
         self._show_warnings()  # those of the lines read since the first screen (a torn last line)
         self._check_order()
         if not broken:  # a file still being written is followed from its end, not from a broken line
@@ -327,9 +338,6 @@ class TranscriptScreen(Screen[None]):
             self.transcript.rest.close()
         if self.run_handle is not None:
             self.run_handle.control.unsubscribe(self._refresh_status)
-        if self._frozen:
-            self._frozen = False
-            gc.unfreeze()
 
     # -- the live run ------------------------------------------------------------------------------------
 
@@ -548,27 +556,28 @@ class TranscriptScreen(Screen[None]):
             self._filter_bar = FilterBar(id="filter")
         await self._open_bar(self._filter_bar)
 
-    def on_transcript_view_keys_captured(self, message: TranscriptView.KeysCaptured) -> None:
-        bar, self._typing_into = self._typing_into, None
-        if bar is None or not message.text and not message.submit:
-            return
-        bar.prepend(message.text)
-        if message.submit and bar is self._search_bar:
-            self._search(bar.text)
+    async def _open_bar(self, bar: SearchBar | FilterBar) -> None:
+        """Mount `bar` if it is new, show it and focus it. The app waits for this before it hands on the next
+        key (the bindings are priority), so a fast `/ERROR` types ERROR into the bar instead of collapsing
+        every block (E). A `/` or `f` typed into a bar is text: the key goes on to its input."""
+        if isinstance(self.focused, Input):
+            raise SkipAction()
+        if not bar.is_attached:
+            await self.mount(bar, before=self.query_one(KeyBar))
+        bar.open()
 
     def on_filter_bar_changed(self, message: FilterBar.Changed) -> None:
         from agent.view.filters import BlockFilter, FilterError
 
-        assert self._filter_bar is not None
         try:
             block_filter = BlockFilter.parse(message.text)
         except FilterError as exc:
-            self._filter_bar.set_status(str(exc))
+            self.filter_bar.set_status(str(exc))
             return
         shown, total = self.view.set_filter(block_filter)
         nothing = not block_filter.empty and shown == 0
-        self._filter_bar.set_status("" if block_filter.empty else "no iteration matches" if nothing else
-                                    f"{shown:,} of {plural(total, 'iteration')}")
+        self.filter_bar.set_status("" if block_filter.empty else "no iteration matches" if nothing else
+                                   f"{shown:,} of {plural(total, 'iteration')}")
         self._show_no_match(f"no iteration matches {block_filter.describe()!r} (esc clears the filter)" if nothing else "")
         self._refresh_status()
 
@@ -579,9 +588,8 @@ class TranscriptScreen(Screen[None]):
         line.set_class(bool(text), "-shown")
 
     def on_filter_bar_left(self, message: FilterBar.Left) -> None:
-        assert self._filter_bar is not None
         if message.clear or self.view.filter is None:
-            self._filter_bar.close()
+            self.filter_bar.close()
             self.view.set_filter(None)
             self._show_no_match("")
             self._refresh_status()
@@ -657,8 +665,8 @@ class TranscriptScreen(Screen[None]):
             self.search_bar.close()
             self.view.clear_search()
             self.view.focus()
-        elif self.view.filter is not None and self._filter_bar is not None:
-            self.on_filter_bar_left(self._filter_bar.Left(clear=True))
+        elif self.view.filter is not None:
+            self.on_filter_bar_left(self.filter_bar.Left(clear=True))
 
     def action_help(self) -> None:
         from tui.screens.help import FILTER_KEYS, MOUSE, SEARCH_KEYS, HelpScreen, binding_rows
@@ -715,7 +723,7 @@ class TranscriptScreen(Screen[None]):
         """Quit at once: cancel the run (its transcript keeps every finished event) and leave the screen."""
         if self._worker is not None and not self._worker.is_finished:
             self._worker.cancel()
-        self.app.close_screen()  # type: ignore[attr-defined]
+        self.dismiss()
 
     # -- messages from widgets ---------------------------------------------------------------------------
 

@@ -65,18 +65,14 @@ class InputBar(Horizontal):
         return self.query_one(Input).value
 
     def open(self) -> None:
+        """Shown, and its input focused now (not after the app's pending messages, as `focus()` would): the
+        next key the app hands on is typed into it."""
         self.add_class("-open")
-        self.query_one(Input).focus()
+        self.screen.set_focus(self.query_one(Input))
 
     def close(self) -> None:
         self.remove_class("-open")
         self.set_status("")
-
-    def prepend(self, text: str) -> None:
-        """Keys typed before the input had the focus go in front of whatever it got since."""
-        field = self.query_one(Input)
-        field.value = text + field.value
-        field.cursor_position = len(field.value)
 
     def set_status(self, text: str) -> None:
         self.query_one(f"#{self.NAME}-status", Label).update(text)

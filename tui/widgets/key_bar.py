@@ -4,7 +4,11 @@ It shows what Textual's `Footer` shows (the screen's shown bindings, dim when di
 palette's key at the right; click a key to press it, hover it for its tooltip), but as one widget that
 renders the line itself. The Footer builds a widget per key only once the screen has published its
 bindings, after its first frame, and lays them out a frame later: a first screen (and its `--snapshot`)
-waited two frames for its keys.
+waited two frames for its keys. `python bench/bench_tui.py --footer` puts the Footer in its place: at 10,000
+iterations (medians of 5, load 1.5) the first screen drawn whole takes 0.402 s instead of 0.328 in process,
+and a key press ~1-2 ms more (its widgets answer every change of the bindings); `--snapshot` took ~80 ms
+more (medians of 9 taking turns). In a pseudo-terminal the first frame comes as soon either way: the
+Footer's keys come in the same reads. Keep it while the bench shows that.
 """
 
 from __future__ import annotations

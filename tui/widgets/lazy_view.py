@@ -2,7 +2,7 @@
 
 The view keeps, per block, a height (exact once the block has been rendered at the current width, an
 estimate before) and prefix sums of the heights, so a line `y` maps to `(block, line)` by bisection and
-the virtual size is the last prefix sum. Rendered blocks sit in a bounded LRU cache of Strips, so memory
+the virtual size is the last prefix sum. Rendered blocks sit in a bounded LRU cache of Strips (Textual's), so memory
 does not grow with the number of blocks visited. No child widgets: a 10,000-block transcript is one widget.
 
 Subclasses say how many blocks there are, how to render one, how to guess its height, and how to
@@ -16,14 +16,13 @@ Colours: the view's component classes (`block--muted`, `block--error`...) take t
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import OrderedDict
 from itertools import accumulate
-
 from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -71,7 +70,7 @@ class LazyBlockView(ScrollView):
         super().__init__(name=name, id=id, classes=classes)
         self._heights: list[int] = []
         self._starts: list[int] = [0]
-        self._cache: OrderedDict[int, tuple[list[Strip], list[int]]] = OrderedDict()
+        self._cache: LRUCache[int, tuple[list[Strip], list[int]]] = LRUCache(CACHE_BLOCKS)
         self._cache_width = 0
         self._fix_scheduled = False
         self._palette: Palette | None = None
@@ -207,12 +206,12 @@ class LazyBlockView(ScrollView):
 
     def forget_block(self, index: int) -> None:
         """Block `index` looks different now, at the same height: rendered again when next painted."""
-        self._cache.pop(index, None)
+        self._cache.discard(index)
 
     def resize_block(self, index: int, height: int | None = None) -> None:
         """Block `index` looks different and may have another height: `height`, else an estimate until it
         is rendered. The blocks below move."""
-        self._cache.pop(index, None)
+        self._cache.discard(index)
         if 0 <= index < len(self._heights):
             self._heights[index] = self.estimate_block(index, self.line_width) if height is None else height
             self._recompute_from(index)
@@ -231,7 +230,8 @@ class LazyBlockView(ScrollView):
         if line < len(strips):
             strips = list(strips)
             strips[line] = strip
-            self._cache[index] = (strips, starts)
+            self._cache.discard(index)  # `set` keeps the value of a key it holds
+            self._cache.set(index, (strips, starts))
             self.refresh_lines(self._starts[index] + line, 1)
 
     def get_block(self, index: int) -> tuple[list[Strip], list[int]]:
@@ -242,17 +242,25 @@ class LazyBlockView(ScrollView):
             self._cache_width = width
         found = self._cache.get(index)
         if found is not None:
-            self._cache.move_to_end(index)
             return found
         found = self.render_block(index, width)
-        self._cache[index] = found
-        if len(self._cache) > CACHE_BLOCKS:
-            evicted, _ = self._cache.popitem(last=False)
-            self.evicted(evicted)
+        self._keep(index, found)
         if self._heights[index] != len(found[0]):
             self._heights[index] = len(found[0])
             self._recompute_from(index)
         return found
+
+    def _keep(self, index: int, rendered: tuple[list[Strip], list[int]]) -> None:
+        """Cache the rendering of block `index`; when the cache is full, the least recently used block leaves
+        it, and `evicted` hears which (the cache drops it without a word: its keys before and after say)."""
+        cache = self._cache
+        if len(cache) < cache.maxsize:
+            cache.set(index, rendered)
+            return
+        before = set(cache.keys())
+        cache.set(index, rendered)
+        for gone in before - cache.keys():
+            self.evicted(gone)
 
     def prepare_viewport(self) -> None:
         """Render the blocks on screen so their heights are exact before painting."""

@@ -28,10 +28,6 @@ from tui.render.blocks import BOLD, FOLD_HINT, REFOLD_HINT, RenderState, estimat
 from tui.widgets.lazy_view import GUTTER, LazyBlockView, gutter
 from agent.view.model import Block, Item, TranscriptModel, iter_link_items
 
-OPENS_INPUT = frozenset({"slash", "f"})
-"""Keys whose screen action gives an input the focus (search, filter)."""
-
-
 class TranscriptView(LazyBlockView, can_focus=True):
     """Blocks of iterations, a cursor, id links, search matches and ordering flags."""
 
@@ -69,13 +65,14 @@ class TranscriptView(LazyBlockView, can_focus=True):
     auto_collapse: reactive[bool] = reactive(True, init=False)
     """Collapse older iterations as new ones arrive (and when stepping through a file)."""
 
-    class KeysCaptured(Message):
-        """Keys typed while the search bar was opening (before its input had the focus), for the input."""
+    search_query: reactive[str] = reactive("", init=False)
+    """The text searched for ("" when no search is on): its matches are lit in every block."""
 
-        def __init__(self, text: str, submit: bool) -> None:
-            super().__init__()
-            self.text = text
-            self.submit = submit
+    filter: reactive[BlockFilter | None] = reactive(None, init=False)
+    """The iterations shown (None: all); the others are drawn with no line at all."""
+
+    unfold_all: reactive[bool] = reactive(False, init=False)
+    """`o`: every long text shown whole (a click still folds or unfolds one)."""
 
     class CursorMoved(Message):
         """The cursor moved to `(block, item)`; `iteration` is the block's iteration number, if any."""
@@ -95,20 +92,13 @@ class TranscriptView(LazyBlockView, can_focus=True):
         """The tool_call_ids linked to the item at the cursor."""
         self.partner_items: list[tuple[int, int]] = []
         """(block, item) of the call/result(s) that the item at the cursor is linked to."""
-        self.search_query = ""
-        """The text searched for ("" when no search is on)."""
         self.matches: list[tuple[int, int]] = []
         self.match_index = -1
         self.running_block: int | None = None
         self.tools_block: int | None = None
         """Live: the block whose calls are being run (some have no result yet)."""
-        self.unfold_all = False
-        """`o`: every long text shown whole (a click still folds or unfolds one)."""
-        self.filter: BlockFilter | None = None
         self.hidden: set[int] = set()
         """Blocks the filter leaves out (drawn with no line at all)."""
-        self._captured: list[str] | None = None
-        self._captured_submit = False
         self.streaming: Any = None
         self._running_since = 0.0
         self._frame = 0
@@ -140,29 +130,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
         self.refresh()
 
     def on_blur(self) -> None:
-        if self._captured is not None:
-            text, self._captured = "".join(self._captured), None
-            self.post_message(self.KeysCaptured(text, self._captured_submit))
         self.refresh()
-
-    def on_key(self, event: events.Key) -> None:
-        """After a key that opens an input (`/`, `f`), what is typed is text for that input, up to the moment
-        it has the focus: a fast `/ERROR` searches for ERROR instead of collapsing every block (E). Keys are
-        queued to this view before the screen has even seen the `/`, so the view starts keeping them."""
-        if self._captured is None:
-            if event.key in OPENS_INPUT:
-                self._captured = []
-                self._captured_submit = False
-            return
-        event.stop()
-        event.prevent_default()
-        if event.key == "enter":
-            self._captured_submit = True
-        elif event.key == "backspace":
-            if self._captured:
-                self._captured.pop()
-        elif event.is_printable and event.character:
-            self._captured.append(event.character)
 
     # -- rendering ---------------------------------------------------------------------------------------
 
@@ -199,15 +167,17 @@ class TranscriptView(LazyBlockView, can_focus=True):
         """Show only the blocks `block_filter` keeps (None or an empty one: all). Returns how many
         iterations are shown, and how many there are."""
         self.filter = None if block_filter is None or block_filter.empty else block_filter
-        blocks = self.model.blocks
-        self.hidden = set() if self.filter is None else {
-            b for b, block in enumerate(blocks) if not self.filter.keeps(block)}
+        return self.filter_counts()
+
+    def watch_filter(self, block_filter: BlockFilter | None) -> None:
+        """Another filter: the blocks it leaves out, every height again, the cursor on a block shown."""
+        self.hidden = set() if block_filter is None else {
+            b for b, block in enumerate(self.model.blocks) if not block_filter.keeps(block)}
         self.relayout()
         if self.hidden and self.cursor[0] in self.hidden:
             self.move_cursor(self.cursor[0], 0)
         else:
             self.scroll_cursor_into_view()
-        return self.filter_counts()
 
     def filter_counts(self) -> tuple[int, int]:
         iterations = [b for b, block in enumerate(self.model.blocks) if block.kind == "iteration"]
@@ -629,13 +599,17 @@ class TranscriptView(LazyBlockView, can_focus=True):
         self.scroll_cursor_into_view()
         self.refresh()
 
-    def action_unfold_all(self) -> None:
-        """Every long text whole, or folded again around its cause."""
-        self.unfold_all = not self.unfold_all
+    def watch_unfold_all(self, _unfold_all: bool) -> None:
+        """Every long text whole, or folded again: what one click did to one text is forgotten, and every
+        block is measured again."""
         for block in self.model.blocks:
             block.unfolded = frozenset()
         self.relayout()
         self.scroll_cursor_into_view()
+
+    def action_unfold_all(self) -> None:
+        """Every long text whole, or folded again around its cause."""
+        self.unfold_all = not self.unfold_all
         self.notify("every long text unfolded (o folds them again)" if self.unfold_all
                     else "long texts folded around their cause", timeout=2)
 
@@ -691,11 +665,7 @@ class TranscriptView(LazyBlockView, can_focus=True):
 
     def search(self, query: str, *, backwards: bool = False) -> tuple[int, int]:
         """Move to the next (previous) match of `query`. Returns (1-based match number, match count)."""
-        if query != self.search_query:
-            self.search_query = query
-            self.matches = [m for m in self.model.search(query) if m[0] not in self.hidden]
-            self.match_index = -1
-            self.forget_all()
+        self.search_query = query
         if not self.matches:
             return 0, 0
         if self.match_index < 0:
@@ -733,11 +703,14 @@ class TranscriptView(LazyBlockView, can_focus=True):
                 return  # cut by a line wrap: the item is in view, that will do
 
     def clear_search(self) -> None:
-        if self.search_query:
-            self.search_query = ""
-            self.matches = []
-            self.match_index = -1
-            self.forget_all()
+        self.search_query = ""
+
+    def watch_search_query(self, query: str) -> None:
+        """Another search (or none): its matches in the blocks shown, and every block drawn again, with
+        them lit."""
+        self.matches = [m for m in self.model.search(query) if m[0] not in self.hidden] if query else []
+        self.match_index = -1
+        self.forget_all()
 
     # -- mouse -------------------------------------------------------------------------------------------
 
