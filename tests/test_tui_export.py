@@ -49,7 +49,7 @@ async def test_palette_lists_every_format_and_a_file_that_cannot_be_written_is_a
     path = write_jsonl(tmp_path / "run.jsonl", quicksort_events())
     app, screen = transcript_app(transcript=open_transcript(path), title=str(path))
     shown = toasts(app, monkeypatch)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40)):
         titles = [c.title for c in app.get_system_commands(screen)]
         assert {"Export as HTML page", "Export as Markdown", "Export as JSON message list"} <= set(titles)
         (tmp_path / "run.md").mkdir()  # where the Markdown would go: a folder, not writable as a file
