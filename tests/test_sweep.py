@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from agent.cli import commands as cli
-from agent.experiments.sweep import trigger_effects, unit_name
+from agent.experiments.jobs import Job
+from agent.experiments.sweep import run_order, trigger_effects, unit_name
 from agent.transcripts.importers import open_transcript
 from agent.transcripts.runs import discover_runs
 from tests.conftest import call
@@ -100,6 +101,18 @@ def test_a_sweep_holds_the_text_and_moves_the_role(tmp_path: Path, capsys: pytes
     assert (out_dir / "parents" / "parent.jsonl").read_bytes() == parent.read_bytes()
     entries = discover_runs(out_dir).entries
     assert entries[0].label == "parents/parent.jsonl" and all(e.fork_parent for e in entries[1:])
+
+
+def test_each_arm_runs_first_at_a_fork_point_equally_often() -> None:
+    """The first fork of a (fork point, repeat) evaluates the replayed history the next ones find cached:
+    the arms take turns at being first, each fork point's forks still one after another."""
+    roles = ["system", "user", "assistant", "none"]
+    jobs = [Job(f"p{u}", role, r) for u in (1, 2) for r in (1, 2) for role in roles]
+    order = run_order(jobs, len(roles))
+    assert sorted(order, key=jobs.index) == jobs
+    assert [order[k].setting for k in range(0, 16, 4)] == roles  # who goes first, block by block
+    assert [(j.task, j.repeat) for j in order] == [(j.task, j.repeat) for j in jobs]  # blocks stay whole
+    assert [j.setting for j in order[4:8]] == ["user", "assistant", "none", "system"]
 
 
 def test_sweep_usage_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

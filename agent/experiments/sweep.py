@@ -244,11 +244,22 @@ def prepare(args: argparse.Namespace, report: TextIO) -> SweepPlan:
         raise UsageError(f"--out {out_dir}: is a file; give a folder")
     base = base_options(points, overrides, args.from_header)
     check_compatible(out_dir, job_config(base))
-    # fork point by fork point (not repeat by repeat): the server's prompt cache keeps the replayed history
-    # from one of its forks to the next, so only the first evaluates it
     jobs = [Job(p.unit, role, r) for p in points for r in range(1, args.repeats + 1) for role in roles]
-    grid = plan(jobs, out_dir, retry_failed=not args.keep_failed)
+    grid = plan(run_order(jobs, len(roles)), out_dir, retry_failed=not args.keep_failed)
     return SweepPlan(points, roles, jobs, base, out_dir, overrides, grid)
+
+
+def run_order(jobs: Sequence[Job], arms: int) -> list[Job]:
+    """The order the forks run in: fork point by fork point (not repeat by repeat), since the server's prompt
+    cache keeps the replayed history from one of its forks to the next and only the first evaluates it; and
+    within each (fork point, repeat) the arms rotated, so that each arm is the first, which pays for that
+    evaluation, equally often (in a fixed order the first role's wall time carried all of it)."""
+    ordered: list[Job] = []
+    for k in range(0, len(jobs), arms):
+        block = list(jobs[k:k + arms])
+        turn = (k // arms) % arms
+        ordered += block[turn:] + block[:turn]
+    return ordered
 
 
 def plan_text(sweep: SweepPlan, args: argparse.Namespace) -> str:
