@@ -337,6 +337,14 @@ def ablation_folder(tmp_path: Path, offline_runs: dict[str, Path], records: bool
     return folder
 
 
+def test_a_big_summary_is_the_folders_own_not_a_skipped_file(tmp_path: Path) -> None:
+    """A sweep's summary.json starts with every note's text: its run rows lie far past the bytes looked at."""
+    grid = {"sweep": {"notes": [{"note": "x" * 500} for _ in range(200)]}}
+    (tmp_path / "summary.json").write_text(json.dumps({"generated": 1.0, "grid": grid, "runs": []}, indent=1))
+    (tmp_path / "other.json").write_text(json.dumps({"generated": 1.0}))  # the name matters too
+    assert discover_runs(tmp_path).skipped_text() == "skipped 1 file: 1 JSON file that is not a transcript"
+
+
 @pytest.mark.parametrize("records", [True, False], ids=["records", "transcripts-only"])
 async def test_the_picker_lists_an_ablation_folder_with_outcomes(tmp_path: Path, offline_runs, records) -> None:
     folder = ablation_folder(tmp_path, offline_runs, records)

@@ -176,6 +176,8 @@ def _kind(path: Path) -> str:
             return "transcript"
         if b'"task"' in head and b'"setting"' in head and b'"exit_reason"' in head:
             return "record"
+        if path.name == "summary.json" and re.match(rb'\{\s*"generated"\s*:', head):
+            return "record"  # a grid's summary whose runs lie beyond the first bytes (a sweep's notes first)
     return "not-transcript"
 
 
