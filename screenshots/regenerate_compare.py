@@ -1,6 +1,7 @@
-"""Regenerate the screenshots of ablation folders: `compare.png`, `runs-picker.png`, `ablation-results.png`.
+"""Regenerate the screenshots of ablation folders: `compare.png`, `runs-picker.png`, `ablation-results.png`,
+and of the real results committed in `docs/results/` and `docs/sweep/`: `ablation-real.png`, `sweep-real.png`.
 
-    python screenshots/regenerate_compare.py        # only these three; regenerate.py makes all of them
+    python screenshots/regenerate_compare.py        # only these; regenerate.py makes all of them
 
 Both come from offline ablations run in a temporary folder, the way a person would make them:
 
@@ -8,6 +9,8 @@ Both come from offline ablations run in a temporary folder, the way a person wou
     cd abl && agent-tui compare runs/quicksort__off__r1.jsonl runs/quicksort__system__r1.jsonl
     agent-tui open abl2     # a wider grid, two runs marked A and B
     agent-tui open abl3     # a grid whose step budget is too short for some scripts: the results beside the runs
+    agent-tui open docs/results          # the real grid
+    agent-tui open docs/sweep          # the real sweep
 
 Paths are relative to the folder, so no machine-specific path shows up in a picture.
 """
@@ -25,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HERE = ROOT / "screenshots"
 
-from agent.experiments.ablate import main as ablate  # noqa: E402
+from agent.cli.commands import main as agent_tui  # noqa: E402
 from agent.transcripts.importers import open_transcript  # noqa: E402
 from tui.app import AgentTuiApp  # noqa: E402
 from tui.screens.compare import CompareScreen  # noqa: E402
@@ -56,7 +59,7 @@ async def shoot(name: str, app: Any, size: tuple[int, int], keys: list[str] = ()
 
 
 def grid(out: str, tasks: str, settings: str, max_steps: int = 30) -> None:
-    code = ablate(["--tasks", tasks, "--reflection", settings, "--repeats", "1", "--provider", "scripted",
+    code = agent_tui(["ablate", "--tasks", tasks, "--reflection", settings, "--repeats", "1", "--provider", "scripted",
                    "--concurrency", "4", "--max-steps", str(max_steps), "--out", out])
     if code != 0:
         raise SystemExit(f"the ablation failed (exit {code})")
@@ -74,6 +77,10 @@ async def shots() -> None:
     print(to_png(svg, PICKER_SIZE).relative_to(ROOT))
     svg = await shoot("ablation-results", AgentTuiApp(RunsScreen(Path("abl3"))), RESULTS_SIZE)
     print(to_png(svg, RESULTS_SIZE).relative_to(ROOT))
+    os.chdir(ROOT / "docs")  # the folders' own relative names in the pictures
+    for name, folder in (("ablation-real", "results"), ("sweep-real", "sweep")):
+        svg = await shoot(name, AgentTuiApp(RunsScreen(Path(folder))), RESULTS_SIZE)
+        print(to_png(svg, RESULTS_SIZE).relative_to(ROOT))
 
 
 def main() -> None:
