@@ -79,7 +79,7 @@ class EventPrinter:
     REPLY_LINES = 40
     """A text read rather than skimmed (a reply, a note, a summary) is folded past this many lines."""
     FIRST_LINE = 400
-    """The most of a line printed beside a label (a call's arguments, a notice, a summary's first line)."""
+    """The most of a line printed beside a label (a head, a notice, a trigger's evidence, a summary's first line)."""
     RULES = {"iteration": "──", "start": "──", "finish": "══"}
     """What opens a block's title line, by the block's kind."""
     MARGINS = {"": "", "note": "┊ "}
@@ -115,7 +115,7 @@ class EventPrinter:
         if new:
             self.title(block)
         pos = len(block.events) - 1
-        for item in block.get_items():
+        for item in block.get_items():  # its calls are printed as their tools start: `running` says so
             if item.pos == pos:
                 self.item(describe_item(block, item, self.model, running=True))
 
@@ -148,19 +148,24 @@ class EventPrinter:
             self.line(label)
         elif row.brief:
             if row.text.text:
-                self.line(label + ": " + clip_line(row.text.text.split("\n", 1)[0], self.FIRST_LINE)[0])
+                self.paragraph(label + ": ", row.text.text.split("\n", 1)[0])
         else:
             self.paragraph(label + ": ", row.text.text)
 
     def body(self, body: Body) -> None:
-        """A text under its item: after its heading or name when it has one, else on lines of its own."""
+        """A text under its item, after its heading or name when it has one: beside it when it is one line,
+        else on lines of its own below it."""
         fold_from = self.REPLY_LINES if body.whole else FOLD_FROM
         text = body.text.strip("\n")
-        label = body.heading.label.text if body.heading is not None else body.name
+        label = (body.heading.label.text if body.heading is not None else body.name).rstrip(":")
+        if label and "\n" not in text:
+            self.paragraph(BODY_INDENT + label + ": ", text)
+            return
         if label:
-            self.paragraph(BODY_INDENT + label + ": ", text, fold_from=fold_from)
-        elif text.strip():
-            self.block(text, BODY_INDENT + self.MARGINS.get(body.margin, "│ "), fold_from=fold_from)
+            self.line(BODY_INDENT + label + ":")
+        if text.strip():
+            indent = BODY_INDENT + ("  " if label else "")
+            self.block(text, indent + self.MARGINS.get(body.margin, "│ "), fold_from=fold_from)
 
 
 ITEM_INDENT = "  "
