@@ -26,8 +26,8 @@ def test_headless_demo_passes_and_prints_ids(tmp_path: Path, capsys: pytest.Capt
     code, out, err = run_cli(["run", "--headless", "--task", "quicksort", "--out", str(out_file)], capsys)
     assert code == 0, err
     assert "using the offline scripted model" in out
-    assert "call call_qs01a  list_files" in out and "result call_qs01a  list_files" in out
-    assert "run finished: finished" in out and "tests pass" in out
+    assert "→ call  list_files  call_qs01a" in out and "← result  list_files  call_qs01a" in out
+    assert "══ ■ finished · tests passed" in out
     code, out, _ = run_cli(["check", str(out_file)], capsys)
     assert code == 0 and "ordering clean" in out
 
@@ -35,7 +35,7 @@ def test_headless_demo_passes_and_prints_ids(tmp_path: Path, capsys: pytest.Capt
 def test_headless_exit_1_when_tests_still_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     script = write_script(tmp_path / "s.json", [reply("done", call("c1", "finish", summary="nothing"))])
     code, out, _ = run_cli(["run", "--headless", "--script", str(script), "--out", str(tmp_path / "r.jsonl")], capsys)
-    assert code == 1 and "tests FAIL" in out
+    assert code == 1 and "tests failed" in out
 
 
 def test_missing_key_is_one_line_naming_the_variable(capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,6 +101,27 @@ def test_no_key_in_transcript(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "sk-test-SECRET-123" not in out_file.read_text() and "sk-test-SECRET-123" not in out
     header = json.loads(out_file.read_text().splitlines()[0])
     assert header["provider"] == "scripted"
+
+
+def test_the_headless_log_says_an_iteration_in_the_export_s_words(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The log and the export describe each item once (`agent.view.describe`): a result's head (its label,
+    tool, id, duration and error mark) and a note's role and trigger read the same in both."""
+    from agent.export.document import build_document
+
+    out_file = tmp_path / "run.jsonl"
+    code, out, _ = run_cli(["run", "--headless", "--out", str(out_file)], capsys)  # a note after iteration 2
+    assert code == 0
+    doc = build_document(open_transcript(out_file), "not redacted")
+    second = next(s for s in doc.sections if s.kind == "iteration" and s.number == 2)
+    result = next(e for e in second.entries if e.kind == "result")
+    note = next(e for e in second.entries if e.kind == "reflection")
+    assert "✗ tests failed" in result.meta
+    meta, marks = " · ".join(m for m in result.meta if not m.startswith("✗")), "✗ tests failed"
+    assert f"  {result.label}  {result.name}  {result.call_id}  {meta}  {marks}\n" in out
+    assert f"  {note.label}  {' · '.join(note.meta)}\n" in out and "as system" in note.meta
+    (trigger, evidence), = note.lines
+    assert trigger == "trigger tests_failed" and f"┊ {trigger}: {evidence.splitlines()[0]}\n" in out
 
 
 def test_event_printer_folds_long_results_around_the_cause() -> None:
@@ -180,7 +201,7 @@ def test_a_headless_run_stopped_while_its_tool_runs_leaves_a_checkable_transcrip
     try:
         assert proc.stdout is not None
         for line in proc.stdout:  # the call is printed right before its tool starts
-            if "call c1  run_tests" in line:
+            if "→ call  run_tests  c1" in line:
                 break
         while proc.poll() is None and not (pid_file.exists() and pid_file.read_text().strip()):
             pass  # the tool writes its pid as it starts
@@ -216,7 +237,7 @@ def test_headless_output_is_inert_and_a_huge_reply_is_capped(tmp_path: Path,
     code, out, err = run_cli(["run", "--headless", "--script", str(script), "--reflection", "off",
                               "--out", str(tmp_path / "r.jsonl")], capsys)
     assert "\x1b" not in out and "\x07" not in out and "\x1b" not in err
-    assert "assistant: Sure.^[]0;pwned^G^[[2J^[]52;c;ZXZpbA==^G" in out
+    assert "\n    Sure.^[]0;pwned^G^[[2J^[]52;c;ZXZpbA==^G\n" in out  # the reply, under its head
     assert "summary: done^[[2J" in out
     assert "thinking line 2999" in out and "thinking line 1500" not in out
     assert "lines hidden" in out and len(out.splitlines()) < 200

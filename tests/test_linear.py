@@ -163,7 +163,7 @@ def test_sigterm_ends_a_headless_run_that_meets_adversarial_text(tmp_path: Path)
     def read() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
-            if line.lstrip().startswith("call c1"):  # the reply is folded and printed; the edit runs next
+            if "→ call  edit_file  c1" in line:  # the reply is folded and printed; the edit runs next
                 editing.set()
 
     reader = threading.Thread(target=read, daemon=True)

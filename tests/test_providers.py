@@ -107,7 +107,7 @@ def test_text_tool_calls_against_a_llamacpp_like_endpoint(tmp_path: Path, capsys
                          "--tool-calls", "text", "--reflection", "off", "--out", str(out)])
     printed, err = capsys.readouterr()
     assert code == 0, err
-    assert "(parsed from text)" in printed and "tests pass" in printed
+    assert "action parsed from text" in printed and "tests passed" in printed
     assert cli.main(["check", str(out)]) == 0
     transcript = open_transcript(out)
     answers = [e for e in transcript.events if isinstance(e, AssistantMessage)]

@@ -242,10 +242,10 @@ def test_headless_output_shows_the_note_and_off_shows_none(tmp_path: Path, capsy
 
     assert main(["run", "--headless", "--out", str(tmp_path / "on.jsonl")]) == 0
     out = capsys.readouterr().out
-    assert "reflection [system] on tests_failed:" in out
-    assert "evidence (tests_failed): tests failed (exit 1)" in out and "test_keeps_duplicates" in out
+    assert "✦ reflection  as system" in out
+    assert "┊ trigger tests_failed: tests failed (exit 1)" in out and "test_keeps_duplicates" in out
     assert main(["run", "--headless", "--reflection", "off", "--out", str(tmp_path / "off.jsonl")]) == 0
-    assert "reflection [" not in capsys.readouterr().out
+    assert "✦ reflection" not in capsys.readouterr().out
 
 
 async def test_note_follows_the_last_result_of_a_parallel_batch(tmp_path: Path) -> None:

@@ -1,32 +1,20 @@
-"""`agent-tui run --headless`: the run printed event by event, as the model sees them."""
+"""`agent-tui run --headless`: the run printed as it happens, in the words the app and the export use."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 import sys
-from typing import Any, Callable, TextIO
+from typing import TextIO
 
 from agent.display.folding import FOLD_FROM, clip_line, fold_text
 from agent.display.terminal import complain, inert
-from agent.display.wording import plural, tokens
-from agent.events import (
-    AssistantMessage,
-    DriverMessage,
-    EXIT_2_REASONS,
-    Event,
-    IterationStarted,
-    Notice,
-    ReflectionFallback,
-    ReflectionNote,
-    RunFinished,
-    ToolResult,
-    WorkspaceChanged,
-    content_text,
-)
+from agent.display.wording import plural
+from agent.events import EXIT_2_REASONS, Event
 from agent.run.runner import Run, build_run, run_options
+from agent.view.describe import Body, Description, Line, describe_item, describe_title
+from agent.view.model import Block, TranscriptModel
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
@@ -46,7 +34,8 @@ def cmd_run_headless(args: argparse.Namespace, out: TextIO | None = None) -> int
 
 
 def drive_headless(run: Run, out: TextIO | None = None, *, keep_workspace: bool = False) -> int:
-    """Drive a prepared run to its end, printing its events (exit status: see the module docstring)."""
+    """Drive a prepared run to its end, printing its events. Exit status: 0 when the tests pass at the end, 1
+    when they do not, 2 when the run ended on an error."""
     out = out or sys.stdout
     out.write(f"agent-tui: {run.header.provider} / {run.header.model}, task {run.header.task or 'custom'}, "
               f"workspace {run.workspace}\n")
@@ -78,17 +67,28 @@ def drive_headless(run: Run, out: TextIO | None = None, *, keep_workspace: bool 
 
 
 class EventPrinter:
-    """Prints each event as it happens, in the order the model sees them. Every line goes out inert (model and
-    tool text never reach the terminal as control sequences), and long texts are folded around the lines
-    that carry a failure (the full texts are in the transcript)."""
+    """Prints a run as it happens, in the words the app and the export use: each event goes into the run's
+    view model (`agent.view.model`) as it is published, and what it added is printed at once through
+    `agent.view.describe`: a block's title when the block starts (an iteration, the start, the end), then
+    each of its items (the request, the reply, each call before its tool runs, each result, a note...).
+    Nothing is printed twice and nothing waits for the run's end: a run killed mid-way has printed every
+    event it recorded. Only the layout is this log's: plain lines, every one inert (model and tool text never
+    reach the terminal as control sequences), long texts folded around the lines that carry a failure (the
+    full texts are in the transcript)."""
 
     REPLY_LINES = 40
-    """A reply longer than this is folded (its head, its tail, any error lines)."""
+    """A text read rather than skimmed (a reply, a note, a summary) is folded past this many lines."""
     FIRST_LINE = 400
-    """The most of a reply's, a notice's or a summary's first line printed."""
+    """The most of a line printed beside a label (a head, a notice, a trigger's evidence, a summary's first line)."""
+    RULES = {"iteration": "──", "start": "──", "finish": "══"}
+    """What opens a block's title line, by the block's kind."""
+    MARGINS = {"": "", "note": "┊ "}
+    """What runs down the left of a body, by its margin (any other margin, a solid bar: `│ `)."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self.model = TranscriptModel(use_default_checker=False)
+        """The run so far (the ordering check is `agent-tui check`'s: a run's own history keeps the rules)."""
 
     def line(self, text: str = "") -> None:
         self.out.write(inert(text) + "\n")
@@ -100,91 +100,75 @@ class EventPrinter:
             self.line(prefix + line)
 
     def paragraph(self, label: str, text: str, fold_from: int = FOLD_FROM) -> None:
-        """`label` and the first line of `text`, cut at FIRST_LINE characters, the rest folded below it: a
-        5 MB reply or notice is never printed whole (the transcript keeps it)."""
+        """`label` and the first line of `text`, cut at FIRST_LINE characters, the rest folded below it, under
+        the label's indent: a 5 MB reply or notice is never printed whole (the transcript keeps it)."""
         first, _, rest = text.partition("\n")
         line, cut = clip_line(first, self.FIRST_LINE)
         self.line(label + line + (f" … ({plural(cut, 'more character')})" if cut else ""))
         if rest:
-            self.block(rest, "  ", fold_from=fold_from)
+            self.block(rest, " " * (len(label) - len(label.lstrip()) + 2), fold_from=fold_from)
 
     def show(self, event: Event) -> None:
-        """Print one event, in this log's own words (the transcript keeps everything; `agent-tui open` and
-        `export` say it as the app does)."""
-        said = self._SAYS.get(type(event))
-        if said is not None:
-            said(self, event)
+        """Add one event to the run and print what it added: the title of a block it starts, and its items."""
+        b, new = self.model.add(event)
+        block = self.model.blocks[b]
+        if new:
+            self.title(block)
+        pos = len(block.events) - 1
+        for item in block.get_items():  # its calls are printed as their tools start: `running` says so
+            if item.pos == pos:
+                self.item(describe_item(block, item, self.model, running=True))
 
-    def _started(self, event: IterationStarted) -> None:
-        self.line(f"\n── iteration {event.iteration} ── reflection {event.reflection} "
-                  f"── request of {plural(event.request_size, 'message')}")
+    def title(self, block: Block) -> None:
+        """A block's title as it starts: an iteration's number (what it did is said by its items, as they
+        come), the start's roles and goal, or how the run ended with its verdict and tokens."""
+        said = describe_title(block, self.model, live=True)
+        parts = [f"iteration {block.number}"] if block.kind == "iteration" else []
+        parts += [part.text for part in (said.head, *said.details, *said.badges)] + said.right
+        self.line()
+        self.paragraph(f"{self.RULES.get(block.kind, '──')} ", " · ".join(p for p in parts if p))
 
-    def _reply(self, event: AssistantMessage) -> None:
-        text = content_text(event.message.get("content")).strip()
-        if text:
-            self.paragraph("assistant: ", text, fold_from=self.REPLY_LINES)
-        parsed = "  (parsed from text)" if event.parsed_from_text else ""
-        for call in event.message.get("tool_calls") or []:
-            fn = call.get("function", {})
-            self.line(f"  call {clip_line(str(call.get('id')), 80)[0]}  {clip_line(str(fn.get('name')), 80)[0]}"
-                      f"({_compact_args(fn.get('arguments'))}){parsed}")
-        usage = event.usage
-        counts = f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens, " if usage else "tokens not reported, "
-        ttft = f"first token {event.ttft_s:.2f}s, " if event.ttft_s is not None else ""
-        wire = ", text tool calls" if event.tool_call_mode == "text" else ""
-        self.line(f"  [{counts}{ttft}{event.latency_s:.2f}s, finish_reason {event.finish_reason}{wire}]")
+    def item(self, desc: Description) -> None:
+        """One item: its head (label, name, id, meta, marks), then its rows under it."""
+        if desc.kind == "notice":  # its text is its head
+            self.paragraph(f"{ITEM_INDENT}{desc.label.text} {desc.name}: ", desc.text)
+            return
+        head = [desc.label.text, desc.name, desc.call_id or "", " · ".join(desc.meta), *(m.text for m in desc.marks)]
+        self.paragraph(ITEM_INDENT, "  ".join(p for p in head if p))
+        for row in desc.rows:
+            if isinstance(row, Body):
+                self.body(row)
+            else:
+                self.labelled(row)
 
-    def _result(self, event: ToolResult) -> None:
-        mark = "ERROR " if event.is_error else ""
-        self.line(f"  result {event.tool_call_id}  {mark}{event.name}:")
-        self.block(event.content.rstrip("\n"), "    │ ")
+    def labelled(self, row: Line) -> None:
+        """A labelled line: evidence by its first line only (the text it quotes is printed above it)."""
+        label = BODY_INDENT + self.MARGINS.get(row.margin, "│ ") + row.label.text
+        if row.text is None:
+            self.line(label)
+        elif row.brief:
+            if row.text.text:
+                self.paragraph(label + ": ", row.text.text.split("\n", 1)[0])
+        else:
+            self.paragraph(label + ": ", row.text.text)
 
-    def _note(self, event: ReflectionNote) -> None:
-        triggers = ", ".join(t.kind for t in event.triggers) or "manual"
-        fallback = f" (fell back from {event.fallback_from})" if event.fallback_from else ""
-        follower = " + a user follower" if event.follower_added else ""
-        self.line(f"  reflection [{event.role}{fallback}{follower}] on {triggers}:")
-        for t in event.triggers:
-            if t.evidence:
-                self.line(f"    evidence ({t.kind}): {t.evidence.splitlines()[0][:160]}")
-        self.block(event.content.strip(), "    ✎ ", fold_from=self.REPLY_LINES)
-
-    def _fallback(self, event: ReflectionFallback) -> None:
-        to = f"as {event.to_role}" if event.to_role else "dropped (every role refused)"
-        self.line(f"  reflection note refused as {event.from_role} (HTTP {event.status}: "
-                  f"{clip_line(event.error, 400)[0]}); note {to}, request sent again")
-
-    def _driver(self, event: DriverMessage) -> None:
-        self.paragraph(f"  driver {event.kind} ({event.message.get('role')}): ", content_text(event.message.get("content")))
-
-    def _changes(self, event: WorkspaceChanged) -> None:
-        files = ", ".join(f"{f.path} ({f.status}{'' if f.binary else f', +{f.added} -{f.removed}'})"
-                          for f in event.files)
-        self.line(f"  changed: {files}")
-
-    def _notice(self, event: Notice) -> None:
-        self.paragraph(f"{event.level}: ", event.text)
-
-    def _finished(self, event: RunFinished) -> None:
-        tests = {True: "tests pass", False: "tests FAIL", None: "no test command"}[event.tests_passed]
-        self.line(f"\n══ run finished: {event.reason} after {plural(event.iterations, 'iteration')}; {tests}; "
-                  f"{tokens(event.usage, unreported=event.unreported_calls)}")
-        if event.summary:
-            self.paragraph("   summary: ", event.summary)
-        if event.reason not in ("finished",) and event.detail:
-            self.paragraph("   ", event.detail)
-
-    _SAYS: dict[type, Callable[[EventPrinter, Any], None]] = {
-        IterationStarted: _started, AssistantMessage: _reply, ToolResult: _result, ReflectionNote: _note,
-        ReflectionFallback: _fallback, DriverMessage: _driver, WorkspaceChanged: _changes, Notice: _notice,
-        RunFinished: _finished}
-    """What each event says in this log (the others, a reply streaming in, say nothing)."""
+    def body(self, body: Body) -> None:
+        """A text under its item, after its heading or name when it has one: beside it when it is one line,
+        else on lines of its own below it."""
+        fold_from = self.REPLY_LINES if body.whole else FOLD_FROM
+        text = body.text.strip("\n")
+        label = (body.heading.label.text if body.heading is not None else body.name).rstrip(":")
+        if label and "\n" not in text:
+            self.paragraph(BODY_INDENT + label + ": ", text)
+            return
+        if label:
+            self.line(BODY_INDENT + label + ":")
+        if text.strip():
+            indent = BODY_INDENT + ("  " if label else "")
+            self.block(text, indent + self.MARGINS.get(body.margin, "│ "), fold_from=fold_from)
 
 
-def _compact_args(arguments: Any) -> str:
-    try:
-        parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
-    except (json.JSONDecodeError, TypeError):
-        return repr(arguments)[:200]
-    text = json.dumps(parsed, ensure_ascii=False)
-    return text if len(text) <= 200 else text[:197] + "..."
+ITEM_INDENT = "  "
+"""An item's head under its block's title."""
+BODY_INDENT = "    "
+"""An item's text under its head."""
