@@ -38,6 +38,15 @@ def test_headless_exit_1_when_tests_still_fail(tmp_path: Path, capsys: pytest.Ca
     assert code == 1 and "tests failed" in out
 
 
+def test_the_log_s_first_lines_are_inert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The model's name comes from a flag or a forked file's header: it never acts on the terminal."""
+    script = write_script(tmp_path / "s.json", [reply("done", call("c1", "finish", summary="nothing"))])
+    code, out, _ = run_cli(["run", "--headless", "--script", str(script), "--model", "x\x1b[2Jy",
+                            "--out", str(tmp_path / "r\x07.jsonl")], capsys)
+    assert code == 1 and "\x1b" not in out and "\x07" not in out
+    assert "x^[[2Jy" in out.splitlines()[0] and "r^G.jsonl" in out.splitlines()[1]
+
+
 def test_missing_key_is_one_line_naming_the_variable(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(["run", "--headless", "--provider", "groq"], capsys)
     assert code == 2

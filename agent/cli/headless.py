@@ -37,9 +37,9 @@ def drive_headless(run: Run, out: TextIO | None = None, *, keep_workspace: bool 
     """Drive a prepared run to its end, printing its events. Exit status: 0 when the tests pass at the end, 1
     when they do not, 2 when the run ended on an error."""
     out = out or sys.stdout
-    out.write(f"agent-tui: {run.header.provider} / {run.header.model}, task {run.header.task or 'custom'}, "
-              f"workspace {run.workspace}\n")
-    out.write(f"agent-tui: transcript {run.path}\n")
+    out.write(inert(f"agent-tui: {run.header.provider} / {run.header.model}, task {run.header.task or 'custom'}, "
+                    f"workspace {run.workspace}") + "\n")  # a forked file's header names the model: hostile text
+    out.write(inert(f"agent-tui: transcript {run.path}") + "\n")
     printer = EventPrinter(out)
 
     async def drive() -> None:
