@@ -101,6 +101,10 @@ def test_a_sweep_holds_the_text_and_moves_the_role(tmp_path: Path, capsys: pytes
     assert (out_dir / "parents" / "parent.jsonl").read_bytes() == parent.read_bytes()
     entries = discover_runs(out_dir).entries
     assert entries[0].label == "parents/parent.jsonl" and all(e.fork_parent for e in entries[1:])
+    # The note a fork sets is no model call: every call of these forks reported its tokens, none is missing.
+    for path in sorted((out_dir / "runs").glob("*.jsonl")):
+        ending = [e for e in open_transcript(path).events if e.type == "run_finished"][-1]
+        assert ending.unreported_calls == 0, path.name
 
 
 def test_each_arm_runs_first_at_a_fork_point_equally_often() -> None:

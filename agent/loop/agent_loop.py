@@ -45,6 +45,7 @@ from agent.events import (
     TurnRetracted,
     Usage,
     add_usage,
+    made_a_call,
 )
 from agent.ordering import check_messages
 from agent.protocols import IterationRecord, Model, ReflectionFailed, Reflector, StopRun, ToolOutcome, Tools
@@ -213,7 +214,7 @@ class AgentLoop:
                     if not event.messages:
                         continue
                     self.usage = add_usage(self.usage, event.usage)
-                    self.unreported_calls += event.usage is None
+                    self.unreported_calls += event.usage is None and made_a_call(event)  # a fork's set note: no call
                     self.messages.extend(event.messages)
                 yield _stamped(event, record.iteration)  # what the model writing the note handed over, the note
         except ReflectionFailed as exc:
