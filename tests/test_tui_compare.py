@@ -345,6 +345,26 @@ def test_a_big_summary_is_the_folders_own_not_a_skipped_file(tmp_path: Path) -> 
     assert discover_runs(tmp_path).skipped_text() == "skipped 1 file: 1 JSON file that is not a transcript"
 
 
+async def test_a_sweep_s_arms_keep_their_setting_column_beside_the_results() -> None:
+    """The real sweep at 160 columns with its results beside: the task (in the run names, and the parent's
+    row above its forks) gives way before the setting and the repeat that tell a fork point's arms apart."""
+    app = AgentTuiApp(screen := RunsScreen(Path(__file__).parent.parent / "docs" / "sweep"))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        assert screen.query_one("ResultsPanel").display
+        assert {"reflection", "repeat", "outcome"} <= set(screen.columns) and "task" not in screen.columns
+        await pilot.resize_terminal(220, 40)
+        await pilot.pause()
+        assert {"task", "reflection", "repeat"} <= set(screen.columns)
+        head = str(screen.query_one("#runs-head").render())
+        assert "enter opens a run" in head
+        await pilot.resize_terminal(120, 40)  # too narrow for the results: said, not hidden without a word
+        await pilot.pause()
+        assert not screen.query_one("ResultsPanel").display
+        head = str(screen.query_one("#runs-head").render())
+        assert "this folder's results show beside the runs from 150x28: the terminal is 120x40" in head
+
+
 @pytest.mark.parametrize("records", [True, False], ids=["records", "transcripts-only"])
 async def test_the_picker_lists_an_ablation_folder_with_outcomes(tmp_path: Path, offline_runs, records) -> None:
     folder = ablation_folder(tmp_path, offline_runs, records)

@@ -40,6 +40,9 @@ COLUMNS = [("mark", " "), ("run", "run"), ("task", "task"), ("reflection", "sett
            ("reflections", "refl"), ("created", "date"), ("size", "size")]
 OPTIONAL = ("task", "reflection", "repeat", "reflections", "model", "created", "size")
 """Columns shown only when some run fills them (an ablation's), and the width leaves room."""
+DROP_ORDER = ("size", "created", "model", "reflections", "task", "repeat", "reflection")
+"""The optional columns dropped first when the width is short: the task before the setting and the repeat,
+since a grid's run names hold the task, and a fork sits under its parent, while its arm is its setting."""
 CELL_PAD = 2
 """DataTable's padding around each cell."""
 WIDTHS = {"mark": 1, "task": 12, "reflection": 9, "repeat": 3, "outcome": 26, "iterations": 4, "tokens": 7,
@@ -208,7 +211,7 @@ class RunsScreen(Screen[None]):
                 break
             if key in keys:
                 keys.remove(key)
-        for key in reversed(OPTIONAL):  # drop optional columns until the names get at least 16 cells
+        for key in DROP_ORDER:  # drop optional columns until the names get at least 16 cells
             if room(keys) >= min(longest, 16):
                 break
             if key in keys:
@@ -228,6 +231,7 @@ class RunsScreen(Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         for panel in self.query(RESULTS):  # the results need room: below it the runs get the whole width
             panel.display = event.size.width >= RESULTS_MIN_SIZE[0] and event.size.height >= RESULTS_MIN_SIZE[1]
+            self._refresh_head()
         if self.is_mounted and self.entries:
             row = self.table.cursor_row
             self._build_table()
@@ -311,6 +315,10 @@ class RunsScreen(Screen[None]):
         parts.append("\n")
         if self.runs.skipped:  # what is not listed, and why, before the key hints the footer repeats
             parts.append((self.runs.skipped_text(), "$text-warning"))
+        elif self.is_mounted and any(not panel.display for panel in self.query(RESULTS)):
+            width, height = RESULTS_MIN_SIZE  # said, not hidden without a word
+            parts.append((f"this folder's results show beside the runs from {width}x{height}: the terminal is "
+                          f"{self.app.size.width}x{self.app.size.height}", "$text-warning"))
         else:
             parts.append(("enter opens a run · space marks A and B · c compares them · q in a run comes back here",
                           muted))
