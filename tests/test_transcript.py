@@ -86,6 +86,16 @@ def test_missing_and_foreign_files(tmp_path: Path) -> None:
         open_transcript(other)
 
 
+def test_a_file_cut_inside_its_header_says_so(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.jsonl"
+    TranscriptWriter(whole, TranscriptHeader(task="t", provider="scripted", model="m", goal="g" * 400)).close()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(whole.read_bytes()[:200])
+    with pytest.raises(TranscriptError, match=r"cut.jsonl:1: the header line is cut off: the file ends inside "
+                                              r"it, after 200 bytes"):
+        open_transcript(cut)
+
+
 def test_a_run_killed_with_sigkill_leaves_a_readable_file(tmp_path: Path) -> None:
     """A real process, killed mid-run: every completed iteration on disk loads."""
     out = tmp_path / "killed.jsonl"

@@ -593,6 +593,11 @@ def _parse_header(line: str, source: str) -> TranscriptHeader:
             raise TranscriptError(f'{source}:1: not an agent-tui transcript header (no "type": "header")')
         header = TranscriptHeader.model_validate(first)
     except json.JSONDecodeError as exc:
+        ran_out = exc.pos >= len(line.rstrip()) - 1 or exc.msg.startswith("Unterminated string")
+        if ran_out and not line.endswith("\n") and line.lstrip().startswith("{"):
+            raise TranscriptError(f"{source}:1: the header line is cut off: the file ends inside it, after "
+                                  f"{len(line.encode()):,} bytes (a copy cut short, or a run stopped as it "
+                                  "began)") from None
         raise TranscriptError(f"{source}:1: not an agent-tui transcript header ({exc.msg})") from None
     except RecursionError:
         raise TranscriptError(f"{source}:1: not an agent-tui transcript header (nested too deeply)") from None
