@@ -80,6 +80,7 @@ def test_a_sweep_holds_the_text_and_moves_the_role(tmp_path: Path, capsys: pytes
             assert mine == []
             continue
         [note] = mine
+        assert fork.header.fork is not None and fork.header.fork.note == f"text kept, as {role}"
         assert note.content == recorded.content and note.triggers == recorded.triggers
         assert note.messages[0] == {"role": role, "content": recorded.messages[0]["content"]}
         assert [m["role"] for m in note.messages] == ([role, "user"] if role == "assistant" else [role])

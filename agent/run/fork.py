@@ -238,11 +238,14 @@ class PrefixReflector:
 
     def choice(self, mode: ReflectionMode) -> str:
         """What becomes of the parent's note after K under `mode`: kept, dropped, edited, added (an edited
-        note where the parent had none), asked again as ROLE, or none (the parent wrote none)."""
+        note where the parent had none), text kept, as ROLE (its very text set again, no call: a sweep's
+        arms), asked again as ROLE, or none (the parent wrote none)."""
         recorded = self.recording.note_at_fork
         role = self.live.effective_role(mode)
         if self.edit is not None and role is not None:
-            return "edited" if recorded is not None else "added"
+            if recorded is None:
+                return "added"
+            return f"text kept, as {role}" if self.edit == recorded.content else "edited"
         if recorded is None:
             return "none"
         if self.drop or role is None:
@@ -273,7 +276,7 @@ class PrefixReflector:
             return note.model_copy(update={"ts": time.time()}, deep=True) if note is not None else None
         if choice == "kept":
             return self.recording.note_at_fork.model_copy(update={"ts": time.time()}, deep=True)  # type: ignore[union-attr]
-        if choice in ("edited", "added"):
+        if choice in ("edited", "added") or choice.startswith("text kept"):
             return self._edited(iteration, mode)
         return None
 
