@@ -292,7 +292,7 @@ def _assistant(block: Block, item: Item, event: AssistantMessage, model: Transcr
         meta.append("tokens not reported")
     meta += [f"{event.latency_s:.2f}s"] if event.latency_s else []
     meta += [f"first token {event.ttft_s:.2f}s"] if event.ttft_s else []
-    meta += [f"finish {event.finish_reason}"] if event.finish_reason else []
+    meta += [f"finish_reason {event.finish_reason}"] if event.finish_reason else []
     meta += ["action parsed from text"] if event.parsed_from_text else []
     role = role_of(event.message)
     desc = Description("assistant", Part(role if role != "?" else "assistant", "label"), meta=meta,
