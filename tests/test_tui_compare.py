@@ -358,6 +358,8 @@ async def test_a_sweep_s_arms_keep_their_setting_column_beside_the_results() -> 
         assert {"task", "reflection", "repeat"} <= set(screen.columns)
         head = str(screen.query_one("#runs-head").render())
         assert "enter opens a run" in head
+        # the settings count the grid's forks, as the results do; the 20 parents apart
+        assert "system 2/52" in head and "none 2/52" in head and "not in the grid 1/20" in head
         await pilot.resize_terminal(120, 40)  # too narrow for the results: said, not hidden without a word
         await pilot.pause()
         assert not screen.query_one("ResultsPanel").display

@@ -304,14 +304,21 @@ class RunsScreen(Screen[None]):
                 parts.append((f" · {failed} failed", "bold $text-error"))
             if unknown:
                 parts.append((f" · {unknown} unknown", "$text-warning"))
+            # A grid's settings count its jobs (the runs with a record), as its results do; the other runs
+            # (a sweep's parents, a run dropped in) apart, not folded into the setting they ran with.
+            jobs = [e for e in loaded if e.source in ("record", "csv")] or loaded
             by_setting: dict[str, list[RunSummary]] = {}
-            for e in loaded:
+            for e in jobs:
                 if e.reflection:
                     by_setting.setdefault(e.reflection, []).append(e)
+            others = [e for e in loaded if e not in jobs] if len(jobs) < len(loaded) else []
             if len(by_setting) > 1:
                 parts.append(("   by setting: ", muted))
                 parts.append("  ".join(f"{s} {sum(e.tests_passed is True and not e.failed for e in es)}/{len(es)}"
                                        for s, es in by_setting.items()))
+                if others:
+                    passed = sum(e.tests_passed is True and not e.failed for e in others)
+                    parts.append((f"  not in the grid {passed}/{len(others)}", muted))
         parts.append("\n")
         if self.runs.skipped:  # what is not listed, and why, before the key hints the footer repeats
             parts.append((self.runs.skipped_text(), "$text-warning"))
