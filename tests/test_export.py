@@ -170,6 +170,10 @@ def test_cli_export_writes_beside_the_file_and_to_stdout(secret_run: Path, capsy
     assert "is the transcript itself" in capsys.readouterr().err
     assert cli.main(["export", str(secret_run.parent / "nope.jsonl")]) == 2
     assert "no such file" in capsys.readouterr().err
+    typo = secret_run.parent / "no-such-folder" / "x.md"  # a typo in -o makes no folders
+    assert cli.main(["export", str(secret_run), "--format", "md", "-o", str(typo)]) == 2
+    assert f"cannot write {typo}: no folder {typo.parent}" in capsys.readouterr().err
+    assert not typo.parent.exists()
 
 
 @pytest.mark.parametrize("name", ["bad_order.json", "mini_swe_agent.traj.json", "messages_object.json",

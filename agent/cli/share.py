@@ -30,8 +30,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         sys.stdout.write(export.text)
         print(f"agent-tui: {export.redaction}", file=sys.stderr)
         return 0
+    if not out.parent.is_dir():  # a typo in -o makes no folders
+        print(f"agent-tui: cannot write {out}: no folder {out.parent}", file=sys.stderr)
+        return 2
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(export.text, encoding="utf-8")
     except OSError as exc:
         print(f"agent-tui: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
