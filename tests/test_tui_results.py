@@ -7,13 +7,14 @@ import csv
 import io
 import json
 import shutil
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
 
 from agent.cli.commands import build_parser, run_command
 from tui.app import AgentTuiApp
-from tui.screens.notes import NotesScreen
+from tui.screens.notes import NotesScreen, sort_key
 from tui.screens.results import PassAtTChart, RateChart, ResultsPanel, legend, load_results, results_text
 from tui.screens.runs import RunsScreen
 from tui.screens.transcript import TranscriptScreen
@@ -128,3 +129,10 @@ async def test_the_notes_lens_lists_filters_sorts_opens_and_exports(folder: Path
         await pilot.press("q")
         await pilot.pause()
         assert app.screen is runs
+
+
+def test_notes_sort_by_run_as_the_runs_picker_does() -> None:
+    """humanevalfix-4 before humanevalfix-42, in the notes lens as in the picker (natural order)."""
+    rows = [SimpleNamespace(run=f"runs/humanevalfix-{n}__system__r1.jsonl") for n in (42, 4, 12, 9)]
+    ordered = sorted(rows, key=sort_key("run"))  # type: ignore[arg-type]
+    assert [r.run.split("-")[1].split("_")[0] for r in ordered] == ["4", "9", "12", "42"]

@@ -1,14 +1,20 @@
-"""Counts as a person reads them: singular and plural agree, thousands are separated, and a number that was
-never recorded is not shown as 0."""
+"""Counts as a person reads them: singular and plural agree, thousands are separated, a number that was
+never recorded is not shown as 0, and names with numbers in them sort by those numbers."""
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from agent.events import Usage
 
 NOT_RECORDED = "tokens not recorded"
 NOT_REPORTED = "tokens not reported"
+
+
+def natural_key(name: str) -> list[tuple[int, int, str]]:
+    """Sorts `humanevalfix-4` before `humanevalfix-42`, `#10_epoch_1` after `#9_epoch_1`."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.display.wording import plural
+from agent.display.wording import natural_key, plural
 from agent.events import EVENT_ADAPTER, RunFinished, Usage
 from agent.outcome import BROKEN_REASONS, RunOutcome, reason_words, tests_said
 
@@ -256,13 +256,8 @@ def find_transcripts(folder: Path) -> RunsFound:
         if listed is None:
             skipped["unreadable"] += 1
         entries += listed or []
-    entries.sort(key=lambda e: _natural(e.label))
+    entries.sort(key=lambda e: natural_key(e.label))
     return RunsFound(entries, skipped)
-
-
-def _natural(label: str) -> list[tuple[int, int, str]]:
-    """`log.eval#10_epoch_1` after `log.eval#9_epoch_1`."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", label)]
 
 
 def container_runs(path: Path, label: str) -> list[RunSummary] | None:

@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from agent.display.terminal import inert
-from agent.display.wording import plural
+from agent.display.wording import natural_key, plural
 from agent.export.notes import notes_csv
 from agent.transcripts.notes import NoteRow
 from tui.widgets.key_bar import KeyBar
@@ -38,7 +38,8 @@ RUN_WIDTH = 34
 def sort_key(column: str) -> Callable[[NoteRow], Any]:
     """How rows sort by a column (the run's order, then the iteration, breaks ties)."""
     keys: dict[str, Callable[[NoteRow], Any]] = {
-        "run": lambda r: r.run, "iteration": lambda r: r.note.iteration, "trigger": lambda r: r.note.triggers,
+        "run": lambda r: natural_key(r.run), "iteration": lambda r: r.note.iteration,
+        "trigger": lambda r: r.note.triggers,
         "role": lambda r: r.note.role, "note": lambda r: r.note.content.lower(),
         "next": lambda r: r.note.followed_by, "outcome": lambda r: r.outcome}
     return keys[column]

@@ -13,6 +13,7 @@ import re
 import zipfile
 from typing import Any, Iterator
 
+from agent.display.wording import natural_key
 from agent.events import RunFinished, content_text
 from agent.transcripts.formats import Session
 from agent.transcripts.formats.history import (
@@ -89,7 +90,7 @@ class _Log:
         """`<id>_epoch_<n>` of every sample, in the log's order."""
         if self.zip is not None:
             return sorted((n[len("samples/"):-len(".json")] for n in self.zip.namelist()
-                           if n.startswith("samples/") and n.endswith(".json")), key=_natural)
+                           if n.startswith("samples/") and n.endswith(".json")), key=natural_key)
         samples = self.document.get("samples") if self.document else None
         return [_name(s) for s in samples if isinstance(s, dict)] if isinstance(samples, list) else []
 
@@ -124,11 +125,6 @@ class _Log:
                 part = self._member(name, required=False)
                 found += part if isinstance(part, list) else []
         return [s for s in found if isinstance(s, dict)]
-
-
-def _natural(name: str) -> list[Any]:
-    """`10_epoch_1` after `9_epoch_1`."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
 
 
 def _name(sample: dict[str, Any]) -> str:
