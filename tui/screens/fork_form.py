@@ -160,7 +160,9 @@ class ForkForm(ModalScreen[Any]):
         return Content.assemble(
             ("⎇ Fork ", "bold"), (self.parent_path.name, "bold $text-primary"),
             (f" at iteration {self.fork_at}\n", "bold"),
-            (f"Iterations 1–{self.fork_at} replay the recording (their tool calls run again on a fresh workspace, "
+            (("Iteration 1 replays the recording (its" if self.fork_at == 1 else
+              f"Iterations 1–{self.fork_at} replay the recording (their")
+             + " tool calls run again on a fresh workspace, "
              f"results checked); live from iteration {self.fork_at + 1}. Writes "
              f"{fork_path(self.parent_path, self.fork_at)}.", MUTED))
 
