@@ -21,7 +21,7 @@ def add_sandbox_flags(g: Any) -> None:
     g.add_argument("--sandbox", choices=SANDBOX_MODES,
                    help="where commands run: bwrap (bubblewrap; the default where it is installed) or none")
     g.add_argument("--pass-env", action="append", default=[], metavar="NAME",
-                   help="pass this variable to commands (repeatable); they get only PATH, LANG, TERM otherwise")
+                   help="pass this variable to commands (repeatable); they get only PATH, LANG and TERM otherwise, with HOME and TMPDIR in the workspace")
 
 
 def add_run_flags(p: argparse.ArgumentParser, work: bool = True, out: bool = True) -> None:
