@@ -129,6 +129,10 @@ def test_sweep_usage_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureF
     ]:
         code, _, err = run_cli(["sweep", str(parent), "--out", str(tmp_path / "s"), *argv], capsys)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit):
+        cli.main(["sweep", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--roles" in help_text and "--reflection" not in help_text  # taken and answered, not offered
     code, _, err = run_cli(["sweep", str(tmp_path / "nothing"), "--out", str(tmp_path / "s")], capsys)
     assert code == 2 and "no such file or folder" in err
 

@@ -24,10 +24,11 @@ def add_sandbox_flags(g: Any) -> None:
                    help="pass this variable to commands (repeatable); they get only PATH, LANG and TERM otherwise, with HOME and TMPDIR in the workspace")
 
 
-def add_run_flags(p: argparse.ArgumentParser, work: bool = True, out: bool = True) -> None:
+def add_run_flags(p: argparse.ArgumentParser, work: bool = True, out: bool = True, reflection: bool = True) -> None:
     """The flags every command that starts a run shares (headless run, TUI run, fork; `work=False`: no task,
     workspace, goal or test command, which a fork takes from its parent; `out=False`: no --out FILE, for a
-    command whose --out is a folder)."""
+    command whose --out is a folder; `reflection=False`: the reflection flags left out of the help, for a
+    command that sets reflection itself and says so when given them)."""
     g = p.add_argument_group("what to work on")
     if work:
         g.add_argument("--task", default=None,
@@ -76,12 +77,13 @@ def add_run_flags(p: argparse.ArgumentParser, work: bool = True, out: bool = Tru
     g.add_argument("--temperature", type=float, help="sampling temperature (default: the profile's or endpoint's)")
     g = p.add_argument_group("loop")
     g.add_argument("--max-steps", type=int, default=30, help="step budget (default 30)")
+    said = (lambda text: text) if reflection else (lambda text: argparse.SUPPRESS)
     g.add_argument("--reflection", choices=REFLECTION_MODES, default="system",
-                   help="reflection note role, or off, or resample (no note: the turn that fired a trigger is "
-                        "taken back and drawn again) (default system)")
-    g.add_argument("--reflection-model", help="model for reflection calls (default: the agent's)")
+                   help=said("reflection note role, or off, or resample (no note: the turn that fired a trigger "
+                             "is taken back and drawn again) (default system)"))
+    g.add_argument("--reflection-model", help=said("model for reflection calls (default: the agent's)"))
     g.add_argument("--reflection-triggers", metavar="SPEC",
-                   help='which triggers fire: "all" (default), "none", "-budget", "tests_failed,repeat=4"')
+                   help=said('which triggers fire: "all" (default), "none", "-budget", "tests_failed,repeat=4"'))
     if out:
         g.add_argument("--out", type=Path, help="transcript file (default: runs/<time>-<task>-<provider>.jsonl)")
 
@@ -218,5 +220,5 @@ def add_sweep_parser(sub: Any) -> None:
                     help="take the base URL, test command, passed variables and workspace folder that the parents' "
                          "headers name (a transcript is data: without this flag a fork takes none of them)")
     add_plan_flags(sw)
-    add_run_flags(sw, work=False, out=False)
+    add_run_flags(sw, work=False, out=False, reflection=False)  # each arm's role is --roles, then reflection is off
     sw.set_defaults(reflection=None, max_steps=None)
