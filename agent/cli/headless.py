@@ -115,7 +115,7 @@ class EventPrinter:
         if new:
             self.title(block)
         pos = len(block.events) - 1
-        for item in block.get_items():  # its calls are printed as their tools start: `running` says so
+        for item in block.get_items():  # a call is printed as its tool starts, its result when it ends
             if item.pos == pos:
                 self.item(describe_item(block, item, self.model, running=True))
 
@@ -133,7 +133,8 @@ class EventPrinter:
         if desc.kind == "notice":  # its text is its head
             self.paragraph(f"{ITEM_INDENT}{desc.label.text} {desc.name}: ", desc.text)
             return
-        head = [desc.label.text, desc.name, desc.call_id or "", " · ".join(desc.meta), *(m.text for m in desc.marks)]
+        marks = [m.text for m in desc.marks if m.style != "running"]  # live state: the result follows in the log
+        head = [desc.label.text, desc.name, desc.call_id or "", " · ".join(desc.meta), *marks]
         self.paragraph(ITEM_INDENT, "  ".join(p for p in head if p))
         for row in desc.rows:
             if isinstance(row, Body):
