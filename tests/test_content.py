@@ -11,7 +11,7 @@ from rich.text import Text
 from agent.events import AssistantMessage, ToolResult
 from agent.transcripts.importers import open_transcript
 from tests.conftest import DATA
-from tui.render.content import arguments_lines, diff_lines, folded, inert_text, result_lines, unified_diff_lines
+from tui.render.content import arguments_lines, diff_lines, folded, inert_text, json_lines, result_lines, unified_diff_lines
 
 
 def _calls(name: str) -> dict[str, dict]:
@@ -117,3 +117,27 @@ def test_folded_lines_keep_the_cause_and_count_what_they_hide() -> None:
     assert none == 0 and len(whole) == len(failing.content.split("\n"))
     [long], _ = folded([Text("x" * 2100)])
     assert long.plain.endswith("x … (100 more characters)")
+
+
+def test_plain_json_lines_lay_out_strings_as_text_as_the_app_does() -> None:
+    """The headless log and the Markdown export print a call's arguments in the app's layout, unstyled."""
+    from agent.display.json_text import plain_json_lines
+
+    value = {"path": "q.py", "old": "a\nb\n", "n": [1, True, None], "e": {}, "evil": "\x1b[2J"}
+    assert plain_json_lines(value) == [
+        "{",
+        '  "path": "q.py",',
+        '  "old": ┐ 3 lines,',
+        "    │ a",
+        "    │ b",
+        "    │ ",
+        '  "n": [',
+        "    1,",
+        "    true,",
+        "    null",
+        "  ],",
+        '  "e": {},',
+        '  "evil": "^[[2J"',
+        "}",
+    ]
+    assert [str(t) for t in json_lines(value)] == plain_json_lines(value)  # the same rows, coloured there

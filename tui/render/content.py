@@ -19,7 +19,8 @@ from typing import Any, Iterable
 from rich.style import Style
 from rich.text import Span, Text
 
-from agent.display.folding import STRING_RULE, Hidden, clip_line, fold_plan
+from agent.display.folding import Hidden, clip_line, fold_plan
+from agent.display.json_text import json_rows, text_rule
 from agent.display.terminal import CONTROL, inert
 from agent.display.wording import plural
 
@@ -27,7 +28,6 @@ CODE_THEME = "monokai"
 """Pygments theme of code in arguments (only its foreground colours are used)."""
 HIGHLIGHT_LIMIT = 200_000
 """Code longer than this many characters is shown plain (colouring it would stall the view)."""
-JSON_INDENT = 2
 
 S_KEY = "json.key"
 S_STR = "json.str"
@@ -163,39 +163,31 @@ def unified_diff_lines(diff: str, theme: str = CODE_THEME) -> list[Text]:
 
 
 def json_lines(value: Any, *, code: dict[str, str] | None = None, theme: str = CODE_THEME) -> list[Text]:
-    """`value` pretty-printed as JSON, except that a string is shown as its text: a one-line string between
-    quotes with nothing escaped, a multi-line one as its lines under its key, behind a rule. `code` maps
+    """`value` laid out as `agent.display.json_text` lays it out (strings as text), coloured. `code` maps
     keys whose strings are code to the file path that names their language."""
+    code = code or {}
     out: list[Text] = []
-    _emit(value, out, indent=0, lead=Text(), comma=False, code=code or {}, theme=theme)
+    for row in json_rows(value, frozenset(code)):
+        pad = " " * row.indent
+        lead = Text(pad)
+        if row.key is not None:
+            lead.append(f'"{inert(row.key)}": ', style=S_KEY)
+        tail = Text(",", style=S_BRACE) if row.comma else Text()
+        if row.kind == "text":
+            key = row.key if row.key in code else None
+            body = (highlighted(code[key], row.value, theme) if key is not None
+                    else [Text(inert(x)) for x in row.value.split("\n")])
+            what = plural(len(body), "line") + (f", {_language(code[key], row.value)}" if key is not None else "")
+            out.append(lead.append(f"┐ {what}", S_RULE).append_text(tail))
+            rule = Text(text_rule(row.indent), style=S_RULE)  # the rule grey, not its text
+            out.extend(rule.copy().append_text(line) for line in body)
+        elif row.kind == "scalar":
+            out.append(lead.append_text(_scalar(row.value)).append_text(tail))
+        elif row.kind == "open":
+            out.append(lead.append(row.value, S_BRACE))
+        else:
+            out.append(Text(pad + row.value, style=S_BRACE).append_text(tail))
     return out
-
-
-def _emit(value: Any, out: list[Text], *, indent: int, lead: Text, comma: bool, code: dict[str, str],
-          theme: str, key: str | None = None) -> None:
-    pad = " " * indent
-    tail = Text(",", style=S_BRACE) if comma else Text()
-    if isinstance(value, dict) and value:
-        out.append(Text(pad).append_text(lead).append("{", S_BRACE))
-        items = list(value.items())
-        for n, (k, v) in enumerate(items):
-            k_text = Text(f'"{inert(str(k))}"', style=S_KEY).append(": ")
-            _emit(v, out, indent=indent + JSON_INDENT, lead=k_text, comma=n < len(items) - 1, code=code,
-                  theme=theme, key=str(k))
-        out.append(Text(pad + "}", style=S_BRACE).append_text(tail))
-    elif isinstance(value, list) and value:
-        out.append(Text(pad).append_text(lead).append("[", S_BRACE))
-        for n, v in enumerate(value):
-            _emit(v, out, indent=indent + JSON_INDENT, lead=Text(), comma=n < len(value) - 1, code=code, theme=theme)
-        out.append(Text(pad + "]", style=S_BRACE).append_text(tail))
-    elif isinstance(value, str) and ("\n" in value.rstrip("\n") or (key in code and value)):
-        body = highlighted(code[key], value, theme) if key in code else [Text(inert(x)) for x in value.split("\n")]
-        what = f"{plural(len(body), 'line')}" + (f", {_language(code[key], value)}" if key in code else "")
-        out.append(Text(pad).append_text(lead).append(f"┐ {what}", S_RULE).append_text(tail))
-        rule = Text().append(pad + " " * JSON_INDENT + STRING_RULE, style=S_RULE)  # the rule grey, not its text
-        out.extend(rule.copy().append_text(line) for line in body)
-    else:
-        out.append(Text(pad).append_text(lead).append_text(_scalar(value)).append_text(tail))
 
 
 def _language(path: str, code: str) -> str:
