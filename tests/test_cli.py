@@ -28,6 +28,12 @@ def test_headless_demo_passes_and_prints_ids(tmp_path: Path, capsys: pytest.Capt
     assert "using the offline scripted model" in out
     assert "→ call  list_files  call_qs01a\n" in out and "← result  list_files  call_qs01a" in out
     assert "running…" not in out  # the app's live mark: in a log the result comes on the lines below
+    # an edit's strings as text, as the app shows them, in the log and in the Markdown export alike
+    edit = '  "old": ┐ 3 lines,\n    │     │     larger = [x for x in items if x > pivot]\n'
+    assert edit in out and '{"path": "."}' in out and '\\n' not in out
+    code, _, _ = run_cli(["export", str(out_file), "--format", "md", "-o", str(tmp_path / "demo.md")], capsys)
+    markdown = (tmp_path / "demo.md").read_text()
+    assert code == 0 and '"old": ┐ 3 lines,\n    │     larger = [x for x in items if x > pivot]\n' in markdown
     assert "══ ■ finished · tests passed" in out
     code, out, _ = run_cli(["check", str(out_file)], capsys)
     assert code == 0 and "ordering clean" in out

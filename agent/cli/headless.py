@@ -14,7 +14,7 @@ from agent.display.wording import plural
 from agent.events import EXIT_2_REASONS, Event
 from agent.run.runner import Run, build_run, run_options
 from agent.view.describe import Body, Description, Line, describe_item, describe_title
-from agent.view.model import Block, TranscriptModel
+from agent.view.model import Block, TranscriptModel, readable_arguments
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
@@ -157,7 +157,7 @@ class EventPrinter:
         """A text under its item, after its heading or name when it has one: beside it when it is one line,
         else on lines of its own below it."""
         fold_from = self.REPLY_LINES if body.whole else FOLD_FROM
-        text = body.text.strip("\n")
+        text = (readable_arguments(body.text)[0] if body.kind == "arguments" else body.text).strip("\n")
         label = (body.heading.label.text if body.heading is not None else body.name).rstrip(":")
         if label and "\n" not in text:
             self.paragraph(BODY_INDENT + label + ": ", text)

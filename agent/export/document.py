@@ -18,7 +18,7 @@ from agent.display.wording import tokens
 from agent.outcome import reason_words, tests_said
 from agent.transcripts.transcript import Transcript
 from agent.view.describe import INVALID_ARGUMENTS, Body, describe_item, describe_title
-from agent.view.model import ID_PALETTE, Block, Item, TranscriptModel, pretty_json
+from agent.view.model import ID_PALETTE, Block, Item, TranscriptModel, readable_arguments
 
 
 @dataclass
@@ -205,7 +205,7 @@ def _section(block: Block, model: TranscriptModel) -> Section:
 
 def _entry(block: Block, item: Item, model: TranscriptModel) -> Entry | None:
     """An item as the app describes it (`agent.view.describe`), laid out as an entry: its head, its labelled
-    lines, and its own text as the body (arguments pretty-printed)."""
+    lines, and its own text as the body (arguments laid out as the app shows them)."""
     desc = describe_item(block, item, model)
     if desc.kind not in ENTRY_KINDS:
         return None
@@ -237,7 +237,7 @@ def _take_body(entry: Entry, body: Body) -> None:
     if body.heading is not None:
         entry.meta.append(body.heading.label.text)
     if body.kind == "arguments":
-        entry.body, ok = pretty_json(body.text)
-        entry.lang = "json" if ok else "text"
+        entry.body, ok = readable_arguments(body.text)  # as the app shows them: not JSON any more
+        entry.lang = "text"
         if not ok:
             entry.meta.insert(0, INVALID_ARGUMENTS)

@@ -39,6 +39,8 @@ from agent.events import (
     removed_messages,
 )
 from agent.display.errors import event_mark
+from agent.display.json_text import json_rows, plain_json_lines
+from agent.display.terminal import inert
 from agent.outcome import RunOutcome
 from agent.ordering import unanswered_calls
 from agent.transcripts.transcript import EventLog
@@ -119,14 +121,24 @@ def tool_calls_of(message: Any) -> list[ToolCall]:
     return calls
 
 
-def pretty_json(arguments: str) -> tuple[str, bool]:
-    """Arguments pretty-printed, and whether they were valid JSON."""
+def readable_arguments(arguments: str) -> tuple[str, bool]:
+    """A call's arguments laid out as the app shows them (strings as text: `agent.display.json_text`), and
+    whether they were valid JSON (invalid ones are given back as written)."""
     if not arguments.strip():
         return "", True
     try:
-        return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False), True
+        value = json.loads(arguments)
     except (ValueError, TypeError, RecursionError):  # JSON nested past the parser
         return arguments, False
+    lines = plain_json_lines(value)
+    short = inert(json.dumps(value, ensure_ascii=False))
+    if len(lines) > 1 and len(short) <= SHORT_ARGUMENTS and all(row.kind != "text" for row in json_rows(value)):
+        return short, True  # `{"path": "."}` on one line, as written
+    return "\n".join(lines), True
+
+
+SHORT_ARGUMENTS = 100
+"""Arguments without a text-valued string are kept on one line up to this many characters."""
 
 
 def role_of(message: Any) -> str:

@@ -179,7 +179,7 @@ def json_lines(value: Any, *, code: dict[str, str] | None = None, theme: str = C
                     else [Text(inert(x)) for x in row.value.split("\n")])
             what = plural(len(body), "line") + (f", {_language(code[key], row.value)}" if key is not None else "")
             out.append(lead.append(f"┐ {what}", S_RULE).append_text(tail))
-            rule = Text(text_rule(row.indent), style=S_RULE)  # the rule grey, not its text
+            rule = Text().append(text_rule(row.indent), style=S_RULE)  # the rule grey, not its text
             out.extend(rule.copy().append_text(line) for line in body)
         elif row.kind == "scalar":
             out.append(lead.append_text(_scalar(row.value)).append_text(tail))
