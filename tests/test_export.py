@@ -186,6 +186,8 @@ def test_every_format_the_app_opens_exports(name: str, tmp_path: Path) -> None:
         assert all(i in text for i in ids), (name, fmt)
     json_roles = {m["role"] for m in json.loads(export_transcript(transcript, "json").text)}
     assert "exit" not in json_roles  # mini-swe-agent's exit is not a Chat Completions role
+    title = export_transcript(transcript, "md").text.split("\n", 1)[0]
+    assert title == f"# {transcript.header.source} run, read by agent-tui"  # not called one of ours
 
 
 def test_ordering_findings_are_inline() -> None:

@@ -138,7 +138,8 @@ def build_document(transcript: Transcript, redaction: str) -> Document:
         sections.append(section)
     header = transcript.header
     goal = subtitle(header.goal)
-    title = "agent-tui run" + (f": {header.task}" if header.task else "")
+    made_by = f"{header.source} run, read by agent-tui" if header.source else "agent-tui run"  # another tool's file
+    title = made_by + (f": {header.task}" if header.task else "")
     colors = {cid: model.link(cid) % len(ID_PALETTE) for cid in links}
     return Document(title, goal, _facts(transcript, model), sections, redaction, list(transcript.warnings),
                     model.violation_count, colors)
