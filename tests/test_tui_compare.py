@@ -137,6 +137,15 @@ def test_ids_durations_and_workspace_paths_do_not_count_as_differences() -> None
     assert align(a, b).divergence is None
 
 
+def test_a_reply_that_differs_is_named_with_the_iteration_that_wrote_it() -> None:
+    """The real grid's HumanEval 4: the replies part in iteration 4, first sent in iteration 5's request; the
+    banner names both, as the view marks iteration 4."""
+    runs = Path(__file__).parent.parent / "docs" / "results" / "runs"
+    alignment = align(open_transcript(runs / "humanevalfix-4__off__r1.jsonl"),
+                      open_transcript(runs / "humanevalfix-4__system__r1.jsonl"))
+    assert alignment.describe() == "iteration 5: message 8 (assistant content, written in iteration 4)"
+
+
 def test_a_note_after_iteration_2_makes_iteration_3_diverge_at_message_7() -> None:
     a, b = pair()
     alignment = align(a, b)

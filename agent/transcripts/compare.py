@@ -192,12 +192,13 @@ class MessageDiff:
         return self.kind
 
     def describe(self) -> str:
-        """One line: `message 7 (only in B: system reflection note, written after iteration 2)`."""
+        """One line: `message 7 (only in B: system reflection note, written in iteration 2)`: the iteration that
+        wrote the message, which the view marks (the request that first sent it is the next one's)."""
         if self.index < 0:
             return self.what
         text = f"message {self.index} ({self.what}"
         origin = self.origin_b if self.kind == "only_b" else self.origin_a
-        if origin is not None and origin.iteration is not None and self.kind in ("only_a", "only_b"):
+        if origin is not None and origin.iteration is not None:
             text += f", written in iteration {origin.iteration}"
         return text + ")"
 
