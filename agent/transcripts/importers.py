@@ -13,9 +13,10 @@ from types import ModuleType
 from typing import Any
 
 from agent.ordering import CHAT_ROLES, Unanswered, Violation, check_messages, unanswered_calls
-from agent.transcripts.formats import FORMATS, Session
+from agent.transcripts.formats import FORMATS
 from agent.transcripts.formats.history import transcript_from_messages
 from agent.transcripts.formats.peek import Peek, peek
+from agent.transcripts.formats.session import Session
 from agent.transcripts.transcript import Transcript, TranscriptError
 
 __all__ = ["CheckReport", "check_file", "file_format", "open_transcript", "sessions_of", "transcript_from_messages"]

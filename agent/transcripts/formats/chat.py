@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from agent.transcripts.formats import mini_swe_agent
 from agent.transcripts.formats.document import JsonList
 from agent.transcripts.formats.history import Entry, HistoryReader, goal_of, new_transcript, read_all
+from agent.transcripts.formats.mini_swe_agent import from_document
 from agent.transcripts.formats.peek import Peek, jsonl_lines, parse_line
 from agent.transcripts.transcript import Transcript, TranscriptError
 
@@ -48,7 +48,7 @@ def open(peek: Peek, in_steps: bool) -> Transcript:  # noqa: A001
         return _from_messages(document, peek, in_steps)
     if not document.found:
         raise TranscriptError(f'{peek.label}: not a transcript: a JSON object without a "messages" list; {EXPECTED}')
-    return mini_swe_agent.from_document(document, peek, in_steps)
+    return from_document(document, peek, in_steps)
 
 
 def _from_messages(document: JsonList, peek: Peek, in_steps: bool) -> Transcript:

@@ -15,11 +15,10 @@ from typing import Any, Iterator
 
 from agent.display.wording import natural_key
 from agent.events import RunFinished, content_text
-from agent.transcripts.formats import Session
 from agent.transcripts.formats.history import (
+    ORIGINAL,
     Entry,
     HistoryReader,
-    ORIGINAL,
     chat_call,
     dumps,
     foreign,
@@ -31,6 +30,7 @@ from agent.transcripts.formats.history import (
     usage_of,
 )
 from agent.transcripts.formats.peek import MAX_DOCUMENT_BYTES, Peek, parse_json
+from agent.transcripts.formats.session import Session
 from agent.transcripts.transcript import Transcript, TranscriptError
 
 NAME = "inspect-ai"
