@@ -74,8 +74,13 @@ def scalar_text(value: Any) -> str:
 
 def plain_json_lines(value: Any) -> list[str]:
     """The layout as plain lines, every piece of text inert."""
+    return plain_lines(json_rows(value))
+
+
+def plain_lines(rows: list[JsonRow]) -> list[str]:
+    """Rows of `json_rows` as plain lines, every piece of text inert."""
     out: list[str] = []
-    for row in json_rows(value):
+    for row in rows:
         pad = " " * row.indent
         lead = f'"{inert(row.key)}": ' if row.key is not None else ""
         tail = "," if row.comma else ""

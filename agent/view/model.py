@@ -39,7 +39,7 @@ from agent.events import (
     removed_messages,
 )
 from agent.display.errors import event_mark
-from agent.display.json_text import json_rows, plain_json_lines
+from agent.display.json_text import json_rows, plain_lines
 from agent.display.terminal import inert
 from agent.outcome import RunOutcome
 from agent.ordering import unanswered_calls
@@ -130,11 +130,12 @@ def readable_arguments(arguments: str) -> tuple[str, bool]:
         value = json.loads(arguments)
     except (ValueError, TypeError, RecursionError):  # JSON nested past the parser
         return arguments, False
-    lines = plain_json_lines(value)
-    short = inert(json.dumps(value, ensure_ascii=False))
-    if len(lines) > 1 and len(short) <= SHORT_ARGUMENTS and all(row.kind != "text" for row in json_rows(value)):
-        return short, True  # `{"path": "."}` on one line, as written
-    return "\n".join(lines), True
+    rows = json_rows(value)
+    if len(rows) > 1 and all(row.kind != "text" for row in rows):
+        short = inert(json.dumps(value, ensure_ascii=False))
+        if len(short) <= SHORT_ARGUMENTS:
+            return short, True  # `{"path": "."}` on one line, as written
+    return "\n".join(plain_lines(rows)), True
 
 
 SHORT_ARGUMENTS = 100

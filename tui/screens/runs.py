@@ -51,6 +51,13 @@ WIDTHS = {"mark": 1, "task": 12, "reflection": 9, "repeat": 3, "outcome": 26, "i
 column widens to the longest task name, up to TASK_MAX: in a grid the task is what tells runs apart."""
 TASK_MAX = 18
 RESULTS = "ResultsPanel"
+RECORDED = ("record", "csv")
+"""Where a run's outcome came from when it is one of the folder's grid jobs (`RunSummary.source`)."""
+
+
+def _passed(entries: list[RunSummary]) -> int:
+    """The runs whose tests passed (a failed job's tests say nothing)."""
+    return sum(e.tests_passed is True and not e.failed for e in entries)
 """An ablation's results panel, by its type's name (its module, with its charts, is loaded only for one)."""
 
 
@@ -295,7 +302,7 @@ class RunsScreen(Screen[None]):
             (f" · {plural(len(self.entries), 'run')}", muted)]
         loaded = [e for e in self.entries if e.loaded]
         if loaded:
-            ok = sum(e.tests_passed is True and not e.failed for e in loaded)
+            ok = _passed(loaded)
             failed = sum(e.failed for e in loaded)
             unknown = sum(e.reason is None and not e.failed for e in loaded)  # no ending recorded: not a fail
             fail = len(loaded) - ok - failed - unknown
@@ -306,19 +313,17 @@ class RunsScreen(Screen[None]):
                 parts.append((f" · {unknown} unknown", "$text-warning"))
             # A grid's settings count its jobs (the runs with a record), as its results do; the other runs
             # (a sweep's parents, a run dropped in) apart, not folded into the setting they ran with.
-            jobs = [e for e in loaded if e.source in ("record", "csv")] or loaded
+            jobs = [e for e in loaded if e.source in RECORDED]
+            others = [e for e in loaded if e.source not in RECORDED] if jobs else []
             by_setting: dict[str, list[RunSummary]] = {}
-            for e in jobs:
+            for e in jobs or loaded:
                 if e.reflection:
                     by_setting.setdefault(e.reflection, []).append(e)
-            others = [e for e in loaded if e not in jobs] if len(jobs) < len(loaded) else []
             if len(by_setting) > 1:
                 parts.append(("   by setting: ", muted))
-                parts.append("  ".join(f"{s} {sum(e.tests_passed is True and not e.failed for e in es)}/{len(es)}"
-                                       for s, es in by_setting.items()))
+                parts.append("  ".join(f"{s} {_passed(es)}/{len(es)}" for s, es in by_setting.items()))
                 if others:
-                    passed = sum(e.tests_passed is True and not e.failed for e in others)
-                    parts.append((f"  not in the grid {passed}/{len(others)}", muted))
+                    parts.append((f"  not in the grid {_passed(others)}/{len(others)}", muted))
         parts.append("\n")
         if self.runs.skipped:  # what is not listed, and why, before the key hints the footer repeats
             parts.append((self.runs.skipped_text(), "$text-warning"))
